@@ -1,0 +1,74 @@
+# Fjord: build, run and test. See DESIGN.md §4.
+#   make deps     Debian packages (only those missing) + .venv with pinned Python clients
+#   make build    debug build            make release  release build
+#   make run      release build, then `fjord broker` (extra flags: make run ARGS="...")
+#   make test     deps, build, swift test, then the interop suite (pytest)
+#   make interop  deps, build, interop suite only
+#   make clean    remove .build
+
+SWIFT   ?= swift
+PYTHON  ?= python3
+VENV    ?= .venv
+ARGS    ?=
+
+APT_PACKAGES  := zlib1g-dev liblz4-dev libzstd-dev libsnappy-dev kcat pkg-config
+REQUIREMENTS  := Tests/Interop/requirements.txt
+VENV_STAMP    := $(VENV)/.fjord-requirements.txt
+FJORD_BIN     ?= $(CURDIR)/.build/debug/fjord
+RUN_INTEROP    = FJORD_BIN=$(FJORD_BIN) $(VENV)/bin/pytest -q Tests/Interop
+
+.PHONY: all deps apt-deps venv build release run test interop clean
+
+all: build
+
+deps: apt-deps venv
+
+# Installs only what dpkg does not report as installed; `apt-get update` only then.
+apt-deps:
+	@missing=""; \
+	for p in $(APT_PACKAGES); do \
+	  dpkg -s $$p 2>/dev/null | grep -q '^Status: install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if ! $(PYTHON) -c 'import ensurepip, venv' >/dev/null 2>&1 && [ ! -x $(VENV)/bin/python ]; then \
+	  missing="$$missing python3-venv"; \
+	fi; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then sudo=""; \
+	elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo="sudo"; \
+	else \
+	  echo "make deps: missing Debian packages:$$missing" >&2; \
+	  echo "make deps: not root and no passwordless sudo; run as root:" >&2; \
+	  echo "  apt-get update && apt-get install -y$$missing" >&2; \
+	  exit 1; \
+	fi; \
+	echo "make deps: installing$$missing"; \
+	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing
+
+# (Re)installs the venv only when it is missing or the requirements changed.
+venv: apt-deps
+	@if [ -x $(VENV)/bin/python ] && cmp -s $(REQUIREMENTS) $(VENV_STAMP); then exit 0; fi; \
+	echo "make deps: installing $(REQUIREMENTS) into $(VENV)"; \
+	set -e; \
+	[ -x $(VENV)/bin/python ] || $(PYTHON) -m venv $(VENV); \
+	$(VENV)/bin/python -m pip install -q --disable-pip-version-check -r $(REQUIREMENTS); \
+	cp $(REQUIREMENTS) $(VENV_STAMP)
+
+build: apt-deps
+	$(SWIFT) build
+
+release: apt-deps
+	$(SWIFT) build -c release
+
+run: release
+	.build/release/fjord broker $(ARGS)
+
+test: deps build
+	$(SWIFT) test
+	$(RUN_INTEROP)
+
+interop: deps build
+	$(RUN_INTEROP)
+
+clean:
+	rm -rf .build

