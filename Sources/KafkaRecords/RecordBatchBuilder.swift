@@ -1,0 +1,162 @@
+import NIOCore
+
+/// Builds one v2 record batch: encodes records as they are appended, then writes the header, compresses the records
+/// section if asked, and computes `lastOffsetDelta`, `maxTimestamp` and the CRC.
+///
+/// `baseTimestamp` is the first record's timestamp (as the Java client does); offset deltas default to 0, 1, 2, ...
+/// An empty batch gets `lastOffsetDelta` 0 and timestamps -1.
+public struct RecordBatchBuilder: Sendable {
+    /// Header fields of the batch to build.
+    public struct Options: Sendable {
+        /// First offset of the batch. Producers send 0; the broker assigns the real offset.
+        public var baseOffset: Int64 = 0
+        /// Leader epoch; producers send -1.
+        public var partitionLeaderEpoch: Int32 = -1
+        /// Idempotent producer id, or -1.
+        public var producerID: Int64 = -1
+        /// Producer epoch, or -1.
+        public var producerEpoch: Int16 = -1
+        /// Sequence number of the first record, or -1.
+        public var baseSequence: Int32 = -1
+        /// Whether the batch is part of a transaction.
+        public var isTransactional = false
+        /// Whether the batch holds control records.
+        public var isControl = false
+        /// Timestamp type bit. For `.logAppendTime`, `maxTimestamp` is still computed from the records unless
+        /// `RecordBatch.stampLogAppendTime(_:)` is applied afterwards.
+        public var timestampType: TimestampType = .createTime
+        /// Compression of the records section.
+        public var compression: CompressionCodec = .none
+
+        /// Options with Kafka's producer defaults (no idempotence, no compression).
+        public init() {}
+    }
+
+    /// The header fields used by `build()`.
+    public var options: Options
+    private var records: ByteBuffer
+    private var count: Int32 = 0
+    private var lastOffsetDelta: Int32 = -1
+    private var baseTimestamp: Int64 = -1
+    private var maxTimestamp: Int64 = -1
+
+    /// Number of records appended so far.
+    public var recordCount: Int { Int(count) }
+
+    /// Creates an empty builder.
+    public init(options: Options = Options()) {
+        self.options = options
+        self.records = ByteBufferAllocator().buffer(capacity: 256)
+    }
+
+    /// Appends a record. `offsetDelta` defaults to one more than the previous record's; it must increase.
+    public mutating func append(
+        timestamp: Int64,
+        key: ByteBuffer?,
+        value: ByteBuffer?,
+        headers: [RecordHeader] = [],
+        offsetDelta: Int32? = nil
+    ) {
+        let delta = offsetDelta ?? lastOffsetDelta + 1
+        precondition(delta > lastOffsetDelta, "offset deltas must increase: \(delta) after \(lastOffsetDelta)")
+        if count == 0 {
+            baseTimestamp = timestamp
+            maxTimestamp = timestamp
+        } else {
+            maxTimestamp = max(maxTimestamp, timestamp)
+        }
+        let timestampDelta = timestamp &- baseTimestamp
+        var bodySize = 1 + ByteBuffer.varint64Size(timestampDelta) + ByteBuffer.varint32Size(delta)
+        bodySize += Self.nullableBytesSize(key) + Self.nullableBytesSize(value)
+        bodySize += ByteBuffer.varint32Size(Int32(headers.count))
+        for header in headers {
+            let keySize = header.key.utf8.count
+            bodySize += ByteBuffer.varint32Size(Int32(keySize)) + keySize + Self.nullableBytesSize(header.value)
+        }
+        records.writeVarint32(Int32(bodySize))
+        records.writeInteger(Int8(0))
+        records.writeVarint64(timestampDelta)
+        records.writeVarint32(delta)
+        Self.writeNullableBytes(key, to: &records)
+        Self.writeNullableBytes(value, to: &records)
+        records.writeVarint32(Int32(headers.count))
+        for header in headers {
+            records.writeVarint32(Int32(header.key.utf8.count))
+            records.writeString(header.key)
+            Self.writeNullableBytes(header.value, to: &records)
+        }
+        lastOffsetDelta = delta
+        count += 1
+    }
+
+    /// Appends `record`, using its timestamp, key, value and headers; its offset becomes the delta from
+    /// `options.baseOffset`.
+    public mutating func append(_ record: Record) {
+        let delta = record.offset &- options.baseOffset
+        precondition(delta >= 0 && delta <= Int64(Int32.max), "record offset \(record.offset) outside the batch")
+        append(
+            timestamp: record.timestamp,
+            key: record.key,
+            value: record.value,
+            headers: record.headers,
+            offsetDelta: Int32(delta)
+        )
+    }
+
+    /// Writes the finished batch to `buffer`.
+    public func build(into buffer: inout ByteBuffer) throws(RecordBatchError) {
+        let section = try options.compression.compress(records)
+        let start = buffer.writerIndex
+        let batchLength = RecordBatch.headerSize - RecordBatch.logOverhead + section.readableBytes
+        guard batchLength <= Int(Int32.max) else {
+            throw RecordBatchError(.invalidLength, "batch of \(batchLength) bytes is too large")
+        }
+        buffer.reserveCapacity(minimumWritableBytes: RecordBatch.headerSize + section.readableBytes)
+        buffer.writeInteger(options.baseOffset)
+        buffer.writeInteger(Int32(batchLength))
+        buffer.writeInteger(options.partitionLeaderEpoch)
+        buffer.writeInteger(RecordBatch.currentMagic)
+        buffer.writeInteger(UInt32(0))  // CRC, filled in below
+        buffer.writeInteger(attributes)
+        buffer.writeInteger(count == 0 ? 0 : lastOffsetDelta)
+        buffer.writeInteger(baseTimestamp)
+        buffer.writeInteger(maxTimestamp)
+        buffer.writeInteger(options.producerID)
+        buffer.writeInteger(options.producerEpoch)
+        buffer.writeInteger(options.baseSequence)
+        buffer.writeInteger(count)
+        buffer.writeImmutableBuffer(section)
+        let crcStart = start + RecordBatch.Offset.attributes
+        let crc = CRC32C.checksum(buffer.getSlice(at: crcStart, length: buffer.writerIndex - crcStart)!)
+        buffer.setInteger(crc, at: start + RecordBatch.Offset.crc)
+    }
+
+    /// The finished batch.
+    public func build() throws(RecordBatchError) -> RecordBatch {
+        var buffer = ByteBufferAllocator().buffer(capacity: RecordBatch.headerSize + records.readableBytes)
+        try build(into: &buffer)
+        return try RecordBatch(buffer: buffer)
+    }
+
+    private var attributes: Int16 {
+        var bits = options.compression.rawValue
+        if options.timestampType == .logAppendTime { bits |= RecordBatch.AttributeBit.timestampType }
+        if options.isTransactional { bits |= RecordBatch.AttributeBit.transactional }
+        if options.isControl { bits |= RecordBatch.AttributeBit.control }
+        return bits
+    }
+
+    private static func nullableBytesSize(_ bytes: ByteBuffer?) -> Int {
+        guard let bytes else { return 1 }
+        return ByteBuffer.varint32Size(Int32(bytes.readableBytes)) + bytes.readableBytes
+    }
+
+    private static func writeNullableBytes(_ bytes: ByteBuffer?, to buffer: inout ByteBuffer) {
+        guard let bytes else {
+            buffer.writeVarint32(-1)
+            return
+        }
+        buffer.writeVarint32(Int32(bytes.readableBytes))
+        buffer.writeImmutableBuffer(bytes)
+    }
+}
