@@ -1,0 +1,44 @@
+import KafkaProtocol
+import NIOCore
+
+/// Serves one Kafka API. Each `APIs/NN_Name.swift` file defines one and registers it in `APIRegistry`.
+///
+/// Handlers answer on the connection's event loop; a handler whose work must wait (a long-polling fetch,
+/// an `acks=all` produce) completes the future later, without blocking the loop.
+public protocol APIHandler: Sendable {
+    associatedtype Request: KafkaRequest
+    /// The versions served; ApiVersions advertises exactly these.
+    var versions: ClosedRange<Int16> { get }
+    func handle(_ request: Request, context: RequestContext) -> EventLoopFuture<Request.Response>
+}
+
+/// A registered handler with its types erased: decodes the body, runs the handler, encodes the response body.
+struct AnyAPIHandler: Sendable {
+    let apiKey: ApiKey
+    let versions: ClosedRange<Int16>
+    private let respond: @Sendable (inout ByteBuffer, RequestContext) throws(DecodeError) -> EventLoopFuture<ByteBuffer>
+
+    init<Handler: APIHandler>(_ handler: Handler) {
+        precondition(
+            Handler.Request.validVersions.contains(handler.versions.lowerBound)
+                && Handler.Request.validVersions.contains(handler.versions.upperBound),
+            "\(Handler.self) serves versions the \(Handler.Request.self) spec does not define"
+        )
+        apiKey = Handler.Request.apiKey
+        versions = handler.versions
+        respond = { (body: inout ByteBuffer, context: RequestContext) throws(DecodeError) -> EventLoopFuture<ByteBuffer> in
+            // Bytes after the body are ignored, as Kafka's request parser does: librdkafka 2.16, for one,
+            // appends three bytes to its Metadata v12 request for all topics.
+            let request = try Handler.Request(from: &body, version: context.apiVersion)
+            return handler.handle(request, context: context).map { response in
+                var buffer = ByteBuffer()
+                response.write(to: &buffer, version: context.apiVersion)
+                return buffer
+            }
+        }
+    }
+
+    func respond(to body: inout ByteBuffer, context: RequestContext) throws(DecodeError) -> EventLoopFuture<ByteBuffer> {
+        try respond(&body, context)
+    }
+}

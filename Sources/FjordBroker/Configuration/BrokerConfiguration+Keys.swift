@@ -1,0 +1,56 @@
+extension BrokerConfiguration {
+    /// What a property's value must look like.
+    enum ValueKind: Sendable {
+        case int, long, bool, double, string, list, listenerList, roles
+
+        func validate(_ value: String, key: String) throws(ConfigurationError) {
+            switch self {
+            case .int:
+                guard Int32(value) != nil else { throw ConfigurationError(key: key, "'\(value)' is not a 32-bit integer") }
+            case .long:
+                guard Int64(value) != nil else { throw ConfigurationError(key: key, "'\(value)' is not a 64-bit integer") }
+            case .bool:
+                guard ["true", "false"].contains(value.lowercased()) else {
+                    throw ConfigurationError(key: key, "'\(value)' is not true or false")
+                }
+            case .double:
+                guard Double(value) != nil else { throw ConfigurationError(key: key, "'\(value)' is not a number") }
+            case .string, .list: break
+            case .listenerList: _ = try Listener.parseList(value, key: key)
+            case .roles:
+                for role in value.split(separator: ",") {
+                    guard ["broker", "controller"].contains(role.trimmingCharacters(in: " ")) else {
+                        throw ConfigurationError(key: key, "'\(role)' is not broker or controller")
+                    }
+                }
+            }
+        }
+    }
+
+    /// Every key `fjord broker` accepts: the ones it acts on and the common keys of a Kafka KRaft
+    /// `server.properties`, so such a file loads without edits.
+    static let knownKeys: [String: ValueKind] = [
+        "node.id": .int, "broker.id": .int, "process.roles": .roles,
+        "listeners": .listenerList, "advertised.listeners": .listenerList,
+        "listener.security.protocol.map": .list, "inter.broker.listener.name": .string,
+        "controller.listener.names": .list, "controller.quorum.voters": .list,
+        "controller.quorum.bootstrap.servers": .list,
+        "log.dirs": .list, "log.dir": .string, "metadata.log.dir": .string,
+        "socket.request.max.bytes": .int, "socket.send.buffer.bytes": .int, "socket.receive.buffer.bytes": .int,
+        "num.network.threads": .int, "num.io.threads": .int, "num.recovery.threads.per.data.dir": .int,
+        "num.partitions": .int, "default.replication.factor": .int, "auto.create.topics.enable": .bool,
+        "min.insync.replicas": .int, "delete.topic.enable": .bool,
+        "offsets.topic.num.partitions": .int, "offsets.topic.replication.factor": .int,
+        "transaction.state.log.replication.factor": .int, "transaction.state.log.min.isr": .int,
+        "share.coordinator.state.topic.replication.factor": .int, "share.coordinator.state.topic.min.isr": .int,
+        "group.initial.rebalance.delay.ms": .int, "group.min.session.timeout.ms": .int,
+        "group.max.session.timeout.ms": .int, "group.max.size": .int,
+        "log.retention.hours": .int, "log.retention.minutes": .int, "log.retention.ms": .long,
+        "log.retention.bytes": .long, "log.segment.bytes": .int, "log.roll.ms": .long, "log.roll.hours": .int,
+        "log.retention.check.interval.ms": .long, "log.index.interval.bytes": .int, "log.index.size.max.bytes": .int,
+        "log.flush.interval.messages": .long, "log.flush.interval.ms": .long, "log.cleanup.policy": .list,
+        "log.segment.delete.delay.ms": .long, "message.max.bytes": .int, "compression.type": .string,
+        "log.message.timestamp.type": .string, "replica.lag.time.max.ms": .long, "num.replica.fetchers": .int,
+        "offsets.retention.minutes": .int, "unclean.leader.election.enable": .bool,
+    ]
+}

@@ -1,0 +1,87 @@
+import NIOCore
+
+/// The broker's static configuration: Kafka's property names and defaults (STYLE.md §12).
+///
+/// Built from `server.properties` text and `--override key=value` pairs with `init(properties:)`, which
+/// rejects unknown keys and bad values with an error naming the key. Keys Kafka has that Fjord does not act
+/// on yet are still checked for a well-formed value, so a Kafka `server.properties` loads unchanged.
+public struct BrokerConfiguration: Sendable {
+    /// This node's id. Kafka: `node.id`. Default 1.
+    public var nodeID: Int32 = 1
+    /// Addresses to listen on. Kafka: `listeners`. Default `PLAINTEXT://127.0.0.1:9092`.
+    public var listeners: [Listener] = [Listener(host: "127.0.0.1", port: 9092)]
+    /// Addresses given to clients in Metadata. Kafka: `advertised.listeners`. Default: `listeners`, with an
+    /// empty or wildcard host replaced by 127.0.0.1.
+    public var advertisedListenersOverride: [Listener]?
+    /// Data directories. Kafka: `log.dirs` (or `log.dir`). Default `./fjord-data`.
+    public var logDirs: [String] = ["./fjord-data"]
+    /// The largest request frame accepted; a larger length prefix closes the connection before any allocation.
+    /// Kafka: `socket.request.max.bytes`. Default 100 MiB.
+    public var socketRequestMaxBytes: Int = 100 * 1024 * 1024
+    /// Event-loop threads serving connections. Kafka: `num.network.threads`. Default: one per core.
+    public var networkThreads: Int = System.coreCount
+    /// Partitions of an auto-created topic. Kafka: `num.partitions`. Default 1.
+    public var defaultPartitionCount: Int32 = 1
+    /// Replication factor of an auto-created topic. Kafka: `default.replication.factor`. Default 1.
+    public var defaultReplicationFactor: Int16 = 1
+    /// Create unknown topics on Metadata and Produce. Kafka: `auto.create.topics.enable`. Default true.
+    public var autoCreateTopicsEnable: Bool = true
+    /// The minimum in-sync replicas for `acks=all`. Kafka: `min.insync.replicas`. Default 1.
+    public var minInsyncReplicas: Int32 = 1
+    /// Every property as given (after overrides), for DescribeConfigs.
+    public private(set) var properties: [String: String] = [:]
+
+    public init() {}
+
+    /// The listeners clients are told to connect to.
+    public var advertisedListeners: [Listener] {
+        if let advertisedListenersOverride { return advertisedListenersOverride }
+        return listeners.map { listener in
+            var advertised = listener
+            if advertised.host.isEmpty || advertised.host == "0.0.0.0" || advertised.host == "::" {
+                advertised.host = "127.0.0.1"
+            }
+            return advertised
+        }
+    }
+
+    /// Applies properties in order (later ones win, as `--override` after `--config`).
+    public init(properties entries: [(key: String, value: String)]) throws(ConfigurationError) {
+        self.init()
+        for (key, value) in entries {
+            try apply(key: key.trimmingCharacters(in: " "), value: value.trimmingCharacters(in: " "))
+        }
+    }
+
+    private mutating func apply(key: String, value: String) throws(ConfigurationError) {
+        guard let kind = Self.knownKeys[key] else {
+            throw ConfigurationError(key: key, "unknown property; see the README for the keys Fjord accepts")
+        }
+        try kind.validate(value, key: key)
+        properties[key] = value
+        switch key {
+        case "node.id", "broker.id": nodeID = try Self.integer(value, key: key, in: 0...Int(Int32.max))
+        case "listeners":
+            listeners = try Listener.parseList(value, key: key)
+            guard !listeners.isEmpty else { throw ConfigurationError(key: key, "needs at least one listener") }
+        case "advertised.listeners": advertisedListenersOverride = try Listener.parseList(value, key: key)
+        case "log.dirs", "log.dir":
+            logDirs = value.split(separator: ",").map { $0.trimmingCharacters(in: " ") }.filter { !$0.isEmpty }
+            guard !logDirs.isEmpty else { throw ConfigurationError(key: key, "needs at least one directory") }
+        case "socket.request.max.bytes": socketRequestMaxBytes = Int(try Self.integer(value, key: key, in: 1...Int(Int32.max)) as Int32)
+        case "num.network.threads": networkThreads = Int(try Self.integer(value, key: key, in: 1...1024) as Int32)
+        case "num.partitions": defaultPartitionCount = try Self.integer(value, key: key, in: 1...Int(Int32.max))
+        case "default.replication.factor": defaultReplicationFactor = try Self.integer(value, key: key, in: 1...Int(Int16.max))
+        case "auto.create.topics.enable": autoCreateTopicsEnable = value.lowercased() == "true"
+        case "min.insync.replicas": minInsyncReplicas = try Self.integer(value, key: key, in: 1...Int(Int32.max))
+        default: break
+        }
+    }
+
+    private static func integer<T: FixedWidthInteger>(_ value: String, key: String, in range: ClosedRange<Int>) throws(ConfigurationError) -> T {
+        guard let number = Int(value), range.contains(number) else {
+            throw ConfigurationError(key: key, "'\(value)' is not an integer in \(range.lowerBound)...\(range.upperBound)")
+        }
+        return T(number)
+    }
+}

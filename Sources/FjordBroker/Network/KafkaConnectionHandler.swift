@@ -1,0 +1,106 @@
+import KafkaProtocol
+import Logging
+import NIOCore
+
+/// One client connection: turns request frames into handler calls and handler results into response frames.
+///
+/// Responses leave in the order the requests arrived, as Kafka guarantees per connection. A frame that cannot be
+/// parsed, an unknown API, or an API or version this broker does not serve closes this connection with a log
+/// line naming the peer, the API and the reason; other connections are not disturbed. ApiVersions of an
+/// unsupported version is answered in v0 with UNSUPPORTED_VERSION, as Kafka does.
+final class KafkaConnectionHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private let registry: APIRegistry
+    private let apiVersions: ApiVersionsHandler
+    private var logger: Logger
+    private var peer = "unknown peer"
+    /// Completes when the previous response has been handed to the channel, so responses keep request order.
+    private var previousResponse: EventLoopFuture<Void>?
+
+    init(registry: APIRegistry, apiVersions: ApiVersionsHandler, logger: Logger) {
+        self.registry = registry
+        self.apiVersions = apiVersions
+        self.logger = logger
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        peer = context.remoteAddress.map { "\($0)" } ?? "unknown peer"
+        logger[metadataKey: "peer"] = "\(peer)"
+        logger.debug("connection opened")
+        context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var frame = unwrapInboundIn(data)
+        guard let rawKey = frame.getInteger(at: frame.readerIndex, endianness: .big, as: Int16.self),
+            let version = frame.getInteger(at: frame.readerIndex + 2, endianness: .big, as: Int16.self)
+        else {
+            return close(context, reason: "request of \(frame.readableBytes) bytes is too short for a header")
+        }
+        let apiKey = ApiKey(rawKey)
+        guard let requestType = apiKey.requestType else {
+            return close(context, reason: "unknown API key \(rawKey)")
+        }
+        let header: RequestHeader
+        do {
+            header = try RequestHeader(from: &frame, version: requestType.requestHeaderVersion(for: version))
+        } catch {
+            return close(context, reason: "malformed \(apiKey) v\(version) request header: \(error)")
+        }
+        guard let handler = registry.handler(for: apiKey) else {
+            return close(context, reason: "\(apiKey) (key \(rawKey)) is not served by this broker")
+        }
+        let responseHeaderVersion = requestType.responseHeaderVersion(for: version)
+        guard handler.versions.contains(version) else {
+            if apiKey == .apiVersions {
+                let body = apiVersions.unsupportedVersionResponse()
+                return respond(context, correlationID: header.correlationID, headerVersion: 0,
+                               body: context.eventLoop.makeSucceededFuture(body))
+            }
+            return close(context, reason: "\(apiKey) v\(version) is not supported (serving v\(handler.versions.lowerBound)-v\(handler.versions.upperBound))")
+        }
+        let requestContext = RequestContext(header: header, peer: peer, eventLoop: context.eventLoop)
+        let body: EventLoopFuture<ByteBuffer>
+        do {
+            body = try handler.respond(to: &frame, context: requestContext)
+        } catch {
+            return close(context, reason: "malformed \(apiKey) v\(version) request: \(error)")
+        }
+        respond(context, correlationID: header.correlationID, headerVersion: responseHeaderVersion, body: body)
+    }
+
+    private func respond(_ context: ChannelHandlerContext, correlationID: Int32, headerVersion: Int16, body: EventLoopFuture<ByteBuffer>) {
+        let ready = previousResponse.map { $0.and(body).map { $0.1 } } ?? body
+        let contextBox = NIOLoopBound(context, eventLoop: context.eventLoop)
+        let logger = self.logger
+        previousResponse = ready.map { body in
+            let context = contextBox.value
+            var frame = context.channel.allocator.buffer(capacity: 4 + 5 + body.readableBytes)
+            frame.writeInteger(Int32(0))
+            ResponseHeader(correlationID: correlationID).write(to: &frame, version: headerVersion)
+            frame.writeImmutableBuffer(body)
+            frame.setInteger(Int32(frame.readableBytes - 4), at: frame.readerIndex)
+            context.writeAndFlush(NIOAny(frame), promise: nil)
+        }.recover { error in
+            logger.error("request failed, closing connection", metadata: ["error": "\(error)"])
+            contextBox.value.close(promise: nil)
+        }
+    }
+
+    private func close(_ context: ChannelHandlerContext, reason: String) {
+        logger.warning("closing connection: \(reason)")
+        context.close(promise: nil)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        logger.warning("closing connection: \(error)")
+        context.close(promise: nil)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        logger.debug("connection closed")
+        context.fireChannelInactive()
+    }
+}

@@ -1,0 +1,56 @@
+import KafkaProtocol
+import Logging
+import NIOCore
+import NIOPosix
+
+/// The listening sockets: accepts connections on every configured listener and gives each its pipeline
+/// (frame decoder with the size limit → `KafkaConnectionHandler`).
+final class KafkaServer: Sendable {
+    private let channels: [any Channel]
+    let logger: Logger
+
+    /// The addresses actually bound (port 0 in a listener becomes a real port).
+    var boundPorts: [Int] { channels.compactMap { $0.localAddress?.port } }
+
+    private init(channels: [any Channel], logger: Logger) {
+        self.channels = channels
+        self.logger = logger
+    }
+
+    static func bind(
+        listeners: [Listener], group: MultiThreadedEventLoopGroup, registry: APIRegistry,
+        apiVersions: ApiVersionsHandler, maximumFrameBytes: Int, logger: Logger
+    ) async throws -> KafkaServer {
+        var channels = [any Channel]()
+        for listener in listeners {
+            let host = listener.host.isEmpty ? "0.0.0.0" : listener.host
+            let channel = try await ServerBootstrap(group: group)
+                .serverChannelOption(.backlog, value: 256)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                .childChannelOption(.maxMessagesPerRead, value: 16)
+                .childChannelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(
+                            ByteToMessageHandler(KafkaFrameDecoder(maximumFrameBytes: maximumFrameBytes))
+                        )
+                        try channel.pipeline.syncOperations.addHandler(
+                            KafkaConnectionHandler(registry: registry, apiVersions: apiVersions, logger: logger)
+                        )
+                    }
+                }
+                .bind(host: host, port: listener.port)
+                .get()
+            logger.info("listening", metadata: ["listener": "\(listener.name)", "address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
+            channels.append(channel)
+        }
+        return KafkaServer(channels: channels, logger: logger)
+    }
+
+    /// Stops accepting and closes the listening sockets.
+    func close() async {
+        for channel in channels {
+            try? await channel.close()
+        }
+    }
+}

@@ -1,0 +1,81 @@
+import Foundation
+import KafkaProtocol
+
+/// `meta.properties` in each data directory, in Kafka's KRaft format (version 1):
+///
+/// ```
+/// #
+/// #<date written>
+/// cluster.id=<22-character base64 uuid>
+/// directory.id=<22-character base64 uuid>
+/// node.id=<int>
+/// version=1
+/// ```
+///
+/// Written once when a directory is first used (atomically: temp file, fsync, rename) and checked on every
+/// start: a directory that belongs to another node or cluster is refused rather than silently reused.
+public struct MetaProperties: Equatable, Sendable {
+    public static let fileName = "meta.properties"
+
+    public var clusterID: String
+    public var nodeID: Int32
+    public var directoryID: String
+
+    public init(clusterID: String, nodeID: Int32, directoryID: String) {
+        self.clusterID = clusterID
+        self.nodeID = nodeID
+        self.directoryID = directoryID
+    }
+
+    /// Kafka's text form.
+    public var text: String {
+        """
+        #
+        #\(Date())
+        cluster.id=\(clusterID)
+        directory.id=\(directoryID)
+        node.id=\(nodeID)
+        version=1
+
+        """
+    }
+
+    /// Parses the file's text; nil fields are errors naming the key.
+    public init(parsing text: String, path: String) throws(ConfigurationError) {
+        var values = [String: String]()
+        for entry in try PropertiesFile.parse(text) { values[entry.key] = entry.value }
+        guard values["version"] == "1" else {
+            throw ConfigurationError(key: nil, "\(path): unsupported meta.properties version '\(values["version"] ?? "none")'")
+        }
+        guard let clusterID = values["cluster.id"], !clusterID.isEmpty else {
+            throw ConfigurationError(key: nil, "\(path): cluster.id is missing")
+        }
+        guard let nodeText = values["node.id"], let nodeID = Int32(nodeText) else {
+            throw ConfigurationError(key: nil, "\(path): node.id is missing or not an integer")
+        }
+        self.init(clusterID: clusterID, nodeID: nodeID, directoryID: values["directory.id"] ?? "")
+    }
+
+    /// Loads the directory's `meta.properties`, or creates the directory and the file for a new node:
+    /// the cluster id is generated once and then kept.
+    public static func loadOrCreate(directory: String, nodeID: Int32, clusterID: String? = nil) throws -> MetaProperties {
+        let path = directory + "/" + fileName
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        if let data = FileManager.default.contents(atPath: path) {
+            let existing = try MetaProperties(parsing: String(decoding: data, as: UTF8.self), path: path)
+            guard existing.nodeID == nodeID else {
+                throw ConfigurationError(
+                    key: "node.id",
+                    "\(path) belongs to node \(existing.nodeID), not \(nodeID); use another log.dirs or node.id \(existing.nodeID)"
+                )
+            }
+            return existing
+        }
+        let created = MetaProperties(
+            clusterID: clusterID ?? KafkaUUID.random().base64URLEncoded, nodeID: nodeID,
+            directoryID: KafkaUUID.random().base64URLEncoded
+        )
+        try AtomicFile.write(created.text, to: path)
+        return created
+    }
+}
