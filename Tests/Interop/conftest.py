@@ -110,7 +110,7 @@ def _start(name: str, argv: list[str], port: int, data_dir: Path | None, log_pat
 
 
 def fjord_bin() -> str:
-    path = os.environ.get("FJORD_BIN") or str(REPO_ROOT / ".build/debug/fjord")
+    path = os.path.abspath(os.environ.get("FJORD_BIN") or str(REPO_ROOT / ".build/debug/fjord"))
     if not os.access(path, os.X_OK):
         pytest.fail(f"fjord binary not found at {path} (run `make build` or set FJORD_BIN)",
                     pytrace=False)
