@@ -38,7 +38,11 @@ public enum CRC32C {
     }
 
     /// Continues `crc` (0 to start) over the readable bytes of `buffer`.
-    public static func update(_ crc: UInt32, _ buffer: ByteBuffer, implementation: Implementation = .automatic) -> UInt32 {
+    public static func update(
+        _ crc: UInt32,
+        _ buffer: ByteBuffer,
+        implementation: Implementation = .automatic
+    ) -> UInt32 {
         buffer.withUnsafeReadableBytes { update(crc, $0, implementation: implementation) }
     }
 
@@ -48,7 +52,10 @@ public enum CRC32C {
     }
 
     /// The checksum of `bytes`.
-    public static func checksum(_ bytes: UnsafeRawBufferPointer, implementation: Implementation = .automatic) -> UInt32 {
+    public static func checksum(
+        _ bytes: UnsafeRawBufferPointer,
+        implementation: Implementation = .automatic
+    ) -> UInt32 {
         update(0, bytes, implementation: implementation)
     }
 

@@ -13,12 +13,14 @@ extension CompressionCodec {
         var result = 0
         input.withUnsafeReadableBytes { source in
             _ = output.writeWithUnsafeMutableBytes(minimumWritableBytes: bound) { target in
-                result = LZ4F_compressFrame(target.baseAddress, target.count, source.baseAddress, source.count, &preferences)
+                result = LZ4F_compressFrame(
+                    target.baseAddress, target.count, source.baseAddress, source.count, &preferences
+                )
                 return LZ4F_isError(result) != 0 ? 0 : result
             }
         }
         guard LZ4F_isError(result) == 0 else {
-            throw RecordBatchError(.compressionFailed, "LZ4F_compressFrame: \(String(cString: LZ4F_getErrorName(result)))")
+            throw RecordBatchError(.compressionFailed, "LZ4F_compressFrame: \(lz4ErrorName(result))")
         }
         return output
     }
@@ -51,7 +53,7 @@ extension CompressionCodec {
                     return error
                 }
                 if LZ4F_isError(hint) != 0 {
-                    return RecordBatchError(.compressionFailed, "invalid LZ4 frame: \(String(cString: LZ4F_getErrorName(hint)))")
+                    return RecordBatchError(.compressionFailed, "invalid LZ4 frame: \(lz4ErrorName(hint))")
                 }
                 consumed += sourceUsed
                 if consumed == source.count {
@@ -64,5 +66,9 @@ extension CompressionCodec {
         }
         if let failure { throw failure }
         return output.buffer
+    }
+
+    private static func lz4ErrorName(_ code: Int) -> String {
+        String(cString: LZ4F_getErrorName(code))
     }
 }

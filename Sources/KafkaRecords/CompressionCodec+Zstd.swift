@@ -46,7 +46,8 @@ extension CompressionCodec {
                     return error
                 }
                 if ZSTD_isError(result) != 0 {
-                    return RecordBatchError(.compressionFailed, "invalid zstd data: \(String(cString: ZSTD_getErrorName(result)))")
+                    let name = String(cString: ZSTD_getErrorName(result))
+                    return RecordBatchError(.compressionFailed, "invalid zstd data: \(name)")
                 }
                 if inBuffer.pos == inBuffer.size {
                     if result == 0 { return nil }

@@ -4,7 +4,8 @@ import NIOCore
 ///
 /// - `gzip`: the gzip file format (RFC 1952); several concatenated members decode as one stream.
 /// - `snappy`: compression writes the xerial "snappy-java" framing the Java client writes (8-byte magic
-///   `82 'SNAPPY' 00`, int32 version 1, int32 compatible version 1, then blocks of big-endian int32 length + raw snappy);
+///   `82 'SNAPPY' 00`, int32 version 1, int32 compatible version 1, then blocks of big-endian int32 length + raw
+///   snappy);
 ///   decompression accepts that framing (detected by its magic) and plain raw snappy (what librdkafka may write).
 /// - `lz4`: the LZ4 frame format (not the raw block format), with independent 64 KiB blocks as the Java client writes.
 /// - `zstd`: a standard zstd frame; decompression streams, so frames without a content size work.
@@ -45,7 +46,8 @@ public enum CompressionCodec: Int16, Sendable, Hashable, CaseIterable {
         _ input: ByteBuffer,
         maxDecompressedBytes: Int = CompressionCodec.defaultMaxDecompressedBytes
     ) throws(RecordBatchError) -> ByteBuffer {
-        let limit = max(0, maxDecompressedBytes)
+        // A ByteBuffer holds at most UInt32.max bytes; clamping also keeps the bound arithmetic from overflowing.
+        let limit = min(max(0, maxDecompressedBytes), Int(UInt32.max))
         switch self {
         case .none:
             guard input.readableBytes <= limit else {
@@ -77,7 +79,7 @@ struct BoundedOutput {
     /// Calls `body` with a writable region of at most `limit - written + 1` bytes (so overflow is detectable);
     /// `body` returns how many bytes it wrote. Throws once the output exceeds the limit.
     mutating func write(_ body: (UnsafeMutableRawBufferPointer) -> Int) throws(RecordBatchError) -> Int {
-        let room = limit - buffer.readableBytes + 1
+        let room = limit - buffer.readableBytes + 1  // limit <= UInt32.max, so no overflow
         let chunk = min(room, max(65_536, buffer.readableBytes))
         let written = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: chunk) { region in
             body(UnsafeMutableRawBufferPointer(rebasing: region.prefix(room)))

@@ -6,7 +6,8 @@ import NIOCore
 ///
 /// Wire layout inside the batch's records section (varints are zigzag):
 /// `length varint, attributes int8, timestampDelta varlong, offsetDelta varint, keyLength varint (-1 = null), key,
-/// valueLength varint (-1 = null), value, headersCount varint, headers (keyLength varint, key, valueLength varint, value)`.
+/// valueLength varint (-1 = null), value, headersCount varint`, then per header
+/// `keyLength varint, key (UTF-8), valueLength varint (-1 = null), value`.
 public struct Record: Sendable, Hashable {
     /// `baseOffset + offsetDelta`.
     public var offset: Int64

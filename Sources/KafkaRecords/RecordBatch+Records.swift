@@ -56,7 +56,10 @@ extension RecordBatch {
         var logAppendTime: Int64?
     }
 
-    static func readRecord(from section: inout ByteBuffer, context: DecodingContext) throws(RecordBatchError) -> Record {
+    static func readRecord(
+        from section: inout ByteBuffer,
+        context: DecodingContext
+    ) throws(RecordBatchError) -> Record {
         let length = try section.readVarint32()
         guard length >= 0, var body = section.readSlice(length: Int(length)) else {
             throw RecordBatchError(

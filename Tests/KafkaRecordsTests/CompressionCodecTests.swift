@@ -59,7 +59,8 @@ import Testing
             xerial.writeInteger(Int32(raw.readableBytes))
             xerial.writeImmutableBuffer(raw)
         }
-        #expect(try CompressionCodec.snappy.decompress(xerial) == ByteBuffer(string: "hello hello hellohello hello hello"))
+        let expected = ByteBuffer(string: "hello hello hellohello hello hello")
+        #expect(try CompressionCodec.snappy.decompress(xerial) == expected)
     }
 
     @Test(arguments: [CompressionCodec.gzip, .snappy, .lz4, .zstd])
@@ -89,5 +90,7 @@ import Testing
             ($0 as? RecordBatchError)?.code == .decompressedSizeLimitExceeded
         }
         #expect(try codec.decompress(bomb, maxDecompressedBytes: 2 << 20).readableBytes == 2 << 20)
+        #expect(try codec.decompress(bomb, maxDecompressedBytes: .max).readableBytes == 2 << 20)
+        #expect(throws: RecordBatchError.self) { try codec.decompress(bomb, maxDecompressedBytes: -1) }
     }
 }

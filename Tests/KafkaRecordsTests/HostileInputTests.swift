@@ -67,7 +67,9 @@ import Testing
     }
 
     @Test func zipBombHitsTheLimit() throws {
-        var builder = RecordBatchBuilder(options: { var o = RecordBatchBuilder.Options(); o.compression = .zstd; return o }())
+        var options = RecordBatchBuilder.Options()
+        options.compression = .zstd
+        var builder = RecordBatchBuilder(options: options)
         builder.append(timestamp: 0, key: nil, value: ByteBuffer(repeating: 0, count: 4 << 20))
         let batch = try builder.build()
         #expect(batch.sizeInBytes < 4096)
@@ -123,7 +125,10 @@ import Testing
         case 0: bytes[position] ^= 1 << UInt8.random(in: 0..<8, using: &generator)
         case 1: bytes[position] = [0x00, 0x01, 0x7F, 0x80, 0xFF].randomElement(using: &generator)!
         case 2: bytes.removeSubrange(position...)
-        case 3: bytes.insert(contentsOf: (0..<Int.random(in: 1...8, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) }, at: position)
+        case 3:
+            let count = Int.random(in: 1...8, using: &generator)
+            let inserted = (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            bytes.insert(contentsOf: inserted, at: position)
         case 4: bytes.removeSubrange(position..<min(bytes.count, position + Int.random(in: 1...8, using: &generator)))
         default:
             // Change a byte inside the records section, then fix up the CRC so decoding gets past validation.

@@ -24,7 +24,9 @@ import KafkaRecords
             let binURL = Bundle.module.url(forResource: name, withExtension: "bin", subdirectory: "Fixtures"),
             let jsonURL = Bundle.module.url(forResource: name, withExtension: "json", subdirectory: "Fixtures")
         else {
-            Issue.record("missing fixture Fixtures/\(name).bin or .json: capture it from librdkafka (see Fixtures/README.md)")
+            Issue.record(
+                "missing fixture Fixtures/\(name).bin or .json: capture it from librdkafka (see Fixtures/README.md)"
+            )
             return
         }
         let expected = try JSONDecoder().decode(Sidecar.self, from: Data(contentsOf: jsonURL)).records

@@ -85,7 +85,9 @@ enum Sample {
 
     @Test(arguments: [CompressionCodec.none, .zstd])
     func manyRecords(compression: CompressionCodec) throws {
-        var builder = RecordBatchBuilder(options: { var o = RecordBatchBuilder.Options(); o.compression = compression; return o }())
+        var options = RecordBatchBuilder.Options()
+        options.compression = compression
+        var builder = RecordBatchBuilder(options: options)
         for index in 0..<20_000 {
             builder.append(timestamp: Int64(index), key: nil, value: ByteBuffer(string: "\(index)"))
         }
