@@ -66,6 +66,34 @@ import Testing
         }
     }
 
+    @Test func headerChecksNameTheProblem() throws {
+        let original = try Sample.batch(Sample.records(count: 3)).buffer
+        func code(_ patch: (inout ByteBuffer) -> Void) throws -> RecordBatchError.Code? {
+            var bytes = original
+            patch(&bytes)
+            var batch = try RecordBatch(buffer: bytes)
+            batch.updateCRC()
+            do {
+                try batch.validate()
+                return nil
+            } catch {
+                return error.code
+            }
+        }
+        #expect(try code { $0.setInteger(Int8(1), at: RecordBatch.Offset.magic) } == .unsupportedMagic)
+        #expect(try code { $0.setInteger(Int16(5), at: RecordBatch.Offset.attributes) } == .unsupportedCompression)
+        #expect(try code { $0.setInteger(Int32(1000), at: RecordBatch.Offset.batchLength) } == .invalidLength)
+        #expect(try code { $0.setInteger(Int32(-1), at: RecordBatch.Offset.recordCount) } == .invalidRecordCount)
+        #expect(try code { $0.setInteger(Int32(1), at: RecordBatch.Offset.lastOffsetDelta) } == .invalidRecordCount)
+        #expect(try code { _ in } == nil)
+        // Declaring fewer records than present is caught when decoding.
+        var fewer = original
+        fewer.setInteger(Int32(2), at: RecordBatch.Offset.recordCount)
+        #expect { try RecordBatch(buffer: fewer).records() } throws: {
+            ($0 as? RecordBatchError)?.code == .invalidRecordCount
+        }
+    }
+
     @Test func zipBombHitsTheLimit() throws {
         var options = RecordBatchBuilder.Options()
         options.compression = .zstd
