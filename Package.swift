@@ -43,11 +43,22 @@ let package = Package(
             ]
         ),
 
+        // MARK: Storage
+        .target(
+            name: "FjordStorage",
+            dependencies: [
+                "KafkaProtocol", "KafkaRecords",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
         // MARK: Broker
         .target(
             name: "FjordBroker",
             dependencies: [
-                "KafkaProtocol", "KafkaRecords",
+                "KafkaProtocol", "KafkaRecords", "FjordStorage",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -76,6 +87,10 @@ let package = Package(
             name: "KafkaRecordsTests",
             dependencies: ["KafkaRecords", .product(name: "NIOCore", package: "swift-nio")],
             resources: [.copy("Fixtures")]
+        ),
+        .testTarget(
+            name: "FjordStorageTests",
+            dependencies: ["FjordStorage", "KafkaRecords", "KafkaProtocol", .product(name: "NIOCore", package: "swift-nio")]
         ),
         .testTarget(
             name: "FjordBrokerTests",

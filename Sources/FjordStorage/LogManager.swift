@@ -1,0 +1,166 @@
+import KafkaProtocol
+import Logging
+import NIOConcurrencyHelpers
+
+/// The partition logs of a node's data directories (`log.dirs`).
+///
+/// Files it owns in each data directory (Kafka's formats, written atomically, see `CheckpointFile`):
+/// `recovery-point-offset-checkpoint` and `log-start-offset-checkpoint` (per partition), and the
+/// `.kafka_cleanshutdown` marker, written last by a clean shutdown and removed at start-up. Without the marker,
+/// every partition is recovered from its recovery point. A deleted partition's folder is renamed to
+/// `<topic>-<partition>.<id>-delete` and removed in the background (and at the next start if still there).
+public final class LogManager: @unchecked Sendable {
+    public static let cleanShutdownMarker = ".kafka_cleanshutdown"
+    public static let recoveryPointCheckpoint = "recovery-point-offset-checkpoint"
+    public static let logStartCheckpoint = "log-start-offset-checkpoint"
+
+    public let dataDirectories: [String]
+    private let clock: any StorageClock
+    private let logger: Logger
+    private let lock = NIOLock()
+    private var logs: [TopicPartition: PartitionLog] = [:]
+    private var directoryOf: [TopicPartition: String] = [:]
+    /// Whether the previous run ended cleanly (read at `loadExisting`).
+    public private(set) var previousShutdownWasClean = true
+
+    public init(dataDirectories: [String], clock: any StorageClock = SystemStorageClock(), logger: Logger = Logger(label: "fjord.storage")) {
+        precondition(!dataDirectories.isEmpty, "at least one data directory")
+        self.dataDirectories = dataDirectories
+        self.clock = clock
+        self.logger = logger
+    }
+
+    /// Opens every partition folder found; `configuration` gives each partition its log configuration.
+    /// Returns the logs opened.
+    @discardableResult
+    public func loadExisting(configuration: (TopicPartition) -> LogConfiguration) throws(LogError) -> [TopicPartition: PartitionLog] {
+        var clean = true
+        for dataDirectory in dataDirectories {
+            let marker = dataDirectory + "/" + Self.cleanShutdownMarker
+            let wasClean = SegmentFile.exists(marker)
+            clean = clean && wasClean
+            let recoveryPoints = try CheckpointFile.readOffsets(dataDirectory + "/" + Self.recoveryPointCheckpoint)
+            let logStarts = try CheckpointFile.readOffsets(dataDirectory + "/" + Self.logStartCheckpoint)
+            for name in try PartitionLog.listDirectory(dataDirectory).sorted() {
+                let path = dataDirectory + "/" + name
+                if name.hasSuffix("-delete") {
+                    Self.removeTree(path)
+                    continue
+                }
+                guard let topicPartition = TopicPartition(directoryName: name), Self.isDirectory(path) else { continue }
+                let log = try PartitionLog(
+                    directory: path, topicPartition: topicPartition, topicID: .zero,
+                    configuration: configuration(topicPartition), clock: clock, cleanShutdown: wasClean,
+                    recoveryPoint: recoveryPoints[topicPartition] ?? 0, logStartOffset: logStarts[topicPartition] ?? 0,
+                    logger: logger
+                )
+                lock.withLock {
+                    logs[topicPartition] = log
+                    directoryOf[topicPartition] = dataDirectory
+                }
+            }
+            // The marker describes the run that ended; this run is unclean until it shuts down cleanly.
+            SegmentFile.remove(marker)
+        }
+        previousShutdownWasClean = clean
+        return lock.withLock { logs }
+    }
+
+    public func log(for topicPartition: TopicPartition) -> PartitionLog? {
+        lock.withLock { logs[topicPartition] }
+    }
+
+    public var allLogs: [TopicPartition: PartitionLog] { lock.withLock { logs } }
+
+    /// Creates the partition's log (or returns the existing one) in the data directory with the fewest partitions.
+    public func createLog(_ topicPartition: TopicPartition, topicID: KafkaUUID, configuration: LogConfiguration) throws(LogError) -> PartitionLog {
+        lock.lock()
+        defer { lock.unlock() }
+        if let existing = logs[topicPartition] { return existing }
+        let counts = Dictionary(grouping: directoryOf.values, by: { $0 }).mapValues(\.count)
+        let dataDirectory = dataDirectories.min { (counts[$0] ?? 0) < (counts[$1] ?? 0) }!
+        let log = try PartitionLog(
+            directory: dataDirectory + "/" + topicPartition.directoryName, topicPartition: topicPartition,
+            topicID: topicID, configuration: configuration, clock: clock, logger: logger
+        )
+        logs[topicPartition] = log
+        directoryOf[topicPartition] = dataDirectory
+        return log
+    }
+
+    /// Closes the partition's log and renames its folder for deletion; the files are removed by
+    /// `removeDeletedDirectories()` (the broker runs it in the background) or at the next start.
+    public func deleteLog(_ topicPartition: TopicPartition) throws(LogError) {
+        let (log, dataDirectory) = lock.withLock { (logs.removeValue(forKey: topicPartition), directoryOf.removeValue(forKey: topicPartition)) }
+        guard let log, let dataDirectory else { return }
+        try? log.close()
+        let renamed = dataDirectory + "/" + topicPartition.directoryName + "." + String(KafkaUUID.random().low, radix: 16) + "-delete"
+        try SegmentFile.rename(log.directory, to: renamed)
+    }
+
+    /// Removes the folders of deleted partitions. Blocking: run it off the event loops.
+    public func removeDeletedDirectories() throws(LogError) {
+        for dataDirectory in dataDirectories {
+            for name in try PartitionLog.listDirectory(dataDirectory) where name.hasSuffix("-delete") {
+                Self.removeTree(dataDirectory + "/" + name)
+            }
+        }
+    }
+
+    /// Writes both offset checkpoints of every data directory.
+    public func checkpoint() throws(LogError) {
+        let snapshot = lock.withLock { (logs, directoryOf) }
+        for dataDirectory in dataDirectories {
+            var recoveryPoints = [TopicPartition: Int64]()
+            var logStarts = [TopicPartition: Int64]()
+            for (topicPartition, log) in snapshot.0 where snapshot.1[topicPartition] == dataDirectory {
+                recoveryPoints[topicPartition] = log.recoveryPoint
+                logStarts[topicPartition] = log.logStartOffset
+            }
+            try CheckpointFile.writeOffsets(recoveryPoints, to: dataDirectory + "/" + Self.recoveryPointCheckpoint)
+            try CheckpointFile.writeOffsets(logStarts, to: dataDirectory + "/" + Self.logStartCheckpoint)
+        }
+    }
+
+    /// fsyncs every log and checkpoints the recovery points. Blocking.
+    public func flushAll() throws(LogError) {
+        for log in lock.withLock({ Array(logs.values) }) { try log.flush() }
+        try checkpoint()
+    }
+
+    /// Runs a retention pass over every log. Returns the segments deleted.
+    @discardableResult
+    public func applyRetention() throws(LogError) -> Int {
+        var deleted = 0
+        for log in lock.withLock({ Array(logs.values) }) { deleted += try log.applyRetention() }
+        if deleted > 0 { try checkpoint() }
+        return deleted
+    }
+
+    /// Flushes and closes every log, writes the checkpoints, then the clean-shutdown marker. Blocking.
+    public func shutdown() throws(LogError) {
+        let all = lock.withLock { Array(logs.values) }
+        for log in all { try log.close() }
+        try checkpoint()
+        for dataDirectory in dataDirectories {
+            try CheckpointFile.writeAtomically("", to: dataDirectory + "/" + Self.cleanShutdownMarker)
+        }
+    }
+
+    static func isDirectory(_ path: String) -> Bool {
+        var status = stat()
+        return stat(path, &status) == 0 && (status.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    /// Removes a folder and the files in it (partition folders are flat).
+    static func removeTree(_ path: String) {
+        if let names = try? PartitionLog.listDirectory(path) {
+            for name in names { unlink(path + "/" + name) }
+        }
+        rmdir(path)
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif

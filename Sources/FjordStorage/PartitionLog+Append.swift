@@ -1,0 +1,161 @@
+import KafkaRecords
+import NIOCore
+
+/// The outcome of an append.
+public struct AppendResult: Sendable, Equatable {
+    /// The offset given to the first record appended.
+    public var firstOffset: Int64
+    /// The offset of the last record appended.
+    public var lastOffset: Int64
+    /// The time stamped on the batches with `LogAppendTime`, or -1 for `CreateTime`.
+    public var logAppendTime: Int64
+    public var logStartOffset: Int64
+    /// Set when the flush policy (`flush.messages`, `flush.ms`) asks for an fsync now; the caller runs `flush()`
+    /// on a thread that may block.
+    public var flushRequested: Bool
+}
+
+extension PartitionLog {
+    /// Appends record batches as a leader: gives them the next offsets by patching each batch's base offset in
+    /// place, stamps `leaderEpoch`, and with `LogAppendTime` stamps `now` as the batch timestamp.
+    ///
+    /// `records` holds one or more complete v2 batches that the caller has validated (CRC, lengths, counts).
+    public func append(
+        _ records: ByteBuffer, leaderEpoch: Int32, timestampType: TimestampType = .createTime
+    ) throws(LogError) -> AppendResult {
+        let now = clock.nowMilliseconds()
+        return try locked { () throws(LogError) -> AppendResult in
+            guard !isClosed else { throw LogError(.closed, "\(topicPartition) is closed") }
+            var output = records
+            var headers = [BatchHeader]()
+            var nextOffset = segments.last!.nextOffset
+            let firstOffset = nextOffset
+            var position = output.readerIndex
+            var messages: Int64 = 0
+            while position < output.writerIndex {
+                guard let length = output.getInteger(at: position + 8, as: Int32.self), length >= 0,
+                    position + RecordBatch.logOverhead + Int(length) <= output.writerIndex,
+                    var batch = try? RecordBatch(buffer: output.getSlice(at: position, length: RecordBatch.logOverhead + Int(length))!)
+                else {
+                    throw LogError(.corrupt, "\(topicPartition): append of bytes that are not whole record batches")
+                }
+                batch.setBaseOffset(nextOffset)
+                batch.setPartitionLeaderEpoch(leaderEpoch)
+                if timestampType == .logAppendTime { batch.stampLogAppendTime(now) }
+                output.setBuffer(batch.buffer, at: position)
+                headers.append(BatchHeader(parsing: output, at: position, position: Int64(position - output.readerIndex))!)
+                messages += Int64(batch.recordCount)
+                nextOffset = batch.nextOffset
+                position += batch.sizeInBytes
+            }
+            guard !headers.isEmpty else { throw LogError(.corrupt, "\(topicPartition): append of no batches") }
+            try appendLocked(output, headers: headers, now: now)
+            try epochs.assign(epoch: leaderEpoch, startOffset: firstOffset)
+            return AppendResult(
+                firstOffset: firstOffset, lastOffset: nextOffset - 1,
+                logAppendTime: timestampType == .logAppendTime ? now : -1, logStartOffset: logStartOffsetStorage,
+                flushRequested: noteUnflushed(messages: messages, now: now)
+            )
+        }
+    }
+
+    /// Appends batches that already carry their offsets and epochs, as a follower copying its leader. The first
+    /// batch must start at the log end offset.
+    public func appendAsFollower(_ records: ByteBuffer) throws(LogError) -> AppendResult {
+        let now = clock.nowMilliseconds()
+        return try locked { () throws(LogError) -> AppendResult in
+            guard !isClosed else { throw LogError(.closed, "\(topicPartition) is closed") }
+            var headers = [BatchHeader]()
+            var expected = segments.last!.nextOffset
+            let firstOffset = expected
+            var position = records.readerIndex
+            var messages: Int64 = 0
+            while position < records.writerIndex {
+                guard let header = BatchHeader(parsing: records, at: position, position: Int64(position - records.readerIndex)),
+                    position + header.size <= records.writerIndex,
+                    let batch = try? RecordBatch(buffer: records.getSlice(at: position, length: header.size)!), batch.isCRCValid
+                else {
+                    throw LogError(.corrupt, "\(topicPartition): replicated bytes are not whole valid batches")
+                }
+                guard header.baseOffset >= expected else {
+                    throw LogError(.invalidOffset, "\(topicPartition): batch at \(header.baseOffset) is before the log end \(expected)")
+                }
+                try epochs.assign(epoch: header.partitionLeaderEpoch, startOffset: header.baseOffset)
+                headers.append(header)
+                messages += Int64(batch.recordCount)
+                expected = header.nextOffset
+                position += header.size
+            }
+            guard !headers.isEmpty else { return AppendResult(firstOffset: firstOffset, lastOffset: firstOffset - 1, logAppendTime: -1, logStartOffset: logStartOffsetStorage, flushRequested: false) }
+            try appendLocked(records, headers: headers, now: now)
+            return AppendResult(
+                firstOffset: headers[0].baseOffset, lastOffset: expected - 1, logAppendTime: -1,
+                logStartOffset: logStartOffsetStorage, flushRequested: noteUnflushed(messages: messages, now: now)
+            )
+        }
+    }
+
+    /// Writes to the active segment, rolling first when the segment is full, old, or its indexes are.
+    private func appendLocked(_ bytes: ByteBuffer, headers: [BatchHeader], now: Int64) throws(LogError) {
+        let active = segments.last!
+        if active.needsRoll(adding: bytes.readableBytes, lastOffset: headers.last!.lastOffset, now: now) {
+            try rollLocked(newBaseOffset: headers[0].baseOffset, now: now)
+        }
+        try segments.last!.append(bytes, headers: headers)
+    }
+
+    /// Starts a new active segment at `newBaseOffset`. The old one is sealed (indexes trimmed); it is fsynced by
+    /// the next `flush()`.
+    func rollLocked(newBaseOffset: Int64, now: Int64) throws(LogError) {
+        let old = segments.last!
+        try old.seal()
+        let segment = try LogSegment(
+            directory: directory, baseOffset: newBaseOffset, configuration: configurationStorage, createdAtMs: now, rebuild: false
+        )
+        try segment.preallocateIndexes()
+        segments.append(segment)
+        logger.debug("rolled segment", metadata: ["partition": "\(topicPartition)", "base.offset": "\(newBaseOffset)"])
+    }
+
+    /// Rolls the active segment now (if it holds anything).
+    public func roll() throws(LogError) {
+        let now = clock.nowMilliseconds()
+        try locked { () throws(LogError) in
+            guard !segments.last!.isEmpty else { return }
+            try rollLocked(newBaseOffset: segments.last!.nextOffset, now: now)
+        }
+    }
+
+    private func noteUnflushed(messages: Int64, now: Int64) -> Bool {
+        unflushedMessages += messages
+        if firstUnflushedAppendMs == nil { firstUnflushedAppendMs = now }
+        return unflushedMessages >= configurationStorage.flushMessages
+            || now - (firstUnflushedAppendMs ?? now) >= configurationStorage.flushMs
+    }
+
+    /// fsyncs every segment that has unflushed data and moves the recovery point to the log end.
+    /// Blocking: call it from a thread pool, never an event loop.
+    public func flush() throws(LogError) {
+        let (toSync, end) = lock.withLock { () -> ([LogSegment], Int64) in
+            let end = segments.last!.nextOffset
+            let pending = segments.filter { $0.nextOffset > recoveryPointStorage || $0 === segments.last! }
+            unflushedMessages = 0
+            firstUnflushedAppendMs = nil
+            return (pending, end)
+        }
+        for segment in toSync { try segment.sync() }
+        lock.withLock { recoveryPointStorage = max(recoveryPointStorage, end) }
+    }
+
+    /// Flushes and seals the log; later calls fail with `.closed`.
+    public func close() throws(LogError) {
+        try flush()
+        try locked { () throws(LogError) in
+            guard !isClosed else { return }
+            isClosed = true
+            try segments.last!.seal()
+            for pending in pendingDeletions { pending.segment.removeDeletedFiles() }
+            pendingDeletions.removeAll()
+        }
+    }
+}

@@ -1,0 +1,60 @@
+import KafkaRecords
+import NIOCore
+
+/// An offset with the timestamp and leader epoch of its record, as ListOffsets answers.
+public struct TimestampAndOffset: Sendable, Equatable {
+    public var timestamp: Int64
+    public var offset: Int64
+    public var leaderEpoch: Int32
+}
+
+extension PartitionLog {
+    /// The first record with a timestamp ≥ `timestamp` (ListOffsets by time), nil if none is that recent.
+    public func offset(forTimestamp timestamp: Int64) throws(LogError) -> TimestampAndOffset? {
+        try locked { () throws(LogError) -> TimestampAndOffset? in
+            for segment in segments where segment.largestTimestamp >= timestamp {
+                for header in try segment.headers(from: segment.startPosition(forTimestamp: timestamp))
+                where header.maxTimestamp >= timestamp && header.lastOffset >= logStartOffsetStorage {
+                    let records = try decode(segment, header)
+                    if let record = records.first(where: { $0.timestamp >= timestamp && $0.offset >= logStartOffsetStorage }) {
+                        return TimestampAndOffset(timestamp: record.timestamp, offset: record.offset, leaderEpoch: header.partitionLeaderEpoch)
+                    }
+                }
+            }
+            return nil
+        }
+    }
+
+    /// The record with the largest timestamp (ListOffsets -3, KIP-734): the first such record if several share it.
+    /// Nil for an empty log.
+    public func maxTimestampOffset() throws(LogError) -> TimestampAndOffset? {
+        try locked { () throws(LogError) -> TimestampAndOffset? in
+            guard let segment = segments.filter({ $0.largestTimestamp >= 0 }).max(by: { $0.largestTimestamp < $1.largestTimestamp }),
+                let header = try segment.findBatch(containingOrAfter: segment.offsetOfLargestTimestamp)
+            else { return nil }
+            let records = try decode(segment, header)
+            let record = records.first { $0.timestamp == header.maxTimestamp } ?? records.last
+            return record.map { TimestampAndOffset(timestamp: header.maxTimestamp, offset: $0.offset, leaderEpoch: header.partitionLeaderEpoch) }
+        }
+    }
+
+    /// The leader epoch of the batch holding `offset` (for ListOffsets answers), -1 if unknown.
+    public func epoch(atOffset offset: Int64) -> Int32 {
+        lock.withLock { epochs.epoch(atOffset: offset) }
+    }
+
+    /// Where epoch `epoch` ended in this log (OffsetForLeaderEpoch): the largest epoch ≤ `epoch` and the start of
+    /// the next one, or the log end for the latest epoch.
+    public func endOffset(forEpoch epoch: Int32) -> (epoch: Int32, endOffset: Int64) {
+        lock.withLock { epochs.endOffset(forEpoch: epoch, logEndOffset: segments.last!.nextOffset) }
+    }
+
+    private func decode(_ segment: LogSegment, _ header: BatchHeader) throws(LogError) -> [Record] {
+        let bytes = try segment.log.read(at: header.position, length: header.size)
+        do {
+            return try RecordBatch(buffer: bytes).records()
+        } catch {
+            throw LogError(.corrupt, "\(segment.logPath) at \(header.position): \(error)")
+        }
+    }
+}

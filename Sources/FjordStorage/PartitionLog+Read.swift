@@ -1,0 +1,76 @@
+import KafkaRecords
+import NIOCore
+
+/// Bytes of a segment file to send as they are: complete record batches.
+public struct FileSlice: Sendable {
+    public let file: SegmentFile
+    public let position: Int64
+    public let length: Int
+}
+
+/// The result of a read: at most one slice (Kafka reads from one segment per fetch), with the log's offsets.
+public struct LogReadResult: Sendable {
+    /// The batches, or nil when there is nothing to return yet.
+    public var slice: FileSlice?
+    /// The base offset of the first batch returned (≤ the offset asked for when it lies inside that batch).
+    public var firstBatchOffset: Int64?
+    public var logStartOffset: Int64
+    public var logEndOffset: Int64
+}
+
+extension PartitionLog {
+    /// Locates the batches from `offset` on: up to `maximumBytes` (the first batch whole even when larger, if
+    /// `minimumOneBatch`, as Kafka returns it), and only batches whose last offset is below `upperBound` (the high
+    /// watermark, or the last stable offset). Throws `.offsetOutOfRange` outside `[logStartOffset, logEndOffset]`.
+    public func read(
+        from offset: Int64, maximumBytes: Int, upperBound: Int64, minimumOneBatch: Bool = true
+    ) throws(LogError) -> LogReadResult {
+        try locked { () throws(LogError) -> LogReadResult in
+            let end = segments.last!.nextOffset
+            guard offset >= logStartOffsetStorage, offset <= end else {
+                throw LogError(.offsetOutOfRange, "\(topicPartition): offset \(offset) is outside [\(logStartOffsetStorage), \(end)]")
+            }
+            var result = LogReadResult(slice: nil, firstBatchOffset: nil, logStartOffset: logStartOffsetStorage, logEndOffset: end)
+            guard offset < end, offset < upperBound else { return result }
+            var index = segmentIndex(containing: offset)
+            while index < segments.count {
+                let segment = segments[index]
+                if let found = try segment.read(from: offset, maximumBytes: maximumBytes, upperBound: upperBound, minimumOneBatch: minimumOneBatch) {
+                    result.slice = FileSlice(file: segment.log, position: found.position, length: found.length)
+                    result.firstBatchOffset = found.firstOffset
+                    return result
+                }
+                // Nothing at or after `offset` in this segment (or it is above the bound): try the next one only when
+                // this segment simply ended.
+                if segment.nextOffset > offset {
+                    let batch = try segment.findBatch(containingOrAfter: offset)
+                    if batch != nil { break }
+                }
+                index += 1
+            }
+            return result
+        }
+    }
+
+    /// Reads the bytes of a slice into memory (for tests, dumps and followers; fetch sends slices with sendfile).
+    public func bytes(of slice: FileSlice) throws(LogError) -> ByteBuffer {
+        try slice.file.read(at: slice.position, length: slice.length)
+    }
+
+    /// The index of the last segment whose base offset is ≤ `offset` (0 if none is).
+    func segmentIndex(containing offset: Int64) -> Int {
+        var low = 0
+        var high = segments.count - 1
+        var found = 0
+        while low <= high {
+            let middle = (low + high) / 2
+            if segments[middle].baseOffset <= offset {
+                found = middle
+                low = middle + 1
+            } else {
+                high = middle - 1
+            }
+        }
+        return found
+    }
+}

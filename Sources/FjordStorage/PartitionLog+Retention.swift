@@ -1,0 +1,58 @@
+extension PartitionLog {
+    /// One retention pass (Kafka's `deleteOldSegments`): deletes whole segments — never the active one — whose
+    /// newest record is older than `retention.ms`, then the oldest while the log is larger than `retention.bytes`.
+    /// Deleted segments are renamed to `*.deleted` and their files removed `file.delete.delay.ms` later, by a
+    /// later pass. Returns the number of segments deleted.
+    @discardableResult
+    public func applyRetention() throws(LogError) -> Int {
+        let now = clock.nowMilliseconds()
+        return try locked { () throws(LogError) -> Int in
+            removeExpiredDeletionsLocked(now: now)
+            guard configurationStorage.deleteRetentionEnabled else { return 0 }
+            var deleted = 0
+            let retentionMs = configurationStorage.retentionMs
+            if retentionMs >= 0 {
+                deleted += try deleteSegmentsLocked(now: now) { segment, _ in
+                    segment.largestTimestamp >= 0 ? now - segment.largestTimestamp > retentionMs : now - segment.createdAtMs > retentionMs
+                }
+            }
+            let retentionBytes = configurationStorage.retentionBytes
+            if retentionBytes >= 0 {
+                var excess = segments.reduce(0) { $0 + $1.size } - retentionBytes
+                deleted += try deleteSegmentsLocked(now: now) { segment, _ in
+                    guard excess >= segment.size else { return false }
+                    excess -= segment.size
+                    return true
+                }
+            }
+            return deleted
+        }
+    }
+
+    /// Deletes the oldest segments while `shouldDelete` holds for them, keeping the active segment; moves the log
+    /// start offset to the first remaining segment.
+    @discardableResult
+    func deleteSegmentsLocked(now: Int64, _ shouldDelete: (LogSegment, Int64) -> Bool) throws(LogError) -> Int {
+        var deleted = 0
+        while segments.count > 1, shouldDelete(segments[0], now) {
+            let segment = segments.removeFirst()
+            try segment.markDeleted()
+            pendingDeletions.append((now + configurationStorage.fileDeleteDelayMs, segment))
+            deleted += 1
+        }
+        if deleted > 0 {
+            logStartOffsetStorage = max(logStartOffsetStorage, segments[0].baseOffset)
+            try epochs.truncate(fromStart: logStartOffsetStorage)
+            logger.info("deleted segments", metadata: ["partition": "\(topicPartition)", "count": "\(deleted)", "log.start.offset": "\(logStartOffsetStorage)"])
+        }
+        return deleted
+    }
+
+    private func removeExpiredDeletionsLocked(now: Int64) {
+        pendingDeletions.removeAll { pending in
+            guard pending.dueMs <= now else { return false }
+            pending.segment.removeDeletedFiles()
+            return true
+        }
+    }
+}
