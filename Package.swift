@@ -50,8 +50,21 @@ let package = Package(
                 "KafkaProtocol", "KafkaRecords",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
+        ),
+        // Appends until killed, printing each acknowledged append: the child process of the storage crash tests.
+        .executableTarget(
+            name: "fjord-storage-crash-writer",
+            dependencies: ["FjordStorage", "KafkaRecords", .product(name: "NIOCore", package: "swift-nio")]
+        ),
+        // Append/read/lookup throughput beside the disk's raw rate (Benchmarks/StorageBenchmark, not in `make test`).
+        .executableTarget(
+            name: "fjord-storage-bench",
+            dependencies: ["FjordStorage", "KafkaRecords", .product(name: "NIOCore", package: "swift-nio")],
+            path: "Benchmarks/StorageBenchmark"
         ),
 
         // MARK: Broker
@@ -90,7 +103,11 @@ let package = Package(
         ),
         .testTarget(
             name: "FjordStorageTests",
-            dependencies: ["FjordStorage", "KafkaRecords", "KafkaProtocol", .product(name: "NIOCore", package: "swift-nio")]
+            dependencies: [
+                "FjordStorage", "KafkaRecords", "KafkaProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
         ),
         .testTarget(
             name: "FjordBrokerTests",

@@ -23,11 +23,18 @@ public final class LogManager: @unchecked Sendable {
     /// Whether the previous run ended cleanly (read at `loadExisting`).
     public private(set) var previousShutdownWasClean = true
 
-    public init(dataDirectories: [String], clock: any StorageClock = SystemStorageClock(), logger: Logger = Logger(label: "fjord.storage")) {
+    /// Bounds the open descriptors of all its logs' segment files.
+    public let fileCache: SegmentFileCache
+
+    public init(
+        dataDirectories: [String], clock: any StorageClock = SystemStorageClock(),
+        logger: Logger = Logger(label: "fjord.storage"), fileCache: SegmentFileCache = .shared
+    ) {
         precondition(!dataDirectories.isEmpty, "at least one data directory")
         self.dataDirectories = dataDirectories
         self.clock = clock
         self.logger = logger
+        self.fileCache = fileCache
     }
 
     /// Opens every partition folder found; `configuration` gives each partition its log configuration.
@@ -52,7 +59,7 @@ public final class LogManager: @unchecked Sendable {
                     directory: path, topicPartition: topicPartition, topicID: .zero,
                     configuration: configuration(topicPartition), clock: clock, cleanShutdown: wasClean,
                     recoveryPoint: recoveryPoints[topicPartition] ?? 0, logStartOffset: logStarts[topicPartition] ?? 0,
-                    logger: logger
+                    logger: logger, fileCache: fileCache
                 )
                 lock.withLock {
                     logs[topicPartition] = log
@@ -81,7 +88,7 @@ public final class LogManager: @unchecked Sendable {
         let dataDirectory = dataDirectories.min { (counts[$0] ?? 0) < (counts[$1] ?? 0) }!
         let log = try PartitionLog(
             directory: dataDirectory + "/" + topicPartition.directoryName, topicPartition: topicPartition,
-            topicID: topicID, configuration: configuration, clock: clock, logger: logger
+            topicID: topicID, configuration: configuration, clock: clock, logger: logger, fileCache: fileCache
         )
         logs[topicPartition] = log
         directoryOf[topicPartition] = dataDirectory

@@ -32,21 +32,30 @@ extension PartitionLog {
             let firstOffset = nextOffset
             var position = output.readerIndex
             var messages: Int64 = 0
+            headers.reserveCapacity(1)
             while position < output.writerIndex {
                 guard let length = output.getInteger(at: position + 8, as: Int32.self), length >= 0,
                     position + RecordBatch.logOverhead + Int(length) <= output.writerIndex,
-                    var batch = try? RecordBatch(buffer: output.getSlice(at: position, length: RecordBatch.logOverhead + Int(length))!)
+                    Int(length) + RecordBatch.logOverhead >= RecordBatch.headerSize,
+                    let lastOffsetDelta = output.getInteger(at: position + 23, as: Int32.self), lastOffsetDelta >= 0,
+                    let recordCount = output.getInteger(at: position + 57, as: Int32.self)
                 else {
                     throw LogError(.corrupt, "\(topicPartition): append of bytes that are not whole record batches")
                 }
-                batch.setBaseOffset(nextOffset)
-                batch.setPartitionLeaderEpoch(leaderEpoch)
-                if timestampType == .logAppendTime { batch.stampLogAppendTime(now) }
-                output.setBuffer(batch.buffer, at: position)
+                let size = RecordBatch.logOverhead + Int(length)
+                // Patch in place: base offset and leader epoch lie outside the CRC. (The first patch copies the
+                // buffer once if the caller still holds it; no per-batch copies.)
+                output.setInteger(nextOffset, at: position)
+                output.setInteger(leaderEpoch, at: position + 12)
+                if timestampType == .logAppendTime {
+                    var batch = try! RecordBatch(buffer: output.getSlice(at: position, length: size)!)
+                    batch.stampLogAppendTime(now)
+                    output.setBuffer(batch.buffer, at: position)
+                }
                 headers.append(BatchHeader(parsing: output, at: position, position: Int64(position - output.readerIndex))!)
-                messages += Int64(batch.recordCount)
-                nextOffset = batch.nextOffset
-                position += batch.sizeInBytes
+                messages += Int64(recordCount)
+                nextOffset += Int64(lastOffsetDelta) + 1
+                position += size
             }
             guard !headers.isEmpty else { throw LogError(.corrupt, "\(topicPartition): append of no batches") }
             try appendLocked(output, headers: headers, now: now)
@@ -98,7 +107,8 @@ extension PartitionLog {
     /// Writes to the active segment, rolling first when the segment is full, old, or its indexes are.
     private func appendLocked(_ bytes: ByteBuffer, headers: [BatchHeader], now: Int64) throws(LogError) {
         let active = segments.last!
-        if active.needsRoll(adding: bytes.readableBytes, lastOffset: headers.last!.lastOffset, now: now) {
+        let maxTimestamp = headers.lazy.map(\.maxTimestamp).max()!
+        if active.needsRoll(adding: bytes.readableBytes, lastOffset: headers.last!.lastOffset, maxTimestamp: maxTimestamp, now: now) {
             try rollLocked(newBaseOffset: headers[0].baseOffset, now: now)
         }
         try segments.last!.append(bytes, headers: headers)
@@ -109,8 +119,9 @@ extension PartitionLog {
     func rollLocked(newBaseOffset: Int64, now: Int64) throws(LogError) {
         let old = segments.last!
         try old.seal()
-        let segment = try LogSegment(
-            directory: directory, baseOffset: newBaseOffset, configuration: configurationStorage, createdAtMs: now, rebuild: false
+        let segment = try LogSegment.create(
+            directory: directory, baseOffset: newBaseOffset, configuration: configurationStorage, createdAtMs: now,
+            cache: fileCache
         )
         try segment.preallocateIndexes()
         segments.append(segment)
@@ -129,8 +140,19 @@ extension PartitionLog {
     private func noteUnflushed(messages: Int64, now: Int64) -> Bool {
         unflushedMessages += messages
         if firstUnflushedAppendMs == nil { firstUnflushedAppendMs = now }
-        return unflushedMessages >= configurationStorage.flushMessages
+        let requested = unflushedMessages >= configurationStorage.flushMessages
             || now - (firstUnflushedAppendMs ?? now) >= configurationStorage.flushMs
+        if requested { flushRequestedStorage = true }
+        return requested
+    }
+
+    /// Whether the flush policy wants an fsync at `now`: `flush.messages` was reached (an append returned
+    /// `flushRequested`), or the oldest unflushed append is `flush.ms` old. `LogFlusher` asks this.
+    public func isFlushDue(now: Int64) -> Bool {
+        lock.withLock {
+            guard let first = firstUnflushedAppendMs else { return false }
+            return flushRequestedStorage || now - first >= configurationStorage.flushMs
+        }
     }
 
     /// fsyncs every segment that has unflushed data and moves the recovery point to the log end.
@@ -141,6 +163,7 @@ extension PartitionLog {
             let pending = segments.filter { $0.nextOffset > recoveryPointStorage || $0 === segments.last! }
             unflushedMessages = 0
             firstUnflushedAppendMs = nil
+            flushRequestedStorage = false
             return (pending, end)
         }
         for segment in toSync { try segment.sync() }

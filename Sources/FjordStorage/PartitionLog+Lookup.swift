@@ -11,12 +11,13 @@ public struct TimestampAndOffset: Sendable, Equatable {
 extension PartitionLog {
     /// The first record with a timestamp ≥ `timestamp` (ListOffsets by time), nil if none is that recent.
     public func offset(forTimestamp timestamp: Int64) throws(LogError) -> TimestampAndOffset? {
-        try locked { () throws(LogError) -> TimestampAndOffset? in
-            for segment in segments where segment.largestTimestamp >= timestamp {
+        try reading { () throws(LogError) -> TimestampAndOffset? in
+            let logStart = logStartOffsetStorage
+            for segment in segments where try segment.largestTimestamp().timestamp >= timestamp {
                 for header in try segment.headers(from: segment.startPosition(forTimestamp: timestamp))
-                where header.maxTimestamp >= timestamp && header.lastOffset >= logStartOffsetStorage {
+                where header.maxTimestamp >= timestamp && header.lastOffset >= logStart {
                     let records = try decode(segment, header)
-                    if let record = records.first(where: { $0.timestamp >= timestamp && $0.offset >= logStartOffsetStorage }) {
+                    if let record = records.first(where: { $0.timestamp >= timestamp && $0.offset >= logStart }) {
                         return TimestampAndOffset(timestamp: record.timestamp, offset: record.offset, leaderEpoch: header.partitionLeaderEpoch)
                     }
                 }
@@ -28,11 +29,14 @@ extension PartitionLog {
     /// The record with the largest timestamp (ListOffsets -3, KIP-734): the first such record if several share it.
     /// Nil for an empty log.
     public func maxTimestampOffset() throws(LogError) -> TimestampAndOffset? {
-        try locked { () throws(LogError) -> TimestampAndOffset? in
-            guard let segment = segments.filter({ $0.largestTimestamp >= 0 }).max(by: { $0.largestTimestamp < $1.largestTimestamp }),
-                let header = try segment.findBatch(containingOrAfter: segment.offsetOfLargestTimestamp)
-            else { return nil }
-            let records = try decode(segment, header)
+        try reading { () throws(LogError) -> TimestampAndOffset? in
+            var best: (segment: LogSegment, timestamp: Int64, offset: Int64)?
+            for segment in segments {
+                let (timestamp, offset) = try segment.largestTimestamp()
+                if timestamp >= 0, timestamp > (best?.timestamp ?? -1) { best = (segment, timestamp, offset) }
+            }
+            guard let best, let header = try best.segment.findBatch(containingOrAfter: best.offset) else { return nil }
+            let records = try decode(best.segment, header)
             let record = records.first { $0.timestamp == header.maxTimestamp } ?? records.last
             return record.map { TimestampAndOffset(timestamp: header.maxTimestamp, offset: $0.offset, leaderEpoch: header.partitionLeaderEpoch) }
         }

@@ -25,14 +25,16 @@ extension PartitionLog {
     public func read(
         from offset: Int64, maximumBytes: Int, upperBound: Int64, minimumOneBatch: Bool = true
     ) throws(LogError) -> LogReadResult {
-        try locked { () throws(LogError) -> LogReadResult in
+        try reading { () throws(LogError) -> LogReadResult in
+            let segments = self.segments
+            let logStart = logStartOffsetStorage
             let end = segments.last!.nextOffset
-            guard offset >= logStartOffsetStorage, offset <= end else {
-                throw LogError(.offsetOutOfRange, "\(topicPartition): offset \(offset) is outside [\(logStartOffsetStorage), \(end)]")
+            guard offset >= logStart, offset <= end else {
+                throw LogError(.offsetOutOfRange, "\(topicPartition): offset \(offset) is outside [\(logStart), \(end)]")
             }
-            var result = LogReadResult(slice: nil, firstBatchOffset: nil, logStartOffset: logStartOffsetStorage, logEndOffset: end)
+            var result = LogReadResult(slice: nil, firstBatchOffset: nil, logStartOffset: logStart, logEndOffset: end)
             guard offset < end, offset < upperBound else { return result }
-            var index = segmentIndex(containing: offset)
+            var index = Self.segmentIndex(in: segments, containing: offset)
             while index < segments.count {
                 let segment = segments[index]
                 if let found = try segment.read(from: offset, maximumBytes: maximumBytes, upperBound: upperBound, minimumOneBatch: minimumOneBatch) {
@@ -58,7 +60,7 @@ extension PartitionLog {
     }
 
     /// The index of the last segment whose base offset is ≤ `offset` (0 if none is).
-    func segmentIndex(containing offset: Int64) -> Int {
+    static func segmentIndex(in segments: [LogSegment], containing offset: Int64) -> Int {
         var low = 0
         var high = segments.count - 1
         var found = 0

@@ -12,14 +12,15 @@ extension PartitionLog {
             var deleted = 0
             let retentionMs = configurationStorage.retentionMs
             if retentionMs >= 0 {
-                deleted += try deleteSegmentsLocked(now: now) { segment, _ in
-                    segment.largestTimestamp >= 0 ? now - segment.largestTimestamp > retentionMs : now - segment.createdAtMs > retentionMs
+                deleted += try deleteSegmentsLocked(now: now) { (segment) throws(LogError) -> Bool in
+                    let largest = try segment.largestTimestamp().timestamp
+                    return largest >= 0 ? now - largest > retentionMs : now - segment.createdAtMs > retentionMs
                 }
             }
             let retentionBytes = configurationStorage.retentionBytes
             if retentionBytes >= 0 {
                 var excess = segments.reduce(0) { $0 + $1.size } - retentionBytes
-                deleted += try deleteSegmentsLocked(now: now) { segment, _ in
+                deleted += try deleteSegmentsLocked(now: now) { (segment) throws(LogError) -> Bool in
                     guard excess >= segment.size else { return false }
                     excess -= segment.size
                     return true
@@ -32,15 +33,18 @@ extension PartitionLog {
     /// Deletes the oldest segments while `shouldDelete` holds for them, keeping the active segment; moves the log
     /// start offset to the first remaining segment.
     @discardableResult
-    func deleteSegmentsLocked(now: Int64, _ shouldDelete: (LogSegment, Int64) -> Bool) throws(LogError) -> Int {
+    func deleteSegmentsLocked(now: Int64, _ shouldDelete: (LogSegment) throws(LogError) -> Bool) throws(LogError) -> Int {
         var deleted = 0
-        while segments.count > 1, shouldDelete(segments[0], now) {
+        var segments = self.segments
+        defer { self.segments = segments }
+        while segments.count > 1, try shouldDelete(segments[0]) {
             let segment = segments.removeFirst()
             try segment.markDeleted()
             pendingDeletions.append((now + configurationStorage.fileDeleteDelayMs, segment))
             deleted += 1
         }
         if deleted > 0 {
+            self.segments = segments
             logStartOffsetStorage = max(logStartOffsetStorage, segments[0].baseOffset)
             try epochs.truncate(fromStart: logStartOffsetStorage)
             logger.info("deleted segments", metadata: ["partition": "\(topicPartition)", "count": "\(deleted)", "log.start.offset": "\(logStartOffsetStorage)"])

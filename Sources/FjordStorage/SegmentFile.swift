@@ -3,85 +3,205 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import NIOConcurrencyHelpers
 import NIOCore
 
-/// An open file of a segment (`.log`, `.index`, `.timeindex`) with positional reads and writes.
+/// A file of a segment (`.log`, `.index`, `.timeindex`) with positional reads and writes.
 ///
 /// Positional I/O (`pread`/`pwrite`) lets readers and the single appender share one descriptor without a seek
-/// position. The descriptor stays open until `close()`; a fetch that sends a slice with `sendfile` takes its own
-/// duplicate (`duplicateHandle()`), so a segment deleted meanwhile cannot pull the file from under it.
+/// position. The descriptor is opened on first use and may be closed again by its `SegmentFileCache` when more
+/// files are open than the cache allows (least recently used first, never while an operation uses it); the next
+/// operation reopens it. A fetch that sends a slice with `sendfile` takes its own duplicate
+/// (`duplicateHandle()`), so neither eviction nor a segment deleted meanwhile can pull the file from under it.
 public final class SegmentFile: @unchecked Sendable {
-    public let path: String
-    private let descriptor: CInt
+    private let lock = NIOLock()
 
-    /// Opens (creating if asked) a file for reading and writing.
-    public init(path: String, create: Bool) throws(LogError) {
-        let flags = O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0)
-        let descriptor = open(path, flags, 0o644)
-        guard descriptor >= 0 else { throw LogError(.io, "open \(path): \(String(cString: strerror(errno)))") }
-        self.path = path
-        self.descriptor = descriptor
+    /// `lock.withLock` keeping the typed error.
+    private func locked<T>(_ body: () throws(LogError) -> T) throws(LogError) -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body()
+    }
+    let cache: SegmentFileCache
+    // Guarded by `lock`.
+    private var currentPath: String
+    private var descriptor: CInt = -1
+    private var pins = 0
+    private var closeWhenUnpinned = false
+    /// Monotonic nanoseconds of the last use, for the cache's LRU choice.
+    private var lastUse: UInt64 = 0
+
+    /// The file's path (it changes when the segment is renamed to `.deleted`).
+    public var path: String { lock.withLock { currentPath } }
+
+    /// Opens (creating if asked) a file for reading and writing. With `create`, the file exists when this returns.
+    public init(path: String, create: Bool, cache: SegmentFileCache = .shared) throws(LogError) {
+        self.currentPath = path
+        self.cache = cache
+        if create {
+            let descriptor = open(path, O_RDWR | O_CLOEXEC | O_CREAT, 0o644)
+            guard descriptor >= 0 else { throw LogError(.io, "open \(path): \(String(cString: strerror(errno)))") }
+            self.descriptor = descriptor
+            lastUse = Self.monotonicNow()
+            cache.didOpen(self)
+        } else if !Self.exists(path) {
+            throw LogError(.io, "open \(path): \(String(cString: strerror(ENOENT)))")
+        }
+    }
+
+    /// A handle for an existing file that is opened only when first used (lazily loaded segments).
+    init(lazyPath path: String, cache: SegmentFileCache) {
+        self.currentPath = path
+        self.cache = cache
     }
 
     deinit {
-        Glibc.close(descriptor)
+        if descriptor >= 0 {
+            Glibc.close(descriptor)
+            cache.didClose(self)
+        }
     }
 
+    /// Whether the descriptor is open now (for tests of the cache).
+    var isOpen: Bool { lock.withLock { descriptor >= 0 } }
+
+    /// Runs `body` with an open descriptor that stays open until it returns.
+    private func withDescriptor<T>(_ body: (CInt) throws(LogError) -> T) throws(LogError) -> T {
+        var opened = false
+        lock.lock()
+        if descriptor < 0 {
+            let descriptor = open(currentPath, O_RDWR | O_CLOEXEC)
+            guard descriptor >= 0 else {
+                let error = LogError(.io, "open \(currentPath): \(String(cString: strerror(errno)))")
+                lock.unlock()
+                throw error
+            }
+            self.descriptor = descriptor
+            opened = true
+        }
+        pins += 1
+        lastUse = Self.monotonicNow()
+        let descriptor = self.descriptor
+        lock.unlock()
+        if opened { cache.didOpen(self) }
+        defer { unpin() }
+        return try body(descriptor)
+    }
+
+    private func unpin() {
+        let closed: Bool = lock.withLock {
+            pins -= 1
+            guard pins == 0, closeWhenUnpinned, descriptor >= 0 else { return false }
+            Glibc.close(descriptor)
+            descriptor = -1
+            closeWhenUnpinned = false
+            return true
+        }
+        if closed { cache.didClose(self) }
+    }
+
+    /// Closes the descriptor if no operation uses it; with `force`, as soon as the last one ends. Returns whether
+    /// it was closed now. The next operation reopens the file.
+    @discardableResult
+    func closeDescriptor(force: Bool = false) -> Bool {
+        let closed: Bool = lock.withLock {
+            guard descriptor >= 0 else { return false }
+            guard pins == 0 else {
+                if force { closeWhenUnpinned = true }
+                return false
+            }
+            Glibc.close(descriptor)
+            descriptor = -1
+            return true
+        }
+        if closed { cache.didClose(self) }
+        return closed
+    }
+
+    var lastUseNanoseconds: UInt64 { lock.withLock { lastUse } }
+
     public func size() throws(LogError) -> Int64 {
-        var status = stat()
-        guard fstat(descriptor, &status) == 0 else { throw failure("fstat") }
-        return Int64(status.st_size)
+        try withDescriptor { (descriptor) throws(LogError) -> Int64 in
+            var status = stat()
+            guard fstat(descriptor, &status) == 0 else { throw failure("fstat") }
+            return Int64(status.st_size)
+        }
     }
 
     /// Writes all of `buffer` at `position`.
     public func write(_ buffer: ByteBuffer, at position: Int64) throws(LogError) {
-        var written = 0
-        let total = buffer.readableBytes
-        while written < total {
-            let result = buffer.withUnsafeReadableBytes { bytes in
-                pwrite(descriptor, bytes.baseAddress! + written, total - written, off_t(position) + off_t(written))
+        try withDescriptor { (descriptor) throws(LogError) in
+            var written = 0
+            let total = buffer.readableBytes
+            while written < total {
+                let result = buffer.withUnsafeReadableBytes { bytes in
+                    pwrite(descriptor, bytes.baseAddress! + written, total - written, off_t(position) + off_t(written))
+                }
+                if result < 0 {
+                    if errno == EINTR { continue }
+                    throw failure("pwrite")
+                }
+                written += result
             }
-            if result < 0 {
-                if errno == EINTR { continue }
-                throw failure("pwrite")
-            }
-            written += result
         }
     }
 
     /// Reads up to `length` bytes at `position`; fewer only at the end of the file.
     public func read(at position: Int64, length: Int) throws(LogError) -> ByteBuffer {
         var buffer = ByteBufferAllocator().buffer(capacity: length)
-        var done = 0
-        while done < length {
-            let result = buffer.withUnsafeMutableWritableBytes { bytes in
-                pread(descriptor, bytes.baseAddress!, length - done, off_t(position) + off_t(done))
-            }
-            if result < 0 {
-                if errno == EINTR { continue }
-                throw failure("pread")
-            }
-            if result == 0 { break }
-            buffer.moveWriterIndex(forwardBy: result)
-            done += result
-        }
+        try read(at: position, length: length, into: &buffer)
         return buffer
     }
 
+    /// Appends up to `length` bytes read at `position` to `buffer`; fewer only at the end of the file.
+    func read(at position: Int64, length: Int, into buffer: inout ByteBuffer) throws(LogError) {
+        try withDescriptor { (descriptor) throws(LogError) in
+            var done = 0
+            while done < length {
+                var failed = false
+                let count = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: length - done) { bytes in
+                    let count = pread(descriptor, bytes.baseAddress!, length - done, off_t(position) + off_t(done))
+                    failed = count < 0
+                    return max(count, 0)
+                }
+                if failed {
+                    if errno == EINTR { continue }
+                    throw failure("pread")
+                }
+                if count == 0 { break }
+                done += count
+            }
+        }
+    }
+
     public func truncate(to size: Int64) throws(LogError) {
-        guard ftruncate(descriptor, off_t(size)) == 0 else { throw failure("ftruncate") }
+        try withDescriptor { (descriptor) throws(LogError) in
+            guard ftruncate(descriptor, off_t(size)) == 0 else { throw failure("ftruncate") }
+        }
     }
 
     /// fsync: only from a thread that may block, never an event loop.
     public func sync() throws(LogError) {
-        guard fsync(descriptor) == 0 else { throw failure("fsync") }
+        try withDescriptor { (descriptor) throws(LogError) in
+            guard fsync(descriptor) == 0 else { throw failure("fsync") }
+        }
     }
 
     /// A handle of its own for one `sendfile`; the caller closes it when the write completes.
     public func duplicateHandle() throws(LogError) -> NIOFileHandle {
-        let copy = dup(descriptor)
-        guard copy >= 0 else { throw failure("dup") }
-        return NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: copy)
+        try withDescriptor { (descriptor) throws(LogError) -> NIOFileHandle in
+            let copy = dup(descriptor)
+            guard copy >= 0 else { throw failure("dup") }
+            return NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: copy)
+        }
+    }
+
+    /// Renames the file (to `.deleted`); an open descriptor keeps working, a later reopen uses the new name.
+    func rename(to newPath: String) throws(LogError) {
+        try locked { () throws(LogError) in
+            try Self.rename(currentPath, to: newPath)
+            currentPath = newPath
+        }
     }
 
     private func failure(_ operation: String) -> LogError {
@@ -99,5 +219,18 @@ public final class SegmentFile: @unchecked Sendable {
 
     static func exists(_ path: String) -> Bool {
         access(path, F_OK) == 0
+    }
+
+    /// The size of a file by name, without opening it; nil if it does not exist.
+    static func sizeOfFile(_ path: String) -> Int64? {
+        var status = stat()
+        guard stat(path, &status) == 0 else { return nil }
+        return Int64(status.st_size)
+    }
+
+    static func monotonicNow() -> UInt64 {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
     }
 }

@@ -3,39 +3,59 @@ import NIOCore
 /// The sparse time index of one segment (`<base offset>.timeindex`), Kafka's format.
 ///
 /// Layout: consecutive 12-byte entries, big-endian: 8-byte timestamp, then the 4-byte offset relative to the
-/// segment's base offset of the batch holding the record with that timestamp. An entry is added (at the same
-/// moments as offset-index entries, and when the segment rolls) only when the largest timestamp so far has grown,
-/// so timestamps strictly increase along the file. Preallocated while active and trimmed on roll or close, like
-/// `OffsetIndex`; rebuilt from the log after an unclean shutdown.
+/// segment's base offset of the last record of the batch holding the largest timestamp so far. An entry is added
+/// at the same moments as offset-index entries, and when the segment rolls or closes, only when the largest
+/// timestamp has grown, so timestamps strictly increase along the file and the last entry of a sealed segment is
+/// its largest timestamp (which retention uses without reading the log). Preallocated while active and trimmed on
+/// roll or close, like `OffsetIndex`; rebuilt from the log when it is not trusted. Not synchronized: its
+/// `LogSegment` guards it.
 final class TimeIndex {
     static let entrySize = 12
+
+    typealias Entry = (timestamp: Int64, relativeOffset: UInt32)
 
     let file: SegmentFile
     let baseOffset: Int64
     let maximumEntries: Int
-    private(set) var entries: [(timestamp: Int64, relativeOffset: UInt32)] = []
+    private(set) var entries: [Entry] = []
 
     var isFull: Bool { entries.count >= maximumEntries }
     var lastTimestamp: Int64 { entries.last?.timestamp ?? -1 }
 
-    init(path: String, baseOffset: Int64, maximumBytes: Int, load: Bool) throws(LogError) {
-        file = try SegmentFile(path: path, create: true)
+    init(file: SegmentFile, baseOffset: Int64, maximumBytes: Int) {
+        self.file = file
         self.baseOffset = baseOffset
         maximumEntries = max(1, maximumBytes / Self.entrySize)
-        if load {
-            let size = try file.size()
-            var bytes = try file.read(at: 0, length: Int(size) / Self.entrySize * Self.entrySize)
-            while let timestamp = bytes.readInteger(as: Int64.self), let relative = bytes.readInteger(as: UInt32.self) {
-                if let last = entries.last, timestamp <= last.timestamp || relative < last.relativeOffset { break }
-                if timestamp == 0, relative == 0, !entries.isEmpty { break }
-                entries.append((timestamp, relative))
-            }
+    }
+
+    /// Reads the entries of the file; false when anything but increasing entries followed by zeros is there.
+    func load() throws(LogError) -> Bool {
+        let bytes = try file.read(at: 0, length: Int(try file.size()))
+        let (parsed, clean) = Self.parse(bytes)
+        entries = parsed
+        return clean
+    }
+
+    /// Parses time-index bytes: the increasing entries, and whether only zeros follow them. An all-zero entry is
+    /// the preallocated tail.
+    static func parse(_ bytes: ByteBuffer) -> (entries: [Entry], clean: Bool) {
+        var bytes = bytes
+        var entries = [Entry]()
+        while bytes.readableBytes >= entrySize {
+            let timestamp = bytes.getInteger(at: bytes.readerIndex, as: Int64.self)!
+            let relative = bytes.getInteger(at: bytes.readerIndex + 8, as: UInt32.self)!
+            if timestamp == 0, relative == 0 { break }
+            if let last = entries.last, timestamp <= last.timestamp || relative < last.relativeOffset { break }
+            entries.append((timestamp, relative))
+            bytes.moveReaderIndex(forwardBy: entrySize)
         }
+        let clean = bytes.readableBytesView.allSatisfy { $0 == 0 }
+        return (entries, clean)
     }
 
     /// Adds an entry if `timestamp` is larger than every timestamp indexed so far.
     func maybeAppend(timestamp: Int64, offset: Int64) throws(LogError) {
-        guard timestamp > lastTimestamp else { return }
+        guard timestamp > lastTimestamp, timestamp >= 0 else { return }
         let relative = UInt32(offset - baseOffset)
         if let last = entries.last, relative < last.relativeOffset { return }
         var buffer = ByteBuffer()
@@ -45,13 +65,20 @@ final class TimeIndex {
         entries.append((timestamp, relative))
     }
 
-    /// The offset where a search for the first record with timestamp ≥ `timestamp` starts: the entry before the
-    /// first entry whose timestamp is ≥ `timestamp` (or the segment base).
+    /// The offset where a search for the first record with timestamp ≥ `timestamp` starts: the offset of the last
+    /// entry whose timestamp is < `timestamp` (every record up to it is older), or the segment base.
     func lookup(_ timestamp: Int64) -> Int64 {
+        var low = 0
+        var high = entries.count - 1
         var result = baseOffset
-        for entry in entries {
-            if entry.timestamp >= timestamp { break }
-            result = baseOffset + Int64(entry.relativeOffset)
+        while low <= high {
+            let middle = (low + high) / 2
+            if entries[middle].timestamp < timestamp {
+                result = baseOffset + Int64(entries[middle].relativeOffset)
+                low = middle + 1
+            } else {
+                high = middle - 1
+            }
         }
         return result
     }
@@ -64,6 +91,16 @@ final class TimeIndex {
     func reset() throws(LogError) {
         entries.removeAll()
         try file.truncate(to: 0)
+    }
+
+    func writeAll() throws(LogError) {
+        var buffer = ByteBuffer()
+        for entry in entries {
+            buffer.writeInteger(entry.timestamp)
+            buffer.writeInteger(entry.relativeOffset)
+        }
+        try file.truncate(to: 0)
+        try file.write(buffer, at: 0)
     }
 
     func preallocate() throws(LogError) {
