@@ -67,11 +67,17 @@ let package = Package(
             path: "Benchmarks/StorageBenchmark"
         ),
 
+        // MARK: Controller (pure: no I/O, clocks or tasks)
+        .target(
+            name: "FjordController",
+            dependencies: ["KafkaProtocol", .product(name: "NIOCore", package: "swift-nio")]
+        ),
+
         // MARK: Broker
         .target(
             name: "FjordBroker",
             dependencies: [
-                "KafkaProtocol", "KafkaRecords", "FjordStorage",
+                "KafkaProtocol", "KafkaRecords", "FjordStorage", "FjordController",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -112,7 +118,7 @@ let package = Package(
         .testTarget(
             name: "FjordBrokerTests",
             dependencies: [
-                "FjordBroker", "KafkaProtocol",
+                "FjordBroker", "FjordController", "KafkaProtocol",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOTestUtils", package: "swift-nio"),

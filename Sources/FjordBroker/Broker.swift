@@ -1,3 +1,5 @@
+import FjordController
+import FjordStorage
 import Foundation
 import KafkaProtocol
 import Logging
@@ -6,11 +8,15 @@ import NIOCore
 import NIOPosix
 import ServiceLifecycle
 
-/// A Fjord node: loads its data directories, builds the API registry, and serves clients until shut down.
+/// A Fjord node: opens its data directories, replays the metadata log, and serves clients until shut down.
 ///
 /// `run()` follows swift-service-lifecycle: it returns after a graceful shutdown (SIGINT/SIGTERM through the
-/// `ServiceGroup` of `fjord broker`), having stopped accepting and closed the listeners.
+/// `ServiceGroup` of `fjord broker`), having stopped accepting, closed the listeners, and flushed and closed every
+/// log (checkpoints and the clean-shutdown marker written last).
 public final class Broker: Service, Sendable {
+    /// Kafka's fixed id of the `__cluster_metadata` topic (`Uuid.METADATA_TOPIC_ID`).
+    static let metadataTopicID = KafkaUUID(high: 0, low: 1)
+
     public let configuration: BrokerConfiguration
     private let logger: Logger
     private let boundPortsBox = NIOLockedValueBox<[Int]>([])
@@ -26,46 +32,130 @@ public final class Broker: Service, Sendable {
     public func run() async throws {
         let meta = try loadDataDirectories()
         logger.info("starting", metadata: ["node.id": "\(configuration.nodeID)", "cluster.id": "\(meta.clusterID)"])
+        let threadPool = NIOThreadPool(numberOfThreads: 2)
+        threadPool.start()
         let group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.networkThreads)
+        let logManager = LogManager(dataDirectories: configuration.logDirs, logger: logger)
         do {
-            let server = try await startServer(clusterID: meta.clusterID, group: group)
+            let services = try openLogs(logManager: logManager, clusterID: meta.clusterID, threadPool: threadPool)
+            let server = try await startServer(services: services, group: group)
             boundPortsBox.withLockedValue { $0 = server.boundPorts }
+            let background = scheduleBackgroundWork(services: services, group: group)
             logger.info("ready", metadata: ["ports": "\(server.boundPorts)"])
             try? await gracefulShutdown()
             logger.info("shutting down")
+            background.forEach { $0.cancel() }
             await server.close()
         } catch {
+            try? logManager.shutdown()
             try? await group.shutdownGracefully()
+            try? await threadPool.shutdownGracefully()
             throw error
         }
+        try logManager.shutdown()
         try await group.shutdownGracefully()
+        try await threadPool.shutdownGracefully()
         logger.info("stopped")
     }
 
-    private func startServer(clusterID: String, group: MultiThreadedEventLoopGroup) async throws -> KafkaServer {
+    /// Opens every partition log (recovering after an unclean stop), then replays the metadata log into the image
+    /// and the replicas.
+    private func openLogs(logManager: LogManager, clusterID: String, threadPool: NIOThreadPool) throws -> BrokerServices {
+        try logManager.loadExisting { topicPartition in
+            topicPartition.topic == MetadataService.topicName ? MetadataService.logConfiguration : LogConfiguration()
+        }
+        if !logManager.previousShutdownWasClean, !logManager.allLogs.isEmpty { logger.warning("previous shutdown was not clean: logs were recovered") }
+        let metadataLog = try logManager.log(for: MetadataService.topicPartition)
+            ?? logManager.createLog(MetadataService.topicPartition, topicID: Self.metadataTopicID, configuration: MetadataService.logConfiguration)
         let advertised = configuration.advertisedListeners.first { $0.name == configuration.listeners.first?.name }
             ?? configuration.advertisedListeners[0]
-        var listeners = configuration.listeners
         let publisher = MetadataPublisher(MetadataImage(
             clusterID: clusterID, controllerID: configuration.nodeID,
-            brokers: [.init(nodeID: configuration.nodeID, host: advertised.host, port: Int32(advertised.port), rack: nil)]
+            brokers: [.init(nodeID: configuration.nodeID, host: advertised.host, port: Int32(advertised.port))]
         ))
+        let replicas = ReplicaManager(
+            nodeID: configuration.nodeID, logManager: logManager, brokerProperties: configuration.properties, logger: logger
+        )
+        let metadata = MetadataService(log: metadataLog, publisher: publisher, replicas: replicas, logger: logger)
+        try metadata.load()
+        return BrokerServices(
+            configuration: configuration, metadata: metadata, replicas: replicas, threadPool: threadPool,
+            clock: SystemStorageClock(), logger: logger
+        )
+    }
+
+    /// Every API this broker serves. ApiVersions is derived from this list.
+    static func makeRegistry(services: BrokerServices) -> (APIRegistry, ApiVersionsHandler) {
+        let publisher = services.metadata.publisher
         var registry = APIRegistry()
-        registry.register(MetadataHandler(metadata: publisher))
+        registry.register(ProduceHandler(services: services))
+        registry.register(FetchHandler(services: services))
+        registry.register(ListOffsetsHandler(services: services))
+        registry.register(MetadataHandler(metadata: publisher, services: services))
+        registry.register(CreateTopicsHandler(services: services))
+        registry.register(DeleteTopicsHandler(services: services))
+        registry.register(DeleteRecordsHandler(services: services))
+        registry.register(InitProducerIDHandler(services: services, allocator: ProducerIDAllocator(metadata: services.metadata, nodeID: services.configuration.nodeID)))
+        registry.register(OffsetForLeaderEpochHandler(services: services))
+        registry.register(DescribeConfigsHandler(services: services))
+        registry.register(AlterConfigsHandler(services: services))
+        registry.register(DescribeLogDirsHandler(services: services))
+        registry.register(CreatePartitionsHandler(services: services))
+        registry.register(IncrementalAlterConfigsHandler(services: services))
+        registry.register(DescribeClusterHandler(metadata: publisher))
+        registry.register(DescribeTopicPartitionsHandler(metadata: publisher))
         let apiVersions = ApiVersionsHandler(registry: registry)
         registry.register(apiVersions)
-        // Port 0 asks the OS for a free port; bind first, then advertise the real one.
+        return (registry, apiVersions)
+    }
+
+    private func startServer(services: BrokerServices, group: MultiThreadedEventLoopGroup) async throws -> KafkaServer {
+        let (registry, apiVersions) = Self.makeRegistry(services: services)
         let server = try await KafkaServer.bind(
-            listeners: listeners, group: group, registry: registry, apiVersions: apiVersions,
+            listeners: configuration.listeners, group: group, registry: registry, apiVersions: apiVersions,
             maximumFrameBytes: configuration.socketRequestMaxBytes, logger: logger
         )
-        if advertised.port == 0, let port = server.boundPorts.first {
-            listeners[0].port = port
+        // Port 0 asks the OS for a free port: advertise the real one.
+        let publisher = services.metadata.publisher
+        if publisher.image.brokers[0].port == 0, let port = server.boundPorts.first {
             var image = publisher.image
             image.brokers[0].port = Int32(port)
             publisher.publish(image)
         }
         return server
+    }
+
+    /// Retention passes and the flush scheduler, run on the thread pool (they block on the disk).
+    private func scheduleBackgroundWork(services: BrokerServices, group: MultiThreadedEventLoopGroup) -> [RepeatedTask] {
+        let loop = group.next()
+        let logger = self.logger
+        let logManager = services.replicas.logManager
+        let retention = loop.scheduleRepeatedAsyncTask(
+            initialDelay: .milliseconds(services.configuration.retentionCheckIntervalMs),
+            delay: .milliseconds(services.configuration.retentionCheckIntervalMs)
+        ) { _ in
+            services.blocking(on: loop) {
+                do {
+                    try logManager.applyRetention()
+                    try logManager.removeDeletedDirectories()
+                } catch {
+                    logger.error("retention pass failed", metadata: ["error": "\(error)"])
+                }
+            }
+        }
+        let flush = loop.scheduleRepeatedAsyncTask(
+            initialDelay: .milliseconds(services.configuration.flushSchedulerIntervalMs),
+            delay: .milliseconds(services.configuration.flushSchedulerIntervalMs)
+        ) { _ in
+            services.blocking(on: loop) {
+                do {
+                    try logManager.checkpoint()
+                } catch {
+                    logger.error("checkpoint failed", metadata: ["error": "\(error)"])
+                }
+            }
+        }
+        return [retention, flush]
     }
 
     /// Creates or checks `meta.properties` in every data directory; all must name the same cluster.
@@ -74,9 +164,7 @@ public final class Broker: Service, Sendable {
         for directory in configuration.logDirs {
             let meta = try MetaProperties.loadOrCreate(directory: directory, nodeID: configuration.nodeID, clusterID: first?.clusterID)
             if let first, first.clusterID != meta.clusterID {
-                throw ConfigurationError(
-                    key: "log.dirs", "\(directory) belongs to cluster \(meta.clusterID), not \(first.clusterID)"
-                )
+                throw ConfigurationError(key: "log.dirs", "\(directory) belongs to cluster \(meta.clusterID), not \(first.clusterID)")
             }
             first = first ?? meta
         }

@@ -1,4 +1,5 @@
 @testable import FjordBroker
+import FjordController
 import KafkaProtocol
 import Logging
 import NIOCore
@@ -11,16 +12,13 @@ import Testing
 /// 2. Write request frames as a client would, read the response frames back and decode them.
 @Suite struct KafkaConnectionHandlerTests {
     private func makeChannel() throws -> EmbeddedChannel {
-        let image = MetadataImage(
+        var image = MetadataImage(
             clusterID: "test-cluster", controllerID: 1,
-            brokers: [.init(nodeID: 1, host: "127.0.0.1", port: 9092, rack: nil)],
-            topicsByName: [
-                "orders": .init(
-                    name: "orders", topicID: KafkaUUID(high: 1, low: 2), isInternal: false,
-                    partitions: [.init(index: 0, leader: 1, leaderEpoch: 0, replicas: [1], inSyncReplicas: [1])]
-                )
-            ]
+            brokers: [.init(nodeID: 1, host: "127.0.0.1", port: 9092, rack: nil)]
         )
+        let topicID = KafkaUUID(high: 1, low: 2)
+        image.replay(.topic(TopicRecord(name: "orders", topicID: topicID)))
+        image.replay(.partition(PartitionRecord(partitionID: 0, topicID: topicID, replicas: [1], isr: [1], leader: 1)))
         var registry = APIRegistry()
         registry.register(MetadataHandler(metadata: MetadataPublisher(image)))
         let apiVersions = ApiVersionsHandler(registry: registry)
@@ -63,7 +61,7 @@ import Testing
         let (correlationID, response) = try receive(ApiVersionsResponse.self, version: version, headerVersion: 0, on: channel)
         #expect(correlationID == 5)
         #expect(response.errorCode == ErrorCode.none.rawValue)
-        #expect(response.apiKeys.map(\.apiKey) == [ApiKey.metadata.rawValue, ApiKey.apiVersions.rawValue])
+        #expect(response.apiKeys.map(\.apiKey) == [ApiKey.metadata.rawValue, ApiKey.apiVersions.rawValue])  // this registry's two
         #expect(response.apiKeys.first { $0.apiKey == 18 }?.maxVersion == 4)
         #expect(response.apiKeys.first { $0.apiKey == 3 }.map { $0.minVersion...$0.maxVersion } == 0...12)
     }

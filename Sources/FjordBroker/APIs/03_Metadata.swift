@@ -1,6 +1,8 @@
-// Metadata v0-v12 (all versions Kafka 4 defines). Brokers, cluster id (v2+), controller (v1+), topics known so
-// far with their partitions; topic ids (v10+), lookups by id (v10+, UNKNOWN_TOPIC_ID), null name in v12+.
-// A null topic list (v1+) or an empty one in v0 asks for every topic; internal topics are included as Kafka does.
+// Metadata v0-v12 (all versions Kafka 4 defines). Brokers, cluster id (v2+), controller (v1+), topics with their
+// partitions; topic ids (v10+), lookups by id (v10+, UNKNOWN_TOPIC_ID), null name in v12+. A null topic list (v1+)
+// or an empty one in v0 asks for every topic. Unknown topics are created when auto.create.topics.enable is on and
+// the request allows it (v4+ flag; always in v0-v3), answered like Kafka with LEADER_NOT_AVAILABLE until ready.
+import FjordController
 import KafkaProtocol
 import NIOCore
 
@@ -8,24 +10,45 @@ import NIOCore
 struct MetadataHandler: APIHandler {
     let versions: ClosedRange<Int16> = 0...12
     let metadata: MetadataPublisher
+    /// Creates topics on request; nil where a broker has no metadata service (tests of the pipeline).
+    let services: BrokerServices?
+
+    init(metadata: MetadataPublisher, services: BrokerServices? = nil) {
+        self.metadata = metadata
+        self.services = services
+    }
 
     func handle(_ request: MetadataRequest, context: RequestContext) -> EventLoopFuture<MetadataResponse> {
-        let image = metadata.image
         let version = context.apiVersion
+        let allowCreation = version < 4 || request.allowAutoTopicCreation
+        let missing = (request.topics ?? []).compactMap { topic -> String? in
+            guard let name = topic.name, !(version >= 10 && topic.topicID != .zero) else { return nil }
+            return metadata.image.topic(named: name) == nil && TopicName.isValid(name) ? name : nil
+        }
+        guard let services, allowCreation, services.configuration.autoCreateTopicsEnable, !missing.isEmpty else {
+            return context.eventLoop.makeSucceededFuture(answer(request, version: version, created: []))
+        }
+        // Create first, then answer from the new image: the client sees the topic in this very response.
+        return services.blocking(on: context.eventLoop) { try services.autoCreate(missing) }
+            .map { created in answer(request, version: version, created: created.filter { $0.result.isOK }.map(\.name)) }
+            .flatMapErrorThrowing { _ in answer(request, version: version, created: []) }
+    }
+
+    private func answer(_ request: MetadataRequest, version: Int16, created: [String]) -> MetadataResponse {
+        let image = metadata.image
         var response = MetadataResponse()
         response.brokers = image.brokers.map { broker in
             MetadataResponse.MetadataResponseBroker(nodeID: broker.nodeID, host: broker.host, port: broker.port, rack: broker.rack)
         }
         response.clusterID = image.clusterID
         response.controllerID = image.controllerID
-
         let wantsAll = request.topics == nil || (version == 0 && request.topics?.isEmpty == true)
         if wantsAll {
-            response.topics = image.topicsByName.keys.sorted().map { describe(image.topicsByName[$0]!) }
+            response.topics = image.topicNames.map { describe(image.topic(named: $0)!) }
         } else {
             response.topics = (request.topics ?? []).map { requested in
                 if let name = requested.name, !(version >= 10 && requested.topicID != .zero) {
-                    guard let topic = image.topicsByName[name] else {
+                    guard let topic = image.topic(named: name) else {
                         return MetadataResponse.MetadataResponseTopic(
                             errorCode: (TopicName.isValid(name) ? ErrorCode.unknownTopicOrPartition : .invalidTopicException).rawValue,
                             name: name, topicID: .zero
@@ -34,14 +57,12 @@ struct MetadataHandler: APIHandler {
                     return describe(topic)
                 }
                 guard let topic = image.topic(id: requested.topicID) else {
-                    return MetadataResponse.MetadataResponseTopic(
-                        errorCode: ErrorCode.unknownTopicID.rawValue, name: nil, topicID: requested.topicID
-                    )
+                    return MetadataResponse.MetadataResponseTopic(errorCode: ErrorCode.unknownTopicID.rawValue, name: nil, topicID: requested.topicID)
                 }
                 return describe(topic)
             }
         }
-        return context.eventLoop.makeSucceededFuture(response)
+        return response
     }
 
     private func describe(_ topic: MetadataImage.Topic) -> MetadataResponse.MetadataResponseTopic {

@@ -52,5 +52,10 @@ extension BrokerConfiguration {
         "log.segment.delete.delay.ms": .long, "message.max.bytes": .int, "compression.type": .string,
         "log.message.timestamp.type": .string, "replica.lag.time.max.ms": .long, "num.replica.fetchers": .int,
         "offsets.retention.minutes": .int, "unclean.leader.election.enable": .bool,
+        "max.incremental.fetch.session.cache.slots": .int, "log.flush.scheduler.interval.ms": .long,
+        "log.message.timestamp.before.max.ms": .long, "log.message.timestamp.after.max.ms": .long,
+        "log.preallocate": .bool, "log.roll.jitter.ms": .long, "log.cleaner.delete.retention.ms": .long,
+        "log.cleaner.min.compaction.lag.ms": .long, "log.cleaner.max.compaction.lag.ms": .long,
+        "log.cleaner.min.cleanable.ratio": .double, "log.cleaner.enable": .bool,
     ]
 }

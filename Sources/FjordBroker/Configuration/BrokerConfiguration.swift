@@ -28,6 +28,13 @@ public struct BrokerConfiguration: Sendable {
     public var autoCreateTopicsEnable: Bool = true
     /// The minimum in-sync replicas for `acks=all`. Kafka: `min.insync.replicas`. Default 1.
     public var minInsyncReplicas: Int32 = 1
+    /// Incremental fetch sessions kept at once (KIP-227). Kafka: `max.incremental.fetch.session.cache.slots`.
+    /// Default 1000.
+    public var maxIncrementalFetchSessionCacheSlots: Int = 1000
+    /// How often the retention pass runs (ms). Kafka: `log.retention.check.interval.ms`. Default 300000.
+    public var retentionCheckIntervalMs: Int64 = 300_000
+    /// How often logs whose `flush.ms` elapsed are fsynced (ms). Kafka: `log.flush.scheduler.interval.ms`.
+    public var flushSchedulerIntervalMs: Int64 = 3000
     /// Every property as given (after overrides), for DescribeConfigs.
     public private(set) var properties: [String: String] = [:]
 
@@ -73,6 +80,12 @@ public struct BrokerConfiguration: Sendable {
         case "num.partitions": defaultPartitionCount = try Self.integer(value, key: key, in: 1...Int(Int32.max))
         case "default.replication.factor": defaultReplicationFactor = try Self.integer(value, key: key, in: 1...Int(Int16.max))
         case "auto.create.topics.enable": autoCreateTopicsEnable = value.lowercased() == "true"
+        case "max.incremental.fetch.session.cache.slots":
+            maxIncrementalFetchSessionCacheSlots = Int(try Self.integer(value, key: key, in: 0...Int(Int32.max)) as Int32)
+        case "log.retention.check.interval.ms":
+            retentionCheckIntervalMs = Int64(try Self.integer(value, key: key, in: 1...Int(Int32.max)) as Int32)
+        case "log.flush.scheduler.interval.ms":
+            flushSchedulerIntervalMs = Int64(try Self.integer(value, key: key, in: 1...Int(Int32.max)) as Int32)
         case "min.insync.replicas": minInsyncReplicas = try Self.integer(value, key: key, in: 1...Int(Int32.max))
         default: break
         }

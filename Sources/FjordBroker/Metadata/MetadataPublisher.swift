@@ -1,3 +1,4 @@
+import FjordController
 import NIOConcurrencyHelpers
 
 /// Holds the current `MetadataImage` and swaps it atomically; readers on any thread get a consistent image.

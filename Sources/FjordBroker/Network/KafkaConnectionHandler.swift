@@ -1,5 +1,6 @@
 import KafkaProtocol
 import Logging
+import FjordStorage
 import NIOCore
 
 /// One client connection: turns request frames into handler calls and handler results into response frames.
@@ -55,14 +56,14 @@ final class KafkaConnectionHandler: ChannelInboundHandler {
         let responseHeaderVersion = requestType.responseHeaderVersion(for: version)
         guard handler.versions.contains(version) else {
             if apiKey == .apiVersions {
-                let body = apiVersions.unsupportedVersionResponse()
+                let body = ResponseBody(apiVersions.unsupportedVersionResponse())
                 return respond(context, correlationID: header.correlationID, headerVersion: 0,
                                body: context.eventLoop.makeSucceededFuture(body))
             }
             return close(context, reason: "\(apiKey) v\(version) is not supported (serving v\(handler.versions.lowerBound)-v\(handler.versions.upperBound))")
         }
         let requestContext = RequestContext(header: header, peer: peer, eventLoop: context.eventLoop)
-        let body: EventLoopFuture<ByteBuffer>
+        let body: EventLoopFuture<ResponseBody?>
         do {
             body = try handler.respond(to: &frame, context: requestContext)
         } catch {
@@ -71,18 +72,45 @@ final class KafkaConnectionHandler: ChannelInboundHandler {
         respond(context, correlationID: header.correlationID, headerVersion: responseHeaderVersion, body: body)
     }
 
-    private func respond(_ context: ChannelHandlerContext, correlationID: Int32, headerVersion: Int16, body: EventLoopFuture<ByteBuffer>) {
+    /// Writes the response once it and every earlier response on this connection are ready. A nil body (Produce
+    /// with acks=0) sends nothing but still keeps its place in the order.
+    private func respond(_ context: ChannelHandlerContext, correlationID: Int32, headerVersion: Int16, body: EventLoopFuture<ResponseBody?>) {
         let ready = previousResponse.map { $0.and(body).map { $0.1 } } ?? body
         let contextBox = NIOLoopBound(context, eventLoop: context.eventLoop)
         let logger = self.logger
-        previousResponse = ready.map { body in
+        previousResponse = ready.flatMapThrowing { body in
+            guard let body else { return }
             let context = contextBox.value
-            var frame = context.channel.allocator.buffer(capacity: 4 + 5 + body.readableBytes)
-            frame.writeInteger(Int32(0))
-            ResponseHeader(correlationID: correlationID).write(to: &frame, version: headerVersion)
-            frame.writeImmutableBuffer(body)
-            frame.setInteger(Int32(frame.readableBytes - 4), at: frame.readerIndex)
-            context.writeAndFlush(NIOAny(frame), promise: nil)
+            var prefix = context.channel.allocator.buffer(capacity: 16)
+            prefix.writeInteger(Int32(0))
+            ResponseHeader(correlationID: correlationID).write(to: &prefix, version: headerVersion)
+            prefix.setInteger(Int32(prefix.readableBytes - 4 + body.byteCount), at: prefix.readerIndex)
+            // The header travels in one buffer with the bytes that follow it, so most responses are one write.
+            var pending: ByteBuffer? = prefix
+            for part in body.parts {
+                switch part {
+                case .bytes(let buffer):
+                    if pending != nil {
+                        pending!.writeImmutableBuffer(buffer)
+                    } else {
+                        pending = buffer
+                    }
+                case .file(let slice):
+                    if let bytes = pending {
+                        context.write(NIOAny(IOData.byteBuffer(bytes)), promise: nil)
+                        pending = nil
+                    }
+                    // Each region owns a duplicate descriptor, closed when the write is done, so the segment may
+                    // be rolled, deleted or closed meanwhile.
+                    let handle = try slice.file.duplicateHandle()
+                    let region = FileRegion(fileHandle: handle, readerIndex: Int(slice.position), endIndex: Int(slice.position) + slice.length)
+                    let promise = context.eventLoop.makePromise(of: Void.self)
+                    promise.futureResult.whenComplete { _ in try? handle.close() }
+                    context.write(NIOAny(IOData.fileRegion(region)), promise: promise)
+                }
+            }
+            if let bytes = pending { context.write(NIOAny(IOData.byteBuffer(bytes)), promise: nil) }
+            context.flush()
         }.recover { error in
             logger.error("request failed, closing connection", metadata: ["error": "\(error)"])
             contextBox.value.close(promise: nil)

@@ -1,0 +1,76 @@
+// Produce v3-v11. One record batch (v2) per partition; acks 0 (no response), 1 and -1 (= all in-sync replicas,
+// NOT_ENOUGH_REPLICAS below min.insync.replicas); per-partition errors; LogAppendTime stamped by the log.
+// Unknown topics answer UNKNOWN_TOPIC_OR_PARTITION and, with auto.create.topics.enable, are created for the retry.
+import FjordController
+import FjordStorage
+import KafkaProtocol
+import NIOCore
+
+/// Appends produced batches to the partitions this broker leads.
+struct ProduceHandler: APIHandler {
+    let versions: ClosedRange<Int16> = 3...11
+    let services: BrokerServices
+
+    func handle(_ request: ProduceRequest, context: RequestContext) -> EventLoopFuture<ProduceResponse> {
+        context.eventLoop.makeSucceededFuture(produce(request, context: context))
+    }
+
+    func respond(to request: ProduceRequest, context: RequestContext) -> EventLoopFuture<ResponseBody?> {
+        let response = produce(request, context: context)
+        // acks=0: the client expects no answer at all.
+        guard request.acks != 0 else { return context.eventLoop.makeSucceededFuture(nil) }
+        return context.eventLoop.makeSucceededFuture(ResponseBody(response.encoded(version: context.apiVersion)))
+    }
+
+    private func produce(_ request: ProduceRequest, context: RequestContext) -> ProduceResponse {
+        let now = services.clock.nowMilliseconds()
+        let image = services.image
+        var unknownTopics = [String]()
+        var response = ProduceResponse()
+        for topic in request.topicData {
+            var topicResponse = ProduceResponse.TopicProduceResponse(name: topic.name)
+            for partition in topic.partitionData {
+                let outcome = produce(topic: topic.name, partition: partition, acks: request.acks, transactional: request.transactionalID != nil, image: image, now: now, unknownTopics: &unknownTopics)
+                topicResponse.partitionResponses.append(ProduceResponse.PartitionProduceResponse(
+                    index: partition.index, errorCode: outcome.error.rawValue, baseOffset: outcome.baseOffset,
+                    logAppendTimeMs: outcome.logAppendTime, logStartOffset: outcome.logStartOffset,
+                    recordErrors: outcome.recordErrors.map { .init(batchIndex: $0.batchIndex, batchIndexErrorMessage: $0.message) },
+                    errorMessage: outcome.errorMessage
+                ))
+            }
+            response.responses.append(topicResponse)
+        }
+        if !unknownTopics.isEmpty, services.configuration.autoCreateTopicsEnable {
+            let services = self.services
+            let names = Array(Set(unknownTopics))
+            _ = services.blocking(on: context.eventLoop) { try services.autoCreate(names) }
+        }
+        return response
+    }
+
+    private func produce(
+        topic: String, partition: ProduceRequest.PartitionProduceData, acks: Int16, transactional: Bool, image: MetadataImage,
+        now: Int64, unknownTopics: inout [String]
+    ) -> PartitionAppendOutcome {
+        guard acks == 0 || acks == 1 || acks == -1 else {
+            return .failure(.invalidRequiredAcks, "acks must be -1, 0 or 1, not \(acks)")
+        }
+        if transactional {
+            return .failure(.transactionalIDAuthorizationFailed, "Transactions are not supported by this broker yet")
+        }
+        guard let replica = services.replicas.replica(for: TopicPartition(topic, partition.index)) else {
+            if image.topic(named: topic) == nil { unknownTopics.append(topic) }
+            return .failure(.unknownTopicOrPartition, "This server does not host this topic-partition.")
+        }
+        if acks == -1 {
+            let inSync = image.topic(named: topic)?.partitions.first { $0.index == partition.index }?.inSyncReplicas.count ?? 1
+            let required = replica.config.minInsyncReplicas
+            if inSync < required {
+                return .failure(.notEnoughReplicas, "The size of the current ISR \(inSync) is insufficient to satisfy the min.isr requirement of \(required) for partition \(replica.topicPartition)")
+            }
+        }
+        let outcome = replica.appendAsLeader(partition.records, now: now)
+        if outcome.flushRequested { services.flushInBackground(replica.log) }
+        return outcome
+    }
+}

@@ -1,0 +1,85 @@
+// ListOffsets v1-v10. Earliest (-2), latest (-1: the high watermark, or the last stable offset for read_committed),
+// max timestamp (-3, v7+), earliest local (-4, v8+: the log start, no tiered storage), latest tiered (-5, v9+:
+// none, -1), and by timestamp: the first record at or after it. Answers carry the record's leader epoch (v4+).
+import FjordStorage
+import KafkaProtocol
+import NIOCore
+
+/// Finds offsets by position or time in the partitions this broker leads.
+struct ListOffsetsHandler: APIHandler {
+    let versions: ClosedRange<Int16> = 1...10
+    let services: BrokerServices
+
+    static let latest: Int64 = -1
+    static let earliest: Int64 = -2
+    static let maxTimestamp: Int64 = -3
+    static let earliestLocal: Int64 = -4
+    static let latestTiered: Int64 = -5
+
+    func handle(_ request: ListOffsetsRequest, context: RequestContext) -> EventLoopFuture<ListOffsetsResponse> {
+        var response = ListOffsetsResponse()
+        var seen = Set<TopicPartition>()
+        for topic in request.topics {
+            var topicResponse = ListOffsetsResponse.ListOffsetsTopicResponse(name: topic.name)
+            for partition in topic.partitions {
+                let topicPartition = TopicPartition(topic.name, partition.partitionIndex)
+                var answer = ListOffsetsResponse.ListOffsetsPartitionResponse(partitionIndex: partition.partitionIndex)
+                if !seen.insert(topicPartition).inserted {
+                    answer.errorCode = ErrorCode.invalidRequest.rawValue  // Kafka rejects a partition listed twice
+                } else {
+                    answer = lookup(partition, topicPartition: topicPartition, isolationLevel: request.isolationLevel)
+                }
+                topicResponse.partitions.append(answer)
+            }
+            response.topics.append(topicResponse)
+        }
+        return context.eventLoop.makeSucceededFuture(response)
+    }
+
+    private func lookup(_ partition: ListOffsetsRequest.ListOffsetsPartition, topicPartition: TopicPartition, isolationLevel: Int8) -> ListOffsetsResponse.ListOffsetsPartitionResponse {
+        var answer = ListOffsetsResponse.ListOffsetsPartitionResponse(partitionIndex: partition.partitionIndex, timestamp: -1, offset: -1, leaderEpoch: -1)
+        guard let replica = services.replicas.replica(for: topicPartition) else {
+            answer.errorCode = ErrorCode.unknownTopicOrPartition.rawValue
+            return answer
+        }
+        guard replica.isLeader else {
+            answer.errorCode = ErrorCode.notLeaderOrFollower.rawValue
+            return answer
+        }
+        let epoch = replica.leaderEpoch
+        if partition.currentLeaderEpoch >= 0, partition.currentLeaderEpoch != epoch {
+            answer.errorCode = (partition.currentLeaderEpoch < epoch ? ErrorCode.fencedLeaderEpoch : .unknownLeaderEpoch).rawValue
+            return answer
+        }
+        let log = replica.log
+        do {
+            switch partition.timestamp {
+            case Self.latest:
+                answer.offset = isolationLevel == 1 ? replica.lastStableOffset : replica.highWatermark
+                answer.leaderEpoch = epoch
+            case Self.earliest, Self.earliestLocal:
+                answer.offset = log.logStartOffset
+                answer.leaderEpoch = log.epoch(atOffset: answer.offset)
+            case Self.latestTiered:
+                break  // no tiered storage: no offset
+            case Self.maxTimestamp:
+                if let found = try log.maxTimestampOffset() {
+                    answer.timestamp = found.timestamp
+                    answer.offset = found.offset
+                    answer.leaderEpoch = found.leaderEpoch
+                }
+            case let timestamp where timestamp >= 0:
+                if let found = try log.offset(forTimestamp: timestamp), found.offset < replica.highWatermark {
+                    answer.timestamp = found.timestamp
+                    answer.offset = found.offset
+                    answer.leaderEpoch = found.leaderEpoch
+                }
+            default:
+                answer.errorCode = ErrorCode.invalidRequest.rawValue
+            }
+        } catch {
+            answer.errorCode = ErrorCode.kafkaStorageError.rawValue
+        }
+        return answer
+    }
+}

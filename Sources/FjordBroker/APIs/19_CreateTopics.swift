@@ -1,0 +1,58 @@
+// CreateTopics v2-v7: validate_only, configs, explicit replica assignments; TOPIC_ALREADY_EXISTS,
+// INVALID_TOPIC_EXCEPTION (characters, length, '.'/'_' collisions), INVALID_PARTITIONS, INVALID_REPLICATION_FACTOR,
+// INVALID_REPLICA_ASSIGNMENT, INVALID_CONFIG with messages; topic id, partition count, replication factor and the
+// resulting configs in v5+. The change is committed to the metadata log (fsynced) before the answer.
+import FjordController
+import KafkaProtocol
+import NIOCore
+
+struct CreateTopicsHandler: APIHandler {
+    let versions: ClosedRange<Int16> = 2...7
+    let services: BrokerServices
+
+    func handle(_ request: CreateTopicsRequest, context: RequestContext) -> EventLoopFuture<CreateTopicsResponse> {
+        let services = self.services
+        let version = context.apiVersion
+        let newTopics = request.topics.map { topic in
+            TopicCommands.NewTopic(
+                name: topic.name, partitionCount: topic.numPartitions, replicationFactor: topic.replicationFactor,
+                assignments: Dictionary(topic.assignments.map { ($0.partitionIndex, $0.brokerIDs) }, uniquingKeysWith: { first, _ in first }),
+                configs: topic.configs.map { ($0.name, $0.value) }
+            )
+        }
+        let defaults = TopicCommands.Defaults(
+            partitionCount: services.configuration.defaultPartitionCount, replicationFactor: services.configuration.defaultReplicationFactor
+        )
+        return services.blocking(on: context.eventLoop) { () -> [TopicCommands.CreatedTopic] in
+            if request.validateOnly {
+                return TopicCommands(image: services.image, defaults: defaults).createTopics(newTopics) { .zero }.response
+            }
+            return try services.metadata.execute { image in
+                TopicCommands(image: image, defaults: defaults).createTopics(newTopics) { KafkaUUID.random() }
+            }
+        }.map { created in
+            var response = CreateTopicsResponse()
+            let image = services.image
+            response.topics = created.map { topic in
+                var result = CreateTopicsResponse.CreatableTopicResult(
+                    name: topic.name, topicID: topic.topicID, errorCode: topic.result.error.rawValue,
+                    errorMessage: topic.result.message
+                )
+                if topic.result.isOK, version >= 5 {
+                    result.numPartitions = topic.partitionCount
+                    result.replicationFactor = topic.replicationFactor
+                    let model = image.topic(named: topic.name) ?? MetadataImage.Topic(name: topic.name, topicID: topic.topicID, configs: topic.configs)
+                    result.configs = TopicConfigs.all.map { definition in
+                        let resolved = EffectiveTopicConfig.resolve(definition, topic: model, image: image, brokerProperties: services.configuration.properties)
+                        return .init(name: definition.name, value: resolved.value, readOnly: false, configSource: resolved.source, isSensitive: false)
+                    }
+                } else if !topic.result.isOK {
+                    result.numPartitions = -1
+                    result.replicationFactor = -1
+                }
+                return result
+            }
+            return response
+        }
+    }
+}

@@ -1,0 +1,25 @@
+// DeleteTopics v1-v6: by name, and by topic id from v6 (UNKNOWN_TOPIC_ID). The topic leaves the metadata at once;
+// its partition folders are renamed and removed in the background.
+import FjordController
+import KafkaProtocol
+import NIOCore
+
+struct DeleteTopicsHandler: APIHandler {
+    let versions: ClosedRange<Int16> = 1...6
+    let services: BrokerServices
+
+    func handle(_ request: DeleteTopicsRequest, context: RequestContext) -> EventLoopFuture<DeleteTopicsResponse> {
+        let services = self.services
+        let names = context.apiVersion >= 6 ? request.topics.compactMap { $0.topicID == .zero ? $0.name : nil } : request.topicNames
+        let ids = context.apiVersion >= 6 ? request.topics.compactMap { $0.topicID != .zero ? $0.topicID : nil } : []
+        return services.blocking(on: context.eventLoop) {
+            let results = try services.metadata.execute { image in TopicCommands(image: image, defaults: .init(partitionCount: 1, replicationFactor: 1)).deleteTopics(names: names, ids: ids) }
+            try services.replicas.logManager.removeDeletedDirectories()
+            return results
+        }.map { results in
+            DeleteTopicsResponse(responses: results.map { result in
+                .init(name: result.name, topicID: result.topicID, errorCode: result.result.error.rawValue, errorMessage: result.result.message)
+            })
+        }
+    }
+}

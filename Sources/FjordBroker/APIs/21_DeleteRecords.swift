@@ -1,0 +1,43 @@
+// DeleteRecords v0-v2: move a partition's log start offset up to the given offset (-1: the high watermark);
+// OFFSET_OUT_OF_RANGE past the high watermark. Whole segments below the new start are deleted.
+import FjordStorage
+import KafkaProtocol
+import NIOCore
+
+struct DeleteRecordsHandler: APIHandler {
+    let versions: ClosedRange<Int16> = 0...2
+    let services: BrokerServices
+
+    func handle(_ request: DeleteRecordsRequest, context: RequestContext) -> EventLoopFuture<DeleteRecordsResponse> {
+        let services = self.services
+        return services.blocking(on: context.eventLoop) {
+            let topics = request.topics.map { topic in
+                DeleteRecordsResponse.DeleteRecordsTopicResult(name: topic.name, partitions: topic.partitions.map { partition in
+                    var result = DeleteRecordsResponse.DeleteRecordsPartitionResult(partitionIndex: partition.partitionIndex, lowWatermark: -1)
+                    guard let replica = services.replicas.replica(for: TopicPartition(topic.name, partition.partitionIndex)) else {
+                        result.errorCode = ErrorCode.unknownTopicOrPartition.rawValue
+                        return result
+                    }
+                    guard replica.isLeader else {
+                        result.errorCode = ErrorCode.notLeaderOrFollower.rawValue
+                        return result
+                    }
+                    let highWatermark = replica.highWatermark
+                    let target = partition.offset == -1 ? highWatermark : partition.offset
+                    guard target >= 0, target <= highWatermark else {
+                        result.errorCode = ErrorCode.offsetOutOfRange.rawValue
+                        return result
+                    }
+                    do {
+                        result.lowWatermark = try replica.log.advanceLogStartOffset(to: target)
+                    } catch {
+                        result.errorCode = ErrorCode.kafkaStorageError.rawValue
+                    }
+                    return result
+                })
+            }
+            try? services.replicas.logManager.checkpoint()
+            return DeleteRecordsResponse(topics: topics)
+        }
+    }
+}

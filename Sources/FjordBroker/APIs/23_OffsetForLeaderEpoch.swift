@@ -1,0 +1,32 @@
+// OffsetForLeaderEpoch v2-v4: for each partition, the largest epoch ≤ the one asked and the offset where it ended
+// (the log end for the current epoch); leader-epoch fencing with current_leader_epoch.
+import FjordStorage
+import KafkaProtocol
+import NIOCore
+
+struct OffsetForLeaderEpochHandler: APIHandler {
+    let versions: ClosedRange<Int16> = 2...4
+    let services: BrokerServices
+
+    func handle(_ request: OffsetForLeaderEpochRequest, context: RequestContext) -> EventLoopFuture<OffsetForLeaderEpochResponse> {
+        let topics = request.topics.map { topic in
+            OffsetForLeaderEpochResponse.OffsetForLeaderTopicResult(topic: topic.topic, partitions: topic.partitions.map { partition in
+                var result = OffsetForLeaderEpochResponse.EpochEndOffset(partition: partition.partition, leaderEpoch: -1, endOffset: -1)
+                guard let replica = services.replicas.replica(for: TopicPartition(topic.topic, partition.partition)) else {
+                    result.errorCode = ErrorCode.unknownTopicOrPartition.rawValue
+                    return result
+                }
+                let current = replica.leaderEpoch
+                if partition.currentLeaderEpoch >= 0, partition.currentLeaderEpoch != current {
+                    result.errorCode = (partition.currentLeaderEpoch < current ? ErrorCode.fencedLeaderEpoch : .unknownLeaderEpoch).rawValue
+                    return result
+                }
+                let end = replica.log.endOffset(forEpoch: partition.leaderEpoch)
+                result.leaderEpoch = end.epoch
+                result.endOffset = end.endOffset
+                return result
+            })
+        }
+        return context.eventLoop.makeSucceededFuture(OffsetForLeaderEpochResponse(topics: topics))
+    }
+}

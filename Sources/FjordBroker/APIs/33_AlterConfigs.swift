@@ -1,0 +1,29 @@
+// AlterConfigs v0-v2 (the legacy API): the given configs replace every override of the resource; validated like
+// IncrementalAlterConfigs; validate_only.
+import FjordController
+import KafkaProtocol
+import NIOCore
+
+struct AlterConfigsHandler: APIHandler {
+    let versions: ClosedRange<Int16> = 0...2
+    let services: BrokerServices
+
+    func handle(_ request: AlterConfigsRequest, context: RequestContext) -> EventLoopFuture<AlterConfigsResponse> {
+        let services = self.services
+        let nodeID = services.configuration.nodeID
+        return services.blocking(on: context.eventLoop) {
+            try request.resources.map { resource -> AlterConfigsResponse.AlterConfigsResourceResponse in
+                let configs = resource.configs.map { (name: $0.name, value: $0.value) }
+                let result: ItemResult
+                if request.validateOnly {
+                    result = ConfigCommands(image: services.image, nodeID: nodeID).replace(type: resource.resourceType, name: resource.resourceName, configs: configs).response
+                } else {
+                    result = try services.metadata.execute { image in
+                        ConfigCommands(image: image, nodeID: nodeID).replace(type: resource.resourceType, name: resource.resourceName, configs: configs)
+                    }
+                }
+                return .init(errorCode: result.error.rawValue, errorMessage: result.message, resourceType: resource.resourceType, resourceName: resource.resourceName)
+            }
+        }.map { AlterConfigsResponse(responses: $0) }
+    }
+}

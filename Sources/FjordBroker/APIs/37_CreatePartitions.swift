@@ -1,0 +1,26 @@
+// CreatePartitions v0-v3: grow a topic's partition count (INVALID_PARTITIONS when not larger), optional explicit
+// replicas for the new partitions, validate_only.
+import FjordController
+import KafkaProtocol
+import NIOCore
+
+struct CreatePartitionsHandler: APIHandler {
+    let versions: ClosedRange<Int16> = 0...3
+    let services: BrokerServices
+
+    func handle(_ request: CreatePartitionsRequest, context: RequestContext) -> EventLoopFuture<CreatePartitionsResponse> {
+        let services = self.services
+        let requests = request.topics.map { topic in
+            (name: topic.name, count: topic.count, assignments: topic.assignments.map { $0.map(\.brokerIDs) })
+        }
+        return services.blocking(on: context.eventLoop) { () -> [(name: String, result: ItemResult)] in
+            let defaults = TopicCommands.Defaults(partitionCount: 1, replicationFactor: 1)
+            if request.validateOnly {
+                return TopicCommands(image: services.image, defaults: defaults).createPartitions(requests).response
+            }
+            return try services.metadata.execute { image in TopicCommands(image: image, defaults: defaults).createPartitions(requests) }
+        }.map { results in
+            CreatePartitionsResponse(results: results.map { .init(name: $0.name, errorCode: $0.result.error.rawValue, errorMessage: $0.result.message) })
+        }
+    }
+}

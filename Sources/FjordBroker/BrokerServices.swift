@@ -1,0 +1,60 @@
+import FjordController
+import FjordStorage
+import KafkaProtocol
+import Logging
+import NIOCore
+import NIOPosix
+
+/// What the API handlers share: configuration, the metadata service, the replicas, and a thread pool for the
+/// blocking work that must never run on an event loop (fsync, metadata commits, folder deletion).
+final class BrokerServices: Sendable {
+    let configuration: BrokerConfiguration
+    let metadata: MetadataService
+    let replicas: ReplicaManager
+    let fetchSessions: FetchSessionCache
+    let threadPool: NIOThreadPool
+    let clock: any StorageClock
+    let logger: Logger
+
+    init(
+        configuration: BrokerConfiguration, metadata: MetadataService, replicas: ReplicaManager, threadPool: NIOThreadPool,
+        clock: any StorageClock, logger: Logger
+    ) {
+        self.configuration = configuration
+        self.metadata = metadata
+        self.replicas = replicas
+        self.fetchSessions = FetchSessionCache(capacity: configuration.maxIncrementalFetchSessionCacheSlots)
+        self.threadPool = threadPool
+        self.clock = clock
+        self.logger = logger
+    }
+
+    var image: MetadataImage { metadata.publisher.image }
+
+    /// Runs blocking work on the thread pool and completes on `eventLoop`.
+    func blocking<T: Sendable>(on eventLoop: any EventLoop, _ body: @escaping @Sendable () throws -> T) -> EventLoopFuture<T> {
+        threadPool.runIfActive(eventLoop: eventLoop, body)
+    }
+
+    /// fsyncs a partition in the background (flush policy), never on the caller's event loop.
+    func flushInBackground(_ log: PartitionLog) {
+        threadPool.submit { [logger] state in
+            guard case .active = state else { return }
+            do { try log.flush() } catch { logger.error("flush failed", metadata: ["partition": "\(log.topicPartition)", "error": "\(error)"]) }
+        }
+    }
+
+    /// Creates topics that clients asked for by name (Metadata and Produce with `auto.create.topics.enable`),
+    /// with the broker's default partition count and replication factor. Blocking.
+    func autoCreate(_ names: [String]) throws -> [TopicCommands.CreatedTopic] {
+        let defaults = TopicCommands.Defaults(
+            partitionCount: configuration.defaultPartitionCount, replicationFactor: configuration.defaultReplicationFactor
+        )
+        return try metadata.execute { image in
+            let missing = names.filter { image.topic(named: $0) == nil && TopicName.isValid($0) }
+            return TopicCommands(image: image, defaults: defaults).createTopics(missing.map { TopicCommands.NewTopic(name: $0) }) {
+                KafkaUUID.random()
+            }
+        }
+    }
+}

@@ -1,0 +1,278 @@
+import FjordController
+import FjordStorage
+import KafkaProtocol
+import NIOCore
+
+/// One Fetch request from arrival to answer: resolves the fetch session, reads every partition, and either
+/// answers or parks until an append brings `min_bytes`, or `max_wait_ms` passes. Runs on its connection's event
+/// loop; wake-ups from other loops hop onto it.
+final class FetchOperation: @unchecked Sendable {
+    private let request: FetchRequest
+    private let context: RequestContext
+    private let services: BrokerServices
+    private let promise: EventLoopPromise<ResponseBody?>
+    private var eventLoop: any EventLoop { context.eventLoop }
+    private var version: Int16 { context.apiVersion }
+
+    /// The partitions to read, in response order, with the session's view of them.
+    private var partitions: [FetchSessionCache.CachedPartition] = []
+    /// Names for topic ids the image did not know (v13+): answered with UNKNOWN_TOPIC_ID.
+    private var unknownTopicIDs: Set<KafkaUUID> = []
+    private var session: FetchSessionCache.Session?
+    private var isIncremental = false
+    private var responseSessionID: Int32 = 0
+    private var done = false
+    private var waiterIDs: [(PartitionReplica, UInt64)] = []
+    private var timeout: Scheduled<Void>?
+
+    init(request: FetchRequest, context: RequestContext, services: BrokerServices, promise: EventLoopPromise<ResponseBody?>) {
+        self.request = request
+        self.context = context
+        self.services = services
+        self.promise = promise
+    }
+
+    func start() {
+        if let error = resolveSession() {
+            return finish(FetchResponseWriter(version: version).encode(errorCode: error, sessionID: 0, topics: []))
+        }
+        attempt(final: request.maxWaitMs <= 0)
+        guard !done else { return }
+        timeout = eventLoop.scheduleTask(in: .milliseconds(Int64(request.maxWaitMs))) { [self] in
+            attempt(final: true)
+        }
+    }
+
+    // MARK: Sessions
+
+    private func resolveSession() -> ErrorCode? {
+        let image = services.image
+        let requested = requestedPartitions(image: image)
+        let id = request.sessionID
+        let epoch = request.sessionEpoch
+        guard version >= 7 else {
+            partitions = requested
+            return nil
+        }
+        switch (id, epoch) {
+        case (0, -1):
+            partitions = requested  // a full fetch without a session
+        case (0, 0):
+            partitions = requested
+            responseSessionID = services.fetchSessions.create(partitions: requested)
+            if responseSessionID != 0, case .found(let created) = services.fetchSessions.lookup(id: responseSessionID, epoch: 1) {
+                session = created
+                session?.nextEpoch = 0  // becomes 1 when the response is sent
+            }
+        case (0, _):
+            return .invalidFetchSessionEpoch
+        case (_, -1):
+            services.fetchSessions.remove(id: id)  // the client closes its session; this is a full fetch
+            partitions = requested
+        case (_, 0):
+            // A client with a session asks for a new one: drop the old.
+            services.fetchSessions.remove(id: id)
+            partitions = requested
+            responseSessionID = services.fetchSessions.create(partitions: requested)
+            if responseSessionID != 0, case .found(let created) = services.fetchSessions.lookup(id: responseSessionID, epoch: 1) {
+                session = created
+                session?.nextEpoch = 0
+            }
+        default:
+            switch services.fetchSessions.lookup(id: id, epoch: epoch) {
+            case .notFound: return .fetchSessionIDNotFound
+            case .wrongEpoch: return .invalidFetchSessionEpoch
+            case .found(var existing):
+                for update in requested {
+                    if let index = existing.partitions.firstIndex(where: { $0.topicPartition == update.topicPartition }) {
+                        existing.partitions[index].fetchOffset = update.fetchOffset
+                        existing.partitions[index].maxBytes = update.maxBytes
+                        existing.partitions[index].currentLeaderEpoch = update.currentLeaderEpoch
+                    } else {
+                        existing.partitions.append(update)
+                    }
+                }
+                for forgotten in request.forgottenTopicsData {
+                    let name = version >= 13 ? image.topic(id: forgotten.topicID)?.name : forgotten.topic
+                    existing.partitions.removeAll { cached in
+                        (cached.topicPartition.topic == name || (version >= 13 && cached.topicID == forgotten.topicID))
+                            && forgotten.partitions.contains(cached.topicPartition.partition)
+                    }
+                }
+                session = existing
+                partitions = existing.partitions
+                isIncremental = true
+                responseSessionID = id
+            }
+        }
+        return nil
+    }
+
+    private func requestedPartitions(image: MetadataImage) -> [FetchSessionCache.CachedPartition] {
+        var result = [FetchSessionCache.CachedPartition]()
+        for topic in request.topics {
+            var name = topic.topic
+            if version >= 13 {
+                guard let known = image.topic(id: topic.topicID) else {
+                    unknownTopicIDs.insert(topic.topicID)
+                    name = ""
+                    for partition in topic.partitions {
+                        result.append(.init(topicPartition: TopicPartition("", partition.partition), topicID: topic.topicID,
+                                            fetchOffset: partition.fetchOffset, maxBytes: partition.partitionMaxBytes,
+                                            currentLeaderEpoch: partition.currentLeaderEpoch))
+                    }
+                    continue
+                }
+                name = known.name
+            }
+            let topicID = image.topic(named: name)?.topicID ?? topic.topicID
+            for partition in topic.partitions {
+                result.append(.init(
+                    topicPartition: TopicPartition(name, partition.partition), topicID: topicID,
+                    fetchOffset: partition.fetchOffset, maxBytes: partition.partitionMaxBytes,
+                    currentLeaderEpoch: partition.currentLeaderEpoch
+                ))
+            }
+        }
+        return result
+    }
+
+    // MARK: Reading
+
+    private struct PartitionResult {
+        var cached: FetchSessionCache.CachedPartition
+        var data: FetchResponse.PartitionData
+        var slice: FileSlice?
+        var isError: Bool { data.errorCode != 0 }
+    }
+
+    /// Reads every partition; answers if there is enough (or this is the last chance), else parks.
+    private func attempt(final: Bool) {
+        guard !done else { return }
+        var results = [PartitionResult]()
+        var remaining = Int(max(0, request.maxBytes))
+        var totalBytes = 0
+        var anyError = false
+        for cached in partitions {
+            let result = read(cached, budget: remaining, isFirstWithData: totalBytes == 0)
+            if let slice = result.slice {
+                totalBytes += slice.length
+                remaining = max(0, remaining - slice.length)
+            }
+            anyError = anyError || result.isError
+            results.append(result)
+        }
+        let satisfied = final || totalBytes >= Int(request.minBytes) || anyError || partitions.isEmpty
+        guard satisfied else {
+            park()
+            return
+        }
+        finish(encode(results))
+    }
+
+    private func read(_ cached: FetchSessionCache.CachedPartition, budget: Int, isFirstWithData: Bool) -> PartitionResult {
+        var data = FetchResponse.PartitionData(partitionIndex: cached.topicPartition.partition)
+        data.highWatermark = -1
+        data.lastStableOffset = -1
+        data.logStartOffset = -1
+        if unknownTopicIDs.contains(cached.topicID) && version >= 13 && services.image.topic(id: cached.topicID) == nil {
+            data.errorCode = ErrorCode.unknownTopicID.rawValue
+            return PartitionResult(cached: cached, data: data)
+        }
+        guard let replica = services.replicas.replica(for: cached.topicPartition) else {
+            data.errorCode = ErrorCode.unknownTopicOrPartition.rawValue
+            return PartitionResult(cached: cached, data: data)
+        }
+        guard replica.isLeader else {
+            data.errorCode = ErrorCode.notLeaderOrFollower.rawValue
+            return PartitionResult(cached: cached, data: data)
+        }
+        let epoch = replica.leaderEpoch
+        if version >= 9, cached.currentLeaderEpoch >= 0, cached.currentLeaderEpoch != epoch {
+            data.errorCode = (cached.currentLeaderEpoch < epoch ? ErrorCode.fencedLeaderEpoch : .unknownLeaderEpoch).rawValue
+            return PartitionResult(cached: cached, data: data)
+        }
+        let highWatermark = replica.highWatermark
+        let lastStable = replica.lastStableOffset
+        data.highWatermark = highWatermark
+        data.lastStableOffset = lastStable
+        data.logStartOffset = replica.log.logStartOffset
+        data.abortedTransactions = request.isolationLevel == 1 ? [] : nil
+        let bound = request.isolationLevel == 1 ? lastStable : highWatermark
+        let limit = min(Int(max(0, cached.maxBytes)), budget)
+        do {
+            let read = try replica.log.read(
+                from: cached.fetchOffset, maximumBytes: limit, upperBound: bound,
+                minimumOneBatch: isFirstWithData && cached.maxBytes > 0
+            )
+            data.logStartOffset = read.logStartOffset
+            return PartitionResult(cached: cached, data: data, slice: read.slice)
+        } catch let error as LogError where error.code == .offsetOutOfRange {
+            data.errorCode = ErrorCode.offsetOutOfRange.rawValue
+            return PartitionResult(cached: cached, data: data)
+        } catch {
+            data.errorCode = ErrorCode.kafkaStorageError.rawValue
+            return PartitionResult(cached: cached, data: data)
+        }
+    }
+
+    private func park() {
+        var replicas = [PartitionReplica]()
+        for cached in partitions {
+            if let replica = services.replicas.replica(for: cached.topicPartition) { replicas.append(replica) }
+        }
+        let eventLoop = self.eventLoop
+        for replica in replicas {
+            let id = replica.addWaiter { [self] in
+                eventLoop.execute { self.wake() }
+            }
+            waiterIDs.append((replica, id))
+        }
+    }
+
+    private func wake() {
+        clearWaiters()
+        attempt(final: false)
+    }
+
+    private func clearWaiters() {
+        for (replica, id) in waiterIDs { replica.removeWaiter(id) }
+        waiterIDs.removeAll()
+    }
+
+    // MARK: Answering
+
+    private func encode(_ results: [PartitionResult]) -> ResponseBody {
+        var topics = [FetchResponseWriter.Topic]()
+        var updatedSession = session
+        for (index, result) in results.enumerated() {
+            var cached = result.cached
+            let changed = result.slice != nil || result.isError
+                || cached.lastHighWatermark != result.data.highWatermark
+                || cached.lastStableOffset != result.data.lastStableOffset
+                || cached.lastLogStartOffset != result.data.logStartOffset
+            cached.lastHighWatermark = result.data.highWatermark
+            cached.lastStableOffset = result.data.lastStableOffset
+            cached.lastLogStartOffset = result.data.logStartOffset
+            if updatedSession != nil, index < updatedSession!.partitions.count { updatedSession!.partitions[index] = cached }
+            // An incremental response lists only partitions with news.
+            guard !isIncremental || changed else { continue }
+            let partition = FetchResponseWriter.Partition(data: result.data, slice: result.slice)
+            if let last = topics.last, last.name == cached.topicPartition.topic, last.topicID == cached.topicID {
+                topics[topics.count - 1].partitions.append(partition)
+            } else {
+                topics.append(.init(name: cached.topicPartition.topic, topicID: cached.topicID, partitions: [partition]))
+            }
+        }
+        if let updatedSession { services.fetchSessions.update(updatedSession) }
+        return FetchResponseWriter(version: version).encode(errorCode: .none, sessionID: responseSessionID, topics: topics)
+    }
+
+    private func finish(_ body: ResponseBody) {
+        guard !done else { return }
+        done = true
+        timeout?.cancel()
+        clearWaiters()
+        promise.succeed(body)
+    }
+}

@@ -1,0 +1,139 @@
+import FjordStorage
+import KafkaProtocol
+import KafkaRecords
+import NIOCore
+
+/// The outcome of a produce to one partition, in the terms of the Produce response.
+struct PartitionAppendOutcome: Sendable {
+    var error: ErrorCode = .none
+    var errorMessage: String?
+    var baseOffset: Int64 = -1
+    var logAppendTime: Int64 = -1
+    var logStartOffset: Int64 = -1
+    var recordErrors: [(batchIndex: Int32, message: String?)] = []
+    /// The flush policy asks for an fsync of the partition now.
+    var flushRequested = false
+
+    static func failure(_ error: ErrorCode, _ message: String?, logStartOffset: Int64 = -1) -> Self {
+        PartitionAppendOutcome(error: error, errorMessage: message, logStartOffset: logStartOffset)
+    }
+}
+
+extension PartitionReplica {
+    /// Validates a produced `records` field and appends it as leader (DESIGN.md §3.1: the batch is checked and
+    /// patched in place, never decoded record by record, except where the topic's settings demand it: keys on a
+    /// compacted topic, or a compression type other than the producer's).
+    func appendAsLeader(_ records: ByteBuffer?, now: Int64) -> PartitionAppendOutcome {
+        guard isLeader else { return .failure(.notLeaderOrFollower, "This broker is not the leader of \(topicPartition)") }
+        guard let records, records.readableBytes > 0 else {
+            return .failure(.corruptMessage, "The produce request for \(topicPartition) holds no record batch")
+        }
+        let config = self.config
+        var batch: RecordBatch
+        do {
+            let batches = try RecordBatchSequence(records, mode: .produce).batches()
+            guard batches.count == 1 else {
+                return .failure(.invalidRecord, "Produce requests with version 3 and above must have exactly one record batch per partition")
+            }
+            batch = batches[0]
+        } catch {
+            return .failure(ErrorCode(rawValue: error.code.kafkaErrorCode), "\(error)")
+        }
+        if batch.sizeInBytes > config.maxMessageBytes {
+            return .failure(.messageTooLarge, "The batch of \(batch.sizeInBytes) bytes is larger than max.message.bytes \(config.maxMessageBytes) of \(topicPartition.topic)")
+        }
+        if batch.isControl {
+            return .failure(.invalidRecord, "Control records cannot be produced by clients")
+        }
+        if config.timestampType == .createTime, let problem = timestampProblem(batch, config: config, now: now) {
+            return .failure(.invalidTimestamp, problem)
+        }
+        var decoded: [Record]?
+        if config.isCompacted {
+            do {
+                let records = try batch.records()
+                if let missing = records.firstIndex(where: { $0.key == nil }) {
+                    var outcome = PartitionAppendOutcome.failure(.invalidRecord, "Compacted topic cannot accept message without key in topic partition \(topicPartition).")
+                    outcome.recordErrors = [(Int32(missing), "Compacted topic cannot accept message without key in topic partition \(topicPartition).")]
+                    return outcome
+                }
+                decoded = records
+            } catch {
+                return .failure(.corruptMessage, "\(error)")
+            }
+        }
+        if let target = config.compression, batch.compression != target {
+            do {
+                batch = try recompress(batch, to: target, records: decoded)
+            } catch {
+                return .failure(.corruptMessage, "\(error)")
+            }
+        }
+        return append(batch, timestampType: config.timestampType)
+    }
+
+    /// Kafka's `message.timestamp.before/after.max.ms` checks against the broker's clock.
+    private func timestampProblem(_ batch: RecordBatch, config: EffectiveTopicConfig, now: Int64) -> String? {
+        for timestamp in [batch.baseTimestamp, batch.maxTimestamp] where timestamp >= 0 {
+            if config.timestampBeforeMaxMs < Int64.max, now - timestamp > config.timestampBeforeMaxMs {
+                return "Timestamp \(timestamp) of message is out of range. The timestamp should be within [\(now - config.timestampBeforeMaxMs), \(now &+ config.timestampAfterMaxMs)]"
+            }
+            if config.timestampAfterMaxMs < Int64.max, timestamp - now > config.timestampAfterMaxMs {
+                return "Timestamp \(timestamp) of message is out of range. The timestamp should be within [\(now &- config.timestampBeforeMaxMs), \(now + config.timestampAfterMaxMs)]"
+            }
+        }
+        return nil
+    }
+
+    /// Rebuilds a batch with the topic's codec, keeping its producer fields, timestamps and offset deltas.
+    private func recompress(_ batch: RecordBatch, to codec: CompressionCodec, records: [Record]?) throws -> RecordBatch {
+        var options = RecordBatchBuilder.Options()
+        options.producerID = batch.producerID
+        options.producerEpoch = batch.producerEpoch
+        options.baseSequence = batch.baseSequence
+        options.isTransactional = batch.isTransactional
+        options.compression = codec
+        var builder = RecordBatchBuilder(options: options)
+        for record in try records ?? batch.records() {
+            builder.append(
+                timestamp: record.timestamp, key: record.key, value: record.value, headers: record.headers,
+                offsetDelta: Int32(record.offset - batch.baseOffset)
+            )
+        }
+        return try builder.build()
+    }
+
+    /// Checks idempotence and appends, as one step under the replica's lock.
+    private func append(_ batch: RecordBatch, timestampType: TimestampType) -> PartitionAppendOutcome {
+        let idempotent = batch.producerID >= 0
+        let lastSequence = batch.baseSequence == -1 ? -1 : Int32(truncatingIfNeeded: Int64(batch.baseSequence) + Int64(batch.lastOffsetDelta))
+        let outcome = lock.withLock { () -> PartitionAppendOutcome in
+            if idempotent {
+                switch producerState.check(producerID: batch.producerID, epoch: batch.producerEpoch, firstSequence: batch.baseSequence, lastSequence: lastSequence) {
+                case .append: break
+                case .duplicate(let original):
+                    // A retry of a batch already written: answer with where it went, as Kafka does.
+                    return PartitionAppendOutcome(baseOffset: original.firstOffset, logAppendTime: -1, logStartOffset: log.logStartOffset)
+                case .reject(let error, let message):
+                    return .failure(error, message, logStartOffset: log.logStartOffset)
+                }
+            }
+            do {
+                let result = try log.append(batch.buffer, leaderEpoch: leaderEpochUnlocked, timestampType: timestampType)
+                if idempotent {
+                    producerState.record(producerID: batch.producerID, epoch: batch.producerEpoch, batch: .init(
+                        firstSequence: batch.baseSequence, lastSequence: lastSequence, firstOffset: result.firstOffset,
+                        lastOffset: result.lastOffset, timestamp: batch.maxTimestamp
+                    ))
+                }
+                var outcome = PartitionAppendOutcome(baseOffset: result.firstOffset, logAppendTime: result.logAppendTime, logStartOffset: result.logStartOffset)
+                outcome.flushRequested = result.flushRequested
+                return outcome
+            } catch {
+                return .failure(.kafkaStorageError, "\(error)")
+            }
+        }
+        if outcome.error == .none { wakeAll() }
+        return outcome
+    }
+}

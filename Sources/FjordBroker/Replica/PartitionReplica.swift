@@ -1,0 +1,83 @@
+import FjordController
+import FjordStorage
+import KafkaProtocol
+import NIOConcurrencyHelpers
+import NIOCore
+
+/// This node's replica of one partition: its log, leadership, high watermark, producer state, and the fetches
+/// waiting for its next append.
+///
+/// The log serializes appends itself; the state here (epoch, high watermark, producer state) is guarded by the
+/// replica's lock, taken for the validation-and-append step of a produce so that sequence checks and the append
+/// they allow are one step.
+final class PartitionReplica: @unchecked Sendable {
+    let topicPartition: TopicPartition
+    let topicID: KafkaUUID
+    let log: PartitionLog
+    let lock = NIOLock()
+
+    // Guarded by `lock`.
+    private var leaderEpochStorage: Int32
+    private var isLeaderStorage: Bool
+    private var configStorage: EffectiveTopicConfig
+    var producerState = ProducerStateManager()
+    private var waiters: [UInt64: @Sendable () -> Void] = [:]
+    private var nextWaiterID: UInt64 = 0
+
+    init(topicPartition: TopicPartition, topicID: KafkaUUID, log: PartitionLog, leaderEpoch: Int32, isLeader: Bool, config: EffectiveTopicConfig) {
+        self.topicPartition = topicPartition
+        self.topicID = topicID
+        self.log = log
+        leaderEpochStorage = leaderEpoch
+        isLeaderStorage = isLeader
+        configStorage = config
+    }
+
+    var leaderEpoch: Int32 { lock.withLock { leaderEpochStorage } }
+    /// The leader epoch, for code that already holds `lock`.
+    var leaderEpochUnlocked: Int32 { leaderEpochStorage }
+    var isLeader: Bool { lock.withLock { isLeaderStorage } }
+    var config: EffectiveTopicConfig { lock.withLock { configStorage } }
+
+    /// On a single node every replica is in sync the moment it is written: the high watermark is the log end.
+    /// (Replication will keep it as the smallest log end offset of the in-sync replicas.)
+    var highWatermark: Int64 { log.logEndOffset }
+    /// Without transactions the last stable offset equals the high watermark.
+    var lastStableOffset: Int64 { highWatermark }
+
+    func update(leaderEpoch: Int32, isLeader: Bool, config: EffectiveTopicConfig) {
+        let changed = lock.withLock { () -> Bool in
+            let changed = configStorage != config
+            leaderEpochStorage = leaderEpoch
+            isLeaderStorage = isLeader
+            configStorage = config
+            return changed
+        }
+        if changed { log.configuration = config.logConfiguration }
+    }
+
+    // MARK: Waiting fetches
+
+    /// Calls `wake` once, after the next append (or `wakeAll`). Returns an id to cancel with.
+    func addWaiter(_ wake: @escaping @Sendable () -> Void) -> UInt64 {
+        lock.withLock {
+            nextWaiterID += 1
+            waiters[nextWaiterID] = wake
+            return nextWaiterID
+        }
+    }
+
+    func removeWaiter(_ id: UInt64) {
+        _ = lock.withLock { waiters.removeValue(forKey: id) }
+    }
+
+    /// Wakes every waiting fetch (after an append, a truncation, or a leadership change).
+    func wakeAll() {
+        let woken = lock.withLock { () -> [@Sendable () -> Void] in
+            let all = Array(waiters.values)
+            waiters.removeAll()
+            return all
+        }
+        for wake in woken { wake() }
+    }
+}

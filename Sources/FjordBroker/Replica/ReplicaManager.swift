@@ -1,0 +1,73 @@
+import FjordController
+import FjordStorage
+import KafkaProtocol
+import Logging
+import NIOConcurrencyHelpers
+
+/// The partitions this node holds, kept in step with the metadata image: a partition assigned to this node gets a
+/// log and a `PartitionReplica`; a partition whose topic is deleted loses both (its folder is removed in the
+/// background).
+final class ReplicaManager: @unchecked Sendable {
+    let nodeID: Int32
+    let logManager: LogManager
+    let brokerProperties: [String: String]
+    private let logger: Logger
+    private let lock = NIOLock()
+    private var replicas: [TopicPartition: PartitionReplica] = [:]
+
+    init(nodeID: Int32, logManager: LogManager, brokerProperties: [String: String], logger: Logger) {
+        self.nodeID = nodeID
+        self.logManager = logManager
+        self.brokerProperties = brokerProperties
+        self.logger = logger
+    }
+
+    func replica(for topicPartition: TopicPartition) -> PartitionReplica? {
+        lock.withLock { replicas[topicPartition] }
+    }
+
+    var allReplicas: [TopicPartition: PartitionReplica] { lock.withLock { replicas } }
+
+    /// Brings the replicas in line with `image`. Blocking (creates and deletes folders): call it off the loops.
+    func apply(_ image: MetadataImage) throws {
+        var wanted = Set<TopicPartition>()
+        for topic in image.topicsByName.values {
+            let config = EffectiveTopicConfig(topic: topic, image: image, brokerProperties: brokerProperties)
+            for partition in topic.partitions where partition.replicas.contains(nodeID) {
+                let topicPartition = TopicPartition(topic.name, partition.index)
+                wanted.insert(topicPartition)
+                if let existing = replica(for: topicPartition), existing.topicID == topic.topicID {
+                    existing.update(leaderEpoch: partition.leaderEpoch, isLeader: partition.leader == nodeID, config: config)
+                    continue
+                }
+                if let stale = replica(for: topicPartition) {
+                    // Same name, new topic id: the old topic's data must go.
+                    try retire(stale.topicPartition)
+                }
+                let log = try logManager.log(for: topicPartition).flatMap { $0.topicID == topic.topicID ? $0 : nil }
+                    ?? logManager.createLog(topicPartition, topicID: topic.topicID, configuration: config.logConfiguration)
+                log.configuration = config.logConfiguration
+                let replica = PartitionReplica(
+                    topicPartition: topicPartition, topicID: topic.topicID, log: log, leaderEpoch: partition.leaderEpoch,
+                    isLeader: partition.leader == nodeID, config: config
+                )
+                lock.withLock { replicas[topicPartition] = replica }
+            }
+        }
+        for topicPartition in allReplicas.keys where !wanted.contains(topicPartition) {
+            try retire(topicPartition)
+        }
+        // Logs on disk for topics the metadata no longer knows (deleted while the broker was down).
+        for topicPartition in logManager.allLogs.keys
+        where !wanted.contains(topicPartition) && topicPartition.topic != MetadataService.topicName {
+            logger.info("deleting log of a removed topic", metadata: ["partition": "\(topicPartition)"])
+            try logManager.deleteLog(topicPartition)
+        }
+    }
+
+    private func retire(_ topicPartition: TopicPartition) throws {
+        let removed = lock.withLock { replicas.removeValue(forKey: topicPartition) }
+        removed?.wakeAll()
+        try logManager.deleteLog(topicPartition)
+    }
+}

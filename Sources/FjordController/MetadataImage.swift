@@ -1,0 +1,154 @@
+import KafkaProtocol
+
+/// An immutable picture of the cluster: brokers, topics with their partitions and configs, broker configs.
+///
+/// Nothing changes an image in place from outside: a command produces metadata records, and `replay(_:)` applies
+/// committed records to make the next image (DESIGN.md §3.4). Handlers read one whole image per request, swapped
+/// atomically by the broker's `MetadataPublisher`.
+public struct MetadataImage: Sendable {
+    /// A broker as clients see it in Metadata and DescribeCluster.
+    public struct Broker: Hashable, Sendable {
+        public var nodeID: Int32
+        public var host: String
+        public var port: Int32
+        public var rack: String?
+
+        public init(nodeID: Int32, host: String, port: Int32, rack: String? = nil) {
+            self.nodeID = nodeID
+            self.host = host
+            self.port = port
+            self.rack = rack
+        }
+    }
+
+    /// A topic, its partitions (by index, contiguous from 0) and its config overrides.
+    public struct Topic: Hashable, Sendable {
+        public var name: String
+        public var topicID: KafkaUUID
+        public var partitions: [Partition]
+        /// Topic-level overrides only; defaults come from `TopicConfigs`.
+        public var configs: [String: String]
+
+        public init(name: String, topicID: KafkaUUID, partitions: [Partition] = [], configs: [String: String] = [:]) {
+            self.name = name
+            self.topicID = topicID
+            self.partitions = partitions
+            self.configs = configs
+        }
+
+        /// Kafka's internal topics: hidden from "all topics" listings unless asked for, and protected.
+        public var isInternal: Bool { name == "__consumer_offsets" || name == "__transaction_state" }
+    }
+
+    /// One partition's replicas and leadership.
+    public struct Partition: Hashable, Sendable {
+        public var index: Int32
+        public var leader: Int32
+        public var leaderEpoch: Int32
+        public var partitionEpoch: Int32
+        public var replicas: [Int32]
+        public var inSyncReplicas: [Int32]
+
+        public init(index: Int32, leader: Int32, leaderEpoch: Int32 = 0, partitionEpoch: Int32 = 0, replicas: [Int32], inSyncReplicas: [Int32]) {
+            self.index = index
+            self.leader = leader
+            self.leaderEpoch = leaderEpoch
+            self.partitionEpoch = partitionEpoch
+            self.replicas = replicas
+            self.inSyncReplicas = inSyncReplicas
+        }
+    }
+
+    public var clusterID: String
+    public var controllerID: Int32
+    public var brokers: [Broker]
+    public private(set) var topicsByName: [String: Topic]
+    public private(set) var topicNamesByID: [KafkaUUID: String]
+    /// Dynamic broker configs (IncrementalAlterConfigs on the broker resource): name → value.
+    public private(set) var brokerConfigs: [String: String]
+    /// The first producer id not yet handed out in a block (ProducerIDsRecord).
+    public private(set) var nextProducerID: Int64 = 0
+    /// The offset of the last metadata record applied (-1 for none).
+    public private(set) var lastAppliedOffset: Int64
+
+    public init(clusterID: String, controllerID: Int32, brokers: [Broker]) {
+        self.clusterID = clusterID
+        self.controllerID = controllerID
+        self.brokers = brokers
+        topicsByName = [:]
+        topicNamesByID = [:]
+        brokerConfigs = [:]
+        lastAppliedOffset = -1
+    }
+
+    public func topic(named name: String) -> Topic? { topicsByName[name] }
+
+    public func topic(id: KafkaUUID) -> Topic? { topicNamesByID[id].flatMap { topicsByName[$0] } }
+
+    /// Topic names in order.
+    public var topicNames: [String] { topicsByName.keys.sorted() }
+
+    // MARK: Replay
+
+    /// Applies one committed metadata record. Records that name unknown topics are ignored, as a replaying broker
+    /// must survive a log written by a newer controller.
+    public mutating func replay(_ record: MetadataRecord, offset: Int64 = -1) {
+        switch record {
+        case .topic(let topic):
+            topicsByName[topic.name] = Topic(name: topic.name, topicID: topic.topicID)
+            topicNamesByID[topic.topicID] = topic.name
+        case .partition(let partition):
+            guard let name = topicNamesByID[partition.topicID] else { break }
+            let image = Partition(
+                index: partition.partitionID, leader: partition.leader, leaderEpoch: partition.leaderEpoch,
+                partitionEpoch: partition.partitionEpoch, replicas: partition.replicas, inSyncReplicas: partition.isr
+            )
+            var topic = topicsByName[name]!
+            if let existing = topic.partitions.firstIndex(where: { $0.index == partition.partitionID }) {
+                topic.partitions[existing] = image
+            } else {
+                topic.partitions.append(image)
+                topic.partitions.sort { $0.index < $1.index }
+            }
+            topicsByName[name] = topic
+        case .partitionChange(let change):
+            guard let name = topicNamesByID[change.topicID],
+                let index = topicsByName[name]?.partitions.firstIndex(where: { $0.index == change.partitionID })
+            else { break }
+            var partition = topicsByName[name]!.partitions[index]
+            if let isr = change.isr { partition.inSyncReplicas = isr }
+            if let replicas = change.replicas { partition.replicas = replicas }
+            if change.leader != -2 {
+                partition.leader = change.leader
+                partition.leaderEpoch += 1
+            }
+            partition.partitionEpoch += 1
+            topicsByName[name]!.partitions[index] = partition
+        case .config(let config):
+            switch ConfigResourceType(rawValue: config.resourceType) {
+            case .topic:
+                guard topicsByName[config.resourceName] != nil else { break }
+                topicsByName[config.resourceName]!.configs[config.name] = config.value
+            case .broker:
+                brokerConfigs[config.name] = config.value
+            default: break
+            }
+        case .producerIDs(let block):
+            nextProducerID = max(nextProducerID, block.nextProducerID)
+        case .removeTopic(let remove):
+            guard let name = topicNamesByID.removeValue(forKey: remove.topicID) else { break }
+            topicsByName.removeValue(forKey: name)
+        }
+        if offset >= 0 { lastAppliedOffset = offset }
+    }
+}
+
+/// Kafka's config resource types (`ConfigResource.Type`).
+public enum ConfigResourceType: Int8, Sendable {
+    case unknown = 0
+    case topic = 2
+    case broker = 4
+    case brokerLogger = 8
+    case clientMetrics = 16
+    case group = 32
+}
