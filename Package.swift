@@ -88,7 +88,7 @@ let package = Package(
         .executableTarget(
             name: "fjord",
             dependencies: [
-                "FjordBroker",
+                "FjordBroker", "FjordStorage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -106,6 +106,10 @@ let package = Package(
             name: "KafkaRecordsTests",
             dependencies: ["KafkaRecords", .product(name: "NIOCore", package: "swift-nio")],
             resources: [.copy("Fixtures")]
+        ),
+        .testTarget(
+            name: "FjordControllerTests",
+            dependencies: ["FjordController", "KafkaProtocol"]
         ),
         .testTarget(
             name: "FjordStorageTests",
