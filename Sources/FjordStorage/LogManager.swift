@@ -139,7 +139,14 @@ public final class LogManager: @unchecked Sendable {
     @discardableResult
     public func applyRetention() throws(LogError) -> Int {
         var deleted = 0
-        for log in lock.withLock({ Array(logs.values) }) { deleted += try log.applyRetention() }
+        for log in lock.withLock({ Array(logs.values) }) {
+            do {
+                deleted += try log.applyRetention()
+            } catch {
+                // One failing partition does not stop retention of the others.
+                logger.error("retention failed", metadata: ["partition": "\(log.topicPartition)", "error": "\(error)"])
+            }
+        }
         if deleted > 0 { try checkpoint() }
         return deleted
     }

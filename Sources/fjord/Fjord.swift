@@ -6,6 +6,6 @@ struct Fjord: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fjord",
         abstract: "Fjord: a Kafka-compatible broker in Swift.",
-        subcommands: [BrokerCommand.self]
+        subcommands: [BrokerCommand.self, LogCommand.self]
     )
 }

@@ -1,0 +1,88 @@
+@testable import FjordStorage
+import Foundation
+import KafkaRecords
+import NIOCore
+import Testing
+
+/// SplitMix64: a small seedable generator (the same sequence everywhere) for the randomized and crash tests.
+struct SeededRandom: RandomNumberGenerator {
+    var state: UInt64
+
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
+
+    /// The seed of a randomized test: `STORAGE_SEED` when set (to replay a failure), else a fresh one. Printed.
+    static func testSeed(_ test: String) -> UInt64 {
+        let seed = ProcessInfo.processInfo.environment["STORAGE_SEED"].flatMap(UInt64.init) ?? UInt64.random(in: 1...UInt64.max >> 1)
+        print("\(test): seed \(seed) (replay with STORAGE_SEED=\(seed))")
+        return seed
+    }
+}
+
+enum LogChecks {
+    /// Every record of the log from `from`, in offset order.
+    static func allRecords(_ log: PartitionLog, from: Int64? = nil) throws -> [Record] {
+        var records = [Record]()
+        var offset = from ?? log.logStartOffset
+        let end = log.logEndOffset
+        while offset < end {
+            let result = try log.read(from: offset, maximumBytes: 1 << 22, upperBound: end)
+            guard let slice = result.slice else { break }
+            let batches = try RecordBatchSequence(try log.bytes(of: slice), mode: .fetch).batches()
+            for batch in batches {
+                #expect(batch.isCRCValid)
+                records += try batch.records().filter { $0.offset >= offset }
+                offset = batch.nextOffset
+            }
+        }
+        return records
+    }
+
+    /// Checks the files of a partition folder: every `.log` is complete CRC-valid batches with increasing offsets
+    /// and nothing after them, and every index entry points at the batch it claims.
+    static func checkFolder(_ directory: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        var options = LogDump.Options()
+        options.verifyIndex = true
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
+        var previousEnd: Int64?
+        for name in names where name.hasSuffix(".log") || name.hasSuffix(".index") || name.hasSuffix(".timeindex") {
+            let report = try LogDump.dump(path: directory + "/" + name, options: options)
+            #expect(report.problems.isEmpty, "\(name): \(report.problems)", sourceLocation: sourceLocation)
+            if name.hasSuffix(".log") {
+                let (batches, trailing) = try LogDump.batches(ofLog: directory + "/" + name)
+                #expect(trailing == 0, sourceLocation: sourceLocation)
+                let allValid = batches.allSatisfy { $0.crcValid }
+                #expect(allValid, sourceLocation: sourceLocation)
+                if let first = batches.first {
+                    #expect(first.batch.baseOffset >= LogDump.baseOffset(ofFile: name), sourceLocation: sourceLocation)
+                    if let previousEnd { #expect(first.batch.baseOffset >= previousEnd, sourceLocation: sourceLocation) }
+                }
+                if let last = batches.last { previousEnd = last.batch.nextOffset }
+            }
+        }
+    }
+
+    /// CRC-32C over every record's key and value, in order (the crash writer's checksum).
+    static func contentChecksum(_ records: [Record]) -> UInt32 {
+        var checksum: UInt32 = 0
+        for record in records {
+            if let key = record.key { checksum = CRC32C.update(checksum, key) }
+            if let value = record.value { checksum = CRC32C.update(checksum, value) }
+        }
+        return checksum
+    }
+
+    /// Open descriptors of this process (Linux: entries of /proc/self/fd).
+    static func openDescriptorCount() -> Int {
+        (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? -1
+    }
+}
