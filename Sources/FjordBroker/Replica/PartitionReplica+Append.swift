@@ -52,9 +52,12 @@ extension PartitionReplica {
         if config.isCompacted {
             do {
                 let records = try batch.records()
-                if let missing = records.firstIndex(where: { $0.key == nil }) {
-                    var outcome = PartitionAppendOutcome.failure(.invalidRecord, "Compacted topic cannot accept message without key in topic partition \(topicPartition).")
-                    outcome.recordErrors = [(Int32(missing), "Compacted topic cannot accept message without key in topic partition \(topicPartition).")]
+                // Kafka lists every offending record, so a client fails exactly those and retries the rest.
+                let missing = records.indices.filter { records[$0].key == nil }
+                if !missing.isEmpty {
+                    let message = "Compacted topic cannot accept message without key in topic partition \(topicPartition)."
+                    var outcome = PartitionAppendOutcome.failure(.invalidRecord, "One or more records have been rejected")
+                    outcome.recordErrors = missing.map { (Int32($0), message) }
                     return outcome
                 }
                 decoded = records
