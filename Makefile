@@ -17,7 +17,7 @@ VENV_STAMP    := $(VENV)/.fjord-requirements.txt
 FJORD_BIN     ?= $(CURDIR)/.build/debug/fjord
 RUN_INTEROP    = FJORD_BIN=$(FJORD_BIN) $(VENV)/bin/pytest -q Tests/Interop
 
-.PHONY: all deps apt-deps venv build release run test interop clean
+.PHONY: all deps apt-deps venv build release run test interop clean bench conformance
 
 all: build
 
@@ -72,3 +72,15 @@ interop: deps build
 
 clean:
 	rm -rf .build
+
+# Benchmarks/README.md: Fjord (release) and Tansu driven by confluent-kafka; prints a Markdown table.
+#   make bench BENCH_ARGS="--brokers tansu --quick --json /tmp/bench.json"
+BENCH_ARGS     ?=
+bench: venv release
+	$(VENV)/bin/python Benchmarks/broker_bench.py --fjord $(CURDIR)/.build/release/fjord $(BENCH_ARGS)
+
+# librdkafka's regression tests against a fresh release broker (../shared/conformance/README.md).
+#   make conformance TESTS=0001,0017     (default: every "core" test; TESTS=all for the whole list)
+TESTS          ?=
+conformance: release
+	FJORD_BIN=$(CURDIR)/.build/release/fjord scripts/run-conformance.sh $(TESTS)

