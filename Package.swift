@@ -122,7 +122,7 @@ let package = Package(
         .testTarget(
             name: "FjordBrokerTests",
             dependencies: [
-                "FjordBroker", "FjordController", "KafkaProtocol",
+                "FjordBroker", "FjordController", "FjordStorage", "KafkaProtocol", "KafkaRecords",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOTestUtils", package: "swift-nio"),

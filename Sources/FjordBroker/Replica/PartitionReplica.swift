@@ -31,6 +31,9 @@ final class PartitionReplica: @unchecked Sendable {
         leaderEpochStorage = leaderEpoch
         isLeaderStorage = isLeader
         configStorage = config
+        if log.logEndOffset > log.logStartOffset {
+            producerState = (try? ProducerStateManager.rebuilt(from: log)) ?? ProducerStateManager()
+        }
     }
 
     var leaderEpoch: Int32 { lock.withLock { leaderEpochStorage } }
