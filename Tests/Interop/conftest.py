@@ -190,3 +190,24 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
             report.sections.append(
                 (f"{b.name} on {b.bootstrap} ({state}), log {b.log_path}", b.log_text()))
     return report
+
+
+def restart_broker(b: BrokerProcess, hard: bool = False) -> BrokerProcess:
+    """Stop `b` (SIGTERM and wait for a clean exit, or SIGKILL when `hard`) and start the same argv again:
+    same port, same data directory. The new process replaces `b.proc` in place, so a fixture that owns `b`
+    still stops it; its output is appended to the same log after a marker line."""
+    if hard:
+        b.proc.kill()
+        b.proc.wait()
+    else:
+        b.proc.send_signal(signal.SIGTERM)
+        b.proc.wait(STOP_TIMEOUT_S)
+    with open(b.log_path, "ab") as log:
+        log.write(f"\n--- restart ({'SIGKILL' if hard else 'SIGTERM'}, exit {b.proc.returncode}) ---\n".encode())
+        log.flush()
+        b.proc = subprocess.Popen(
+            b.argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            env=dict(os.environ), cwd=b.data_dir or b.log_path.parent,
+        )
+    b.wait_until_ready()
+    return b
