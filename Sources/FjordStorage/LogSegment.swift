@@ -63,11 +63,11 @@ final class LogSegment: @unchecked Sendable {
         self.log = log
         let path = { (suffix: String) in directory + "/" + Self.fileName(baseOffset, suffix) }
         offsetIndex = OffsetIndex(
-            file: SegmentFile(lazyPath: path(".index"), cache: cache), baseOffset: baseOffset,
+            file: SegmentFile(lazyPath: path(".index"), cache: cache, createIfMissing: true), baseOffset: baseOffset,
             maximumBytes: configuration.segmentIndexBytesMax
         )
         timeIndex = TimeIndex(
-            file: SegmentFile(lazyPath: path(".timeindex"), cache: cache), baseOffset: baseOffset,
+            file: SegmentFile(lazyPath: path(".timeindex"), cache: cache, createIfMissing: true), baseOffset: baseOffset,
             maximumBytes: configuration.segmentIndexBytesMax
         )
         nextOffsetStorage = nextOffset

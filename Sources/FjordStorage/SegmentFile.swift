@@ -23,6 +23,7 @@ public final class SegmentFile: @unchecked Sendable {
         return try body()
     }
     let cache: SegmentFileCache
+    private var createIfMissing = false
     // Guarded by `lock`.
     private var currentPath: String
     private var descriptor: CInt = -1
@@ -49,10 +50,12 @@ public final class SegmentFile: @unchecked Sendable {
         }
     }
 
-    /// A handle for an existing file that is opened only when first used (lazily loaded segments).
-    init(lazyPath path: String, cache: SegmentFileCache) {
+    /// A handle that opens the file only when first used (lazily loaded segments); with `createIfMissing` the
+    /// open creates it (an index rebuilt from its log).
+    init(lazyPath path: String, cache: SegmentFileCache, createIfMissing: Bool = false) {
         self.currentPath = path
         self.cache = cache
+        self.createIfMissing = createIfMissing
     }
 
     deinit {
@@ -70,7 +73,7 @@ public final class SegmentFile: @unchecked Sendable {
         var opened = false
         lock.lock()
         if descriptor < 0 {
-            let descriptor = open(currentPath, O_RDWR | O_CLOEXEC)
+            let descriptor = open(currentPath, O_RDWR | O_CLOEXEC | (createIfMissing ? O_CREAT : 0), 0o644)
             guard descriptor >= 0 else {
                 let error = LogError(.io, "open \(currentPath): \(String(cString: strerror(errno)))")
                 lock.unlock()
