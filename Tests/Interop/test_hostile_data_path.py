@@ -508,4 +508,5 @@ def test_memory_stays_bounded_under_hostile_traffic(broker):
     time.sleep(0.5)
     round_trip_works(broker, topic, "after")
     rss_end = rss_kib(broker.proc.pid)
+    print(f"RSS KiB: start {rss_start}, with 40 partial 99 MiB frames {rss_peak}, after {rss_end}")
     assert rss_end < RSS_LIMIT_KIB, f"RSS {rss_end // 1024} MiB after the hostile traffic"

@@ -323,8 +323,28 @@ def test_long_poll_wakes_on_produce_within_50ms(broker):
         t.join(5)
         c.close()
     med = statistics.median(latencies)
+    print(f"delivery->receipt ms: {[round(x * 1000, 1) for x in latencies]}")
     ends = [round((received[v] - sent_at[v]) * 1000, 1) for v in sent_at]
     assert med < 0.050, (f"median delivery→receipt {med * 1000:.1f} ms; all: {[round(x * 1000, 1) for x in latencies]}; "
                          f"produce()→receipt ms: {ends}")
     # And end to end (produce() call to receipt) too, so a late delivery report cannot hide a slow wake-up.
     assert statistics.median(ends) < 50, f"median produce()→receipt {statistics.median(ends)} ms: {ends}"
+
+
+def test_log_append_time_topic(broker):
+    """message.timestamp.type=LogAppendTime: consumers see the broker's append time (type LogAppendTime),
+    not the producer's timestamp, and every record of a batch carries the same one."""
+    from confluent_kafka import TIMESTAMP_LOG_APPEND_TIME
+
+    topic = "appendtime"
+    create_topic(broker.bootstrap, topic, 1, {"message.timestamp.type": "LogAppendTime"})
+    records = make_records(200, now_ms() - 3_600_000)  # producer timestamps an hour old
+    before = now_ms()
+    confluent_produce(broker.bootstrap, topic, records, **{"acks": "all", "compression.type": "lz4"})
+    after = now_ms()
+    msgs = confluent_consume(broker.bootstrap, topic, 1, 200)
+    assert [m.value() for m in msgs] == [r.value for r in records]
+    for m in msgs:
+        ts_type, ts = m.timestamp()
+        assert ts_type == TIMESTAMP_LOG_APPEND_TIME, f"offset {m.offset()}: timestamp type {ts_type}"
+        assert before - 1 <= ts <= after + 1, f"offset {m.offset()}: {ts} outside [{before}, {after}]"
