@@ -48,26 +48,24 @@ extension PartitionReplica {
         if config.timestampType == .createTime, let problem = timestampProblem(batch, config: config, now: now) {
             return .failure(.invalidTimestamp, problem)
         }
-        var decoded: [Record]?
-        if config.isCompacted {
-            do {
-                let records = try batch.records()
-                // Kafka lists every offending record, so a client fails exactly those and retries the rest.
-                let missing = records.indices.filter { records[$0].key == nil }
-                if !missing.isEmpty {
-                    let message = "Compacted topic cannot accept message without key in topic partition \(topicPartition)."
-                    var outcome = PartitionAppendOutcome.failure(.invalidRecord, "One or more records have been rejected")
-                    outcome.recordErrors = missing.map { (Int32($0), message) }
-                    return outcome
-                }
-                decoded = records
-            } catch {
-                return .failure(.corruptMessage, "\(error)")
-            }
+        // Walk the records (decompressing if need be) as Kafka's LogValidator does, so a batch whose header
+        // disagrees with its records can never reach the log and poison the partition for every consumer.
+        let nullKeys: [Int]
+        do {
+            nullKeys = try batch.validateRecords(collectNullKeys: config.isCompacted)
+        } catch {
+            return .failure(ErrorCode(rawValue: error.code.kafkaErrorCode), "\(error)")
+        }
+        if config.isCompacted, !nullKeys.isEmpty {
+            // Kafka lists every offending record, so a client fails exactly those and retries the rest.
+            let message = "Compacted topic cannot accept message without key in topic partition \(topicPartition)."
+            var outcome = PartitionAppendOutcome.failure(.invalidRecord, "One or more records have been rejected")
+            outcome.recordErrors = nullKeys.map { (Int32($0), message) }
+            return outcome
         }
         if let target = config.compression, batch.compression != target {
             do {
-                batch = try recompress(batch, to: target, records: decoded)
+                batch = try recompress(batch, to: target)
             } catch {
                 return .failure(.corruptMessage, "\(error)")
             }
@@ -89,7 +87,7 @@ extension PartitionReplica {
     }
 
     /// Rebuilds a batch with the topic's codec, keeping its producer fields, timestamps and offset deltas.
-    private func recompress(_ batch: RecordBatch, to codec: CompressionCodec, records: [Record]?) throws -> RecordBatch {
+    private func recompress(_ batch: RecordBatch, to codec: CompressionCodec) throws -> RecordBatch {
         var options = RecordBatchBuilder.Options()
         options.producerID = batch.producerID
         options.producerEpoch = batch.producerEpoch
@@ -97,7 +95,7 @@ extension PartitionReplica {
         options.isTransactional = batch.isTransactional
         options.compression = codec
         var builder = RecordBatchBuilder(options: options)
-        for record in try records ?? batch.records() {
+        for record in try batch.records() {
             builder.append(
                 timestamp: record.timestamp, key: record.key, value: record.value, headers: record.headers,
                 offsetDelta: Int32(record.offset - batch.baseOffset)
