@@ -73,11 +73,17 @@ let package = Package(
             dependencies: ["KafkaProtocol", .product(name: "NIOCore", package: "swift-nio")]
         ),
 
+        // MARK: Groups (pure: no I/O, clocks or tasks)
+        .target(
+            name: "FjordGroups",
+            dependencies: ["KafkaProtocol", .product(name: "NIOCore", package: "swift-nio")]
+        ),
+
         // MARK: Broker
         .target(
             name: "FjordBroker",
             dependencies: [
-                "KafkaProtocol", "KafkaRecords", "FjordStorage", "FjordController",
+                "KafkaProtocol", "KafkaRecords", "FjordStorage", "FjordController", "FjordGroups",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -110,6 +116,10 @@ let package = Package(
         .testTarget(
             name: "FjordControllerTests",
             dependencies: ["FjordController", "KafkaProtocol"]
+        ),
+        .testTarget(
+            name: "FjordGroupsTests",
+            dependencies: ["FjordGroups", "KafkaProtocol", .product(name: "NIOCore", package: "swift-nio")]
         ),
         .testTarget(
             name: "FjordStorageTests",

@@ -78,10 +78,12 @@ public final class Broker: Service, Sendable {
         )
         let metadata = MetadataService(log: metadataLog, publisher: publisher, replicas: replicas, logger: logger)
         try metadata.load()
-        return BrokerServices(
+        let services = BrokerServices(
             configuration: configuration, metadata: metadata, replicas: replicas, threadPool: threadPool,
             clock: SystemStorageClock(), logger: logger
         )
+        try services.groups.load()
+        return services
     }
 
     /// Every API this broker serves. ApiVersions is derived from this list.
@@ -104,6 +106,17 @@ public final class Broker: Service, Sendable {
         registry.register(IncrementalAlterConfigsHandler(services: services))
         registry.register(DescribeClusterHandler(metadata: publisher))
         registry.register(DescribeTopicPartitionsHandler(metadata: publisher))
+        registry.register(FindCoordinatorHandler(services: services))
+        registry.register(JoinGroupHandler(services: services))
+        registry.register(HeartbeatHandler(services: services))
+        registry.register(LeaveGroupHandler(services: services))
+        registry.register(SyncGroupHandler(services: services))
+        registry.register(OffsetCommitHandler(services: services))
+        registry.register(OffsetFetchHandler(services: services))
+        registry.register(DescribeGroupsHandler(services: services))
+        registry.register(ListGroupsHandler(services: services))
+        registry.register(DeleteGroupsHandler(services: services))
+        registry.register(OffsetDeleteHandler(services: services))
         let apiVersions = ApiVersionsHandler(registry: registry)
         registry.register(apiVersions)
         return (registry, apiVersions)
@@ -155,7 +168,7 @@ public final class Broker: Service, Sendable {
                 }
             }
         }
-        return [retention, flush]
+        return [retention, flush, services.groups.start(on: loop)]
     }
 
     /// Creates or checks `meta.properties` in every data directory; all must name the same cluster.

@@ -12,6 +12,8 @@ final class BrokerServices: Sendable {
     let metadata: MetadataService
     let replicas: ReplicaManager
     let fetchSessions: FetchSessionCache
+    /// Consumer groups and committed offsets (`__consumer_offsets`).
+    let groups: GroupCoordinator
     let threadPool: NIOThreadPool
     let clock: any StorageClock
     let logger: Logger
@@ -24,6 +26,7 @@ final class BrokerServices: Sendable {
         self.metadata = metadata
         self.replicas = replicas
         self.fetchSessions = FetchSessionCache(capacity: configuration.maxIncrementalFetchSessionCacheSlots)
+        self.groups = GroupCoordinator(configuration: configuration, metadata: metadata, replicas: replicas, clock: clock, logger: logger)
         self.threadPool = threadPool
         self.clock = clock
         self.logger = logger

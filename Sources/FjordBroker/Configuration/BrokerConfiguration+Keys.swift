@@ -57,5 +57,6 @@ extension BrokerConfiguration {
         "log.preallocate": .bool, "log.roll.jitter.ms": .long, "log.cleaner.delete.retention.ms": .long,
         "log.cleaner.min.compaction.lag.ms": .long, "log.cleaner.max.compaction.lag.ms": .long,
         "log.cleaner.min.cleanable.ratio": .double, "log.cleaner.enable": .bool,
+        "offsets.topic.segment.bytes": .int, "offsets.retention.check.interval.ms": .long, "offset.metadata.max.bytes": .int,
     ]
 }

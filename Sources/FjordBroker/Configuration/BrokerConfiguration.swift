@@ -35,6 +35,28 @@ public struct BrokerConfiguration: Sendable {
     public var retentionCheckIntervalMs: Int64 = 300_000
     /// How often logs whose `flush.ms` elapsed are fsynced (ms). Kafka: `log.flush.scheduler.interval.ms`.
     public var flushSchedulerIntervalMs: Int64 = 3000
+    /// Partitions of `__consumer_offsets`, created on first use. Kafka: `offsets.topic.num.partitions`. Default 50.
+    public var offsetsTopicPartitionCount: Int32 = 50
+    /// Replication factor of `__consumer_offsets` (capped at the number of brokers). Kafka:
+    /// `offsets.topic.replication.factor`. Default 1 here (Kafka: 3).
+    public var offsetsTopicReplicationFactor: Int16 = 1
+    /// Segment size of `__consumer_offsets`. Kafka: `offsets.topic.segment.bytes`. Default 100 MiB.
+    public var offsetsTopicSegmentBytes: Int32 = 100 * 1024 * 1024
+    /// How long the first rebalance of an empty group waits for more members (ms). Kafka:
+    /// `group.initial.rebalance.delay.ms`. Default 3000.
+    public var groupInitialRebalanceDelayMs: Int32 = 3000
+    /// Kafka: `group.min.session.timeout.ms`. Default 6000.
+    public var groupMinSessionTimeoutMs: Int32 = 6000
+    /// Kafka: `group.max.session.timeout.ms`. Default 1800000.
+    public var groupMaxSessionTimeoutMs: Int32 = 1_800_000
+    /// Members per classic group. Kafka: `group.max.size`. Default Int32.max.
+    public var groupMaxSize: Int32 = .max
+    /// Offsets of an empty group expire after this many minutes. Kafka: `offsets.retention.minutes`. Default 10080.
+    public var offsetsRetentionMinutes: Int32 = 10080
+    /// How often expired offsets are removed (ms). Kafka: `offsets.retention.check.interval.ms`. Default 600000.
+    public var offsetsRetentionCheckIntervalMs: Int64 = 600_000
+    /// The longest commit metadata string. Kafka: `offset.metadata.max.bytes`. Default 4096.
+    public var offsetMetadataMaxBytes: Int32 = 4096
     /// Every property as given (after overrides), for DescribeConfigs.
     public private(set) var properties: [String: String] = [:]
 
@@ -86,6 +108,17 @@ public struct BrokerConfiguration: Sendable {
             retentionCheckIntervalMs = Int64(try Self.integer(value, key: key, in: 1...Int(Int32.max)) as Int32)
         case "log.flush.scheduler.interval.ms":
             flushSchedulerIntervalMs = Int64(try Self.integer(value, key: key, in: 1...Int(Int32.max)) as Int32)
+        case "offsets.topic.num.partitions": offsetsTopicPartitionCount = try Self.integer(value, key: key, in: 1...100_000)
+        case "offsets.topic.replication.factor": offsetsTopicReplicationFactor = try Self.integer(value, key: key, in: 1...Int(Int16.max))
+        case "offsets.topic.segment.bytes": offsetsTopicSegmentBytes = try Self.integer(value, key: key, in: 1...Int(Int32.max))
+        case "group.initial.rebalance.delay.ms": groupInitialRebalanceDelayMs = try Self.integer(value, key: key, in: 0...Int(Int32.max))
+        case "group.min.session.timeout.ms": groupMinSessionTimeoutMs = try Self.integer(value, key: key, in: 0...Int(Int32.max))
+        case "group.max.session.timeout.ms": groupMaxSessionTimeoutMs = try Self.integer(value, key: key, in: 0...Int(Int32.max))
+        case "group.max.size": groupMaxSize = try Self.integer(value, key: key, in: 1...Int(Int32.max))
+        case "offsets.retention.minutes": offsetsRetentionMinutes = try Self.integer(value, key: key, in: 1...Int(Int32.max))
+        case "offsets.retention.check.interval.ms":
+            offsetsRetentionCheckIntervalMs = Int64(try Self.integer(value, key: key, in: 1...Int(Int32.max)) as Int32)
+        case "offset.metadata.max.bytes": offsetMetadataMaxBytes = try Self.integer(value, key: key, in: 0...Int(Int32.max))
         case "min.insync.replicas": minInsyncReplicas = try Self.integer(value, key: key, in: 1...Int(Int32.max))
         default: break
         }

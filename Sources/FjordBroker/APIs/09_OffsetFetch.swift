@@ -1,0 +1,65 @@
+// OffsetFetch v0-v9: one group (v0-v7) or a batch of groups (v8+); listed partitions or, with a null topic list
+// (v2+), every committed partition of the group. No commit: offset -1. Errors per partition (v0-v1), for the
+// request (v2-v7) or per group (v8+). require_stable (v7+) is always satisfied: there are no pending
+// transactional commits.
+import FjordGroups
+import KafkaProtocol
+import NIOCore
+
+/// Returns a group's committed offsets.
+struct OffsetFetchHandler: APIHandler {
+    let versions: ClosedRange<Int16> = 0...9
+    let services: BrokerServices
+
+    typealias Partition = OffsetFetchResponse.OffsetFetchResponsePartitions
+
+    func handle(_ request: OffsetFetchRequest, context: RequestContext) -> EventLoopFuture<OffsetFetchResponse> {
+        let version = context.apiVersion
+        var response = OffsetFetchResponse()
+        if version >= 8 {
+            response.groups = request.groups.map { group in
+                let requested = group.topics.map { topics in topics.map { ($0.name, $0.partitionIndexes) } }
+                let (error, topics) = fetch(group.groupID, requested)
+                return .init(groupID: group.groupID, topics: topics.map { .init(name: $0.name, partitions: $0.partitions) }, errorCode: error.rawValue)
+            }
+        } else {
+            let requested = request.topics.map { topics in topics.map { ($0.name, $0.partitionIndexes) } }
+            let (error, topics) = fetch(request.groupID, requested)
+            response.errorCode = error.rawValue
+            response.topics = topics.map { topic in
+                .init(name: topic.name, partitions: topic.partitions.map { partition in
+                    .init(
+                        partitionIndex: partition.partitionIndex, committedOffset: partition.committedOffset,
+                        committedLeaderEpoch: partition.committedLeaderEpoch, metadata: partition.metadata,
+                        errorCode: version < 2 && error != .none ? error.rawValue : partition.errorCode
+                    )
+                })
+            }
+        }
+        return context.eventLoop.makeSucceededFuture(response)
+    }
+
+    private func fetch(_ groupID: String, _ requested: [(String, [Int32])]?) -> (ErrorCode, [(name: String, partitions: [Partition])]) {
+        let error = services.groups.checkCoordinator(groupID)
+        let keys = requested.map { topics in topics.flatMap { name, partitions in partitions.map { PartitionKey(name, $0) } } }
+        guard error == .none else {
+            // Kafka lists the requested partitions with the error (v0-v1 read it there).
+            let failed = (keys ?? []).map { ($0, nil as CommittedOffset?) }
+            return (error, Self.grouped(failed))
+        }
+        return (.none, Self.grouped(services.groups.fetchOffsets(groupID: groupID, partitions: keys)))
+    }
+
+    private static func grouped(_ offsets: [(PartitionKey, CommittedOffset?)]) -> [(name: String, partitions: [Partition])] {
+        var order = [String]()
+        var byTopic = [String: [Partition]]()
+        for (key, committed) in offsets {
+            if byTopic[key.topic] == nil { order.append(key.topic) }
+            byTopic[key.topic, default: []].append(Partition(
+                partitionIndex: key.partition, committedOffset: committed?.offset ?? -1,
+                committedLeaderEpoch: committed?.leaderEpoch ?? -1, metadata: committed?.metadata ?? "", errorCode: 0
+            ))
+        }
+        return order.map { ($0, byTopic[$0]!) }
+    }
+}

@@ -1,0 +1,16 @@
+// Heartbeat v0-v4: keeps a member's session; REBALANCE_IN_PROGRESS asks it to rejoin; UNKNOWN_MEMBER_ID,
+// ILLEGAL_GENERATION, FENCED_INSTANCE_ID (v3+ static members).
+import KafkaProtocol
+import NIOCore
+
+/// Keeps a member alive and tells it when to rejoin.
+struct HeartbeatHandler: APIHandler {
+    let versions: ClosedRange<Int16> = 0...4
+    let services: BrokerServices
+
+    func handle(_ request: HeartbeatRequest, context: RequestContext) -> EventLoopFuture<HeartbeatResponse> {
+        var error = services.groups.checkCoordinator(request.groupID)
+        if error == .none { error = services.groups.heartbeat(request) }
+        return context.eventLoop.makeSucceededFuture(HeartbeatResponse(errorCode: error.rawValue))
+    }
+}

@@ -1,0 +1,18 @@
+// ListGroups v0-v5: every group this broker coordinates, with its state (v4+) and type (v5+, always "classic");
+// states filter (v4+, case-insensitive) and types filter (v5+).
+import KafkaProtocol
+import NIOCore
+
+/// Lists the groups this broker coordinates.
+struct ListGroupsHandler: APIHandler {
+    let versions: ClosedRange<Int16> = 0...5
+    let services: BrokerServices
+
+    func handle(_ request: ListGroupsRequest, context: RequestContext) -> EventLoopFuture<ListGroupsResponse> {
+        var response = ListGroupsResponse()
+        response.groups = services.groups.listGroups(statesFilter: request.statesFilter, typesFilter: request.typesFilter).map { group in
+            .init(groupID: group.groupID, protocolType: group.protocolType, groupState: group.state.rawValue, groupType: group.groupType)
+        }
+        return context.eventLoop.makeSucceededFuture(response)
+    }
+}

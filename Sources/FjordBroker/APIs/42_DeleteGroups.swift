@@ -1,0 +1,21 @@
+// DeleteGroups v0-v2: deletes empty groups and their committed offsets (tombstones in __consumer_offsets);
+// NON_EMPTY_GROUP for groups with members, GROUP_ID_NOT_FOUND for unknown ones.
+import KafkaProtocol
+import NIOCore
+
+/// Deletes empty groups.
+struct DeleteGroupsHandler: APIHandler {
+    let versions: ClosedRange<Int16> = 0...2
+    let services: BrokerServices
+
+    func handle(_ request: DeleteGroupsRequest, context: RequestContext) -> EventLoopFuture<DeleteGroupsResponse> {
+        let coordinator = services.groups
+        let served = request.groupsNames.filter { coordinator.checkCoordinator($0) == .none }
+        let errors = Dictionary(zip(served, coordinator.deleteGroups(served)), uniquingKeysWith: { first, _ in first })
+        var response = DeleteGroupsResponse()
+        response.results = request.groupsNames.map { groupID in
+            .init(groupID: groupID, errorCode: (errors[groupID] ?? coordinator.checkCoordinator(groupID)).rawValue)
+        }
+        return context.eventLoop.makeSucceededFuture(response)
+    }
+}

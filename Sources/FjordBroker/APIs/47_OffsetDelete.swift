@@ -1,0 +1,32 @@
+// OffsetDelete v0: deletes a group's committed offsets of topics its members do not subscribe to
+// (GROUP_SUBSCRIBED_TO_TOPIC otherwise); GROUP_ID_NOT_FOUND for an unknown group.
+import FjordGroups
+import KafkaProtocol
+import NIOCore
+
+/// Deletes committed offsets.
+struct OffsetDeleteHandler: APIHandler {
+    let versions: ClosedRange<Int16> = 0...0
+    let services: BrokerServices
+
+    func handle(_ request: OffsetDeleteRequest, context: RequestContext) -> EventLoopFuture<OffsetDeleteResponse> {
+        var response = OffsetDeleteResponse()
+        let error = services.groups.checkCoordinator(request.groupID)
+        guard error == .none else {
+            response.errorCode = error.rawValue
+            return context.eventLoop.makeSucceededFuture(response)
+        }
+        let keys = request.topics.flatMap { topic in topic.partitions.map { PartitionKey(topic.name, $0.partitionIndex) } }
+        let (groupError, errors) = services.groups.deleteOffsets(groupID: request.groupID, partitions: keys)
+        response.errorCode = groupError.rawValue
+        guard groupError == .none else { return context.eventLoop.makeSucceededFuture(response) }
+        var index = 0
+        response.topics = request.topics.map { topic in
+            .init(name: topic.name, partitions: topic.partitions.map { partition in
+                defer { index += 1 }
+                return .init(partitionIndex: partition.partitionIndex, errorCode: errors[index].rawValue)
+            })
+        }
+        return context.eventLoop.makeSucceededFuture(response)
+    }
+}

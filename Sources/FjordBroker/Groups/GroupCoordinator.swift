@@ -1,0 +1,328 @@
+import FjordController
+import FjordGroups
+import FjordStorage
+import Foundation
+import KafkaProtocol
+import KafkaRecords
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+
+/// Drives the pure `GroupManager` (FjordGroups): it owns the state behind one lock, stamps inputs with the
+/// clock and fresh member ids, appends the records the manager returns to `__consumer_offsets` (through the
+/// partition's `PartitionReplica`, as a produce with acks=all would: on a single node, an append), and only then
+/// answers. JoinGroup/SyncGroup answers that wait for a rebalance are promises keyed by request id; a repeated
+/// task on an event loop ticks the manager (session expiry, rebalance and initial delays, offset expiry).
+///
+/// At start-up `load()` replays every `__consumer_offsets` partition into the manager.
+final class GroupCoordinator: @unchecked Sendable {
+    static let topicName = "__consumer_offsets"
+    /// How often the manager is ticked (ms): the precision of session and rebalance timeouts.
+    static let tickIntervalMs: Int64 = 100
+
+    private let configuration: BrokerConfiguration
+    private let metadata: MetadataService
+    private let replicas: ReplicaManager
+    private let clock: any StorageClock
+    private let logger: Logger
+    private let lock = NIOLock()
+    // Guarded by `lock`.
+    private var manager: GroupManager
+    private var nextRequestID: RequestID = 0
+    private var joinPromises: [RequestID: EventLoopPromise<JoinGroupResponse>] = [:]
+    private var syncPromises: [RequestID: EventLoopPromise<SyncGroupResponse>] = [:]
+    private var lastExpiry: Int64 = 0
+
+    init(configuration: BrokerConfiguration, metadata: MetadataService, replicas: ReplicaManager, clock: any StorageClock, logger: Logger) {
+        self.configuration = configuration
+        self.metadata = metadata
+        self.replicas = replicas
+        self.clock = clock
+        self.logger = logger
+        var groupConfiguration = GroupConfiguration()
+        groupConfiguration.minSessionTimeoutMs = configuration.groupMinSessionTimeoutMs
+        groupConfiguration.maxSessionTimeoutMs = configuration.groupMaxSessionTimeoutMs
+        groupConfiguration.initialRebalanceDelayMs = configuration.groupInitialRebalanceDelayMs
+        groupConfiguration.maxSize = Int(configuration.groupMaxSize)
+        groupConfiguration.offsetsRetentionMs = Int64(configuration.offsetsRetentionMinutes) * 60_000
+        groupConfiguration.offsetMetadataMaxBytes = Int(configuration.offsetMetadataMaxBytes)
+        manager = GroupManager(configuration: groupConfiguration)
+    }
+
+    /// Kafka's client host form ("/127.0.0.1") from a peer address description ("[IPv4]127.0.0.1/127.0.0.1:5000").
+    static func clientHost(peer: String) -> String {
+        var address = Substring(peer)
+        if let slash = address.lastIndex(of: "/") { address = address[address.index(after: slash)...] }
+        if let colon = address.lastIndex(of: ":") { address = address[..<colon] }
+        return "/" + address
+    }
+
+    // MARK: The internal topic
+
+    /// The `__consumer_offsets` topic, if it exists.
+    var topic: MetadataImage.Topic? { metadata.publisher.image.topic(named: Self.topicName) }
+
+    /// The partition holding `groupID`'s records.
+    func partition(for groupID: String) -> Int32? {
+        guard let topic, !topic.partitions.isEmpty else { return nil }
+        return GroupPlacement.partition(for: groupID, partitionCount: Int32(topic.partitions.count))
+    }
+
+    /// The broker that coordinates `groupID`, or the error to answer with: COORDINATOR_NOT_AVAILABLE while the
+    /// topic or its leader is missing.
+    func coordinator(for groupID: String) -> CoordinatorLookup {
+        let image = metadata.publisher.image
+        guard let topic = image.topic(named: Self.topicName), let index = partition(for: groupID),
+              let partition = topic.partitions.first(where: { $0.index == index }),
+              let broker = image.brokers.first(where: { $0.nodeID == partition.leader })
+        else { return .failure(.coordinatorNotAvailable) }
+        return .success(broker)
+    }
+
+    enum CoordinatorLookup {
+        case success(MetadataImage.Broker)
+        case failure(ErrorCode)
+    }
+
+    /// Whether this node may serve `groupID` now: COORDINATOR_NOT_AVAILABLE before the topic exists,
+    /// NOT_COORDINATOR if another broker leads its partition.
+    func checkCoordinator(_ groupID: String) -> ErrorCode {
+        switch coordinator(for: groupID) {
+        case .failure(let error): error
+        case .success(let broker): broker.nodeID == configuration.nodeID ? .none : .notCoordinator
+        }
+    }
+
+    /// Creates `__consumer_offsets` if it does not exist (`offsets.topic.num.partitions` partitions,
+    /// `cleanup.policy=compact`, so retention never deletes a committed offset). Blocking: run on the thread pool.
+    func createTopicIfNeeded() throws {
+        guard topic == nil else { return }
+        let brokerCount = metadata.publisher.image.brokers.count
+        let replicationFactor = min(configuration.offsetsTopicReplicationFactor, Int16(max(brokerCount, 1)))
+        let created = try metadata.execute { image in
+            guard image.topic(named: Self.topicName) == nil else { return ControllerResult(records: [], response: [TopicCommands.CreatedTopic]()) }
+            let defaults = TopicCommands.Defaults(partitionCount: configuration.offsetsTopicPartitionCount, replicationFactor: replicationFactor)
+            return TopicCommands(image: image, defaults: defaults).createTopics([TopicCommands.NewTopic(
+                name: Self.topicName, partitionCount: configuration.offsetsTopicPartitionCount, replicationFactor: replicationFactor,
+                configs: [("cleanup.policy", "compact"), ("segment.bytes", String(configuration.offsetsTopicSegmentBytes))]
+            )]) { KafkaUUID.random() }
+        }
+        for topic in created where !topic.result.isOK {
+            logger.error("could not create \(Self.topicName)", metadata: ["error": "\(topic.result.error)", "message": "\(topic.result.message ?? "")"])
+        }
+    }
+
+    // MARK: Start-up
+
+    /// Replays every `__consumer_offsets` partition this node holds into the manager. Blocking.
+    func load() throws {
+        let now = clock.nowMilliseconds()
+        var replayed = 0
+        var loaded = manager
+        for (topicPartition, replica) in replicas.allReplicas.sorted(by: { $0.key < $1.key }) where topicPartition.topic == Self.topicName {
+            let log = replica.log
+            var offset = log.logStartOffset
+            while offset < log.logEndOffset {
+                let read = try log.read(from: offset, maximumBytes: 1 << 20, upperBound: log.logEndOffset)
+                guard let slice = read.slice else { break }
+                let bytes = try log.bytes(of: slice)
+                let batches = try RecordBatchSequence(bytes, mode: .fetch).batches()
+                guard !batches.isEmpty else { break }
+                for batch in batches {
+                    for record in try batch.records() {
+                        guard let key = record.key else { continue }
+                        do {
+                            try loaded.replay(key: key, value: record.value, now: now)
+                            replayed += 1
+                        } catch {
+                            logger.warning("skipping an unreadable record", metadata: ["partition": "\(topicPartition)", "offset": "\(record.offset)", "error": "\(error)"])
+                        }
+                    }
+                    offset = batch.nextOffset
+                }
+            }
+        }
+        lock.withLock { manager = loaded }
+        if replayed > 0 { logger.info("groups loaded", metadata: ["records": "\(replayed)", "groups": "\(loaded.groups.count)"]) }
+    }
+
+    /// Ticks the manager on `loop` every `tickIntervalMs` until the task is cancelled.
+    func start(on loop: any EventLoop) -> RepeatedTask {
+        loop.scheduleRepeatedTask(initialDelay: .milliseconds(Self.tickIntervalMs), delay: .milliseconds(Self.tickIntervalMs)) { [self] _ in
+            tick()
+        }
+    }
+
+    func tick() {
+        let now = clock.nowMilliseconds()
+        perform { manager in
+            let outputs = manager.tick(now: now)
+            if now - lastExpiry >= configuration.offsetsRetentionCheckIntervalMs {
+                lastExpiry = now
+                let expired = manager.expireOffsets(now: now)
+                if !expired.isEmpty, appendRecords(expired, now: now) == .none {
+                    for record in expired { try? manager.replay(key: record.key, value: record.value, now: now) }
+                    logger.info("expired offsets", metadata: ["records": "\(expired.count)"])
+                }
+            }
+            return outputs
+        }
+    }
+
+    // MARK: Requests
+
+    /// Registers promises, runs `body` under the lock, appends its records, then answers outside the lock.
+    @discardableResult
+    private func perform(_ body: (inout GroupManager) -> GroupOutputs) -> ErrorCode {
+        let (answers, error) = lock.withLock { () -> ([() -> Void], ErrorCode) in
+            let outputs = body(&manager)
+            let error = appendRecords(outputs.records, now: clock.nowMilliseconds())
+            var answers = [() -> Void]()
+            for (id, response) in outputs.joinResponses {
+                if let promise = joinPromises.removeValue(forKey: id) { answers.append { promise.succeed(response) } }
+            }
+            for (id, response) in outputs.syncResponses {
+                if let promise = syncPromises.removeValue(forKey: id) { answers.append { promise.succeed(response) } }
+            }
+            return (answers, error)
+        }
+        answers.forEach { $0() }
+        return error
+    }
+
+    func join(_ request: JoinGroupRequest, clientID: String, clientHost: String, version: Int16, promise: EventLoopPromise<JoinGroupResponse>) {
+        let now = clock.nowMilliseconds()
+        let newMemberID = "\(clientID)-\(UUID().uuidString.lowercased())"
+        perform { manager in
+            nextRequestID += 1
+            joinPromises[nextRequestID] = promise
+            let context = JoinContext(
+                requestID: nextRequestID, version: version, clientID: clientID, clientHost: clientHost, newMemberID: newMemberID, now: now
+            )
+            return manager.join(request, context: context)
+        }
+    }
+
+    func sync(_ request: SyncGroupRequest, promise: EventLoopPromise<SyncGroupResponse>) {
+        let now = clock.nowMilliseconds()
+        perform { manager in
+            nextRequestID += 1
+            syncPromises[nextRequestID] = promise
+            return manager.sync(request, requestID: nextRequestID, now: now)
+        }
+    }
+
+    func heartbeat(_ request: HeartbeatRequest) -> ErrorCode {
+        let now = clock.nowMilliseconds()
+        return lock.withLock {
+            manager.heartbeat(groupID: request.groupID, memberID: request.memberID, instanceID: request.groupInstanceID, generationID: request.generationID, now: now)
+        }
+    }
+
+    func leave(groupID: String, members: [GroupManager.LeavingMember]) -> [ErrorCode] {
+        let now = clock.nowMilliseconds()
+        var errors = [ErrorCode]()
+        perform { manager in
+            let result = manager.leave(groupID: groupID, members: members, now: now)
+            errors = result.errors
+            return result.outputs
+        }
+        return errors
+    }
+
+    /// OffsetCommit: records appended before the answer; the state changes by replaying them.
+    func commit(
+        groupID: String, generationID: Int32, memberID: String, instanceID: String?, entries: [GroupManager.OffsetCommitEntry]
+    ) -> [ErrorCode] {
+        let now = clock.nowMilliseconds()
+        let image = metadata.publisher.image
+        return lock.withLock {
+            let result = manager.commitOffsets(
+                groupID: groupID, generationID: generationID, memberID: memberID, instanceID: instanceID, entries: entries, now: now
+            ) { key in
+                image.topic(named: key.topic)?.partitions.contains { $0.index == key.partition } ?? false
+            }
+            return applyCommand(result.records, answer: result.answer, now: now) { errors, failure in
+                errors.map { $0 == .none ? failure : $0 }
+            }
+        }
+    }
+
+    func fetchOffsets(groupID: String, partitions: [PartitionKey]?) -> [(PartitionKey, CommittedOffset?)] {
+        lock.withLock { manager.fetchOffsets(groupID: groupID, partitions: partitions) }
+    }
+
+    func deleteOffsets(groupID: String, partitions: [PartitionKey]) -> (ErrorCode, [ErrorCode]) {
+        let now = clock.nowMilliseconds()
+        return lock.withLock {
+            let result = manager.deleteOffsets(groupID: groupID, partitions: partitions)
+            return applyCommand(result.records, answer: result.answer, now: now) { answer, failure in (failure, answer.1) }
+        }
+    }
+
+    func deleteGroups(_ groupIDs: [String]) -> [ErrorCode] {
+        let now = clock.nowMilliseconds()
+        return lock.withLock {
+            let result = manager.deleteGroups(groupIDs)
+            return applyCommand(result.records, answer: result.answer, now: now) { errors, failure in
+                errors.map { $0 == .none ? failure : $0 }
+            }
+        }
+    }
+
+    func listGroups(statesFilter: [String], typesFilter: [String]) -> [GroupManager.GroupListing] {
+        lock.withLock { manager.listGroups(statesFilter: statesFilter, typesFilter: typesFilter) }
+    }
+
+    func describe(groupID: String) -> DescribeGroupsResponse.DescribedGroup {
+        lock.withLock { manager.describe(groupID: groupID) }
+    }
+
+    // MARK: Appending
+
+    /// Appends a command's records and replays them; if the append fails the answer says so (`failed`).
+    /// Called with `lock` held.
+    private func applyCommand<Answer>(_ records: [GroupRecord], answer: Answer, now: Int64, failed: (Answer, ErrorCode) -> Answer) -> Answer {
+        guard !records.isEmpty else { return answer }
+        let error = appendRecords(records, now: now)
+        guard error == .none else { return failed(answer, error) }
+        for record in records {
+            do {
+                try manager.replay(key: record.key, value: record.value, now: now)
+            } catch {
+                preconditionFailure("a record the coordinator wrote does not decode: \(error)")
+            }
+        }
+        return answer
+    }
+
+    /// Appends records to their groups' partitions, one batch per partition. Called with `lock` held.
+    private func appendRecords(_ records: [GroupRecord], now: Int64) -> ErrorCode {
+        guard !records.isEmpty else { return .none }
+        var byPartition: [Int32: [GroupRecord]] = [:]
+        var order: [Int32] = []
+        for record in records {
+            guard let partition = partition(for: record.groupID) else { return .coordinatorNotAvailable }
+            if byPartition[partition] == nil { order.append(partition) }
+            byPartition[partition, default: []].append(record)
+        }
+        for partition in order {
+            guard let replica = replicas.replica(for: TopicPartition(Self.topicName, partition)) else { return .notCoordinator }
+            var builder = RecordBatchBuilder()
+            for record in byPartition[partition]! {
+                builder.append(timestamp: now, key: record.key, value: record.value)
+            }
+            do {
+                let outcome = replica.appendAsLeader(try builder.build().buffer, now: now)
+                guard outcome.error == .none else {
+                    logger.error("append to \(Self.topicName) failed", metadata: ["partition": "\(partition)", "error": "\(outcome.error)", "message": "\(outcome.errorMessage ?? "")"])
+                    return outcome.error == .notLeaderOrFollower ? .notCoordinator : .coordinatorNotAvailable
+                }
+            } catch {
+                logger.error("building a \(Self.topicName) batch failed", metadata: ["error": "\(error)"])
+                return .coordinatorNotAvailable
+            }
+        }
+        return .none
+    }
+}
