@@ -315,9 +315,6 @@ def test_broker_static_config_is_the_topic_default(tmp_path, request):
         broker.stop()
 
 
-@pytest.mark.xfail(strict=True, reason="DescribeConfigs(BROKER) lists only the broker synonyms of topic configs and "
-                   "the properties given at start-up; Kafka lists every broker config with its default "
-                   "(num.partitions=1, default.replication.factor=1, auto.create.topics.enable=true, ...)")
 def test_broker_describe_configs_lists_broker_defaults(broker):
     res = ConfigResource(ConfigResource.Type.BROKER, "1")
     be = admin(broker.bootstrap).describe_configs([res])[res].result(timeout=TIMEOUT_S)

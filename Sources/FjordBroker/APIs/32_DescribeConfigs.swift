@@ -66,14 +66,32 @@ struct DescribeConfigsHandler: APIHandler {
             entries.append(entry(brokerDefinition, value: synonyms[0].value, source: synonyms[0].source, synonyms: synonyms, request: request))
         }
         let listed = Set(entries.map(\.name))
-        for (key, value) in services.configuration.properties.sorted(by: { $0.key < $1.key }) where !listed.contains(key) {
+        let properties = services.configuration.properties
+        let keys = Set(properties.keys).union(BrokerConfiguration.defaultValues.keys).subtracting(listed)
+        for key in keys.sorted() {
+            var synonyms = [(name: String, value: String, source: Int8)]()
+            if let value = properties[key] { synonyms.append((key, value, EffectiveTopicConfig.Source.staticBroker)) }
+            if let value = BrokerConfiguration.defaultValues[key] { synonyms.append((key, value, EffectiveTopicConfig.Source.defaultValue)) }
             entries.append(Entry(
-                name: key, value: value, readOnly: true, configSource: EffectiveTopicConfig.Source.staticBroker, isSensitive: false,
-                synonyms: request.includeSynonyms ? [.init(name: key, value: value, source: EffectiveTopicConfig.Source.staticBroker)] : [],
-                configType: 2, documentation: nil
+                name: key, value: synonyms[0].value, readOnly: true, isDefault: synonyms[0].source == EffectiveTopicConfig.Source.defaultValue,
+                configSource: synonyms[0].source, isSensitive: false,
+                synonyms: request.includeSynonyms ? synonyms.map { .init(name: $0.name, value: $0.value, source: $0.source) } : [],
+                configType: Self.describeType(of: BrokerConfiguration.knownKeys[key]), documentation: nil
             ))
         }
-        return entries
+        return entries.sorted { $0.name < $1.name }
+    }
+
+    /// Kafka's `ConfigType` code for a broker key's kind.
+    static func describeType(of kind: BrokerConfiguration.ValueKind?) -> Int8 {
+        switch kind {
+        case .bool: return 1
+        case .int: return 3
+        case .long: return 5
+        case .double: return 6
+        case .list, .listenerList: return 7
+        default: return 2
+        }
     }
 
     private func entry(_ definition: ConfigDefinition, value: String, source: Int8, synonyms: [(name: String, value: String, source: Int8)], request: DescribeConfigsRequest) -> Entry {

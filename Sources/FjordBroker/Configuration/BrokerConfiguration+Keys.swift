@@ -59,4 +59,16 @@ extension BrokerConfiguration {
         "log.cleaner.min.cleanable.ratio": .double, "log.cleaner.enable": .bool,
         "offsets.topic.segment.bytes": .int, "offsets.retention.check.interval.ms": .long, "offset.metadata.max.bytes": .int,
     ]
+
+    /// Defaults of the broker keys that are not the broker side of a topic config, as DescribeConfigs on the
+    /// broker resource reports them (source DEFAULT_CONFIG unless set in `server.properties`).
+    static let defaultValues: [String: String] = [
+        "num.partitions": "1", "default.replication.factor": "1", "auto.create.topics.enable": "true",
+        "socket.request.max.bytes": "104857600", "delete.topic.enable": "true",
+        "offsets.topic.num.partitions": "50", "offsets.topic.replication.factor": "1",
+        "group.initial.rebalance.delay.ms": "3000", "group.min.session.timeout.ms": "6000",
+        "group.max.session.timeout.ms": "1800000", "group.max.size": "2147483647", "offsets.retention.minutes": "10080",
+        "log.retention.check.interval.ms": "300000", "log.flush.scheduler.interval.ms": "3000",
+        "max.incremental.fetch.session.cache.slots": "1000", "process.roles": "broker,controller",
+    ]
 }

@@ -33,6 +33,8 @@ struct EffectiveTopicConfig: Sendable, Equatable {
             if let value = image.brokerConfigs[synonym] { synonyms.append((synonym, value, Source.dynamicBroker)) }
             if let value = Self.staticBrokerValue(synonym, brokerProperties: brokerProperties) { synonyms.append((synonym, value, Source.staticBroker)) }
         }
+        // Named after the topic key: the broker key would collide with the static synonym of the same name in
+        // clients that index synonyms by name (confluent-kafka's Python client does).
         synonyms.append((definition.name, definition.defaultValue, Source.defaultValue))
         let chosen = synonyms[0]
         return (chosen.value, chosen.source, synonyms)
