@@ -159,10 +159,14 @@ extension GroupManager {
         let isLeader = group.leaderID == oldMemberID
         if isLeader { group.leaderID = newMemberID }
         switch group.state {
-        case .stable where group.selectProtocol() == group.protocolName && (!isLeader || context.version >= 9):
+        case .stable where group.selectProtocol() == group.protocolName:
             outputs.records.append(Self.groupMetadataRecord(group))
-            var response = currentGenerationResponse(group, memberID: newMemberID, includeMembers: isLeader)
-            response.skipAssignment = isLeader
+            let skipAssignment = isLeader && context.version >= 9
+            var response = currentGenerationResponse(group, memberID: newMemberID, includeMembers: skipAssignment)
+            response.skipAssignment = skipAssignment
+            // Before v9 a returning leader must not assign in a stable group (its assignment would not be
+            // sent to anyone): it is told the old leader id, so it does not see itself as leader (Kafka does so).
+            if isLeader, !skipAssignment { response.leader = oldMemberID }
             outputs.joinResponses.append((context.requestID, response))
         case .preparingRebalance:
             group.members[newMemberID]?.pendingJoin = .init(requestID: context.requestID, version: context.version)

@@ -180,6 +180,12 @@ struct Harness {
         #expect(h.joins[leader]?.skipAssignment == true)
         #expect(h.joins[leader]?.leader == "s1b")
         #expect(h.state() == .stable)
+        // Before v9 it is told the old leader id instead, so it does not assign.
+        let oldLeader = h.join(instance: "i1", version: 5, newID: "s1c")
+        #expect(h.joins[oldLeader]?.leader == "s1b")
+        #expect(h.joins[oldLeader]?.members.isEmpty == true)
+        #expect(h.manager.groups["g"]?.leaderID == "s1c")
+        #expect(h.state() == .stable)
     }
 
     @Test func initialRebalanceDelayWaitsForMoreMembers() {

@@ -91,3 +91,270 @@ def test_single_consumer_reads_and_commits(gbroker):
     committed = c.committed([TopicPartition(topic, p) for p in range(3)], timeout=10)
     assert [tp.offset for tp in committed] == [10, 10, 10]
     c.close()
+
+
+class Tracker:
+    """Assignment callbacks of one consumer, and what it read."""
+
+    def __init__(self, name: str, cooperative: bool = False):
+        self.name = name
+        self.cooperative = cooperative
+        self.assigned: list[list[tuple[str, int]]] = []
+        self.revoked: list[list[tuple[str, int]]] = []
+        self.owned: set[tuple[str, int]] = set()
+        self.messages: list[tuple[int, int]] = []
+
+    def on_assign(self, consumer, partitions):
+        parts = [(p.topic, p.partition) for p in partitions]
+        self.assigned.append(parts)
+        if self.cooperative:
+            self.owned |= set(parts)
+        else:
+            self.owned = set(parts)
+
+    def on_revoke(self, consumer, partitions):
+        parts = [(p.topic, p.partition) for p in partitions]
+        self.revoked.append(parts)
+        self.owned -= set(parts)
+
+    def on_message(self, _consumer, msg):
+        self.messages.append((msg.partition(), msg.offset()))
+
+
+def subscribe(c: Consumer, topic: str, tracker: Tracker) -> None:
+    c.subscribe([topic], on_assign=tracker.on_assign, on_revoke=tracker.on_revoke)
+
+
+def exclusive_cover(trackers, topic: str, partitions: int) -> bool:
+    """Every partition owned by exactly one member."""
+    owned = [tp for t in trackers for tp in t.owned]
+    return sorted(owned) == [(topic, p) for p in range(partitions)]
+
+
+@pytest.mark.parametrize("assignor", ["range", "roundrobin"])
+def test_eager_group_splits_partitions(gbroker, assignor):
+    topic, group = unique("t"), unique("g")
+    create_topic(gbroker.bootstrap, topic, 6)
+    produce(gbroker.bootstrap, topic, 60, 6)
+    trackers = [Tracker(f"c{i}") for i in range(3)]
+    consumers = [consumer(gbroker.bootstrap, group, **{"partition.assignment.strategy": assignor}) for _ in trackers]
+    subscribe(consumers[0], topic, trackers[0])
+    poll_until(consumers[:1], lambda: exclusive_cover(trackers[:1], topic, 6))
+    for c, t in zip(consumers[1:], trackers[1:]):
+        subscribe(c, topic, t)
+
+    def on_message(c, msg):
+        trackers[consumers.index(c)].on_message(c, msg)
+
+    poll_until(consumers, lambda: exclusive_cover(trackers, topic, 6) and all(len(t.owned) == 2 for t in trackers),
+               on_message=on_message)
+    # Eager: the first member revoked everything before the rebalance that brought the others in.
+    assert trackers[0].revoked and set(trackers[0].revoked[0]) == {(topic, p) for p in range(6)}
+    for c in consumers:
+        c.close()
+
+
+def test_cooperative_sticky_revokes_only_moved_partitions(gbroker):
+    topic, group = unique("t"), unique("g")
+    create_topic(gbroker.bootstrap, topic, 6)
+    extra = {"partition.assignment.strategy": "cooperative-sticky"}
+    trackers = [Tracker(f"c{i}", cooperative=True) for i in range(3)]
+    consumers = [consumer(gbroker.bootstrap, group, **extra) for _ in trackers]
+    subscribe(consumers[0], topic, trackers[0])
+    subscribe(consumers[1], topic, trackers[1])
+    poll_until(consumers[:2], lambda: exclusive_cover(trackers[:2], topic, 6) and all(len(t.owned) == 3 for t in trackers[:2]))
+    before = [set(t.owned) for t in trackers[:2]]
+    revoked_before = [len(t.revoked) for t in trackers[:2]]
+    subscribe(consumers[2], topic, trackers[2])
+    poll_until(consumers, lambda: exclusive_cover(trackers, topic, 6) and all(len(t.owned) == 2 for t in trackers))
+    for i in range(2):
+        revoked = {tp for r in trackers[i].revoked[revoked_before[i]:] for tp in r}
+        # Only partitions that moved to the new member were revoked; the kept ones never were.
+        assert revoked == before[i] - trackers[i].owned
+        assert trackers[i].owned <= before[i]
+    assert trackers[2].owned == (before[0] | before[1]) - trackers[0].owned - trackers[1].owned
+    for c in consumers:
+        c.close()
+
+
+def test_member_leaving_hands_partitions_over(gbroker):
+    topic, group = unique("t"), unique("g")
+    create_topic(gbroker.bootstrap, topic, 4)
+    trackers = [Tracker("a"), Tracker("b")]
+    consumers = [consumer(gbroker.bootstrap, group) for _ in trackers]
+    for c, t in zip(consumers, trackers):
+        subscribe(c, topic, t)
+    poll_until(consumers, lambda: exclusive_cover(trackers, topic, 4) and all(len(t.owned) == 2 for t in trackers))
+    consumers[1].close()
+    poll_until(consumers[:1], lambda: len(trackers[0].owned) == 4)
+    consumers[0].close()
+
+
+CHILD_CONSUMER = """
+import sys, time
+from confluent_kafka import Consumer
+c = Consumer({"bootstrap.servers": sys.argv[1], "group.id": sys.argv[2], "session.timeout.ms": 2000,
+              "heartbeat.interval.ms": 300, "auto.offset.reset": "earliest"})
+c.subscribe([sys.argv[3]], on_assign=lambda _c, ps: print("assigned", len(ps), flush=True))
+while True:
+    c.poll(0.1)
+"""
+
+
+def test_session_timeout_removes_killed_member(gbroker):
+    import subprocess
+    import sys
+
+    topic, group = unique("t"), unique("g")
+    create_topic(gbroker.bootstrap, topic, 4)
+    child = subprocess.Popen([sys.executable, "-c", CHILD_CONSUMER, gbroker.bootstrap, group, topic],
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline().startswith("assigned")
+        tracker = Tracker("a")
+        c = consumer(gbroker.bootstrap, group, **{"session.timeout.ms": 2000})
+        subscribe(c, topic, tracker)
+        poll_until([c], lambda: len(tracker.owned) == 2)
+        child.kill()  # SIGKILL: no LeaveGroup; the broker must notice the silence
+        child.wait()
+        killed_at = time.monotonic()
+        poll_until([c], lambda: len(tracker.owned) == 4, timeout=20)
+        assert time.monotonic() - killed_at >= 1.0
+        c.close()
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+
+
+def test_committed_offsets_survive_restart(gbroker):
+    topic, group = unique("t"), unique("g")
+    create_topic(gbroker.bootstrap, topic, 2)
+    produce(gbroker.bootstrap, topic, 20, 2)
+    c = consumer(gbroker.bootstrap, group)
+    c.subscribe([topic])
+    seen = []
+    poll_until([c], lambda: len(seen) >= 12, on_message=lambda _c, m: seen.append(m))
+    c.commit(offsets=[TopicPartition(topic, 0, 4), TopicPartition(topic, 1, 7)], asynchronous=False)
+    c.close()
+    restart_broker(gbroker)
+    c = consumer(gbroker.bootstrap, group)
+    committed = c.committed([TopicPartition(topic, 0), TopicPartition(topic, 1)], timeout=15)
+    assert [tp.offset for tp in committed] == [4, 7]
+    c.subscribe([topic])
+    firsts = {}
+    poll_until([c], lambda: len(firsts) == 2,
+               on_message=lambda _c, m: firsts.setdefault(m.partition(), m.offset()))
+    assert firsts == {0: 4, 1: 7}
+    c.close()
+
+
+def test_hard_restart_keeps_offsets(gbroker):
+    group, topic = unique("g"), unique("t")
+    create_topic(gbroker.bootstrap, topic, 1)
+    c = consumer(gbroker.bootstrap, group)
+    c.assign([TopicPartition(topic, 0)])
+    c.commit(offsets=[TopicPartition(topic, 0, 123)], asynchronous=False)
+    c.close()
+    restart_broker(gbroker, hard=True)
+    c = consumer(gbroker.bootstrap, group)
+    assert c.committed([TopicPartition(topic, 0)], timeout=15)[0].offset == 123
+    c.close()
+
+
+def test_static_member_restart_does_not_rebalance(gbroker):
+    topic, group = unique("t"), unique("g")
+    create_topic(gbroker.bootstrap, topic, 4)
+    trackers = [Tracker("a"), Tracker("b")]
+    extra = lambda i: {"group.instance.id": f"inst-{i}", "session.timeout.ms": 10000}
+    consumers = [consumer(gbroker.bootstrap, group, **extra(i)) for i in range(2)]
+    for c, t in zip(consumers, trackers):
+        subscribe(c, topic, t)
+    poll_until(consumers, lambda: exclusive_cover(trackers, topic, 4) and all(len(t.owned) == 2 for t in trackers))
+    # Restart each member in turn: one of them is the group's leader, which must not trigger a rebalance either.
+    for restart, other in ((1, 0), (0, 1)):
+        owned = set(trackers[restart].owned)
+        assigns_other = len(trackers[other].assigned)
+        revokes_other = len(trackers[other].revoked)
+        consumers[restart].close()  # a static member sends no LeaveGroup
+        trackers[restart] = Tracker(f"restarted-{restart}")
+        consumers[restart] = consumer(gbroker.bootstrap, group, **extra(restart))
+        subscribe(consumers[restart], topic, trackers[restart])
+        poll_until(consumers, lambda: trackers[restart].owned == owned)
+        for _ in range(20):
+            for c in consumers:
+                c.poll(0.05)
+        assert len(trackers[other].assigned) == assigns_other, "the other member saw a rebalance"
+        assert len(trackers[other].revoked) == revokes_other
+    for c in consumers:
+        c.close()
+
+
+def test_admin_lists_describes_and_deletes_groups(gbroker):
+    topic, group = unique("t"), unique("g")
+    create_topic(gbroker.bootstrap, topic, 2)
+    c = consumer(gbroker.bootstrap, group)
+    t = Tracker("a")
+    subscribe(c, topic, t)
+    poll_until([c], lambda: len(t.owned) == 2)
+    admin = AdminClient({"bootstrap.servers": gbroker.bootstrap})
+    listed = admin.list_consumer_groups().result(10)
+    assert group in [g.group_id for g in listed.valid]
+    described = admin.describe_consumer_groups([group])[group].result(10)
+    assert str(described.state).endswith("STABLE")
+    assert len(described.members) == 1
+    assert {(p.topic, p.partition) for p in described.members[0].assignment.topic_partitions} == t.owned
+    c.commit(offsets=[TopicPartition(topic, 0, 1)], asynchronous=False)
+    c.close()
+    offsets = admin.list_consumer_group_offsets([__import__("confluent_kafka").ConsumerGroupTopicPartitions(group)])[group].result(10)
+    assert [(tp.partition, tp.offset) for tp in offsets.topic_partitions] == [(0, 1)]
+    admin.delete_consumer_groups([group])[group].result(10)
+    listed = admin.list_consumer_groups().result(10)
+    assert group not in [g.group_id for g in listed.valid]
+
+
+def test_kafka_python_group_consumer(gbroker):
+    from kafka import KafkaConsumer
+    from kafka import TopicPartition as KTP
+
+    topic, group = unique("t"), unique("g")
+    create_topic(gbroker.bootstrap, topic, 3)
+    produce(gbroker.bootstrap, topic, 30, 3)
+    c = KafkaConsumer(topic, bootstrap_servers=gbroker.bootstrap, group_id=group, auto_offset_reset="earliest",
+                      enable_auto_commit=False, session_timeout_ms=6000, heartbeat_interval_ms=500,
+                      consumer_timeout_ms=10000)
+    values = []
+    for msg in c:
+        values.append(msg.value)
+        if len(values) == 30:
+            break
+    c.commit()
+    assert c.committed(KTP(topic, 0)) == 10
+    c.close()
+
+
+def test_aiokafka_group_consumer(gbroker):
+    from aiokafka import AIOKafkaConsumer
+    from aiokafka.structs import TopicPartition as ATP
+
+    topic, group = unique("t"), unique("g")
+    create_topic(gbroker.bootstrap, topic, 3)
+    produce(gbroker.bootstrap, topic, 30, 3)
+
+    async def run():
+        c = AIOKafkaConsumer(topic, bootstrap_servers=gbroker.bootstrap, group_id=group,
+                             auto_offset_reset="earliest", enable_auto_commit=False,
+                             session_timeout_ms=6000, heartbeat_interval_ms=500)
+        await c.start()
+        try:
+            values = []
+            while len(values) < 30:
+                batch = await asyncio.wait_for(c.getmany(timeout_ms=500), 15)
+                for msgs in batch.values():
+                    values += [m.value for m in msgs]
+            await c.commit()
+            assert await c.committed(ATP(topic, 1)) == 10
+        finally:
+            await c.stop()
+
+    asyncio.run(run())
