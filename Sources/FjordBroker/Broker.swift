@@ -106,6 +106,8 @@ public final class Broker: Service, Sendable {
         registry.register(IncrementalAlterConfigsHandler(services: services))
         registry.register(DescribeClusterHandler(metadata: publisher))
         registry.register(DescribeTopicPartitionsHandler(metadata: publisher))
+        registry.register(GetTelemetrySubscriptionsHandler())
+        registry.register(PushTelemetryHandler())
         registry.register(FindCoordinatorHandler(services: services))
         registry.register(JoinGroupHandler(services: services))
         registry.register(HeartbeatHandler(services: services))
