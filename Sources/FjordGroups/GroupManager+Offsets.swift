@@ -114,7 +114,7 @@ extension GroupManager {
     /// neither members nor offsets.
     public func expireOffsets(now: Int64) -> [GroupRecord] {
         var records = [GroupRecord]()
-        for (groupID, group) in groups.sorted(by: { $0.key < $1.key }) where group.state == .empty {
+        for (groupID, group) in groups.sorted(by: { $0.key < $1.key }) where group.state == .empty && group.pendingMembers.isEmpty {
             let committed = offsets[groupID] ?? [:]
             let expired = committed.filter { _, value in
                 let base = max(value.commitTimestamp, group.stateTimestamp)
@@ -122,7 +122,8 @@ extension GroupManager {
                 return limit <= now
             }
             for key in expired.keys.sorted() { records.append(Self.offsetRecord(group: groupID, key, nil)) }
-            if expired.count == committed.count, group.stateTimestamp + configuration.offsetsRetentionMs <= now || !committed.isEmpty {
+            let groupExpired = committed.isEmpty ? group.stateTimestamp + configuration.offsetsRetentionMs <= now : expired.count == committed.count
+            if groupExpired {
                 records.append(Self.groupTombstone(groupID))
             }
         }

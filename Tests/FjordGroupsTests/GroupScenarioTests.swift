@@ -265,6 +265,43 @@ struct Harness {
         #expect(restarted.heartbeat(groupID: "g", memberID: a, instanceID: nil, generationID: 1, now: h.now) == .none)
     }
 
+    @Test func offsetsOfEmptyGroupsExpireAfterRetention() throws {
+        // Flow: 1. a simple group commits two partitions at t0 and one more at t0+1 day; 2. with 7 days of
+        // retention nothing expires at t0+6 days; 3. at t0+7 days the first two expire; 4. at t0+8 days the last
+        // one and the group go; 5. a stable group's offsets never expire.
+        var h = Harness()
+        let day: Int64 = 86_400_000
+        func commit(_ group: String, _ partition: Int32, generation: Int32 = -1, member: String = "") throws {
+            let entry = GroupManager.OffsetCommitEntry(partition: PartitionKey("t", partition), offset: 1, leaderEpoch: -1, metadata: nil)
+            let result = h.manager.commitOffsets(groupID: group, generationID: generation, memberID: member, instanceID: nil, entries: [entry], now: h.now) { _ in true }
+            #expect(result.answer == [.none])
+            for record in result.records { try h.manager.replay(key: record.key, value: record.value, now: h.now) }
+        }
+        func expire() throws {
+            for record in h.manager.expireOffsets(now: h.now) { try h.manager.replay(key: record.key, value: record.value, now: h.now) }
+        }
+        let start = h.now
+        try commit("simple", 0)
+        try commit("simple", 1)
+        let (_, a) = h.joinNew()
+        _ = h.sync(member: a, generation: 1)
+        try commit("g", 0, generation: 1, member: a)
+        h.now = start + day
+        _ = h.manager.heartbeat(groupID: "g", memberID: a, instanceID: nil, generationID: 1, now: h.now)
+        try commit("simple", 2)
+        h.now = start + 6 * day
+        try expire()
+        #expect(h.manager.fetchOffsets(groupID: "simple", partitions: nil).count == 3)
+        h.now = start + 7 * day
+        try expire()
+        #expect(h.manager.fetchOffsets(groupID: "simple", partitions: nil).map(\.0.partition) == [2])
+        h.now = start + 8 * day
+        try expire()
+        #expect(h.manager.fetchOffsets(groupID: "simple", partitions: nil).isEmpty)
+        #expect(h.manager.groups["simple"] == nil)
+        #expect(h.manager.fetchOffsets(groupID: "g", partitions: nil).count == 1)
+    }
+
     @Test(arguments: [("", 0), ("a", 97), ("hello", 99_162_322), ("polygenelubricants", Int32.min)])
     func javaHashCode(_ input: String, _ expected: Int32) {
         #expect(GroupPlacement.javaStringHashCode(input) == expected)

@@ -358,3 +358,21 @@ def test_aiokafka_group_consumer(gbroker):
             await c.stop()
 
     asyncio.run(run())
+
+
+def test_consumer_offsets_topic_is_internal_and_compacted(gbroker):
+    from confluent_kafka.admin import ConfigResource
+
+    group = unique("g")
+    c = consumer(gbroker.bootstrap, group)
+    c.assign([TopicPartition(unique("t"), 0)])
+    c.committed([TopicPartition("x", 0)], timeout=10)  # FindCoordinator creates __consumer_offsets
+    c.close()
+    admin = AdminClient({"bootstrap.servers": gbroker.bootstrap})
+    topics = admin.list_topics(timeout=10).topics
+    assert "__consumer_offsets" in topics
+    assert len(topics["__consumer_offsets"].partitions) == 5
+    resource = ConfigResource(ConfigResource.Type.TOPIC, "__consumer_offsets")
+    configs = admin.describe_configs([resource])[resource].result(10)
+    assert configs["cleanup.policy"].value == "compact"
+    assert configs["segment.bytes"].value == str(100 * 1024 * 1024)
