@@ -46,6 +46,7 @@ public final class Broker: Service, Sendable {
             logger.info("shutting down")
             background.forEach { $0.cancel() }
             await server.close()
+            services.writeProducerSnapshots()
         } catch {
             try? logManager.shutdown()
             try? await group.shutdownGracefully()

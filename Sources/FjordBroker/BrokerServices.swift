@@ -47,6 +47,27 @@ final class BrokerServices: Sendable {
         }
     }
 
+    /// Saves a partition's producer state (taken when its log rolled) in the background.
+    func writeProducerSnapshotInBackground(_ state: ProducerStateManager, offset: Int64, directory: String) {
+        threadPool.submit { [logger] threadState in
+            guard case .active = threadState else { return }
+            do { try ProducerStateSnapshot.write(state, offset: offset, directory: directory) } catch {
+                logger.error("producer snapshot failed", metadata: ["directory": "\(directory)", "error": "\(error)"])
+            }
+        }
+    }
+
+    /// Saves every partition's producer state at its log end (clean shutdown). Blocking.
+    func writeProducerSnapshots() {
+        for replica in replicas.allReplicas.values {
+            let (state, end) = replica.lock.withLock { (replica.producerState, replica.log.logEndOffset) }
+            guard !state.producers.isEmpty else { continue }
+            do { try ProducerStateSnapshot.write(state, offset: end, directory: replica.log.directory) } catch {
+                logger.error("producer snapshot failed", metadata: ["partition": "\(replica.topicPartition)", "error": "\(error)"])
+            }
+        }
+    }
+
     /// Creates topics that clients asked for by name (Metadata and Produce with `auto.create.topics.enable`),
     /// with the broker's default partition count and replication factor. Blocking.
     func autoCreate(_ names: [String]) throws -> [TopicCommands.CreatedTopic] {

@@ -71,6 +71,9 @@ struct ProduceHandler: APIHandler {
         }
         let outcome = replica.appendAsLeader(partition.records, now: now)
         if outcome.flushRequested { services.flushInBackground(replica.log) }
+        if let snapshot = outcome.producerSnapshot {
+            services.writeProducerSnapshotInBackground(snapshot.state, offset: snapshot.offset, directory: replica.log.directory)
+        }
         return outcome
     }
 }

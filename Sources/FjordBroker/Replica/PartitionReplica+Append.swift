@@ -13,6 +13,8 @@ struct PartitionAppendOutcome: Sendable {
     var recordErrors: [(batchIndex: Int32, message: String?)] = []
     /// The flush policy asks for an fsync of the partition now.
     var flushRequested = false
+    /// Set when the append rolled the log: the producer state to save as a snapshot at that offset.
+    var producerSnapshot: (offset: Int64, state: ProducerStateManager)?
 
     static func failure(_ error: ErrorCode, _ message: String?, logStartOffset: Int64 = -1) -> Self {
         PartitionAppendOutcome(error: error, errorMessage: message, logStartOffset: logStartOffset)
@@ -120,6 +122,7 @@ extension PartitionReplica {
                 }
             }
             do {
+                let segmentsBefore = log.segmentCount
                 let result = try log.append(batch.buffer, leaderEpoch: leaderEpochUnlocked, timestampType: timestampType)
                 if idempotent {
                     producerState.record(producerID: batch.producerID, epoch: batch.producerEpoch, batch: .init(
@@ -129,6 +132,9 @@ extension PartitionReplica {
                 }
                 var outcome = PartitionAppendOutcome(baseOffset: result.firstOffset, logAppendTime: result.logAppendTime, logStartOffset: result.logStartOffset)
                 outcome.flushRequested = result.flushRequested
+                if log.segmentCount > segmentsBefore {
+                    outcome.producerSnapshot = (result.lastOffset + 1, producerState)
+                }
                 return outcome
             } catch {
                 return .failure(.kafkaStorageError, "\(error)")

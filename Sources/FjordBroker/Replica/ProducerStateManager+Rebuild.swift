@@ -2,16 +2,19 @@ import FjordStorage
 import KafkaRecords
 
 extension ProducerStateManager {
-    /// Rebuilds the state by reading the batches at the end of the log, so that deduplication survives a restart.
-    ///
-    /// It reads from the start of the second-newest segment (a producer's last five batches are almost always
-    /// there); producers older than that are forgotten, as if their state had expired. Kafka instead keeps
-    /// `.snapshot` files written at each roll; Fjord does not write them yet.
+    /// Rebuilds the state so that deduplication survives a restart: from the newest `ProducerStateSnapshot` at or
+    /// below the log end plus the batches after it, or, without a snapshot, by reading from the start of the
+    /// second-newest segment (producers older than that are forgotten, as if their state had expired).
     static func rebuilt(from log: PartitionLog) throws -> ProducerStateManager {
         var state = ProducerStateManager()
         let bases = log.baseOffsets
         var offset = max(log.logStartOffset, bases.count >= 2 ? bases[bases.count - 2] : bases.first ?? 0)
         let end = log.logEndOffset
+        // A snapshot saves re-reading what it covers; only the batches after it are replayed.
+        if let snapshot = ProducerStateSnapshot.latest(in: log.directory, atOrBelow: end) {
+            state = snapshot.state
+            offset = max(log.logStartOffset, snapshot.offset)
+        }
         while offset < end {
             let read = try log.read(from: offset, maximumBytes: 4 << 20, upperBound: end)
             guard let slice = read.slice else { break }
