@@ -7,7 +7,8 @@ import ServiceLifecycle
 ///
 /// Every `interval` (Kafka: `log.flush.scheduler.interval.ms`) it fsyncs the logs whose policy asks for it —
 /// `flush.messages` reached (an append returned `flushRequested`) or the oldest unflushed append older than
-/// `flush.ms` — and then writes the data folders' `recovery-point-offset-checkpoint` and
+/// `flush.ms` — and the segments of other logs sealed by a roll since (so the recovery point follows the rolls and
+/// a restart after a crash re-reads only the active segments), and then writes the data folders' `recovery-point-offset-checkpoint` and
 /// `log-start-offset-checkpoint`; it also writes them every `checkpointInterval` (Kafka:
 /// `log.flush.offset.checkpoint.interval.ms`) when nothing was flushed. fsync and the checkpoint writes run on
 /// `threadPool`, never on an event loop. With Kafka's defaults (`flush.ms` and `flush.messages` unlimited) it
@@ -73,16 +74,21 @@ public struct LogFlusher: Service {
         let logger = self.logger
         return try await threadPool.runIfActive { () throws -> [TopicPartition] in
             var flushed = [TopicPartition]()
-            for (topicPartition, log) in manager.allLogs where log.isFlushDue(now: now) {
+            var syncedRolls = false
+            for (topicPartition, log) in manager.allLogs {
                 do {
-                    try log.flush()
-                    flushed.append(topicPartition)
+                    if log.isFlushDue(now: now) {
+                        try log.flush()
+                        flushed.append(topicPartition)
+                    } else if try log.flushRolledSegments() {
+                        syncedRolls = true
+                    }
                 } catch {
                     logger.error("flush failed", metadata: ["partition": "\(topicPartition)", "error": "\(error)"])
                 }
             }
-            if !flushed.isEmpty || checkpointDue { try manager.checkpoint() }
-            return flushed
+            if !flushed.isEmpty || syncedRolls || checkpointDue { try manager.checkpoint() }
+            return flushed.sorted()
         }
     }
 }

@@ -296,9 +296,15 @@ final class LogSegment: @unchecked Sendable {
 
     /// Appends batches whose offsets are assigned; `headers` describe them in order, positions relative to the
     /// start of `bytes`. The new end is published only after the bytes are written.
-    func append(_ bytes: ByteBuffer, headers: [BatchHeader]) throws(LogError) {
+    /// With `patchingPrefixes`, each batch's first 16 bytes (base offset, length, leader epoch) are written from its
+    /// header rather than from `bytes`, so a leader's offsets and epoch land in the file without copying the batch.
+    func append(_ bytes: ByteBuffer, headers: [BatchHeader], patchingPrefixes: Bool = false) throws(LogError) {
         let start = lock.withLock { sizeStorage ?? 0 }
-        try log.write(bytes, at: start)
+        if patchingPrefixes {
+            try log.write(bytes, at: start, patching: headers)
+        } else {
+            try log.write(bytes, at: start)
+        }
         try locked { () throws(LogError) in
             if rollingBasedTimestamp == nil { rollingBasedTimestamp = headers[0].maxTimestamp }
             for var header in headers {
@@ -444,6 +450,15 @@ final class LogSegment: @unchecked Sendable {
         var result = [BatchHeader]()
         while let header = try scanner.next() { result.append(header) }
         return result
+    }
+
+    /// Calls `body` with each batch header from `position` on, in order, until it returns false.
+    func forEachHeader(from position: Int64, _ body: (BatchHeader) throws(LogError) -> Bool) throws(LogError) {
+        let size = try withLoaded { () throws(LogError) in sizeStorage ?? 0 }
+        var scanner = BatchHeaderScanner(file: log, fileSize: size, from: position)
+        while let header = try scanner.next() {
+            guard try body(header) else { return }
+        }
     }
 
     /// The position where a search for the first record with a timestamp ≥ `timestamp` starts.

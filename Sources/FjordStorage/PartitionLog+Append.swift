@@ -32,6 +32,7 @@ extension PartitionLog {
             let firstOffset = nextOffset
             var position = output.readerIndex
             var messages: Int64 = 0
+            let stampTime = timestampType == .logAppendTime
             headers.reserveCapacity(1)
             while position < output.writerIndex {
                 guard let length = output.getInteger(at: position + 8, as: Int32.self), length >= 0,
@@ -43,22 +44,24 @@ extension PartitionLog {
                     throw LogError(.corrupt, "\(topicPartition): append of bytes that are not whole record batches")
                 }
                 let size = RecordBatch.logOverhead + Int(length)
-                // Patch in place: base offset and leader epoch lie outside the CRC. (The first patch copies the
-                // buffer once if the caller still holds it; no per-batch copies.)
-                output.setInteger(nextOffset, at: position)
-                output.setInteger(leaderEpoch, at: position + 12)
-                if timestampType == .logAppendTime {
+                if stampTime {
+                    // The CRC covers the timestamps: patch a copy (once per append) and recompute it.
                     var batch = try! RecordBatch(buffer: output.getSlice(at: position, length: size)!)
                     batch.stampLogAppendTime(now)
                     output.setBuffer(batch.buffer, at: position)
                 }
-                headers.append(BatchHeader(parsing: output, at: position, position: Int64(position - output.readerIndex))!)
+                var header = BatchHeader(parsing: output, at: position, position: Int64(position - output.readerIndex))!
+                // Base offset and leader epoch lie outside the CRC: they are patched on the way to the file
+                // (`LogSegment.append` writes each batch's first 16 bytes from the header), never copying the batch.
+                header.baseOffset = nextOffset
+                header.partitionLeaderEpoch = leaderEpoch
+                headers.append(header)
                 messages += Int64(recordCount)
                 nextOffset += Int64(lastOffsetDelta) + 1
                 position += size
             }
             guard !headers.isEmpty else { throw LogError(.corrupt, "\(topicPartition): append of no batches") }
-            try appendLocked(output, headers: headers, now: now)
+            try appendLocked(output, headers: headers, patchingPrefixes: true, now: now)
             try epochs.assign(epoch: leaderEpoch, startOffset: firstOffset)
             return AppendResult(
                 firstOffset: firstOffset, lastOffset: nextOffset - 1,
@@ -105,17 +108,20 @@ extension PartitionLog {
     }
 
     /// Writes to the active segment, rolling first when the segment is full, old, or its indexes are.
-    private func appendLocked(_ bytes: ByteBuffer, headers: [BatchHeader], now: Int64) throws(LogError) {
-        let active = segments.last!
+    private func appendLocked(
+        _ bytes: ByteBuffer, headers: [BatchHeader], patchingPrefixes: Bool = false, now: Int64
+    ) throws(LogError) {
+        var active = segments.last!
         let maxTimestamp = headers.lazy.map(\.maxTimestamp).max()!
         if active.needsRoll(adding: bytes.readableBytes, lastOffset: headers.last!.lastOffset, maxTimestamp: maxTimestamp, now: now) {
             try rollLocked(newBaseOffset: headers[0].baseOffset, now: now)
+            active = segments.last!
         }
-        try segments.last!.append(bytes, headers: headers)
+        try active.append(bytes, headers: headers, patchingPrefixes: patchingPrefixes)
     }
 
-    /// Starts a new active segment at `newBaseOffset`. The old one is sealed (indexes trimmed); it is fsynced by
-    /// the next `flush()`.
+    /// Starts a new active segment at `newBaseOffset`. The old one is sealed (indexes trimmed); it is fsynced off
+    /// the appender's thread by `flushRolledSegments()` (the `LogFlusher`'s next pass) or the next `flush()`.
     func rollLocked(newBaseOffset: Int64, now: Int64) throws(LogError) {
         let old = segments.last!
         try old.seal()
@@ -168,6 +174,24 @@ extension PartitionLog {
         }
         for segment in toSync { try segment.sync() }
         lock.withLock { recoveryPointStorage = max(recoveryPointStorage, end) }
+    }
+
+    /// fsyncs the segments sealed by rolls since the last flush and moves the recovery point to the active
+    /// segment's base, as Kafka flushes a segment once it rolls. Returns whether anything was synced. Blocking.
+    @discardableResult
+    public func flushRolledSegments() throws(LogError) -> Bool {
+        let (toSync, activeBase) = lock.withLock { () -> ([LogSegment], Int64) in
+            let segments = self.segments
+            let activeBase = segments.last!.baseOffset
+            guard recoveryPointStorage < activeBase else { return ([], activeBase) }
+            return (segments.dropLast().filter { $0.nextOffset > recoveryPointStorage }, activeBase)
+        }
+        guard !toSync.isEmpty else { return false }
+        for segment in toSync { try segment.sync() }
+        lock.withLock {
+            recoveryPointStorage = max(recoveryPointStorage, min(activeBase, segments.last!.nextOffset))
+        }
+        return true
     }
 
     /// Flushes and seals the log; later calls fail with `.closed`.

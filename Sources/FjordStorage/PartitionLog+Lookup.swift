@@ -14,13 +14,18 @@ extension PartitionLog {
         try reading { () throws(LogError) -> TimestampAndOffset? in
             let logStart = logStartOffsetStorage
             for segment in segments where try segment.largestTimestamp().timestamp >= timestamp {
-                for header in try segment.headers(from: segment.startPosition(forTimestamp: timestamp))
-                where header.maxTimestamp >= timestamp && header.lastOffset >= logStart {
+                var found: TimestampAndOffset?
+                // Scan batch headers from the time index's hint, stopping at the first batch that holds a match.
+                try segment.forEachHeader(from: segment.startPosition(forTimestamp: timestamp)) { (header) throws(LogError) -> Bool in
+                    guard header.maxTimestamp >= timestamp, header.lastOffset >= logStart else { return true }
                     let records = try decode(segment, header)
                     if let record = records.first(where: { $0.timestamp >= timestamp && $0.offset >= logStart }) {
-                        return TimestampAndOffset(timestamp: record.timestamp, offset: record.offset, leaderEpoch: header.partitionLeaderEpoch)
+                        found = TimestampAndOffset(timestamp: record.timestamp, offset: record.offset, leaderEpoch: header.partitionLeaderEpoch)
+                        return false
                     }
+                    return true
                 }
+                if let found { return found }
             }
             return nil
         }

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import KafkaRecords
 import NIOConcurrencyHelpers
 import NIOCore
 
@@ -147,6 +148,57 @@ public final class SegmentFile: @unchecked Sendable {
                 written += result
             }
         }
+    }
+
+    /// Writes `buffer` at `position` with each batch's first 16 bytes (base offset, batch length, leader epoch)
+    /// taken from `headers` (positions relative to the buffer's reader index) — one `pwritev` of the original bytes
+    /// and small patched prefixes, no copy of the batches.
+    func write(_ buffer: ByteBuffer, at position: Int64, patching headers: [BatchHeader]) throws(LogError) {
+        var prefixes = [UInt8](repeating: 0, count: headers.count * 16)
+        for (index, header) in headers.enumerated() {
+            let base = index * 16
+            withUnsafeBytes(of: UInt64(bitPattern: header.baseOffset).bigEndian) { prefixes.replaceSubrange(base..<base + 8, with: $0) }
+            withUnsafeBytes(of: UInt32(header.size - RecordBatch.logOverhead).bigEndian) { prefixes.replaceSubrange(base + 8..<base + 12, with: $0) }
+            withUnsafeBytes(of: header.partitionLeaderEpoch.bigEndian) { prefixes.replaceSubrange(base + 12..<base + 16, with: $0) }
+        }
+        let total = buffer.readableBytes
+        let written: Int = try withDescriptor { (descriptor) throws(LogError) -> Int in
+            buffer.withUnsafeReadableBytes { bytes in
+                prefixes.withUnsafeBytes { prefixBytes in
+                    var vectors = [iovec]()
+                    vectors.reserveCapacity(headers.count * 2)
+                    var cursor = 0
+                    for (index, header) in headers.enumerated() {
+                        let start = Int(header.position)
+                        if start > cursor {  // bytes between batches (none for well-formed input)
+                            vectors.append(iovec(iov_base: UnsafeMutableRawPointer(mutating: bytes.baseAddress! + cursor), iov_len: start - cursor))
+                        }
+                        vectors.append(iovec(iov_base: UnsafeMutableRawPointer(mutating: prefixBytes.baseAddress! + index * 16), iov_len: 16))
+                        vectors.append(iovec(iov_base: UnsafeMutableRawPointer(mutating: bytes.baseAddress! + start + 16), iov_len: header.size - 16))
+                        cursor = start + header.size
+                    }
+                    if cursor < bytes.count {
+                        vectors.append(iovec(iov_base: UnsafeMutableRawPointer(mutating: bytes.baseAddress! + cursor), iov_len: bytes.count - cursor))
+                    }
+                    guard vectors.count <= 1024 else { return 0 }  // IOV_MAX on Linux
+                    var result: Int
+                    repeat {
+                        result = pwritev(descriptor, vectors, CInt(vectors.count), off_t(position))
+                    } while result < 0 && errno == EINTR
+                    return result
+                }
+            }
+        }
+        if written == total { return }
+        if written < 0 { throw failure("pwritev") }
+        // A short write (or too many batches for one call): write the rest from a patched copy.
+        var copy = buffer
+        for header in headers {
+            copy.setInteger(header.baseOffset, at: copy.readerIndex + Int(header.position))
+            copy.setInteger(header.partitionLeaderEpoch, at: copy.readerIndex + Int(header.position) + 12)
+        }
+        copy.moveReaderIndex(forwardBy: written)
+        try write(copy, at: position + Int64(written))
     }
 
     /// Reads up to `length` bytes at `position`; fewer only at the end of the file.
