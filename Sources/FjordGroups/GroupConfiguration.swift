@@ -16,6 +16,11 @@ public struct GroupConfiguration: Sendable {
     public var offsetMetadataMaxBytes: Int = 4096
     /// The longest group id accepted (bounds memory; Kafka has none but its records must fit a batch).
     public var groupIDMaxLength: Int = 32_767
+    /// The most bytes one member may hold: the names and metadata of the protocols its JoinGroup offers (however
+    /// many), and separately the assignment the leader's SyncGroup gives it. Beyond it JoinGroup/SyncGroup answer
+    /// INVALID_REQUEST. Kafka has no key for this; its bound is the group's record fitting `message.max.bytes`
+    /// (default 1 MiB, else UNKNOWN_SERVER_ERROR when the record is written). Default 1 MiB.
+    public var memberMetadataMaxBytes: Int = 1 << 20
 
     public init() {}
 }

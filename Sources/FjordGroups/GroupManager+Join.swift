@@ -35,6 +35,7 @@ extension GroupManager {
         guard (configuration.minSessionTimeoutMs...configuration.maxSessionTimeoutMs).contains(request.sessionTimeoutMs) else {
             return fail(.invalidSessionTimeout)
         }
+        guard Self.protocolBytes(request.protocols) <= configuration.memberMetadataMaxBytes else { return fail(.invalidRequest) }
         let isNewMember = request.memberID.isEmpty
         var group: ClassicGroup
         if let existing = groups[request.groupID] {
@@ -62,12 +63,23 @@ extension GroupManager {
         return outputs
     }
 
+    /// The bytes a member's protocols take: names and metadata (bounded by `memberMetadataMaxBytes`).
+    static func protocolBytes(_ protocols: [JoinGroupRequest.JoinGroupRequestProtocol]) -> Int {
+        protocols.reduce(0) { $0 + $1.name.utf8.count + $1.metadata.readableBytes }
+    }
+
+    /// The request's protocols in buffers of their own: a decoded field is a slice of the whole request frame, and
+    /// keeping the slice would keep the frame (up to `socket.request.max.bytes`) alive as long as the member.
+    static func ownedProtocols(_ request: JoinGroupRequest) -> [(name: String, metadata: ByteBuffer)] {
+        request.protocols.map { (name: $0.name, metadata: ByteBuffer(bytes: $0.metadata.readableBytesView)) }
+    }
+
     private func newMember(_ request: JoinGroupRequest, memberID: String, context: JoinContext) -> GroupMember {
         GroupMember(
             memberID: memberID, groupInstanceID: request.groupInstanceID, clientID: context.clientID,
             clientHost: context.clientHost, sessionTimeoutMs: request.sessionTimeoutMs,
             rebalanceTimeoutMs: context.version >= 1 ? request.rebalanceTimeoutMs : request.sessionTimeoutMs,
-            protocols: request.protocols.map { ($0.name, $0.metadata) },
+            protocols: Self.ownedProtocols(request),
             pendingJoin: .init(requestID: context.requestID, version: context.version),
             heartbeatDeadline: context.now + Int64(request.sessionTimeoutMs), hasRejoined: true
         )
@@ -102,7 +114,7 @@ extension GroupManager {
             outputs.joinResponses.append((context.requestID, Self.joinError(.unknownMemberID, memberID: memberID)))
             return outputs
         }
-        let protocols = request.protocols.map { (name: $0.name, metadata: $0.metadata) }
+        let protocols = Self.ownedProtocols(request)
         let unchanged = member.matches(protocols)
         if let stale = member.pendingJoin {
             outputs.joinResponses.append((stale.requestID, Self.joinError(.rebalanceInProgress, memberID: memberID)))
@@ -144,7 +156,7 @@ extension GroupManager {
         }
         if let pending = member.pendingSync { outputs.syncResponses.append((pending, Self.syncError(.fencedInstanceID))) }
         member.memberID = newMemberID
-        member.protocols = request.protocols.map { ($0.name, $0.metadata) }
+        member.protocols = Self.ownedProtocols(request)
         member.clientID = context.clientID
         member.clientHost = context.clientHost
         member.sessionTimeoutMs = request.sessionTimeoutMs

@@ -47,10 +47,16 @@ extension GroupManager {
             }
             group.members[memberID]?.pendingSync = requestID
             if memberID == group.leaderID {
-                // Assignments for members the group does not have are ignored; members left out get nothing.
+                // Assignments for members the group does not have are ignored (as Kafka does); members left out
+                // get nothing. Each kept assignment is copied out of the request frame.
                 var assignments: [String: ByteBuffer] = [:]
                 for entry in request.assignments where group.members[entry.memberID] != nil {
-                    assignments[entry.memberID] = entry.assignment
+                    guard entry.assignment.readableBytes <= configuration.memberMetadataMaxBytes else {
+                        group.members[memberID]?.pendingSync = nil
+                        groups[group.groupID] = group
+                        return fail(.invalidRequest)
+                    }
+                    assignments[entry.memberID] = ByteBuffer(bytes: entry.assignment.readableBytesView)
                 }
                 for id in group.memberOrder { group.members[id]?.assignment = assignments[id] ?? ByteBuffer() }
                 group.transition(to: .stable, now: now)
