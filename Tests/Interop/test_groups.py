@@ -93,6 +93,7 @@ def test_single_consumer_reads_and_commits(gbroker):
     c.close()
 
 
+
 class Tracker:
     """Assignment callbacks of one consumer, and what it read."""
 
@@ -376,3 +377,81 @@ def test_consumer_offsets_topic_is_internal_and_compacted(gbroker):
     configs = admin.describe_configs([resource])[resource].result(10)
     assert configs["cleanup.policy"].value == "compact"
     assert configs["segment.bytes"].value == str(100 * 1024 * 1024)
+
+
+def test_manual_commit_then_consumer_restart_resumes_after_last_commit(gbroker):
+    # A consumer commits each record after processing it, stops (close without committing) after 7, and a new
+    # consumer of the group starts exactly at offset 7: nothing skipped, nothing read twice.
+    topic, group = unique("t"), unique("g")
+    create_topic(gbroker.bootstrap, topic, 1)
+    produce(gbroker.bootstrap, topic, 20, 1)
+    c = consumer(gbroker.bootstrap, group)
+    c.subscribe([topic])
+    processed = []
+
+    def process(c, msg):
+        if len(processed) < 7:
+            processed.append(msg.offset())
+            c.commit(message=msg, asynchronous=False)
+
+    poll_until([c], lambda: len(processed) >= 7, on_message=process)
+    c.close()
+    c = consumer(gbroker.bootstrap, group)
+    assert c.committed([TopicPartition(topic, 0)], timeout=10)[0].offset == 7
+    c.subscribe([topic])
+    resumed = []
+    poll_until([c], lambda: len(resumed) >= 13, on_message=lambda _c, m: resumed.append(m.offset()))
+    assert processed + resumed == list(range(20))
+    c.close()
+
+
+def test_auto_commit_commits_on_the_interval(gbroker):
+    # With enable.auto.commit and a 1 s interval, what the consumer read is committed while it keeps running —
+    # no explicit commit, no close — and again for records read later.
+    topic, group = unique("t"), unique("g")
+    create_topic(gbroker.bootstrap, topic, 2)
+    c = consumer(gbroker.bootstrap, group, **{"enable.auto.commit": True, "auto.commit.interval.ms": 1000})
+    c.subscribe([topic])
+    parts = [TopicPartition(topic, p) for p in range(2)]
+    for total in (10, 20):
+        produce(gbroker.bootstrap, topic, 10, 2)
+        seen = []
+        poll_until([c], lambda: len(seen) >= 10, on_message=lambda _c, m: seen.append(m))
+        expected = [total // 2, total // 2]
+        deadline = time.monotonic() + 5
+        while [tp.offset for tp in c.committed(parts, timeout=10)] != expected:
+            assert time.monotonic() < deadline, "auto-commit did not commit within 5 s of a 1 s interval"
+            c.poll(0.2)
+    c.close()
+
+
+def test_two_groups_reading_one_topic_do_not_affect_each_other(gbroker):
+    # Group A (two members) and group B (one member) read the same topic: each group reads every record, A's
+    # rebalance never revokes B's partitions, and each group's commits are its own.
+    topic, group_a, group_b = unique("t"), unique("ga"), unique("gb")
+    create_topic(gbroker.bootstrap, topic, 4)
+    produce(gbroker.bootstrap, topic, 40, 4)
+    tracker_a1, tracker_b = Tracker("a1"), Tracker("b")
+    a1, b = consumer(gbroker.bootstrap, group_a), consumer(gbroker.bootstrap, group_b)
+    subscribe(a1, topic, tracker_a1)
+    subscribe(b, topic, tracker_b)
+    read = {a1: [], b: []}
+    poll_until([a1, b], lambda: len(read[a1]) >= 40 and len(read[b]) >= 40,
+               on_message=lambda c, m: read[c].append((m.partition(), m.offset())))
+    assert sorted(read[a1]) == sorted(read[b]) == sorted((p, o) for p in range(4) for o in range(10))
+    # A second member joins A: A rebalances, B keeps its one assignment.
+    tracker_a2 = Tracker("a2")
+    a2 = consumer(gbroker.bootstrap, group_a)
+    subscribe(a2, topic, tracker_a2)
+    poll_until([a1, a2, b], lambda: exclusive_cover([tracker_a1, tracker_a2], topic, 4)
+               and len(tracker_a2.owned) == 2)
+    assert len(tracker_b.assigned) == 1 and not tracker_b.revoked
+    assert tracker_b.owned == {(topic, p) for p in range(4)}
+    # Commits: A commits 3 on partition 0, B commits 9; neither sees the other's.
+    a1.commit(offsets=[TopicPartition(topic, 0, 3)], asynchronous=False)
+    b.commit(offsets=[TopicPartition(topic, 0, 9)], asynchronous=False)
+    assert a2.committed([TopicPartition(topic, 0)], timeout=10)[0].offset == 3
+    assert b.committed([TopicPartition(topic, 0)], timeout=10)[0].offset == 9
+    for c in (a1, a2, b):
+        c.close()
+
