@@ -80,6 +80,26 @@ public enum LogDump {
     }
 }
 
+extension LogDump {
+    /// Bytes as text when they are printable UTF-8, else as `0x` and hex digits.
+    static func display(_ bytes: ByteBuffer) -> String {
+        let view = bytes.readableBytesView
+        if let text = String(validating: view, as: UTF8.self),
+            !text.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F })
+        {
+            return text
+        }
+        let digits: [UInt8] = Array("0123456789abcdef".utf8)
+        var hex = [UInt8]("0x".utf8)
+        hex.reserveCapacity(2 + view.count * 2)
+        for byte in view {
+            hex.append(digits[Int(byte >> 4)])
+            hex.append(digits[Int(byte & 0x0F)])
+        }
+        return String(decoding: hex, as: UTF8.self)
+    }
+}
+
 /// Collects lines (text) or objects (JSON) for one file.
 private struct Dumper {
     let options: LogDump.Options
@@ -165,9 +185,9 @@ private struct Dumper {
     static func describe(_ record: Record) -> [(String, JSONValue)] {
         [
             ("offset", .int(record.offset)), ("timestamp", .int(record.timestamp)),
-            ("key", record.key.map { .string(String(buffer: $0)) } ?? .null),
-            ("value", record.value.map { .string(String(buffer: $0)) } ?? .null),
-            ("headers", .object(record.headers.map { ($0.key, $0.value.map { .string(String(buffer: $0)) } ?? .null) })),
+            ("key", record.key.map { .string(LogDump.display($0)) } ?? .null),
+            ("value", record.value.map { .string(LogDump.display($0)) } ?? .null),
+            ("headers", .object(record.headers.map { ($0.key, $0.value.map { .string(LogDump.display($0)) } ?? .null) })),
         ]
     }
 
@@ -194,7 +214,7 @@ private struct Dumper {
                 problem("index entry \(offset) → \(entry.position): no batch starts at that position")
             }
         }
-        summary.append(("entries", .int(Int64(entries.count))))
+        summary.append(("entryCount", .int(Int64(entries.count))))
         if !clean { problem("bytes after entry \(entries.count) are neither entries nor zero padding") }
     }
 
@@ -216,7 +236,7 @@ private struct Dumper {
                 problem("time index entry \(entry.timestamp) → \(offset): no batch holds that offset")
             }
         }
-        summary.append(("entries", .int(Int64(entries.count))))
+        summary.append(("entryCount", .int(Int64(entries.count))))
         if !clean { problem("bytes after entry \(entries.count) are neither entries nor zero padding") }
     }
 }

@@ -47,6 +47,7 @@ import Testing
         #expect(gzip.contains("compression: gzip") && gzip.contains("producerId: 77 producerEpoch: 2 baseSequence: 10"))
         #expect(lines.contains("| offset: 3 timestamp: 1700000000500 key: key value: value headers: {\"h\":\"hv\"}"))
         #expect(lines.contains("batches: 12") && lines.contains("trailingBytes: 0"))
+        #expect(LogDump.display(ByteBuffer(bytes: [0x00, 0xFF, 0x10])) == "0x00ff10")
     }
 
     /// Flow: 1. dump as JSON; 2. it parses, with one entry per batch and the records inside.
