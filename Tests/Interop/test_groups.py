@@ -454,4 +454,3 @@ def test_two_groups_reading_one_topic_do_not_affect_each_other(gbroker):
     assert b.committed([TopicPartition(topic, 0)], timeout=10)[0].offset == 9
     for c in (a1, a2, b):
         c.close()
-
