@@ -56,6 +56,8 @@ public struct ConsumerGroupMember: Sendable, Equatable {
     public var state: ConsumerMemberState
     public var rebalanceTimeoutMs: Int32
     public var subscribedTopicNames: [String]
+    /// The server-side assignor the member asked for, if any.
+    public var serverAssignor: String?
     /// The partitions the member may read now.
     public var assigned: TopicPartitionSet = [:]
     /// Partitions the member must give up before it advances to the group's assignment epoch.

@@ -1,7 +1,8 @@
 import KafkaProtocol
 
 /// The KIP-848 consumer protocol as a pure state machine (STYLE.md §6): ConsumerGroupHeartbeat joins, leaves and
-/// reconciles members towards the target assignment the `uniform` assignor computes.
+/// reconciles members towards the target assignment the server-side assignor (`uniform` or `range`)
+/// computes.
 ///
 /// Incremental reconciliation: a member first gives up the partitions its target moved away (it keeps its epoch
 /// and must send a heartbeat that no longer owns them), then advances to the assignment epoch and receives the
@@ -9,7 +10,7 @@ import KafkaProtocol
 /// partition is never assigned to two members at once.
 ///
 /// Not yet: persistence as ConsumerGroup* records, static members (instance ids), regular-expression subscriptions,
-/// the `range` assignor and ConsumerGroupDescribe. Nothing registers a handler for it, so ApiVersions does not
+/// and ConsumerGroupDescribe. Nothing registers a handler for it, so ApiVersions does not
 /// advertise ConsumerGroupHeartbeat until those exist.
 public struct ConsumerGroupManager: Sendable {
     /// Limits and intervals.
@@ -81,6 +82,10 @@ public struct ConsumerGroupManager: Sendable {
         member.heartbeatDeadline = context.now + Int64(configuration.sessionTimeoutMs)
         if request.rebalanceTimeoutMs > 0 { member.rebalanceTimeoutMs = request.rebalanceTimeoutMs }
         var bump = group.members[memberID] == nil
+        if let assignor = request.serverAssignor, assignor != member.serverAssignor {
+            member.serverAssignor = assignor
+            bump = true
+        }
         if let names = request.subscribedTopicNames, Set(names) != Set(member.subscribedTopicNames) {
             member.subscribedTopicNames = names.sorted()
             bump = true
@@ -131,7 +136,9 @@ public struct ConsumerGroupManager: Sendable {
         if request.groupID.isEmpty { return (.invalidRequest, "GroupId can't be empty.") }
         if request.instanceID != nil { return (.invalidRequest, "Static membership is not supported yet.") }
         if request.subscribedTopicRegex != nil { return (.invalidRequest, "Regular-expression subscriptions are not supported yet.") }
-        if let assignor = request.serverAssignor, assignor != "uniform" { return (.unsupportedAssignor, "ServerAssignor \(assignor) is not supported.") }
+        if let assignor = request.serverAssignor, !Self.assignors.contains(assignor) {
+            return (.unsupportedAssignor, "ServerAssignor \(assignor) is not supported.")
+        }
         if (request.subscribedTopicNames?.count ?? 0) > configuration.subscribedTopicsMax {
             return (.invalidRequest, "Too many subscribed topics.")
         }
@@ -173,7 +180,11 @@ public struct ConsumerGroupManager: Sendable {
 
     private func computeTargetAssignment(_ group: inout ConsumerGroup, topics: [String: AssignableTopic]) {
         let subscriptions = group.members.mapValues(\.subscribedTopicNames)
-        group.targetAssignment = UniformAssignor.assign(subscriptions: subscriptions, topics: topics, current: group.targetAssignment)
+        switch Self.preferredAssignor(group) {
+        case "range": group.targetAssignment = RangeAssignor.assign(subscriptions: subscriptions, topics: topics)
+        default:
+            group.targetAssignment = UniformAssignor.assign(subscriptions: subscriptions, topics: topics, current: group.targetAssignment)
+        }
         group.assignmentEpoch = group.groupEpoch
     }
 
@@ -219,6 +230,18 @@ public struct ConsumerGroupManager: Sendable {
     }
 
     // MARK: Helpers
+
+    /// The server-side assignors, the default first. Kafka: `group.consumer.assignors` (default uniform, range).
+    static let assignors = ["uniform", "range"]
+
+    /// The assignor most members asked for (ties to the earlier in `assignors`), else the default (as Kafka does).
+    static func preferredAssignor(_ group: ConsumerGroup) -> String {
+        var votes = [String: Int]()
+        for member in group.members.values { if let name = member.serverAssignor { votes[name, default: 0] += 1 } }
+        var best = assignors[0]
+        for name in assignors.dropFirst() where (votes[name] ?? 0) > (votes[best] ?? 0) { best = name }
+        return best
+    }
 
     static func subscribedMetadata(_ group: ConsumerGroup, topics: [String: AssignableTopic]) -> [String: Int32] {
         var metadata = [String: Int32]()

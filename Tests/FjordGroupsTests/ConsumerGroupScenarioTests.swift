@@ -25,8 +25,8 @@ private struct ConsumerHarness {
         return manager.heartbeat(request, context: context)
     }
 
-    mutating func join(group: String = "g") -> ConsumerGroupHeartbeatResponse {
-        heartbeat(epoch: 0, topics: ["t"], owned: [:], group: group)
+    mutating func join(group: String = "g", assignor: String? = nil) -> ConsumerGroupHeartbeatResponse {
+        heartbeat(epoch: 0, topics: ["t"], owned: [:], group: group, assignor: assignor)
     }
 
     func owned(_ response: ConsumerGroupHeartbeatResponse) -> TopicPartitionSet {
@@ -133,8 +133,31 @@ private struct ConsumerHarness {
         #expect(h.manager.groups.isEmpty)
     }
 
-    @Test(arguments: 0..<20)
-    func randomMembershipKeepsPartitionsExclusive(seed: Int) {
+    @Test func rangeAssignorGivesContiguousRanges() {
+        // Flow: 1. three members subscribed to a 7-partition topic get 3, 2 and 2 contiguous partitions; 2. a member
+        // not subscribed to a topic gets none of it.
+        let t = AssignableTopic(topicID: KafkaUUID(high: 0, low: 7), partitionCount: 7)
+        let u = AssignableTopic(topicID: KafkaUUID(high: 0, low: 8), partitionCount: 2)
+        let result = RangeAssignor.assign(subscriptions: ["a": ["t"], "b": ["t"], "c": ["t", "u"]], topics: ["t": t, "u": u])
+        #expect(result["a"] == [t.topicID: [0, 1, 2]])
+        #expect(result["b"] == [t.topicID: [3, 4]])
+        #expect(result["c"] == [t.topicID: [5, 6], u.topicID: [0, 1]])
+    }
+
+    @Test func membersAskingForRangeGetRanges() {
+        // Flow: 1. A and B join asking for `range`; 2. after A releases, A holds 0-1 and B 2-3.
+        var h = ConsumerHarness()
+        let a = h.join(assignor: "range")
+        let b = h.join(assignor: "range")
+        let revoke = h.heartbeat(a.memberID!, epoch: 1, owned: h.owned(a))
+        #expect(h.owned(revoke) == [h.t: [0, 1]])
+        _ = h.heartbeat(a.memberID!, epoch: 1, owned: h.owned(revoke))
+        let bGets = h.heartbeat(b.memberID!, epoch: 2, owned: [:])
+        #expect(h.owned(bGets) == [h.t: [2, 3]])
+    }
+
+    @Test(arguments: 0..<20, [nil, "range"])
+    func randomMembershipKeepsPartitionsExclusive(seed: Int, assignor: String?) {
         // Flow: members join, heartbeat (releasing what they are told to), leave and expire in a seeded order;
         // after every step no partition is held by two members, and once everyone has heartbeated twice without
         // changes every partition is assigned.
@@ -145,7 +168,7 @@ private struct ConsumerHarness {
         for _ in 0..<200 {
             let roll = generator.next() % 10
             if roll < 2 || clients.isEmpty {
-                let r = h.join()
+                let r = h.join(assignor: assignor)
                 clients[r.memberID!] = (r.memberEpoch, h.owned(r))
             } else if roll == 2, clients.count > 1 {
                 let id = clients.keys.sorted()[Int(generator.next() % UInt64(clients.count))]
