@@ -40,22 +40,30 @@ public final class Broker: Service, Sendable {
             let services = try openLogs(logManager: logManager, clusterID: meta.clusterID, threadPool: threadPool)
             let server = try await startServer(services: services, group: group)
             boundPortsBox.withLockedValue { $0 = server.boundPorts }
-            let background = scheduleBackgroundWork(services: services, group: group)
             logger.info("ready", metadata: ["ports": "\(server.boundPorts)"])
-            try? await gracefulShutdown()
+            // The storage services run until the graceful shutdown that ends this node, then stop with it.
+            try await withThrowingTaskGroup(of: Void.self) { tasks in
+                tasks.addTask { try await self.makeFlusher(logManager: logManager, threadPool: threadPool).run() }
+                tasks.addTask { try await self.makeRetention(logManager: logManager, threadPool: threadPool).run() }
+                try? await gracefulShutdown()
+                tasks.cancelAll()
+                while (try? await tasks.next()) != nil {}
+            }
             logger.info("shutting down")
-            background.forEach { $0.cancel() }
+            // Order matters: stop accepting; let blocking work already queued (metadata commits, topic creation)
+            // finish while the event loops can still take its results; close the connections; then save producer
+            // state and close every log, so nothing writes to a log after it is closed.
             await server.close()
+            try? await threadPool.shutdownGracefully()
+            try? await group.shutdownGracefully()
             services.writeProducerSnapshots()
         } catch {
-            try? logManager.shutdown()
-            try? await group.shutdownGracefully()
             try? await threadPool.shutdownGracefully()
+            try? await group.shutdownGracefully()
+            try? logManager.shutdown()
             throw error
         }
         try logManager.shutdown()
-        try await group.shutdownGracefully()
-        try await threadPool.shutdownGracefully()
         logger.info("stopped")
     }
 
@@ -141,37 +149,19 @@ public final class Broker: Service, Sendable {
         return server
     }
 
-    /// Retention passes and the flush scheduler, run on the thread pool (they block on the disk).
-    private func scheduleBackgroundWork(services: BrokerServices, group: MultiThreadedEventLoopGroup) -> [RepeatedTask] {
-        let loop = group.next()
-        let logger = self.logger
-        let logManager = services.replicas.logManager
-        let retention = loop.scheduleRepeatedAsyncTask(
-            initialDelay: .milliseconds(services.configuration.retentionCheckIntervalMs),
-            delay: .milliseconds(services.configuration.retentionCheckIntervalMs)
-        ) { _ in
-            services.blocking(on: loop) {
-                do {
-                    try logManager.applyRetention()
-                    try logManager.removeDeletedDirectories()
-                } catch {
-                    logger.error("retention pass failed", metadata: ["error": "\(error)"])
-                }
-            }
-        }
-        let flush = loop.scheduleRepeatedAsyncTask(
-            initialDelay: .milliseconds(services.configuration.flushSchedulerIntervalMs),
-            delay: .milliseconds(services.configuration.flushSchedulerIntervalMs)
-        ) { _ in
-            services.blocking(on: loop) {
-                do {
-                    try logManager.checkpoint()
-                } catch {
-                    logger.error("checkpoint failed", metadata: ["error": "\(error)"])
-                }
-            }
-        }
-        return [retention, flush, services.groups.start(on: loop)]
+    /// fsyncs logs whose `flush.ms` / `flush.messages` are due and segments sealed by rolls (so a crash re-reads only
+    /// the active segments), and checkpoints the recovery points: on the thread pool, never an event loop.
+    private func makeFlusher(logManager: LogManager, threadPool: NIOThreadPool) -> LogFlusher {
+        var flusher = LogFlusher.Configuration()
+        flusher.interval = .milliseconds(configuration.flushSchedulerIntervalMs)
+        return LogFlusher(manager: logManager, configuration: flusher, threadPool: threadPool, logger: logger)
+    }
+
+    /// Deletes segments past `retention.ms` / `retention.bytes` every `log.retention.check.interval.ms`.
+    private func makeRetention(logManager: LogManager, threadPool: NIOThreadPool) -> RetentionService {
+        var retention = RetentionService.Configuration()
+        retention.interval = .milliseconds(configuration.retentionCheckIntervalMs)
+        return RetentionService(manager: logManager, configuration: retention, threadPool: threadPool, logger: logger)
     }
 
     /// Creates or checks `meta.properties` in every data directory; all must name the same cluster.

@@ -54,7 +54,7 @@ final class OffsetIndex {
             entries.append((relative, position))
             bytes.moveReaderIndex(forwardBy: entrySize)
         }
-        let clean = bytes.readableBytesView.allSatisfy { $0 == 0 }
+        let clean = bytes.isAllZeros
         return (entries, clean)
     }
 

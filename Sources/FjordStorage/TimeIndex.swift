@@ -49,7 +49,7 @@ final class TimeIndex {
             entries.append((timestamp, relative))
             bytes.moveReaderIndex(forwardBy: entrySize)
         }
-        let clean = bytes.readableBytesView.allSatisfy { $0 == 0 }
+        let clean = bytes.isAllZeros
         return (entries, clean)
     }
 
