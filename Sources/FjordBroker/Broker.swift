@@ -40,6 +40,8 @@ public final class Broker: Service, Sendable {
             let services = try openLogs(logManager: logManager, clusterID: meta.clusterID, threadPool: threadPool)
             let server = try await startServer(services: services, group: group)
             boundPortsBox.withLockedValue { $0 = server.boundPorts }
+            // Session expiry, rebalance timeouts and offset expiry of the group coordinator.
+            let groupTicks = services.groups.start(on: group.next())
             logger.info("ready", metadata: ["ports": "\(server.boundPorts)"])
             // The storage services run until the graceful shutdown that ends this node, then stop with it.
             try await withThrowingTaskGroup(of: Void.self) { tasks in
@@ -50,6 +52,7 @@ public final class Broker: Service, Sendable {
                 while (try? await tasks.next()) != nil {}
             }
             logger.info("shutting down")
+            groupTicks.cancel()
             // Order matters: stop accepting; let blocking work already queued (metadata commits, topic creation)
             // finish while the event loops can still take its results; close the connections; then save producer
             // state and close every log, so nothing writes to a log after it is closed.
