@@ -65,6 +65,11 @@ public struct ClassicGroup: Sendable {
     public var pendingMembers: [String: Int64] = [:]
     /// When the current rebalance completes even if not every member rejoined (ms).
     public var rebalanceDeadline: Int64?
+    /// Members that got their JoinGroup answer but have not sent SyncGroup yet, and when they must have (the
+    /// rebalance timeout after the join completed). Kafka removes the stragglers then and rebalances, so a leader
+    /// that never syncs cannot hold the group in CompletingRebalance forever.
+    public var pendingSyncMembers: Set<String> = []
+    public var syncDeadline: Int64?
     /// While set, the rebalance waits until then even if everyone rejoined (`group.initial.rebalance.delay.ms`).
     public var initialDelayUntil: Int64?
     /// When the state last changed (ms), as GroupMetadataValue's `currentStateTimestamp`.

@@ -263,6 +263,8 @@ extension GroupManager {
         if group.leaderID.map({ group.members[$0] == nil }) ?? true { group.leaderID = group.memberOrder.first }
         group.protocolName = group.selectProtocol()
         group.transition(to: .completingRebalance, now: now)
+        group.pendingSyncMembers = Set(group.memberOrder)
+        group.syncDeadline = now + Int64(group.orderedMembers.map(\.rebalanceTimeoutMs).max() ?? 0)
         for memberID in group.memberOrder {
             guard var member = group.members[memberID] else { continue }
             if let pending = member.pendingJoin {

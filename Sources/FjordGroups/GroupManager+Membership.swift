@@ -34,6 +34,7 @@ extension GroupManager {
         if let type = request.protocolType, type != group.protocolType { return fail(.inconsistentGroupProtocol) }
         if let name = request.protocolName, name != group.protocolName { return fail(.inconsistentGroupProtocol) }
         let memberID = request.memberID
+        group.pendingSyncMembers.remove(memberID)
         let sessionTimeoutMs = Int64(group.members[memberID]!.sessionTimeoutMs)
         group.members[memberID]?.heartbeatDeadline = now + sessionTimeoutMs
         switch group.state {

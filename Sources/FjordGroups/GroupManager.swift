@@ -73,6 +73,20 @@ public struct GroupManager: Sendable {
             for member in expired {
                 outputs.merge(removeMember(member.memberID, from: &group, now: now, reason: .expired))
             }
+            if group.state == .completingRebalance || group.state == .stable {
+                if let deadline = group.syncDeadline, deadline <= now {
+                    // Members that never sent SyncGroup within the rebalance timeout leave; the group rebalances.
+                    let stragglers = group.memberOrder.filter { group.pendingSyncMembers.contains($0) }
+                    group.pendingSyncMembers.removeAll()
+                    group.syncDeadline = nil
+                    for memberID in stragglers {
+                        outputs.merge(removeMember(memberID, from: &group, now: now, reason: .expired))
+                    }
+                }
+            } else {
+                group.pendingSyncMembers.removeAll()
+                group.syncDeadline = nil
+            }
             if group.state == .preparingRebalance {
                 if let deadline = group.rebalanceDeadline, deadline <= now {
                     outputs.merge(completeJoin(&group, now: now, deadlinePassed: true))

@@ -41,11 +41,13 @@ struct Harness {
     }
 
     /// Joins a new dynamic member through MEMBER_ID_REQUIRED; returns the join request id of the second join.
-    mutating func joinNew(_ group: String = "g", session: Int32 = 10_000, protocols: [(String, String)] = [("range", "m")]) -> (RequestID, String) {
-        let first = join(group, session: session, protocols: protocols)
+    mutating func joinNew(
+        _ group: String = "g", session: Int32 = 10_000, rebalance: Int32 = 30_000, protocols: [(String, String)] = [("range", "m")]
+    ) -> (RequestID, String) {
+        let first = join(group, session: session, rebalance: rebalance, protocols: protocols)
         let memberID = joins[first]!.memberID
         #expect(joins[first]!.errorCode == ErrorCode.memberIDRequired.rawValue)
-        return (join(group, member: memberID, session: session, protocols: protocols), memberID)
+        return (join(group, member: memberID, session: session, rebalance: rebalance, protocols: protocols), memberID)
     }
 
     mutating func sync(_ group: String = "g", member: String, generation: Int32, assignments: [String: String] = [:]) -> RequestID {
@@ -132,6 +134,32 @@ struct Harness {
         let rejoin = h.join(member: a, session: 6000)
         #expect(h.joins[rejoin]?.generationID == 3)
         #expect(h.joins[rejoin]?.members.map(\.memberID) == [a])
+    }
+
+    @Test func membersThatNeverSyncAreRemovedAfterTheRebalanceTimeout() {
+        // Flow: 1. A leads generation 1 and B follows (rebalance timeout 5 s, sessions 10 s); 2. both keep
+        // heartbeating but the leader never sends SyncGroup; 3. B syncs and waits; 4. past the rebalance timeout the
+        // silent leader is removed (as Kafka's pending-sync expiry does), B's waiting sync is answered
+        // REBALANCE_IN_PROGRESS and the group rebalances instead of hanging in CompletingRebalance.
+        var h = Harness()
+        let (_, a) = h.joinNew(rebalance: 5000)
+        _ = h.sync(member: a, generation: 1)
+        let (joinB, b) = h.joinNew(rebalance: 5000)
+        let rejoinA = h.join(member: a, rebalance: 5000)
+        #expect(h.joins[rejoinA]?.generationID == 2 && h.joins[joinB]?.generationID == 2)
+        let syncB = h.sync(member: b, generation: 2)
+        #expect(h.syncs[syncB] == nil)
+        for _ in 0..<2 {
+            h.advance(2000)
+            #expect(h.manager.heartbeat(groupID: "g", memberID: a, instanceID: nil, generationID: 2, now: h.now) == .none)
+            #expect(h.manager.heartbeat(groupID: "g", memberID: b, instanceID: nil, generationID: 2, now: h.now) == .none)
+        }
+        #expect(h.state() == .completingRebalance)
+        h.advance(1500)
+        #expect(h.manager.groups["g"]?.members[a] == nil)
+        #expect(h.manager.groups["g"]?.members[b] != nil)
+        #expect(h.state() == .preparingRebalance)
+        #expect(h.syncs[syncB]?.errorCode == ErrorCode.rebalanceInProgress.rawValue)
     }
 
     @Test func leaveGroupEmptiesGroupAndDeleteWorks() {
