@@ -128,6 +128,8 @@ public final class Broker: Service, Sendable {
         registry.register(OffsetCommitHandler(services: services))
         registry.register(OffsetFetchHandler(services: services))
         registry.register(DescribeGroupsHandler(services: services))
+        registry.register(ConsumerGroupHeartbeatHandler(services: services))
+        registry.register(ConsumerGroupDescribeHandler(services: services))
         registry.register(ListGroupsHandler(services: services))
         registry.register(DeleteGroupsHandler(services: services))
         registry.register(OffsetDeleteHandler(services: services))

@@ -42,10 +42,11 @@ extension Dictionary where Key == KafkaUUID, Value == Set<Int32> {
 ///   still held by members that have not released them yet.
 /// - unrevokedPartitions → stable/unreleasedPartitions: its heartbeat no longer lists the revoked partitions.
 /// - unreleasedPartitions → stable: the partitions were released and are now given to it.
-public enum ConsumerMemberState: Sendable, Equatable {
-    case stable
-    case unrevokedPartitions
-    case unreleasedPartitions
+public enum ConsumerMemberState: Int8, Sendable, Equatable {
+    // Kafka's MemberState values, as ConsumerGroupCurrentMemberAssignmentValue stores them.
+    case stable = 0
+    case unrevokedPartitions = 1
+    case unreleasedPartitions = 2
 }
 
 /// A member of a consumer-protocol group.
@@ -56,8 +57,15 @@ public struct ConsumerGroupMember: Sendable, Equatable {
     public var state: ConsumerMemberState
     public var rebalanceTimeoutMs: Int32
     public var subscribedTopicNames: [String]
+    /// A regular expression (whole-name match) selecting more topics, if the member subscribed by pattern.
+    public var subscribedTopicRegex: String?
     /// The server-side assignor the member asked for, if any.
     public var serverAssignor: String?
+    /// Static membership (KIP-345 for the consumer protocol): the member keeps its assignment across restarts.
+    public var instanceID: String?
+    public var rackID: String?
+    public var clientID: String = ""
+    public var clientHost: String = ""
     /// The partitions the member may read now.
     public var assigned: TopicPartitionSet = [:]
     /// Partitions the member must give up before it advances to the group's assignment epoch.
@@ -76,13 +84,22 @@ public struct ConsumerGroup: Sendable {
     public var members: [String: ConsumerGroupMember] = [:]
     /// The assignment the server-side assignor computed for the assignment epoch.
     public var targetAssignment: [String: TopicPartitionSet] = [:]
-    /// Partition counts of the subscribed topics when the group epoch was last bumped.
-    public var subscribedTopics: [String: Int32] = [:]
+    /// The subscribed topics (ids and partition counts) when the group epoch was last bumped.
+    public var subscribedTopics: [String: AssignableTopic] = [:]
 
     public init(groupID: String) {
         self.groupID = groupID
     }
 
-    /// Every topic some member subscribes to.
-    var subscribedTopicNames: Set<String> { Set(members.values.flatMap(\.subscribedTopicNames)) }
+    /// The members that count: static members that left temporarily (epoch -2) keep their assignment but are
+    /// not reconciled.
+    var activeMembers: [ConsumerGroupMember] { members.values.filter { $0.memberEpoch != ConsumerGroupManager.staticLeaveEpoch } }
+
+    /// The group's state as ListGroups and ConsumerGroupDescribe report it (Kafka's ConsumerGroupState).
+    public var state: String {
+        if members.isEmpty { return "Empty" }
+        if groupEpoch > assignmentEpoch { return "Assigning" }
+        let reconciling = activeMembers.contains { $0.memberEpoch != assignmentEpoch || $0.state != .stable }
+        return reconciling ? "Reconciling" : "Stable"
+    }
 }

@@ -9,9 +9,10 @@ import KafkaProtocol
 /// partitions of its target that no other member still holds; the rest follow once they are released. So a
 /// partition is never assigned to two members at once.
 ///
-/// Not yet: persistence as ConsumerGroup* records, static members (instance ids), regular-expression subscriptions,
-/// and ConsumerGroupDescribe. Nothing registers a handler for it, so ApiVersions does not
-/// advertise ConsumerGroupHeartbeat until those exist.
+/// Nothing changes in place: `planHeartbeat` and `planTick` return a `ConsumerGroupChange` — the group as it will
+/// be and the ConsumerGroup* records that say so (`ConsumerGroupManager+Records.swift`). The driver appends the
+/// records to `__consumer_offsets` and only then `apply`s the change; at start-up `replay` rebuilds the same
+/// state from those records.
 public struct ConsumerGroupManager: Sendable {
     /// Limits and intervals.
     public struct Configuration: Sendable {
@@ -23,6 +24,8 @@ public struct ConsumerGroupManager: Sendable {
         public var maxSize: Int = Int(Int32.max)
         /// Topics one member may subscribe to (bounds memory; Kafka has none).
         public var subscribedTopicsMax: Int = 10_000
+        /// Length of a subscription's regular expression (bounds matching work; Kafka has none).
+        public var regexMaxLength: Int = 1024
 
         public init() {}
     }
@@ -34,13 +37,22 @@ public struct ConsumerGroupManager: Sendable {
         /// The topics that exist, by name.
         public var topics: [String: AssignableTopic]
         public var now: Int64
+        public var clientID: String
+        public var clientHost: String
 
-        public init(newMemberID: String, topics: [String: AssignableTopic], now: Int64) {
+        public init(newMemberID: String, topics: [String: AssignableTopic], now: Int64, clientID: String = "", clientHost: String = "") {
             self.newMemberID = newMemberID
             self.topics = topics
             self.now = now
+            self.clientID = clientID
+            self.clientHost = clientHost
         }
     }
+
+    /// The epoch of a member that leaves for good (-1) and of a static member that leaves for now (-2): it keeps
+    /// its assignment until its session times out or a member with the same instance id takes its place.
+    static let leaveEpoch: Int32 = -1
+    static let staticLeaveEpoch: Int32 = -2
 
     public var configuration: Configuration
     public internal(set) var groups: [String: ConsumerGroup] = [:]
@@ -49,30 +61,68 @@ public struct ConsumerGroupManager: Sendable {
         self.configuration = configuration
     }
 
+    // MARK: Applying changes
+
+    /// Stores what a plan decided (after its records were appended).
+    public mutating func apply(_ change: ConsumerGroupChange) {
+        for (groupID, group) in change.groups { groups[groupID] = group }
+        for groupID in change.deletedGroups { groups[groupID] = nil }
+    }
+
+    /// Plans and applies at once (tests, and callers with nothing to append first).
     public mutating func heartbeat(_ request: ConsumerGroupHeartbeatRequest, context: HeartbeatContext) -> ConsumerGroupHeartbeatResponse {
-        if let error = validate(request) { return Self.failure(error.0, error.1) }
-        var group = groups[request.groupID] ?? ConsumerGroup(groupID: request.groupID)
+        let change = planHeartbeat(request, context: context)
+        apply(change)
+        return change.response
+    }
+
+    /// Plans and applies a tick at once.
+    public mutating func tick(now: Int64, topics: [String: AssignableTopic]) {
+        apply(planTick(now: now, topics: topics))
+    }
+
+    // MARK: Heartbeat
+
+    public func planHeartbeat(_ request: ConsumerGroupHeartbeatRequest, context: HeartbeatContext) -> ConsumerGroupChange {
+        if let error = validate(request) { return .failure(error.0, error.1) }
+        let existing = groups[request.groupID]
+        var group = existing ?? ConsumerGroup(groupID: request.groupID)
         if request.memberEpoch < 0 {
-            return leave(request, group: &group)
+            return leave(request, group: group, existing: existing)
         }
         let joining = request.memberEpoch == 0
         let memberID = joining && request.memberID.isEmpty ? context.newMemberID : request.memberID
         var member: ConsumerGroupMember
-        if var existing = group.members[memberID] {
-            if !joining, let error = fencing(existing, request: request) { return Self.failure(error, nil) }
+        var replacedStaticMember = false
+        if joining, let instanceID = request.instanceID,
+           let holder = group.members.values.first(where: { $0.instanceID == instanceID && $0.memberID != memberID }) {
+            // A static member restarting: it takes the place, epoch and assignment of the one that left (-2). While
+            // that one is still active the instance id is not released.
+            guard holder.memberEpoch == Self.staticLeaveEpoch else {
+                return .failure(.unreleasedInstanceID, "Static member \(instanceID) with member id \(holder.memberID) has not left the group yet.")
+            }
+            group.members[holder.memberID] = nil
+            member = holder
+            member.memberID = memberID
+            member.memberEpoch = holder.previousMemberEpoch
+            member.previousMemberEpoch = holder.previousMemberEpoch
+            if let target = group.targetAssignment.removeValue(forKey: holder.memberID) { group.targetAssignment[memberID] = target }
+            replacedStaticMember = true
+        } else if var known = group.members[memberID] {
+            if !joining, let error = fencing(known, request: request) { return .failure(error, nil) }
             if joining {
                 // A member rejoining with epoch 0 owns nothing any more: what it had is free for others.
-                existing.assigned = [:]
-                existing.pendingRevocation = [:]
-                existing.revocationDeadline = nil
-                existing.state = .stable
-                existing.previousMemberEpoch = existing.memberEpoch
-                existing.memberEpoch = 0
+                known.assigned = [:]
+                known.pendingRevocation = [:]
+                known.revocationDeadline = nil
+                known.state = .stable
+                known.previousMemberEpoch = known.memberEpoch
+                known.memberEpoch = 0
             }
-            member = existing
+            member = known
         } else {
-            guard joining else { return Self.failure(.unknownMemberID, nil) }
-            guard group.members.count < configuration.maxSize else { return Self.failure(.groupMaxSizeReached, nil) }
+            guard joining else { return .failure(.unknownMemberID, nil) }
+            guard group.members.count < configuration.maxSize else { return .failure(.groupMaxSizeReached, nil) }
             member = ConsumerGroupMember(
                 memberID: memberID, memberEpoch: 0, previousMemberEpoch: -1, state: .stable,
                 rebalanceTimeoutMs: request.rebalanceTimeoutMs, subscribedTopicNames: [], heartbeatDeadline: 0
@@ -80,14 +130,24 @@ public struct ConsumerGroupManager: Sendable {
         }
         let previous = member
         member.heartbeatDeadline = context.now + Int64(configuration.sessionTimeoutMs)
+        if joining {
+            member.clientID = context.clientID
+            member.clientHost = context.clientHost
+            member.instanceID = request.instanceID
+        }
         if request.rebalanceTimeoutMs > 0 { member.rebalanceTimeoutMs = request.rebalanceTimeoutMs }
-        var bump = group.members[memberID] == nil
+        if let rack = request.rackID { member.rackID = rack }
+        var bump = existing?.members[memberID] == nil && !replacedStaticMember
         if let assignor = request.serverAssignor, assignor != member.serverAssignor {
             member.serverAssignor = assignor
             bump = true
         }
         if let names = request.subscribedTopicNames, Set(names) != Set(member.subscribedTopicNames) {
             member.subscribedTopicNames = names.sorted()
+            bump = true
+        }
+        if let regex = request.subscribedTopicRegex, regex != (member.subscribedTopicRegex ?? "") {
+            member.subscribedTopicRegex = regex.isEmpty ? nil : regex
             bump = true
         }
         group.members[memberID] = member
@@ -101,46 +161,66 @@ public struct ConsumerGroupManager: Sendable {
         let owned = request.topicPartitions.map { Self.partitionSet($0) }
         reconcile(&group, memberID: memberID, owned: owned, now: context.now)
         member = group.members[memberID]!
-        groups[request.groupID] = group
         let changed = member.assigned != previous.assigned || joining || member.memberEpoch != previous.memberEpoch
             || (owned.map { $0 != member.assigned } ?? false)
-        return ConsumerGroupHeartbeatResponse(
+        let response = ConsumerGroupHeartbeatResponse(
             memberID: memberID, memberEpoch: member.memberEpoch, heartbeatIntervalMs: configuration.heartbeatIntervalMs,
             assignment: changed ? Self.assignment(member.assigned) : nil
+        )
+        return ConsumerGroupChange(
+            response: response, groups: [request.groupID: group],
+            records: Self.records(from: existing, to: group, groupID: request.groupID)
         )
     }
 
     /// Members whose session ended, or that did not release their partitions within the rebalance timeout, are
-    /// removed; each removal bumps the group epoch and the target assignment is recomputed on the next heartbeat.
-    public mutating func tick(now: Int64, topics: [String: AssignableTopic]) {
+    /// removed; each removal bumps the group epoch and the target assignment is recomputed.
+    public func planTick(now: Int64, topics: [String: AssignableTopic]) -> ConsumerGroupChange {
+        var change = ConsumerGroupChange(response: ConsumerGroupHeartbeatResponse())
         for groupID in groups.keys.sorted() {
-            guard var group = groups[groupID] else { continue }
+            guard let existing = groups[groupID] else { continue }
+            var group = existing
             let expired = group.members.values.filter { member in
                 member.heartbeatDeadline <= now || (member.revocationDeadline.map { $0 <= now } ?? false)
             }
-            guard !expired.isEmpty else { continue }
+            let metadata = Self.subscribedMetadata(group, topics: topics)
+            guard !expired.isEmpty || (!group.members.isEmpty && metadata != group.subscribedTopics) else { continue }
             for member in expired {
                 group.members[member.memberID] = nil
                 group.targetAssignment[member.memberID] = nil
             }
+            // Expired members, or subscribed topics created, deleted or grown: a new epoch and assignment.
             group.groupEpoch += 1
             group.subscribedTopics = Self.subscribedMetadata(group, topics: topics)
             computeTargetAssignment(&group, topics: topics)
-            groups[groupID] = group
+            change.groups[groupID] = group
+            change.records += Self.records(from: existing, to: group, groupID: groupID)
         }
+        return change
+    }
+
+    /// The earliest member deadline, or nil: when `planTick` may next have something to do.
+    public var nextDeadline: Int64? {
+        groups.values.flatMap(\.members.values).map { member in
+            min(member.heartbeatDeadline, member.revocationDeadline ?? .max)
+        }.min()
     }
 
     // MARK: Steps
 
     private func validate(_ request: ConsumerGroupHeartbeatRequest) -> (ErrorCode, String)? {
         if request.groupID.isEmpty { return (.invalidRequest, "GroupId can't be empty.") }
-        if request.instanceID != nil { return (.invalidRequest, "Static membership is not supported yet.") }
-        if request.subscribedTopicRegex != nil { return (.invalidRequest, "Regular-expression subscriptions are not supported yet.") }
+        if let instanceID = request.instanceID, instanceID.isEmpty { return (.invalidRequest, "InstanceId can't be empty.") }
         if let assignor = request.serverAssignor, !Self.assignors.contains(assignor) {
-            return (.unsupportedAssignor, "ServerAssignor \(assignor) is not supported.")
+            return (.unsupportedAssignor, "ServerAssignor \(assignor) is not supported. Supported assignors: \(Self.assignors.joined(separator: ", ")).")
         }
         if (request.subscribedTopicNames?.count ?? 0) > configuration.subscribedTopicsMax {
             return (.invalidRequest, "Too many subscribed topics.")
+        }
+        if let regex = request.subscribedTopicRegex, !regex.isEmpty {
+            guard regex.utf8.count <= configuration.regexMaxLength, (try? Regex(regex)) != nil else {
+                return (.invalidRegularExpression, "SubscribedTopicRegex \(regex.prefix(64)) is not a valid regular expression.")
+            }
         }
         switch request.memberEpoch {
         case 0:
@@ -148,8 +228,10 @@ public struct ConsumerGroupManager: Sendable {
             if request.topicPartitions.map({ !$0.isEmpty }) ?? true {
                 return (.invalidRequest, "TopicPartitions must be empty when (re-)joining.")
             }
-            if request.subscribedTopicNames == nil { return (.invalidRequest, "SubscribedTopicNames must be set in first request.") }
-        case -1, -2:
+            if request.subscribedTopicNames == nil && request.subscribedTopicRegex == nil {
+                return (.invalidRequest, "SubscribedTopicNames or SubscribedTopicRegex must be set in first request.")
+            }
+        case Self.leaveEpoch, Self.staticLeaveEpoch:
             if request.memberID.isEmpty { return (.invalidRequest, "MemberId can't be empty.") }
         default:
             if request.memberID.isEmpty { return (.invalidRequest, "MemberId can't be empty.") }
@@ -169,17 +251,31 @@ public struct ConsumerGroupManager: Sendable {
         return .fencedMemberEpoch
     }
 
-    private mutating func leave(_ request: ConsumerGroupHeartbeatRequest, group: inout ConsumerGroup) -> ConsumerGroupHeartbeatResponse {
-        guard group.members[request.memberID] != nil else { return Self.failure(.unknownMemberID, nil) }
-        group.members[request.memberID] = nil
-        group.targetAssignment[request.memberID] = nil
-        group.groupEpoch += 1
-        groups[request.groupID] = group
-        return ConsumerGroupHeartbeatResponse(memberID: request.memberID, memberEpoch: request.memberEpoch, heartbeatIntervalMs: 0)
+    /// Epoch -1: the member leaves and its partitions are reassigned. Epoch -2 from a static member: it keeps its
+    /// place and assignment until its session times out, so a restart within it causes no rebalance.
+    private func leave(_ request: ConsumerGroupHeartbeatRequest, group: ConsumerGroup, existing: ConsumerGroup?) -> ConsumerGroupChange {
+        var group = group
+        guard var member = group.members[request.memberID] else { return .failure(.unknownMemberID, nil) }
+        if request.memberEpoch == Self.staticLeaveEpoch, member.instanceID != nil {
+            if member.memberEpoch != Self.staticLeaveEpoch {
+                member.previousMemberEpoch = member.memberEpoch
+                member.memberEpoch = Self.staticLeaveEpoch
+            }
+            group.members[request.memberID] = member
+        } else {
+            group.members[request.memberID] = nil
+            group.targetAssignment[request.memberID] = nil
+            group.groupEpoch += 1
+        }
+        let response = ConsumerGroupHeartbeatResponse(memberID: request.memberID, memberEpoch: request.memberEpoch, heartbeatIntervalMs: 0)
+        return ConsumerGroupChange(
+            response: response, groups: [request.groupID: group],
+            records: Self.records(from: existing, to: group, groupID: request.groupID)
+        )
     }
 
     private func computeTargetAssignment(_ group: inout ConsumerGroup, topics: [String: AssignableTopic]) {
-        let subscriptions = group.members.mapValues(\.subscribedTopicNames)
+        let subscriptions = group.members.mapValues { Self.resolvedTopics($0, topics: topics) }
         switch Self.preferredAssignor(group) {
         case "range": group.targetAssignment = RangeAssignor.assign(subscriptions: subscriptions, topics: topics)
         default:
@@ -189,7 +285,11 @@ public struct ConsumerGroupManager: Sendable {
     }
 
     /// Moves one member towards its target (the edges are listed on `ConsumerMemberState`).
-    mutating func reconcile(_ group: inout ConsumerGroup, memberID: String, owned: TopicPartitionSet?, now: Int64) {
+    private func reconcile(_ group: inout ConsumerGroup, memberID: String, owned: TopicPartitionSet?, now: Int64) {
+        Self.reconcile(&group, memberID: memberID, owned: owned, now: now)
+    }
+
+    private static func reconcile(_ group: inout ConsumerGroup, memberID: String, owned: TopicPartitionSet?, now: Int64) {
         guard var member = group.members[memberID] else { return }
         if member.state == .unrevokedPartitions {
             // Released once the heartbeat no longer owns any partition pending revocation.
@@ -234,6 +334,9 @@ public struct ConsumerGroupManager: Sendable {
     /// The server-side assignors, the default first. Kafka: `group.consumer.assignors` (default uniform, range).
     static let assignors = ["uniform", "range"]
 
+    /// Topics a regular expression never matches (Kafka excludes its internal topics).
+    static let internalTopics: Set<String> = ["__consumer_offsets", "__transaction_state", "__share_group_state"]
+
     /// The assignor most members asked for (ties to the earlier in `assignors`), else the default (as Kafka does).
     static func preferredAssignor(_ group: ConsumerGroup) -> String {
         var votes = [String: Int]()
@@ -243,9 +346,23 @@ public struct ConsumerGroupManager: Sendable {
         return best
     }
 
-    static func subscribedMetadata(_ group: ConsumerGroup, topics: [String: AssignableTopic]) -> [String: Int32] {
-        var metadata = [String: Int32]()
-        for name in group.subscribedTopicNames { if let topic = topics[name] { metadata[name] = topic.partitionCount } }
+    /// The existing topics a member reads: those it names, and those whose whole name its regular expression
+    /// matches.
+    static func resolvedTopics(_ member: ConsumerGroupMember, topics: [String: AssignableTopic]) -> [String] {
+        var names = Set(member.subscribedTopicNames.filter { topics[$0] != nil })
+        if let pattern = member.subscribedTopicRegex, let regex = try? Regex(pattern) {
+            for name in topics.keys where !internalTopics.contains(name) && !names.contains(name) {
+                if (try? regex.wholeMatch(in: name)) != nil { names.insert(name) }
+            }
+        }
+        return names.sorted()
+    }
+
+    static func subscribedMetadata(_ group: ConsumerGroup, topics: [String: AssignableTopic]) -> [String: AssignableTopic] {
+        var metadata = [String: AssignableTopic]()
+        for member in group.members.values {
+            for name in resolvedTopics(member, topics: topics) { metadata[name] = topics[name] }
+        }
         return metadata
     }
 
@@ -260,8 +377,9 @@ public struct ConsumerGroupManager: Sendable {
             .init(topicID: $0, partitions: set[$0]!.sorted())
         })
     }
+}
 
-    static func failure(_ error: ErrorCode, _ message: String?) -> ConsumerGroupHeartbeatResponse {
-        ConsumerGroupHeartbeatResponse(errorCode: error.rawValue, errorMessage: message, memberEpoch: -1)
-    }
+extension ErrorCode {
+    /// INVALID_REGULAR_EXPRESSION: a subscription's regular expression does not compile.
+    public static let invalidRegularExpression = ErrorCode(rawValue: 128)
 }

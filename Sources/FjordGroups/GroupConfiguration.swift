@@ -21,6 +21,8 @@ public struct GroupConfiguration: Sendable {
     /// INVALID_REQUEST. Kafka has no key for this; its bound is the group's record fitting `message.max.bytes`
     /// (default 1 MiB, else UNKNOWN_SERVER_ERROR when the record is written). Default 1 MiB.
     public var memberMetadataMaxBytes: Int = 1 << 20
+    /// The KIP-848 consumer protocol's session, heartbeat and size limits.
+    public var consumer = ConsumerGroupManager.Configuration()
 
     public init() {}
 }

@@ -6,25 +6,37 @@ extension GroupManager {
     public struct GroupListing: Sendable, Equatable {
         public var groupID: String
         public var protocolType: String
-        public var state: GroupState
-        /// Always "classic" here (KIP-848 consumer groups are not served).
+        /// Kafka's state name: a classic `GroupState`, or a consumer group's Empty/Assigning/Reconciling/Stable.
+        public var state: String
+        /// "classic" or "consumer" (KIP-848).
         public var groupType: String
     }
 
     /// ListGroups with Kafka's filters: states compared case-insensitively, types "classic"/"consumer".
     public func listGroups(statesFilter: [String], typesFilter: [String]) -> [GroupListing] {
-        let states = Set(statesFilter.compactMap(GroupState.init(filter:)))
+        let states = Set(statesFilter.map { $0.lowercased() })
         let types = Set(typesFilter.map { $0.lowercased() })
-        return groups.values.sorted { $0.groupID < $1.groupID }.compactMap { group in
-            guard statesFilter.isEmpty || states.contains(group.state) else { return nil }
-            guard typesFilter.isEmpty || types.contains("classic") else { return nil }
-            return GroupListing(groupID: group.groupID, protocolType: group.protocolType ?? "", state: group.state, groupType: "classic")
+        var listings = groups.values.map { group in
+            GroupListing(groupID: group.groupID, protocolType: group.protocolType ?? "", state: group.state.rawValue, groupType: "classic")
         }
+        listings += consumerGroups.groups.values.map { group in
+            GroupListing(groupID: group.groupID, protocolType: "consumer", state: group.state, groupType: "consumer")
+        }
+        return listings.filter { listing in
+            (statesFilter.isEmpty || states.contains(listing.state.lowercased())) && (typesFilter.isEmpty || types.contains(listing.groupType))
+        }.sorted { $0.groupID < $1.groupID }
     }
 
     /// DescribeGroups for one group: members with their metadata and assignment when stable (Kafka's summary);
     /// an unknown group is reported Dead with no error (GROUP_ID_NOT_FOUND from v6 on).
     public func describe(groupID: String) -> DescribeGroupsResponse.DescribedGroup {
+        if consumerGroups.groups[groupID] != nil {
+            // Kafka: "Group ... is not a classic group."; describe it with ConsumerGroupDescribe.
+            return .init(
+                errorCode: ErrorCode.groupIDNotFoundError.rawValue, groupID: groupID, groupState: GroupState.dead.rawValue,
+                protocolType: "", protocolData: ""
+            )
+        }
         guard let group = groups[groupID] else {
             return .init(errorCode: ErrorCode.none.rawValue, groupID: groupID, groupState: GroupState.dead.rawValue, protocolType: "", protocolData: "")
         }
@@ -48,6 +60,16 @@ extension GroupManager {
         var records = [GroupRecord]()
         var errors = [ErrorCode]()
         for groupID in groupIDs {
+            if let consumerGroup = consumerGroups.groups[groupID] {
+                guard consumerGroup.members.isEmpty else {
+                    errors.append(.nonEmptyGroupError)
+                    continue
+                }
+                for key in (offsets[groupID] ?? [:]).keys.sorted() { records.append(Self.offsetRecord(group: groupID, key, nil)) }
+                records += ConsumerGroupManager.records(from: consumerGroup, to: nil, groupID: groupID)
+                errors.append(.none)
+                continue
+            }
             guard let group = groups[groupID], group.state != .dead else {
                 errors.append(groupID.isEmpty ? .invalidGroupID : .groupIDNotFoundError)
                 continue

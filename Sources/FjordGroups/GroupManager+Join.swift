@@ -36,6 +36,14 @@ extension GroupManager {
             return fail(.invalidSessionTimeout)
         }
         guard Self.protocolBytes(request.protocols) <= configuration.memberMetadataMaxBytes else { return fail(.invalidRequest) }
+        var conversion = [GroupRecord]()
+        if let consumerGroup = consumerGroups.groups[request.groupID] {
+            // A consumer-protocol group: classic members may not join it while it has members; an empty one
+            // becomes classic (its records are deleted).
+            guard consumerGroup.members.isEmpty else { return fail(.inconsistentGroupProtocol) }
+            conversion = ConsumerGroupManager.records(from: consumerGroup, to: nil, groupID: request.groupID)
+            consumerGroups.remove(request.groupID)
+        }
         let isNewMember = request.memberID.isEmpty
         var group: ClassicGroup
         if let existing = groups[request.groupID] {
@@ -60,6 +68,7 @@ extension GroupManager {
         if !group.members.isEmpty || !group.pendingMembers.isEmpty || groups[group.groupID] != nil {
             groups[group.groupID] = group
         }
+        outputs.records = conversion + outputs.records
         return outputs
     }
 

@@ -53,6 +53,9 @@ extension GroupManager {
 
     private mutating func commitError(groupID: String, generationID: Int32, memberID: String, instanceID: String?, now: Int64) -> ErrorCode {
         guard !groupID.isEmpty, groupID.utf8.count <= configuration.groupIDMaxLength else { return .invalidGroupID }
+        if let consumerGroup = consumerGroups.groups[groupID] {
+            return consumerCommitError(consumerGroup, memberID: memberID, memberEpoch: generationID)
+        }
         guard var group = groups[groupID] else { return generationID < 0 ? .none : .illegalGeneration }
         if let instanceID, let owner = group.staticMembers[instanceID], owner != memberID { return .fencedInstanceID }
         if generationID < 0, group.state == .empty { return .none }
@@ -79,10 +82,14 @@ extension GroupManager {
     /// OffsetDelete: removes committed offsets of topics the group is not subscribed to (GROUP_SUBSCRIBED_TO_TOPIC
     /// otherwise); GROUP_ID_NOT_FOUND for an unknown group.
     public func deleteOffsets(groupID: String, partitions: [PartitionKey]) -> CommandResult<(ErrorCode, [ErrorCode])> {
-        guard let group = groups[groupID] else {
+        let subscribed: Set<String>
+        if let group = groups[groupID] {
+            subscribed = subscribedTopics(group)
+        } else if let group = consumerGroups.groups[groupID] {
+            subscribed = group.members.isEmpty ? [] : Set(group.subscribedTopics.keys)
+        } else {
             return CommandResult(records: [], answer: (.groupIDNotFoundError, partitions.map { _ in .none }))
         }
-        let subscribed = subscribedTopics(group)
         var records = [GroupRecord]()
         var errors = [ErrorCode]()
         for partition in partitions {
@@ -125,6 +132,19 @@ extension GroupManager {
             let groupExpired = committed.isEmpty ? group.stateTimestamp + configuration.offsetsRetentionMs <= now : expired.count == committed.count
             if groupExpired {
                 records.append(Self.groupTombstone(groupID))
+            }
+        }
+        // Consumer groups without members: offsets expire after the retention from their commit; the group goes
+        // with its last offset.
+        for (groupID, group) in consumerGroups.groups.sorted(by: { $0.key < $1.key }) where group.members.isEmpty {
+            let committed = offsets[groupID] ?? [:]
+            let expired = committed.filter { _, value in
+                let limit = value.expireTimestamp > 0 ? value.expireTimestamp : value.commitTimestamp + configuration.offsetsRetentionMs
+                return limit <= now
+            }
+            for key in expired.keys.sorted() { records.append(Self.offsetRecord(group: groupID, key, nil)) }
+            if expired.count == committed.count {
+                records += ConsumerGroupManager.records(from: group, to: nil, groupID: groupID)
             }
         }
         return records

@@ -2,7 +2,7 @@ import KafkaProtocol
 import NIOCore
 
 /// The `__consumer_offsets` record format, Kafka's: the key is an int16 schema version followed by the key
-/// schema (0/1: `OffsetCommitKey`, 2: `GroupMetadataKey`; 3+ are KIP-848 records, skipped here), the value an
+/// schema (0/1: `OffsetCommitKey`, 2: `GroupMetadataKey`, 3-8: the KIP-848 records of `ConsumerGroupManager+Records.swift`; others, such as share groups, are skipped), the value an
 /// int16 version followed by `OffsetCommitValue` (written at v3) or `GroupMetadataValue` (v3); a null value
 /// deletes the key (tombstone). The latest record of a key wins, so replaying a partition from its start
 /// rebuilds the coordinator's state.
@@ -73,7 +73,9 @@ extension GroupManager {
                 offset: stored.offset, leaderEpoch: stored.leaderEpoch, metadata: stored.metadata,
                 commitTimestamp: stored.commitTimestamp, expireTimestamp: stored.expireTimestamp
             )
-            if groups[decoded.group] == nil { groups[decoded.group] = ClassicGroup(groupID: decoded.group) }
+            if groups[decoded.group] == nil, consumerGroups.groups[decoded.group] == nil {
+                groups[decoded.group] = ClassicGroup(groupID: decoded.group)
+            }
         case 2:
             let decoded = try GroupMetadataKey(from: &key, version: version)
             guard var value else {
@@ -83,6 +85,12 @@ extension GroupManager {
             guard let valueVersion = value.readInteger(as: Int16.self) else { throw DecodeError(.truncated, "group value version") }
             let stored = try GroupMetadataValue(from: &value, version: valueVersion)
             groups[decoded.group] = Self.restoredGroup(decoded.group, stored, now: now)
+        case ConsumerGroupManager.keyVersions:
+            // A consumer group replaces the empty classic entry its offsets may have created.
+            if let groupID = try consumerGroups.replay(keyVersion: version, key: &key, value: value, now: now),
+               consumerGroups.groups[groupID] != nil, groups[groupID]?.isEmpty == true {
+                groups[groupID] = nil
+            }
         default:
             return
         }

@@ -35,11 +35,15 @@ public struct CommittedOffset: Sendable, Equatable {
 public struct GroupManager: Sendable {
     public var configuration: GroupConfiguration
     public internal(set) var groups: [String: ClassicGroup] = [:]
+    /// Groups of the KIP-848 consumer protocol. A group id names either a classic group or a consumer group;
+    /// committed offsets (`offsets`) are shared by both kinds.
+    public internal(set) var consumerGroups: ConsumerGroupManager
     /// Committed offsets per group.
     public internal(set) var offsets: [String: [PartitionKey: CommittedOffset]] = [:]
 
     public init(configuration: GroupConfiguration = GroupConfiguration()) {
         self.configuration = configuration
+        self.consumerGroups = ConsumerGroupManager(configuration: configuration.consumer)
     }
 
     /// The earliest time `tick` has something to do, or nil.

@@ -1,28 +1,80 @@
 import FjordGroups
 import KafkaProtocol
+import NIOCore
 import Testing
 
 /// A scripted driver for the consumer protocol: topics, a clock, and clients that report what they own.
-private struct ConsumerHarness {
+struct ConsumerHarness {
     var manager = ConsumerGroupManager()
     var now: Int64 = 1_000_000
     var topics: [String: AssignableTopic] = ["t": AssignableTopic(topicID: KafkaUUID(high: 1, low: 1), partitionCount: 4)]
     var nextID = 0
+    /// Every record the manager asked to append, in order: replaying them must rebuild its state.
+    var records: [GroupRecord] = []
 
     var t: KafkaUUID { topics["t"]!.topicID }
 
     mutating func heartbeat(
         _ member: String = "", epoch: Int32, topics names: [String]? = nil, owned: TopicPartitionSet? = nil,
-        group: String = "g", assignor: String? = nil
+        group: String = "g", assignor: String? = nil, instance: String? = nil, regex: String? = nil
     ) -> ConsumerGroupHeartbeatResponse {
         nextID += 1
         let request = ConsumerGroupHeartbeatRequest(
-            groupID: group, memberID: member, memberEpoch: epoch, rebalanceTimeoutMs: epoch == 0 ? 30_000 : -1,
-            subscribedTopicNames: names, serverAssignor: assignor,
+            groupID: group, memberID: member, memberEpoch: epoch, instanceID: instance, rebalanceTimeoutMs: epoch == 0 ? 30_000 : -1,
+            subscribedTopicNames: names, subscribedTopicRegex: regex, serverAssignor: assignor,
             topicPartitions: owned.map { set in set.map { .init(topicID: $0.key, partitions: $0.value.sorted()) } }
         )
         let context = ConsumerGroupManager.HeartbeatContext(newMemberID: "m\(nextID)", topics: topics, now: now)
-        return manager.heartbeat(request, context: context)
+        let change = manager.planHeartbeat(request, context: context)
+        records += change.records
+        manager.apply(change)
+        return change.response
+    }
+
+    mutating func tick() {
+        let change = manager.planTick(now: now, topics: topics)
+        records += change.records
+        manager.apply(change)
+    }
+
+    /// The groups as replaying `records` into a new manager rebuilds them, deadlines left out.
+    func replayed() throws -> [String: ConsumerGroup] {
+        var fresh = ConsumerGroupManager()
+        for record in records {
+            var key = record.key
+            let version = key.readInteger(as: Int16.self)!
+            try fresh.replay(keyVersion: version, key: &key, value: record.value, now: 0)
+        }
+        return fresh.groups
+    }
+
+    /// Whether the manager's state equals what its records rebuild (deadlines aside).
+    func replayMatches() -> Bool {
+        guard let rebuilt = try? replayed() else { return false }
+        return normalized(rebuilt) == normalized(manager.groups)
+    }
+
+    private struct Snapshot: Equatable {
+        var groupEpoch: Int32
+        var assignmentEpoch: Int32
+        var subscribedTopics: [String: AssignableTopic]
+        var targetAssignment: [String: TopicPartitionSet]
+        var members: [String: ConsumerGroupMember]
+    }
+
+    private func normalized(_ groups: [String: ConsumerGroup]) -> [String: Snapshot] {
+        groups.mapValues { group in
+            Snapshot(
+                groupEpoch: group.groupEpoch, assignmentEpoch: group.assignmentEpoch, subscribedTopics: group.subscribedTopics,
+                targetAssignment: group.targetAssignment,
+                members: group.members.mapValues { member in
+                    var member = member
+                    member.heartbeatDeadline = 0
+                    member.revocationDeadline = nil
+                    return member
+                }
+            )
+        }
     }
 
     mutating func join(group: String = "g", assignor: String? = nil) -> ConsumerGroupHeartbeatResponse {
@@ -116,7 +168,7 @@ private struct ConsumerHarness {
         h.now += 30_000
         _ = h.heartbeat(a.memberID!, epoch: 2, owned: h.owned(revoke))
         h.now += 16_000
-        h.manager.tick(now: h.now, topics: h.topics)
+        h.tick()
         #expect(h.manager.groups["g"]?.members[a.memberID!] != nil)
         #expect(h.manager.groups["g"]?.members[b.memberID!] == nil)
         let all = h.heartbeat(a.memberID!, epoch: 2, owned: h.owned(revoke))
@@ -165,7 +217,7 @@ private struct ConsumerHarness {
         h.topics["t"]!.partitionCount = 7
         var generator = SplitMix(seed: UInt64(seed))
         var clients: [String: (epoch: Int32, owned: TopicPartitionSet)] = [:]
-        for _ in 0..<200 {
+        for step in 0..<200 {
             let roll = generator.next() % 10
             if roll < 2 || clients.isEmpty {
                 let r = h.join(assignor: assignor)
@@ -182,6 +234,8 @@ private struct ConsumerHarness {
                 clients[id] = (r.memberEpoch, r.assignment == nil ? client.owned : h.owned(r))
             }
             #expect(h.exclusive(), "seed \(seed)")
+            // Replaying every record so far is quadratic: every 25 steps is enough.
+            if step % 25 == 0 { #expect(h.replayMatches(), "seed \(seed) step \(step)") }
         }
         for _ in 0..<3 {
             for id in clients.keys.sorted() {
@@ -193,6 +247,7 @@ private struct ConsumerHarness {
         let total = clients.values.reduce(0) { $0 + $1.owned.partitionCount }
         #expect(total == 7, "seed \(seed)")
         #expect(h.exclusive(), "seed \(seed)")
+        #expect(h.replayMatches(), "seed \(seed)")
     }
 }
 

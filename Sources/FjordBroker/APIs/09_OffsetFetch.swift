@@ -1,7 +1,8 @@
 // OffsetFetch v0-v9: one group (v0-v7) or a batch of groups (v8+); listed partitions or, with a null topic list
 // (v2+), every committed partition of the group. No commit: offset -1. Errors per partition (v0-v1), for the
 // request (v2-v7) or per group (v8+). require_stable (v7+) is always satisfied: there are no pending
-// transactional commits.
+// transactional commits. v9 members of a consumer group (KIP-848) must name their current epoch
+// (UNKNOWN_MEMBER_ID, STALE_MEMBER_EPOCH).
 import FjordGroups
 import KafkaProtocol
 import NIOCore
@@ -19,6 +20,8 @@ struct OffsetFetchHandler: APIHandler {
         if version >= 8 {
             response.groups = request.groups.map { group in
                 let requested = group.topics.map { topics in topics.map { ($0.name, $0.partitionIndexes) } }
+                let memberError = services.groups.validateOffsetFetch(groupID: group.groupID, memberID: group.memberID, memberEpoch: group.memberEpoch)
+                guard memberError == .none else { return .init(groupID: group.groupID, topics: [], errorCode: memberError.rawValue) }
                 let (error, topics) = fetch(group.groupID, requested)
                 return .init(groupID: group.groupID, topics: topics.map { .init(name: $0.name, partitions: $0.partitions) }, errorCode: error.rawValue)
             }

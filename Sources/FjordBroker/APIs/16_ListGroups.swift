@@ -11,7 +11,7 @@ struct ListGroupsHandler: APIHandler {
     func handle(_ request: ListGroupsRequest, context: RequestContext) -> EventLoopFuture<ListGroupsResponse> {
         var response = ListGroupsResponse()
         response.groups = services.groups.listGroups(statesFilter: request.statesFilter, typesFilter: request.typesFilter).map { group in
-            .init(groupID: group.groupID, protocolType: group.protocolType, groupState: group.state.rawValue, groupType: group.groupType)
+            .init(groupID: group.groupID, protocolType: group.protocolType, groupState: group.state, groupType: group.groupType)
         }
         return context.eventLoop.makeSucceededFuture(response)
     }

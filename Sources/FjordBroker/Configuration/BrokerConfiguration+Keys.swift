@@ -45,6 +45,7 @@ extension BrokerConfiguration {
         "share.coordinator.state.topic.replication.factor": .int, "share.coordinator.state.topic.min.isr": .int,
         "group.initial.rebalance.delay.ms": .int, "group.min.session.timeout.ms": .int,
         "group.max.session.timeout.ms": .int, "group.max.size": .int,
+        "group.consumer.session.timeout.ms": .int, "group.consumer.heartbeat.interval.ms": .int, "group.consumer.max.size": .int,
         "log.retention.hours": .int, "log.retention.minutes": .int, "log.retention.ms": .long,
         "log.retention.bytes": .long, "log.segment.bytes": .int, "log.roll.ms": .long, "log.roll.hours": .int,
         "log.retention.check.interval.ms": .long, "log.index.interval.bytes": .int, "log.index.size.max.bytes": .int,
@@ -68,6 +69,8 @@ extension BrokerConfiguration {
         "offsets.topic.num.partitions": "50", "offsets.topic.replication.factor": "1",
         "group.initial.rebalance.delay.ms": "3000", "group.min.session.timeout.ms": "6000",
         "group.max.session.timeout.ms": "1800000", "group.max.size": "2147483647", "offsets.retention.minutes": "10080",
+        "group.consumer.session.timeout.ms": "45000", "group.consumer.heartbeat.interval.ms": "5000",
+        "group.consumer.max.size": "2147483647",
         "log.retention.check.interval.ms": "300000", "log.flush.scheduler.interval.ms": "3000",
         "max.incremental.fetch.session.cache.slots": "1000", "process.roles": "broker,controller",
     ]

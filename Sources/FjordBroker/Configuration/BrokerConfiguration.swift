@@ -51,6 +51,12 @@ public struct BrokerConfiguration: Sendable {
     public var groupMaxSessionTimeoutMs: Int32 = 1_800_000
     /// Members per classic group. Kafka: `group.max.size`. Default Int32.max.
     public var groupMaxSize: Int32 = .max
+    /// Session timeout of KIP-848 consumer-group members (ms). Kafka: `group.consumer.session.timeout.ms`. Default 45000.
+    public var groupConsumerSessionTimeoutMs: Int32 = 45_000
+    /// Heartbeat interval given to consumer-group members (ms). Kafka: `group.consumer.heartbeat.interval.ms`. Default 5000.
+    public var groupConsumerHeartbeatIntervalMs: Int32 = 5000
+    /// Members per consumer group. Kafka: `group.consumer.max.size`. Default Int32.max.
+    public var groupConsumerMaxSize: Int32 = .max
     /// Offsets of an empty group expire after this many minutes. Kafka: `offsets.retention.minutes`. Default 10080.
     public var offsetsRetentionMinutes: Int32 = 10080
     /// How often expired offsets are removed (ms). Kafka: `offsets.retention.check.interval.ms`. Default 600000.
@@ -115,6 +121,9 @@ public struct BrokerConfiguration: Sendable {
         case "group.min.session.timeout.ms": groupMinSessionTimeoutMs = try Self.integer(value, key: key, in: 0...Int(Int32.max))
         case "group.max.session.timeout.ms": groupMaxSessionTimeoutMs = try Self.integer(value, key: key, in: 0...Int(Int32.max))
         case "group.max.size": groupMaxSize = try Self.integer(value, key: key, in: 1...Int(Int32.max))
+        case "group.consumer.session.timeout.ms": groupConsumerSessionTimeoutMs = try Self.integer(value, key: key, in: 1...Int(Int32.max))
+        case "group.consumer.heartbeat.interval.ms": groupConsumerHeartbeatIntervalMs = try Self.integer(value, key: key, in: 1...Int(Int32.max))
+        case "group.consumer.max.size": groupConsumerMaxSize = try Self.integer(value, key: key, in: 1...Int(Int32.max))
         case "offsets.retention.minutes": offsetsRetentionMinutes = try Self.integer(value, key: key, in: 1...Int(Int32.max))
         case "offsets.retention.check.interval.ms":
             offsetsRetentionCheckIntervalMs = Int64(try Self.integer(value, key: key, in: 1...Int(Int32.max)) as Int32)

@@ -32,6 +32,8 @@ final class GroupCoordinator: @unchecked Sendable {
     private var joinPromises: [RequestID: EventLoopPromise<JoinGroupResponse>] = [:]
     private var syncPromises: [RequestID: EventLoopPromise<SyncGroupResponse>] = [:]
     private var lastExpiry: Int64 = 0
+    /// The metadata image the consumer groups were last checked against.
+    private var consumerTickImageOffset: Int64 = -1
 
     init(configuration: BrokerConfiguration, metadata: MetadataService, replicas: ReplicaManager, clock: any StorageClock, logger: Logger) {
         self.configuration = configuration
@@ -46,6 +48,9 @@ final class GroupCoordinator: @unchecked Sendable {
         groupConfiguration.maxSize = Int(configuration.groupMaxSize)
         groupConfiguration.offsetsRetentionMs = Int64(configuration.offsetsRetentionMinutes) * 60_000
         groupConfiguration.offsetMetadataMaxBytes = Int(configuration.offsetMetadataMaxBytes)
+        groupConfiguration.consumer.sessionTimeoutMs = configuration.groupConsumerSessionTimeoutMs
+        groupConfiguration.consumer.heartbeatIntervalMs = configuration.groupConsumerHeartbeatIntervalMs
+        groupConfiguration.consumer.maxSize = Int(configuration.groupConsumerMaxSize)
         manager = GroupManager(configuration: groupConfiguration)
     }
 
@@ -167,6 +172,57 @@ final class GroupCoordinator: @unchecked Sendable {
             }
             return outputs
         }
+        // Consumer groups: only when a member deadline passed or the topics may have changed (the metadata image
+        // moved), since checking subscriptions matches every regular expression against every topic.
+        let imageOffset = metadata.publisher.image.lastAppliedOffset
+        let due = lock.withLock { (manager.nextConsumerDeadline.map { $0 <= now } ?? false) || imageOffset != consumerTickImageOffset }
+        guard due else { return }
+        let topics = assignableTopics()
+        lock.withLock {
+            consumerTickImageOffset = imageOffset
+            let change = manager.planConsumerTick(now: now, topics: topics)
+            guard !change.groups.isEmpty else { return }
+            if appendRecords(change.records, now: now) == .none { manager.applyConsumerChange(change) }
+        }
+    }
+
+    // MARK: The consumer protocol (KIP-848)
+
+    /// The topics a consumer group may be assigned: every topic but the internal ones, by name.
+    private func assignableTopics() -> [String: AssignableTopic] {
+        var topics = [String: AssignableTopic]()
+        for (name, topic) in metadata.publisher.image.topicsByName where name != Self.topicName {
+            topics[name] = AssignableTopic(topicID: topic.topicID, partitionCount: Int32(topic.partitions.count))
+        }
+        return topics
+    }
+
+    /// ConsumerGroupHeartbeat: planned under the lock, its records appended, and only then applied and answered.
+    func consumerHeartbeat(_ request: ConsumerGroupHeartbeatRequest, clientID: String, clientHost: String) -> ConsumerGroupHeartbeatResponse {
+        let now = clock.nowMilliseconds()
+        let context = ConsumerGroupManager.HeartbeatContext(
+            newMemberID: KafkaUUID.random().description, topics: assignableTopics(), now: now, clientID: clientID, clientHost: clientHost
+        )
+        return lock.withLock {
+            let change = manager.planConsumerHeartbeat(request, context: context)
+            let error = appendRecords(change.records, now: now)
+            guard error == .none else {
+                return ConsumerGroupHeartbeatResponse(errorCode: error.rawValue, errorMessage: "The coordinator could not store the change.", memberEpoch: -1)
+            }
+            manager.applyConsumerChange(change)
+            return change.response
+        }
+    }
+
+    func describeConsumerGroups(_ groupIDs: [String]) -> [ConsumerGroupDescribeResponse.DescribedGroup] {
+        let image = metadata.publisher.image
+        var names = [KafkaUUID: String]()
+        for (name, topic) in image.topicsByName { names[topic.topicID] = name }
+        return lock.withLock { groupIDs.map { manager.describeConsumerGroup($0, topicNames: names) } }
+    }
+
+    func validateOffsetFetch(groupID: String, memberID: String?, memberEpoch: Int32) -> ErrorCode {
+        lock.withLock { manager.validateOffsetFetch(groupID: groupID, memberID: memberID, memberEpoch: memberEpoch) }
     }
 
     // MARK: Requests

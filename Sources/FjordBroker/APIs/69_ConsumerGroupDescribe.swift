@@ -1,0 +1,28 @@
+// ConsumerGroupDescribe v0 (KIP-848): state, epochs, assignor and members (subscriptions, current and target
+// assignments with topic names). GROUP_ID_NOT_FOUND for an unknown id or a classic group;
+// authorized_operations is not computed (Int32.min).
+import KafkaProtocol
+import NIOCore
+
+/// Describes KIP-848 consumer groups.
+struct ConsumerGroupDescribeHandler: APIHandler {
+    let versions: ClosedRange<Int16> = 0...0
+    let services: BrokerServices
+
+    func handle(_ request: ConsumerGroupDescribeRequest, context: RequestContext) -> EventLoopFuture<ConsumerGroupDescribeResponse> {
+        var served = [String]()
+        var failed = [String: ErrorCode]()
+        for groupID in request.groupIDs {
+            let error = groupID.isEmpty ? ErrorCode.invalidGroupID : services.groups.checkCoordinator(groupID)
+            if error == .none { served.append(groupID) } else { failed[groupID] = error }
+        }
+        var described = [String: ConsumerGroupDescribeResponse.DescribedGroup]()
+        for group in services.groups.describeConsumerGroups(served) { described[group.groupID] = group }
+        var response = ConsumerGroupDescribeResponse()
+        response.groups = request.groupIDs.map { groupID in
+            if let error = failed[groupID] { return .init(errorCode: error.rawValue, groupID: groupID) }
+            return described[groupID]!
+        }
+        return context.eventLoop.makeSucceededFuture(response)
+    }
+}
