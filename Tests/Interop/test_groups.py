@@ -454,3 +454,85 @@ def test_two_groups_reading_one_topic_do_not_affect_each_other(gbroker):
     assert b.committed([TopicPartition(topic, 0)], timeout=10)[0].offset == 9
     for c in (a1, a2, b):
         c.close()
+
+
+CHILD_PROCESSOR = """
+import sys
+from confluent_kafka import Consumer
+c = Consumer({"bootstrap.servers": sys.argv[1], "group.id": sys.argv[2], "session.timeout.ms": 3000,
+              "heartbeat.interval.ms": 300, "auto.offset.reset": "earliest", "enable.auto.commit": False})
+c.subscribe([sys.argv[3]], on_assign=lambda _c, ps: print("assigned", " ".join(str(p.partition) for p in ps), flush=True))
+while True:
+    m = c.poll(0.1)
+    if m is None or m.error():
+        continue
+    print("msg", m.partition(), m.offset(), flush=True)
+    c.commit(message=m, asynchronous=False)  # at-least-once: commit after processing
+    print("commit", m.partition(), m.offset() + 1, flush=True)
+"""
+
+
+def test_three_members_one_killed_nothing_lost(gbroker):
+    """Item 7 of the groups issue: three members on six partitions get two each; one is SIGKILLed mid-stream;
+    the other two take its partitions after the session timeout; every record is read, and the only records
+    read twice are those of the killed member's partitions at or after its last commit (at-least-once)."""
+    import subprocess
+    import sys
+
+    topic, group = unique("t"), unique("g")
+    create_topic(gbroker.bootstrap, topic, 6)
+    child = subprocess.Popen([sys.executable, "-c", CHILD_PROCESSOR, gbroker.bootstrap, group, topic],
+                             stdout=subprocess.PIPE, text=True)
+    child_lines: list[str] = []
+    reader = threading.Thread(target=lambda: child_lines.extend(iter(child.stdout.readline, "")), daemon=True)
+    reader.start()
+    trackers = [Tracker("a"), Tracker("b")]
+    consumers = [consumer(gbroker.bootstrap, group, **{"session.timeout.ms": 3000}) for _ in trackers]
+    seen: list[tuple[int, int]] = []
+
+    def process(c, msg):
+        seen.append((msg.partition(), msg.offset()))
+        c.commit(message=msg, asynchronous=False)
+
+    try:
+        for c, t in zip(consumers, trackers):
+            subscribe(c, topic, t)
+
+        def child_owned() -> set[int]:
+            assigned = [line.split()[1:] for line in list(child_lines) if line.startswith("assigned")]
+            return {int(p) for p in assigned[-1]} if assigned else set()
+
+        poll_until(consumers, lambda: all(len(t.owned) == 2 for t in trackers) and len(child_owned()) == 2,
+                   timeout=30, on_message=process)
+        killed_partitions = child_owned()
+        assert killed_partitions.isdisjoint({p for t in trackers for _, p in t.owned})
+        produce(gbroker.bootstrap, topic, 600, 6)
+        child_msgs = lambda: [line for line in list(child_lines) if line.startswith("msg")]
+        poll_until(consumers, lambda: len(child_msgs()) >= 40, timeout=30, on_message=process)
+        child.kill()  # SIGKILL: no LeaveGroup, no last commit
+        child.wait()
+        killed_at = time.monotonic()
+        produce(gbroker.bootstrap, topic, 300, 6)
+        poll_until(consumers, lambda: len({p for t in trackers for _, p in t.owned}) == 6, timeout=30, on_message=process)
+        assert time.monotonic() - killed_at >= 1.0, "partitions moved before the session timeout"
+        read_by_child = [tuple(map(int, line.split()[1:])) for line in child_lines if line.startswith("msg")]
+        everything = {(p, o) for p in range(6) for o in range(150)}
+        poll_until(consumers, lambda: set(seen) | set(read_by_child) >= everything, timeout=30, on_message=process)
+        assert set(seen) | set(read_by_child) == everything
+        last_commit: dict[int, int] = {}
+        for line in child_lines:
+            if line.startswith("commit"):
+                _, p, o = line.split()
+                last_commit[int(p)] = int(o)
+        counts: dict[tuple[int, int], int] = {}
+        for key in seen + read_by_child:
+            counts[key] = counts.get(key, 0) + 1
+        for (p, o), n in counts.items():
+            if n > 1:
+                assert p in killed_partitions and o >= last_commit.get(p, 0), f"record {p}/{o} read {n} times"
+    finally:
+        for c in consumers:
+            c.close()
+        if child.poll() is None:
+            child.kill()
+            child.wait()
