@@ -219,3 +219,34 @@ def test_port_zero_is_reported_in_the_log(request, tmp_path):
         assert http_get(b.metrics_port, "/health")[0] == 200
     finally:
         b.stop()
+
+
+def test_oversized_or_garbage_requests_close_only_their_connection(broker):
+    import socket
+
+    def exchange(payload: bytes) -> bytes:
+        with socket.create_connection(("127.0.0.1", broker.metrics_port), timeout=10) as s:
+            try:
+                s.sendall(payload)
+            except OSError:
+                pass  # the server may close before reading everything
+            data = b""
+            while True:
+                try:
+                    chunk = s.recv(65536)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                data += chunk
+            return data
+
+    huge_header = b"GET /metrics HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 40_000 + b"\r\n\r\n"
+    answer = exchange(huge_header)
+    assert answer == b"" or answer.startswith(b"HTTP/1.1 4"), answer[:80]
+    answer = exchange(b"\x00\x01garbage\r\n\r\n")
+    assert answer == b"" or answer.startswith(b"HTTP/1.1 400"), answer[:80]
+    body = b"POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n" + b"b" * 100_000
+    answer = exchange(body)
+    assert answer.startswith(b"HTTP/1.1 405") or answer.startswith(b"HTTP/1.1 413"), answer[:80]
+    assert http_get(broker.metrics_port, "/health")[0] == 200
