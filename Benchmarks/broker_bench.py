@@ -173,7 +173,8 @@ def start_broker(kind: str, args: argparse.Namespace, workdir: Path, label: str)
         argv = [str(args.fjord), "broker",
                 "--override", f"listeners=PLAINTEXT://127.0.0.1:{port}",
                 "--override", f"log.dirs={data_dir}",
-                "--override", "node.id=1"]
+                "--override", "node.id=1",
+                "--override", "metrics.listener=127.0.0.1:0"]
     elif kind == "tansu":
         argv = [str(args.tansu), "broker",
                 "--listener-url", f"tcp://127.0.0.1:{port}",

@@ -63,6 +63,7 @@ main() {
         --override "listeners=PLAINTEXT://127.0.0.1:$PORT" \
         --override "log.dirs=$DATA_DIR" \
         --override "node.id=1" \
+        --override "metrics.listener=127.0.0.1:0" \
         --override "auto.create.topics.enable=true" \
         --override "num.partitions=4" \
         </dev/null >"$BROKER_LOG" 2>&1 &

@@ -13,6 +13,9 @@ import ServiceLifecycle
 /// `run()` follows swift-service-lifecycle: it returns after a graceful shutdown (SIGINT/SIGTERM through the
 /// `ServiceGroup` of `fjord broker`), having stopped accepting, closed the listeners, and flushed and closed every
 /// log (checkpoints and the clean-shutdown marker written last).
+///
+/// Each broker owns its metrics registry (`BrokerMetrics`), served on `metrics.listener` once the Kafka listeners
+/// are up and closed first at shutdown; nothing is registered in swift-metrics' global `MetricsSystem`.
 public final class Broker: Service, Sendable {
     /// Kafka's fixed id of the `__cluster_metadata` topic (`Uuid.METADATA_TOPIC_ID`).
     static let metadataTopicID = KafkaUUID(high: 0, low: 1)
@@ -20,6 +23,9 @@ public final class Broker: Service, Sendable {
     public let configuration: BrokerConfiguration
     private let logger: Logger
     private let boundPortsBox = NIOLockedValueBox<[Int]>([])
+    private let metricsPortBox = NIOLockedValueBox<Int?>(nil)
+    /// True from the moment the listeners are up until shutdown starts: what `/health` reports.
+    private let servingBox = NIOLockedValueBox(false)
 
     public init(configuration: BrokerConfiguration, logger: Logger) {
         self.configuration = configuration
@@ -28,6 +34,9 @@ public final class Broker: Service, Sendable {
 
     /// The ports the listeners are bound to, once `run()` has bound them.
     public var boundPorts: [Int] { boundPortsBox.withLockedValue { $0 } }
+
+    /// The port `/metrics` is served on, once `run()` has bound it (nil when `metrics.listener` is off).
+    public var metricsPort: Int? { metricsPortBox.withLockedValue { $0 } }
 
     public func run() async throws {
         let meta = try loadDataDirectories()
@@ -42,7 +51,16 @@ public final class Broker: Service, Sendable {
             boundPortsBox.withLockedValue { $0 = server.boundPorts }
             // Session expiry, rebalance timeouts and offset expiry of the group coordinator.
             let groupTicks = services.groups.start(on: group.next())
-            logger.info("ready", metadata: ["ports": "\(server.boundPorts)"])
+            let metricsServer: MetricsServer?
+            do {
+                metricsServer = try await startMetricsServer(services: services, group: group)
+            } catch {
+                groupTicks.cancel()
+                await server.close()
+                throw error
+            }
+            servingBox.withLockedValue { $0 = true }
+            logger.info("ready", metadata: ["ports": "\(server.boundPorts)", "metrics.port": "\(metricsPort.map(String.init) ?? "off")"])
             // The storage services run until the graceful shutdown that ends this node, then stop with it.
             try await withThrowingTaskGroup(of: Void.self) { tasks in
                 tasks.addTask { try await self.makeFlusher(logManager: logManager, threadPool: threadPool).run() }
@@ -52,10 +70,12 @@ public final class Broker: Service, Sendable {
                 while (try? await tasks.next()) != nil {}
             }
             logger.info("shutting down")
+            servingBox.withLockedValue { $0 = false }
             groupTicks.cancel()
-            // Order matters: stop accepting; let blocking work already queued (metadata commits, topic creation)
+            // Order matters: stop answering probes and scrapes (a stopping broker is not healthy); stop accepting; let blocking work already queued (metadata commits, topic creation)
             // finish while the event loops can still take its results; close the connections; then save producer
             // state and close every log, so nothing writes to a log after it is closed.
+            await metricsServer?.close()
             await server.close()
             try? await threadPool.shutdownGracefully()
             try? await group.shutdownGracefully()
@@ -92,7 +112,8 @@ public final class Broker: Service, Sendable {
         try metadata.load()
         let services = BrokerServices(
             configuration: configuration, metadata: metadata, replicas: replicas, threadPool: threadPool,
-            clock: SystemStorageClock(), logger: logger
+            clock: SystemStorageClock(), metrics: BrokerMetrics(partitionLevel: configuration.metricsPartitionLevel),
+            logger: logger
         )
         try services.groups.load()
         return services
@@ -142,7 +163,8 @@ public final class Broker: Service, Sendable {
         let (registry, apiVersions) = Self.makeRegistry(services: services)
         let server = try await KafkaServer.bind(
             listeners: configuration.listeners, group: group, registry: registry, apiVersions: apiVersions,
-            maximumFrameBytes: configuration.socketRequestMaxBytes, logger: logger
+            maximumFrameBytes: configuration.socketRequestMaxBytes,
+            metrics: services.metrics.requestMetrics(for: registry.supportedVersions.map(\.apiKey)), logger: logger
         )
         // Port 0 asks the OS for a free port: advertise the real one.
         let publisher = services.metadata.publisher
@@ -151,6 +173,26 @@ public final class Broker: Service, Sendable {
             image.brokers[0].port = Int32(port)
             publisher.publish(image)
         }
+        return server
+    }
+
+    /// Serves `/metrics` and `/health` on `metrics.listener`, unless it is off. Scrapes compute their gauges from
+    /// `services` on the event loop that answers them (in-memory state only: no I/O).
+    private func startMetricsServer(services: BrokerServices, group: MultiThreadedEventLoopGroup) async throws -> MetricsServer? {
+        guard let listener = configuration.metricsListener else {
+            logger.info("metrics listener off (metrics.listener is empty)")
+            return nil
+        }
+        let serving = servingBox
+        let routes = MetricsHTTPHandler.Routes(
+            metrics: {
+                services.metrics.collect(from: services)
+                return services.metrics.render()
+            },
+            isServing: { serving.withLockedValue { $0 } }
+        )
+        let server = try await MetricsServer.bind(listener, group: group, routes: routes, logger: logger)
+        metricsPortBox.withLockedValue { $0 = server.localAddress?.port }
         return server
     }
 

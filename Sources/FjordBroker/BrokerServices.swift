@@ -16,11 +16,13 @@ final class BrokerServices: Sendable {
     let groups: GroupCoordinator
     let threadPool: NIOThreadPool
     let clock: any StorageClock
+    /// Counters of the data path and the scrape-time gauges of `/metrics`.
+    let metrics: BrokerMetrics
     let logger: Logger
 
     init(
         configuration: BrokerConfiguration, metadata: MetadataService, replicas: ReplicaManager, threadPool: NIOThreadPool,
-        clock: any StorageClock, logger: Logger
+        clock: any StorageClock, metrics: BrokerMetrics, logger: Logger
     ) {
         self.configuration = configuration
         self.metadata = metadata
@@ -29,6 +31,7 @@ final class BrokerServices: Sendable {
         self.groups = GroupCoordinator(configuration: configuration, metadata: metadata, replicas: replicas, clock: clock, logger: logger)
         self.threadPool = threadPool
         self.clock = clock
+        self.metrics = metrics
         self.logger = logger
     }
 

@@ -424,7 +424,7 @@ final class LogSegment: @unchecked Sendable {
     /// `minimumOneBatch`) and only batches whose last offset is below `upperBound`.
     func read(
         from offset: Int64, maximumBytes: Int, upperBound: Int64, minimumOneBatch: Bool
-    ) throws(LogError) -> (position: Int64, length: Int, firstOffset: Int64)? {
+    ) throws(LogError) -> (position: Int64, length: Int, firstOffset: Int64, lastOffset: Int64)? {
         let (start, size) = try scanStart(forOffset: offset)
         var scanner = BatchHeaderScanner(file: log, fileSize: size, from: start)
         var first: BatchHeader?
@@ -437,10 +437,12 @@ final class LogSegment: @unchecked Sendable {
         guard let first, first.lastOffset < upperBound else { return nil }
         if first.size > maximumBytes && !minimumOneBatch { return nil }
         var length = first.size
+        var lastOffset = first.lastOffset
         while let header = try scanner.next(), header.lastOffset < upperBound, length + header.size <= maximumBytes {
             length += header.size
+            lastOffset = header.lastOffset
         }
-        return (first.position, length, first.baseOffset)
+        return (first.position, length, first.baseOffset, lastOffset)
     }
 
     /// Every batch header from `position`, in order (for time lookups and dumps).

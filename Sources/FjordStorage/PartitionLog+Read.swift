@@ -14,6 +14,8 @@ public struct LogReadResult: Sendable {
     public var slice: FileSlice?
     /// The base offset of the first batch returned (≤ the offset asked for when it lies inside that batch).
     public var firstBatchOffset: Int64?
+    /// The last offset of the last batch returned.
+    public var lastBatchOffset: Int64?
     public var logStartOffset: Int64
     public var logEndOffset: Int64
 }
@@ -32,7 +34,7 @@ extension PartitionLog {
             guard offset >= logStart, offset <= end else {
                 throw LogError(.offsetOutOfRange, "\(topicPartition): offset \(offset) is outside [\(logStart), \(end)]")
             }
-            var result = LogReadResult(slice: nil, firstBatchOffset: nil, logStartOffset: logStart, logEndOffset: end)
+            var result = LogReadResult(slice: nil, firstBatchOffset: nil, lastBatchOffset: nil, logStartOffset: logStart, logEndOffset: end)
             guard offset < end, offset < upperBound else { return result }
             var index = Self.segmentIndex(in: segments, containing: offset)
             while index < segments.count {
@@ -40,6 +42,7 @@ extension PartitionLog {
                 if let found = try segment.read(from: offset, maximumBytes: maximumBytes, upperBound: upperBound, minimumOneBatch: minimumOneBatch) {
                     result.slice = FileSlice(file: segment.log, position: found.position, length: found.length)
                     result.firstBatchOffset = found.firstOffset
+                    result.lastBatchOffset = found.lastOffset
                     return result
                 }
                 // Nothing at or after `offset` in this segment (or it is above the bound): try the next one only when

@@ -26,7 +26,10 @@ import Testing
         let channel = EmbeddedChannel()
         try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(KafkaFrameDecoder(maximumFrameBytes: 1 << 20)))
         try channel.pipeline.syncOperations.addHandler(
-            KafkaConnectionHandler(registry: registry, apiVersions: apiVersions, logger: Logger(label: "test"))
+            KafkaConnectionHandler(
+                registry: registry, apiVersions: apiVersions,
+                metrics: BrokerMetrics().requestMetrics(for: registry.supportedVersions.map(\.apiKey)), logger: Logger(label: "test")
+            )
         )
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
         return channel

@@ -42,6 +42,8 @@ class BrokerProcess:
     data_dir: Path | None
     log_path: Path
     argv: list[str] = field(default_factory=list)
+    # The HTTP port of /metrics and /health (Fjord's metrics.listener), when the broker serves one.
+    metrics_port: int | None = None
 
     @property
     def bootstrap(self) -> str:
@@ -130,20 +132,48 @@ def tansu_bin() -> str:
 
 def start_fjord(tmp_path: Path, node_id: int = 1, overrides: dict[str, str] | None = None,
                 name: str = "fjord") -> BrokerProcess:
-    """Start one Fjord broker; usable directly by multi-broker tests."""
+    """Start one Fjord broker; usable directly by multi-broker tests.
+
+    Its /metrics endpoint gets a free port too (never the default 9644, so brokers can run side by side);
+    `metrics_port` says which, or is None when `overrides` turn metrics.listener off."""
     port = free_port()
+    metrics_port = free_port()
     data_dir = tmp_path / f"{name}-data"
     data_dir.mkdir(parents=True, exist_ok=True)
     props = {
         "listeners": f"PLAINTEXT://127.0.0.1:{port}",
         "log.dirs": str(data_dir),
         "node.id": str(node_id),
+        "metrics.listener": f"127.0.0.1:{metrics_port}",
         **(overrides or {}),
     }
     argv = [fjord_bin(), "broker"]
     for key, value in props.items():
         argv += ["--override", f"{key}={value}"]
-    return _start(name, argv, port, data_dir, tmp_path / f"{name}.log")
+    broker = _start(name, argv, port, data_dir, tmp_path / f"{name}.log")
+    listener = props["metrics.listener"].strip()
+    if listener and listener.lower() != "none":
+        broker.metrics_port = _wait_for_metrics(broker, int(listener.rsplit(":", 1)[1]))
+    return broker
+
+
+def _wait_for_metrics(broker: BrokerProcess, port: int, timeout: float = START_TIMEOUT_S) -> int:
+    """The metrics listener binds just after the Kafka one: wait for it. Port 0 is read from the
+    broker's `metrics listening ... port=N` log line."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and broker.alive():
+        if port == 0:
+            for line in broker.log_text().splitlines():
+                if "metrics listening" in line and "port=" in line:
+                    port = int(line.split("port=", 1)[1].split()[0])
+        if port:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                    return port
+            except OSError:
+                pass
+        time.sleep(0.05)
+    pytest.fail(f"{broker.name}: metrics listener not reachable\n{broker.log_text()}", pytrace=False)
 
 
 def start_tansu(tmp_path: Path, name: str = "tansu") -> BrokerProcess:

@@ -29,7 +29,7 @@ def test_config_file_is_read(tmp_path):
     port = free_port()
     props = tmp_path / "server.properties"
     props.write_text(f"# a Kafka-style file\nnode.id=4\nlisteners=PLAINTEXT://127.0.0.1:{port}\n"
-                     f"log.dirs={tmp_path}/data\nnum.partitions=3\n")
+                     f"log.dirs={tmp_path}/data\nnum.partitions=3\nmetrics.listener=127.0.0.1:0\n")
     proc = subprocess.Popen([fjord_bin(), "broker", "--config", str(props)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:

@@ -27,10 +27,20 @@ struct ProduceHandler: APIHandler {
         let image = services.image
         var unknownTopics = [String]()
         var response = ProduceResponse()
+        let metrics = services.metrics
         for topic in request.topicData {
             var topicResponse = ProduceResponse.TopicProduceResponse(name: topic.name)
+            var topicMetrics: TopicMetrics?
             for partition in topic.partitionData {
                 let outcome = produce(topic: topic.name, partition: partition, acks: request.acks, transactional: request.transactionalID != nil, image: image, now: now, unknownTopics: &unknownTopics)
+                if outcome.error == .none, let records = partition.records {
+                    // Per batch, never per record: the count is read from the (validated) batch header.
+                    topicMetrics = topicMetrics ?? metrics.topic(topic.name)
+                    topicMetrics!.bytesIn.increment(by: records.readableBytes)
+                    topicMetrics!.recordsIn.increment(by: Self.recordCount(of: records))
+                } else if outcome.error != .none {
+                    metrics.countProduceError(outcome.error)
+                }
                 topicResponse.partitionResponses.append(ProduceResponse.PartitionProduceResponse(
                     index: partition.index, errorCode: outcome.error.rawValue, baseOffset: outcome.baseOffset,
                     logAppendTimeMs: outcome.logAppendTime, logStartOffset: outcome.logStartOffset,
@@ -46,6 +56,13 @@ struct ProduceHandler: APIHandler {
             _ = services.blocking(on: context.eventLoop) { try services.autoCreate(names) }
         }
         return response
+    }
+
+    /// The record count of an appended batch: the int32 at byte 57 of a v2 batch header (after base offset 8, length
+    /// 4, leader epoch 4, magic 1, CRC 4, attributes 2, last offset delta 4, timestamps 16, producer id 8, producer
+    /// epoch 2, base sequence 4). The append has already checked that `records` is exactly one such batch.
+    static func recordCount(of records: ByteBuffer) -> Int {
+        Int(max(0, records.getInteger(at: records.readerIndex + 57, endianness: .big, as: Int32.self) ?? 0))
     }
 
     private func produce(

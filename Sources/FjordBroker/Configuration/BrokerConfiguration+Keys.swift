@@ -1,7 +1,7 @@
 extension BrokerConfiguration {
     /// What a property's value must look like.
     enum ValueKind: Sendable {
-        case int, long, bool, double, string, list, listenerList, roles
+        case int, long, bool, double, string, list, listenerList, roles, metricsListener
 
         func validate(_ value: String, key: String) throws(ConfigurationError) {
             switch self {
@@ -17,6 +17,7 @@ extension BrokerConfiguration {
                 guard Double(value) != nil else { throw ConfigurationError(key: key, "'\(value)' is not a number") }
             case .string, .list: break
             case .listenerList: _ = try Listener.parseList(value, key: key)
+            case .metricsListener: _ = try Listener.parseMetrics(value, key: key)
             case .roles:
                 for role in value.split(separator: ",") {
                     guard ["broker", "controller"].contains(role.trimmingCharacters(in: " ")) else {
@@ -59,6 +60,8 @@ extension BrokerConfiguration {
         "log.cleaner.min.compaction.lag.ms": .long, "log.cleaner.max.compaction.lag.ms": .long,
         "log.cleaner.min.cleanable.ratio": .double, "log.cleaner.enable": .bool,
         "offsets.topic.segment.bytes": .int, "offsets.retention.check.interval.ms": .long, "offset.metadata.max.bytes": .int,
+        // Fjord's own: the Prometheus endpoint.
+        "metrics.listener": .metricsListener, "metrics.partition.level": .bool,
     ]
 
     /// Defaults of the broker keys that are not the broker side of a topic config, as DescribeConfigs on the
@@ -73,5 +76,6 @@ extension BrokerConfiguration {
         "group.consumer.max.size": "2147483647",
         "log.retention.check.interval.ms": "300000", "log.flush.scheduler.interval.ms": "3000",
         "max.incremental.fetch.session.cache.slots": "1000", "process.roles": "broker,controller",
+        "metrics.listener": "127.0.0.1:9644", "metrics.partition.level": "false",
     ]
 }

@@ -63,6 +63,13 @@ public struct BrokerConfiguration: Sendable {
     public var offsetsRetentionCheckIntervalMs: Int64 = 600_000
     /// The longest commit metadata string. Kafka: `offset.metadata.max.bytes`. Default 4096.
     public var offsetMetadataMaxBytes: Int32 = 4096
+    /// Where `/metrics` (Prometheus text format) and `/health` are served over HTTP, or nil for nowhere.
+    /// Fjord: `metrics.listener`, `host:port` (port 0 picks a free port; empty or `none` turns it off).
+    /// Default `127.0.0.1:9644`.
+    public var metricsListener: Listener? = Listener(name: "METRICS", host: "127.0.0.1", port: 9644)
+    /// Also export per-partition series (log offsets and size, lag per partition). Off by default so the number of
+    /// series grows with topics and groups, not partitions. Fjord: `metrics.partition.level`. Default false.
+    public var metricsPartitionLevel = false
     /// Every property as given (after overrides), for DescribeConfigs.
     public private(set) var properties: [String: String] = [:]
 
@@ -128,6 +135,8 @@ public struct BrokerConfiguration: Sendable {
         case "offsets.retention.check.interval.ms":
             offsetsRetentionCheckIntervalMs = Int64(try Self.integer(value, key: key, in: 1...Int(Int32.max)) as Int32)
         case "offset.metadata.max.bytes": offsetMetadataMaxBytes = try Self.integer(value, key: key, in: 0...Int(Int32.max))
+        case "metrics.listener": metricsListener = try Listener.parseMetrics(value, key: key)
+        case "metrics.partition.level": metricsPartitionLevel = value.lowercased() == "true"
         case "min.insync.replicas": minInsyncReplicas = try Self.integer(value, key: key, in: 1...Int(Int32.max))
         default: break
         }

@@ -32,6 +32,18 @@ public struct Listener: Hashable, Sendable, CustomStringConvertible {
         self.init(name: name.uppercased(), host: host, port: port)
     }
 
+    /// The HTTP address of `metrics.listener`: `host:port` (or `http://host:port`); nil for an empty value or
+    /// `none`, which turn the endpoint off.
+    public static func parseMetrics(_ text: String, key: String) throws(ConfigurationError) -> Listener? {
+        var address = text.trimmingCharacters(in: " ")
+        guard !address.isEmpty, address.lowercased() != "none" else { return nil }
+        if address.lowercased().hasPrefix("http://") { address = String(address.dropFirst("http://".count)) }
+        guard !address.contains("://") else {
+            throw ConfigurationError(key: key, "'\(text)' is not of the form host:port")
+        }
+        return try Listener(parsing: "METRICS://" + address, key: key)
+    }
+
     /// A comma-separated list, as in `listeners=PLAINTEXT://:9092,CONTROLLER://:9093`.
     public static func parseList(_ text: String, key: String) throws(ConfigurationError) -> [Listener] {
         var listeners = [Listener]()

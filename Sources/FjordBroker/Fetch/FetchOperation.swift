@@ -23,6 +23,8 @@ final class FetchOperation: @unchecked Sendable {
     private var responseSessionID: Int32 = 0
     private var done = false
     private var waiterIDs: [(PartitionReplica, UInt64)] = []
+    /// Counted in the fetch purgatory gauge (parked at least once and not answered yet).
+    private var isParked = false
     private var timeout: Scheduled<Void>?
 
     init(request: FetchRequest, context: RequestContext, services: BrokerServices, promise: EventLoopPromise<ResponseBody?>) {
@@ -34,6 +36,7 @@ final class FetchOperation: @unchecked Sendable {
 
     func start() {
         if let error = resolveSession() {
+            services.metrics.countFetchError(error)
             return finish(FetchResponseWriter(version: version).encode(errorCode: error, sessionID: 0, topics: []))
         }
         attempt(final: request.maxWaitMs <= 0)
@@ -143,6 +146,8 @@ final class FetchOperation: @unchecked Sendable {
         var cached: FetchSessionCache.CachedPartition
         var data: FetchResponse.PartitionData
         var slice: FileSlice?
+        /// The last offset of the last batch in `slice`.
+        var lastOffset: Int64?
         var isError: Bool { data.errorCode != 0 }
     }
 
@@ -167,6 +172,7 @@ final class FetchOperation: @unchecked Sendable {
             park()
             return
         }
+        count(results)
         finish(encode(results))
     }
 
@@ -206,7 +212,7 @@ final class FetchOperation: @unchecked Sendable {
                 minimumOneBatch: isFirstWithData && cached.maxBytes > 0
             )
             data.logStartOffset = read.logStartOffset
-            return PartitionResult(cached: cached, data: data, slice: read.slice)
+            return PartitionResult(cached: cached, data: data, slice: read.slice, lastOffset: read.lastBatchOffset)
         } catch let error as LogError where error.code == .offsetOutOfRange {
             data.errorCode = ErrorCode.offsetOutOfRange.rawValue
             return PartitionResult(cached: cached, data: data)
@@ -216,7 +222,27 @@ final class FetchOperation: @unchecked Sendable {
         }
     }
 
+    /// Bytes and offsets sent per topic, and partition errors, for `/metrics`: once per answer, per partition.
+    private func count(_ results: [PartitionResult]) {
+        let metrics = services.metrics
+        var topic: (name: String, metrics: TopicMetrics)?
+        for result in results {
+            if result.isError { metrics.countFetchError(ErrorCode(rawValue: result.data.errorCode)) }
+            guard let slice = result.slice else { continue }
+            let name = result.cached.topicPartition.topic
+            if topic?.name != name { topic = (name, metrics.topic(name)) }
+            topic!.metrics.bytesOut.increment(by: slice.length)
+            if let last = result.lastOffset {
+                topic!.metrics.recordsOut.increment(by: max(0, last + 1 - result.cached.fetchOffset))
+            }
+        }
+    }
+
     private func park() {
+        if !isParked {
+            isParked = true
+            services.metrics.parkedFetches.increment()
+        }
         var replicas = [PartitionReplica]()
         for cached in partitions {
             if let replica = services.replicas.replica(for: cached.topicPartition) { replicas.append(replica) }
@@ -271,6 +297,10 @@ final class FetchOperation: @unchecked Sendable {
     private func finish(_ body: ResponseBody) {
         guard !done else { return }
         done = true
+        if isParked {
+            isParked = false
+            services.metrics.parkedFetches.decrement()
+        }
         timeout?.cancel()
         clearWaiters()
         promise.succeed(body)

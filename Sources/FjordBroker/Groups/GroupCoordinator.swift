@@ -334,6 +334,15 @@ final class GroupCoordinator: @unchecked Sendable {
         lock.withLock { manager.describe(groupID: groupID) }
     }
 
+    /// What `/metrics` reports of the coordinator: every group's committed offsets (for lag), how many groups it
+    /// knows, and the JoinGroup/SyncGroup answers waiting for a rebalance (its purgatory).
+    func metricsSnapshot() -> (offsets: [String: [PartitionKey: CommittedOffset]], groupCount: Int, waitingJoins: Int, waitingSyncs: Int) {
+        lock.withLock {
+            let groupCount = Set(manager.groups.keys).union(manager.offsets.keys).count
+            return (manager.offsets, groupCount, joinPromises.count, syncPromises.count)
+        }
+    }
+
     // MARK: Appending
 
     /// Appends a command's records and replays them; if the append fails the answer says so (`failed`).

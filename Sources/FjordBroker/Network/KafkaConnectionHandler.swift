@@ -15,14 +15,16 @@ final class KafkaConnectionHandler: ChannelInboundHandler {
 
     private let registry: APIRegistry
     private let apiVersions: ApiVersionsHandler
+    private let metrics: RequestMetricsTable
     private var logger: Logger
     private var peer = "unknown peer"
     /// Completes when the previous response has been handed to the channel, so responses keep request order.
     private var previousResponse: EventLoopFuture<Void>?
 
-    init(registry: APIRegistry, apiVersions: ApiVersionsHandler, logger: Logger) {
+    init(registry: APIRegistry, apiVersions: ApiVersionsHandler, metrics: RequestMetricsTable, logger: Logger) {
         self.registry = registry
         self.apiVersions = apiVersions
+        self.metrics = metrics
         self.logger = logger
     }
 
@@ -30,6 +32,7 @@ final class KafkaConnectionHandler: ChannelInboundHandler {
         peer = context.remoteAddress.map { "\($0)" } ?? "unknown peer"
         logger[metadataKey: "peer"] = "\(peer)"
         logger.debug("connection opened")
+        metrics.connections.increment()
         context.fireChannelActive()
     }
 
@@ -63,11 +66,17 @@ final class KafkaConnectionHandler: ChannelInboundHandler {
             return close(context, reason: "\(apiKey) v\(version) is not supported (serving v\(handler.versions.lowerBound)-v\(handler.versions.upperBound))")
         }
         let requestContext = RequestContext(header: header, peer: peer, eventLoop: context.eventLoop)
+        let started = NIODeadline.now()
         let body: EventLoopFuture<ResponseBody?>
         do {
             body = try handler.respond(to: &frame, context: requestContext)
         } catch {
             return close(context, reason: "malformed \(apiKey) v\(version) request: \(error)")
+        }
+        if let requestMetrics = metrics.byKey[apiKey] {
+            // Counted once decoded; the latency runs until the handler's answer is ready (a parked fetch included).
+            requestMetrics.count.increment()
+            body.whenComplete { _ in requestMetrics.latency.recordNanoseconds((NIODeadline.now() - started).nanoseconds) }
         }
         respond(context, correlationID: header.correlationID, headerVersion: responseHeaderVersion, body: body)
     }
@@ -129,6 +138,7 @@ final class KafkaConnectionHandler: ChannelInboundHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         logger.debug("connection closed")
+        metrics.connections.decrement()
         context.fireChannelInactive()
     }
 }

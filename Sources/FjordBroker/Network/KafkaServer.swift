@@ -19,7 +19,7 @@ final class KafkaServer: Sendable {
 
     static func bind(
         listeners: [Listener], group: MultiThreadedEventLoopGroup, registry: APIRegistry,
-        apiVersions: ApiVersionsHandler, maximumFrameBytes: Int, logger: Logger
+        apiVersions: ApiVersionsHandler, maximumFrameBytes: Int, metrics: RequestMetricsTable, logger: Logger
     ) async throws -> KafkaServer {
         var channels = [any Channel]()
         for listener in listeners {
@@ -35,7 +35,7 @@ final class KafkaServer: Sendable {
                             ByteToMessageHandler(KafkaFrameDecoder(maximumFrameBytes: maximumFrameBytes))
                         )
                         try channel.pipeline.syncOperations.addHandler(
-                            KafkaConnectionHandler(registry: registry, apiVersions: apiVersions, logger: logger)
+                            KafkaConnectionHandler(registry: registry, apiVersions: apiVersions, metrics: metrics, logger: logger)
                         )
                     }
                 }
