@@ -73,11 +73,17 @@ interop: deps build
 clean:
 	rm -rf .build
 
-# Benchmarks/README.md: Fjord (release) and Tansu driven by confluent-kafka; prints a Markdown table.
-#   make bench BENCH_ARGS="--brokers tansu --quick --json /tmp/bench.json"
+# Benchmarks/README.md: Fjord (release) and Tansu driven by confluent-kafka, then FjordClient against
+# librdkafka on Fjord; writes Benchmarks/results/<date>.md with SVG charts (Benchmarks/report.py).
+#   make bench BENCH_ARGS="--quick"      (extra flags for broker_bench.py)
 BENCH_ARGS     ?=
+BENCH_DATE     := $(shell date +%Y-%m-%d)
+BENCH_DIR      := Benchmarks/results
 bench: venv release
-	$(VENV)/bin/python Benchmarks/broker_bench.py --fjord $(CURDIR)/.build/release/fjord $(BENCH_ARGS)
+	mkdir -p $(BENCH_DIR)
+	$(VENV)/bin/python Benchmarks/broker_bench.py --fjord $(CURDIR)/.build/release/fjord \
+	  --json $(BENCH_DIR)/$(BENCH_DATE)-broker.json $(BENCH_ARGS) | tee $(BENCH_DIR)/$(BENCH_DATE)-broker.md
+	$(VENV)/bin/python Benchmarks/report.py --broker $(BENCH_DIR)/$(BENCH_DATE)-broker.json --out $(BENCH_DIR)
 
 # librdkafka's regression tests against a fresh release broker (../shared/conformance/README.md).
 #   make conformance TESTS=0001,0017     (default: every "core" test; TESTS=all for the whole list)
