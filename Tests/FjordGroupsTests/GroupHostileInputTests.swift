@@ -137,4 +137,35 @@ import Testing
         #expect(result.answer == [.none, .unknownTopicOrPartition, .unknownTopicOrPartition])
         #expect(result.records.count == 1)
     }
+
+    @Test func hostileConsumerHeartbeatsAreRefusedAndBounded() {
+        // Flow: a consumer-protocol heartbeat with too many topic names, an over-long or invalid regular expression,
+        // an over-long group id, or one member too many gets Kafka's error and leaves no group behind.
+        var configuration = GroupConfiguration()
+        configuration.consumer.maxSize = 2
+        var manager = GroupManager(configuration: configuration)
+        let topic = AssignableTopic(topicID: KafkaUUID(high: 1, low: 1), partitionCount: 1)
+        var nextID = 0
+        func heartbeat(group: String = "g", names: [String]? = ["t"], regex: String? = nil) -> ConsumerGroupHeartbeatResponse {
+            nextID += 1
+            let request = ConsumerGroupHeartbeatRequest(
+                groupID: group, memberEpoch: 0, rebalanceTimeoutMs: 1000, subscribedTopicNames: names,
+                subscribedTopicRegex: regex, topicPartitions: []
+            )
+            let change = manager.planConsumerHeartbeat(request, context: .init(newMemberID: "m\(nextID)", topics: ["t": topic], now: 0))
+            manager.applyConsumerChange(change)
+            return change.response
+        }
+        let manyNames = (0..<20_000).map { "topic-\($0)" }
+        #expect(heartbeat(group: "a", names: manyNames).errorCode == ErrorCode.invalidRequest.rawValue)
+        #expect(heartbeat(group: "b", names: nil, regex: String(repeating: "a", count: 5000)).errorCode
+            == ErrorCode.invalidRegularExpression.rawValue)
+        #expect(heartbeat(group: "c", names: nil, regex: "[z-a]").errorCode == ErrorCode.invalidRegularExpression.rawValue)
+        #expect(heartbeat(group: String(repeating: "g", count: 40_000)).errorCode == ErrorCode.invalidGroupID.rawValue)
+        #expect(manager.consumerGroups.groups.isEmpty)
+        #expect(heartbeat().errorCode == 0)
+        #expect(heartbeat().errorCode == 0)
+        #expect(heartbeat().errorCode == ErrorCode.groupMaxSizeReached.rawValue)
+        #expect(manager.consumerGroups.groups["g"]?.members.count == 2)
+    }
 }
