@@ -1,7 +1,7 @@
 // swift-tools-version:6.0
 //
 // Fjord: a Kafka-compatible broker in Swift. Targets follow docs/ARCHITECTURE.md:
-// arrows point down only (fjord → FjordBroker → KafkaRecords → KafkaProtocol).
+// arrows point down only (fjord → FjordBroker / FjordClient → KafkaRecords → KafkaProtocol).
 import PackageDescription
 
 let package = Package(
@@ -20,6 +20,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
     ],
     targets: [
         // MARK: Protocol layer
@@ -95,8 +96,11 @@ let package = Package(
         .executableTarget(
             name: "fjord",
             dependencies: [
-                "FjordBroker", "FjordStorage",
+                "FjordBroker", "FjordStorage", "FjordClient", "KafkaProtocol", "KafkaRecords",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
