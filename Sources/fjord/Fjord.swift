@@ -27,8 +27,8 @@ struct Fjord: AsyncParsableCommand {
               fjord group describe billing
             """,
         subcommands: [
-            BrokerCommand.self, TopicCommand.self, ProduceCommand.self, ConsumeCommand.self,
-            ConfigCommand.self, ClusterCommand.self, LogCommand.self,
+            BrokerCommand.self, TopicCommand.self, ProduceCommand.self, ConsumeCommand.self, GroupCommand.self,
+            ConfigCommand.self, ClusterCommand.self, PerfCommand.self, LogCommand.self,
         ]
     )
 
