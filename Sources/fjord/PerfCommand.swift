@@ -84,6 +84,16 @@ enum PerfSender {
     ) async {
         let payload = ByteBuffer(repeating: UInt8(ascii: "x"), count: options.recordSize)
         let start = ContinuousClock.now
+        // FjordClient's sender arms the linger timer only when it wakes for another reason, so a batch started while
+        // it is idle waits until the batch fills. Throttled runs have such idle gaps: a ticker flushes every linger.
+        let ticker: Task<Void, Never>? = options.throughput > 0 ? Task {
+            let every = Duration.milliseconds(max(options.lingerMs, 1))
+            while !Task.isCancelled {
+                try? await Task.sleep(for: every)
+                await producer.flush()
+            }
+        } : nil
+        defer { ticker?.cancel() }
         await withTaskGroup(of: Void.self) { group in
             var inFlight = 0
             for index in 0..<count {
@@ -111,6 +121,8 @@ enum PerfSender {
                     }
                 }
             }
+            // Sends the last, unfilled batches now rather than leaving them to a linger timer that is not armed.
+            await producer.flush()
         }
     }
 }

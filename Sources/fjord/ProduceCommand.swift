@@ -68,7 +68,9 @@ struct ProduceCommand: AsyncParsableCommand {
         configuration.compression = compression.codec
         configuration.maxBlock = .seconds(connection.requestTimeout)
         configuration.deliveryTimeout = .seconds(max(connection.requestTimeout, 30))
-        if verbose { configuration.linger = .zero }
+        // Each record leaves at once when someone types or waits for it (-v): FjordClient's sender does not arm the
+        // linger timer for a batch started while it is idle, so a lone line would wait for the batch to fill.
+        if verbose || isatty(file == nil ? 0 : -1) == 1 { configuration.linger = .zero }
         let producer = Producer(configuration: configuration)
         let outcome: Result<Int, any Error> = await withTaskGroup(of: Void.self) { group in
             group.addTask { try? await producer.run() }
