@@ -1,5 +1,6 @@
 import FjordClient
 import Foundation
+import Logging
 
 #if canImport(Glibc)
 import Glibc
@@ -156,6 +157,10 @@ final class TestBroker: @unchecked Sendable {
         var configuration = ClientConfiguration(bootstrapServers: bootstrap)
         configuration.requestTimeout = .seconds(15)
         configuration.retryBackoff = .milliseconds(50)
+        if ProcessInfo.processInfo.environment["FJORD_CLIENT_DEBUG"] != nil {
+            configuration.logger = Logger(label: "fjord.client", factory: { label in StreamLogHandler.standardError(label: label) })
+            configuration.logger.logLevel = .trace
+        }
         return configuration
     }
 }
