@@ -143,9 +143,13 @@ final class TestBroker: @unchecked Sendable {
     func stop() {
         if process.isRunning {
             process.terminate()
-            let deadline = Date().addingTimeInterval(10)
+            // The data is temporary: a broker slow to stop gracefully is killed after 2 s.
+            let deadline = Date().addingTimeInterval(2)
             while process.isRunning && Date() < deadline { usleep(20_000) }
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            if process.isRunning {
+                kill(process.processIdentifier, SIGKILL)
+                process.waitUntilExit()
+            }
         }
         try? FileManager.default.removeItem(at: workDirectory)
     }
