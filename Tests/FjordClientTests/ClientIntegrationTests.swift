@@ -45,7 +45,6 @@ struct ClientIntegrationTests {
             let first = try await group.next()!
             group.cancelAll()
             guard let records = first else {
-                await consumer.close()
                 throw TestBrokerError(description: "timed out waiting for \(count) records")
             }
             return records
