@@ -162,6 +162,7 @@ let package = Package(
             dependencies: [
                 "FjordClient", "KafkaProtocol", "KafkaRecords",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),

@@ -131,7 +131,9 @@ extension Consumer {
         for topic in response.responses {
             for data in topic.partitions {
                 let partition = TopicPartition(topic.topic, data.partitionIndex)
-                guard let requested = offsets[partition], fetchPositions[partition] == requested else { continue }
+                // Positions that moved (seek, pause, revocation) while the fetch was out make its data stale.
+                guard let requested = offsets[partition], fetchPositions[partition] == requested,
+                      !paused.contains(partition) else { continue }
                 let code = ErrorCode(rawValue: data.errorCode)
                 if code == .offsetOutOfRange {
                     resets.append(partition)

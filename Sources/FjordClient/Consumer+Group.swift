@@ -237,7 +237,7 @@ extension Consumer {
     /// application reads `records`.
     func heartbeatLoop() async throws {
         while !closed {
-            try await Task.sleep(for: configuration.heartbeatInterval)
+            guard (try? await Task.sleep(for: configuration.heartbeatInterval)) != nil else { return }
             try await heartbeat()
         }
     }
@@ -278,7 +278,7 @@ extension Consumer {
     /// Commits delivered positions every `interval`.
     func autoCommitLoop(interval: Duration) async throws {
         while !closed {
-            try await Task.sleep(for: interval)
+            guard (try? await Task.sleep(for: interval)) != nil else { return }
             guard !closed, subscription == nil || generationID >= 0 else { continue }
             do {
                 try await commit()

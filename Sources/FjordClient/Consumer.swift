@@ -1,6 +1,7 @@
 import KafkaProtocol
 import KafkaRecords
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import ServiceLifecycle
 
@@ -30,7 +31,8 @@ public actor Consumer: Service {
     var paused: Set<TopicPartition> = []
     var buffer: [ConsumerRecord] = []
     var bufferHead = 0
-    var readerWaiter: CheckedContinuation<ConsumerRecord?, any Error>?
+    /// The reader suspended in `nextRecord`, in a box so that task cancellation (nonisolated) can resume it.
+    nonisolated let readerWaiter = NIOLockedValueBox<CheckedContinuation<Void, any Error>?>(nil)
     var loopWaiter: CheckedContinuation<Void, Never>?
     var loopWakePending = false
     var closed = false
@@ -161,9 +163,13 @@ public actor Consumer: Service {
         return result
     }
 
-    /// Stops fetching from partitions (their buffered records are still delivered) until `resume`.
+    /// Stops delivering and fetching records of partitions until `resume`. Records already buffered for them are
+    /// dropped and fetched again after `resume`, from the position.
     public func pause(_ partitions: [TopicPartition]) {
-        paused.formUnion(partitions.filter(assignment.contains))
+        let newlyPaused = Set(partitions.filter(assignment.contains)).subtracting(paused)
+        paused.formUnion(newlyPaused)
+        purgeBuffer { newlyPaused.contains($0.topicPartition) }
+        for partition in newlyPaused { fetchPositions[partition] = positions[partition] }
     }
 
     /// Fetches from paused partitions again.
@@ -194,9 +200,19 @@ public actor Consumer: Service {
                 return record
             }
             if closed { return nil }
-            let record = try await withCheckedThrowingContinuation { readerWaiter = $0 }
-            if let record { return record }
-            // Woken without a record: look again (more were buffered, or the consumer closed).
+            try Task.checkCancellation()
+            let slot = readerWaiter
+            try await withTaskCancellationHandler {
+                try await withCheckedThrowingContinuation { continuation in
+                    slot.withLockedValue { $0 = continuation }
+                }
+            } onCancel: {
+                slot.withLockedValue { waiter in
+                    waiter?.resume(throwing: CancellationError())
+                    waiter = nil
+                }
+            }
+            // Woken: look again (records were buffered, or the consumer closed).
         }
     }
 
@@ -210,10 +226,11 @@ public actor Consumer: Service {
     }
 
     func wakeReader() {
-        if let waiter = readerWaiter {
-            readerWaiter = nil
-            waiter.resume(returning: nil)
+        let waiter = readerWaiter.withLockedValue { waiter in
+            defer { waiter = nil }
+            return waiter
         }
+        waiter?.resume()
     }
 
     func purgeBuffer(where shouldRemove: (ConsumerRecord) -> Bool) {

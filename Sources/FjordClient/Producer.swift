@@ -134,7 +134,7 @@ public actor Producer: Service {
             let count = partitionCounts[target.topic] ?? 1
             partitioner.batchClosed(topic: target.topic, partition: target.partition, partitionCount: count)
             wakeSender()
-        } else if configuration.linger == .zero {
+        } else if result.newBatch || configuration.linger == .zero {
             wakeSender()
         }
     }

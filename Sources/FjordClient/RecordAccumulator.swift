@@ -13,6 +13,8 @@ struct RecordAccumulator: Sendable {
         var closedPreviousBatch: Bool
         /// The partition's last batch is now full (ready to send without waiting for linger).
         var batchIsFull: Bool
+        /// The record started a new batch (whose linger deadline the sender must learn).
+        var newBatch: Bool = false
     }
 
     let batchSize: Int
@@ -57,8 +59,10 @@ struct RecordAccumulator: Sendable {
                 closedPrevious = true
             }
         }
+        var newBatch = false
         if queue.last.map({ $0.isClosed || $0.encoded != nil }) ?? true {
             queue.append(ProducerBatch(partition: partition, compression: compression, createdAt: now))
+            newBatch = true
         }
         let index = queue.count - 1
         queue[index].builder.append(timestamp: timestamp, key: key, value: value, headers: headers)
@@ -69,7 +73,7 @@ struct RecordAccumulator: Sendable {
         if full { queue[index].isClosed = true }
         queues[partition] = queue
         bufferedBytes += size
-        return AppendResult(closedPreviousBatch: closedPrevious, batchIsFull: full)
+        return AppendResult(closedPreviousBatch: closedPrevious, batchIsFull: full, newBatch: newBatch)
     }
 
     /// Takes the first batch of every partition that is ready: closed (full), followed by another batch, lingered

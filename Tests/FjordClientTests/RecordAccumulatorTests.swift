@@ -20,9 +20,9 @@ struct RecordAccumulatorTests {
                 accumulator.append(to: tp, timestamp: 1, key: nil, value: value(100), headers: [], completion: nil, now: now)
             )
         }
-        #expect(results[0] == .init(closedPreviousBatch: false, batchIsFull: false))
-        #expect(results[1] == .init(closedPreviousBatch: false, batchIsFull: false))
-        #expect(results[2] == .init(closedPreviousBatch: true, batchIsFull: false))
+        #expect(results[0] == .init(closedPreviousBatch: false, batchIsFull: false, newBatch: true))
+        #expect(results[1] == .init(closedPreviousBatch: false, batchIsFull: false, newBatch: false))
+        #expect(results[2] == .init(closedPreviousBatch: true, batchIsFull: false, newBatch: true))
         let drained = accumulator.drain(now: now, flushing: false) { _, _ in false }
         #expect(drained.count == 1)
         #expect(drained.first?.recordCount == 2)

@@ -1,5 +1,6 @@
 import FjordClient
 import Foundation
+import Logging
 
 #if canImport(Glibc)
 import Glibc
@@ -142,9 +143,13 @@ final class TestBroker: @unchecked Sendable {
     func stop() {
         if process.isRunning {
             process.terminate()
-            let deadline = Date().addingTimeInterval(10)
+            // The data is temporary: a broker slow to stop gracefully is killed after 2 s.
+            let deadline = Date().addingTimeInterval(2)
             while process.isRunning && Date() < deadline { usleep(20_000) }
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            if process.isRunning {
+                kill(process.processIdentifier, SIGKILL)
+                process.waitUntilExit()
+            }
         }
         try? FileManager.default.removeItem(at: workDirectory)
     }
@@ -156,6 +161,10 @@ final class TestBroker: @unchecked Sendable {
         var configuration = ClientConfiguration(bootstrapServers: bootstrap)
         configuration.requestTimeout = .seconds(15)
         configuration.retryBackoff = .milliseconds(50)
+        if ProcessInfo.processInfo.environment["FJORD_CLIENT_DEBUG"] != nil {
+            configuration.logger = Logger(label: "fjord.client", factory: { label in StreamLogHandler.standardError(label: label) })
+            configuration.logger.logLevel = .trace
+        }
         return configuration
     }
 }
