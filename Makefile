@@ -75,15 +75,20 @@ clean:
 
 # Benchmarks/README.md: Fjord (release) and Tansu driven by confluent-kafka, then FjordClient against
 # librdkafka on Fjord; writes Benchmarks/results/<date>.md with SVG charts (Benchmarks/report.py).
-#   make bench BENCH_ARGS="--quick"      (extra flags for broker_bench.py)
+#   make bench BENCH_ARGS="--quick" CLIENT_BENCH_ARGS="--quick"   (extra flags for broker_bench.py, client_bench.py)
 BENCH_ARGS     ?=
+CLIENT_BENCH_ARGS ?=
 BENCH_DATE     := $(shell date +%Y-%m-%d)
 BENCH_DIR      := Benchmarks/results
 bench: venv release
 	mkdir -p $(BENCH_DIR)
 	$(VENV)/bin/python Benchmarks/broker_bench.py --fjord $(CURDIR)/.build/release/fjord \
 	  --json $(BENCH_DIR)/$(BENCH_DATE)-broker.json $(BENCH_ARGS) | tee $(BENCH_DIR)/$(BENCH_DATE)-broker.md
-	$(VENV)/bin/python Benchmarks/report.py --broker $(BENCH_DIR)/$(BENCH_DATE)-broker.json --out $(BENCH_DIR)
+	$(VENV)/bin/python Benchmarks/client_bench.py --fjord $(CURDIR)/.build/release/fjord \
+	  --client-bench $(CURDIR)/.build/release/fjord-client-bench \
+	  --json $(BENCH_DIR)/$(BENCH_DATE)-client.json $(CLIENT_BENCH_ARGS) | tee $(BENCH_DIR)/$(BENCH_DATE)-client.md
+	$(VENV)/bin/python Benchmarks/report.py --broker $(BENCH_DIR)/$(BENCH_DATE)-broker.json \
+	  --client $(BENCH_DIR)/$(BENCH_DATE)-client.json --out $(BENCH_DIR)
 
 # librdkafka's regression tests against a fresh release broker (../shared/conformance/README.md).
 #   make conformance TESTS=0001,0017     (default: every "core" test; TESTS=all for the whole list)

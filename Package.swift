@@ -123,6 +123,12 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // FjordClient's side of Benchmarks/client_bench.py (not in `make test`).
+        .executableTarget(
+            name: "fjord-client-bench",
+            dependencies: ["FjordClient", .product(name: "NIOCore", package: "swift-nio")],
+            path: "Benchmarks/ClientBenchmark"
+        ),
 
         // MARK: Tests
         .testTarget(
