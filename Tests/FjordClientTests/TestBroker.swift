@@ -89,6 +89,8 @@ final class TestBroker: @unchecked Sendable {
                 "log.dirs": data.path,
                 "node.id": "1",
                 "group.initial.rebalance.delay.ms": "0",
+                // Brokers of parallel tests must not all bind the default metrics port.
+                "metrics.listener": "127.0.0.1:0",
             ]
             props.merge(overrides) { $1 }
             process.arguments = ["broker"] + props.sorted { $0.key < $1.key }.flatMap { ["--override", "\($0.key)=\($0.value)"] }
