@@ -4,6 +4,7 @@
 #   make run      release build, then `fjord broker` (extra flags: make run ARGS="...")
 #   make test     deps, build, swift test, then the interop suite (pytest)
 #   make interop  deps, build, interop suite only
+#   make docs     FjordClient documentation (DocC) into .build/docs
 #   make clean    remove .build
 
 SWIFT   ?= swift
@@ -17,7 +18,7 @@ VENV_STAMP    := $(VENV)/.fjord-requirements.txt
 FJORD_BIN     ?= $(CURDIR)/.build/debug/fjord
 RUN_INTEROP    = FJORD_BIN=$(FJORD_BIN) $(VENV)/bin/pytest -q Tests/Interop
 
-.PHONY: all deps apt-deps venv build release run test interop clean bench conformance
+.PHONY: all deps apt-deps venv build release run test interop clean bench conformance docs
 
 all: build
 
@@ -89,6 +90,11 @@ bench: venv release
 	  --json $(BENCH_DIR)/$(BENCH_DATE)-client.json $(CLIENT_BENCH_ARGS) | tee $(BENCH_DIR)/$(BENCH_DATE)-client.md
 	$(VENV)/bin/python Benchmarks/report.py --broker $(BENCH_DIR)/$(BENCH_DATE)-broker.json \
 	  --client $(BENCH_DIR)/$(BENCH_DATE)-client.json --out $(BENCH_DIR)
+
+# FjordClient's DocC catalog (Sources/FjordClient/FjordClient.docc) as a static site in .build/docs.
+docs:
+	$(SWIFT) package --allow-writing-to-directory .build/docs generate-documentation --target FjordClient \
+	  --output-path .build/docs --transform-for-static-hosting
 
 # librdkafka's regression tests against a fresh release broker (../shared/conformance/README.md).
 #   make conformance TESTS=0001,0017     (default: every "core" test; TESTS=all for the whole list)
