@@ -115,6 +115,23 @@ let package = Package(
             ]
         ),
 
+        // MARK: Client examples (runnable: `swift run fjord-example-producer`)
+        .executableTarget(
+            name: "fjord-example-producer",
+            dependencies: ["FjordClient", "KafkaRecords", .product(name: "NIOCore", package: "swift-nio")],
+            path: "Examples/ProducerExample"
+        ),
+        .executableTarget(
+            name: "fjord-example-group-consumer",
+            dependencies: ["FjordClient", .product(name: "NIOCore", package: "swift-nio")],
+            path: "Examples/GroupConsumerExample"
+        ),
+        .executableTarget(
+            name: "fjord-example-external-offsets",
+            dependencies: ["FjordClient", .product(name: "NIOCore", package: "swift-nio")],
+            path: "Examples/ExternalOffsetsExample"
+        ),
+
         // MARK: Tests
         .testTarget(
             name: "KafkaProtocolTests",

@@ -244,7 +244,7 @@ extension Consumer {
 
     private func heartbeat() async throws {
         guard let group = configuration.groupID, subscription != nil, generationID >= 0, let coordinator,
-              !needsRejoin else { return }
+              !needsRejoin, !closing else { return }
         var request = HeartbeatRequest()
         request.groupID = group
         request.generationID = generationID
@@ -292,6 +292,7 @@ extension Consumer {
     func leaveGroup() async {
         guard let group = configuration.groupID, !memberID.isEmpty else { return }
         if !assignment.isEmpty, let listener = rebalanceListener { await listener.onRevoked(assignment.sorted()) }
+        setAssignment([])
         // Static members do not leave: the coordinator keeps their partitions for the session timeout.
         guard configuration.groupInstanceID == nil else { return }
         var request = LeaveGroupRequest()

@@ -36,6 +36,8 @@ public actor Consumer: Service {
     var loopWaiter: CheckedContinuation<Void, Never>?
     var loopWakePending = false
     var closed = false
+    /// Set when `close()` starts: the loops stop joining, fetching and heartbeating.
+    var closing = false
     var fatalError: ClientError?
 
     // Group state (see Consumer+Group.swift).
@@ -280,7 +282,8 @@ public actor Consumer: Service {
 
     /// Commits (auto mode), leaves the group, stops the loop and ends `records`.
     public func close() async {
-        guard !closed else { return }
+        guard !closed && !closing else { return }
+        closing = true
         if case .auto = configuration.commitMode, configuration.groupID != nil {
             try? await commit()
         }
