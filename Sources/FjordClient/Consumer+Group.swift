@@ -64,7 +64,16 @@ extension Consumer {
     /// Rejoins when needed; otherwise nothing.
     func ensureActiveGroup() async throws {
         guard needsRejoin || generationID < 0 else { return }
-        try await joinAndSync()
+        do {
+            try await joinAndSync()
+        } catch {
+            // Any failure (network, coordinator moved) means another round; the coordinator is looked up again.
+            needsRejoin = true
+            if let group = configuration.groupID, (error as? ClientError)?.code != .group {
+                await client.invalidateCoordinator(key: group)
+            }
+            throw error
+        }
     }
 
     private var cooperative: Bool {
@@ -122,6 +131,7 @@ extension Consumer {
             }
             if code == .notCoordinator || code == .coordinatorNotAvailable || code == .rebalanceInProgress
                 || code == .coordinatorLoadInProgress {
+                if KafkaClient.isCoordinatorError(code) { await client.invalidateCoordinator(key: group) }
                 needsRejoin = true
                 throw ClientError(.group, "JoinGroup must be retried", kafkaError: code, isRetriable: true)
             }
@@ -158,18 +168,16 @@ extension Consumer {
         }
         generationID = generation
         let assigned = Set(Admin.decodeAssignment(synced.assignment))
-        let revoked = assignment.subtracting(assigned)
-        let added = assigned.subtracting(assignment)
-        if !revoked.isEmpty {
+        let change = AssignmentReconciliation(owned: assignment, target: assigned, cooperative: cooperative)
+        if !change.revoked.isEmpty {
             if case .auto = configuration.commitMode {
-                try? await commit(offsets: positions.filter { revoked.contains($0.key) })
+                try? await commit(offsets: positions.filter { change.revoked.contains($0.key) })
             }
-            await listener.onRevoked(revoked.sorted())
-            // Cooperative: the partitions we gave up go to others in the follow-up round.
-            needsRejoin = true
+            await listener.onRevoked(change.revoked)
         }
+        if change.rejoin { needsRejoin = true }
         setAssignment(assigned)
-        if !added.isEmpty || (!cooperative) { await listener.onAssigned(cooperative ? added.sorted() : assigned.sorted()) }
+        if !change.assigned.isEmpty || !cooperative { await listener.onAssigned(change.assigned) }
         logger.debug(
             "joined group",
             metadata: ["group": "\(group)", "generation": "\(generation)", "assigned": "\(assigned.sorted())"]
@@ -269,6 +277,7 @@ extension Consumer {
             requestRejoin()
         case .notCoordinator, .coordinatorNotAvailable:
             self.coordinator = nil
+            await client.invalidateCoordinator(key: group)
             requestRejoin()
         default:
             logger.debug("heartbeat error", metadata: ["code": "\(response.errorCode)"])
