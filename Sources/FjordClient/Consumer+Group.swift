@@ -85,6 +85,8 @@ extension Consumer {
         guard let group = configuration.groupID else { return }
         let listener = rebalanceListener ?? RebalanceListener()
         let topics = try await subscribedTopics()
+        joinedTopics = topics
+        lastPatternCheck = .now
         await client.track(topics: topics)
         if !cooperative && !assignment.isEmpty {
             // Eager: give up everything before joining.
@@ -247,7 +249,19 @@ extension Consumer {
         while !closed {
             guard (try? await Task.sleep(for: configuration.heartbeatInterval)) != nil else { return }
             try await heartbeat()
+            await checkPatternSubscription()
         }
+    }
+
+    /// A pattern subscription is matched against all topics again every `metadataMaxAge` (Kafka does the same
+    /// on its metadata refresh); when the matching topics changed, the member rejoins with the new list.
+    private func checkPatternSubscription() async {
+        guard case .pattern = subscription, !closing, generationID >= 0,
+              lastPatternCheck + configuration.client.metadataMaxAge <= .now else { return }
+        lastPatternCheck = .now
+        guard let topics = try? await subscribedTopics(), topics != joinedTopics else { return }
+        logger.debug("pattern subscription changed", metadata: ["topics": "\(topics)"])
+        requestRejoin()
     }
 
     private func heartbeat() async throws {

@@ -48,6 +48,9 @@ public actor Consumer: Service {
     var protocolName: String?
     var needsRejoin = false
     var coordinator: Int32?
+    /// The topics named in the last JoinGroup, and when a pattern subscription was last matched against all topics.
+    var joinedTopics: [String] = []
+    var lastPatternCheck = ContinuousClock.now
 
     /// What the consumer subscribed to.
     enum Subscription {

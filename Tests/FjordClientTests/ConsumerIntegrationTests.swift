@@ -174,6 +174,34 @@ struct ConsumerIntegrationTests {
         }
     }
 
+    @Test(arguments: BrokerKind.allCases)
+    func patternSubscriptionFollowsNewTopics(kind: BrokerKind) async throws {
+        // Flow: 1. topic "metrics-a" exists and has records; 2. a member subscribes to "metrics-.*" (metadata max age
+        // 1 s) and reads them; 3. "metrics-b" is created with records; 4. the member picks it up on its next
+        // pattern check and reads its records too; "other" never matches.
+        try await withBroker(kind) { broker in
+            let admin = Admin(configuration: broker.clientConfiguration())
+            try await ClientIntegrationTests.createTopic(admin, "metrics-a", partitions: 1)
+            try await ClientIntegrationTests.createTopic(admin, "other", partitions: 1)
+            try await Self.produce(broker, topic: "metrics-a", count: 3)
+            try await Self.produce(broker, topic: "other", count: 3)
+            var configuration = Self.consumerConfiguration(broker, group: "pattern-group")
+            configuration.client.metadataMaxAge = .seconds(1)
+            configuration.commitMode = .manual
+            try await ClientIntegrationTests.withConsumer(Consumer(configuration: configuration)) { consumer in
+                try await consumer.subscribe(pattern: "metrics-.*")
+                let first = try await ClientIntegrationTests.read(consumer, count: 3)
+                #expect(Set(first.map(\.topic)) == ["metrics-a"])
+                try await consumer.commit()  // the eager rejoin revokes metrics-a; it resumes from here
+                try await ClientIntegrationTests.createTopic(admin, "metrics-b", partitions: 1)
+                try await Self.produce(broker, topic: "metrics-b", count: 2)
+                let second = try await ClientIntegrationTests.read(consumer, count: 2, timeout: .seconds(40))
+                #expect(Set(second.map(\.topic)) == ["metrics-b"])
+                #expect(await consumer.assignedPartitions() == [TopicPartition("metrics-a", 0), TopicPartition("metrics-b", 0)])
+            }
+        }
+    }
+
     static let counter = NIOLockedValueBox(0)
 
     /// Reads from `consumer` until the shared count across members reaches the goal (bounded by 30 s).
