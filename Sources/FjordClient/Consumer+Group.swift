@@ -98,7 +98,29 @@ extension Consumer {
         let coordinator = try await client.findCoordinator(key: group)
         self.coordinator = coordinator
         needsRejoin = false
+        let joined = try await join(group: group, coordinator: coordinator, topics: topics, listener: listener)
+        let assigned = try await sync(group: group, coordinator: coordinator, joined: joined, listener: listener)
+        generationID = joined.generationID
+        let change = AssignmentReconciliation(owned: assignment, target: assigned, cooperative: cooperative)
+        if !change.revoked.isEmpty {
+            if case .auto = configuration.commitMode {
+                try? await commit(offsets: positions.filter { change.revoked.contains($0.key) })
+            }
+            await listener.onRevoked(change.revoked)
+        }
+        if change.rejoin { needsRejoin = true }
+        setAssignment(assigned)
+        if !change.assigned.isEmpty || !cooperative { await listener.onAssigned(change.assigned) }
+        logger.debug(
+            "joined group",
+            metadata: ["group": "\(group)", "generation": "\(joined.generationID)", "assigned": "\(assigned.sorted())"]
+        )
+    }
 
+    /// JoinGroup, including the MEMBER_ID_REQUIRED round; returns the successful response.
+    private func join(
+        group: String, coordinator: Int32, topics: [String], listener: RebalanceListener
+    ) async throws -> JoinGroupResponse {
         var subscriptionData = ConsumerProtocolSubscription()
         subscriptionData.topics = topics
         subscriptionData.ownedPartitions = Dictionary(grouping: assignment, by: \.topic).sorted { $0.key < $1.key }.map {
@@ -114,76 +136,58 @@ extension Consumer {
         join.protocolType = "consumer"
         join.protocols = configuration.assignors.map { .init(name: $0.name, metadata: metadata) }
         join.reason = nil
-
-        var response: JoinGroupResponse
         while true {
             join.memberID = memberID
-            response = try await client.send(join, to: coordinator, timeout: configuration.rebalanceTimeout + .seconds(5))
+            let response = try await client.send(
+                join, to: coordinator, timeout: configuration.rebalanceTimeout + .seconds(5)
+            )
             let code = ErrorCode(rawValue: response.errorCode)
-            if code == .memberIDRequired {
+            switch code {
+            case .none:
                 memberID = response.memberID
-                continue
-            }
-            if code == .unknownMemberID || code == .illegalGeneration || code == .fencedInstanceID {
+                protocolName = response.protocolName
+                return response
+            case .memberIDRequired:
+                memberID = response.memberID
+            case .unknownMemberID, .illegalGeneration, .fencedInstanceID:
                 memberID = ""
                 generationID = -1
                 await loseAssignment(listener)
-                needsRejoin = true
                 throw ClientError(.group, "JoinGroup: member reset", kafkaError: code, isRetriable: true)
-            }
-            if code == .notCoordinator || code == .coordinatorNotAvailable || code == .rebalanceInProgress
-                || code == .coordinatorLoadInProgress {
+            case .notCoordinator, .coordinatorNotAvailable, .rebalanceInProgress, .coordinatorLoadInProgress:
                 if KafkaClient.isCoordinatorError(code) { await client.invalidateCoordinator(key: group) }
-                needsRejoin = true
                 throw ClientError(.group, "JoinGroup must be retried", kafkaError: code, isRetriable: true)
+            default:
+                throw ClientError.kafka(response.errorCode, "JoinGroup failed", broker: coordinator)!
             }
-            if let error = ClientError.kafka(response.errorCode, "JoinGroup failed", broker: coordinator) {
-                throw error
-            }
-            break
         }
-        memberID = response.memberID
-        let generation = response.generationID
-        protocolName = response.protocolName
-        var assignments: [SyncGroupRequest.SyncGroupRequestAssignment] = []
-        if response.leader == response.memberID && !response.skipAssignment {
-            assignments = try await leaderAssignments(response)
-        }
+    }
+
+    /// SyncGroup (with the leader's assignments); returns this member's decoded assignment.
+    private func sync(
+        group: String, coordinator: Int32, joined: JoinGroupResponse, listener: RebalanceListener
+    ) async throws -> Set<TopicPartition> {
         var sync = SyncGroupRequest()
         sync.groupID = group
-        sync.generationID = generation
+        sync.generationID = joined.generationID
         sync.memberID = memberID
         sync.groupInstanceID = configuration.groupInstanceID
         sync.protocolType = "consumer"
-        sync.protocolName = response.protocolName
-        sync.assignments = assignments
+        sync.protocolName = joined.protocolName
+        if joined.leader == joined.memberID && !joined.skipAssignment {
+            sync.assignments = try await leaderAssignments(joined)
+        }
         let synced = try await client.send(sync, to: coordinator)
-        let syncCode = ErrorCode(rawValue: synced.errorCode)
-        if syncCode != .none {
-            needsRejoin = true
-            if syncCode == .unknownMemberID || syncCode == .illegalGeneration || syncCode == .fencedInstanceID {
-                if syncCode == .unknownMemberID { memberID = "" }
+        let code = ErrorCode(rawValue: synced.errorCode)
+        guard code == .none else {
+            if code == .unknownMemberID || code == .illegalGeneration || code == .fencedInstanceID {
+                if code == .unknownMemberID { memberID = "" }
                 generationID = -1
                 await loseAssignment(listener)
             }
-            throw ClientError(.group, "SyncGroup failed", kafkaError: syncCode, isRetriable: true, broker: coordinator)
+            throw ClientError(.group, "SyncGroup failed", kafkaError: code, isRetriable: true, broker: coordinator)
         }
-        generationID = generation
-        let assigned = Set(Admin.decodeAssignment(synced.assignment))
-        let change = AssignmentReconciliation(owned: assignment, target: assigned, cooperative: cooperative)
-        if !change.revoked.isEmpty {
-            if case .auto = configuration.commitMode {
-                try? await commit(offsets: positions.filter { change.revoked.contains($0.key) })
-            }
-            await listener.onRevoked(change.revoked)
-        }
-        if change.rejoin { needsRejoin = true }
-        setAssignment(assigned)
-        if !change.assigned.isEmpty || !cooperative { await listener.onAssigned(change.assigned) }
-        logger.debug(
-            "joined group",
-            metadata: ["group": "\(group)", "generation": "\(generation)", "assigned": "\(assigned.sorted())"]
-        )
+        return Set(Admin.decodeAssignment(synced.assignment))
     }
 
     private func loseAssignment(_ listener: RebalanceListener) async {
