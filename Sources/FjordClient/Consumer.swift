@@ -209,7 +209,18 @@ public actor Consumer: Service {
             let slot = readerWaiter
             try await withTaskCancellationHandler {
                 try await withCheckedThrowingContinuation { continuation in
-                    slot.withLockedValue { $0 = continuation }
+                    let busy = slot.withLockedValue { waiter -> Bool in
+                        guard waiter == nil else { return true }
+                        waiter = continuation
+                        return false
+                    }
+                    if busy {
+                        continuation.resume(
+                            throwing: ClientError(
+                                .invalidArgument, "records is already being iterated by another task", isRetriable: false
+                            )
+                        )
+                    }
                 }
             } onCancel: {
                 slot.withLockedValue { waiter in

@@ -247,11 +247,13 @@ extension Producer {
 
     private func finish(_ batch: ProducerBatch, baseOffset: Int64, logAppendTime: Int64) {
         accumulator.release(batch)
+        resumeMemoryWaiters()
         batch.succeed(baseOffset: baseOffset, logAppendTime: logAppendTime)
     }
 
     private func finish(_ batch: ProducerBatch, with error: any Error) {
         accumulator.release(batch)
+        resumeMemoryWaiters()
         if batch.completions.contains(where: { $0 == nil }) {
             logger.error("records lost", metadata: ["partition": "\(batch.partition)", "error": "\(error)"])
         }

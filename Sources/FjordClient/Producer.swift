@@ -44,6 +44,9 @@ public actor Producer: Service {
     var senderWakeup: CheckedContinuation<Void, Never>?
     var wakeupPending = false
     var idleWaiters: [CheckedContinuation<Void, Never>] = []
+    /// Senders waiting for `buffer.memory` room, by ticket; resumed when a batch finishes (or at their deadline).
+    var memoryWaiters: [Int: CheckedContinuation<Void, Never>] = [:]
+    var nextMemoryTicket = 0
 
     /// Creates a producer; pass `client` to share connections with other producers, consumers or admins.
     public init(configuration: ProducerConfiguration, client: KafkaClient? = nil) {
@@ -116,10 +119,35 @@ public actor Producer: Service {
                     .timeout, "buffer.memory full for longer than max.block", isRetriable: true, topic: topic
                 )
             }
-            try await Task.sleep(for: .milliseconds(2))
+            await waitForMemory(until: deadline)
             guard !closing else { throw ClientError(.closed, "producer is closed", isRetriable: false, topic: topic) }
         }
         return TopicPartition(topic, chosen)
+    }
+
+    /// Suspends until a finished batch frees memory, the deadline passes, or the producer closes.
+    private func waitForMemory(until deadline: ContinuousClock.Instant) async {
+        let ticket = nextMemoryTicket
+        nextMemoryTicket += 1
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                try? await Task.sleep(until: deadline, clock: .continuous)
+                await self.resumeMemoryWaiter(ticket)
+            }
+            await withCheckedContinuation { memoryWaiters[ticket] = $0 }
+            group.cancelAll()
+        }
+    }
+
+    private func resumeMemoryWaiter(_ ticket: Int) {
+        memoryWaiters.removeValue(forKey: ticket)?.resume()
+    }
+
+    /// Lets every sender waiting for memory look again.
+    func resumeMemoryWaiters() {
+        let waiters = memoryWaiters
+        memoryWaiters.removeAll()
+        for waiter in waiters.values { waiter.resume() }
     }
 
     private func enqueue(
@@ -152,6 +180,7 @@ public actor Producer: Service {
     /// Stops taking records, sends what is buffered, and lets `run()` return.
     public func close() async {
         closing = true
+        resumeMemoryWaiters()
         wakeSender()
         await flush()
     }
