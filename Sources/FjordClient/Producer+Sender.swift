@@ -200,7 +200,10 @@ extension Producer {
                 finish(batch, baseOffset: answer.baseOffset, logAppendTime: answer.logAppendTimeMs)
                 continue
             }
-            if KafkaClient.isMetadataError(code) { await client.invalidateMetadata() }
+            if KafkaClient.isMetadataError(code) {
+                await client.invalidateMetadata()
+                partitionCounts[batch.partition.topic] = nil
+            }
             let error = ClientError(
                 .broker, answer.errorMessage ?? "produce to \(batch.partition) failed", kafkaError: code,
                 isRetriable: code.isRetriable || code == .outOfOrderSequenceNumber, broker: leader,

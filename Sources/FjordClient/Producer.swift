@@ -33,7 +33,8 @@ public actor Producer: Service {
 
     var accumulator: RecordAccumulator
     var partitioner = Partitioner()
-    var partitionCounts: [String: Int] = [:]
+    /// Partition counts per topic and when they were read from the client's metadata.
+    var partitionCounts: [String: (count: Int, checkedAt: ContinuousClock.Instant)] = [:]
     var producerID: Int64 = -1
     var producerEpoch: Int16 = -1
     var nextSequence: [TopicPartition: Int32] = [:]
@@ -96,8 +97,13 @@ public actor Producer: Service {
     ) async throws -> TopicPartition {
         guard !closing else { throw ClientError(.closed, "producer is closed", isRetriable: false, topic: topic) }
         let deadline = ContinuousClock.now + configuration.maxBlock
-        let count = try await client.partitionCount(of: topic, deadline: deadline)
-        partitionCounts[topic] = count
+        let count: Int
+        if let cached = partitionCounts[topic], cached.checkedAt + configuration.client.metadataMaxAge > .now {
+            count = cached.count  // no hop to the client per record
+        } else {
+            count = try await client.partitionCount(of: topic, deadline: deadline)
+            partitionCounts[topic] = (count, .now)
+        }
         let chosen: Int32
         if let partition {
             guard partition >= 0, Int(partition) < count else {
@@ -159,7 +165,7 @@ public actor Producer: Service {
             now: .now
         )
         if result.batchIsFull || result.closedPreviousBatch {
-            let count = partitionCounts[target.topic] ?? 1
+            let count = partitionCounts[target.topic]?.count ?? 1
             partitioner.batchClosed(topic: target.topic, partition: target.partition, partitionCount: count)
             wakeSender()
         } else if result.newBatch || configuration.linger == .zero {
