@@ -12,6 +12,7 @@ extension Consumer {
                 guard (try? await gracefulShutdown()) != nil else { return }
                 await self.close()
             }
+            group.addTask { await self.client.refreshPeriodically() }
             if configuration.groupID != nil {
                 group.addTask { try await self.heartbeatLoop() }
                 if case .auto(let interval) = configuration.commitMode {

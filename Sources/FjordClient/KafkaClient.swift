@@ -154,6 +154,20 @@ public actor KafkaClient {
         return fetched + configuration.metadataMaxAge < .now
     }
 
+    /// Refreshes the metadata of the tracked topics every `metadataMaxAge` until the task is cancelled. `Producer`
+    /// and `Consumer` run it as a child task of their `run()`, so leaders move to the cache even while no request
+    /// failed.
+    public func refreshPeriodically() async {
+        while true {
+            guard (try? await Task.sleep(for: configuration.metadataMaxAge)) != nil, !closed else { return }
+            do {
+                try await refreshMetadata()
+            } catch {
+                logger.debug("periodic metadata refresh failed", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
     /// Marks the metadata stale so that the next lookup asks a broker again (after a stale-leader error).
     public func invalidateMetadata() {
         metadataStale = true

@@ -14,6 +14,7 @@ extension Producer {
                 guard (try? await gracefulShutdown()) != nil else { return }
                 await self.close()
             }
+            group.addTask { await self.client.refreshPeriodically() }
             while true {
                 if closing && accumulator.isEmpty && inFlightTotal == 0 { break }
                 if configuration.idempotent && producerID < 0 && !accumulator.isEmpty {

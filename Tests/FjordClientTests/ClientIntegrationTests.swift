@@ -171,4 +171,30 @@ struct ClientIntegrationTests {
             await client.close()
         }
     }
+
+    @Test(arguments: BrokerKind.allCases)
+    func metadataRefreshesOnAnInterval(kind: BrokerKind) async throws {
+        // Flow: 1. a client tracks topic "late" (not created yet) with metadata max age 200 ms and refreshes
+        // periodically; 2. another client creates "late" with 2 partitions; 3. the first client's cached snapshot
+        // (never asked directly) shows both partitions with leaders within a few refreshes.
+        try await withBroker(kind) { broker in
+            var configuration = broker.clientConfiguration()
+            configuration.metadataMaxAge = .milliseconds(200)
+            configuration.allowAutoTopicCreation = false
+            let client = KafkaClient(configuration: configuration)
+            await client.track(topics: ["late"])
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { await client.refreshPeriodically() }
+                let admin = Admin(configuration: broker.clientConfiguration())
+                try await Self.createTopic(admin, "late", partitions: 2)
+                try await waitFor {
+                    let snapshot = await client.cachedMetadata
+                    return snapshot.partitionCount(of: "late") == 2
+                        && snapshot.leader(of: TopicPartition("late", 1)) != nil
+                }
+                group.cancelAll()
+            }
+            await client.close()
+        }
+    }
 }
