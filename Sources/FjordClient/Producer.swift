@@ -96,6 +96,13 @@ public actor Producer: Service {
         topic: String, key: ByteBuffer?, value: ByteBuffer?, headers: [RecordHeader], partition: Int32?
     ) async throws -> TopicPartition {
         guard !closing else { throw ClientError(.closed, "producer is closed", isRetriable: false, topic: topic) }
+        let size = ProducerBatch.estimatedSize(key: key, value: value, headers: headers)
+        guard size <= configuration.maxRequestSize else {
+            throw ClientError(
+                .invalidArgument, "record of \(size) bytes exceeds max.request.size \(configuration.maxRequestSize)",
+                isRetriable: false, topic: topic, partition: partition
+            )
+        }
         let deadline = ContinuousClock.now + configuration.maxBlock
         let count: Int
         if let cached = partitionCounts[topic], cached.checkedAt + configuration.client.metadataMaxAge > .now {
@@ -118,7 +125,6 @@ public actor Producer: Service {
                 topic: topic, key: key.map { Array($0.readableBytesView) }, partitionCount: count
             )
         }
-        let size = ProducerBatch.estimatedSize(key: key, value: value, headers: headers)
         while !accumulator.hasRoom(for: size) {
             guard ContinuousClock.now < deadline else {
                 throw ClientError(

@@ -202,6 +202,36 @@ struct ConsumerIntegrationTests {
         }
     }
 
+    @Test func staticMemberRestartsWithoutWaitingForTheSession() async throws {
+        // Flow (Fjord; static membership is not part of the Tansu suite): 1. a member with group.instance.id
+        // "static-1" and a 20 s session owns both partitions; 2. it closes without LeaveGroup (static members keep
+        // their place); 3. a new consumer with the same instance id gets both partitions back well within the
+        // session timeout, and resumes at the committed offsets.
+        try await withBroker(.fjord) { broker in
+            let admin = Admin(configuration: broker.clientConfiguration())
+            try await ClientIntegrationTests.createTopic(admin, "static", partitions: 2)
+            try await Self.produce(broker, topic: "static", count: 4, partitions: 2)
+            var configuration = Self.consumerConfiguration(broker, group: "static-group")
+            configuration.groupInstanceID = "static-1"
+            configuration.sessionTimeout = .seconds(20)
+            configuration.commitMode = .manual
+            try await ClientIntegrationTests.withConsumer(Consumer(configuration: configuration)) { consumer in
+                try await consumer.subscribe(topics: ["static"])
+                _ = try await ClientIntegrationTests.read(consumer, count: 4)
+                try await consumer.commit()
+            }
+            try await Self.produce(broker, topic: "static", count: 2, partitions: 2)
+            let restarted = ContinuousClock.now
+            try await ClientIntegrationTests.withConsumer(Consumer(configuration: configuration)) { consumer in
+                try await consumer.subscribe(topics: ["static"])
+                let records = try await ClientIntegrationTests.read(consumer, count: 2, timeout: .seconds(15))
+                #expect(ContinuousClock.now - restarted < .seconds(10))
+                #expect(Set(records.map(\.offset)) == [2])
+                #expect(await consumer.assignedPartitions().count == 2)
+            }
+        }
+    }
+
     static let counter = NIOLockedValueBox(0)
 
     /// Reads from `consumer` until the shared count across members reaches the goal (bounded by 30 s).

@@ -81,6 +81,12 @@ struct ProducerRetryTests {
             try await ClientIntegrationTests.withProducer(producer) { producer in
                 let metadata = try await producer.send(topic: "memory", value: value)
                 #expect(metadata.offset == 8)
+                // A record above max.request.size fails at once, without waiting.
+                await #expect {
+                    try await producer.send(topic: "memory", value: ByteBuffer(repeating: 0, count: 2 << 20))
+                } throws: { error in
+                    (error as? ClientError)?.code == .invalidArgument && (error as? ClientError)?.isRetriable == false
+                }
             }
         }
     }
