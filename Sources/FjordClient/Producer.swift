@@ -189,7 +189,8 @@ public actor Producer: Service {
         }
     }
 
-    /// Stops taking records, sends what is buffered, and lets `run()` return.
+    /// Stops taking records, sends what is buffered (each record within its delivery timeout), and lets `run()`
+    /// return. It returns once every buffered record has an outcome, so `run()` must be running.
     public func close() async {
         closing = true
         resumeMemoryWaiters()
