@@ -58,14 +58,20 @@ extension Consumer {
             return
         }
         let metadata = try await client.metadata()
+        // No suspension inside this loop: a rebalance, seek or pause may change the positions at any await.
         var byLeader: [Int32: [TopicPartition: Int64]] = [:]
+        var leaderless: [String] = []
         for partition in fetchable {
+            guard let position = fetchPositions[partition], assignment.contains(partition) else { continue }
             guard let leader = metadata.leader(of: partition) else {
-                await client.invalidateMetadata()
-                await client.track(topics: [partition.topic])
+                leaderless.append(partition.topic)
                 continue
             }
-            byLeader[leader, default: [:]][partition] = fetchPositions[partition]!
+            byLeader[leader, default: [:]][partition] = position
+        }
+        if !leaderless.isEmpty {
+            await client.track(topics: leaderless)
+            await client.invalidateMetadata()
         }
         guard !byLeader.isEmpty else {
             try await Task.sleep(for: configuration.client.retryBackoff)
