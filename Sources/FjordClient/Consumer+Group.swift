@@ -64,6 +64,8 @@ extension Consumer {
     /// Rejoins when needed; otherwise nothing.
     func ensureActiveGroup() async throws {
         guard needsRejoin || generationID < 0 else { return }
+        rebalancing = true
+        defer { rebalancing = false }
         do {
             try await joinAndSync()
         } catch {
@@ -270,7 +272,7 @@ extension Consumer {
 
     private func heartbeat() async throws {
         guard let group = configuration.groupID, subscription != nil, generationID >= 0, let coordinator,
-              !needsRejoin, !closing else { return }
+              !needsRejoin, !closing, !rebalancing else { return }
         var request = HeartbeatRequest()
         request.groupID = group
         request.generationID = generationID
@@ -306,7 +308,7 @@ extension Consumer {
     func autoCommitLoop(interval: Duration) async throws {
         while !closed {
             guard (try? await Task.sleep(for: interval)) != nil else { return }
-            guard !closed, subscription == nil || generationID >= 0 else { continue }
+            guard !closed, !closing, !rebalancing, subscription == nil || generationID >= 0 else { continue }
             do {
                 try await commit()
             } catch {

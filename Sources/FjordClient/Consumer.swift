@@ -47,6 +47,9 @@ public actor Consumer: Service {
     var generationID: Int32 = -1
     var protocolName: String?
     var needsRejoin = false
+    /// Whether a JoinGroup/SyncGroup round is under way: heartbeats and auto-commits wait, since their answers
+    /// (REBALANCE_IN_PROGRESS, ILLEGAL_GENERATION) describe the round in progress, not a new one.
+    var rebalancing = false
     var coordinator: Int32?
     /// The topics named in the last JoinGroup, and when a pattern subscription was last matched against all topics.
     var joinedTopics: [String] = []
@@ -284,7 +287,7 @@ public actor Consumer: Service {
         for (_, result) in results.sorted(by: { $0.key < $1.key }) {
             if case .failure(let error) = result {
                 if let code = error.kafkaError, code == .rebalanceInProgress || code == .illegalGeneration
-                    || code == .unknownMemberID {
+                    || code == .unknownMemberID, subscription != nil, !rebalancing {
                     requestRejoin()
                 }
                 throw error
