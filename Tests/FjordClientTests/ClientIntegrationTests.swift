@@ -137,6 +137,12 @@ struct ClientIntegrationTests {
             try await Self.withProducer(Self.makeProducer(broker) { $0.acks = .leader }) { producer in
                 let metadata = try await producer.send(topic: "acks", value: ByteBuffer(string: "one"))
                 #expect(metadata.offset >= 0)
+                await #expect {
+                    try await producer.send(topic: "acks", value: ByteBuffer(string: "x"), partition: 5)
+                } throws: { error in
+                    let error = error as? ClientError
+                    return error?.code == .invalidArgument && error?.partition == 5 && error?.topic == "acks"
+                }
             }
             try await Self.withProducer(Self.makeProducer(broker) { $0.bufferMemory = 4096; $0.batchSize = 1024 }) { producer in
                 for i in 0..<200 {

@@ -232,6 +232,42 @@ struct ConsumerIntegrationTests {
         }
     }
 
+    @Test(arguments: BrokerKind.allCases)
+    func fencedMemberLosesItsPartitionsAndRejoins(kind: BrokerKind) async throws {
+        // Flow: 1. a member owns the topic's partition; 2. another client removes it from the group (LeaveGroup with
+        // its member id, through the typed escape hatch); 3. the member's next heartbeat gets UNKNOWN_MEMBER_ID: the
+        // listener hears `lost` (not `revoked`); 4. the member rejoins and is assigned the partition again.
+        try await withBroker(kind) { broker in
+            let admin = Admin(configuration: broker.clientConfiguration())
+            try await ClientIntegrationTests.createTopic(admin, "fenced", partitions: 1)
+            let events = NIOLockedValueBox<[String]>([])
+            let listener = RebalanceListener(
+                onAssigned: { p in events.withLockedValue { $0.append("assigned \(p)") } },
+                onRevoked: { p in events.withLockedValue { $0.append("revoked \(p)") } },
+                onLost: { p in events.withLockedValue { $0.append("lost \(p)") } }
+            )
+            let configuration = Self.consumerConfiguration(broker, group: "fenced-group")
+            try await ClientIntegrationTests.withConsumer(Consumer(configuration: configuration)) { consumer in
+                try await consumer.subscribe(topics: ["fenced"], listener: listener)
+                try await waitFor { await consumer.assignedPartitions().count == 1 }
+                let description = try await admin.describeGroups(["fenced-group"])["fenced-group"]!.get()
+                let member = try #require(description.members.first)
+                var leave = LeaveGroupRequest()
+                leave.groupID = "fenced-group"
+                leave.memberID = member.memberID
+                leave.members = [.init(memberID: member.memberID, groupInstanceID: nil, reason: "test")]
+                let response = try await admin.client.send(leave, to: description.coordinator)
+                #expect(response.errorCode == 0)
+                try await waitFor { events.withLockedValue { $0.contains("lost [fenced-0]") } }
+                try await waitFor { await consumer.assignedPartitions() == [TopicPartition("fenced", 0)] }
+            }
+            let seen = events.withLockedValue { $0 }
+            #expect(seen.first == "assigned [fenced-0]")
+            #expect(seen.dropFirst().first == "lost [fenced-0]")
+            #expect(seen.dropFirst(2).first == "assigned [fenced-0]")
+        }
+    }
+
     static let counter = NIOLockedValueBox(0)
 
     /// Reads from `consumer` until the shared count across members reaches the goal (bounded by 30 s).
