@@ -77,7 +77,7 @@ final class TestBroker: @unchecked Sendable {
         workDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("fjord-client-\(kind)-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: workDirectory, withIntermediateDirectories: true)
         logURL = workDirectory.appendingPathComponent("broker.log")
-        FileManager.default.createFile(atPath: logURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
         process = Process()
         switch kind {
         case .fjord:
