@@ -132,6 +132,23 @@ let package = Package(
             path: "Benchmarks/ClientBenchmark"
         ),
 
+        // MARK: Client examples (runnable: `swift run fjord-example-producer`)
+        .executableTarget(
+            name: "fjord-example-producer",
+            dependencies: ["FjordClient", "KafkaRecords", .product(name: "NIOCore", package: "swift-nio")],
+            path: "Examples/ProducerExample"
+        ),
+        .executableTarget(
+            name: "fjord-example-group-consumer",
+            dependencies: ["FjordClient", .product(name: "NIOCore", package: "swift-nio")],
+            path: "Examples/GroupConsumerExample"
+        ),
+        .executableTarget(
+            name: "fjord-example-external-offsets",
+            dependencies: ["FjordClient", .product(name: "NIOCore", package: "swift-nio")],
+            path: "Examples/ExternalOffsetsExample"
+        ),
+
         // MARK: Tests
         .testTarget(
             name: "KafkaProtocolTests",
@@ -177,6 +194,9 @@ let package = Package(
             dependencies: [
                 "FjordClient", "KafkaProtocol", "KafkaRecords",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOTestUtils", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

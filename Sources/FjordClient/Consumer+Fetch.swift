@@ -12,6 +12,7 @@ extension Consumer {
                 guard (try? await gracefulShutdown()) != nil else { return }
                 await self.close()
             }
+            group.addTask { await self.client.refreshPeriodically() }
             if configuration.groupID != nil {
                 group.addTask { try await self.heartbeatLoop() }
                 if case .auto(let interval) = configuration.commitMode {
@@ -40,6 +41,10 @@ extension Consumer {
 
     /// One round: keep the group membership current, resolve positions, fetch from every leader in parallel.
     private func fetchOnce() async throws {
+        guard !closing else {
+            await waitForLoopWake(timeout: .milliseconds(100))
+            return
+        }
         if subscription != nil { try await ensureActiveGroup() }
         let unresolved = assignment.filter { fetchPositions[$0] == nil }
         if !unresolved.isEmpty { try await resolvePositions(Array(unresolved)) }
@@ -53,14 +58,20 @@ extension Consumer {
             return
         }
         let metadata = try await client.metadata()
+        // No suspension inside this loop: a rebalance, seek or pause may change the positions at any await.
         var byLeader: [Int32: [TopicPartition: Int64]] = [:]
+        var leaderless: [String] = []
         for partition in fetchable {
+            guard let position = fetchPositions[partition], assignment.contains(partition) else { continue }
             guard let leader = metadata.leader(of: partition) else {
-                await client.invalidateMetadata()
-                await client.track(topics: [partition.topic])
+                leaderless.append(partition.topic)
                 continue
             }
-            byLeader[leader, default: [:]][partition] = fetchPositions[partition]!
+            byLeader[leader, default: [:]][partition] = position
+        }
+        if !leaderless.isEmpty {
+            await client.track(topics: leaderless)
+            await client.invalidateMetadata()
         }
         guard !byLeader.isEmpty else {
             try await Task.sleep(for: configuration.client.retryBackoff)
@@ -127,7 +138,7 @@ extension Consumer {
             try? await Task.sleep(for: configuration.client.retryBackoff)
             return
         }
-        var resets: [TopicPartition] = []
+        var resets: [TopicPartition: Int64?] = [:]
         for topic in response.responses {
             for data in topic.partitions {
                 let partition = TopicPartition(topic.topic, data.partitionIndex)
@@ -136,7 +147,7 @@ extension Consumer {
                       !paused.contains(partition) else { continue }
                 let code = ErrorCode(rawValue: data.errorCode)
                 if code == .offsetOutOfRange {
-                    resets.append(partition)
+                    resets[partition] = requested
                     continue
                 }
                 if code != .none {
@@ -157,7 +168,7 @@ extension Consumer {
         }
         if !resets.isEmpty {
             do {
-                try await resetPositions(resets)
+                try await resetPositions(Array(resets.keys), ifStill: resets)
             } catch {
                 logger.warning("offset reset failed", metadata: ["error": "\(error)"])
             }
@@ -223,7 +234,7 @@ extension Consumer {
             missing = []
             for partition in partitions {
                 if case .success(let entry)? = committed[partition], entry.offset >= 0 {
-                    if assignment.contains(partition) && fetchPositions[partition] == nil {
+                    if assignment.contains(partition) && fetchPositions[partition] == nil {  // not seeked meanwhile
                         positions[partition] = entry.offset
                         fetchPositions[partition] = entry.offset
                     }
@@ -232,11 +243,12 @@ extension Consumer {
                 }
             }
         }
-        try await resetPositions(missing)
+        try await resetPositions(missing, ifStill: Dictionary(uniqueKeysWithValues: missing.map { ($0, nil) }))
     }
 
-    /// Moves partitions to the start or end per `autoOffsetReset`.
-    func resetPositions(_ partitions: [TopicPartition]) async throws {
+    /// Moves partitions to the start or end per `autoOffsetReset`, each only if its fetch position is still the
+    /// one in `ifStill` (a `seek` while the lookup was out wins).
+    func resetPositions(_ partitions: [TopicPartition], ifStill expected: [TopicPartition: Int64?]) async throws {
         guard !partitions.isEmpty else { return }
         let spec: KafkaClient.OffsetSpec
         switch configuration.autoOffsetReset {
@@ -253,7 +265,8 @@ extension Consumer {
             isolationLevel: configuration.isolationLevel.rawValue
         )
         for (partition, result) in found {
-            guard assignment.contains(partition) else { continue }
+            guard assignment.contains(partition), let expectedPosition = expected[partition],
+                  fetchPositions[partition] == expectedPosition else { continue }
             let offset = try result.get().offset
             positions[partition] = offset
             fetchPositions[partition] = offset

@@ -64,7 +64,18 @@ extension Consumer {
     /// Rejoins when needed; otherwise nothing.
     func ensureActiveGroup() async throws {
         guard needsRejoin || generationID < 0 else { return }
-        try await joinAndSync()
+        rebalancing = true
+        defer { rebalancing = false }
+        do {
+            try await joinAndSync()
+        } catch {
+            // Any failure (network, coordinator moved) means another round; the coordinator is looked up again.
+            needsRejoin = true
+            if let group = configuration.groupID, (error as? ClientError)?.code != .group {
+                await client.invalidateCoordinator(key: group)
+            }
+            throw error
+        }
     }
 
     private var cooperative: Bool {
@@ -76,6 +87,8 @@ extension Consumer {
         guard let group = configuration.groupID else { return }
         let listener = rebalanceListener ?? RebalanceListener()
         let topics = try await subscribedTopics()
+        joinedTopics = topics
+        lastPatternCheck = .now
         await client.track(topics: topics)
         if !cooperative && !assignment.isEmpty {
             // Eager: give up everything before joining.
@@ -87,7 +100,29 @@ extension Consumer {
         let coordinator = try await client.findCoordinator(key: group)
         self.coordinator = coordinator
         needsRejoin = false
+        let joined = try await join(group: group, coordinator: coordinator, topics: topics, listener: listener)
+        let assigned = try await sync(group: group, coordinator: coordinator, joined: joined, listener: listener)
+        generationID = joined.generationID
+        let change = AssignmentReconciliation(owned: assignment, target: assigned, cooperative: cooperative)
+        if !change.revoked.isEmpty {
+            if case .auto = configuration.commitMode {
+                try? await commit(offsets: positions.filter { change.revoked.contains($0.key) })
+            }
+            await listener.onRevoked(change.revoked)
+        }
+        if change.rejoin { needsRejoin = true }
+        setAssignment(assigned)
+        if !change.assigned.isEmpty || !cooperative { await listener.onAssigned(change.assigned) }
+        logger.debug(
+            "joined group",
+            metadata: ["group": "\(group)", "generation": "\(joined.generationID)", "assigned": "\(assigned.sorted())"]
+        )
+    }
 
+    /// JoinGroup, including the MEMBER_ID_REQUIRED round; returns the successful response.
+    private func join(
+        group: String, coordinator: Int32, topics: [String], listener: RebalanceListener
+    ) async throws -> JoinGroupResponse {
         var subscriptionData = ConsumerProtocolSubscription()
         subscriptionData.topics = topics
         subscriptionData.ownedPartitions = Dictionary(grouping: assignment, by: \.topic).sorted { $0.key < $1.key }.map {
@@ -103,77 +138,58 @@ extension Consumer {
         join.protocolType = "consumer"
         join.protocols = configuration.assignors.map { .init(name: $0.name, metadata: metadata) }
         join.reason = nil
-
-        var response: JoinGroupResponse
         while true {
             join.memberID = memberID
-            response = try await client.send(join, to: coordinator, timeout: configuration.rebalanceTimeout + .seconds(5))
+            let response = try await client.send(
+                join, to: coordinator, timeout: configuration.rebalanceTimeout + .seconds(5)
+            )
             let code = ErrorCode(rawValue: response.errorCode)
-            if code == .memberIDRequired {
+            switch code {
+            case .none:
                 memberID = response.memberID
-                continue
-            }
-            if code == .unknownMemberID || code == .illegalGeneration || code == .fencedInstanceID {
+                protocolName = response.protocolName
+                return response
+            case .memberIDRequired:
+                memberID = response.memberID
+            case .unknownMemberID, .illegalGeneration, .fencedInstanceID:
                 memberID = ""
                 generationID = -1
                 await loseAssignment(listener)
-                needsRejoin = true
                 throw ClientError(.group, "JoinGroup: member reset", kafkaError: code, isRetriable: true)
-            }
-            if code == .notCoordinator || code == .coordinatorNotAvailable || code == .rebalanceInProgress
-                || code == .coordinatorLoadInProgress {
-                needsRejoin = true
+            case .notCoordinator, .coordinatorNotAvailable, .rebalanceInProgress, .coordinatorLoadInProgress:
+                if KafkaClient.isCoordinatorError(code) { await client.invalidateCoordinator(key: group) }
                 throw ClientError(.group, "JoinGroup must be retried", kafkaError: code, isRetriable: true)
+            default:
+                throw ClientError.kafka(response.errorCode, "JoinGroup failed", broker: coordinator)!
             }
-            if let error = ClientError.kafka(response.errorCode, "JoinGroup failed", broker: coordinator) {
-                throw error
-            }
-            break
         }
-        memberID = response.memberID
-        let generation = response.generationID
-        protocolName = response.protocolName
-        var assignments: [SyncGroupRequest.SyncGroupRequestAssignment] = []
-        if response.leader == response.memberID && !response.skipAssignment {
-            assignments = try await leaderAssignments(response)
-        }
+    }
+
+    /// SyncGroup (with the leader's assignments); returns this member's decoded assignment.
+    private func sync(
+        group: String, coordinator: Int32, joined: JoinGroupResponse, listener: RebalanceListener
+    ) async throws -> Set<TopicPartition> {
         var sync = SyncGroupRequest()
         sync.groupID = group
-        sync.generationID = generation
+        sync.generationID = joined.generationID
         sync.memberID = memberID
         sync.groupInstanceID = configuration.groupInstanceID
         sync.protocolType = "consumer"
-        sync.protocolName = response.protocolName
-        sync.assignments = assignments
+        sync.protocolName = joined.protocolName
+        if joined.leader == joined.memberID && !joined.skipAssignment {
+            sync.assignments = try await leaderAssignments(joined)
+        }
         let synced = try await client.send(sync, to: coordinator)
-        let syncCode = ErrorCode(rawValue: synced.errorCode)
-        if syncCode != .none {
-            needsRejoin = true
-            if syncCode == .unknownMemberID || syncCode == .illegalGeneration || syncCode == .fencedInstanceID {
-                if syncCode == .unknownMemberID { memberID = "" }
+        let code = ErrorCode(rawValue: synced.errorCode)
+        guard code == .none else {
+            if code == .unknownMemberID || code == .illegalGeneration || code == .fencedInstanceID {
+                if code == .unknownMemberID { memberID = "" }
                 generationID = -1
                 await loseAssignment(listener)
             }
-            throw ClientError(.group, "SyncGroup failed", kafkaError: syncCode, isRetriable: true, broker: coordinator)
+            throw ClientError(.group, "SyncGroup failed", kafkaError: code, isRetriable: true, broker: coordinator)
         }
-        generationID = generation
-        let assigned = Set(Admin.decodeAssignment(synced.assignment))
-        let revoked = assignment.subtracting(assigned)
-        let added = assigned.subtracting(assignment)
-        if !revoked.isEmpty {
-            if case .auto = configuration.commitMode {
-                try? await commit(offsets: positions.filter { revoked.contains($0.key) })
-            }
-            await listener.onRevoked(revoked.sorted())
-            // Cooperative: the partitions we gave up go to others in the follow-up round.
-            needsRejoin = true
-        }
-        setAssignment(assigned)
-        if !added.isEmpty || (!cooperative) { await listener.onAssigned(cooperative ? added.sorted() : assigned.sorted()) }
-        logger.debug(
-            "joined group",
-            metadata: ["group": "\(group)", "generation": "\(generation)", "assigned": "\(assigned.sorted())"]
-        )
+        return Set(Admin.decodeAssignment(synced.assignment))
     }
 
     private func loseAssignment(_ listener: RebalanceListener) async {
@@ -239,12 +255,24 @@ extension Consumer {
         while !closed {
             guard (try? await Task.sleep(for: configuration.heartbeatInterval)) != nil else { return }
             try await heartbeat()
+            await checkPatternSubscription()
         }
+    }
+
+    /// A pattern subscription is matched against all topics again every `metadataMaxAge` (Kafka does the same
+    /// on its metadata refresh); when the matching topics changed, the member rejoins with the new list.
+    private func checkPatternSubscription() async {
+        guard case .pattern = subscription, !closing, generationID >= 0,
+              lastPatternCheck + configuration.client.metadataMaxAge <= .now else { return }
+        lastPatternCheck = .now
+        guard let topics = try? await subscribedTopics(), topics != joinedTopics else { return }
+        logger.debug("pattern subscription changed", metadata: ["topics": "\(topics)"])
+        requestRejoin()
     }
 
     private func heartbeat() async throws {
         guard let group = configuration.groupID, subscription != nil, generationID >= 0, let coordinator,
-              !needsRejoin else { return }
+              !needsRejoin, !closing, !rebalancing else { return }
         var request = HeartbeatRequest()
         request.groupID = group
         request.generationID = generationID
@@ -269,6 +297,7 @@ extension Consumer {
             requestRejoin()
         case .notCoordinator, .coordinatorNotAvailable:
             self.coordinator = nil
+            await client.invalidateCoordinator(key: group)
             requestRejoin()
         default:
             logger.debug("heartbeat error", metadata: ["code": "\(response.errorCode)"])
@@ -279,7 +308,7 @@ extension Consumer {
     func autoCommitLoop(interval: Duration) async throws {
         while !closed {
             guard (try? await Task.sleep(for: interval)) != nil else { return }
-            guard !closed, subscription == nil || generationID >= 0 else { continue }
+            guard !closed, !closing, !rebalancing, subscription == nil || generationID >= 0 else { continue }
             do {
                 try await commit()
             } catch {
@@ -292,6 +321,7 @@ extension Consumer {
     func leaveGroup() async {
         guard let group = configuration.groupID, !memberID.isEmpty else { return }
         if !assignment.isEmpty, let listener = rebalanceListener { await listener.onRevoked(assignment.sorted()) }
+        setAssignment([])
         // Static members do not leave: the coordinator keeps their partitions for the session timeout.
         guard configuration.groupInstanceID == nil else { return }
         var request = LeaveGroupRequest()

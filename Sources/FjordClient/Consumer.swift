@@ -36,6 +36,8 @@ public actor Consumer: Service {
     var loopWaiter: CheckedContinuation<Void, Never>?
     var loopWakePending = false
     var closed = false
+    /// Set when `close()` starts: the loops stop joining, fetching and heartbeating.
+    var closing = false
     var fatalError: ClientError?
 
     // Group state (see Consumer+Group.swift).
@@ -45,7 +47,13 @@ public actor Consumer: Service {
     var generationID: Int32 = -1
     var protocolName: String?
     var needsRejoin = false
+    /// Whether a JoinGroup/SyncGroup round is under way: heartbeats and auto-commits wait, since their answers
+    /// (REBALANCE_IN_PROGRESS, ILLEGAL_GENERATION) describe the round in progress, not a new one.
+    var rebalancing = false
     var coordinator: Int32?
+    /// The topics named in the last JoinGroup, and when a pattern subscription was last matched against all topics.
+    var joinedTopics: [String] = []
+    var lastPatternCheck = ContinuousClock.now
 
     /// What the consumer subscribed to.
     enum Subscription {
@@ -204,7 +212,18 @@ public actor Consumer: Service {
             let slot = readerWaiter
             try await withTaskCancellationHandler {
                 try await withCheckedThrowingContinuation { continuation in
-                    slot.withLockedValue { $0 = continuation }
+                    let busy = slot.withLockedValue { waiter -> Bool in
+                        guard waiter == nil else { return true }
+                        waiter = continuation
+                        return false
+                    }
+                    if busy {
+                        continuation.resume(
+                            throwing: ClientError(
+                                .invalidArgument, "records is already being iterated by another task", isRetriable: false
+                            )
+                        )
+                    }
                 }
             } onCancel: {
                 slot.withLockedValue { waiter in
@@ -268,7 +287,7 @@ public actor Consumer: Service {
         for (_, result) in results.sorted(by: { $0.key < $1.key }) {
             if case .failure(let error) = result {
                 if let code = error.kafkaError, code == .rebalanceInProgress || code == .illegalGeneration
-                    || code == .unknownMemberID {
+                    || code == .unknownMemberID, subscription != nil, !rebalancing {
                     requestRejoin()
                 }
                 throw error
@@ -280,7 +299,8 @@ public actor Consumer: Service {
 
     /// Commits (auto mode), leaves the group, stops the loop and ends `records`.
     public func close() async {
-        guard !closed else { return }
+        guard !closed && !closing else { return }
+        closing = true
         if case .auto = configuration.commitMode, configuration.groupID != nil {
             try? await commit()
         }

@@ -36,7 +36,13 @@ extension KafkaClient {
                 OffsetFetchRequest.OffsetFetchRequestTopic(name: $0.key, partitionIndexes: $0.value.map(\.partition))
             }
         }
-        let response = try await connection.send(request, version: version)
+        let response: OffsetFetchResponse
+        do {
+            response = try await connection.send(request, version: version)
+        } catch {
+            invalidateCoordinator(key: group)
+            throw error
+        }
         var results: [TopicPartition: Result<CommittedOffset, ClientError>] = [:]
         func record(_ topic: String, _ index: Int32, _ offset: Int64, _ epoch: Int32, _ metadata: String?, _ code: Int16) {
             let partition = TopicPartition(topic, index)
@@ -51,7 +57,7 @@ extension KafkaClient {
                 throw ClientError(.protocolViolation, "OffsetFetch answered no group \(group)", isRetriable: true)
             }
             if let error = ClientError.kafka(answer.errorCode, "OffsetFetch for group \(group) failed", broker: coordinator) {
-                if error.kafkaError == .notCoordinator || error.kafkaError == .coordinatorNotAvailable { invalidateMetadata() }
+                if KafkaClient.isCoordinatorError(error.kafkaError!) { invalidateCoordinator(key: group) }
                 throw error
             }
             for topic in answer.topics {
@@ -95,7 +101,13 @@ extension KafkaClient {
                 }
             )
         }
-        let response = try await send(request, to: coordinator)
+        let response: OffsetCommitResponse
+        do {
+            response = try await send(request, to: coordinator)
+        } catch {
+            invalidateCoordinator(key: group)
+            throw error
+        }
         var results: [TopicPartition: Result<Void, ClientError>] = [:]
         for topic in response.topics {
             for p in topic.partitions {
@@ -103,6 +115,7 @@ extension KafkaClient {
                 if let error = ClientError.kafka(
                     p.errorCode, "OffsetCommit failed", broker: coordinator, topic: topic.name, partition: p.partitionIndex
                 ) {
+                    if KafkaClient.isCoordinatorError(error.kafkaError!) { invalidateCoordinator(key: group) }
                     results[partition] = .failure(error)
                 } else {
                     results[partition] = .success(())

@@ -25,6 +25,8 @@ public actor KafkaClient {
     private var metadataFetchedAt: ContinuousClock.Instant?
     private var metadataStale = true
     private var interestingTopics: Set<String> = []
+    /// Coordinators by (key type, key), until a NOT_COORDINATOR-style error invalidates them.
+    private var coordinators: [String: Int32] = [:]
     private var closed = false
 
     /// Creates a client; nothing connects until the first request.
@@ -152,6 +154,20 @@ public actor KafkaClient {
         return fetched + configuration.metadataMaxAge < .now
     }
 
+    /// Refreshes the metadata of the tracked topics every `metadataMaxAge` until the task is cancelled. `Producer`
+    /// and `Consumer` run it as a child task of their `run()`, so leaders move to the cache even while no request
+    /// failed.
+    public func refreshPeriodically() async {
+        while true {
+            guard (try? await Task.sleep(for: configuration.metadataMaxAge)) != nil, !closed else { return }
+            do {
+                try await refreshMetadata()
+            } catch {
+                logger.debug("periodic metadata refresh failed", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
     /// Marks the metadata stale so that the next lookup asks a broker again (after a stale-leader error).
     public func invalidateMetadata() {
         metadataStale = true
@@ -247,8 +263,26 @@ public actor KafkaClient {
 
     // MARK: Coordinators
 
-    /// The node id of the coordinator for a group (`keyType` 0) or transactional id (1).
+    /// The node id of the coordinator for a group (`keyType` 0) or transactional id (1), cached until
+    /// `invalidateCoordinator` (after NOT_COORDINATOR or COORDINATOR_NOT_AVAILABLE).
     public func findCoordinator(key: String, keyType: Int8 = 0) async throws -> Int32 {
+        if let cached = coordinators["\(keyType):\(key)"], metadataSnapshot.brokers[cached] != nil { return cached }
+        let nodeID = try await lookUpCoordinator(key: key, keyType: keyType)
+        coordinators["\(keyType):\(key)"] = nodeID
+        return nodeID
+    }
+
+    /// Forgets a cached coordinator.
+    public func invalidateCoordinator(key: String, keyType: Int8 = 0) {
+        coordinators["\(keyType):\(key)"] = nil
+    }
+
+    /// Whether an error code means the coordinator moved or is not ready.
+    public static func isCoordinatorError(_ code: ErrorCode) -> Bool {
+        code == .notCoordinator || code == .coordinatorNotAvailable
+    }
+
+    private func lookUpCoordinator(key: String, keyType: Int8) async throws -> Int32 {
         let connection = try await anyConnection()
         let version = try connection.version(for: FindCoordinatorRequest.self)
         var request = FindCoordinatorRequest()

@@ -14,6 +14,7 @@ extension Producer {
                 guard (try? await gracefulShutdown()) != nil else { return }
                 await self.close()
             }
+            group.addTask { await self.client.refreshPeriodically() }
             while true {
                 if closing && accumulator.isEmpty && inFlightTotal == 0 { break }
                 if configuration.idempotent && producerID < 0 && !accumulator.isEmpty {
@@ -200,7 +201,10 @@ extension Producer {
                 finish(batch, baseOffset: answer.baseOffset, logAppendTime: answer.logAppendTimeMs)
                 continue
             }
-            if KafkaClient.isMetadataError(code) { await client.invalidateMetadata() }
+            if KafkaClient.isMetadataError(code) {
+                await client.invalidateMetadata()
+                partitionCounts[batch.partition.topic] = nil
+            }
             let error = ClientError(
                 .broker, answer.errorMessage ?? "produce to \(batch.partition) failed", kafkaError: code,
                 isRetriable: code.isRetriable || code == .outOfOrderSequenceNumber, broker: leader,
@@ -247,11 +251,13 @@ extension Producer {
 
     private func finish(_ batch: ProducerBatch, baseOffset: Int64, logAppendTime: Int64) {
         accumulator.release(batch)
+        resumeMemoryWaiters()
         batch.succeed(baseOffset: baseOffset, logAppendTime: logAppendTime)
     }
 
     private func finish(_ batch: ProducerBatch, with error: any Error) {
         accumulator.release(batch)
+        resumeMemoryWaiters()
         if batch.completions.contains(where: { $0 == nil }) {
             logger.error("records lost", metadata: ["partition": "\(batch.partition)", "error": "\(error)"])
         }

@@ -33,7 +33,8 @@ public actor Producer: Service {
 
     var accumulator: RecordAccumulator
     var partitioner = Partitioner()
-    var partitionCounts: [String: Int] = [:]
+    /// Partition counts per topic and when they were read from the client's metadata.
+    var partitionCounts: [String: (count: Int, checkedAt: ContinuousClock.Instant)] = [:]
     var producerID: Int64 = -1
     var producerEpoch: Int16 = -1
     var nextSequence: [TopicPartition: Int32] = [:]
@@ -44,6 +45,9 @@ public actor Producer: Service {
     var senderWakeup: CheckedContinuation<Void, Never>?
     var wakeupPending = false
     var idleWaiters: [CheckedContinuation<Void, Never>] = []
+    /// Senders waiting for `buffer.memory` room, by ticket; resumed when a batch finishes (or at their deadline).
+    var memoryWaiters: [Int: CheckedContinuation<Void, Never>] = [:]
+    var nextMemoryTicket = 0
 
     /// Creates a producer; pass `client` to share connections with other producers, consumers or admins.
     public init(configuration: ProducerConfiguration, client: KafkaClient? = nil) {
@@ -92,9 +96,21 @@ public actor Producer: Service {
         topic: String, key: ByteBuffer?, value: ByteBuffer?, headers: [RecordHeader], partition: Int32?
     ) async throws -> TopicPartition {
         guard !closing else { throw ClientError(.closed, "producer is closed", isRetriable: false, topic: topic) }
+        let size = ProducerBatch.estimatedSize(key: key, value: value, headers: headers)
+        guard size <= configuration.maxRequestSize else {
+            throw ClientError(
+                .invalidArgument, "record of \(size) bytes exceeds max.request.size \(configuration.maxRequestSize)",
+                isRetriable: false, topic: topic, partition: partition
+            )
+        }
         let deadline = ContinuousClock.now + configuration.maxBlock
-        let count = try await client.partitionCount(of: topic, deadline: deadline)
-        partitionCounts[topic] = count
+        let count: Int
+        if let cached = partitionCounts[topic], cached.checkedAt + configuration.client.metadataMaxAge > .now {
+            count = cached.count  // no hop to the client per record
+        } else {
+            count = try await client.partitionCount(of: topic, deadline: deadline)
+            partitionCounts[topic] = (count, .now)
+        }
         let chosen: Int32
         if let partition {
             guard partition >= 0, Int(partition) < count else {
@@ -109,17 +125,41 @@ public actor Producer: Service {
                 topic: topic, key: key.map { Array($0.readableBytesView) }, partitionCount: count
             )
         }
-        let size = ProducerBatch.estimatedSize(key: key, value: value, headers: headers)
         while !accumulator.hasRoom(for: size) {
             guard ContinuousClock.now < deadline else {
                 throw ClientError(
                     .timeout, "buffer.memory full for longer than max.block", isRetriable: true, topic: topic
                 )
             }
-            try await Task.sleep(for: .milliseconds(2))
+            await waitForMemory(until: deadline)
             guard !closing else { throw ClientError(.closed, "producer is closed", isRetriable: false, topic: topic) }
         }
         return TopicPartition(topic, chosen)
+    }
+
+    /// Suspends until a finished batch frees memory, the deadline passes, or the producer closes.
+    private func waitForMemory(until deadline: ContinuousClock.Instant) async {
+        let ticket = nextMemoryTicket
+        nextMemoryTicket += 1
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                try? await Task.sleep(until: deadline, clock: .continuous)
+                await self.resumeMemoryWaiter(ticket)
+            }
+            await withCheckedContinuation { memoryWaiters[ticket] = $0 }
+            group.cancelAll()
+        }
+    }
+
+    private func resumeMemoryWaiter(_ ticket: Int) {
+        memoryWaiters.removeValue(forKey: ticket)?.resume()
+    }
+
+    /// Lets every sender waiting for memory look again.
+    func resumeMemoryWaiters() {
+        let waiters = memoryWaiters
+        memoryWaiters.removeAll()
+        for waiter in waiters.values { waiter.resume() }
     }
 
     private func enqueue(
@@ -131,7 +171,7 @@ public actor Producer: Service {
             now: .now
         )
         if result.batchIsFull || result.closedPreviousBatch {
-            let count = partitionCounts[target.topic] ?? 1
+            let count = partitionCounts[target.topic]?.count ?? 1
             partitioner.batchClosed(topic: target.topic, partition: target.partition, partitionCount: count)
             wakeSender()
         } else if result.newBatch || configuration.linger == .zero {
@@ -149,9 +189,11 @@ public actor Producer: Service {
         }
     }
 
-    /// Stops taking records, sends what is buffered, and lets `run()` return.
+    /// Stops taking records, sends what is buffered (each record within its delivery timeout), and lets `run()`
+    /// return. It returns once every buffered record has an outcome, so `run()` must be running.
     public func close() async {
         closing = true
+        resumeMemoryWaiters()
         wakeSender()
         await flush()
     }

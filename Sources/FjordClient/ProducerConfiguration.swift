@@ -24,6 +24,9 @@ public struct ProducerConfiguration: Sendable {
     /// The most bytes of records waiting to be sent or acknowledged; `send` waits (up to `maxBlock`) while the
     /// buffer is full. Kafka: `buffer.memory`. Default 32 MiB.
     public var bufferMemory: Int = 32 << 20
+    /// The largest record (as encoded, before compression) `send` accepts; larger ones fail at once with
+    /// `.invalidArgument` instead of being rejected by the broker. Kafka: `max.request.size`. Default 1 MiB.
+    public var maxRequestSize: Int = 1 << 20
     /// How long `send` may wait for metadata or buffer space. Kafka: `max.block.ms`. Default 60 s.
     public var maxBlock: Duration = .seconds(60)
     /// Compression of each batch. Kafka: `compression.type`. Default none.

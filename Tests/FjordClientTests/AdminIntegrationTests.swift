@@ -124,13 +124,13 @@ struct AdminIntegrationTests {
     }
 }
 
-/// Polls `condition` every 100 ms for up to 10 s.
+/// Polls `condition` every 100 ms for up to 20 s (generous: `swift test` runs suites in parallel on small machines).
 func waitFor(_ condition: () async throws -> Bool) async throws {
-    for _ in 0..<100 {
+    for _ in 0..<200 {
         if try await condition() { return }
         try await Task.sleep(for: .milliseconds(100))
     }
-    throw TestBrokerError(description: "condition not met within 10 s")
+    throw TestBrokerError(description: "condition not met within 20 s")
 }
 
 /// Whether the broker's ApiVersions lists `type`'s API (Tansu lacks several admin APIs).

@@ -137,6 +137,12 @@ struct ClientIntegrationTests {
             try await Self.withProducer(Self.makeProducer(broker) { $0.acks = .leader }) { producer in
                 let metadata = try await producer.send(topic: "acks", value: ByteBuffer(string: "one"))
                 #expect(metadata.offset >= 0)
+                await #expect {
+                    try await producer.send(topic: "acks", value: ByteBuffer(string: "x"), partition: 5)
+                } throws: { error in
+                    let error = error as? ClientError
+                    return error?.code == .invalidArgument && error?.partition == 5 && error?.topic == "acks"
+                }
             }
             try await Self.withProducer(Self.makeProducer(broker) { $0.bufferMemory = 4096; $0.batchSize = 1024 }) { producer in
                 for i in 0..<200 {
@@ -168,6 +174,32 @@ struct ClientIntegrationTests {
             #expect(response.brokers.contains { $0.port == Int32(broker.port) })
             let connection = try await client.connection(to: node)
             #expect(try connection.version(for: MetadataRequest.self) >= 1)
+            await client.close()
+        }
+    }
+
+    @Test(arguments: BrokerKind.allCases)
+    func metadataRefreshesOnAnInterval(kind: BrokerKind) async throws {
+        // Flow: 1. a client tracks topic "late" (not created yet) with metadata max age 200 ms and refreshes
+        // periodically; 2. another client creates "late" with 2 partitions; 3. the first client's cached snapshot
+        // (never asked directly) shows both partitions with leaders within a few refreshes.
+        try await withBroker(kind) { broker in
+            var configuration = broker.clientConfiguration()
+            configuration.metadataMaxAge = .milliseconds(200)
+            configuration.allowAutoTopicCreation = false
+            let client = KafkaClient(configuration: configuration)
+            await client.track(topics: ["late"])
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { await client.refreshPeriodically() }
+                let admin = Admin(configuration: broker.clientConfiguration())
+                try await Self.createTopic(admin, "late", partitions: 2)
+                try await waitFor {
+                    let snapshot = await client.cachedMetadata
+                    return snapshot.partitionCount(of: "late") == 2
+                        && snapshot.leader(of: TopicPartition("late", 1)) != nil
+                }
+                group.cancelAll()
+            }
             await client.close()
         }
     }

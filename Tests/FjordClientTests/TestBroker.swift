@@ -24,7 +24,7 @@ struct TestBrokerError: Error, CustomStringConvertible {
 final class TestBroker: @unchecked Sendable {
     let kind: BrokerKind
     let port: Int
-    let process: Process
+    private(set) var process: Process
     let workDirectory: URL
     let logURL: URL
 
@@ -77,7 +77,7 @@ final class TestBroker: @unchecked Sendable {
         workDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("fjord-client-\(kind)-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: workDirectory, withIntermediateDirectories: true)
         logURL = workDirectory.appendingPathComponent("broker.log")
-        FileManager.default.createFile(atPath: logURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
         process = Process()
         switch kind {
         case .fjord:
@@ -101,13 +101,34 @@ final class TestBroker: @unchecked Sendable {
                 "tcp://127.0.0.1:\(port)", "--storage-engine", "memory://tansu/",
             ]
         }
+        try launch()
+    }
+
+    private func launch() throws {
         let log = try FileHandle(forWritingTo: logURL)
+        log.seekToEndOfFile()
         process.standardOutput = log
         process.standardError = log
         process.standardInput = FileHandle.nullDevice
         process.currentDirectoryURL = workDirectory
         try process.run()
         try waitUntilReady()
+    }
+
+    /// Stops the broker (SIGTERM, SIGKILL after 5 s) and starts it again on the same port and data directory.
+    func restart() throws {
+        process.terminate()
+        let deadline = Date().addingTimeInterval(5)
+        while process.isRunning && Date() < deadline { usleep(20_000) }
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+        let next = Process()
+        next.executableURL = process.executableURL
+        next.arguments = process.arguments
+        process = next
+        try launch()
     }
 
     private func waitUntilReady() throws {
