@@ -9,6 +9,9 @@ extension RecordBatch {
     ///
     /// Uncompressed batches are walked in place; compressed ones are decompressed (as Kafka does) but their
     /// records are still not copied. Returns, when `collectNullKeys` is set, the indexes of records without a key.
+    ///
+    /// This runs for every produced batch, so the walk reads the section through one unsafe view (`RecordWalker`)
+    /// rather than `ByteBuffer` calls per field: bounds are still checked, once per read, against the view.
     @discardableResult
     public func validateRecords(
         collectNullKeys: Bool = false, maxDecompressedBytes: Int = CompressionCodec.defaultMaxDecompressedBytes
@@ -21,46 +24,110 @@ extension RecordBatch {
         guard Int(lastOffsetDelta) == count - 1 else {
             throw RecordBatchError(.invalidRecordCount, "lastOffsetDelta \(lastOffsetDelta) does not match \(count) records")
         }
-        var section = try codec.decompress(recordsSection, maxDecompressedBytes: maxDecompressedBytes)
-        var nullKeys = [Int]()
-        for index in 0..<count {
-            let length = Int(try section.readVarint32())
-            guard length > 0, length <= section.readableBytes, var record = section.readSlice(length: length) else {
-                throw RecordBatchError(.invalidRecord, "record \(index) declares \(length) bytes, \(section.readableBytes) remain")
-            }
-            guard record.readInteger(as: Int8.self) != nil else { throw RecordBatchError(.invalidRecord, "record \(index) is empty") }
-            _ = try record.readVarint64()  // timestamp delta
-            let offsetDelta = try record.readVarint32()
-            guard Int(offsetDelta) == index else {
-                throw RecordBatchError(.invalidRecord, "record \(index) has offset delta \(offsetDelta); they must be consecutive from 0")
-            }
-            let keyLength = Int(try record.readVarint32())
-            if keyLength < 0, collectNullKeys { nullKeys.append(index) }
-            try Self.skip(&record, length: keyLength, nullable: true, what: "key of record \(index)")
-            try Self.skip(&record, length: Int(try record.readVarint32()), nullable: true, what: "value of record \(index)")
-            let headerCount = Int(try record.readVarint32())
-            guard headerCount >= 0, headerCount <= record.readableBytes else {
-                throw RecordBatchError(.invalidRecord, "record \(index) declares \(headerCount) headers")
-            }
-            for _ in 0..<headerCount {
-                try Self.skip(&record, length: Int(try record.readVarint32()), nullable: false, what: "header key of record \(index)")
-                try Self.skip(&record, length: Int(try record.readVarint32()), nullable: true, what: "header value of record \(index)")
-            }
-            guard record.readableBytes == 0 else {
-                throw RecordBatchError(.invalidRecord, "record \(index) has \(record.readableBytes) bytes after its last field")
-            }
+        let section = try codec.decompress(recordsSection, maxDecompressedBytes: maxDecompressedBytes)
+        let outcome = section.withUnsafeReadableBytes { bytes in
+            var walker = RecordWalker(bytes: bytes)
+            return walker.walk(count: count, collectNullKeys: collectNullKeys)
         }
-        guard section.readableBytes == 0 else {
-            throw RecordBatchError(.invalidRecord, "\(section.readableBytes) bytes follow the last of \(count) records")
+        switch outcome {
+        case .success(let nullKeys): return nullKeys
+        case .failure(let error): throw error
         }
-        return nullKeys
+    }
+}
+
+/// A cursor over the raw bytes of a records section (STYLE.md: no allocation, every read bounds-checked).
+private struct RecordWalker {
+    let bytes: UnsafeRawBufferPointer
+    var position = 0
+
+    init(bytes: UnsafeRawBufferPointer) {
+        self.bytes = bytes
     }
 
-    private static func skip(_ record: inout ByteBuffer, length: Int, nullable: Bool, what: String) throws(RecordBatchError) {
-        if length == -1, nullable { return }
-        guard length >= 0, length <= record.readableBytes else {
-            throw RecordBatchError(.invalidRecord, "\(what) declares \(length) bytes, \(record.readableBytes) remain")
+    mutating func walk(count: Int, collectNullKeys: Bool) -> Result<[Int], RecordBatchError> {
+        var nullKeys = [Int]()
+        for index in 0..<count {
+            do throws(RecordBatchError) {
+                try record(index, collectNullKeys: collectNullKeys, nullKeys: &nullKeys)
+            } catch {
+                return .failure(error)
+            }
         }
-        record.moveReaderIndex(forwardBy: length)
+        guard position == bytes.count else {
+            return .failure(RecordBatchError(.invalidRecord, "\(bytes.count - position) bytes follow the last of \(count) records"))
+        }
+        return .success(nullKeys)
+    }
+
+    private mutating func record(_ index: Int, collectNullKeys: Bool, nullKeys: inout [Int]) throws(RecordBatchError) {
+        let length = Int(try varint32(index))
+        let remaining = bytes.count - position
+        guard length > 0, length <= remaining else {
+            throw RecordBatchError(.invalidRecord, "record \(index) declares \(length) bytes, \(remaining) remain")
+        }
+        let end = position + length
+        // Within the record, reads are bounded by its end, not the section's.
+        var inner = RecordWalker(bytes: UnsafeRawBufferPointer(rebasing: bytes[position..<end]))
+        position = end
+        inner.position = 1  // attributes (one byte)
+        _ = try inner.varint64(index)  // timestamp delta
+        let offsetDelta = try inner.varint32(index)
+        guard Int(offsetDelta) == index else {
+            throw RecordBatchError(.invalidRecord, "record \(index) has offset delta \(offsetDelta); they must be consecutive from 0")
+        }
+        let keyLength = Int(try inner.varint32(index))
+        if keyLength < 0, collectNullKeys { nullKeys.append(index) }
+        try inner.skip(keyLength, nullable: true, index: index, what: "key")
+        try inner.skip(Int(try inner.varint32(index)), nullable: true, index: index, what: "value")
+        let headerCount = Int(try inner.varint32(index))
+        guard headerCount >= 0, headerCount <= inner.bytes.count - inner.position else {
+            throw RecordBatchError(.invalidRecord, "record \(index) declares \(headerCount) headers")
+        }
+        for _ in 0..<headerCount {
+            try inner.skip(Int(try inner.varint32(index)), nullable: false, index: index, what: "header key")
+            try inner.skip(Int(try inner.varint32(index)), nullable: true, index: index, what: "header value")
+        }
+        guard inner.position == inner.bytes.count else {
+            throw RecordBatchError(.invalidRecord, "record \(index) has \(inner.bytes.count - inner.position) bytes after its last field")
+        }
+    }
+
+    private mutating func skip(_ length: Int, nullable: Bool, index: Int, what: StaticString) throws(RecordBatchError) {
+        if length == -1, nullable { return }
+        let remaining = bytes.count - position
+        guard length >= 0, length <= remaining else {
+            throw RecordBatchError(.invalidRecord, "\(what) of record \(index) declares \(length) bytes, \(remaining) remain")
+        }
+        position += length
+    }
+
+    mutating func varint32(_ index: Int) throws(RecordBatchError) -> Int32 {
+        let raw = try unsignedVarint(maxBytes: 5, lastByteMax: 0x0F, index: index)
+        let value = UInt32(truncatingIfNeeded: raw)
+        return Int32(bitPattern: (value >> 1) ^ (0 &- (value & 1)))
+    }
+
+    mutating func varint64(_ index: Int) throws(RecordBatchError) -> Int64 {
+        let value = try unsignedVarint(maxBytes: 10, lastByteMax: 0x01, index: index)
+        return Int64(bitPattern: (value >> 1) ^ (0 &- (value & 1)))
+    }
+
+    /// The same rules as `ByteBuffer.readVarint32/64`: at most `maxBytes` bytes, the last one at most `lastByteMax`.
+    private mutating func unsignedVarint(maxBytes: Int, lastByteMax: UInt8, index: Int) throws(RecordBatchError) -> UInt64 {
+        var result: UInt64 = 0
+        for shift in 0..<maxBytes {
+            guard position < bytes.count else {
+                throw RecordBatchError(.truncated, "record \(index): varint runs past the end of the data")
+            }
+            let byte = bytes[position]
+            position += 1
+            if shift == maxBytes - 1 && byte > lastByteMax {
+                throw RecordBatchError(.invalidVarint, "record \(index): varint is longer than \(maxBytes) bytes or overflows")
+            }
+            result |= UInt64(byte & 0x7F) << UInt64(7 * shift)
+            if byte & 0x80 == 0 { return result }
+        }
+        throw RecordBatchError(.invalidVarint, "record \(index): varint is longer than \(maxBytes) bytes")
     }
 }
