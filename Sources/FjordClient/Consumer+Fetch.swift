@@ -45,7 +45,7 @@ extension Consumer {
             await waitForLoopWake(timeout: .milliseconds(100))
             return
         }
-        if subscription != nil { try await ensureActiveGroup() }
+        if subscription != nil && !usesConsumerProtocol { try await ensureActiveGroup() }
         let unresolved = assignment.filter { fetchPositions[$0] == nil }
         if !unresolved.isEmpty { try await resolvePositions(Array(unresolved)) }
         guard bufferedCount < configuration.maxBufferedRecords else {
@@ -227,9 +227,12 @@ extension Consumer {
     func resolvePositions(_ partitions: [TopicPartition]) async throws {
         var missing = partitions
         if let group = configuration.groupID, !partitions.isEmpty {
+            // KIP-848 members fetch as members (OffsetFetch v9 checks the member epoch).
+            let asMember = usesConsumerProtocol && subscription != nil
             let committed = try await client.committedOffsets(
                 group: group, partitions: partitions,
-                requireStable: configuration.isolationLevel == .readCommitted
+                requireStable: configuration.isolationLevel == .readCommitted,
+                memberID: asMember ? memberID : nil, memberEpoch: asMember ? consumerProtocol.memberEpoch : -1
             )
             missing = []
             for partition in partitions {

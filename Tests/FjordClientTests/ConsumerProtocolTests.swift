@@ -1,0 +1,200 @@
+import FjordClient
+import Foundation
+import KafkaProtocol
+import NIOConcurrencyHelpers
+import NIOCore
+import Testing
+
+/// The KIP-848 consumer group protocol (`groupProtocol = .consumer`) against Fjord only: Tansu does not serve
+/// ConsumerGroupHeartbeat. The broker hands out a 200 ms heartbeat interval so that rebalances take a few hundred
+/// milliseconds.
+@Suite(.serialized)
+struct ConsumerProtocolTests {
+    static let overrides = ["group.consumer.heartbeat.interval.ms": "200"]
+
+    static func configuration(_ broker: TestBroker, group: String) -> ConsumerConfiguration {
+        var configuration = ConsumerIntegrationTests.consumerConfiguration(broker, group: group)
+        configuration.groupProtocol = .consumer
+        configuration.remoteAssignor = "uniform"
+        return configuration
+    }
+
+    /// Who owns what according to the listeners, and every moment two members held the same partition.
+    final class Ownership: Sendable {
+        let state = NIOLockedValueBox<(owners: [TopicPartition: Int], events: [Int: [String]], violations: [String])>(
+            ([:], [:], [])
+        )
+
+        func listener(_ member: Int) -> RebalanceListener {
+            RebalanceListener(
+                onAssigned: { partitions in
+                    self.state.withLockedValue { state in
+                        state.events[member, default: []].append("assigned \(partitions)")
+                        for partition in partitions {
+                            if let owner = state.owners[partition] {
+                                state.violations.append("\(partition) assigned to \(member) while \(owner) owns it")
+                            }
+                            state.owners[partition] = member
+                        }
+                    }
+                },
+                onRevoked: { partitions in
+                    self.state.withLockedValue { state in
+                        state.events[member, default: []].append("revoked \(partitions)")
+                        for partition in partitions {
+                            if state.owners[partition] != member {
+                                state.violations.append("\(partition) revoked from \(member), which did not own it")
+                            }
+                            state.owners[partition] = nil
+                        }
+                    }
+                },
+                onLost: { partitions in
+                    self.state.withLockedValue { state in
+                        state.events[member, default: []].append("lost \(partitions)")
+                        for partition in partitions { state.owners[partition] = nil }
+                    }
+                }
+            )
+        }
+
+        func owned(by member: Int) -> Set<TopicPartition> {
+            state.withLockedValue { Set($0.owners.filter { $0.value == member }.keys) }
+        }
+    }
+
+    @Test func twoMembersSplitThenOneTakesOver() async throws {
+        // Flow: 1. 4 partitions, 40 records; 2. member 0 subscribes and owns all 4; 3. member 1 joins: member 0
+        // revokes 2 (and reports them released), member 1 is assigned them — 2/2, never a partition owned twice
+        // (checked by the listeners and by sampling both assignments); 4. together they read all 40; 5. member 1
+        // closes (leave, epoch -1): member 0 is assigned exactly the 2 it gave away; auto-commit stored 10 each.
+        try await withBroker(.fjord, overrides: Self.overrides) { broker in
+            let admin = Admin(configuration: broker.clientConfiguration())
+            try await ClientIntegrationTests.createTopic(admin, "kip848", partitions: 4)
+            try await ConsumerIntegrationTests.produce(broker, topic: "kip848", count: 40, partitions: 4)
+            var configuration = Self.configuration(broker, group: "kip848-group")
+            configuration.commitMode = .auto(interval: .milliseconds(200))
+            let all = Set((0..<4).map { TopicPartition("kip848", $0) })
+            let ownership = Ownership()
+            let first = Consumer(configuration: configuration)
+            let second = Consumer(configuration: configuration)
+            let overlaps = NIOLockedValueBox<[String]>([])
+            try await ClientIntegrationTests.withConsumer(first) { first in
+                try await first.subscribe(topics: ["kip848"], listener: ownership.listener(0))
+                try await waitFor { await first.assignedPartitions() == all }
+                let counter = NIOLockedValueBox(0)
+                let records = try await ClientIntegrationTests.withConsumer(second) { second in
+                    try await second.subscribe(topics: ["kip848"], listener: ownership.listener(1))
+                    // Sampling: a partition in the first's assignment before and after reading the second's
+                    // was owned by both at once.
+                    let sampler = Task {
+                        while !Task.isCancelled {
+                            let before = await first.assignedPartitions()
+                            let other = await second.assignedPartitions()
+                            let after = await first.assignedPartitions()
+                            let both = before.intersection(after).intersection(other)
+                            if !both.isEmpty { overlaps.withLockedValue { $0.append("\(both.sorted())") } }
+                            try? await Task.sleep(for: .milliseconds(5))
+                        }
+                    }
+                    defer { sampler.cancel() }
+                    try await waitFor {
+                        let a = await first.assignedPartitions(), b = await second.assignedPartitions()
+                        return a.count == 2 && b.count == 2 && a.union(b) == all
+                    }
+                    #expect(ownership.owned(by: 0).count == 2 && ownership.owned(by: 1).count == 2)
+                    async let fromFirst = ConsumerIntegrationTests.drain(first, until: { $0 >= 40 }, shared: counter)
+                    async let fromSecond = ConsumerIntegrationTests.drain(second, until: { $0 >= 40 }, shared: counter)
+                    return try await fromFirst + fromSecond
+                }
+                #expect(records.count == 40)
+                #expect(Set(records.map { "\($0.topicPartition)@\($0.offset)" }).count == 40)
+                let givenAway = all.subtracting(ownership.owned(by: 0))
+                try await waitFor { await first.assignedPartitions() == all }
+                #expect(ownership.owned(by: 0) == all)
+                let events = ownership.state.withLockedValue { $0.events[0] ?? [] }
+                #expect(events == [
+                    "assigned \(all.sorted())", "revoked \(givenAway.sorted())", "assigned \(givenAway.sorted())",
+                ])
+                try await waitFor {
+                    try await first.committed(all.sorted()).values.allSatisfy { $0 == 10 }
+                }
+            }
+            #expect(ownership.state.withLockedValue { $0.violations } == [])
+            #expect(overlaps.withLockedValue { $0 } == [])
+            #expect(ownership.state.withLockedValue { $0.events[1]?.last }?.hasPrefix("revoked") == true)
+        }
+    }
+
+    @Test func manualCommitIsWhereTheNextMemberResumes() async throws {
+        // Flow: 1. 10 records in one partition; 2. a manual-commit member reads 4 and commits (OffsetCommit with its
+        // member epoch): committed 4; 3. it closes; a new member of the group resumes at offset 4.
+        try await withBroker(.fjord, overrides: Self.overrides) { broker in
+            let admin = Admin(configuration: broker.clientConfiguration())
+            try await ClientIntegrationTests.createTopic(admin, "kip848-manual", partitions: 1)
+            try await ConsumerIntegrationTests.produce(broker, topic: "kip848-manual", count: 10)
+            let tp = TopicPartition("kip848-manual", 0)
+            var configuration = Self.configuration(broker, group: "kip848-manual-group")
+            configuration.commitMode = .manual
+            try await ClientIntegrationTests.withConsumer(Consumer(configuration: configuration)) { consumer in
+                try await consumer.subscribe(topics: ["kip848-manual"])
+                let records = try await ClientIntegrationTests.read(consumer, count: 4)
+                #expect(records.map(\.offset) == [0, 1, 2, 3])
+                try await consumer.commit()
+                #expect(try await consumer.committed([tp])[tp]! == 4)
+            }
+            try await ClientIntegrationTests.withConsumer(Consumer(configuration: configuration)) { consumer in
+                try await consumer.subscribe(topics: ["kip848-manual"])
+                #expect(try await ClientIntegrationTests.read(consumer, count: 1).first?.offset == 4)
+            }
+        }
+    }
+
+    @Test func patternSubscriptionPicksUpNewTopics() async throws {
+        // Flow: 1. "events-a" and "other" have records; 2. a member subscribes to "events-.*" (the coordinator
+        // matches it) and reads events-a; 3. "events-b" is created: the coordinator assigns it (by a topic id the
+        // client resolves through metadata) and the member reads it; "other" never matches.
+        try await withBroker(.fjord, overrides: Self.overrides) { broker in
+            let admin = Admin(configuration: broker.clientConfiguration())
+            try await ClientIntegrationTests.createTopic(admin, "events-a", partitions: 1)
+            try await ClientIntegrationTests.createTopic(admin, "other", partitions: 1)
+            try await ConsumerIntegrationTests.produce(broker, topic: "events-a", count: 3)
+            try await ConsumerIntegrationTests.produce(broker, topic: "other", count: 3)
+            var configuration = Self.configuration(broker, group: "kip848-pattern-group")
+            configuration.commitMode = .manual
+            try await ClientIntegrationTests.withConsumer(Consumer(configuration: configuration)) { consumer in
+                try await consumer.subscribe(pattern: "events-.*")
+                let first = try await ClientIntegrationTests.read(consumer, count: 3)
+                #expect(Set(first.map(\.topic)) == ["events-a"])
+                try await ClientIntegrationTests.createTopic(admin, "events-b", partitions: 1)
+                try await ConsumerIntegrationTests.produce(broker, topic: "events-b", count: 2)
+                let second = try await ClientIntegrationTests.read(consumer, count: 2, timeout: .seconds(20))
+                #expect(Set(second.map(\.topic)) == ["events-b"])
+                #expect(await consumer.assignedPartitions() == [TopicPartition("events-a", 0), TopicPartition("events-b", 0)])
+            }
+        }
+    }
+
+    @Test func classicAndConsumerGroupsReadTheSameTopic() async throws {
+        // Flow: 1. 2 partitions, 20 records; 2. a classic-protocol group and a consumer-protocol group subscribe to
+        // the topic at the same time; 3. each reads all 20.
+        try await withBroker(.fjord, overrides: Self.overrides) { broker in
+            let admin = Admin(configuration: broker.clientConfiguration())
+            try await ClientIntegrationTests.createTopic(admin, "both", partitions: 2)
+            try await ConsumerIntegrationTests.produce(broker, topic: "both", count: 20, partitions: 2)
+            let classic = ConsumerIntegrationTests.consumerConfiguration(broker, group: "both-classic")
+            let modern = Self.configuration(broker, group: "both-consumer")
+            try await ClientIntegrationTests.withConsumer(Consumer(configuration: classic)) { classic in
+                try await ClientIntegrationTests.withConsumer(Consumer(configuration: modern)) { modern in
+                    try await classic.subscribe(topics: ["both"])
+                    try await modern.subscribe(topics: ["both"])
+                    async let fromClassic = ClientIntegrationTests.read(classic, count: 20)
+                    async let fromModern = ClientIntegrationTests.read(modern, count: 20)
+                    let (a, b) = try await (fromClassic, fromModern)
+                    #expect(Set(a.map { "\($0.topicPartition)@\($0.offset)" }).count == 20)
+                    #expect(Set(b.map { "\($0.topicPartition)@\($0.offset)" }).count == 20)
+                }
+            }
+        }
+    }
+}
