@@ -126,6 +126,91 @@ struct ConsumerProtocolTests {
         }
     }
 
+    static func describe(_ admin: Admin, _ group: String) async throws -> ConsumerGroupDescribeResponse.DescribedGroup? {
+        let coordinator = try await admin.client.findCoordinator(key: group)
+        let response = try await admin.client.send(ConsumerGroupDescribeRequest(groupIDs: [group]), to: coordinator)
+        return response.groups.first
+    }
+
+    @Test func fencedMemberLosesItsPartitionsAndRejoins() async throws {
+        // Flow: 1. a member owns the topic's partition; 2. another client removes it (a leave heartbeat, epoch -1,
+        // with its member id); 3. the member's next heartbeat draws UNKNOWN_MEMBER_ID: the listener hears `lost`
+        // (not `revoked`); 4. the member rejoins with epoch 0 and is assigned the partition again.
+        try await withBroker(.fjord, overrides: Self.overrides) { broker in
+            let admin = Admin(configuration: broker.clientConfiguration())
+            try await ClientIntegrationTests.createTopic(admin, "kip848-fenced", partitions: 1)
+            let events = NIOLockedValueBox<[String]>([])
+            let listener = RebalanceListener(
+                onAssigned: { p in events.withLockedValue { $0.append("assigned \(p)") } },
+                onRevoked: { p in events.withLockedValue { $0.append("revoked \(p)") } },
+                onLost: { p in events.withLockedValue { $0.append("lost \(p)") } }
+            )
+            let configuration = Self.configuration(broker, group: "kip848-fenced-group")
+            try await ClientIntegrationTests.withConsumer(Consumer(configuration: configuration)) { consumer in
+                try await consumer.subscribe(topics: ["kip848-fenced"], listener: listener)
+                try await waitFor { await consumer.assignedPartitions().count == 1 }
+                let member = try #require(try await Self.describe(admin, "kip848-fenced-group")?.members.first)
+                let coordinator = try await admin.client.findCoordinator(key: "kip848-fenced-group")
+                let leave = ConsumerGroupHeartbeatRequest(groupID: "kip848-fenced-group", memberID: member.memberID, memberEpoch: -1)
+                #expect(try await admin.client.send(leave, to: coordinator).errorCode == 0)
+                try await waitFor { events.withLockedValue { $0.contains("lost [kip848-fenced-0]") } }
+                try await waitFor { await consumer.assignedPartitions() == [TopicPartition("kip848-fenced", 0)] }
+            }
+            let seen = events.withLockedValue { $0 }
+            #expect(Array(seen.prefix(3)) == ["assigned [kip848-fenced-0]", "lost [kip848-fenced-0]", "assigned [kip848-fenced-0]"])
+        }
+    }
+
+    @Test func staticMemberLeavesWithEpochMinusTwoAndComesBack() async throws {
+        // Flow: 1. a static member (instance id "static-1") owns both partitions and commits; 2. it closes: the
+        // leave heartbeat carries epoch -2, so the coordinator keeps its place and assignment; 3. a new consumer
+        // with the same instance id is given both partitions at once and resumes at the committed offsets.
+        try await withBroker(.fjord, overrides: Self.overrides) { broker in
+            let admin = Admin(configuration: broker.clientConfiguration())
+            try await ClientIntegrationTests.createTopic(admin, "kip848-static", partitions: 2)
+            try await ConsumerIntegrationTests.produce(broker, topic: "kip848-static", count: 4, partitions: 2)
+            var configuration = Self.configuration(broker, group: "kip848-static-group")
+            configuration.groupInstanceID = "static-1"
+            configuration.commitMode = .manual
+            try await ClientIntegrationTests.withConsumer(Consumer(configuration: configuration)) { consumer in
+                try await consumer.subscribe(topics: ["kip848-static"])
+                _ = try await ClientIntegrationTests.read(consumer, count: 4)
+                try await consumer.commit()
+            }
+            let kept = try #require(try await Self.describe(admin, "kip848-static-group")?.members.first)
+            #expect(kept.instanceID == "static-1")
+            #expect(kept.memberEpoch == -2)
+            try await ConsumerIntegrationTests.produce(broker, topic: "kip848-static", count: 2, partitions: 2)
+            try await ClientIntegrationTests.withConsumer(Consumer(configuration: configuration)) { consumer in
+                try await consumer.subscribe(topics: ["kip848-static"])
+                let records = try await ClientIntegrationTests.read(consumer, count: 2, timeout: .seconds(10))
+                #expect(Set(records.map(\.offset)) == [2])
+                #expect(await consumer.assignedPartitions().count == 2)
+            }
+        }
+    }
+
+    @Test func coordinatorRejectionsEndRecordsWithAnError() async throws {
+        // Flow: a member asking for an assignor the coordinator lacks draws UNSUPPORTED_ASSIGNOR: `records` throws
+        // a non-retriable ClientError carrying that code.
+        try await withBroker(.fjord, overrides: Self.overrides) { broker in
+            let admin = Admin(configuration: broker.clientConfiguration())
+            try await ClientIntegrationTests.createTopic(admin, "kip848-rejected", partitions: 1)
+            var configuration = Self.configuration(broker, group: "kip848-rejected-group")
+            configuration.remoteAssignor = "no-such-assignor"
+            try await ClientIntegrationTests.withConsumer(Consumer(configuration: configuration)) { consumer in
+                try await consumer.subscribe(topics: ["kip848-rejected"])
+                do {
+                    _ = try await ClientIntegrationTests.read(consumer, count: 1, timeout: .seconds(10))
+                    Issue.record("records delivered despite the rejected assignor")
+                } catch let error as ClientError {
+                    #expect(error.kafkaError == .unsupportedAssignor)
+                    #expect(!error.isRetriable)
+                }
+            }
+        }
+    }
+
     @Test func manualCommitIsWhereTheNextMemberResumes() async throws {
         // Flow: 1. 10 records in one partition; 2. a manual-commit member reads 4 and commits (OffsetCommit with its
         // member epoch): committed 4; 3. it closes; a new member of the group resumes at offset 4.
@@ -193,6 +278,13 @@ struct ConsumerProtocolTests {
                     let (a, b) = try await (fromClassic, fromModern)
                     #expect(Set(a.map { "\($0.topicPartition)@\($0.offset)" }).count == 20)
                     #expect(Set(b.map { "\($0.topicPartition)@\($0.offset)" }).count == 20)
+                    // The second group really is a consumer-protocol group: ConsumerGroupDescribe knows its member.
+                    let described = try #require(try await Self.describe(admin, "both-consumer"))
+                    #expect(described.errorCode == 0)
+                    #expect(described.assignorName == "uniform")
+                    #expect(described.members.count == 1)
+                    #expect(described.members.first?.subscribedTopicNames == ["both"])
+                    #expect(described.members.first?.assignment.topicPartitions.flatMap(\.partitions).sorted() == [0, 1])
                 }
             }
         }
