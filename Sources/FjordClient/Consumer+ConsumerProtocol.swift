@@ -22,6 +22,10 @@ extension Consumer {
         var heartbeats = 0
         /// Bumped when the member leaves: answers to heartbeats sent before are ignored.
         var incarnation = 0
+        /// Whether the member is leaving: no heartbeat goes out meanwhile.
+        var leaving = false
+        /// Whether the heartbeat loop is reconciling (running listener callbacks): no heartbeat can come meanwhile.
+        var reconciling = false
         var waiter: CheckedContinuation<Void, Never>?
         var wakePending = false
 
@@ -59,7 +63,7 @@ extension Consumer {
     func consumerProtocolLoop() async {
         while !closed && !Task.isCancelled {
             var delay = configuration.client.retryBackoff
-            if subscription != nil, !closing {
+            if subscription != nil, !closing, !consumerProtocol.leaving {
                 delay = await consumerHeartbeat()
             } else {
                 delay = configuration.heartbeatInterval
@@ -94,8 +98,16 @@ extension Consumer {
         consumerProtocol.wakePending = false
     }
 
+    /// Whether a commit that drew STALE_MEMBER_EPOCH may wait for the next heartbeat: not while the heartbeat loop
+    /// itself is committing (revocation, listener callbacks) and not while closing (no more heartbeats).
+    var canAwaitNextHeartbeat: Bool {
+        usesConsumerProtocol && subscription != nil && !consumerProtocol.reconciling && !consumerProtocol.leaving
+            && !closing && !closed
+    }
+
     /// Waits (bounded) until one more heartbeat succeeded, asking for it at once.
     func awaitNextHeartbeat() async {
+        guard canAwaitNextHeartbeat else { return }
         let seen = consumerProtocol.heartbeats
         wakeHeartbeat()
         let deadline = ContinuousClock.now + (consumerProtocol.heartbeatInterval ?? configuration.heartbeatInterval)
@@ -158,7 +170,8 @@ extension Consumer {
             consumerProtocol.reportedSubscription = nil
             return configuration.client.retryBackoff
         }
-        guard incarnation == consumerProtocol.incarnation, !closing, self.subscription != nil else { return .zero }
+        guard incarnation == consumerProtocol.incarnation, !closing, !consumerProtocol.leaving, self.subscription != nil
+        else { return .zero }
         let code = ErrorCode(rawValue: response.errorCode)
         switch code {
         case .none:
@@ -232,11 +245,14 @@ extension Consumer {
                 logger.debug("metadata refresh for assigned topic ids failed", metadata: ["error": "\(error)"])
             }
         }
-        guard incarnation == consumerProtocol.incarnation, !closing, subscription != nil else { return }
+        guard incarnation == consumerProtocol.incarnation, !closing, !consumerProtocol.leaving, subscription != nil
+        else { return }
         let step = ConsumerProtocolReconciliation(owned: assignment, target: target, names: names)
         if step.unresolved.isEmpty { consumerProtocol.target = nil }
         for (id, name) in names where target[id] != nil { consumerProtocol.topicIDs[name] = id }
         guard !step.isEmpty else { return }
+        consumerProtocol.reconciling = true
+        defer { consumerProtocol.reconciling = false }
         await client.track(topics: Set(step.owned.map(\.topic)))
         let listener = rebalanceListener ?? RebalanceListener()
         if !step.revoked.isEmpty {
@@ -250,7 +266,8 @@ extension Consumer {
             }
             await listener.onRevoked(step.revoked)
         }
-        guard incarnation == consumerProtocol.incarnation, !closing, subscription != nil else { return }
+        guard incarnation == consumerProtocol.incarnation, !closing, !consumerProtocol.leaving, subscription != nil
+        else { return }
         setAssignment(assignment.subtracting(step.revoked).union(step.assigned))
         if !step.assigned.isEmpty { await listener.onAssigned(step.assigned) }
         logger.debug(
@@ -275,13 +292,15 @@ extension Consumer {
     /// coordinator keeps its place and assignment for the session timeout).
     func leaveConsumerGroup() async {
         guard let group = configuration.groupID else { return }
+        // Answers to heartbeats already out are ignored from here on; the epoch stays valid for commits in
+        // `onRevoked` until the leave heartbeat.
+        consumerProtocol.incarnation += 1
+        consumerProtocol.leaving = true
+        defer { consumerProtocol.leaving = false }
         if !assignment.isEmpty, let listener = rebalanceListener { await listener.onRevoked(assignment.sorted()) }
         setAssignment([])
-        let wasMember = !memberID.isEmpty  // a join may be out even before the first answer
-        consumerProtocol.incarnation += 1
         consumerProtocol.reset()
-        wakeHeartbeat()
-        guard wasMember else { return }
+        guard !memberID.isEmpty else { return }  // a join may be out even before the first answer
         var request = ConsumerGroupHeartbeatRequest()
         request.groupID = group
         request.memberID = memberID

@@ -294,7 +294,7 @@ public actor Consumer: Service {
                 if case .failure(let error) = $0.value { return error.kafkaError == .staleMemberEpoch }
                 return false
             }
-            if usesConsumerProtocol, subscription != nil, !stale.isEmpty, staleRetries < 3 {
+            if !stale.isEmpty, staleRetries < 3, canAwaitNextHeartbeat {
                 staleRetries += 1
                 await awaitNextHeartbeat()
                 pending = pending.filter { stale[$0.key] != nil }
