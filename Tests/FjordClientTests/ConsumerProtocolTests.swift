@@ -211,6 +211,33 @@ struct ConsumerProtocolTests {
         }
     }
 
+    @Test func unsubscribeLeavesAndSubscribeJoinsAgain() async throws {
+        // Flow: 1. a member owns both partitions; 2. unsubscribe: `onRevoked` for both, the leave heartbeat removes
+        // it from the group (ConsumerGroupDescribe shows no member); 3. subscribe again: it rejoins with epoch 0 and
+        // is assigned both partitions again.
+        try await withBroker(.fjord, overrides: Self.overrides) { broker in
+            let admin = Admin(configuration: broker.clientConfiguration())
+            try await ClientIntegrationTests.createTopic(admin, "kip848-leave", partitions: 2)
+            let ownership = Ownership()
+            let all: Set = [TopicPartition("kip848-leave", 0), TopicPartition("kip848-leave", 1)]
+            let configuration = Self.configuration(broker, group: "kip848-leave-group")
+            try await ClientIntegrationTests.withConsumer(Consumer(configuration: configuration)) { consumer in
+                try await consumer.subscribe(topics: ["kip848-leave"], listener: ownership.listener(0))
+                try await waitFor { await consumer.assignedPartitions() == all }
+                await consumer.unsubscribe()
+                #expect(await consumer.assignedPartitions().isEmpty)
+                #expect(ownership.owned(by: 0).isEmpty)
+                try await waitFor { try await Self.describe(admin, "kip848-leave-group")?.members.isEmpty == true }
+                try await consumer.subscribe(topics: ["kip848-leave"], listener: ownership.listener(0))
+                try await waitFor { await consumer.assignedPartitions() == all }
+                #expect(ownership.owned(by: 0) == all)
+            }
+            let events = ownership.state.withLockedValue { $0.events[0] ?? [] }
+            #expect(Array(events.prefix(3)) == ["assigned \(all.sorted())", "revoked \(all.sorted())", "assigned \(all.sorted())"])
+            #expect(ownership.state.withLockedValue { $0.violations } == [])
+        }
+    }
+
     @Test func manualCommitIsWhereTheNextMemberResumes() async throws {
         // Flow: 1. 10 records in one partition; 2. a manual-commit member reads 4 and commits (OffsetCommit with its
         // member epoch): committed 4; 3. it closes; a new member of the group resumes at offset 4.
