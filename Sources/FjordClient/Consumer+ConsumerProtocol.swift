@@ -124,34 +124,8 @@ extension Consumer {
         if memberID.isEmpty { memberID = KafkaUUID.random().description }
         if consumerProtocol.target != nil { await reconcileConsumerAssignment() }
         let incarnation = consumerProtocol.incarnation
-        let joining = consumerProtocol.memberEpoch == 0
-        var request = ConsumerGroupHeartbeatRequest()
-        request.groupID = group
-        request.memberID = memberID
-        request.memberEpoch = consumerProtocol.memberEpoch
-        request.instanceID = configuration.groupInstanceID
-        request.rebalanceTimeoutMs = joining ? configuration.rebalanceTimeout.millisecondsInt32 : -1
-        if joining || consumerProtocol.reportedSubscription != subscription {
-            switch subscription {
-            case .topics(let topics):
-                request.subscribedTopicNames = topics.sorted()
-                request.subscribedTopicRegex = ""
-            case .pattern(let pattern):
-                // The coordinator matches the same `Regex` syntax against whole topic names, as `subscribe` does.
-                request.subscribedTopicNames = []
-                request.subscribedTopicRegex = pattern
-            }
-            request.serverAssignor = configuration.remoteAssignor
-        }
         let owned = assignment
-        if joining {
-            request.topicPartitions = []
-        } else if consumerProtocol.reportedOwned != owned {
-            request.topicPartitions = Dictionary(grouping: owned, by: \.topic).sorted { $0.key < $1.key }.compactMap {
-                guard let id = consumerProtocol.topicIDs[$0.key] else { return nil }
-                return .init(topicID: id, partitions: $0.value.map(\.partition).sorted())
-            }
-        }
+        let request = heartbeatRequest(group: group, subscription: subscription, owned: owned)
         let response: ConsumerGroupHeartbeatResponse
         let coordinator: Int32
         do {
@@ -212,6 +186,42 @@ extension Consumer {
             consumerProtocol.reportedSubscription = nil
             return configuration.client.retryBackoff
         }
+    }
+
+    /// The heartbeat to send: everything when joining (epoch 0: subscription, rebalance timeout, assignor, no owned
+    /// partitions); afterwards the subscription only when it changed and the owned partitions (by topic id) only
+    /// when they differ from what the coordinator last heard.
+    private func heartbeatRequest(
+        group: String, subscription: Subscription, owned: Set<TopicPartition>
+    ) -> ConsumerGroupHeartbeatRequest {
+        let joining = consumerProtocol.memberEpoch == 0
+        var request = ConsumerGroupHeartbeatRequest()
+        request.groupID = group
+        request.memberID = memberID
+        request.memberEpoch = consumerProtocol.memberEpoch
+        request.instanceID = configuration.groupInstanceID
+        request.rebalanceTimeoutMs = joining ? configuration.rebalanceTimeout.millisecondsInt32 : -1
+        if joining || consumerProtocol.reportedSubscription != subscription {
+            switch subscription {
+            case .topics(let topics):
+                request.subscribedTopicNames = topics.sorted()
+                request.subscribedTopicRegex = ""
+            case .pattern(let pattern):
+                // The coordinator matches the same `Regex` syntax against whole topic names, as `subscribe` does.
+                request.subscribedTopicNames = []
+                request.subscribedTopicRegex = pattern
+            }
+            request.serverAssignor = configuration.remoteAssignor
+        }
+        if joining {
+            request.topicPartitions = []
+        } else if consumerProtocol.reportedOwned != owned {
+            request.topicPartitions = Dictionary(grouping: owned, by: \.topic).sorted { $0.key < $1.key }.compactMap {
+                guard let id = consumerProtocol.topicIDs[$0.key] else { return nil }
+                return .init(topicID: id, partitions: $0.value.map(\.partition).sorted())
+            }
+        }
+        return request
     }
 
     /// Ends the consumer with an error `records` throws.

@@ -10,7 +10,8 @@ extension Consumer {
     }
 
     /// Joins the group for every topic whose whole name matches the regular expression `pattern` (Swift `Regex`
-    /// syntax; internal topics never match). Topics created later join the subscription at the next rebalance.
+    /// syntax; internal topics never match). Topics created later join the subscription at the next rebalance
+    /// (classic: the member checks every `metadataMaxAge`; consumer protocol: the coordinator matches the pattern).
     public func subscribe(pattern: String, listener: RebalanceListener = RebalanceListener()) throws {
         do {
             _ = try Regex(pattern)

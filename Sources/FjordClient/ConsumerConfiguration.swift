@@ -72,7 +72,8 @@ public struct ConsumerConfiguration: Sendable {
     /// How long the coordinator waits for members to rejoin during a rebalance. Kafka: `max.poll.interval.ms`.
     /// Default 5 min.
     public var rebalanceTimeout: Duration = .seconds(300)
-    /// Assignors offered to the group, in preference order. Kafka: `partition.assignment.strategy`.
+    /// Assignors offered to a classic group, in preference order (the consumer protocol uses `remoteAssignor`).
+    /// Kafka: `partition.assignment.strategy`.
     /// Default [range, cooperative-sticky].
     public var assignors: [any PartitionAssignor] = [RangeAssignor(), CooperativeStickyAssignor()]
     /// The group protocol `subscribe` uses. Kafka: `group.protocol`. Default `.classic`.
