@@ -45,7 +45,7 @@ extension Consumer {
             await waitForLoopWake(timeout: .milliseconds(100))
             return
         }
-        if subscription != nil { try await ensureActiveGroup() }
+        if subscription != nil && !usesConsumerProtocol { try await ensureActiveGroup() }
         let unresolved = assignment.filter { fetchPositions[$0] == nil }
         if !unresolved.isEmpty { try await resolvePositions(Array(unresolved)) }
         guard bufferedCount < configuration.maxBufferedRecords else {
@@ -227,10 +227,22 @@ extension Consumer {
     func resolvePositions(_ partitions: [TopicPartition]) async throws {
         var missing = partitions
         if let group = configuration.groupID, !partitions.isEmpty {
-            let committed = try await client.committedOffsets(
-                group: group, partitions: partitions,
-                requireStable: configuration.isolationLevel == .readCommitted
-            )
+            // KIP-848 members fetch as members (OffsetFetch v9 checks the member epoch).
+            let asMember = usesConsumerProtocol && subscription != nil
+            let committed: [TopicPartition: Result<KafkaClient.CommittedOffset, ClientError>]
+            do {
+                committed = try await client.committedOffsets(
+                    group: group, partitions: partitions,
+                    requireStable: configuration.isolationLevel == .readCommitted,
+                    memberID: asMember ? memberID : nil, memberEpoch: asMember ? consumerProtocol.memberEpoch : -1
+                )
+            } catch var error as ClientError where asMember && Self.memberEpochErrors.contains(error.kafkaError ?? .none) {
+                // The epoch moved on (or the member was fenced) while the request was out: the heartbeat brings the
+                // current one and the fetch loop tries again.
+                wakeHeartbeat()
+                error.isRetriable = true
+                throw error
+            }
             missing = []
             for partition in partitions {
                 if case .success(let entry)? = committed[partition], entry.offset >= 0 {
@@ -245,6 +257,9 @@ extension Consumer {
         }
         try await resetPositions(missing, ifStill: Dictionary(uniqueKeysWithValues: missing.map { ($0, nil) }))
     }
+
+    /// OffsetFetch answers to a KIP-848 member whose epoch is not the coordinator's.
+    static let memberEpochErrors: Set<ErrorCode> = [.staleMemberEpoch, .fencedMemberEpoch, .unknownMemberID]
 
     /// Moves partitions to the start or end per `autoOffsetReset`, each only if its fetch position is still the
     /// one in `ifStill` (a `seek` while the lookup was out wins).

@@ -1,7 +1,8 @@
 import KafkaProtocol
 import NIOCore
 
-/// Classic consumer group membership: JoinGroup → (leader assigns) → SyncGroup, heartbeats, rejoining, leaving.
+/// Consumer group membership: `subscribe`, and the classic protocol (JoinGroup → leader assigns → SyncGroup,
+/// heartbeats, rejoining, leaving). The KIP-848 protocol is in Consumer+ConsumerProtocol.swift.
 extension Consumer {
     /// Joins the configured group and reads the partitions of `topics` it assigns to this member.
     public func subscribe(topics: [String], listener: RebalanceListener = RebalanceListener()) throws {
@@ -9,7 +10,8 @@ extension Consumer {
     }
 
     /// Joins the group for every topic whose whole name matches the regular expression `pattern` (Swift `Regex`
-    /// syntax; internal topics never match). Topics created later join the subscription at the next rebalance.
+    /// syntax; internal topics never match). Topics created later join the subscription at the next rebalance
+    /// (classic: the member checks every `metadataMaxAge`; consumer protocol: the coordinator matches the pattern).
     public func subscribe(pattern: String, listener: RebalanceListener = RebalanceListener()) throws {
         do {
             _ = try Regex(pattern)
@@ -23,7 +25,7 @@ extension Consumer {
         guard configuration.groupID != nil else {
             throw ClientError(.invalidArgument, "subscribe() needs a group id", isRetriable: false)
         }
-        guard !configuration.assignors.isEmpty else {
+        guard usesConsumerProtocol || !configuration.assignors.isEmpty else {
             throw ClientError(.invalidArgument, "no partition assignor configured", isRetriable: false)
         }
         if self.subscription == nil && !assignment.isEmpty { setAssignment([]) }
@@ -31,6 +33,7 @@ extension Consumer {
         self.rebalanceListener = listener
         needsRejoin = true
         wakeLoop()
+        if usesConsumerProtocol { wakeHeartbeat() }
     }
 
     /// Leaves the group and stops reading.
@@ -252,6 +255,10 @@ extension Consumer {
     /// Heartbeats every `heartbeatInterval` while the member is in a generation, independent of how fast the
     /// application reads `records`.
     func heartbeatLoop() async throws {
+        if usesConsumerProtocol {
+            await consumerProtocolLoop()
+            return
+        }
         while !closed {
             guard (try? await Task.sleep(for: configuration.heartbeatInterval)) != nil else { return }
             try await heartbeat()
@@ -308,7 +315,7 @@ extension Consumer {
     func autoCommitLoop(interval: Duration) async throws {
         while !closed {
             guard (try? await Task.sleep(for: interval)) != nil else { return }
-            guard !closed, !closing, !rebalancing, subscription == nil || generationID >= 0 else { continue }
+            guard !closed, !closing, !rebalancing, subscription == nil || isGroupMember else { continue }
             do {
                 try await commit()
             } catch {
@@ -319,6 +326,10 @@ extension Consumer {
 
     /// Sends LeaveGroup so the group rebalances at once instead of after the session timeout.
     func leaveGroup() async {
+        if usesConsumerProtocol {
+            await leaveConsumerGroup()
+            return
+        }
         guard let group = configuration.groupID, !memberID.isEmpty else { return }
         if !assignment.isEmpty, let listener = rebalanceListener { await listener.onRevoked(assignment.sorted()) }
         setAssignment([])

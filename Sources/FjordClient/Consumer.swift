@@ -6,8 +6,9 @@ import NIOCore
 import ServiceLifecycle
 
 /// Reads records from Kafka: either partitions the application `assign`s (no group), or the partitions a consumer
-/// group gives this member after `subscribe` (classic protocol: JoinGroup/SyncGroup/Heartbeat, client-side
-/// assignors, rebalance callbacks).
+/// group gives this member after `subscribe` — with the classic protocol (JoinGroup/SyncGroup/Heartbeat,
+/// client-side assignors) or the KIP-848 consumer protocol (ConsumerGroupHeartbeat, server-side assignors; see
+/// `ConsumerConfiguration.groupProtocol`), both with rebalance callbacks.
 ///
 /// The consumer is a `Service`: `run()` runs the fetch loop, the group heartbeat and auto-commit, and must be running
 /// for `records` to yield anything. `close()` (or graceful shutdown) commits (auto mode), leaves the group and ends
@@ -54,9 +55,11 @@ public actor Consumer: Service {
     /// The topics named in the last JoinGroup, and when a pattern subscription was last matched against all topics.
     var joinedTopics: [String] = []
     var lastPatternCheck = ContinuousClock.now
+    /// The KIP-848 member state (see Consumer+ConsumerProtocol.swift).
+    var consumerProtocol = ConsumerProtocolState()
 
     /// What the consumer subscribed to.
-    enum Subscription {
+    enum Subscription: Equatable {
         case topics(Set<String>)
         /// A regular expression (Swift `Regex` syntax) that must match a whole topic name.
         case pattern(String)
@@ -279,19 +282,34 @@ public actor Consumer: Service {
         guard let group = configuration.groupID else {
             throw ClientError(.invalidArgument, "commit needs a group id", isRetriable: false)
         }
-        guard !offsets.isEmpty else { return }
-        let results = try await client.commitOffsets(
-            group: group, offsets: offsets, generationID: subscription == nil ? -1 : generationID,
-            memberID: subscription == nil ? "" : memberID, groupInstanceID: configuration.groupInstanceID
-        )
-        for (_, result) in results.sorted(by: { $0.key < $1.key }) {
-            if case .failure(let error) = result {
-                if let code = error.kafkaError, code == .rebalanceInProgress || code == .illegalGeneration
-                    || code == .unknownMemberID, subscription != nil, !rebalancing {
-                    requestRejoin()
-                }
-                throw error
+        var pending = offsets
+        var staleRetries = 0
+        while !pending.isEmpty {
+            let results = try await client.commitOffsets(
+                group: group, offsets: pending, generationID: commitGeneration,
+                memberID: subscription == nil ? "" : memberID, groupInstanceID: configuration.groupInstanceID
+            )
+            // KIP-848: an epoch the coordinator moved past meanwhile; the next heartbeat brings the current one.
+            let stale = results.filter {
+                if case .failure(let error) = $0.value { return error.kafkaError == .staleMemberEpoch }
+                return false
             }
+            if !stale.isEmpty, staleRetries < 3, canAwaitNextHeartbeat {
+                staleRetries += 1
+                await awaitNextHeartbeat()
+                pending = pending.filter { stale[$0.key] != nil }
+                continue
+            }
+            for (_, result) in results.sorted(by: { $0.key < $1.key }) {
+                if case .failure(let error) = result {
+                    if let code = error.kafkaError, code == .rebalanceInProgress || code == .illegalGeneration
+                        || code == .unknownMemberID, subscription != nil, !rebalancing, !usesConsumerProtocol {
+                        requestRejoin()
+                    }
+                    throw error
+                }
+            }
+            return
         }
     }
 

@@ -31,6 +31,15 @@ public struct ConsumerConfiguration: Sendable {
         case readCommitted = 1
     }
 
+    /// How `subscribe` takes part in the consumer group.
+    public enum GroupProtocol: String, Sendable, Hashable {
+        /// JoinGroup/SyncGroup rounds; the group leader runs one of `assignors` on the client.
+        case classic
+        /// KIP-848: ConsumerGroupHeartbeat only; the coordinator assigns (`remoteAssignor`) and the member
+        /// reconciles incrementally. Needs a broker that serves ConsumerGroupHeartbeat.
+        case consumer
+    }
+
     /// Connections and metadata.
     public var client: ClientConfiguration
     /// The consumer group for `subscribe`; nil for a consumer that only uses `assign`. Kafka: `group.id`.
@@ -54,16 +63,24 @@ public struct ConsumerConfiguration: Sendable {
     /// Records fetched and not yet delivered to `records`; the fetch loop waits while this many are buffered.
     /// Kafka: none (librdkafka: `queued.max.messages.kbytes`). Default 2000.
     public var maxBufferedRecords: Int = 2000
-    /// Kafka: `session.timeout.ms`. Default 45 s.
+    /// Kafka: `session.timeout.ms`. Default 45 s. Classic only: with `.consumer` the coordinator sets the session
+    /// timeout.
     public var sessionTimeout: Duration = .seconds(45)
-    /// Kafka: `heartbeat.interval.ms`. Default 3 s.
+    /// Kafka: `heartbeat.interval.ms`. Default 3 s. With `.consumer` the coordinator's interval is used instead
+    /// once the member joined.
     public var heartbeatInterval: Duration = .seconds(3)
     /// How long the coordinator waits for members to rejoin during a rebalance. Kafka: `max.poll.interval.ms`.
     /// Default 5 min.
     public var rebalanceTimeout: Duration = .seconds(300)
-    /// Assignors offered to the group, in preference order. Kafka: `partition.assignment.strategy`.
+    /// Assignors offered to a classic group, in preference order (the consumer protocol uses `remoteAssignor`).
+    /// Kafka: `partition.assignment.strategy`.
     /// Default [range, cooperative-sticky].
     public var assignors: [any PartitionAssignor] = [RangeAssignor(), CooperativeStickyAssignor()]
+    /// The group protocol `subscribe` uses. Kafka: `group.protocol`. Default `.classic`.
+    public var groupProtocol: GroupProtocol = .classic
+    /// The server-side assignor a `.consumer` member asks for (Fjord: `uniform`, `range`); nil lets the coordinator
+    /// choose. Ignored by `.classic`, which uses `assignors`. Kafka: `group.remote.assignor`. Default nil.
+    public var remoteAssignor: String?
     /// Whether to verify each fetched batch's CRC-32C. Kafka: `check.crcs`. Default true.
     public var checkCRCs: Bool = true
 

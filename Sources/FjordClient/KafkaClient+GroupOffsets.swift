@@ -11,9 +11,11 @@ extension KafkaClient {
         public var metadata: String?
     }
 
-    /// The committed offsets of `group` for `partitions` (nil: every partition the group has offsets for).
+    /// The committed offsets of `group` for `partitions` (nil: every partition the group has offsets for). A
+    /// KIP-848 member passes its member id and epoch (OffsetFetch v9 checks them); others pass nil and -1.
     public func committedOffsets(
-        group: String, partitions: [TopicPartition]?, requireStable: Bool = false
+        group: String, partitions: [TopicPartition]?, requireStable: Bool = false, memberID: String? = nil,
+        memberEpoch: Int32 = -1
     ) async throws -> [TopicPartition: Result<CommittedOffset, ClientError>] {
         let coordinator = try await findCoordinator(key: group)
         let connection = try await connection(to: coordinator)
@@ -24,7 +26,7 @@ extension KafkaClient {
         if version >= 8 {
             request.groups = [
                 OffsetFetchRequest.OffsetFetchRequestGroup(
-                    groupID: group, memberID: nil, memberEpoch: -1,
+                    groupID: group, memberID: version >= 9 ? memberID : nil, memberEpoch: version >= 9 ? memberEpoch : -1,
                     topics: topics?.map {
                         OffsetFetchRequest.OffsetFetchRequestTopics(name: $0.key, partitionIndexes: $0.value.map(\.partition))
                     }
