@@ -90,23 +90,33 @@ public actor Producer: Service {
         partition: Int32? = nil, timestamp: Int64? = nil
     ) async throws {
         let time = timestamp ?? Self.nowMilliseconds()
-        let size = ProducerBatch.estimatedSize(key: key, value: value, headers: headers)
-        if size <= configuration.maxRequestSize {
-            // The fast path: one lock, no suspension, no allocation beyond the record's bytes.
-            let now = ContinuousClock.now
-            let outcome = intake.withLockedValue {
-                $0.reserveAndAppend(
-                    topic: topic, key: key, value: value, headers: headers, partition: partition, size: size,
-                    timestamp: time, now: now
-                )
-            }
-            if let outcome {
-                try outcome.get()?.resume()
-                return
-            }
+        if try appendAtOnce(topic: topic, key: key, value: value, headers: headers, partition: partition, timestamp: time) {
+            return
         }
+        let size = ProducerBatch.estimatedSize(key: key, value: value, headers: headers)
         let target = try await reserveSlowly(topic: topic, key: key, partition: partition, size: size)
         append(target, timestamp: time, key: key, value: value, headers: headers, completion: nil)
+    }
+
+    /// The fast path of `sendAndForget`: one lock, no suspension. Synchronous on purpose: in an async function
+    /// every temporary is allocated from the task allocator. Returns false when the slow path must decide.
+    @inline(never)
+    private nonisolated func appendAtOnce(
+        topic: String, key: ByteBuffer?, value: ByteBuffer?, headers: [RecordHeader], partition: Int32?,
+        timestamp: Int64
+    ) throws(ClientError) -> Bool {
+        let size = ProducerBatch.estimatedSize(key: key, value: value, headers: headers)
+        guard size <= configuration.maxRequestSize else { return false }
+        let now = ContinuousClock.now
+        let outcome = intake.withLockedValue {
+            $0.reserveAndAppend(
+                topic: topic, key: key, value: value, headers: headers, partition: partition, size: size,
+                timestamp: timestamp, now: now
+            )
+        }
+        guard let outcome else { return false }
+        try outcome.get()?.resume()
+        return true
     }
 
     /// Picks the partition and takes the record's room in `buffer.memory`: under the intake lock when the partition

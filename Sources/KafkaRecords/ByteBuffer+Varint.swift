@@ -52,16 +52,20 @@ extension ByteBuffer {
         return size
     }
 
+    /// One capacity check and one write for all the bytes (a varint is at most 10).
     private mutating func writeUnsignedVarint(_ value: UInt64) -> Int {
-        var remaining = value
-        var written = 0
-        while remaining >= 0x80 {
-            writeInteger(UInt8(truncatingIfNeeded: remaining) | 0x80)
-            remaining >>= 7
-            written += 1
+        if value < 0x80 { return writeInteger(UInt8(truncatingIfNeeded: value)) }
+        return writeWithUnsafeMutableBytes(minimumWritableBytes: 10) { pointer in
+            var remaining = value
+            var written = 0
+            while remaining >= 0x80 {
+                pointer[written] = UInt8(truncatingIfNeeded: remaining) | 0x80
+                remaining >>= 7
+                written += 1
+            }
+            pointer[written] = UInt8(truncatingIfNeeded: remaining)
+            return written + 1
         }
-        writeInteger(UInt8(remaining))
-        return written + 1
     }
 
     private mutating func readUnsignedVarint(maxBytes: Int, lastByteMax: UInt8) throws(RecordBatchError) -> UInt64 {
