@@ -1,7 +1,6 @@
 import KafkaProtocol
 import KafkaRecords
 import Logging
-import NIOConcurrencyHelpers
 import NIOCore
 import ServiceLifecycle
 
@@ -34,7 +33,7 @@ public actor Producer: Service {
 
     /// The accumulator, partitioner, partition-count cache, closing flag and sender wakeup, behind one lock so
     /// that `send` usually appends without a hop onto the actor (see `ProducerIntake`).
-    nonisolated let intake: NIOLockedValueBox<ProducerIntake>
+    nonisolated let intake: AdaptiveLockedValueBox<ProducerIntake>
     var producerID: Int64 = -1
     var producerEpoch: Int16 = -1
     var nextSequence: [TopicPartition: Int32] = [:]
@@ -57,7 +56,7 @@ public actor Producer: Service {
             batchSize: configuration.batchSize, linger: configuration.linger,
             bufferMemory: configuration.bufferMemory, compression: configuration.compression
         )
-        self.intake = NIOLockedValueBox(
+        self.intake = AdaptiveLockedValueBox(
             ProducerIntake(accumulator: accumulator, metadataMaxAge: configuration.client.metadataMaxAge)
         )
     }
