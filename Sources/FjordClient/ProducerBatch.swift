@@ -61,16 +61,14 @@ struct ProducerBatch: Sendable {
         builder.options.producerID = producerID
         builder.options.producerEpoch = producerEpoch
         builder.options.baseSequence = baseSequence
-        var buffer = ByteBufferAllocator().buffer(capacity: RecordBatch.headerSize + estimatedBytes)
         do {
-            try builder.build(into: &buffer)
+            encoded = try builder.finish()  // uncompressed: in place, no copy of the records
         } catch {
             throw ClientError(
                 .records, "cannot encode batch for \(partition)", isRetriable: false, topic: partition.topic,
                 partition: partition.partition, cause: error
             )
         }
-        encoded = buffer
     }
 
     /// Resumes every waiting caller with its record's metadata.
