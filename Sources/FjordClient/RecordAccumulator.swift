@@ -88,23 +88,32 @@ struct RecordAccumulator: Sendable {
         compression: CompressionCodec, timestamp: Int64, key: ByteBuffer?, value: ByteBuffer?,
         headers: [RecordHeader], completion: ProducerBatch.Completion, now: ContinuousClock.Instant
     ) -> AppendResult {
+        // The open batch is moved out and back (never copied): a copy would retain every field per record, and a
+        // write to a shared copy would copy the batch's buffer.
         var closedPrevious = false
-        // Reads fields, not the whole batch: binding `queue.open` would copy (retain) the batch per record.
-        if let bytes = queue.open?.estimatedBytes, bytes + size > batchSize, queue.open?.recordCount ?? 0 > 0 {
-            closedPrevious = true
-            var closed = queue.open.take()!
-            closed.isClosed = true
-            queue.waiting.append(closed)
+        var batch: ProducerBatch
+        if var current = queue.open.take() {
+            if current.estimatedBytes + size > batchSize, current.recordCount > 0 {
+                current.isClosed = true
+                queue.waiting.append(current)
+                closedPrevious = true
+                batch = ProducerBatch(partition: partition, compression: compression, createdAt: now)
+            } else {
+                batch = current
+            }
+        } else {
+            batch = ProducerBatch(partition: partition, compression: compression, createdAt: now)
         }
-        let newBatch = queue.open == nil
-        if newBatch {
-            queue.open = ProducerBatch(partition: partition, compression: compression, createdAt: now)
-        }
-        let full = queue.open!.append(
+        let newBatch = batch.recordCount == 0
+        let full = batch.append(
             timestamp: timestamp, key: key, value: value, headers: headers, completion: completion, size: size,
             batchSize: batchSize
         )
-        if full { queue.waiting.append(queue.open.take()!) }
+        if full {
+            queue.waiting.append(batch)
+        } else {
+            queue.open = batch
+        }
         return AppendResult(closedPreviousBatch: closedPrevious, batchIsFull: full, newBatch: newBatch)
     }
 

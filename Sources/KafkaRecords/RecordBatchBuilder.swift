@@ -83,11 +83,18 @@ public struct RecordBatchBuilder: Sendable {
             let keySize = header.key.utf8.count
             bodySize += ByteBuffer.varint32Size(Int32(keySize)) + keySize + Self.nullableBytesSize(header.value)
         }
-        records.writeVarint32(Int32(bodySize))
-        records.writeInteger(Int8(0))
-        records.writeVarint64(timestampDelta)
-        records.writeVarint32(delta)
-        Self.writeNullableBytes(key, to: &records)
+        // Length, attributes, timestamp delta, offset delta and key length in one write (at most 26 bytes).
+        let keyLength = key.map { Int32($0.readableBytes) } ?? -1
+        records.writeWithUnsafeMutableBytes(minimumWritableBytes: 26) { bytes in
+            var at = ByteBuffer.putUnsignedVarint(ByteBuffer.zigzag32(Int32(bodySize)), into: bytes, at: 0)
+            bytes[at] = 0  // attributes
+            at += 1
+            at += ByteBuffer.putUnsignedVarint(ByteBuffer.zigzag64(timestampDelta), into: bytes, at: at)
+            at += ByteBuffer.putUnsignedVarint(ByteBuffer.zigzag32(delta), into: bytes, at: at)
+            at += ByteBuffer.putUnsignedVarint(ByteBuffer.zigzag32(keyLength), into: bytes, at: at)
+            return at
+        }
+        if let key { records.writeImmutableBuffer(key) }
         Self.writeNullableBytes(value, to: &records)
         records.writeVarint32(Int32(headers.count))
         for header in headers {
