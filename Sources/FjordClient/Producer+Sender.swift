@@ -231,7 +231,7 @@ extension Producer {
             }
             if KafkaClient.isMetadataError(code) {
                 await client.invalidateMetadata()
-                intake.withLockedValue { _ = $0.partitionCounts.removeValue(forKey: batch.partition.topic) }
+                intake.withLockedValue { $0.forgetPartitionCount(of: batch.partition.topic) }
             }
             let error = ClientError(
                 .broker, answer.errorMessage ?? "produce to \(batch.partition) failed", kafkaError: code,

@@ -113,9 +113,17 @@ public actor Producer: Service {
                 timestamp: timestamp, now: now
             )
         }
-        guard let outcome else { return false }
-        try outcome.get()?.resume()
-        return true
+        switch outcome {
+        case .appended:
+            return true
+        case .appendedWaking(let sender):
+            sender.resume()
+            return true
+        case .closed:
+            throw Self.closedError(topic: topic)
+        case .slowPath:
+            return false
+        }
     }
 
     /// Picks the partition and takes the record's room in `buffer.memory`: under the intake lock when the partition
@@ -165,7 +173,7 @@ public actor Producer: Service {
                 )
             case .needsMetadata:
                 let count = try await client.partitionCount(of: topic, deadline: deadline)
-                intake.withLockedValue { $0.partitionCounts[topic] = (count, .now) }
+                intake.withLockedValue { $0.setPartitionCount(count, of: topic, at: .now) }
                 fetched = count
             case .noRoom:
                 guard now < deadline else {

@@ -21,8 +21,11 @@ struct ProducerIntake: Sendable {
 
     var accumulator: RecordAccumulator
     var partitioner = Partitioner()
-    /// Partition counts per topic and when they were read from the client's metadata.
-    var partitionCounts: [String: (count: Int, checkedAt: ContinuousClock.Instant)] = [:]
+    /// Partition counts per topic and when they were read from the client's metadata. Change them only through
+    /// `setPartitionCount` / `forgetPartitionCount`, which keep `lastTopic` in step.
+    private(set) var partitionCounts: [String: (count: Int, checkedAt: ContinuousClock.Instant)] = [:]
+    /// The entry of `partitionCounts` used last.
+    private var lastTopic: (topic: String, count: Int, checkedAt: ContinuousClock.Instant)?
     var closing = false
     /// The sender loop, when it waits for work.
     var senderWakeup: CheckedContinuation<Void, Never>?
@@ -38,6 +41,16 @@ struct ProducerIntake: Sendable {
         self.wakeForEveryRecord = accumulator.linger == .zero
     }
 
+    mutating func setPartitionCount(_ count: Int, of topic: String, at now: ContinuousClock.Instant) {
+        partitionCounts[topic] = (count, now)
+        lastTopic = nil
+    }
+
+    mutating func forgetPartitionCount(of topic: String) {
+        partitionCounts[topic] = nil
+        lastTopic = nil
+    }
+
     /// Picks the partition of a record of `size` bytes and takes its room in `buffer.memory`, or says why not.
     /// `count` is a partition count just read from metadata (used instead of the cache).
     mutating func reserve(
@@ -48,8 +61,11 @@ struct ProducerIntake: Sendable {
         let count: Int
         if let known {
             count = known
+        } else if let last = lastTopic, last.topic == topic, last.checkedAt + metadataMaxAge > now {
+            count = last.count  // no hashing of the topic name for the usual case: the same topic again
         } else if let cached = partitionCounts[topic], cached.checkedAt + metadataMaxAge > now {
             count = cached.count
+            lastTopic = (topic, cached.count, cached.checkedAt)
         } else {
             return .needsMetadata
         }
@@ -61,24 +77,31 @@ struct ProducerIntake: Sendable {
         return .reserved(TopicPartition(topic, chosen))
     }
 
-    /// `reserve` and `append` in one step when the partition count is cached and the record fits; nil when the
-    /// caller must take the slow path. The result holds the sender to resume (outside the lock), if any.
+    /// The outcome of `reserveAndAppend`: small on purpose (it is returned once per record).
+    enum FastAppend {
+        case appended
+        /// Appended; resume this sender (outside the lock).
+        case appendedWaking(CheckedContinuation<Void, Never>)
+        case closed
+        /// Metadata to fetch, memory to wait for, or an error to describe: the slow path decides.
+        case slowPath
+    }
+
+    /// `reserve` and `append` in one step when the partition count is cached and the record fits.
     mutating func reserveAndAppend(
         topic: String, key: ByteBuffer?, value: ByteBuffer?, headers: [RecordHeader], partition: Int32?, size: Int,
         timestamp: Int64, now: ContinuousClock.Instant
-    ) -> Result<CheckedContinuation<Void, Never>?, ClientError>? {
+    ) -> FastAppend {
         switch reserve(topic: topic, key: key, partition: partition, size: size, now: now) {
         case .reserved(let target):
-            return .success(
-                append(
-                    to: target, timestamp: timestamp, key: key, value: value, headers: headers, completion: nil,
-                    now: now
-                )
+            let sender = append(
+                to: target, timestamp: timestamp, key: key, value: value, headers: headers, completion: nil, now: now
             )
+            return sender.map(FastAppend.appendedWaking) ?? .appended
         case .closed:
-            return .failure(ClientError(.closed, "producer is closed", isRetriable: false, topic: topic))
+            return .closed
         case .needsMetadata, .noRoom, .invalidPartition:
-            return nil
+            return .slowPath
         }
     }
 
