@@ -101,7 +101,7 @@ extension Producer {
         let now = ContinuousClock.now
         let blocked = blockedPartitions()
         let flushing = flushRequests > 0
-        let ready = intake.withLockedValue { state in
+        var ready = intake.withLockedValue { state in
             state.accumulator.drain(now: now, flushing: flushing || state.closing, blocked: blocked)
         }
         guard !ready.isEmpty else { return [:] }
@@ -112,7 +112,10 @@ extension Producer {
             snapshot = await client.cachedMetadata
         }
         var byLeader: [Int32: [ProducerBatch]] = [:]
-        for var batch in ready {
+        // Each batch is moved out of `ready` (a copy would share the batch's buffer, and encoding in place would
+        // then copy it).
+        ready.reverse()
+        while var batch = ready.popLast() {
             guard let leader = snapshot.leader(of: batch.partition) else {
                 await client.invalidateMetadata()
                 retryOrFail(
