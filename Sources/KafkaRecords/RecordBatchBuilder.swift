@@ -127,7 +127,7 @@ public struct RecordBatchBuilder: Sendable {
         buffer.reserveCapacity(minimumWritableBytes: RecordBatch.headerSize + section.readableBytes)
         buffer.writeRepeatingByte(0, count: RecordBatch.headerSize)
         buffer.writeImmutableBuffer(section)
-        try finishHeader(of: &buffer, at: start)
+        try Self.finishHeader(of: &buffer, at: start, fields: headerFields)
     }
 
     /// The finished batch as bytes. Uncompressed, the header is written into the placeholder in front of the
@@ -138,12 +138,36 @@ public struct RecordBatchBuilder: Sendable {
             try build(into: &buffer)
             return buffer
         }
-        try finishHeader(of: &records, at: records.readerIndex)
+        // `headerFields` is read before `records` is borrowed: a method of `self` called with `&records` would
+        // make a copy of `self`, and writing the header would then copy the records.
+        let fields = headerFields
+        let start = records.readerIndex
+        try Self.finishHeader(of: &records, at: start, fields: fields)
         return records
     }
 
+    /// The header fields other than the length and the CRC.
+    private struct HeaderFields {
+        var options: Options
+        var attributes: Int16
+        var lastOffsetDelta: Int32
+        var baseTimestamp: Int64
+        var maxTimestamp: Int64
+        var count: Int32
+    }
+
+    private var headerFields: HeaderFields {
+        HeaderFields(
+            options: options, attributes: attributes, lastOffsetDelta: count == 0 ? 0 : lastOffsetDelta,
+            baseTimestamp: baseTimestamp, maxTimestamp: maxTimestamp, count: count
+        )
+    }
+
     /// Writes the header fields and the CRC over the batch that starts at `start` and ends at the writer index.
-    private func finishHeader(of buffer: inout ByteBuffer, at start: Int) throws(RecordBatchError) {
+    private static func finishHeader(
+        of buffer: inout ByteBuffer, at start: Int, fields: HeaderFields
+    ) throws(RecordBatchError) {
+        let options = fields.options
         let batchLength = buffer.writerIndex - start - RecordBatch.logOverhead
         guard batchLength <= Int(Int32.max) else {
             throw RecordBatchError(.invalidLength, "batch of \(batchLength) bytes is too large")
@@ -157,14 +181,14 @@ public struct RecordBatchBuilder: Sendable {
         set(options.partitionLeaderEpoch)
         set(RecordBatch.currentMagic)
         set(UInt32(0))  // CRC, filled in below
-        set(attributes)
-        set(count == 0 ? 0 : lastOffsetDelta)
-        set(baseTimestamp)
-        set(maxTimestamp)
+        set(fields.attributes)
+        set(fields.lastOffsetDelta)
+        set(fields.baseTimestamp)
+        set(fields.maxTimestamp)
         set(options.producerID)
         set(options.producerEpoch)
         set(options.baseSequence)
-        set(count)
+        set(fields.count)
         let crcStart = start + RecordBatch.Offset.attributes
         let crc = CRC32C.checksum(buffer.getSlice(at: crcStart, length: buffer.writerIndex - crcStart)!)
         buffer.setInteger(crc, at: start + RecordBatch.Offset.crc)
