@@ -167,15 +167,22 @@ public final class BrokerConnection: Sendable {
             timeout: .nanoseconds(Int64(wait.nanoseconds)), label: "\(R.apiKey.name) v\(version)"
         )
         let written = channel.eventLoop.makePromise(of: Void.self)
-        channel.writeAndFlush(outbound, promise: written)
-        do {
-            try await written.futureResult.get()
-        } catch {
-            let failure = ClientError(.connection, "cannot write to \(address)", broker: brokerID, cause: error)
-            promise?.fail(failure)
-            throw failure
+        let address = self.address
+        let brokerID = self.brokerID
+        written.futureResult.whenFailure { error in
+            promise?.fail(ClientError(.connection, "cannot write to \(address)", broker: brokerID, cause: error))
         }
-        return try await promise?.futureResult.get()
+        channel.writeAndFlush(outbound, promise: written)
+        guard let promise else {
+            do {
+                try await written.futureResult.get()
+            } catch {
+                throw ClientError(.connection, "cannot write to \(address)", broker: brokerID, cause: error)
+            }
+            return nil
+        }
+        // A failed write fails `promise` (above): one wait per request instead of two.
+        return try await promise.futureResult.get()
     }
 
     /// Closes the socket; requests still waiting fail with `.connection`.

@@ -3,6 +3,8 @@
 /// keyless records fill batches instead of spreading one record per batch.
 public struct Partitioner: Sendable {
     private var sticky: [String: Int32] = [:]
+    /// The sticky choice of the topic asked last, so a run of records to one topic hashes no topic name.
+    private var last: (topic: String, partition: Int32)?
     private var generator: SystemRandomNumberGenerator
 
     public init() {
@@ -12,9 +14,14 @@ public struct Partitioner: Sendable {
     /// The partition for a record of `topic` with `key` (nil: no key), among `partitionCount` partitions.
     public mutating func partition(topic: String, key: [UInt8]?, partitionCount: Int) -> Int32 {
         if let key { return Murmur2.partition(forKey: key, partitionCount: partitionCount) }
-        if let current = sticky[topic], current < partitionCount { return current }
+        if let last, last.partition < partitionCount, last.topic == topic { return last.partition }
+        if let current = sticky[topic], current < partitionCount {
+            last = (topic, current)
+            return current
+        }
         let chosen = Int32(Int.random(in: 0..<partitionCount, using: &generator))
         sticky[topic] = chosen
+        last = (topic, chosen)
         return chosen
     }
 
@@ -26,5 +33,6 @@ public struct Partitioner: Sendable {
         var next = Int32(Int.random(in: 0..<(partitionCount - 1), using: &generator))
         if next >= partition { next += 1 }
         sticky[topic] = next
+        last = (topic, next)
     }
 }

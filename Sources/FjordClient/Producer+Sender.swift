@@ -16,8 +16,9 @@ extension Producer {
             }
             group.addTask { await self.client.refreshPeriodically() }
             while true {
-                if closing && accumulator.isEmpty && inFlightTotal == 0 { break }
-                if configuration.idempotent && producerID < 0 && !accumulator.isEmpty {
+                let (closing, empty) = intake.withLockedValue { ($0.closing, $0.accumulator.isEmpty) }
+                if closing && empty && inFlightTotal == 0 { break }
+                if configuration.idempotent && producerID < 0 && !empty {
                     await initProducerID()
                 }
                 for (leader, batches) in await drainByLeader() {
@@ -33,48 +34,75 @@ extension Producer {
     }
 
     /// Waits until woken (a record closed a batch, a response arrived, a flush) or the next linger/backoff deadline.
+    /// One timer task at a time: a new one only when the next deadline is earlier than the pending one.
     private func waitForWork(group: inout DiscardingTaskGroup) async {
-        if wakeupPending {
-            wakeupPending = false
-            return
+        let blocked = blockedPartitions()
+        let (woken, deadline) = intake.withLockedValue { state -> (Bool, ContinuousClock.Instant?) in
+            if state.wakeupPending {
+                state.wakeupPending = false
+                return (true, nil)
+            }
+            return (false, state.accumulator.nextReadyTime(blocked: blocked))
         }
-        if let deadline = accumulator.nextReadyTime() {
+        if woken { return }
+        if let deadline, timerDeadline.map({ deadline < $0 }) ?? true {
+            timerDeadline = deadline
             group.addTask {
                 try? await Task.sleep(until: deadline, clock: .continuous)
-                await self.wakeSender()
+                await self.timerFired(deadline)
             }
         }
-        await withCheckedContinuation { senderWakeup = $0 }
-        wakeupPending = false
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let resumeNow = intake.withLockedValue { state -> Bool in
+                if state.wakeupPending {
+                    state.wakeupPending = false
+                    return true
+                }
+                state.senderWakeup = continuation
+                return false
+            }
+            if resumeNow { continuation.resume() }
+        }
+        intake.withLockedValue { $0.wakeupPending = false }
     }
 
-    func wakeSender() {
-        if let waiter = senderWakeup {
-            senderWakeup = nil
-            waiter.resume()
-        } else {
-            wakeupPending = true
-        }
+    private func timerFired(_ deadline: ContinuousClock.Instant) {
+        if timerDeadline == deadline { timerDeadline = nil }
+        wakeSender()
+    }
+
+    nonisolated func wakeSender() {
+        intake.withLockedValue { $0.wake() }?.resume()
     }
 
     func resumeIdleWaiters() {
-        guard accumulator.isEmpty && inFlightTotal == 0 else { return }
+        guard intake.withLockedValue({ $0.accumulator.isEmpty }) && inFlightTotal == 0 else { return }
         let waiters = idleWaiters
         idleWaiters.removeAll()
         for waiter in waiters { waiter.resume() }
+    }
+
+    /// Whether a partition's first batch must wait for answers: its partition has the most requests in flight, or
+    /// the batch is a retry and anything of its partition is in flight.
+    private func blockedPartitions() -> @Sendable (TopicPartition, ProducerBatch) -> Bool {
+        let limit = configuration.idempotent ? min(configuration.maxInFlightPerPartition, 5)
+            : configuration.maxInFlightPerPartition
+        let inFlightNow = inFlight
+        return { partition, batch in
+            let count = inFlightNow[partition] ?? 0
+            // A retried batch goes out alone, so batches behind it cannot overtake it.
+            return batch.attempts > 0 ? count > 0 : count >= limit
+        }
     }
 
     /// Drains ready batches, assigns sequence numbers, and groups them by partition leader. Batches whose leader is
     /// unknown go back to the queue (after a metadata refresh) or fail once their delivery timeout passed.
     private func drainByLeader() async -> [Int32: [ProducerBatch]] {
         let now = ContinuousClock.now
-        let limit = configuration.idempotent ? min(configuration.maxInFlightPerPartition, 5)
-            : configuration.maxInFlightPerPartition
-        let inFlightNow = inFlight
-        let ready = accumulator.drain(now: now, flushing: flushRequests > 0 || closing) { partition, batch in
-            let count = inFlightNow[partition] ?? 0
-            // A retried batch goes out alone, so batches behind it cannot overtake it.
-            return batch.attempts > 0 ? count > 0 : count >= limit
+        let blocked = blockedPartitions()
+        let flushing = flushRequests > 0
+        var ready = intake.withLockedValue { state in
+            state.accumulator.drain(now: now, flushing: flushing || state.closing, blocked: blocked)
         }
         guard !ready.isEmpty else { return [:] }
         let snapshot: ClusterMetadata
@@ -84,7 +112,10 @@ extension Producer {
             snapshot = await client.cachedMetadata
         }
         var byLeader: [Int32: [ProducerBatch]] = [:]
-        for var batch in ready {
+        // Each batch is moved out of `ready` (a copy would share the batch's buffer, and encoding in place would
+        // then copy it).
+        ready.reverse()
+        while var batch = ready.popLast() {
             guard let leader = snapshot.leader(of: batch.partition) else {
                 await client.invalidateMetadata()
                 retryOrFail(
@@ -203,7 +234,7 @@ extension Producer {
             }
             if KafkaClient.isMetadataError(code) {
                 await client.invalidateMetadata()
-                partitionCounts[batch.partition.topic] = nil
+                intake.withLockedValue { $0.forgetPartitionCount(of: batch.partition.topic) }
             }
             let error = ClientError(
                 .broker, answer.errorMessage ?? "produce to \(batch.partition) failed", kafkaError: code,
@@ -231,7 +262,7 @@ extension Producer {
             var retry = batch
             retry.retryAt = now + configuration.retryBackoff
             if retry.attempts == 0 { retry.attempts = 1 }
-            accumulator.reenqueue(retry)
+            intake.withLockedValue { $0.accumulator.reenqueue(retry) }
             return
         }
         let final: any Error
@@ -250,13 +281,13 @@ extension Producer {
     private var closingAbandoned: Bool { false }
 
     private func finish(_ batch: ProducerBatch, baseOffset: Int64, logAppendTime: Int64) {
-        accumulator.release(batch)
+        intake.withLockedValue { $0.accumulator.release(batch) }
         resumeMemoryWaiters()
         batch.succeed(baseOffset: baseOffset, logAppendTime: logAppendTime)
     }
 
     private func finish(_ batch: ProducerBatch, with error: any Error) {
-        accumulator.release(batch)
+        intake.withLockedValue { $0.accumulator.release(batch) }
         resumeMemoryWaiters()
         if batch.completions.contains(where: { $0 == nil }) {
             logger.error("records lost", metadata: ["partition": "\(batch.partition)", "error": "\(error)"])

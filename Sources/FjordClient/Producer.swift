@@ -31,19 +31,17 @@ public actor Producer: Service {
     public nonisolated let client: KafkaClient
     let logger: Logger
 
-    var accumulator: RecordAccumulator
-    var partitioner = Partitioner()
-    /// Partition counts per topic and when they were read from the client's metadata.
-    var partitionCounts: [String: (count: Int, checkedAt: ContinuousClock.Instant)] = [:]
+    /// The accumulator, partitioner, partition-count cache, closing flag and sender wakeup, behind one lock so
+    /// that `send` usually appends without a hop onto the actor (see `ProducerIntake`).
+    nonisolated let intake: AdaptiveLockedValueBox<ProducerIntake>
     var producerID: Int64 = -1
     var producerEpoch: Int16 = -1
     var nextSequence: [TopicPartition: Int32] = [:]
     var inFlight: [TopicPartition: Int] = [:]
     var inFlightTotal = 0
-    var closing = false
     var flushRequests = 0
-    var senderWakeup: CheckedContinuation<Void, Never>?
-    var wakeupPending = false
+    /// When the sender's linger/backoff timer fires (nil: no timer pending).
+    var timerDeadline: ContinuousClock.Instant?
     var idleWaiters: [CheckedContinuation<Void, Never>] = []
     /// Senders waiting for `buffer.memory` room, by ticket; resumed when a batch finishes (or at their deadline).
     var memoryWaiters: [Int: CheckedContinuation<Void, Never>] = [:]
@@ -54,9 +52,12 @@ public actor Producer: Service {
         self.configuration = configuration
         self.client = client ?? KafkaClient(configuration: configuration.client)
         self.logger = configuration.client.logger
-        self.accumulator = RecordAccumulator(
+        let accumulator = RecordAccumulator(
             batchSize: configuration.batchSize, linger: configuration.linger,
             bufferMemory: configuration.bufferMemory, compression: configuration.compression
+        )
+        self.intake = AdaptiveLockedValueBox(
+            ProducerIntake(accumulator: accumulator, metadataMaxAge: configuration.client.metadataMaxAge)
         )
     }
 
@@ -67,74 +68,133 @@ public actor Producer: Service {
     /// - Parameters:
     ///   - partition: the partition; nil lets the partitioner choose (murmur2 of the key, sticky without one).
     ///   - timestamp: create time in milliseconds since the epoch; nil for now.
-    public func send(
+    public nonisolated func send(
         topic: String, key: ByteBuffer? = nil, value: ByteBuffer?, headers: [RecordHeader] = [],
         partition: Int32? = nil, timestamp: Int64? = nil
     ) async throws -> RecordMetadata {
-        let target = try await prepare(topic: topic, key: key, value: value, headers: headers, partition: partition)
+        let target = try await reserve(topic: topic, key: key, value: value, headers: headers, partition: partition)
         let time = timestamp ?? Self.nowMilliseconds()
         return try await withCheckedThrowingContinuation { continuation in
-            enqueue(target, timestamp: time, key: key, value: value, headers: headers, completion: continuation)
+            append(target, timestamp: time, key: key, value: value, headers: headers, completion: continuation)
         }
     }
 
     /// Sends one record without waiting for the acknowledgement: returns once the record is buffered (waiting
     /// for buffer space if needed). Failures are logged; `flush()` waits for the outcome.
-    public func sendAndForget(
+    ///
+    /// When the topic's partition count is cached and the record fits in `buffer.memory`, this returns without
+    /// suspending on the producer.
+    public nonisolated func sendAndForget(
         topic: String, key: ByteBuffer? = nil, value: ByteBuffer?, headers: [RecordHeader] = [],
         partition: Int32? = nil, timestamp: Int64? = nil
     ) async throws {
-        let target = try await prepare(topic: topic, key: key, value: value, headers: headers, partition: partition)
-        enqueue(
-            target, timestamp: timestamp ?? Self.nowMilliseconds(), key: key, value: value, headers: headers,
-            completion: nil
-        )
+        let time = timestamp ?? Self.nowMilliseconds()
+        if try appendAtOnce(topic: topic, key: key, value: value, headers: headers, partition: partition, timestamp: time) {
+            return
+        }
+        let size = ProducerBatch.estimatedSize(key: key, value: value, headers: headers)
+        let target = try await reserveSlowly(topic: topic, key: key, partition: partition, size: size)
+        append(target, timestamp: time, key: key, value: value, headers: headers, completion: nil)
     }
 
-    /// Picks the partition and waits for buffer space.
-    private func prepare(
+    /// The fast path of `sendAndForget`: one lock, no suspension. Synchronous on purpose: in an async function
+    /// every temporary is allocated from the task allocator. Returns false when the slow path must decide.
+    @inline(never)
+    private nonisolated func appendAtOnce(
+        topic: String, key: ByteBuffer?, value: ByteBuffer?, headers: [RecordHeader], partition: Int32?,
+        timestamp: Int64
+    ) throws(ClientError) -> Bool {
+        let size = ProducerBatch.estimatedSize(key: key, value: value, headers: headers)
+        guard size <= configuration.maxRequestSize else { return false }
+        let now = ContinuousClock.now
+        let outcome = intake.withLockedValue {
+            $0.reserveAndAppend(
+                topic: topic, key: key, value: value, headers: headers, partition: partition, size: size,
+                timestamp: timestamp, now: now
+            )
+        }
+        switch outcome {
+        case .appended:
+            return true
+        case .appendedWaking(let sender):
+            sender.resume()
+            return true
+        case .closed:
+            throw Self.closedError(topic: topic)
+        case .slowPath:
+            return false
+        }
+    }
+
+    /// Picks the partition and takes the record's room in `buffer.memory`: under the intake lock when the partition
+    /// count is cached and there is room, else on the actor (fetching metadata, waiting for memory).
+    private nonisolated func reserve(
         topic: String, key: ByteBuffer?, value: ByteBuffer?, headers: [RecordHeader], partition: Int32?
     ) async throws -> TopicPartition {
-        guard !closing else { throw ClientError(.closed, "producer is closed", isRetriable: false, topic: topic) }
         let size = ProducerBatch.estimatedSize(key: key, value: value, headers: headers)
+        if size <= configuration.maxRequestSize {
+            let now = ContinuousClock.now
+            let reservation = intake.withLockedValue {
+                $0.reserve(topic: topic, key: key, partition: partition, size: size, now: now)
+            }
+            switch reservation {
+            case .reserved(let target): return target
+            case .closed: throw Self.closedError(topic: topic)
+            case .needsMetadata, .noRoom, .invalidPartition: break
+            }
+        }
+        return try await reserveSlowly(topic: topic, key: key, partition: partition, size: size)
+    }
+
+    /// `reserve` when the partition count must be fetched or memory must free up.
+    private func reserveSlowly(topic: String, key: ByteBuffer?, partition: Int32?, size: Int) async throws
+        -> TopicPartition
+    {
+        guard !intake.withLockedValue({ $0.closing }) else { throw Self.closedError(topic: topic) }
         guard size <= configuration.maxRequestSize else {
-            throw ClientError(
-                .invalidArgument, "record of \(size) bytes exceeds max.request.size \(configuration.maxRequestSize)",
-                isRetriable: false, topic: topic, partition: partition
-            )
+            throw Self.tooLarge(size, configuration.maxRequestSize, topic: topic, partition: partition)
         }
         let deadline = ContinuousClock.now + configuration.maxBlock
-        let count: Int
-        if let cached = partitionCounts[topic], cached.checkedAt + configuration.client.metadataMaxAge > .now {
-            count = cached.count  // no hop to the client per record
-        } else {
-            count = try await client.partitionCount(of: topic, deadline: deadline)
-            partitionCounts[topic] = (count, .now)
-        }
-        let chosen: Int32
-        if let partition {
-            guard partition >= 0, Int(partition) < count else {
+        var fetched: Int?
+        while true {
+            let now = ContinuousClock.now
+            let reservation = intake.withLockedValue {
+                $0.reserve(topic: topic, key: key, partition: partition, size: size, count: fetched, now: now)
+            }
+            switch reservation {
+            case .reserved(let target):
+                return target
+            case .closed:
+                throw Self.closedError(topic: topic)
+            case .invalidPartition(let count):
                 throw ClientError(
-                    .invalidArgument, "partition \(partition) does not exist (topic has \(count))",
+                    .invalidArgument, "partition \(partition ?? -1) does not exist (topic has \(count))",
                     isRetriable: false, topic: topic, partition: partition
                 )
+            case .needsMetadata:
+                let count = try await client.partitionCount(of: topic, deadline: deadline)
+                intake.withLockedValue { $0.setPartitionCount(count, of: topic, at: .now) }
+                fetched = count
+            case .noRoom:
+                guard now < deadline else {
+                    throw ClientError(
+                        .timeout, "buffer.memory full for longer than max.block", isRetriable: true, topic: topic
+                    )
+                }
+                await waitForMemory(until: deadline)
             }
-            chosen = partition
-        } else {
-            chosen = partitioner.partition(
-                topic: topic, key: key.map { Array($0.readableBytesView) }, partitionCount: count
-            )
         }
-        while !accumulator.hasRoom(for: size) {
-            guard ContinuousClock.now < deadline else {
-                throw ClientError(
-                    .timeout, "buffer.memory full for longer than max.block", isRetriable: true, topic: topic
-                )
-            }
-            await waitForMemory(until: deadline)
-            guard !closing else { throw ClientError(.closed, "producer is closed", isRetriable: false, topic: topic) }
-        }
-        return TopicPartition(topic, chosen)
+    }
+
+    private static func closedError(topic: String) -> ClientError {
+        ClientError(.closed, "producer is closed", isRetriable: false, topic: topic)
+    }
+
+    private static func tooLarge(_ size: Int, _ limit: Int, topic: String, partition: Int32?) -> ClientError {
+        ClientError(
+            .invalidArgument, "record of \(size) bytes exceeds max.request.size \(limit)", isRetriable: false,
+            topic: topic, partition: partition
+        )
     }
 
     /// Suspends until a finished batch frees memory, the deadline passes, or the producer closes.
@@ -157,26 +217,25 @@ public actor Producer: Service {
 
     /// Lets every sender waiting for memory look again.
     func resumeMemoryWaiters() {
+        guard !memoryWaiters.isEmpty else { return }
         let waiters = memoryWaiters
         memoryWaiters.removeAll()
         for waiter in waiters.values { waiter.resume() }
     }
 
-    private func enqueue(
+    /// Appends a reserved record and wakes the sender when the record closed or started a batch.
+    private nonisolated func append(
         _ target: TopicPartition, timestamp: Int64, key: ByteBuffer?, value: ByteBuffer?, headers: [RecordHeader],
         completion: ProducerBatch.Completion
     ) {
-        let result = accumulator.append(
-            to: target, timestamp: timestamp, key: key, value: value, headers: headers, completion: completion,
-            now: .now
-        )
-        if result.batchIsFull || result.closedPreviousBatch {
-            let count = partitionCounts[target.topic]?.count ?? 1
-            partitioner.batchClosed(topic: target.topic, partition: target.partition, partitionCount: count)
-            wakeSender()
-        } else if result.newBatch || configuration.linger == .zero {
-            wakeSender()
+        let now = ContinuousClock.now
+        let sender = intake.withLockedValue {
+            $0.append(
+                to: target, timestamp: timestamp, key: key, value: value, headers: headers, completion: completion,
+                now: now
+            )
         }
+        sender?.resume()
     }
 
     /// Sends every buffered record now and waits until all have an outcome.
@@ -184,7 +243,7 @@ public actor Producer: Service {
         flushRequests += 1
         defer { flushRequests -= 1 }
         wakeSender()
-        while !(accumulator.isEmpty && inFlightTotal == 0) {
+        while !(intake.withLockedValue({ $0.accumulator.isEmpty }) && inFlightTotal == 0) {
             await withCheckedContinuation { idleWaiters.append($0) }
         }
     }
@@ -192,7 +251,7 @@ public actor Producer: Service {
     /// Stops taking records, sends what is buffered (each record within its delivery timeout), and lets `run()`
     /// return. It returns once every buffered record has an outcome, so `run()` must be running.
     public func close() async {
-        closing = true
+        intake.withLockedValue { $0.closing = true }
         resumeMemoryWaiters()
         wakeSender()
         await flush()

@@ -22,12 +22,26 @@ struct ProducerBatch: Sendable {
     /// The encoded batch: built once, when the batch is first drained, so a retry resends identical bytes.
     var encoded: ByteBuffer?
 
+    /// A new, empty batch.
     init(partition: TopicPartition, compression: CompressionCodec, createdAt: ContinuousClock.Instant) {
         self.partition = partition
         var options = RecordBatchBuilder.Options()
         options.compression = compression
         self.builder = RecordBatchBuilder(options: options)
         self.createdAt = createdAt
+    }
+
+    /// Appends one record of `size` estimated bytes; returns whether the batch is now full (and closed).
+    mutating func append(
+        timestamp: Int64, key: ByteBuffer?, value: ByteBuffer?, headers: [RecordHeader],
+        completion: Completion, size: Int, batchSize: Int
+    ) -> Bool {
+        builder.append(timestamp: timestamp, key: key, value: value, headers: headers)
+        completions.append(completion)
+        timestamps.append(timestamp)
+        estimatedBytes += size
+        if estimatedBytes >= batchSize { isClosed = true }
+        return isClosed
     }
 
     var recordCount: Int { timestamps.count }
@@ -47,16 +61,14 @@ struct ProducerBatch: Sendable {
         builder.options.producerID = producerID
         builder.options.producerEpoch = producerEpoch
         builder.options.baseSequence = baseSequence
-        var buffer = ByteBufferAllocator().buffer(capacity: RecordBatch.headerSize + estimatedBytes)
         do {
-            try builder.build(into: &buffer)
+            encoded = try builder.finish()  // uncompressed: in place, no copy of the records
         } catch {
             throw ClientError(
                 .records, "cannot encode batch for \(partition)", isRetriable: false, topic: partition.topic,
                 partition: partition.partition, cause: error
             )
         }
-        encoded = buffer
     }
 
     /// Resumes every waiting caller with its record's metadata.

@@ -22,7 +22,22 @@ struct RecordAccumulator: Sendable {
     let bufferMemory: Int
     let compression: CompressionCodec
 
-    private var queues: [TopicPartition: [ProducerBatch]] = [:]
+    /// The batches of one partition: `waiting` (closed or retried, oldest first) and then `open`, the batch
+    /// records are appended to. Both are changed in place only: a copy of a batch would copy its buffer.
+    private struct PartitionQueue {
+        var waiting = CircularBuffer<ProducerBatch>()
+        var open: ProducerBatch?
+
+        var isEmpty: Bool { waiting.isEmpty && open == nil }
+        var count: Int { waiting.count + (open == nil ? 0 : 1) }
+        mutating func removeFirst() -> ProducerBatch {
+            if !waiting.isEmpty { return waiting.removeFirst() }
+            defer { open = nil }
+            return open!
+        }
+    }
+
+    private var queues: [TopicPartition: PartitionQueue] = [:]
     /// Bytes of records appended and not yet released.
     private(set) var bufferedBytes = 0
 
@@ -45,34 +60,60 @@ struct RecordAccumulator: Sendable {
     /// Number of batches waiting to be sent.
     var queuedBatchCount: Int { queues.values.reduce(0) { $0 + $1.count } }
 
-    /// Appends a record to the last open batch of `partition`, or to a new batch when it would not fit.
+    /// Counts `bytes` of a record about to be appended with `reserved: true`.
+    mutating func reserve(_ bytes: Int) {
+        bufferedBytes += bytes
+    }
+
+    /// Appends a record to the open batch of `partition`, or to a new batch when it would not fit. `reserved`:
+    /// its bytes were already counted by `reserve`.
     mutating func append(
         to partition: TopicPartition, timestamp: Int64, key: ByteBuffer?, value: ByteBuffer?,
-        headers: [RecordHeader], completion: ProducerBatch.Completion, now: ContinuousClock.Instant
+        headers: [RecordHeader], completion: ProducerBatch.Completion, now: ContinuousClock.Instant,
+        reserved: Bool = false
     ) -> AppendResult {
         let size = ProducerBatch.estimatedSize(key: key, value: value, headers: headers)
-        var queue = queues[partition] ?? []
+        if !reserved { bufferedBytes += size }
+        // In place (`default:` subscript): copying the queue out and back would copy the open batch's buffer once
+        // per record.
+        return Self.append(
+            to: &queues[partition, default: PartitionQueue()], partition: partition, size: size,
+            batchSize: batchSize, compression: compression, timestamp: timestamp, key: key, value: value,
+            headers: headers, completion: completion, now: now
+        )
+    }
+
+    private static func append(
+        to queue: inout PartitionQueue, partition: TopicPartition, size: Int, batchSize: Int,
+        compression: CompressionCodec, timestamp: Int64, key: ByteBuffer?, value: ByteBuffer?,
+        headers: [RecordHeader], completion: ProducerBatch.Completion, now: ContinuousClock.Instant
+    ) -> AppendResult {
+        // The open batch is moved out and back (never copied): a copy would retain every field per record, and a
+        // write to a shared copy would copy the batch's buffer.
         var closedPrevious = false
-        if let last = queue.indices.last, !queue[last].isClosed, queue[last].encoded == nil {
-            if queue[last].estimatedBytes + size > batchSize, queue[last].recordCount > 0 {
-                queue[last].isClosed = true
+        var batch: ProducerBatch
+        if var current = queue.open.take() {
+            if current.estimatedBytes + size > batchSize, current.recordCount > 0 {
+                current.isClosed = true
+                queue.waiting.append(current)
                 closedPrevious = true
+                batch = ProducerBatch(partition: partition, compression: compression, createdAt: now)
+            } else {
+                batch = current
             }
+        } else {
+            batch = ProducerBatch(partition: partition, compression: compression, createdAt: now)
         }
-        var newBatch = false
-        if queue.last.map({ $0.isClosed || $0.encoded != nil }) ?? true {
-            queue.append(ProducerBatch(partition: partition, compression: compression, createdAt: now))
-            newBatch = true
+        let newBatch = batch.recordCount == 0
+        let full = batch.append(
+            timestamp: timestamp, key: key, value: value, headers: headers, completion: completion, size: size,
+            batchSize: batchSize
+        )
+        if full {
+            queue.waiting.append(batch)
+        } else {
+            queue.open = batch
         }
-        let index = queue.count - 1
-        queue[index].builder.append(timestamp: timestamp, key: key, value: value, headers: headers)
-        queue[index].completions.append(completion)
-        queue[index].timestamps.append(timestamp)
-        queue[index].estimatedBytes += size
-        let full = queue[index].estimatedBytes >= batchSize
-        if full { queue[index].isClosed = true }
-        queues[partition] = queue
-        bufferedBytes += size
         return AppendResult(closedPreviousBatch: closedPrevious, batchIsFull: full, newBatch: newBatch)
     }
 
@@ -82,38 +123,53 @@ struct RecordAccumulator: Sendable {
         now: ContinuousClock.Instant, flushing: Bool, blocked: (TopicPartition, ProducerBatch) -> Bool
     ) -> [ProducerBatch] {
         var ready: [ProducerBatch] = []
-        for (partition, queue) in queues {
-            guard let first = queue.first else { continue }
-            if let retryAt = first.retryAt, retryAt > now { continue }
-            let lingered = first.createdAt + linger <= now
-            guard first.isClosed || queue.count > 1 || lingered || flushing || first.attempts > 0 else { continue }
-            guard !blocked(partition, first) else { continue }
-            var batch = queues[partition]!.removeFirst()
+        // Walks the values by index so that each queue is changed in place.
+        var index = queues.values.startIndex
+        while index != queues.values.endIndex {
+            defer { queues.values.formIndex(after: &index) }
+            guard let first = readyFirst(queues.values[index], now: now, flushing: flushing),
+                  !blocked(first.partition, first)
+            else { continue }
+            var batch = queues.values[index].removeFirst()
             batch.isClosed = true
             ready.append(batch)
         }
         return ready
     }
 
-    /// The earliest instant at which a waiting batch becomes ready by linger or retry backoff.
-    func nextReadyTime() -> ContinuousClock.Instant? {
+    /// The first batch of `queue` if it may be sent now.
+    private func readyFirst(_ queue: PartitionQueue, now: ContinuousClock.Instant, flushing: Bool) -> ProducerBatch? {
+        guard let first = queue.waiting.first ?? queue.open else { return nil }
+        if let retryAt = first.retryAt, retryAt > now { return nil }
+        let lingered = first.createdAt + linger <= now
+        let ready = first.isClosed || queue.count > 1 || lingered || flushing || first.attempts > 0
+        return ready ? first : nil
+    }
+
+    /// The earliest instant at which a waiting batch becomes ready by linger or retry backoff. Partitions whose
+    /// first batch is `blocked` are left out: the answer that unblocks them wakes the sender anyway, and their
+    /// deadlines, long past, would otherwise wake it in a busy loop.
+    func nextReadyTime(blocked: (TopicPartition, ProducerBatch) -> Bool = { _, _ in false }) -> ContinuousClock.Instant? {
         var earliest: ContinuousClock.Instant?
         for queue in queues.values {
-            guard let first = queue.first else { continue }
+            guard let first = queue.waiting.first ?? queue.open, !blocked(first.partition, first) else { continue }
             let at = first.retryAt ?? (first.createdAt + linger)
             if earliest == nil || at < earliest! { earliest = at }
         }
         return earliest
     }
 
-    /// Puts a batch back for a retry, ahead of batches with later sequence numbers (or simply first).
+    /// Puts a batch back for a retry, ahead of batches with later sequence numbers (or simply first). The open
+    /// batch stays last: it has no sequence yet.
     mutating func reenqueue(_ batch: ProducerBatch) {
-        var queue = queues[batch.partition] ?? []
+        Self.insert(batch, into: &queues[batch.partition, default: PartitionQueue()].waiting)
+    }
+
+    private static func insert(_ batch: ProducerBatch, into queue: inout CircularBuffer<ProducerBatch>) {
         let index = queue.firstIndex { other in
             other.encoded == nil || other.baseSequence < 0 || other.baseSequence > batch.baseSequence
         } ?? queue.endIndex
-        queue.insert(batch, at: batch.baseSequence < 0 ? 0 : index)
-        queues[batch.partition] = queue
+        queue.insert(batch, at: batch.baseSequence < 0 ? queue.startIndex : index)
     }
 
     /// Returns the bytes of a finished batch to the buffer.
@@ -124,7 +180,7 @@ struct RecordAccumulator: Sendable {
 
     /// Removes every queued batch (for failing them at close).
     mutating func removeAll() -> [ProducerBatch] {
-        let all = queues.values.flatMap { $0 }
+        let all = queues.values.flatMap { Array($0.waiting) + ($0.open.map { [$0] } ?? []) }
         queues.removeAll()
         return all
     }

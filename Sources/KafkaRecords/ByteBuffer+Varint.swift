@@ -52,16 +52,34 @@ extension ByteBuffer {
         return size
     }
 
+    /// One capacity check and one write for all the bytes (a varint is at most 10).
     private mutating func writeUnsignedVarint(_ value: UInt64) -> Int {
+        if value < 0x80 { return writeInteger(UInt8(truncatingIfNeeded: value)) }
+        return writeWithUnsafeMutableBytes(minimumWritableBytes: 10) { Self.putUnsignedVarint(value, into: $0, at: 0) }
+    }
+
+    /// The zigzag encoding of a 32-bit value, as an unsigned varint takes it.
+    static func zigzag32(_ value: Int32) -> UInt64 {
+        UInt64(UInt32(bitPattern: (value << 1) ^ (value >> 31)))
+    }
+
+    /// The zigzag encoding of a 64-bit value, as an unsigned varint takes it.
+    static func zigzag64(_ value: Int64) -> UInt64 {
+        UInt64(bitPattern: (value << 1) ^ (value >> 63))
+    }
+
+    /// Writes `value` as an unsigned varint at `offset` of `bytes` (which must have room for 10 bytes there);
+    /// returns the number of bytes written.
+    static func putUnsignedVarint(_ value: UInt64, into bytes: UnsafeMutableRawBufferPointer, at offset: Int) -> Int {
         var remaining = value
-        var written = 0
+        var index = offset
         while remaining >= 0x80 {
-            writeInteger(UInt8(truncatingIfNeeded: remaining) | 0x80)
+            bytes[index] = UInt8(truncatingIfNeeded: remaining) | 0x80
             remaining >>= 7
-            written += 1
+            index += 1
         }
-        writeInteger(UInt8(remaining))
-        return written + 1
+        bytes[index] = UInt8(truncatingIfNeeded: remaining)
+        return index + 1 - offset
     }
 
     private mutating func readUnsignedVarint(maxBytes: Int, lastByteMax: UInt8) throws(RecordBatchError) -> UInt64 {

@@ -34,6 +34,8 @@ public struct RecordBatchBuilder: Sendable {
 
     /// The header fields used by `build()`.
     public var options: Options
+    /// `RecordBatch.headerSize` placeholder bytes, then the encoded records: an uncompressed batch is finished
+    /// in place (`finish()`), without copying the records.
     private var records: ByteBuffer
     private var count: Int32 = 0
     private var lastOffsetDelta: Int32 = -1
@@ -47,6 +49,14 @@ public struct RecordBatchBuilder: Sendable {
     public init(options: Options = Options()) {
         self.options = options
         self.records = ByteBufferAllocator().buffer(capacity: 256)
+        self.records.writeRepeatingByte(0, count: RecordBatch.headerSize)
+    }
+
+    /// The encoded records, after the header placeholder.
+    private var recordsSection: ByteBuffer {
+        records.getSlice(
+            at: records.readerIndex + RecordBatch.headerSize, length: records.readableBytes - RecordBatch.headerSize
+        )!
     }
 
     /// Appends a record. `offsetDelta` defaults to one more than the previous record's; it must increase.
@@ -73,11 +83,18 @@ public struct RecordBatchBuilder: Sendable {
             let keySize = header.key.utf8.count
             bodySize += ByteBuffer.varint32Size(Int32(keySize)) + keySize + Self.nullableBytesSize(header.value)
         }
-        records.writeVarint32(Int32(bodySize))
-        records.writeInteger(Int8(0))
-        records.writeVarint64(timestampDelta)
-        records.writeVarint32(delta)
-        Self.writeNullableBytes(key, to: &records)
+        // Length, attributes, timestamp delta, offset delta and key length in one write (at most 26 bytes).
+        let keyLength = key.map { Int32($0.readableBytes) } ?? -1
+        records.writeWithUnsafeMutableBytes(minimumWritableBytes: 26) { bytes in
+            var at = ByteBuffer.putUnsignedVarint(ByteBuffer.zigzag32(Int32(bodySize)), into: bytes, at: 0)
+            bytes[at] = 0  // attributes
+            at += 1
+            at += ByteBuffer.putUnsignedVarint(ByteBuffer.zigzag64(timestampDelta), into: bytes, at: at)
+            at += ByteBuffer.putUnsignedVarint(ByteBuffer.zigzag32(delta), into: bytes, at: at)
+            at += ByteBuffer.putUnsignedVarint(ByteBuffer.zigzag32(keyLength), into: bytes, at: at)
+            return at
+        }
+        if let key { records.writeImmutableBuffer(key) }
         Self.writeNullableBytes(value, to: &records)
         records.writeVarint32(Int32(headers.count))
         for header in headers {
@@ -105,27 +122,73 @@ public struct RecordBatchBuilder: Sendable {
 
     /// Writes the finished batch to `buffer`.
     public func build(into buffer: inout ByteBuffer) throws(RecordBatchError) {
-        let section = try options.compression.compress(records)
+        let section = try options.compression.compress(recordsSection)
         let start = buffer.writerIndex
-        let batchLength = RecordBatch.headerSize - RecordBatch.logOverhead + section.readableBytes
+        buffer.reserveCapacity(minimumWritableBytes: RecordBatch.headerSize + section.readableBytes)
+        buffer.writeRepeatingByte(0, count: RecordBatch.headerSize)
+        buffer.writeImmutableBuffer(section)
+        try Self.finishHeader(of: &buffer, at: start, fields: headerFields)
+    }
+
+    /// The finished batch as bytes. Uncompressed, the header is written into the placeholder in front of the
+    /// records and the result shares their storage (no copy); compressed, it is a new buffer. Append nothing after.
+    public mutating func finish() throws(RecordBatchError) -> ByteBuffer {
+        guard options.compression == .none else {
+            var buffer = ByteBufferAllocator().buffer(capacity: RecordBatch.headerSize + records.readableBytes)
+            try build(into: &buffer)
+            return buffer
+        }
+        // `headerFields` is read before `records` is borrowed: a method of `self` called with `&records` would
+        // make a copy of `self`, and writing the header would then copy the records.
+        let fields = headerFields
+        let start = records.readerIndex
+        try Self.finishHeader(of: &records, at: start, fields: fields)
+        return records
+    }
+
+    /// The header fields other than the length and the CRC.
+    private struct HeaderFields {
+        var options: Options
+        var attributes: Int16
+        var lastOffsetDelta: Int32
+        var baseTimestamp: Int64
+        var maxTimestamp: Int64
+        var count: Int32
+    }
+
+    private var headerFields: HeaderFields {
+        HeaderFields(
+            options: options, attributes: attributes, lastOffsetDelta: count == 0 ? 0 : lastOffsetDelta,
+            baseTimestamp: baseTimestamp, maxTimestamp: maxTimestamp, count: count
+        )
+    }
+
+    /// Writes the header fields and the CRC over the batch that starts at `start` and ends at the writer index.
+    private static func finishHeader(
+        of buffer: inout ByteBuffer, at start: Int, fields: HeaderFields
+    ) throws(RecordBatchError) {
+        let options = fields.options
+        let batchLength = buffer.writerIndex - start - RecordBatch.logOverhead
         guard batchLength <= Int(Int32.max) else {
             throw RecordBatchError(.invalidLength, "batch of \(batchLength) bytes is too large")
         }
-        buffer.reserveCapacity(minimumWritableBytes: RecordBatch.headerSize + section.readableBytes)
-        buffer.writeInteger(options.baseOffset)
-        buffer.writeInteger(Int32(batchLength))
-        buffer.writeInteger(options.partitionLeaderEpoch)
-        buffer.writeInteger(RecordBatch.currentMagic)
-        buffer.writeInteger(UInt32(0))  // CRC, filled in below
-        buffer.writeInteger(attributes)
-        buffer.writeInteger(count == 0 ? 0 : lastOffsetDelta)
-        buffer.writeInteger(baseTimestamp)
-        buffer.writeInteger(maxTimestamp)
-        buffer.writeInteger(options.producerID)
-        buffer.writeInteger(options.producerEpoch)
-        buffer.writeInteger(options.baseSequence)
-        buffer.writeInteger(count)
-        buffer.writeImmutableBuffer(section)
+        var at = start
+        func set<T: FixedWidthInteger>(_ value: T) {
+            at += buffer.setInteger(value, at: at)
+        }
+        set(options.baseOffset)
+        set(Int32(batchLength))
+        set(options.partitionLeaderEpoch)
+        set(RecordBatch.currentMagic)
+        set(UInt32(0))  // CRC, filled in below
+        set(fields.attributes)
+        set(fields.lastOffsetDelta)
+        set(fields.baseTimestamp)
+        set(fields.maxTimestamp)
+        set(options.producerID)
+        set(options.producerEpoch)
+        set(options.baseSequence)
+        set(fields.count)
         let crcStart = start + RecordBatch.Offset.attributes
         let crc = CRC32C.checksum(buffer.getSlice(at: crcStart, length: buffer.writerIndex - crcStart)!)
         buffer.setInteger(crc, at: start + RecordBatch.Offset.crc)

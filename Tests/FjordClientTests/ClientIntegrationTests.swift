@@ -163,6 +163,51 @@ struct ClientIntegrationTests {
         }
     }
 
+    @Test func loneRecordLeavesAfterLinger() async throws {
+        // Flow: 1. a producer with linger 100 ms and the default batch.size sends one record (cold: metadata and
+        // connection first); 2. it idles 300 ms; 3. a lone `send` on the idle producer completes after linger and
+        // within linger plus a round trip (no flush, no batch filling up); 2–3 three times.
+        try await withBroker(.fjord) { broker in
+            let admin = Admin(configuration: broker.clientConfiguration())
+            try await Self.createTopic(admin, "lone", partitions: 2)
+            let producer = Self.makeProducer(broker) { $0.linger = .milliseconds(100); $0.acks = .leader }
+            try await Self.withProducer(producer) { producer in
+                let clock = ContinuousClock()
+                _ = try await Self.within(.seconds(10)) {
+                    try await producer.send(topic: "lone", value: ByteBuffer(string: "cold"))
+                }
+                for round in 0..<3 {
+                    try await Task.sleep(for: .milliseconds(300))
+                    let start = clock.now
+                    let metadata = try await Self.within(.seconds(5)) {
+                        try await producer.send(topic: "lone", value: ByteBuffer(string: "lone-\(round)"))
+                    }
+                    let elapsed = clock.now - start
+                    #expect(metadata.offset >= 0)
+                    #expect(elapsed >= .milliseconds(90), "sent before linger: \(elapsed)")
+                    #expect(elapsed < .milliseconds(1000), "lone record waited \(elapsed) (linger 100 ms)")
+                }
+            }
+        }
+    }
+
+    /// The result of `body`, or a failure when it takes longer than `limit`.
+    static func within<T: Sendable>(
+        _ limit: Duration, _ body: @escaping @Sendable () async throws -> T
+    ) async throws -> T {
+        try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { try await body() }
+            group.addTask {
+                try await Task.sleep(for: limit)
+                return nil
+            }
+            let first = try await group.next()!
+            group.cancelAll()
+            guard let result = first else { throw TestBrokerError(description: "no result within \(limit)") }
+            return result
+        }
+    }
+
     @Test(arguments: BrokerKind.allCases)
     func typedEscapeHatch(kind: BrokerKind) async throws {
         // Flow: 1. KafkaClient.send with a generated Metadata request; 2. the answer names the broker we started.
