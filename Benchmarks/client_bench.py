@@ -3,7 +3,8 @@
 
 Each case runs the client in a process of its own and measures that process's CPU time (user + system,
 from wait4's rusage) and wall time:
-  produce-<size>   COUNT records of SIZE bytes, acks=1, linger.ms=5, idempotence off, to a 4-partition topic
+  produce-<size>   COUNT records of SIZE bytes, acks=1, linger.ms=5, batch.size=1,000,000 (librdkafka's default,
+                   given to both clients), idempotence off, to a 4-partition topic
   consume-<size>   every record of that topic from the beginning (assign, no group)
 
 FjordClient runs as `fjord-client-bench` (Benchmarks/ClientBenchmark, built in release); librdkafka runs as a small
@@ -35,8 +36,8 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 LIBRDKAFKA_PRODUCER = r"""
 import os, sys, time
 from confluent_kafka import Producer
-bootstrap, topic, count, size = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-p = Producer({"bootstrap.servers": bootstrap, "acks": "1", "linger.ms": 5, "enable.idempotence": False,
+bootstrap, topic, count, size, batch = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+p = Producer({"bootstrap.servers": bootstrap, "acks": "1", "linger.ms": 5, "enable.idempotence": False, "batch.size": batch,
               "queue.buffering.max.messages": 1000000, "delivery.report.only.error": True})
 payload = os.urandom(size)
 p.produce(topic, payload); p.flush(20)
@@ -105,6 +106,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sizes", default="100,1024")
     ap.add_argument("--counts", default="100:500000,1024:200000")
     ap.add_argument("--partitions", type=int, default=4)
+    ap.add_argument("--batch-size", type=int, default=1_000_000,
+                    help="producer batch.size for both clients (default librdkafka's 1,000,000)")
     ap.add_argument("--quick", action="store_true", help="1/10 of the counts")
     ap.add_argument("--json", dest="json_path")
     args = ap.parse_args(argv)
@@ -124,8 +127,11 @@ def main(argv: list[str] | None = None) -> int:
                         if client == "fjordclient":
                             command = [args.client_bench, kind, "--bootstrap", broker.bootstrap, "--topic", topic,
                                        "--count", str(count), "--size", str(size), "--partitions", str(args.partitions)]
+                            if kind == "produce":
+                                command += ["--batch-size", str(args.batch_size)]
                         elif kind == "produce":
-                            command = [sys.executable, "-c", LIBRDKAFKA_PRODUCER, broker.bootstrap, topic, str(count), str(size)]
+                            command = [sys.executable, "-c", LIBRDKAFKA_PRODUCER, broker.bootstrap, topic, str(count), str(size),
+                                       str(args.batch_size)]
                         else:
                             command = [sys.executable, "-c", LIBRDKAFKA_CONSUMER, broker.bootstrap, topic,
                                        str(args.partitions), str(count + (1 if client == "librdkafka" else 0))]

@@ -1,7 +1,7 @@
 // fjord-client-bench: the FjordClient side of Benchmarks/client_bench.py. Produces or consumes COUNT records of SIZE
 // bytes and prints one JSON line: {"messages": N, "seconds": S}. The driver measures this process's CPU time.
 //
-//   fjord-client-bench produce --bootstrap 127.0.0.1:9092 --topic t --count 100000 --size 100
+//   fjord-client-bench produce --bootstrap 127.0.0.1:9092 --topic t --count 100000 --size 100 [--batch-size 1000000]
 //   fjord-client-bench consume --bootstrap 127.0.0.1:9092 --topic t --count 100000 --partitions 4
 import FjordClient
 import Foundation
@@ -14,6 +14,8 @@ struct Options {
     var count = 100_000
     var size = 100
     var partitions = 1
+    /// Bytes per batch; client_bench.py passes librdkafka's default (1,000,000) to both clients.
+    var batchSize = 16_384
 
     init(_ arguments: [String]) throws {
         var rest = arguments[...]
@@ -27,6 +29,7 @@ struct Options {
             case "--count": count = try Self.number(flag, value)
             case "--size": size = try Self.number(flag, value)
             case "--partitions": partitions = try Self.number(flag, value)
+            case "--batch-size": batchSize = try Self.number(flag, value)
             default: throw Usage("unknown flag \(flag)")
             }
         }
@@ -49,6 +52,7 @@ func produce(_ options: Options) async throws -> Int {
     configuration.acks = .leader
     configuration.linger = .milliseconds(5)
     configuration.enableIdempotence = false
+    configuration.batchSize = options.batchSize
     let producer = Producer(configuration: configuration)
     let sender = Task { try await producer.run() }
     var payload = ByteBuffer()
