@@ -46,6 +46,13 @@ public actor KafkaClient {
         return try await connection.send(request, timeout: timeout)
     }
 
+    /// Sends `request` to any reachable broker: the typed escape hatch for a generated request whose broker does not
+    /// matter (Metadata, DescribeCluster, ApiVersions, ...). Use `send(_:to:)` for one that must reach a leader or
+    /// a coordinator.
+    public func send<R: KafkaRequest>(_ request: R) async throws -> R.Response {
+        try await sendToAny(request)
+    }
+
     /// Sends `request` to any reachable broker (a known one first, else a bootstrap server).
     public func sendToAny<R: KafkaRequest>(_ request: R) async throws -> R.Response {
         let connection = try await anyConnection()

@@ -210,13 +210,17 @@ struct ClientIntegrationTests {
 
     @Test(arguments: BrokerKind.allCases)
     func typedEscapeHatch(kind: BrokerKind) async throws {
-        // Flow: 1. KafkaClient.send with a generated Metadata request; 2. the answer names the broker we started.
+        // Flow: 1. KafkaClient.send with a generated Metadata request, to a node and to any broker; 2. the answers
+        // name the broker we started.
         try await withBroker(kind) { broker in
             let client = KafkaClient(configuration: broker.clientConfiguration())
             let metadata = try await client.refreshMetadata()
             let node = try #require(metadata.brokers.keys.first)
             let response = try await client.send(MetadataRequest(topics: [], allowAutoTopicCreation: false), to: node)
             #expect(response.brokers.contains { $0.port == Int32(broker.port) })
+            // Without a broker id: any reachable broker answers.
+            let anywhere = try await client.send(MetadataRequest(topics: [], allowAutoTopicCreation: false))
+            #expect(anywhere.brokers.contains { $0.port == Int32(broker.port) })
             let connection = try await client.connection(to: node)
             #expect(try connection.version(for: MetadataRequest.self) >= 1)
             await client.close()
