@@ -165,8 +165,10 @@ struct ClientIntegrationTests {
 
     @Test func loneRecordLeavesAfterLinger() async throws {
         // Flow: 1. a producer with linger 100 ms and the default batch.size sends one record (cold: metadata and
-        // connection first); 2. it idles 300 ms; 3. a lone `send` on the idle producer completes after linger and
-        // within linger plus a round trip (no flush, no batch filling up); 2–3 three times.
+        // connection first); 2. it idles 300 ms; 3. a lone `send` on the idle producer completes after linger
+        // without a flush and without the batch filling up; 2–3 three times. The bug this guards against left the
+        // record in its batch until the next flush, so the upper bound is generous (a loaded CI machine took 1.1 s
+        // once) while still far below "never".
         try await withBroker(.fjord) { broker in
             let admin = Admin(configuration: broker.clientConfiguration())
             try await Self.createTopic(admin, "lone", partitions: 2)
@@ -179,13 +181,13 @@ struct ClientIntegrationTests {
                 for round in 0..<3 {
                     try await Task.sleep(for: .milliseconds(300))
                     let start = clock.now
-                    let metadata = try await Self.within(.seconds(5)) {
+                    let metadata = try await Self.within(.seconds(10)) {
                         try await producer.send(topic: "lone", value: ByteBuffer(string: "lone-\(round)"))
                     }
                     let elapsed = clock.now - start
                     #expect(metadata.offset >= 0)
                     #expect(elapsed >= .milliseconds(90), "sent before linger: \(elapsed)")
-                    #expect(elapsed < .milliseconds(1000), "lone record waited \(elapsed) (linger 100 ms)")
+                    #expect(elapsed < .seconds(5), "lone record waited \(elapsed) (linger 100 ms)")
                 }
             }
         }
