@@ -85,11 +85,17 @@ let package = Package(
             dependencies: ["KafkaProtocol", .product(name: "NIOCore", package: "swift-nio")]
         ),
 
+        // MARK: Transactions (pure: no I/O, clocks or tasks)
+        .target(
+            name: "FjordTransactions",
+            dependencies: ["KafkaProtocol", "FjordGroups", .product(name: "NIOCore", package: "swift-nio")]
+        ),
+
         // MARK: Broker
         .target(
             name: "FjordBroker",
             dependencies: [
-                "KafkaProtocol", "KafkaRecords", "FjordStorage", "FjordController", "FjordGroups",
+                "KafkaProtocol", "KafkaRecords", "FjordStorage", "FjordController", "FjordGroups", "FjordTransactions",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -168,6 +174,10 @@ let package = Package(
         .testTarget(
             name: "FjordGroupsTests",
             dependencies: ["FjordGroups", "KafkaProtocol", .product(name: "NIOCore", package: "swift-nio")]
+        ),
+        .testTarget(
+            name: "FjordTransactionsTests",
+            dependencies: ["FjordTransactions", "FjordGroups", "KafkaProtocol", .product(name: "NIOCore", package: "swift-nio")]
         ),
         .testTarget(
             name: "FjordStorageTests",

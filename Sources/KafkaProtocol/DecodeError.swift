@@ -22,6 +22,8 @@ public struct DecodeError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let unknownApiKey = Code(name: "unknown api key")
         /// Bytes were left over after the message ended.
         public static let trailingBytes = Code(name: "trailing bytes")
+        /// A field holds a value its schema does not allow (an unknown enumeration value).
+        public static let invalidValue = Code(name: "invalid value")
         public var description: String { name }
     }
 

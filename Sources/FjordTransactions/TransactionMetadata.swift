@@ -1,0 +1,32 @@
+import FjordGroups
+
+/// Everything the coordinator knows of one transactional id: the fields of its `TransactionLogValue`.
+public struct TransactionMetadata: Sendable, Equatable {
+    public var transactionalID: String
+    public var producerID: Int64
+    public var producerEpoch: Int16
+    public var timeoutMs: Int32
+    public var state: TransactionState
+    /// The partitions written in the current transaction (empty outside one).
+    public var partitions: Set<PartitionKey>
+    /// When the current transaction began (its first AddPartitionsToTxn), -1 outside one.
+    public var startTimestamp: Int64
+    public var lastUpdateTimestamp: Int64
+
+    public init(
+        transactionalID: String, producerID: Int64, producerEpoch: Int16, timeoutMs: Int32, state: TransactionState,
+        partitions: Set<PartitionKey> = [], startTimestamp: Int64 = -1, lastUpdateTimestamp: Int64
+    ) {
+        self.transactionalID = transactionalID
+        self.producerID = producerID
+        self.producerEpoch = producerEpoch
+        self.timeoutMs = timeoutMs
+        self.state = state
+        self.partitions = partitions
+        self.startTimestamp = startTimestamp
+        self.lastUpdateTimestamp = lastUpdateTimestamp
+    }
+
+    /// The partitions in a stable order (records, markers, DescribeTransactions).
+    public var sortedPartitions: [PartitionKey] { partitions.sorted() }
+}
