@@ -51,11 +51,14 @@ public final class Broker: Service, Sendable {
             boundPortsBox.withLockedValue { $0 = server.boundPorts }
             // Session expiry, rebalance timeouts and offset expiry of the group coordinator.
             let groupTicks = services.groups.start(on: group.next())
+            // Timed-out transactions and idle transactional ids.
+            let transactionTicks = services.transactions.start(on: group.next(), threadPool: threadPool)
             let metricsServer: MetricsServer?
             do {
                 metricsServer = try await startMetricsServer(services: services, group: group)
             } catch {
                 groupTicks.cancel()
+                transactionTicks.cancel()
                 await server.close()
                 throw error
             }
@@ -72,6 +75,7 @@ public final class Broker: Service, Sendable {
             logger.info("shutting down")
             servingBox.withLockedValue { $0 = false }
             groupTicks.cancel()
+            transactionTicks.cancel()
             // Order matters: stop answering probes and scrapes (a stopping broker is not healthy); stop accepting; let blocking work already queued (metadata commits, topic creation)
             // finish while the event loops can still take its results; close the connections; then save producer
             // state and close every log, so nothing writes to a log after it is closed.
@@ -116,6 +120,8 @@ public final class Broker: Service, Sendable {
             logger: logger
         )
         try services.groups.load()
+        // After the groups: finishing an interrupted transaction may complete offsets in __consumer_offsets.
+        try services.transactions.load()
         return services
     }
 
@@ -130,7 +136,13 @@ public final class Broker: Service, Sendable {
         registry.register(CreateTopicsHandler(services: services))
         registry.register(DeleteTopicsHandler(services: services))
         registry.register(DeleteRecordsHandler(services: services))
-        registry.register(InitProducerIDHandler(services: services, allocator: ProducerIDAllocator(metadata: services.metadata, nodeID: services.configuration.nodeID)))
+        registry.register(InitProducerIDHandler(services: services))
+        registry.register(AddPartitionsToTxnHandler(services: services))
+        registry.register(AddOffsetsToTxnHandler(services: services))
+        registry.register(EndTxnHandler(services: services))
+        registry.register(TxnOffsetCommitHandler(services: services))
+        registry.register(DescribeTransactionsHandler(services: services))
+        registry.register(ListTransactionsHandler(services: services))
         registry.register(OffsetForLeaderEpochHandler(services: services))
         registry.register(DescribeConfigsHandler(services: services))
         registry.register(AlterConfigsHandler(services: services))

@@ -14,6 +14,10 @@ final class BrokerServices: Sendable {
     let fetchSessions: FetchSessionCache
     /// Consumer groups and committed offsets (`__consumer_offsets`).
     let groups: GroupCoordinator
+    /// Producer ids, from blocks reserved in the metadata log.
+    let producerIDs: ProducerIDAllocator
+    /// Transactions (`__transaction_state`) and their markers.
+    let transactions: TransactionCoordinator
     let threadPool: NIOThreadPool
     let clock: any StorageClock
     /// Counters of the data path and the scrape-time gauges of `/metrics`.
@@ -28,7 +32,14 @@ final class BrokerServices: Sendable {
         self.metadata = metadata
         self.replicas = replicas
         self.fetchSessions = FetchSessionCache(capacity: configuration.maxIncrementalFetchSessionCacheSlots)
-        self.groups = GroupCoordinator(configuration: configuration, metadata: metadata, replicas: replicas, clock: clock, logger: logger)
+        let groups = GroupCoordinator(configuration: configuration, metadata: metadata, replicas: replicas, clock: clock, logger: logger)
+        self.groups = groups
+        let producerIDs = ProducerIDAllocator(metadata: metadata, nodeID: configuration.nodeID)
+        self.producerIDs = producerIDs
+        self.transactions = TransactionCoordinator(
+            configuration: configuration, metadata: metadata, replicas: replicas, groups: groups, allocator: producerIDs,
+            clock: clock, logger: logger
+        )
         self.threadPool = threadPool
         self.clock = clock
         self.metrics = metrics

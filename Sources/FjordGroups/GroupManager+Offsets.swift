@@ -27,11 +27,18 @@ extension GroupManager {
     /// OffsetCommit: checks the member and generation (a negative generation with an empty or unknown group is a
     /// "simple" commit of a consumer that assigns partitions itself), then one record per accepted partition.
     /// `isKnownPartition` says whether the topic partition exists (UNKNOWN_TOPIC_OR_PARTITION otherwise).
+    ///
+    /// `transactional` is TxnOffsetCommit: a commit without a member (member id "" and generation -1, as
+    /// clients before KIP-447 send) is not checked against the group at all, as Kafka does; the records are
+    /// the same, but the driver appends them in the producer's transaction and replays them only on COMMIT.
     public mutating func commitOffsets(
         groupID: String, generationID: Int32, memberID: String, instanceID: String?, entries: [OffsetCommitEntry], now: Int64,
-        isKnownPartition: (PartitionKey) -> Bool
+        transactional: Bool = false, isKnownPartition: (PartitionKey) -> Bool
     ) -> CommandResult<[ErrorCode]> {
-        let groupError = commitError(groupID: groupID, generationID: generationID, memberID: memberID, instanceID: instanceID, now: now)
+        let unchecked = transactional && memberID.isEmpty && generationID < 0
+        let groupError = unchecked
+            ? (groupID.isEmpty || groupID.utf8.count > configuration.groupIDMaxLength ? .invalidGroupID : .none)
+            : commitError(groupID: groupID, generationID: generationID, memberID: memberID, instanceID: instanceID, now: now)
         var records = [GroupRecord]()
         var errors = [ErrorCode]()
         for entry in entries {

@@ -19,6 +19,15 @@ extension GroupManager {
         return buffer
     }
 
+    /// The group and partition of an OffsetCommit record key (nil for any other record).
+    public static func offsetCommitKey(_ key: ByteBuffer) -> (groupID: String, partition: PartitionKey)? {
+        var key = key
+        guard let version = key.readInteger(as: Int16.self), version == 0 || version == 1,
+              let decoded = try? OffsetCommitKey(from: &key, version: version)
+        else { return nil }
+        return (decoded.group, PartitionKey(decoded.topic, decoded.partition))
+    }
+
     static func offsetRecord(group: String, _ key: PartitionKey, _ value: CommittedOffset?) -> GroupRecord {
         let encodedKey = encode(OffsetCommitKey(group: group, topic: key.topic, partition: key.partition), version: offsetKeyVersion)
         let encodedValue = value.map { value in

@@ -1,7 +1,7 @@
 // OffsetFetch v0-v9: one group (v0-v7) or a batch of groups (v8+); listed partitions or, with a null topic list
 // (v2+), every committed partition of the group. No commit: offset -1. Errors per partition (v0-v1), for the
-// request (v2-v7) or per group (v8+). require_stable (v7+) is always satisfied: there are no pending
-// transactional commits. v9 members of a consumer group (KIP-848) must name their current epoch
+// request (v2-v7) or per group (v8+). require_stable (v7+): a partition with an offset committed by a transaction
+// that has not ended answers UNSTABLE_OFFSET_COMMIT (offset -1), so the client retries. v9 members of a consumer group (KIP-848) must name their current epoch
 // (UNKNOWN_MEMBER_ID, STALE_MEMBER_EPOCH).
 import FjordGroups
 import KafkaProtocol
@@ -22,12 +22,12 @@ struct OffsetFetchHandler: APIHandler {
                 let requested = group.topics.map { topics in topics.map { ($0.name, $0.partitionIndexes) } }
                 let memberError = services.groups.validateOffsetFetch(groupID: group.groupID, memberID: group.memberID, memberEpoch: group.memberEpoch)
                 guard memberError == .none else { return .init(groupID: group.groupID, topics: [], errorCode: memberError.rawValue) }
-                let (error, topics) = fetch(group.groupID, requested)
+                let (error, topics) = fetch(group.groupID, requested, requireStable: request.requireStable)
                 return .init(groupID: group.groupID, topics: topics.map { .init(name: $0.name, partitions: $0.partitions) }, errorCode: error.rawValue)
             }
         } else {
             let requested = request.topics.map { topics in topics.map { ($0.name, $0.partitionIndexes) } }
-            let (error, topics) = fetch(request.groupID, requested)
+            let (error, topics) = fetch(request.groupID, requested, requireStable: version >= 7 && request.requireStable)
             response.errorCode = error.rawValue
             response.topics = topics.map { topic in
                 .init(name: topic.name, partitions: topic.partitions.map { partition in
@@ -42,7 +42,7 @@ struct OffsetFetchHandler: APIHandler {
         return context.eventLoop.makeSucceededFuture(response)
     }
 
-    private func fetch(_ groupID: String, _ requested: [(String, [Int32])]?) -> (ErrorCode, [(name: String, partitions: [Partition])]) {
+    private func fetch(_ groupID: String, _ requested: [(String, [Int32])]?, requireStable: Bool) -> (ErrorCode, [(name: String, partitions: [Partition])]) {
         let error = services.groups.checkCoordinator(groupID)
         let keys = requested.map { topics in topics.flatMap { name, partitions in partitions.map { PartitionKey(name, $0) } } }
         guard error == .none else {
@@ -50,14 +50,27 @@ struct OffsetFetchHandler: APIHandler {
             let failed = (keys ?? []).map { ($0, nil as CommittedOffset?) }
             return (error, Self.grouped(failed))
         }
-        return (.none, Self.grouped(services.groups.fetchOffsets(groupID: groupID, partitions: keys)))
+        let groups = services.groups
+        let unstable: (PartitionKey) -> Bool = requireStable && groups.hasPendingTransactionalOffsets(groupID: groupID, partition: nil)
+            ? { groups.hasPendingTransactionalOffsets(groupID: groupID, partition: $0) }
+            : { _ in false }
+        return (.none, Self.grouped(groups.fetchOffsets(groupID: groupID, partitions: keys), unstable: unstable))
     }
 
-    private static func grouped(_ offsets: [(PartitionKey, CommittedOffset?)]) -> [(name: String, partitions: [Partition])] {
+    private static func grouped(
+        _ offsets: [(PartitionKey, CommittedOffset?)], unstable: (PartitionKey) -> Bool = { _ in false }
+    ) -> [(name: String, partitions: [Partition])] {
         var order = [String]()
         var byTopic = [String: [Partition]]()
         for (key, committed) in offsets {
             if byTopic[key.topic] == nil { order.append(key.topic) }
+            if unstable(key) {
+                byTopic[key.topic, default: []].append(Partition(
+                    partitionIndex: key.partition, committedOffset: -1, committedLeaderEpoch: -1, metadata: "",
+                    errorCode: ErrorCode.unstableOffsetCommit.rawValue
+                ))
+                continue
+            }
             byTopic[key.topic, default: []].append(Partition(
                 partitionIndex: key.partition, committedOffset: committed?.offset ?? -1,
                 committedLeaderEpoch: committed?.leaderEpoch ?? -1, metadata: committed?.metadata ?? "", errorCode: 0

@@ -1,6 +1,7 @@
-// FindCoordinator v0-v6: group keys (key type 0), single (v0-v3) and batched coordinator keys (v4+). The first
-// request creates `__consumer_offsets` (on the thread pool); a group's coordinator is the leader of its partition.
-// Transaction keys (type 1) get COORDINATOR_NOT_AVAILABLE until transactions exist; other types INVALID_REQUEST.
+// FindCoordinator v0-v6: group keys (key type 0) and transactional ids (key type 1), single (v0-v3) and batched
+// coordinator keys (v4+). The first request of a type creates its internal topic (`__consumer_offsets`,
+// `__transaction_state`) on the thread pool; a key's coordinator is the leader of its partition there. Other key
+// types get INVALID_REQUEST.
 import FjordController
 import KafkaProtocol
 import NIOCore
@@ -12,11 +13,18 @@ struct FindCoordinatorHandler: APIHandler {
 
     func handle(_ request: FindCoordinatorRequest, context: RequestContext) -> EventLoopFuture<FindCoordinatorResponse> {
         let version = context.apiVersion
-        let groups = services.groups
         let keys = version >= 4 ? request.coordinatorKeys : [request.key]
-        let ready: EventLoopFuture<Void> = request.keyType == 0 && groups.topic == nil
-            ? services.blocking(on: context.eventLoop) { try groups.createTopicIfNeeded() }
-            : context.eventLoop.makeSucceededVoidFuture()
+        let topic: InternalTopic? = switch request.keyType {
+        case 0: services.groups.internalTopic
+        case 1: services.transactions.internalTopic
+        default: nil
+        }
+        let logger = services.logger
+        let ready: EventLoopFuture<Void> = if let topic, topic.topic == nil {
+            services.blocking(on: context.eventLoop) { try topic.createIfNeeded(logger: logger) }
+        } else {
+            context.eventLoop.makeSucceededVoidFuture()
+        }
         return ready.recover { _ in }.map {
             let answers = keys.map { key in coordinator(for: key, keyType: request.keyType) }
             var response = FindCoordinatorResponse()
@@ -37,19 +45,22 @@ struct FindCoordinatorHandler: APIHandler {
         let failure = { (error: ErrorCode, message: String?) in
             FindCoordinatorResponse.Coordinator(key: key, nodeID: -1, host: "", port: -1, errorCode: error.rawValue, errorMessage: message)
         }
+        let topic: InternalTopic
         switch keyType {
         case 0:
             guard !key.isEmpty else { return failure(.invalidRequest, "The group id must not be empty") }
-            switch services.groups.coordinator(for: key) {
-            case .success(let broker):
-                return .init(key: key, nodeID: broker.nodeID, host: broker.host, port: broker.port, errorCode: 0, errorMessage: nil)
-            case .failure(let error):
-                return failure(error, "The coordinator is not available.")
-            }
+            topic = services.groups.internalTopic
         case 1:
-            return failure(.coordinatorNotAvailable, "Transactions are not supported yet.")
+            guard !key.isEmpty else { return failure(.invalidRequest, "The transactional id must not be empty") }
+            topic = services.transactions.internalTopic
         default:
             return failure(.invalidRequest, "Unknown coordinator key type \(keyType)")
+        }
+        switch topic.coordinator(for: key) {
+        case .success(let broker):
+            return .init(key: key, nodeID: broker.nodeID, host: broker.host, port: broker.port, errorCode: 0, errorMessage: nil)
+        case .failure(let error):
+            return failure(error, "The coordinator is not available.")
         }
     }
 }

@@ -1,50 +1,40 @@
-// InitProducerId v0-v5 for idempotent producers (no transactional id): a fresh producer id from a block reserved
-// in the metadata log, epoch 0. Transactional ids are refused until transactions exist.
-import FjordController
+// InitProducerId v0-v5. Without a transactional id (idempotent producers): a fresh producer id from a block
+// reserved in the metadata log, epoch 0. With one: the transaction coordinator's answer — a producer id and a
+// bumped epoch that fences older producers with the same id; an open transaction is aborted first and the
+// caller told CONCURRENT_TRANSACTIONS, to retry (Kafka's behaviour). PRODUCER_FENCED exists from v4; older
+// versions get INVALID_PRODUCER_EPOCH.
 import KafkaProtocol
-import NIOConcurrencyHelpers
 import NIOCore
 
 struct InitProducerIDHandler: APIHandler {
     let versions: ClosedRange<Int16> = 0...5
     let services: BrokerServices
-    let allocator: ProducerIDAllocator
 
     func handle(_ request: InitProducerIDRequest, context: RequestContext) -> EventLoopFuture<InitProducerIDResponse> {
-        guard request.transactionalID == nil else {
-            return context.eventLoop.makeSucceededFuture(InitProducerIDResponse(errorCode: ErrorCode.invalidRequest.rawValue, producerID: -1, producerEpoch: -1))
+        let version = context.apiVersion
+        guard let transactionalID = request.transactionalID else {
+            let allocator = services.producerIDs
+            return services.blocking(on: context.eventLoop) { try allocator.next() }
+                .map { InitProducerIDResponse(errorCode: 0, producerID: $0, producerEpoch: 0) }
+                .flatMapErrorThrowing { _ in InitProducerIDResponse(errorCode: ErrorCode.coordinatorNotAvailable.rawValue, producerID: -1, producerEpoch: -1) }
         }
-        let allocator = self.allocator
-        return services.blocking(on: context.eventLoop) { try allocator.next() }
-            .map { InitProducerIDResponse(errorCode: 0, producerID: $0, producerEpoch: 0) }
-            .flatMapErrorThrowing { _ in InitProducerIDResponse(errorCode: ErrorCode.coordinatorNotAvailable.rawValue, producerID: -1, producerEpoch: -1) }
+        let transactions = services.transactions
+        return services.blocking(on: context.eventLoop) {
+            if transactions.internalTopic.topic == nil { try transactions.internalTopic.createIfNeeded(logger: transactions.logger) }
+            var response = transactions.initProducerID(
+                transactionalID: transactionalID, timeoutMs: request.transactionTimeoutMs,
+                producerID: version >= 3 ? request.producerID : -1, producerEpoch: version >= 3 ? request.producerEpoch : -1
+            )
+            response.errorCode = ErrorCode(rawValue: response.errorCode).fencedError(supportsProducerFenced: version >= 4).rawValue
+            return response
+        }.flatMapErrorThrowing { _ in InitProducerIDResponse(errorCode: ErrorCode.coordinatorNotAvailable.rawValue, producerID: -1, producerEpoch: -1) }
     }
 }
 
-/// Hands out producer ids from blocks reserved in the metadata log (`ProducerIDCommands`). Blocking when a new
-/// block must be committed.
-final class ProducerIDAllocator: @unchecked Sendable {
-    private let metadata: MetadataService
-    private let nodeID: Int32
-    private let lock = NIOLock()
-    /// Guarded by `lock`: the ids left in the current block.
-    private var available: ClosedRange<Int64>?
-
-    init(metadata: MetadataService, nodeID: Int32) {
-        self.metadata = metadata
-        self.nodeID = nodeID
-    }
-
-    func next() throws -> Int64 {
-        lock.lock()
-        defer { lock.unlock() }
-        if let block = available {
-            let id = block.lowerBound
-            available = id < block.upperBound ? (id + 1)...block.upperBound : nil
-            return id
-        }
-        let reserved = try metadata.execute { image in ProducerIDCommands.allocateBlock(image: image, brokerID: nodeID) }
-        available = reserved.lowerBound < reserved.upperBound ? (reserved.lowerBound + 1)...reserved.upperBound : nil
-        return reserved.lowerBound
+extension ErrorCode {
+    /// PRODUCER_FENCED as a request version can carry it: versions before it existed get INVALID_PRODUCER_EPOCH,
+    /// which clients of that age treat the same way (Kafka's own mapping).
+    func fencedError(supportsProducerFenced: Bool) -> ErrorCode {
+        self == .producerFenced && !supportsProducerFenced ? .invalidProducerEpoch : self
     }
 }

@@ -42,6 +42,21 @@ public struct BrokerConfiguration: Sendable {
     public var offsetsTopicReplicationFactor: Int16 = 1
     /// Segment size of `__consumer_offsets`. Kafka: `offsets.topic.segment.bytes`. Default 100 MiB.
     public var offsetsTopicSegmentBytes: Int32 = 100 * 1024 * 1024
+    /// Partitions of `__transaction_state`, created on first use. Kafka: `transaction.state.log.num.partitions`.
+    /// Default 50.
+    public var transactionStateTopicPartitionCount: Int32 = 50
+    /// Replication factor of `__transaction_state` (capped at the number of brokers). Kafka:
+    /// `transaction.state.log.replication.factor`. Default 1 here (Kafka: 3).
+    public var transactionStateTopicReplicationFactor: Int16 = 1
+    /// Segment size of `__transaction_state`. Kafka: `transaction.state.log.segment.bytes`. Default 100 MiB.
+    public var transactionStateTopicSegmentBytes: Int32 = 100 * 1024 * 1024
+    /// The longest transaction timeout a producer may ask for (ms). Kafka: `transaction.max.timeout.ms`. Default 900000.
+    public var transactionMaxTimeoutMs: Int32 = 900_000
+    /// A transactional id idle this long is forgotten (ms). Kafka: `transactional.id.expiration.ms`. Default 7 days.
+    public var transactionalIDExpirationMs: Int32 = 604_800_000
+    /// How often timed-out transactions are looked for (ms). Kafka:
+    /// `transaction.abort.timed.out.transaction.cleanup.interval.ms`. Default 10000.
+    public var transactionAbortTimedOutCheckIntervalMs: Int32 = 10_000
     /// How long the first rebalance of an empty group waits for more members (ms). Kafka:
     /// `group.initial.rebalance.delay.ms`. Default 3000.
     public var groupInitialRebalanceDelayMs: Int32 = 3000
@@ -124,6 +139,14 @@ public struct BrokerConfiguration: Sendable {
         case "offsets.topic.num.partitions": offsetsTopicPartitionCount = try Self.integer(value, key: key, in: 1...100_000)
         case "offsets.topic.replication.factor": offsetsTopicReplicationFactor = try Self.integer(value, key: key, in: 1...Int(Int16.max))
         case "offsets.topic.segment.bytes": offsetsTopicSegmentBytes = try Self.integer(value, key: key, in: 1...Int(Int32.max))
+        case "transaction.state.log.num.partitions": transactionStateTopicPartitionCount = try Self.integer(value, key: key, in: 1...100_000)
+        case "transaction.state.log.replication.factor":
+            transactionStateTopicReplicationFactor = try Self.integer(value, key: key, in: 1...Int(Int16.max))
+        case "transaction.state.log.segment.bytes": transactionStateTopicSegmentBytes = try Self.integer(value, key: key, in: 1...Int(Int32.max))
+        case "transaction.max.timeout.ms": transactionMaxTimeoutMs = try Self.integer(value, key: key, in: 1...Int(Int32.max))
+        case "transactional.id.expiration.ms": transactionalIDExpirationMs = try Self.integer(value, key: key, in: 1...Int(Int32.max))
+        case "transaction.abort.timed.out.transaction.cleanup.interval.ms":
+            transactionAbortTimedOutCheckIntervalMs = try Self.integer(value, key: key, in: 1...Int(Int32.max))
         case "group.initial.rebalance.delay.ms": groupInitialRebalanceDelayMs = try Self.integer(value, key: key, in: 0...Int(Int32.max))
         case "group.min.session.timeout.ms": groupMinSessionTimeoutMs = try Self.integer(value, key: key, in: 0...Int(Int32.max))
         case "group.max.session.timeout.ms": groupMaxSessionTimeoutMs = try Self.integer(value, key: key, in: 0...Int(Int32.max))

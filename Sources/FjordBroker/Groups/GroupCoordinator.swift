@@ -34,6 +34,8 @@ final class GroupCoordinator: @unchecked Sendable {
     private var lastExpiry: Int64 = 0
     /// The metadata image the consumer groups were last checked against.
     private var consumerTickImageOffset: Int64 = -1
+    /// TxnOffsetCommit records appended but not yet committed or aborted by their transaction's marker.
+    private var pendingOffsets = PendingTransactionalOffsets()
 
     init(configuration: BrokerConfiguration, metadata: MetadataService, replicas: ReplicaManager, clock: any StorageClock, logger: Logger) {
         self.configuration = configuration
@@ -41,6 +43,11 @@ final class GroupCoordinator: @unchecked Sendable {
         self.replicas = replicas
         self.clock = clock
         self.logger = logger
+        internalTopic = InternalTopic(
+            name: Self.topicName, partitionCount: configuration.offsetsTopicPartitionCount,
+            replicationFactor: configuration.offsetsTopicReplicationFactor, segmentBytes: configuration.offsetsTopicSegmentBytes,
+            metadata: metadata, nodeID: configuration.nodeID
+        )
         var groupConfiguration = GroupConfiguration()
         groupConfiguration.minSessionTimeoutMs = configuration.groupMinSessionTimeoutMs
         groupConfiguration.maxSessionTimeoutMs = configuration.groupMaxSessionTimeoutMs
@@ -64,90 +71,63 @@ final class GroupCoordinator: @unchecked Sendable {
 
     // MARK: The internal topic
 
+    /// `__consumer_offsets`: `offsets.topic.num.partitions` partitions, compacted.
+    let internalTopic: InternalTopic
+
     /// The `__consumer_offsets` topic, if it exists.
-    var topic: MetadataImage.Topic? { metadata.publisher.image.topic(named: Self.topicName) }
+    var topic: MetadataImage.Topic? { internalTopic.topic }
 
     /// The partition holding `groupID`'s records.
-    func partition(for groupID: String) -> Int32? {
-        guard let topic, !topic.partitions.isEmpty else { return nil }
-        return GroupPlacement.partition(for: groupID, partitionCount: Int32(topic.partitions.count))
-    }
+    func partition(for groupID: String) -> Int32? { internalTopic.partition(for: groupID) }
 
-    /// The broker that coordinates `groupID`, or the error to answer with: COORDINATOR_NOT_AVAILABLE while the
-    /// topic or its leader is missing.
-    func coordinator(for groupID: String) -> CoordinatorLookup {
-        let image = metadata.publisher.image
-        guard let topic = image.topic(named: Self.topicName), let index = partition(for: groupID),
-              let partition = topic.partitions.first(where: { $0.index == index }),
-              let broker = image.brokers.first(where: { $0.nodeID == partition.leader })
-        else { return .failure(.coordinatorNotAvailable) }
-        return .success(broker)
-    }
-
-    enum CoordinatorLookup {
-        case success(MetadataImage.Broker)
-        case failure(ErrorCode)
-    }
+    /// The broker that coordinates `groupID`, or the error to answer with.
+    func coordinator(for groupID: String) -> CoordinatorLookup { internalTopic.coordinator(for: groupID) }
 
     /// Whether this node may serve `groupID` now: COORDINATOR_NOT_AVAILABLE before the topic exists,
     /// NOT_COORDINATOR if another broker leads its partition.
-    func checkCoordinator(_ groupID: String) -> ErrorCode {
-        switch coordinator(for: groupID) {
-        case .failure(let error): error
-        case .success(let broker): broker.nodeID == configuration.nodeID ? .none : .notCoordinator
-        }
-    }
+    func checkCoordinator(_ groupID: String) -> ErrorCode { internalTopic.checkCoordinator(groupID) }
 
-    /// Creates `__consumer_offsets` if it does not exist (`offsets.topic.num.partitions` partitions,
-    /// `cleanup.policy=compact`, so retention never deletes a committed offset). Blocking: run on the thread pool.
-    func createTopicIfNeeded() throws {
-        guard topic == nil else { return }
-        let brokerCount = metadata.publisher.image.brokers.count
-        let replicationFactor = min(configuration.offsetsTopicReplicationFactor, Int16(max(brokerCount, 1)))
-        let created = try metadata.execute { image in
-            guard image.topic(named: Self.topicName) == nil else { return ControllerResult(records: [], response: [TopicCommands.CreatedTopic]()) }
-            let defaults = TopicCommands.Defaults(partitionCount: configuration.offsetsTopicPartitionCount, replicationFactor: replicationFactor)
-            return TopicCommands(image: image, defaults: defaults).createTopics([TopicCommands.NewTopic(
-                name: Self.topicName, partitionCount: configuration.offsetsTopicPartitionCount, replicationFactor: replicationFactor,
-                configs: [("cleanup.policy", "compact"), ("segment.bytes", String(configuration.offsetsTopicSegmentBytes))]
-            )]) { KafkaUUID.random() }
-        }
-        for topic in created where !topic.result.isOK {
-            logger.error("could not create \(Self.topicName)", metadata: ["error": "\(topic.result.error)", "message": "\(topic.result.message ?? "")"])
-        }
-    }
+    /// Creates `__consumer_offsets` if it does not exist. Blocking: run on the thread pool.
+    func createTopicIfNeeded() throws { try internalTopic.createIfNeeded(logger: logger) }
 
     // MARK: Start-up
 
-    /// Replays every `__consumer_offsets` partition this node holds into the manager. Blocking.
+    /// Replays every `__consumer_offsets` partition this node holds into the manager. Transactional offset
+    /// commits wait for their partition's marker: a COMMIT replays them, an ABORT drops them. Blocking.
     func load() throws {
         let now = clock.nowMilliseconds()
         var replayed = 0
         var loaded = manager
-        for (topicPartition, replica) in replicas.allReplicas.sorted(by: { $0.key < $1.key }) where topicPartition.topic == Self.topicName {
-            let log = replica.log
-            var offset = log.logStartOffset
-            while offset < log.logEndOffset {
-                let read = try log.read(from: offset, maximumBytes: 1 << 20, upperBound: log.logEndOffset)
-                guard let slice = read.slice else { break }
-                let bytes = try log.bytes(of: slice)
-                let batches = try RecordBatchSequence(bytes, mode: .fetch).batches()
-                guard !batches.isEmpty else { break }
-                for batch in batches {
-                    for record in try batch.records() {
-                        guard let key = record.key else { continue }
-                        do {
-                            try loaded.replay(key: key, value: record.value, now: now)
-                            replayed += 1
-                        } catch {
-                            logger.warning("skipping an unreadable record", metadata: ["partition": "\(topicPartition)", "offset": "\(record.offset)", "error": "\(error)"])
-                        }
+        var pending = PendingTransactionalOffsets()
+        try internalTopic.forEachBatch(in: replicas) { partition, batch in
+            if batch.isControl {
+                guard let marker = try? TransactionMarker(batch) else { return }
+                for record in pending.complete(producerID: batch.producerID, partition: partition) where marker.isCommit {
+                    try? loaded.replay(key: record.key, value: record.value, now: now)
+                }
+                return
+            }
+            for record in try batch.records() {
+                guard let key = record.key else { continue }
+                if batch.isTransactional {
+                    if let offsetKey = GroupManager.offsetCommitKey(key) {
+                        pending.add(producerID: batch.producerID, partition: partition, groupID: offsetKey.groupID, key: offsetKey.partition,
+                                    record: GroupRecord(groupID: offsetKey.groupID, key: key, value: record.value))
                     }
-                    offset = batch.nextOffset
+                    continue
+                }
+                do {
+                    try loaded.replay(key: key, value: record.value, now: now)
+                    replayed += 1
+                } catch {
+                    logger.warning("skipping an unreadable record", metadata: ["partition": "\(partition)", "offset": "\(record.offset)", "error": "\(error)"])
                 }
             }
         }
-        lock.withLock { manager = loaded }
+        lock.withLock {
+            manager = loaded
+            pendingOffsets = pending
+        }
         if replayed > 0 { logger.info("groups loaded", metadata: ["records": "\(replayed)", "groups": "\(loaded.groups.count)"]) }
     }
 
@@ -191,7 +171,7 @@ final class GroupCoordinator: @unchecked Sendable {
     /// The topics a consumer group may be assigned: every topic but the internal ones, by name.
     private func assignableTopics() -> [String: AssignableTopic] {
         var topics = [String: AssignableTopic]()
-        for (name, topic) in metadata.publisher.image.topicsByName where name != Self.topicName {
+        for (name, topic) in metadata.publisher.image.topicsByName where !topic.isInternal {
             topics[name] = AssignableTopic(topicID: topic.topicID, partitionCount: Int32(topic.partitions.count))
         }
         return topics
@@ -304,6 +284,55 @@ final class GroupCoordinator: @unchecked Sendable {
         }
     }
 
+    /// TxnOffsetCommit: the records are appended to the group's partition as part of the producer's transaction
+    /// (a transactional batch with its producer id and epoch, so a fenced producer's commit is refused by the
+    /// partition) and wait there for the transaction's marker (`completeTransaction`).
+    func transactionalCommit(
+        groupID: String, producerID: Int64, producerEpoch: Int16, generationID: Int32, memberID: String, instanceID: String?,
+        entries: [GroupManager.OffsetCommitEntry]
+    ) -> [ErrorCode] {
+        let now = clock.nowMilliseconds()
+        let image = metadata.publisher.image
+        return lock.withLock {
+            let result = manager.commitOffsets(
+                groupID: groupID, generationID: generationID, memberID: memberID, instanceID: instanceID, entries: entries, now: now,
+                transactional: true
+            ) { key in
+                image.topic(named: key.topic)?.partitions.contains { $0.index == key.partition } ?? false
+            }
+            guard !result.records.isEmpty else { return result.answer }
+            guard let partition = partition(for: groupID) else { return result.answer.map { $0 == .none ? .coordinatorNotAvailable : $0 } }
+            let error = appendRecords(result.records, now: now, transaction: (producerID, producerEpoch))
+            guard error == .none else { return result.answer.map { $0 == .none ? error : $0 } }
+            for record in result.records {
+                guard let key = GroupManager.offsetCommitKey(record.key) else { continue }
+                pendingOffsets.add(producerID: producerID, partition: partition, groupID: groupID, key: key.partition, record: record)
+            }
+            return result.answer
+        }
+    }
+
+    /// A transaction's marker was written to `__consumer_offsets` partition `partition`: its offsets there become
+    /// committed offsets (COMMIT) or are dropped (ABORT).
+    func completeTransaction(producerID: Int64, partition: Int32, commit: Bool) {
+        let now = clock.nowMilliseconds()
+        lock.withLock {
+            for record in pendingOffsets.complete(producerID: producerID, partition: partition) where commit {
+                do {
+                    try manager.replay(key: record.key, value: record.value, now: now)
+                } catch {
+                    preconditionFailure("a record the coordinator wrote does not decode: \(error)")
+                }
+            }
+        }
+    }
+
+    /// Whether an open transaction has committed an offset for the group (for `partition`, or any when nil):
+    /// OffsetFetch with `require_stable` answers UNSTABLE_OFFSET_COMMIT for it.
+    func hasPendingTransactionalOffsets(groupID: String, partition: PartitionKey?) -> Bool {
+        lock.withLock { !pendingOffsets.isEmpty && pendingOffsets.isPending(groupID: groupID, partition: partition) }
+    }
+
     func fetchOffsets(groupID: String, partitions: [PartitionKey]?) -> [(PartitionKey, CommittedOffset?)] {
         lock.withLock { manager.fetchOffsets(groupID: groupID, partitions: partitions) }
     }
@@ -361,8 +390,9 @@ final class GroupCoordinator: @unchecked Sendable {
         return answer
     }
 
-    /// Appends records to their groups' partitions, one batch per partition. Called with `lock` held.
-    private func appendRecords(_ records: [GroupRecord], now: Int64) -> ErrorCode {
+    /// Appends records to their groups' partitions, one batch per partition; with `transaction`, as that
+    /// producer's transactional batch. Called with `lock` held.
+    private func appendRecords(_ records: [GroupRecord], now: Int64, transaction: (producerID: Int64, epoch: Int16)? = nil) -> ErrorCode {
         guard !records.isEmpty else { return .none }
         var byPartition: [Int32: [GroupRecord]] = [:]
         var order: [Int32] = []
@@ -373,12 +403,21 @@ final class GroupCoordinator: @unchecked Sendable {
         }
         for partition in order {
             guard let replica = replicas.replica(for: TopicPartition(Self.topicName, partition)) else { return .notCoordinator }
-            var builder = RecordBatchBuilder()
+            var options = RecordBatchBuilder.Options()
+            if let transaction {
+                options.producerID = transaction.producerID
+                options.producerEpoch = transaction.epoch
+                options.isTransactional = true
+            }
+            var builder = RecordBatchBuilder(options: options)
             for record in byPartition[partition]! {
                 builder.append(timestamp: now, key: record.key, value: record.value)
             }
             do {
-                let outcome = replica.appendAsLeader(try builder.build().buffer, now: now)
+                let outcome = replica.appendAsLeader(try builder.build().buffer, now: now, origin: .coordinator)
+                if transaction != nil, outcome.error == .invalidProducerEpoch || outcome.error == .producerFenced {
+                    return .producerFenced
+                }
                 guard outcome.error == .none else {
                     logger.error("append to \(Self.topicName) failed", metadata: ["partition": "\(partition)", "error": "\(outcome.error)", "message": "\(outcome.errorMessage ?? "")"])
                     return outcome.error == .notLeaderOrFollower ? .notCoordinator : .coordinatorNotAvailable

@@ -1,0 +1,33 @@
+// AddPartitionsToTxn v0-v3 (the client versions; v4+ is broker-to-broker verification, which a single node does
+// not need): adds partitions to a transaction before the producer writes to them. Per-partition errors:
+// UNKNOWN_TOPIC_OR_PARTITION for partitions that do not exist and OPERATION_NOT_ATTEMPTED for the rest of such a
+// request; otherwise the transaction's answer for all (INVALID_PRODUCER_ID_MAPPING, PRODUCER_FENCED from v2 —
+// INVALID_PRODUCER_EPOCH before —, CONCURRENT_TRANSACTIONS while the previous transaction is ending).
+import FjordGroups
+import KafkaProtocol
+import NIOCore
+
+struct AddPartitionsToTxnHandler: APIHandler {
+    let versions: ClosedRange<Int16> = 0...3
+    let services: BrokerServices
+
+    func handle(_ request: AddPartitionsToTxnRequest, context: RequestContext) -> EventLoopFuture<AddPartitionsToTxnResponse> {
+        let version = context.apiVersion
+        let transactions = services.transactions
+        let partitions = request.v3AndBelowTopics.flatMap { topic in topic.partitions.map { PartitionKey(topic.name, $0) } }
+        return services.blocking(on: context.eventLoop) {
+            let errors = transactions.addPartitions(
+                transactionalID: request.v3AndBelowTransactionalID, producerID: request.v3AndBelowProducerID,
+                producerEpoch: request.v3AndBelowProducerEpoch, partitions: partitions
+            )
+            var response = AddPartitionsToTxnResponse()
+            response.resultsByTopicV3AndBelow = request.v3AndBelowTopics.map { topic in
+                .init(name: topic.name, resultsByPartition: topic.partitions.map { index in
+                    let error = errors[PartitionKey(topic.name, index)] ?? .none
+                    return .init(partitionIndex: index, partitionErrorCode: error.fencedError(supportsProducerFenced: version >= 2).rawValue)
+                })
+            }
+            return response
+        }
+    }
+}

@@ -1,0 +1,92 @@
+import FjordController
+import FjordGroups
+import FjordStorage
+import KafkaProtocol
+import KafkaRecords
+import Logging
+
+/// A coordinator's internal topic (`__consumer_offsets`, `__transaction_state`): created on first use, compacted,
+/// its keys placed on partitions by Kafka's rule, and its partitions read back in full at start-up.
+struct InternalTopic: Sendable {
+    let name: String
+    let partitionCount: Int32
+    let replicationFactor: Int16
+    let segmentBytes: Int32
+    let metadata: MetadataService
+    let nodeID: Int32
+
+    /// The topic, if it exists.
+    var topic: MetadataImage.Topic? { metadata.publisher.image.topic(named: name) }
+
+    /// The partition holding `key`'s records: `abs(key.hashCode()) % partitions`, so a group or transactional id
+    /// lands on the same partition number as on a Kafka cluster.
+    func partition(for key: String) -> Int32? {
+        guard let topic, !topic.partitions.isEmpty else { return nil }
+        return GroupPlacement.partition(for: key, partitionCount: Int32(topic.partitions.count))
+    }
+
+    /// The broker that coordinates `key`: the leader of its partition, or COORDINATOR_NOT_AVAILABLE while the topic
+    /// or its leader is missing.
+    func coordinator(for key: String) -> CoordinatorLookup {
+        let image = metadata.publisher.image
+        guard let topic = image.topic(named: name), let index = partition(for: key),
+              let partition = topic.partitions.first(where: { $0.index == index }),
+              let broker = image.brokers.first(where: { $0.nodeID == partition.leader })
+        else { return .failure(.coordinatorNotAvailable) }
+        return .success(broker)
+    }
+
+    /// Whether this node may serve `key` now: COORDINATOR_NOT_AVAILABLE before the topic exists, NOT_COORDINATOR
+    /// if another broker leads its partition.
+    func checkCoordinator(_ key: String) -> ErrorCode {
+        switch coordinator(for: key) {
+        case .failure(let error): error
+        case .success(let broker): broker.nodeID == nodeID ? .none : .notCoordinator
+        }
+    }
+
+    /// Creates the topic if it does not exist (`cleanup.policy=compact`: retention never deletes its records).
+    /// Blocking: run on the thread pool.
+    func createIfNeeded(logger: Logger) throws {
+        guard topic == nil else { return }
+        let brokerCount = metadata.publisher.image.brokers.count
+        let replicationFactor = min(replicationFactor, Int16(max(brokerCount, 1)))
+        let created = try metadata.execute { image in
+            guard image.topic(named: name) == nil else { return ControllerResult(records: [], response: [TopicCommands.CreatedTopic]()) }
+            let defaults = TopicCommands.Defaults(partitionCount: partitionCount, replicationFactor: replicationFactor)
+            return TopicCommands(image: image, defaults: defaults).createTopics([TopicCommands.NewTopic(
+                name: name, partitionCount: partitionCount, replicationFactor: replicationFactor,
+                configs: [("cleanup.policy", "compact"), ("segment.bytes", String(segmentBytes))]
+            )]) { KafkaUUID.random() }
+        }
+        for topic in created where !topic.result.isOK {
+            logger.error("could not create \(name)", metadata: ["error": "\(topic.result.error)", "message": "\(topic.result.message ?? "")"])
+        }
+    }
+
+    /// Calls `body` with every batch of the partitions of this topic that `replicas` holds, partition by
+    /// partition in order. Blocking.
+    func forEachBatch(in replicas: ReplicaManager, _ body: (_ partition: Int32, _ batch: RecordBatch) throws -> Void) throws {
+        for (topicPartition, replica) in replicas.allReplicas.sorted(by: { $0.key < $1.key }) where topicPartition.topic == name {
+            let log = replica.log
+            var offset = log.logStartOffset
+            while offset < log.logEndOffset {
+                let read = try log.read(from: offset, maximumBytes: 1 << 20, upperBound: log.logEndOffset)
+                guard let slice = read.slice else { break }
+                let bytes = try log.bytes(of: slice)
+                let batches = try RecordBatchSequence(bytes, mode: .fetch).batches()
+                guard !batches.isEmpty else { break }
+                for batch in batches {
+                    try body(topicPartition.partition, batch)
+                    offset = batch.nextOffset
+                }
+            }
+        }
+    }
+}
+
+/// Which broker coordinates a group or transactional id, or the error to answer with.
+enum CoordinatorLookup {
+    case success(MetadataImage.Broker)
+    case failure(ErrorCode)
+}

@@ -1,0 +1,39 @@
+/// Offsets committed inside transactions (TxnOffsetCommit) whose transaction has not ended yet, per producer and
+/// `__consumer_offsets` partition. They are invisible to OffsetFetch until their partition's COMMIT marker makes
+/// them committed offsets; an ABORT marker drops them. Kafka keeps the same in its offset metadata manager.
+public struct PendingTransactionalOffsets: Sendable {
+    struct Entry: Sendable {
+        var groupID: String
+        var partition: PartitionKey
+        var record: GroupRecord
+    }
+
+    /// producer id → `__consumer_offsets` partition → records in append order.
+    private var entries: [Int64: [Int32: [Entry]]] = [:]
+
+    public init() {}
+
+    public mutating func add(producerID: Int64, partition: Int32, groupID: String, key: PartitionKey, record: GroupRecord) {
+        entries[producerID, default: [:]][partition, default: []].append(Entry(groupID: groupID, partition: key, record: record))
+    }
+
+    /// Ends the producer's transaction in one `__consumer_offsets` partition: its records, in append order, for the
+    /// caller to replay on a commit (or drop on an abort).
+    public mutating func complete(producerID: Int64, partition: Int32) -> [GroupRecord] {
+        guard let completed = entries[producerID]?.removeValue(forKey: partition) else { return [] }
+        if entries[producerID]?.isEmpty == true { entries[producerID] = nil }
+        return completed.map(\.record)
+    }
+
+    /// Whether a transaction has an uncommitted offset for the group's partition (OffsetFetch with `require_stable`
+    /// answers UNSTABLE_OFFSET_COMMIT then), or for any of its partitions when `partition` is nil.
+    public func isPending(groupID: String, partition: PartitionKey?) -> Bool {
+        entries.values.contains { byPartition in
+            byPartition.values.contains { list in
+                list.contains { $0.groupID == groupID && (partition == nil || $0.partition == partition) }
+            }
+        }
+    }
+
+    public var isEmpty: Bool { entries.isEmpty }
+}
