@@ -222,7 +222,7 @@ final class FetchOperation: @unchecked Sendable {
                 }
             }
             return PartitionResult(cached: cached, data: data, slice: read.slice, lastOffset: read.lastBatchOffset)
-        } catch let error as LogError where error.code == .offsetOutOfRange {
+        } catch where error.code == .offsetOutOfRange {
             data.errorCode = ErrorCode.offsetOutOfRange.rawValue
             return PartitionResult(cached: cached, data: data)
         } catch {

@@ -48,10 +48,14 @@ final class PartitionReplica: @unchecked Sendable {
     /// (Replication will keep it as the smallest log end offset of the in-sync replicas.)
     var highWatermark: Int64 { log.logEndOffset }
     /// The offset below which every transaction is complete (Kafka's last stable offset): the first offset of the
-    /// earliest ongoing transaction, or the high watermark when none is open (never above it). read_committed
+    /// earliest ongoing transaction, or the high watermark when none is open (never above it, and, as in Kafka,
+    /// never below the log start, which DeleteRecords may have moved into an open transaction). read_committed
     /// fetches read below it. Read under the lock so that it agrees with the appends made so far.
     var lastStableOffset: Int64 {
-        lock.withLock { min(producerState.firstUnstableOffset ?? Int64.max, highWatermark) }
+        lock.withLock {
+            guard let firstUnstable = producerState.firstUnstableOffset else { return highWatermark }
+            return min(max(firstUnstable, log.logStartOffset), highWatermark)
+        }
     }
 
     func update(leaderEpoch: Int32, isLeader: Bool, config: EffectiveTopicConfig) {
