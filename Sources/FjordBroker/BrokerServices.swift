@@ -39,7 +39,7 @@ final class BrokerServices: Sendable {
         self.transactions = TransactionCoordinator(
             configuration: configuration, metadata: metadata, replicas: replicas, groups: groups, allocator: producerIDs,
             clock: clock, logger: logger
-        )
+        ) { outcome, replica in Self.finishAppend(outcome, of: replica, threadPool: threadPool, logger: logger) }
         self.threadPool = threadPool
         self.clock = clock
         self.metrics = metrics
@@ -53,17 +53,26 @@ final class BrokerServices: Sendable {
         threadPool.runIfActive(eventLoop: eventLoop, body)
     }
 
-    /// fsyncs a partition in the background (flush policy), never on the caller's event loop.
-    func flushInBackground(_ log: PartitionLog) {
-        threadPool.submit { [logger] state in
+    /// What an append may still owe once it is done: the fsync its flush policy asked for and the producer
+    /// snapshot of a roll, both in the background.
+    static func finishAppend(_ outcome: PartitionAppendOutcome, of replica: PartitionReplica, threadPool: NIOThreadPool, logger: Logger) {
+        if outcome.flushRequested { flushInBackground(replica.log, threadPool: threadPool, logger: logger) }
+        if let snapshot = outcome.producerSnapshot {
+            writeProducerSnapshotInBackground(snapshot.state, offset: snapshot.offset, directory: replica.log.directory, threadPool: threadPool, logger: logger)
+        }
+    }
+
+    private static func flushInBackground(_ log: PartitionLog, threadPool: NIOThreadPool, logger: Logger) {
+        threadPool.submit { state in
             guard case .active = state else { return }
             do { try log.flush() } catch { logger.error("flush failed", metadata: ["partition": "\(log.topicPartition)", "error": "\(error)"]) }
         }
     }
 
-    /// Saves a partition's producer state (taken when its log rolled) in the background.
-    func writeProducerSnapshotInBackground(_ state: ProducerStateManager, offset: Int64, directory: String) {
-        threadPool.submit { [logger] threadState in
+    private static func writeProducerSnapshotInBackground(
+        _ state: ProducerStateManager, offset: Int64, directory: String, threadPool: NIOThreadPool, logger: Logger
+    ) {
+        threadPool.submit { threadState in
             guard case .active = threadState else { return }
             do { try ProducerStateSnapshot.write(state, offset: offset, directory: directory) } catch {
                 logger.error("producer snapshot failed", metadata: ["directory": "\(directory)", "error": "\(error)"])

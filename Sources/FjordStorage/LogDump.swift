@@ -10,6 +10,9 @@ import NIOCore
 /// - `.index` / `.timeindex`: every entry, and with `verifyIndex` a check against the sibling `.log` that each
 ///   entry points at the batch it claims (offset index: a batch starts at the position and its last offset is the
 ///   entry's; time index: the batch holding the offset has that max timestamp).
+/// - `.txnindex`: every aborted transaction (producer id, first and last offset, last stable offset); a partial
+///   trailing entry or an unknown version is a problem. With `verifyIndex`, each entry's last offset must be a
+///   control batch of that producer in the sibling `.log`.
 ///
 /// Pure formatting over the files, so it can be tested as a library; the CLI prints `output` and exits non-zero
 /// when `problems` is not empty.
@@ -44,8 +47,10 @@ public enum LogDump {
             try dumper.dumpTimeIndex(path)
         } else if path.hasSuffix(".index") {
             try dumper.dumpOffsetIndex(path)
+        } else if path.hasSuffix(".txnindex") {
+            try dumper.dumpTransactionIndex(path)
         } else {
-            throw LogError(.invalidOffset, "\(path): not a .log, .index or .timeindex file")
+            throw LogError(.invalidOffset, "\(path): not a .log, .index, .timeindex or .txnindex file")
         }
         return dumper.report(path: path)
     }
@@ -238,6 +243,27 @@ private struct Dumper {
         }
         summary.append(("entryCount", .int(Int64(entries.count))))
         if !clean { problem("bytes after entry \(entries.count) are neither entries nor zero padding") }
+    }
+}
+
+extension Dumper {
+    mutating func dumpTransactionIndex(_ path: String) throws(LogError) {
+        let file = try SegmentFile(path: path, create: false, cache: SegmentFileCache(maximumOpenFiles: 4))
+        let parsed = TransactionIndex.parse(try file.read(at: 0, length: Int(try file.size())))
+        let batches = options.verifyIndex ? try LogDump.batches(ofLog: String(path.dropLast(".txnindex".count)) + ".log").batches : []
+        for entry in parsed.entries {
+            emit([
+                ("producerId", .int(entry.producerID)), ("firstOffset", .int(entry.firstOffset)),
+                ("lastOffset", .int(entry.lastOffset)), ("lastStableOffset", .int(entry.lastStableOffset)),
+            ])
+            guard options.verifyIndex else { continue }
+            let marker = batches.first { $0.batch.baseOffset == entry.lastOffset }
+            if marker == nil || !marker!.batch.isControl || marker!.batch.producerID != entry.producerID {
+                problem("aborted transaction of producer \(entry.producerID) ending at \(entry.lastOffset): no control batch of that producer there")
+            }
+        }
+        summary.append(("entryCount", .int(Int64(parsed.entries.count))))
+        if let problem = parsed.problem { self.problem(problem) }
     }
 }
 

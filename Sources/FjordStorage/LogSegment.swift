@@ -2,10 +2,12 @@ import KafkaRecords
 import NIOConcurrencyHelpers
 import NIOCore
 
-/// One segment of a partition log: `<base offset, 20 digits>.log` with its `.index` and `.timeindex`.
+/// One segment of a partition log: `<base offset, 20 digits>.log` with its `.index` and `.timeindex`, and a
+/// `.txnindex` once a transaction aborts in it.
 ///
 /// The `.log` holds record batches (v2) exactly as they travel on the wire, offsets already assigned, one after
-/// another from byte 0. The indexes are sparse (see `OffsetIndex`, `TimeIndex`).
+/// another from byte 0. The offset and time indexes are sparse (see `OffsetIndex`, `TimeIndex`); the transaction
+/// index lists aborted transactions (`TransactionIndex`) and is loaded separately, on first use.
 ///
 /// Loading: the active segment is loaded when the log opens (indexes read, the batches after the last index entry
 /// scanned). A sealed segment is opened lazily: its next offset is the next segment's base offset and its size is
@@ -23,6 +25,7 @@ final class LogSegment: @unchecked Sendable {
     let log: SegmentFile
     private let offsetIndex: OffsetIndex
     private let timeIndex: TimeIndex
+    private let transactionIndex: TransactionIndex
     private let configuration: LogConfiguration
     private let lock = NIOLock()
 
@@ -70,11 +73,12 @@ final class LogSegment: @unchecked Sendable {
             file: SegmentFile(lazyPath: path(".timeindex"), cache: cache, createIfMissing: true), baseOffset: baseOffset,
             maximumBytes: configuration.segmentIndexBytesMax
         )
+        transactionIndex = TransactionIndex(file: SegmentFile(lazyPath: path(".txnindex"), cache: cache, createIfMissing: true))
         nextOffsetStorage = nextOffset
         isLoaded = loaded
     }
 
-    /// A new, empty segment: the three files are created (emptied if they exist).
+    /// A new, empty segment: the three files are created (emptied if they exist); a stale `.txnindex` is removed.
     static func create(
         directory: String, baseOffset: Int64, configuration: LogConfiguration, createdAtMs: Int64, cache: SegmentFileCache
     ) throws(LogError) -> LogSegment {
@@ -83,6 +87,7 @@ final class LogSegment: @unchecked Sendable {
         for suffix in [".index", ".timeindex"] {
             try SegmentFile(path: directory + "/" + fileName(baseOffset, suffix), create: true, cache: cache).truncate(to: 0)
         }
+        SegmentFile.remove(directory + "/" + fileName(baseOffset, ".txnindex"))
         let segment = LogSegment(
             directory: directory, baseOffset: baseOffset, configuration: configuration, createdAtMs: createdAtMs,
             cache: cache, log: log, nextOffset: baseOffset, loaded: true
@@ -221,6 +226,7 @@ final class LogSegment: @unchecked Sendable {
             }
             bytesSinceLastIndexEntry = Int(size - start)
             if size > 0 { rollingBasedTimestamp = try firstBatchTimestampLocked() }
+            try transactionIndex.truncate(fromOffset: nextOffsetStorage)
         }
     }
 
@@ -232,6 +238,8 @@ final class LogSegment: @unchecked Sendable {
             sizeStorage = try log.size()
             let cut = try scanLocked(cutTail: true)
             isLoaded = true
+            // Aborts whose markers were cut with the tail are no longer in the log.
+            try transactionIndex.truncate(fromOffset: nextOffsetStorage)
             return cut
         }
     }
@@ -342,6 +350,7 @@ final class LogSegment: @unchecked Sendable {
             sizeStorage = cutAt.position
             try offsetIndex.truncate(toPosition: cutAt.position)
             try timeIndex.truncate(toOffset: cutAt.baseOffset)
+            try transactionIndex.truncate(fromOffset: cutAt.baseOffset)
             // Re-derive what the segment knows from what remains.
             nextOffsetStorage = baseOffset
             largestTimestampStorage = -1
@@ -383,12 +392,13 @@ final class LogSegment: @unchecked Sendable {
             try offsetIndex.file.sync()
             try timeIndex.file.sync()
         }
+        if lock.withLock({ transactionIndex.hasEntries }) { try transactionIndex.file.sync() }
     }
 
-    /// Renames the three files to `*.deleted`; `removeDeletedFiles` unlinks them later. Readers holding the segment
+    /// Renames the files to `*.deleted`; `removeDeletedFiles` unlinks them later. Readers holding the segment
     /// keep reading until then.
     func markDeleted() throws(LogError) {
-        for file in [log, offsetIndex.file, timeIndex.file] {
+        for file in [log, offsetIndex.file, timeIndex.file, transactionIndex.file] {
             let path = file.path
             if SegmentFile.exists(path) { try file.rename(to: path + ".deleted") }
         }
@@ -396,7 +406,7 @@ final class LogSegment: @unchecked Sendable {
 
     /// Unlinks the `.deleted` files and closes their descriptors (freeing the disk space).
     func removeDeletedFiles() {
-        for file in [log, offsetIndex.file, timeIndex.file] {
+        for file in [log, offsetIndex.file, timeIndex.file, transactionIndex.file] {
             let path = file.path
             if path.hasSuffix(".deleted") { SegmentFile.remove(path) }
             file.closeDescriptor(force: true)
@@ -466,6 +476,31 @@ final class LogSegment: @unchecked Sendable {
     /// The position where a search for the first record with a timestamp ≥ `timestamp` starts.
     func startPosition(forTimestamp timestamp: Int64) throws(LogError) -> Int64 {
         try withLoaded { () throws(LogError) in offsetIndex.lookup(timeIndex.lookup(timestamp)).position }
+    }
+
+    // MARK: Aborted transactions
+
+    /// Indexes an aborted transaction whose marker is in this segment (the log's writer only).
+    func addAbortedTransaction(_ transaction: AbortedTransaction) throws(LogError) {
+        try locked { () throws(LogError) in try transactionIndex.add(transaction) }
+    }
+
+    /// Appends the aborted transactions overlapping `[startOffset, upperBound)`; true when later segments cannot
+    /// hold more (see `TransactionIndex.collect`).
+    func collectAbortedTransactions(
+        from startOffset: Int64, upperBound: Int64, into result: inout [AbortedTransaction]
+    ) throws(LogError) -> Bool {
+        try locked { () throws(LogError) -> Bool in
+            try transactionIndex.collect(from: startOffset, upperBound: upperBound, into: &result)
+        }
+    }
+
+    /// The aborted transactions indexed in this segment (for tests and checks).
+    func abortedTransactions() throws(LogError) -> [AbortedTransaction] {
+        try locked { () throws(LogError) -> [AbortedTransaction] in
+            try transactionIndex.loadIfNeeded()
+            return transactionIndex.entries
+        }
     }
 
     /// The in-memory index entries (for tests and checks).

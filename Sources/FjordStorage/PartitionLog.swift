@@ -6,7 +6,8 @@ import NIOCore
 
 /// The log of one partition: an ordered list of segments in the folder `<topic>-<partition>/`.
 ///
-/// Files of the folder: the segments (`LogSegment`: `<base offset, 20 digits>.log`, `.index`, `.timeindex`),
+/// Files of the folder: the segments (`LogSegment`: `<base offset, 20 digits>.log`, `.index`, `.timeindex`, and
+/// `.txnindex` where a transaction aborted),
 /// `leader-epoch-checkpoint` (`LeaderEpochCache`) and `partition.metadata` (the topic id, `PartitionMetadataFile`).
 /// A segment being deleted carries a `.deleted` suffix; leftovers of those and of `.tmp` files are removed at open.
 ///

@@ -18,7 +18,8 @@ struct SegmentLoader {
                 SegmentFile.remove(directory + "/" + name)
             } else if name.hasSuffix(".log"), name.count == 24, let base = Int64(name.prefix(20)) {
                 baseOffsets.append(base)
-            } else if name.hasSuffix(".index") || name.hasSuffix(".timeindex"), let base = Int64(name.prefix(20)),
+            } else if name.hasSuffix(".index") || name.hasSuffix(".timeindex") || name.hasSuffix(".txnindex"),
+                let base = Int64(name.prefix(20)),
                 !SegmentFile.exists(directory + "/" + LogSegment.fileName(base, ".log"))
             {
                 // An index without its log (a deletion interrupted between renames): remove it.
@@ -31,7 +32,7 @@ struct SegmentLoader {
         for (index, base) in baseOffsets.enumerated() {
             if cut {
                 // Everything after a segment that recovery had to cut is unreachable: drop it.
-                for suffix in [".log", ".index", ".timeindex"] {
+                for suffix in [".log", ".index", ".timeindex", ".txnindex"] {
                     SegmentFile.remove(directory + "/" + LogSegment.fileName(base, suffix))
                 }
                 report.segmentsDropped += 1

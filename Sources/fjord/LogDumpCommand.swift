@@ -14,7 +14,7 @@ struct LogCommand: ParsableCommand {
 struct LogDumpCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dump",
-        abstract: "Print the batches of a .log, or the entries of an .index / .timeindex.",
+        abstract: "Print the batches of a .log, or the entries of an .index / .timeindex / .txnindex.",
         discussion: """
             Exits with status 1 when something does not check out (a bad CRC, bytes after the last batch, an index
             entry that does not point at its batch with --verify-index).
@@ -25,7 +25,7 @@ struct LogDumpCommand: ParsableCommand {
             """
     )
 
-    @Argument(help: "Segment files (.log, .index, .timeindex).")
+    @Argument(help: "Segment files (.log, .index, .timeindex, .txnindex).")
     var paths: [String]
 
     @Flag(name: .long, help: "Print every record (offset, timestamp, key, value, headers).")

@@ -54,7 +54,8 @@ enum LogChecks {
         options.verifyIndex = true
         let names = try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
         var previousEnd: Int64?
-        for name in names where name.hasSuffix(".log") || name.hasSuffix(".index") || name.hasSuffix(".timeindex") {
+        for name in names where name.hasSuffix(".log") || name.hasSuffix(".index") || name.hasSuffix(".timeindex")
+            || name.hasSuffix(".txnindex") {
             let report = try LogDump.dump(path: directory + "/" + name, options: options)
             #expect(report.problems.isEmpty, "\(name): \(report.problems)", sourceLocation: sourceLocation)
             if name.hasSuffix(".log") {

@@ -1,6 +1,8 @@
 // Produce v3-v11. One record batch (v2) per partition; acks 0 (no response), 1 and -1 (= all in-sync replicas,
 // NOT_ENOUGH_REPLICAS below min.insync.replicas); per-partition errors; LogAppendTime stamped by the log.
 // Unknown topics answer UNKNOWN_TOPIC_OR_PARTITION and, with auto.create.topics.enable, are created for the retry.
+// Transactional batches (with a transactional id) begin or continue their producer's transaction in the partition;
+// that the coordinator added the partition to the transaction is not verified here.
 import FjordController
 import FjordStorage
 import KafkaProtocol
@@ -32,7 +34,7 @@ struct ProduceHandler: APIHandler {
             var topicResponse = ProduceResponse.TopicProduceResponse(name: topic.name)
             var topicMetrics: TopicMetrics?
             for partition in topic.partitionData {
-                let outcome = produce(topic: topic.name, partition: partition, acks: request.acks, transactional: request.transactionalID != nil, image: image, now: now, unknownTopics: &unknownTopics)
+                let outcome = produce(topic: topic.name, partition: partition, acks: request.acks, image: image, now: now, unknownTopics: &unknownTopics)
                 if outcome.error == .none, let records = partition.records {
                     // Per batch, never per record: the count is read from the (validated) batch header.
                     topicMetrics = topicMetrics ?? metrics.topic(topic.name)
@@ -66,14 +68,11 @@ struct ProduceHandler: APIHandler {
     }
 
     private func produce(
-        topic: String, partition: ProduceRequest.PartitionProduceData, acks: Int16, transactional: Bool, image: MetadataImage,
-        now: Int64, unknownTopics: inout [String]
+        topic: String, partition: ProduceRequest.PartitionProduceData, acks: Int16, image: MetadataImage, now: Int64,
+        unknownTopics: inout [String]
     ) -> PartitionAppendOutcome {
         guard acks == 0 || acks == 1 || acks == -1 else {
             return .failure(.invalidRequiredAcks, "acks must be -1, 0 or 1, not \(acks)")
-        }
-        if transactional {
-            return .failure(.transactionalIDAuthorizationFailed, "Transactions are not supported by this broker yet")
         }
         guard let replica = services.replicas.replica(for: TopicPartition(topic, partition.index)) else {
             if image.topic(named: topic) == nil { unknownTopics.append(topic) }
@@ -87,10 +86,7 @@ struct ProduceHandler: APIHandler {
             }
         }
         let outcome = replica.appendAsLeader(partition.records, now: now)
-        if outcome.flushRequested { services.flushInBackground(replica.log) }
-        if let snapshot = outcome.producerSnapshot {
-            services.writeProducerSnapshotInBackground(snapshot.state, offset: snapshot.offset, directory: replica.log.directory)
-        }
+        BrokerServices.finishAppend(outcome, of: replica, threadPool: services.threadPool, logger: services.logger)
         return outcome
     }
 }

@@ -198,13 +198,15 @@ final class FetchOperation: @unchecked Sendable {
             data.errorCode = (cached.currentLeaderEpoch < epoch ? ErrorCode.fencedLeaderEpoch : .unknownLeaderEpoch).rawValue
             return PartitionResult(cached: cached, data: data)
         }
-        let highWatermark = replica.highWatermark
+        // The last stable offset first: the high watermark read after it can only be as large, so LSO ≤ HW holds.
         let lastStable = replica.lastStableOffset
+        let highWatermark = replica.highWatermark
+        let readCommitted = request.isolationLevel == 1
         data.highWatermark = highWatermark
         data.lastStableOffset = lastStable
         data.logStartOffset = replica.log.logStartOffset
-        data.abortedTransactions = request.isolationLevel == 1 ? [] : nil
-        let bound = request.isolationLevel == 1 ? lastStable : highWatermark
+        data.abortedTransactions = readCommitted ? [] : nil
+        let bound = readCommitted ? lastStable : highWatermark
         let limit = min(Int(max(0, cached.maxBytes)), budget)
         do {
             let read = try replica.log.read(
@@ -212,8 +214,15 @@ final class FetchOperation: @unchecked Sendable {
                 minimumOneBatch: isFirstWithData && cached.maxBytes > 0
             )
             data.logStartOffset = read.logStartOffset
+            if readCommitted, let last = read.lastBatchOffset {
+                // The aborted transactions overlapping what is returned, so the consumer can drop their records.
+                // Only the small list is built here; the records still go out as a file slice.
+                data.abortedTransactions = try replica.abortedTransactions(from: cached.fetchOffset, upperBound: last + 1).map {
+                    FetchResponse.AbortedTransaction(producerID: $0.producerID, firstOffset: $0.firstOffset)
+                }
+            }
             return PartitionResult(cached: cached, data: data, slice: read.slice, lastOffset: read.lastBatchOffset)
-        } catch let error as LogError where error.code == .offsetOutOfRange {
+        } catch where error.code == .offsetOutOfRange {
             data.errorCode = ErrorCode.offsetOutOfRange.rawValue
             return PartitionResult(cached: cached, data: data)
         } catch {

@@ -101,7 +101,7 @@ final class GroupCoordinator: @unchecked Sendable {
         var pending = PendingTransactionalOffsets()
         try internalTopic.forEachBatch(in: replicas) { partition, batch in
             if batch.isControl {
-                guard let marker = try? TransactionMarker(batch) else { return }
+                guard let marker = TransactionMarker(controlBatch: batch) else { return }
                 for record in pending.complete(producerID: batch.producerID, partition: partition) where marker.isCommit {
                     try? loaded.replay(key: record.key, value: record.value, now: now)
                 }

@@ -24,8 +24,9 @@ struct PartitionAppendOutcome: Sendable {
 extension PartitionReplica {
     /// Validates a produced `records` field and appends it as leader (DESIGN.md §3.1: the batch is checked and
     /// patched in place, never decoded record by record, except where the topic's settings demand it: keys on a
-    /// compacted topic, or a compression type other than the producer's).
-    func appendAsLeader(_ records: ByteBuffer?, now: Int64) -> PartitionAppendOutcome {
+    /// compacted topic, or a compression type other than the producer's). A transactional batch begins or
+    /// continues its producer's transaction; `origin` decides which producer checks apply (`AppendOrigin`).
+    func appendAsLeader(_ records: ByteBuffer?, now: Int64, origin: AppendOrigin = .client) -> PartitionAppendOutcome {
         guard isLeader else { return .failure(.notLeaderOrFollower, "This broker is not the leader of \(topicPartition)") }
         guard let records, records.readableBytes > 0 else {
             return .failure(.corruptMessage, "The produce request for \(topicPartition) holds no record batch")
@@ -72,7 +73,7 @@ extension PartitionReplica {
                 return .failure(.corruptMessage, "\(error)")
             }
         }
-        return append(batch, timestampType: config.timestampType)
+        return append(batch, timestampType: config.timestampType, origin: origin)
     }
 
     /// Kafka's `message.timestamp.before/after.max.ms` checks against the broker's clock.
@@ -106,13 +107,18 @@ extension PartitionReplica {
         return try builder.build()
     }
 
-    /// Checks idempotence and appends, as one step under the replica's lock.
-    private func append(_ batch: RecordBatch, timestampType: TimestampType) -> PartitionAppendOutcome {
+    /// Checks idempotence and transaction state and appends, as one step under the replica's lock.
+    private func append(_ batch: RecordBatch, timestampType: TimestampType, origin: AppendOrigin) -> PartitionAppendOutcome {
         let idempotent = batch.producerID >= 0
         let lastSequence = batch.baseSequence == -1 ? -1 : Int32(truncatingIfNeeded: Int64(batch.baseSequence) + Int64(batch.lastOffsetDelta))
+        // A coordinator's batch carries no sequence numbers (Kafka's AppendOrigin.COORDINATOR).
+        let tracksSequence = !(origin == .coordinator && batch.baseSequence == -1)
         let outcome = lock.withLock { () -> PartitionAppendOutcome in
             if idempotent {
-                switch producerState.check(producerID: batch.producerID, epoch: batch.producerEpoch, firstSequence: batch.baseSequence, lastSequence: lastSequence) {
+                switch producerState.check(
+                    producerID: batch.producerID, epoch: batch.producerEpoch, firstSequence: batch.baseSequence,
+                    lastSequence: lastSequence, isTransactional: batch.isTransactional, checksSequence: tracksSequence
+                ) {
                 case .append: break
                 case .duplicate(let original):
                     // A retry of a batch already written: answer with where it went, as Kafka does.
@@ -125,22 +131,32 @@ extension PartitionReplica {
                 let segmentsBefore = log.segmentCount
                 let result = try log.append(batch.buffer, leaderEpoch: leaderEpochUnlocked, timestampType: timestampType)
                 if idempotent {
-                    producerState.record(producerID: batch.producerID, epoch: batch.producerEpoch, batch: .init(
-                        firstSequence: batch.baseSequence, lastSequence: lastSequence, firstOffset: result.firstOffset,
-                        lastOffset: result.lastOffset, timestamp: batch.maxTimestamp
-                    ))
+                    producerState.record(
+                        producerID: batch.producerID, epoch: batch.producerEpoch,
+                        batch: .init(
+                            firstSequence: batch.baseSequence, lastSequence: lastSequence, firstOffset: result.firstOffset,
+                            lastOffset: result.lastOffset, timestamp: batch.maxTimestamp
+                        ),
+                        isTransactional: batch.isTransactional, tracksSequence: tracksSequence
+                    )
                 }
-                var outcome = PartitionAppendOutcome(baseOffset: result.firstOffset, logAppendTime: result.logAppendTime, logStartOffset: result.logStartOffset)
-                outcome.flushRequested = result.flushRequested
-                if log.segmentCount > segmentsBefore {
-                    outcome.producerSnapshot = (result.lastOffset + 1, producerState)
-                }
-                return outcome
+                return outcomeLocked(result, segmentsBefore: segmentsBefore)
             } catch {
                 return .failure(.kafkaStorageError, "\(error)")
             }
         }
         if outcome.error == .none { wakeAll() }
+        return outcome
+    }
+
+    /// The outcome of a successful append; when it rolled the log, with the producer state to snapshot at its
+    /// end. Called with `lock` held, after the producer state has taken the append in.
+    func outcomeLocked(_ result: AppendResult, segmentsBefore: Int) -> PartitionAppendOutcome {
+        var outcome = PartitionAppendOutcome(baseOffset: result.firstOffset, logAppendTime: result.logAppendTime, logStartOffset: result.logStartOffset)
+        outcome.flushRequested = result.flushRequested
+        if log.segmentCount > segmentsBefore {
+            outcome.producerSnapshot = (result.lastOffset + 1, producerState)
+        }
         return outcome
     }
 }

@@ -4,12 +4,12 @@ import KafkaProtocol
 import NIOConcurrencyHelpers
 import NIOCore
 
-/// This node's replica of one partition: its log, leadership, high watermark, producer state, and the fetches
-/// waiting for its next append.
+/// This node's replica of one partition: its log, leadership, high watermark, last stable offset, producer state
+/// (with the partition's ongoing transactions), and the fetches waiting for its next append.
 ///
 /// The log serializes appends itself; the state here (epoch, high watermark, producer state) is guarded by the
-/// replica's lock, taken for the validation-and-append step of a produce so that sequence checks and the append
-/// they allow are one step.
+/// replica's lock, taken for the validation-and-append step of a produce or transaction marker so that producer
+/// checks, the append they allow and the state change it makes are one step.
 final class PartitionReplica: @unchecked Sendable {
     let topicPartition: TopicPartition
     let topicID: KafkaUUID
@@ -31,8 +31,10 @@ final class PartitionReplica: @unchecked Sendable {
         leaderEpochStorage = leaderEpoch
         isLeaderStorage = isLeader
         configStorage = config
-        if log.logEndOffset > log.logStartOffset {
-            producerState = (try? ProducerStateManager.rebuilt(from: log)) ?? ProducerStateManager()
+        if log.logEndOffset > log.logStartOffset, let replayed = try? ProducerStateManager.replayed(from: log) {
+            producerState = replayed.state
+            // Re-adds index entries a crash lost between an ABORT marker and its entry (present ones are kept).
+            for transaction in replayed.aborted { try? log.addAbortedTransaction(transaction) }
         }
     }
 
@@ -45,8 +47,16 @@ final class PartitionReplica: @unchecked Sendable {
     /// On a single node every replica is in sync the moment it is written: the high watermark is the log end.
     /// (Replication will keep it as the smallest log end offset of the in-sync replicas.)
     var highWatermark: Int64 { log.logEndOffset }
-    /// Without transactions the last stable offset equals the high watermark.
-    var lastStableOffset: Int64 { highWatermark }
+    /// The offset below which every transaction is complete (Kafka's last stable offset): the first offset of the
+    /// earliest ongoing transaction, or the high watermark when none is open (never above it, and, as in Kafka,
+    /// never below the log start, which DeleteRecords may have moved into an open transaction). read_committed
+    /// fetches read below it. Read under the lock so that it agrees with the appends made so far.
+    var lastStableOffset: Int64 {
+        lock.withLock {
+            guard let firstUnstable = producerState.firstUnstableOffset else { return highWatermark }
+            return min(max(firstUnstable, log.logStartOffset), highWatermark)
+        }
+    }
 
     func update(leaderEpoch: Int32, isLeader: Bool, config: EffectiveTopicConfig) {
         let changed = lock.withLock { () -> Bool in

@@ -6,15 +6,18 @@ import NIOCore
 import Glibc
 #endif
 
-/// A partition's idempotent-producer state saved beside its segments, so that a restart restores it without
-/// re-reading the log: `<offset, 20 digits>.snapshot`, where the state covers every batch below that offset.
+/// A partition's producer state saved beside its segments, so that a restart restores it without re-reading the
+/// log: `<offset, 20 digits>.snapshot`, where the state covers every batch below that offset.
 ///
 /// Layout (Kafka's producer snapshot, version 1, all big-endian): `version` int16 = 1, `crc` uint32 (CRC-32C of
 /// everything after it), then an int32 count of entries, each: `producer_id` int64, `producer_epoch` int16,
-/// `last_sequence` int32, `last_offset` int64, `offset_delta` int32 (last offset minus first), `timestamp` int64,
-/// `coordinator_epoch` int32 (-1), `current_txn_first_offset` int64 (-1). Like Kafka's, it keeps each producer's
-/// latest batch; the batches after the snapshot are replayed from the log on load. Written atomically (temp
-/// file, fsync, rename) when the log rolls and when the broker shuts down; the two newest are kept.
+/// `last_sequence` int32, `last_offset` int64, `offset_delta` int32 (last offset minus first), `timestamp` int64
+/// (of the producer's last batch or marker), `coordinator_epoch` int32 (of its last marker, -1 before any),
+/// `current_txn_first_offset` int64 (its ongoing transaction, -1 if none). A producer with no batch in its current
+/// epoch (a marker set the epoch) has `last_sequence` and `last_offset` -1 and `offset_delta` 0. Like Kafka's, it
+/// keeps each producer's latest batch; the batches after the snapshot are replayed from the log on load. Written
+/// atomically (temp file, fsync, rename) when the log rolls and when the broker shuts down; the two newest are
+/// kept.
 enum ProducerStateSnapshot {
     static let version: Int16 = 1
     static let suffix = ".snapshot"
@@ -29,15 +32,15 @@ enum ProducerStateSnapshot {
         var body = ByteBuffer()
         body.writeInteger(Int32(state.producers.count))
         for (producerID, entry) in state.producers.sorted(by: { $0.key < $1.key }) {
-            guard let last = entry.batches.last else { continue }
+            let last = entry.batches.last
             body.writeInteger(producerID)
             body.writeInteger(entry.epoch)
-            body.writeInteger(last.lastSequence)
-            body.writeInteger(last.lastOffset)
-            body.writeInteger(Int32(truncatingIfNeeded: last.lastOffset - last.firstOffset))
-            body.writeInteger(last.timestamp)
-            body.writeInteger(Int32(-1))
-            body.writeInteger(Int64(-1))
+            body.writeInteger(last?.lastSequence ?? -1)
+            body.writeInteger(last?.lastOffset ?? -1)
+            body.writeInteger(last.map { Int32(truncatingIfNeeded: $0.lastOffset - $0.firstOffset) } ?? 0)
+            body.writeInteger(entry.lastTimestamp)
+            body.writeInteger(entry.coordinatorEpoch)
+            body.writeInteger(entry.currentTxnFirstOffset ?? -1)
         }
         var file = ByteBuffer()
         file.writeInteger(version)
@@ -58,14 +61,22 @@ enum ProducerStateSnapshot {
             guard let producerID = bytes.readInteger(as: Int64.self), let epoch = bytes.readInteger(as: Int16.self),
                 let lastSequence = bytes.readInteger(as: Int32.self), let lastOffset = bytes.readInteger(as: Int64.self),
                 let offsetDelta = bytes.readInteger(as: Int32.self), let timestamp = bytes.readInteger(as: Int64.self),
-                bytes.readInteger(as: Int32.self) != nil, bytes.readInteger(as: Int64.self) != nil
+                let coordinatorEpoch = bytes.readInteger(as: Int32.self),
+                let currentTxnFirstOffset = bytes.readInteger(as: Int64.self)
             else { return nil }
-            let firstSequence = Int32(truncatingIfNeeded: Int64(lastSequence) - Int64(offsetDelta))
-            state.record(producerID: producerID, epoch: epoch, batch: .init(
-                firstSequence: firstSequence < 0 ? firstSequence &+ Int32.max &+ 1 : firstSequence,
-                lastSequence: lastSequence, firstOffset: lastOffset - Int64(offsetDelta), lastOffset: lastOffset,
-                timestamp: timestamp
-            ))
+            var entry = ProducerStateManager.Entry(
+                epoch: epoch, batches: [], coordinatorEpoch: coordinatorEpoch,
+                currentTxnFirstOffset: currentTxnFirstOffset >= 0 ? currentTxnFirstOffset : nil, lastTimestamp: timestamp
+            )
+            if lastSequence >= 0, lastOffset >= 0 {
+                let firstSequence = Int32(truncatingIfNeeded: Int64(lastSequence) - Int64(offsetDelta))
+                entry.batches = [.init(
+                    firstSequence: firstSequence < 0 ? firstSequence &+ Int32.max &+ 1 : firstSequence,
+                    lastSequence: lastSequence, firstOffset: lastOffset - Int64(offsetDelta), lastOffset: lastOffset,
+                    timestamp: timestamp
+                )]
+            }
+            state.restore(producerID: producerID, entry: entry)
         }
         return state
     }

@@ -26,6 +26,8 @@ final class TransactionCoordinator: @unchecked Sendable {
     private let groups: GroupCoordinator
     private let allocator: ProducerIDAllocator
     private let clock: any StorageClock
+    /// Runs what a marker's append still owes (flush policy, producer snapshot at a roll), as Produce does.
+    private let finishAppend: @Sendable (PartitionAppendOutcome, PartitionReplica) -> Void
     let logger: Logger
     private let lock = NIOLock()
     /// Guarded by `lock`.
@@ -33,8 +35,10 @@ final class TransactionCoordinator: @unchecked Sendable {
 
     init(
         configuration: BrokerConfiguration, metadata: MetadataService, replicas: ReplicaManager, groups: GroupCoordinator,
-        allocator: ProducerIDAllocator, clock: any StorageClock, logger: Logger
+        allocator: ProducerIDAllocator, clock: any StorageClock, logger: Logger,
+        finishAppend: @escaping @Sendable (PartitionAppendOutcome, PartitionReplica) -> Void
     ) {
+        self.finishAppend = finishAppend
         self.configuration = configuration
         self.replicas = replicas
         self.groups = groups
@@ -210,6 +214,7 @@ final class TransactionCoordinator: @unchecked Sendable {
                 producerID: markers.producerID, producerEpoch: markers.producerEpoch, coordinatorEpoch: coordinatorEpoch,
                 commit: markers.commit, now: now
             )
+            finishAppend(outcome, replica)
             if outcome.error != .none, outcome.error != .invalidProducerEpoch {
                 // Not written: the transaction stays prepared and is completed at the next start-up (or when the
                 // producer's retry finds it prepared).
