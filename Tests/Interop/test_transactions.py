@@ -31,9 +31,16 @@ def txn_producer(bootstrap: str, txn_id: str, **conf) -> Producer:
     return p
 
 
-def produce_values(p: Producer, topic: str, values: list[str], partition: int | None = None) -> None:
-    for v in values:
-        kwargs = {} if partition is None else {"partition": partition}
+def produce_values(p: Producer, topic: str, values: list[str], partition: int | None = None,
+                   partitions: int | None = None) -> None:
+    """Produces each value (as key and value) to `partition`, or round-robin over `partitions`, or by key."""
+    for i, v in enumerate(values):
+        if partition is not None:
+            kwargs = {"partition": partition}
+        elif partitions is not None:
+            kwargs = {"partition": i % partitions}
+        else:
+            kwargs = {}
         p.produce(topic, v.encode(), key=v.encode(), **kwargs)
     p.poll(0)
 
@@ -71,14 +78,14 @@ def test_commit_is_visible_and_abort_is_not(broker):
     create_topic(bs, "tx-basic", partitions=2)
     p = txn_producer(bs, "tx-basic-producer")
     p.begin_transaction()
-    produce_values(p, "tx-basic", [f"c1-{i}" for i in range(10)])
+    produce_values(p, "tx-basic", [f"c1-{i}" for i in range(10)], partitions=2)
     p.commit_transaction(TIMEOUT_S)
     p.begin_transaction()
-    produce_values(p, "tx-basic", [f"ab-{i}" for i in range(5)])
+    produce_values(p, "tx-basic", [f"ab-{i}" for i in range(5)], partitions=2)
     p.flush(TIMEOUT_S)  # the records reach the log before the abort
     p.abort_transaction(TIMEOUT_S)
     p.begin_transaction()
-    produce_values(p, "tx-basic", [f"c2-{i}" for i in range(3)])
+    produce_values(p, "tx-basic", [f"c2-{i}" for i in range(3)], partitions=2)
     p.commit_transaction(TIMEOUT_S)
 
     committed = read_all(bs, "tx-basic", 2, "read_committed", expect=13)
