@@ -143,6 +143,7 @@ public final class Broker: Service, Sendable {
         registry.register(TxnOffsetCommitHandler(services: services))
         registry.register(DescribeTransactionsHandler(services: services))
         registry.register(ListTransactionsHandler(services: services))
+        registry.register(DescribeProducersHandler(services: services))
         registry.register(OffsetForLeaderEpochHandler(services: services))
         registry.register(DescribeConfigsHandler(services: services))
         registry.register(AlterConfigsHandler(services: services))

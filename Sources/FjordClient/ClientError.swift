@@ -31,6 +31,9 @@ public struct ClientError: Error, Sendable, CustomStringConvertible {
         public static let deliveryTimeout = Code(rawValue: "deliveryTimeout")
         /// The consumer group membership failed (fenced, rebalance failed).
         public static let group = Code(rawValue: "group")
+        /// A transaction call out of order (commit without begin), or a transaction that can only be aborted
+        /// (a record of it failed) or not continued at all (the producer was fenced; see `kafkaError`).
+        public static let transaction = Code(rawValue: "transaction")
     }
 
     /// The kind of failure.

@@ -18,7 +18,8 @@ extension Producer {
             while true {
                 let (closing, empty) = intake.withLockedValue { ($0.closing, $0.accumulator.isEmpty) }
                 if closing && empty && inFlightTotal == 0 { break }
-                if configuration.idempotent && producerID < 0 && !empty {
+                // A transactional producer gets its id from initTransactions(), never behind the caller's back.
+                if configuration.idempotent && configuration.transactionalID == nil && producerID < 0 && !empty {
                     await initProducerID()
                 }
                 for (leader, batches) in await drainByLeader() {
@@ -111,6 +112,9 @@ extension Producer {
         } catch {
             snapshot = await client.cachedMetadata
         }
+        if configuration.transactionalID != nil {
+            ready = await addToTransaction(ready)
+        }
         var byLeader: [Int32: [ProducerBatch]] = [:]
         // Each batch is moved out of `ready` (a copy would share the batch's buffer, and encoding in place would
         // then copy it).
@@ -137,7 +141,7 @@ extension Producer {
                     }
                     try batch.encode(
                         producerID: sequence >= 0 ? producerID : -1, producerEpoch: sequence >= 0 ? producerEpoch : -1,
-                        baseSequence: sequence
+                        baseSequence: sequence, transactional: configuration.transactionalID != nil
                     )
                 } catch {
                     finish(batch, with: error)
@@ -187,6 +191,7 @@ extension Producer {
             )
         }
         var request = ProduceRequest()
+        request.transactionalID = configuration.transactionalID
         request.acks = configuration.acks.rawValue
         request.timeoutMs = configuration.client.requestTimeout.millisecondsInt32
         request.topicData = byTopic.sorted { $0.key < $1.key }.map {
@@ -293,7 +298,10 @@ extension Producer {
             logger.error("records lost", metadata: ["partition": "\(batch.partition)", "error": "\(error)"])
         }
         batch.fail(error)
-        if configuration.idempotent && batch.baseSequence >= 0 && producerID >= 0 {
+        if configuration.transactionalID != nil {
+            // The transaction lost a record: it can only be aborted (a fenced producer not even that).
+            noteTransactionFailure(error)
+        } else if configuration.idempotent && batch.baseSequence >= 0 && producerID >= 0 {
             // A failed sequenced batch leaves a gap the broker would reject: start over with a new producer id.
             producerID = -1
             nextSequence.removeAll()

@@ -37,6 +37,12 @@ public actor Producer: Service {
     var producerID: Int64 = -1
     var producerEpoch: Int16 = -1
     var nextSequence: [TopicPartition: Int32] = [:]
+    /// Transactions (`Producer+Transactions.swift`): whether `initTransactions` succeeded, the partitions added to
+    /// the open transaction, whether its offsets partition was added, and the error that makes it abort-only.
+    var transactionsInitialized = false
+    var transactionPartitions: Set<TopicPartition> = []
+    var transactionOffsetsAdded = false
+    var transactionFailure: ClientError?
     var inFlight: [TopicPartition: Int] = [:]
     var inFlightTotal = 0
     var flushRequests = 0
@@ -72,6 +78,7 @@ public actor Producer: Service {
         topic: String, key: ByteBuffer? = nil, value: ByteBuffer?, headers: [RecordHeader] = [],
         partition: Int32? = nil, timestamp: Int64? = nil
     ) async throws -> RecordMetadata {
+        if configuration.transactionalID != nil { try checkTransactionOpen(topic: topic) }
         let target = try await reserve(topic: topic, key: key, value: value, headers: headers, partition: partition)
         let time = timestamp ?? Self.nowMilliseconds()
         return try await withCheckedThrowingContinuation { continuation in
@@ -88,6 +95,7 @@ public actor Producer: Service {
         topic: String, key: ByteBuffer? = nil, value: ByteBuffer?, headers: [RecordHeader] = [],
         partition: Int32? = nil, timestamp: Int64? = nil
     ) async throws {
+        if configuration.transactionalID != nil { try checkTransactionOpen(topic: topic) }
         let time = timestamp ?? Self.nowMilliseconds()
         if try appendAtOnce(topic: topic, key: key, value: value, headers: headers, partition: partition, timestamp: time) {
             return

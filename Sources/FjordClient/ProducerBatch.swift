@@ -57,10 +57,11 @@ struct ProducerBatch: Sendable {
     }
 
     /// Encodes the batch with idempotence fields; called once.
-    mutating func encode(producerID: Int64, producerEpoch: Int16, baseSequence: Int32) throws {
+    mutating func encode(producerID: Int64, producerEpoch: Int16, baseSequence: Int32, transactional: Bool = false) throws {
         builder.options.producerID = producerID
         builder.options.producerEpoch = producerEpoch
         builder.options.baseSequence = baseSequence
+        builder.options.isTransactional = transactional
         do {
             encoded = try builder.finish()  // uncompressed: in place, no copy of the records
         } catch {

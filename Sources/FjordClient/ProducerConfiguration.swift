@@ -46,6 +46,13 @@ public struct ProducerConfiguration: Sendable {
     /// order. Takes effect only with `acks = .all` (as in Kafka, where enabling it requires acks=all).
     /// Kafka: `enable.idempotence`. Default true.
     public var enableIdempotence: Bool = true
+    /// Makes the producer transactional: records are sent only inside `beginTransaction()` …
+    /// `commitTransaction()`/`abortTransaction()`, and are read by read_committed consumers only if their
+    /// transaction commits. Requires idempotence (and so `acks = .all`). Kafka: `transactional.id`. Default nil.
+    public var transactionalID: String?
+    /// How long a transaction may stay open before the coordinator aborts it. Kafka: `transaction.timeout.ms`.
+    /// Default 60 s.
+    public var transactionTimeout: Duration = .seconds(60)
 
     /// A configuration with Kafka's defaults.
     public init(client: ClientConfiguration) {

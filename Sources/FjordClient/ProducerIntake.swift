@@ -27,6 +27,8 @@ struct ProducerIntake: Sendable {
     /// The entry of `partitionCounts` used last.
     private var lastTopic: (topic: String, count: Int, checkedAt: ContinuousClock.Instant)?
     var closing = false
+    /// For a transactional producer: whether a transaction is open, so that `send` may take records.
+    var transactionOpen = false
     /// The sender loop, when it waits for work.
     var senderWakeup: CheckedContinuation<Void, Never>?
     /// A wakeup that came while the sender was busy: its next wait returns at once.

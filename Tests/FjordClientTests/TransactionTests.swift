@@ -1,0 +1,115 @@
+import FjordClient
+import KafkaProtocol
+import NIOCore
+import Testing
+
+/// FjordClient's transactional producer against Fjord: records of a committed transaction are read by
+/// read_committed consumers and those of an aborted one are not; offsets sent with a transaction commit with it;
+/// a second producer with the same transactional id fences the first. (Against Fjord only: Tansu's Fetch answers
+/// carry no aborted transactions, so read_committed cannot be checked there.)
+@Suite(.serialized) struct TransactionTests {
+    static func transactionalProducer(_ broker: TestBroker, id: String) -> Producer {
+        ClientIntegrationTests.makeProducer(broker) { $0.transactionalID = id }
+    }
+
+    static func readAll(_ broker: TestBroker, topic: String, partitions: Int32, level: ConsumerConfiguration.IsolationLevel, count: Int) async throws -> [String] {
+        var configuration = ConsumerConfiguration(client: broker.clientConfiguration())
+        configuration.autoOffsetReset = .earliest
+        configuration.isolationLevel = level
+        configuration.fetchMaxWait = .milliseconds(100)
+        return try await ClientIntegrationTests.withConsumer(Consumer(configuration: configuration)) { consumer in
+            try await consumer.assign((0..<partitions).map { TopicPartition(topic, $0) })
+            let read = try await ClientIntegrationTests.read(consumer, count: count)
+            // Nothing more within half a second.
+            let extra = try? await ClientIntegrationTests.read(consumer, count: 1, timeout: .milliseconds(500))
+            #expect(extra == nil, "more records than expected: \(extra.map { $0.map(\.offset) } ?? [])")
+            return read.map { String(buffer: $0.value!) }
+        }
+    }
+
+    @Test func committedRecordsAreReadAndAbortedOnesAreNot() async throws {
+        // Flow: 1. transaction 1 sends 4 records over 2 partitions and commits; 2. transaction 2 sends 2 and
+        // aborts; 3. transaction 3 sends 1 and commits; 4. read_committed reads the 5 committed records,
+        // read_uncommitted all 7; a send outside a transaction is refused.
+        try await withBroker(.fjord) { broker in
+            try await ClientIntegrationTests.createTopic(Admin(configuration: broker.clientConfiguration()), "swift-tx", partitions: 2)
+            let producer = Self.transactionalProducer(broker, id: "swift-tx-producer")
+            try await ClientIntegrationTests.withProducer(producer) { producer in
+                await #expect(throws: ClientError.self) { try await producer.beginTransaction() }  // before init
+                try await producer.initTransactions()
+                await #expect(throws: ClientError.self) {
+                    try await producer.send(topic: "swift-tx", value: ByteBuffer(string: "outside"))
+                }
+                try await producer.beginTransaction()
+                for i in 0..<4 {
+                    try await producer.sendAndForget(topic: "swift-tx", value: ByteBuffer(string: "one-\(i)"), partition: Int32(i % 2))
+                }
+                try await producer.commitTransaction()
+                try await producer.beginTransaction()
+                for i in 0..<2 {
+                    _ = try await producer.send(topic: "swift-tx", value: ByteBuffer(string: "aborted-\(i)"), partition: Int32(i % 2))
+                }
+                try await producer.abortTransaction()
+                try await producer.beginTransaction()
+                _ = try await producer.send(topic: "swift-tx", value: ByteBuffer(string: "three"), partition: 0)
+                try await producer.commitTransaction()
+            }
+            let committed = try await Self.readAll(broker, topic: "swift-tx", partitions: 2, level: .readCommitted, count: 5)
+            #expect(Set(committed) == Set((0..<4).map { "one-\($0)" } + ["three"]))
+            let everything = try await Self.readAll(broker, topic: "swift-tx", partitions: 2, level: .readUncommitted, count: 7)
+            #expect(Set(everything) == Set(committed + ["aborted-0", "aborted-1"]))
+        }
+    }
+
+    @Test func offsetsSentWithATransactionCommitWithIt() async throws {
+        // Flow: 1. offsets 5 sent in a committed transaction become group "swift-eos"'s committed offset;
+        // 2. offsets 9 sent in an aborted transaction do not.
+        try await withBroker(.fjord) { broker in
+            let admin = Admin(configuration: broker.clientConfiguration())
+            try await ClientIntegrationTests.createTopic(admin, "swift-eos-in", partitions: 1)
+            try await ClientIntegrationTests.createTopic(admin, "swift-eos-out", partitions: 1)
+            let input = TopicPartition("swift-eos-in", 0)
+            let group = ConsumerGroupMetadata(groupID: "swift-eos")
+            let producer = Self.transactionalProducer(broker, id: "swift-eos-producer")
+            try await ClientIntegrationTests.withProducer(producer) { producer in
+                try await producer.initTransactions()
+                try await producer.beginTransaction()
+                _ = try await producer.send(topic: "swift-eos-out", value: ByteBuffer(string: "out"))
+                try await producer.sendOffsetsToTransaction([input: 5], group: group)
+                try await producer.commitTransaction()
+                try await producer.beginTransaction()
+                try await producer.sendOffsetsToTransaction([input: 9], group: group)
+                try await producer.abortTransaction()
+            }
+            let consumer = Consumer(configuration: ConsumerConfiguration(client: broker.clientConfiguration(), groupID: "swift-eos"))
+            let committed = try await consumer.committed([input])
+            await consumer.close()
+            #expect(committed[input] == 5)
+        }
+    }
+
+    @Test func aSecondProducerWithTheSameIDFencesTheFirst() async throws {
+        // Flow: 1. the old producer opens a transaction and sends; 2. a new producer with the same id initializes
+        // (aborting the old transaction) and commits its own; 3. the old producer's commit fails, fenced.
+        try await withBroker(.fjord) { broker in
+            try await ClientIntegrationTests.createTopic(Admin(configuration: broker.clientConfiguration()), "swift-fence", partitions: 1)
+            let old = Self.transactionalProducer(broker, id: "swift-fence-id")
+            let new = Self.transactionalProducer(broker, id: "swift-fence-id")
+            try await ClientIntegrationTests.withProducer(old) { old in
+                try await old.initTransactions()
+                try await old.beginTransaction()
+                _ = try await old.send(topic: "swift-fence", value: ByteBuffer(string: "zombie"))
+                try await ClientIntegrationTests.withProducer(new) { new in
+                    try await new.initTransactions()
+                    try await new.beginTransaction()
+                    _ = try await new.send(topic: "swift-fence", value: ByteBuffer(string: "fresh"))
+                    try await new.commitTransaction()
+                }
+                let error = await #expect(throws: ClientError.self) { try await old.commitTransaction() }
+                #expect(error?.kafkaError == .producerFenced || error?.kafkaError == .invalidProducerEpoch, "\(String(describing: error))")
+            }
+            let committed = try await Self.readAll(broker, topic: "swift-fence", partitions: 1, level: .readCommitted, count: 1)
+            #expect(committed == ["fresh"])
+        }
+    }
+}
