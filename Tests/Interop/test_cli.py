@@ -396,3 +396,34 @@ def test_help_has_an_example_per_subcommand_and_completion_works(cbroker):
         assert "Example" in done.stdout, command
     script = fj(cbroker, "--generate-completion-script", "bash").stdout
     assert "fjord" in script and "reset-offsets" in script
+
+
+# MARK: transactions
+
+def test_transaction_list_describe_and_producers(cbroker):
+    topic = name("txcli")
+    fj(cbroker, "topic", "create", topic, "--partitions", "2")
+    p = Producer({"bootstrap.servers": cbroker.bootstrap, "transactional.id": "cli-tx"})
+    p.init_transactions(TIMEOUT_S)
+    p.begin_transaction()
+    p.produce(topic, b"open", partition=1)
+    p.flush(TIMEOUT_S)
+
+    listed = fj_json(cbroker, "transaction", "list")["transactions"]
+    assert [(t["transactional_id"], t["state"]) for t in listed] == [("cli-tx", "Ongoing")]
+    assert fj_json(cbroker, "transaction", "list", "--state", "CompleteCommit")["transactions"] == []
+    described = fj_json(cbroker, "transaction", "describe", "cli-tx")
+    assert described["state"] == "Ongoing"
+    assert described["partitions"] == [{"topic": topic, "partition": 1}]
+    assert described["producer_id"] == listed[0]["producer_id"] and described["start_time_ms"] > 0
+    producers = fj_json(cbroker, "transaction", "describe-producers", "--topic", f"{topic}:1")["producers"]
+    assert [(x["producer_id"], x["current_transaction_start_offset"]) for x in producers] == [(described["producer_id"], 0)]
+    assert "TXN-START-OFFSET" in fj(cbroker, "transaction", "describe-producers", "--topic", topic).stdout
+
+    p.commit_transaction(TIMEOUT_S)
+    assert fj_json(cbroker, "transaction", "describe", "cli-tx")["state"] == "CompleteCommit"
+    producers = fj_json(cbroker, "transaction", "describe-producers", "--topic", f"{topic}:1")["producers"]
+    assert producers[0]["current_transaction_start_offset"] == -1
+
+    missing = fj(cbroker, "transaction", "describe", "no-such-id", expect=1)
+    assert "does not exist" in missing.stderr
