@@ -112,4 +112,46 @@ import Testing
             #expect(committed == ["fresh"])
         }
     }
+
+    @Test func theCoordinatorAnswersBadRequestsWithKafkasErrors() async throws {
+        // Flow: raw requests through KafkaClient.send to the transaction coordinator: each misuse gets the error
+        // code Kafka answers with, and the broker keeps serving.
+        try await withBroker(.fjord) { broker in
+            try await ClientIntegrationTests.createTopic(Admin(configuration: broker.clientConfiguration()), "swift-txraw", partitions: 1)
+            let client = KafkaClient(configuration: broker.clientConfiguration())
+            let coordinator = try await client.findCoordinator(key: "raw", keyType: 1)
+
+            var initRequest = InitProducerIDRequest(transactionalID: "raw", transactionTimeoutMs: 0, producerID: -1, producerEpoch: -1)
+            #expect(ErrorCode(rawValue: try await client.send(initRequest, to: coordinator).errorCode) == .invalidTransactionTimeout)
+            initRequest.transactionTimeoutMs = 60_000
+            let initialized = try await client.send(initRequest, to: coordinator)
+            #expect(initialized.errorCode == 0 && initialized.producerID >= 0 && initialized.producerEpoch == 0)
+
+            // A producer id that is not this transactional id's, and a stale epoch.
+            var end = EndTxnRequest(transactionalID: "raw", producerID: initialized.producerID + 1, producerEpoch: 0, committed: true)
+            #expect(ErrorCode(rawValue: try await client.send(end, to: coordinator).errorCode) == .invalidProducerIDMapping)
+            end.producerID = initialized.producerID
+            #expect(ErrorCode(rawValue: try await client.send(end, to: coordinator).errorCode) == .invalidTxnState)  // nothing open
+            end.producerEpoch = 7
+            #expect(ErrorCode(rawValue: try await client.send(end, to: coordinator).errorCode) == .producerFenced)
+
+            // An unknown partition fails the whole request: UNKNOWN_TOPIC_OR_PARTITION, OPERATION_NOT_ATTEMPTED.
+            var add = AddPartitionsToTxnRequest()
+            add.v3AndBelowTransactionalID = "raw"
+            add.v3AndBelowProducerID = initialized.producerID
+            add.v3AndBelowProducerEpoch = 0
+            add.v3AndBelowTopics = [.init(name: "swift-txraw", partitions: [0]), .init(name: "no-such-topic", partitions: [0])]
+            let added = try await client.send(add, to: coordinator)
+            let codes = Dictionary(uniqueKeysWithValues: added.resultsByTopicV3AndBelow.map { ($0.name, ErrorCode(rawValue: $0.resultsByPartition[0].partitionErrorCode)) })
+            #expect(codes == ["swift-txraw": .operationNotAttempted, "no-such-topic": .unknownTopicOrPartition])
+
+            let described = try await client.send(DescribeTransactionsRequest(transactionalIDs: ["raw", "nobody"]), to: coordinator)
+            #expect(described.transactionStates.map { ErrorCode(rawValue: $0.errorCode) } == [.none, .transactionalIDNotFound])
+            #expect(described.transactionStates[0].transactionState == "Empty")
+
+            let listed = try await client.send(ListTransactionsRequest(stateFilters: ["Bogus"], producerIDFilters: [], durationFilter: -1), to: coordinator)
+            #expect(listed.unknownStateFilters == ["Bogus"] && listed.transactionStates.isEmpty)
+            await client.close()
+        }
+    }
 }
