@@ -194,6 +194,19 @@ public struct TransactionManager: Sendable {
 
     // MARK: Queries
 
+    /// KIP-890 part 1: whether a transactional write to `partition` by this producer belongs to its open
+    /// transaction. INVALID_TXN_STATE when the partition was not added (or nothing is open),
+    /// INVALID_PRODUCER_ID_MAPPING for a producer id the transactional id does not have, INVALID_PRODUCER_EPOCH for
+    /// an epoch that is not the current one.
+    public func verifyPartition(transactionalID: String, producerID: Int64, producerEpoch: Int16, partition: PartitionKey) -> ErrorCode {
+        guard let metadata = transactions[transactionalID], metadata.state != .dead, metadata.producerID == producerID else {
+            return .invalidProducerIDMapping
+        }
+        guard metadata.producerEpoch == producerEpoch else { return .invalidProducerEpoch }
+        guard metadata.state == .ongoing, metadata.partitions.contains(partition) else { return .invalidTxnState }
+        return .none
+    }
+
     /// DescribeTransactions for one id (TRANSACTIONAL_ID_NOT_FOUND when unknown).
     public func describe(_ transactionalID: String) -> DescribeTransactionsResponse.TransactionState {
         guard let metadata = transactions[transactionalID], metadata.state != .dead else {

@@ -1,5 +1,6 @@
 import FjordClient
 import KafkaProtocol
+import KafkaRecords
 import NIOCore
 import Testing
 
@@ -148,6 +149,30 @@ import Testing
             let described = try await client.send(DescribeTransactionsRequest(transactionalIDs: ["raw", "nobody"]), to: coordinator)
             #expect(described.transactionStates.map { ErrorCode(rawValue: $0.errorCode) } == [.none, .transactionalIDNotFound])
             #expect(described.transactionStates[0].transactionState == "Empty")
+
+            // KIP-890 part 1: a transactional write to a partition that is not in the transaction is refused
+            // (TRANSACTION_ABORTABLE at Produce v11, which FjordClient speaks); once added, it is taken.
+            var options = RecordBatchBuilder.Options()
+            options.producerID = initialized.producerID
+            options.producerEpoch = 0
+            options.baseSequence = 0
+            options.isTransactional = true
+            var builder = RecordBatchBuilder(options: options)
+            builder.append(timestamp: 1, key: nil, value: ByteBuffer(string: "stray"))
+            var produce = ProduceRequest()
+            produce.transactionalID = "raw"
+            produce.acks = -1
+            produce.timeoutMs = 5000
+            produce.topicData = [.init(name: "swift-txraw", partitionData: [.init(index: 0, records: try builder.build().buffer)])]
+            let leader = try await client.leader(for: TopicPartition("swift-txraw", 0))
+            let refused = try await client.send(produce, to: leader)
+            #expect(ErrorCode(rawValue: refused.responses[0].partitionResponses[0].errorCode) == .transactionAbortable)
+            add.v3AndBelowTopics = [.init(name: "swift-txraw", partitions: [0])]
+            #expect(try await client.send(add, to: coordinator).resultsByTopicV3AndBelow[0].resultsByPartition[0].partitionErrorCode == 0)
+            let taken = try await client.send(produce, to: leader)
+            #expect(taken.responses[0].partitionResponses[0].errorCode == 0)
+            end.producerEpoch = 0
+            #expect(try await client.send(end, to: coordinator).errorCode == 0)
 
             let listed = try await client.send(ListTransactionsRequest(stateFilters: ["Bogus"], producerIDFilters: [], durationFilter: -1), to: coordinator)
             #expect(listed.unknownStateFilters == ["Bogus"] && listed.transactionStates.isEmpty)

@@ -203,4 +203,21 @@ struct TransactionDriver {
         garbage.writeInteger(Int16(9))
         #expect(throws: DecodeError.self) { try TransactionRecord.decode(key: garbage, value: nil) }
     }
+
+    @Test func writesAreVerifiedAgainstTheOpenTransaction() throws {
+        var driver = TransactionDriver()
+        let producer = try driver.initProducer("tx")
+        let id = (producer.producerID, producer.producerEpoch)
+        func verify(_ partition: PartitionKey, epoch: Int16 = 0, producerID: Int64 = 1000) -> ErrorCode {
+            driver.manager.verifyPartition(transactionalID: "tx", producerID: producerID, producerEpoch: epoch, partition: partition)
+        }
+        #expect(verify(orders) == .invalidTxnState)  // nothing open
+        _ = try driver.add("tx", id, [orders])
+        #expect(verify(orders) == .none)
+        #expect(verify(payments) == .invalidTxnState)  // not added
+        #expect(verify(orders, epoch: 1) == .invalidProducerEpoch)
+        #expect(verify(orders, producerID: 7) == .invalidProducerIDMapping)
+        _ = try driver.end("tx", id, commit: true)
+        #expect(verify(orders) == .invalidTxnState)  // the transaction ended
+    }
 }

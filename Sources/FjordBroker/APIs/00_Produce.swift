@@ -1,9 +1,13 @@
 // Produce v3-v11. One record batch (v2) per partition; acks 0 (no response), 1 and -1 (= all in-sync replicas,
 // NOT_ENOUGH_REPLICAS below min.insync.replicas); per-partition errors; LogAppendTime stamped by the log.
 // Unknown topics answer UNKNOWN_TOPIC_OR_PARTITION and, with auto.create.topics.enable, are created for the retry.
-// Transactional batches (with a transactional id) begin or continue their producer's transaction in the partition;
-// that the coordinator added the partition to the transaction is not verified here.
+// Transactional batches (with a transactional id) begin or continue their producer's transaction in the partition,
+// once the transaction coordinator confirms that the partition is in the producer's open transaction (KIP-890
+// part 1, `transaction.partition.verification.enable`): otherwise INVALID_TXN_STATE ("Partition was not added to
+// the transaction"), or TRANSACTION_ABORTABLE from v11, so a late or stray write cannot open a transaction that
+// nobody will ever end.
 import FjordController
+import FjordGroups
 import FjordStorage
 import KafkaProtocol
 import NIOCore
@@ -34,7 +38,10 @@ struct ProduceHandler: APIHandler {
             var topicResponse = ProduceResponse.TopicProduceResponse(name: topic.name)
             var topicMetrics: TopicMetrics?
             for partition in topic.partitionData {
-                let outcome = produce(topic: topic.name, partition: partition, acks: request.acks, image: image, now: now, unknownTopics: &unknownTopics)
+                let outcome = produce(
+                    topic: topic.name, partition: partition, acks: request.acks, transactionalID: request.transactionalID,
+                    version: context.apiVersion, image: image, now: now, unknownTopics: &unknownTopics
+                )
                 if outcome.error == .none, let records = partition.records {
                     // Per batch, never per record: the count is read from the (validated) batch header.
                     topicMetrics = topicMetrics ?? metrics.topic(topic.name)
@@ -67,9 +74,21 @@ struct ProduceHandler: APIHandler {
         Int(max(0, records.getInteger(at: records.readerIndex + 57, endianness: .big, as: Int32.self) ?? 0))
     }
 
+    /// The producer id and epoch of a transactional v2 batch, read in place (producer id at byte 43, epoch at 51,
+    /// the transactional attribute bit 0x10 at byte 22); nil for any other batch. The append validates the rest.
+    static func transactionalProducer(of records: ByteBuffer?) -> (producerID: Int64, epoch: Int16)? {
+        guard let records, records.readableBytes >= 61,
+              let attributes = records.getInteger(at: records.readerIndex + 21, endianness: .big, as: Int16.self),
+              attributes & 0x10 != 0, attributes & 0x20 == 0,
+              let producerID = records.getInteger(at: records.readerIndex + 43, endianness: .big, as: Int64.self),
+              let epoch = records.getInteger(at: records.readerIndex + 51, endianness: .big, as: Int16.self)
+        else { return nil }
+        return (producerID, epoch)
+    }
+
     private func produce(
-        topic: String, partition: ProduceRequest.PartitionProduceData, acks: Int16, image: MetadataImage, now: Int64,
-        unknownTopics: inout [String]
+        topic: String, partition: ProduceRequest.PartitionProduceData, acks: Int16, transactionalID: String?, version: Int16,
+        image: MetadataImage, now: Int64, unknownTopics: inout [String]
     ) -> PartitionAppendOutcome {
         guard acks == 0 || acks == 1 || acks == -1 else {
             return .failure(.invalidRequiredAcks, "acks must be -1, 0 or 1, not \(acks)")
@@ -84,6 +103,19 @@ struct ProduceHandler: APIHandler {
             if inSync < required {
                 return .failure(.notEnoughReplicas, "The size of the current ISR \(inSync) is insufficient to satisfy the min.isr requirement of \(required) for partition \(replica.topicPartition)")
             }
+        }
+        if let transactionalID, services.configuration.transactionPartitionVerificationEnable,
+           let producer = Self.transactionalProducer(of: partition.records) {
+            let error = services.transactions.verify(
+                transactionalID: transactionalID, producerID: producer.producerID, producerEpoch: producer.epoch,
+                partition: PartitionKey(topic, partition.index)
+            )
+            if error == .invalidTxnState {
+                return version >= 11
+                    ? .failure(.transactionAbortable, "Partition was not added to the transaction")
+                    : .failure(.invalidTxnState, "Partition was not added to the transaction")
+            }
+            if error != .none { return .failure(error, "The transaction coordinator refused producer \(producer.producerID) epoch \(producer.epoch)") }
         }
         let outcome = replica.appendAsLeader(partition.records, now: now)
         BrokerServices.finishAppend(outcome, of: replica, threadPool: services.threadPool, logger: services.logger)

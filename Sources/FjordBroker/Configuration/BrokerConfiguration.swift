@@ -57,6 +57,9 @@ public struct BrokerConfiguration: Sendable {
     /// How often timed-out transactions are looked for (ms). Kafka:
     /// `transaction.abort.timed.out.transaction.cleanup.interval.ms`. Default 10000.
     public var transactionAbortTimedOutCheckIntervalMs: Int32 = 10_000
+    /// Whether a transactional produce must go to a partition already added to the producer's open transaction
+    /// (KIP-890 part 1). Kafka: `transaction.partition.verification.enable`. Default true.
+    public var transactionPartitionVerificationEnable = true
     /// How long the first rebalance of an empty group waits for more members (ms). Kafka:
     /// `group.initial.rebalance.delay.ms`. Default 3000.
     public var groupInitialRebalanceDelayMs: Int32 = 3000
@@ -143,6 +146,7 @@ public struct BrokerConfiguration: Sendable {
         case "transaction.state.log.replication.factor":
             transactionStateTopicReplicationFactor = try Self.integer(value, key: key, in: 1...Int(Int16.max))
         case "transaction.state.log.segment.bytes": transactionStateTopicSegmentBytes = try Self.integer(value, key: key, in: 1...Int(Int32.max))
+        case "transaction.partition.verification.enable": transactionPartitionVerificationEnable = value.lowercased() == "true"
         case "transaction.max.timeout.ms": transactionMaxTimeoutMs = try Self.integer(value, key: key, in: 1...Int(Int32.max))
         case "transactional.id.expiration.ms": transactionalIDExpirationMs = try Self.integer(value, key: key, in: 1...Int(Int32.max))
         case "transaction.abort.timed.out.transaction.cleanup.interval.ms":

@@ -170,6 +170,18 @@ final class TransactionCoordinator: @unchecked Sendable {
         }
     }
 
+    /// Whether a transactional produce to `partition` belongs to the producer's open transaction (KIP-890 part 1):
+    /// .none, INVALID_TXN_STATE when the partition was not added, INVALID_PRODUCER_ID_MAPPING or
+    /// INVALID_PRODUCER_EPOCH when the producer is not the id's current one, NOT_COORDINATOR when another broker
+    /// coordinates the id.
+    func verify(transactionalID: String, producerID: Int64, producerEpoch: Int16, partition: PartitionKey) -> ErrorCode {
+        let error = internalTopic.checkCoordinator(transactionalID)
+        guard error == .none else { return error == .coordinatorNotAvailable ? .invalidProducerIDMapping : error }
+        return lock.withLock {
+            manager.verifyPartition(transactionalID: transactionalID, producerID: producerID, producerEpoch: producerEpoch, partition: partition)
+        }
+    }
+
     func describe(_ transactionalIDs: [String]) -> [DescribeTransactionsResponse.TransactionState] {
         transactionalIDs.map { id in
             let error = internalTopic.checkCoordinator(id)
