@@ -15,6 +15,7 @@ import signal
 import socket
 import subprocess
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -189,15 +190,24 @@ def _track(request: pytest.FixtureRequest, broker: BrokerProcess) -> None:
     request.node.__dict__.setdefault("_interop_brokers", []).append(broker)
 
 
-@pytest.fixture
-def broker(request: pytest.FixtureRequest, tmp_path: Path):
-    """A fresh single-node Fjord broker (node.id=1) on a free loopback port."""
-    b = start_fjord(tmp_path)
+@contextmanager
+def running_fjord(request: pytest.FixtureRequest, tmp_path: Path, overrides: dict[str, str] | None = None,
+                  name: str = "fjord"):
+    """A Fjord broker with `overrides` for the length of a `with` block (or of a fixture that yields inside
+    one): its log is attached to a failing test's report, and it is stopped at the end."""
+    b = start_fjord(tmp_path, overrides=overrides, name=name)
     _track(request, b)
     try:
         yield b
     finally:
         b.stop()
+
+
+@pytest.fixture
+def broker(request: pytest.FixtureRequest, tmp_path: Path):
+    """A fresh single-node Fjord broker (node.id=1) on a free loopback port."""
+    with running_fjord(request, tmp_path) as b:
+        yield b
 
 
 @pytest.fixture

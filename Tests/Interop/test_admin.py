@@ -284,11 +284,9 @@ def test_kafka_python_describe_and_alter_configs(broker):
 def test_broker_static_config_is_the_topic_default(tmp_path, request):
     """Broker properties are the defaults of topic configs (source STATIC_BROKER_CONFIG, with the synonym
     chain), a topic override beats them, and num.partitions applies to auto-created topics."""
-    from conftest import _track, start_fjord
+    from conftest import running_fjord
 
-    broker = start_fjord(tmp_path, overrides={"log.retention.ms": "7200000", "num.partitions": "3"})
-    _track(request, broker)
-    try:
+    with running_fjord(request, tmp_path, {"log.retention.ms": "7200000", "num.partitions": "3"}) as broker:
         b = broker.bootstrap
         create_topic(b, "inherits", 1)
         create_topic(b, "overrides", 1, {"retention.ms": "1000"})
@@ -311,8 +309,6 @@ def test_broker_static_config_is_the_topic_default(tmp_path, request):
         res = ConfigResource(ConfigResource.Type.BROKER, "1")
         be = admin(b).describe_configs([res])[res].result(timeout=TIMEOUT_S)
         assert (be["num.partitions"].value, be["num.partitions"].source) == ("3", ConfigSource.STATIC_BROKER_CONFIG.value)
-    finally:
-        broker.stop()
 
 
 def test_broker_describe_configs_lists_broker_defaults(broker):

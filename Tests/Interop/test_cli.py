@@ -26,7 +26,7 @@ import uuid
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 
-from conftest import _track, fjord_bin, start_fjord
+from conftest import fjord_bin, running_fjord
 
 OVERRIDES = {
     "group.initial.rebalance.delay.ms": "0",
@@ -38,12 +38,8 @@ TIMEOUT_S = 60
 
 @pytest.fixture
 def cbroker(request, tmp_path):
-    b = start_fjord(tmp_path, overrides=OVERRIDES)
-    _track(request, b)
-    try:
+    with running_fjord(request, tmp_path, OVERRIDES) as b:
         yield b
-    finally:
-        b.stop()
 
 
 def fj(broker, *args: str, input: str | None = None, expect: int | None = 0) -> subprocess.CompletedProcess:

@@ -16,7 +16,7 @@ import pytest
 from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from conftest import _track, restart_broker, start_fjord
+from conftest import restart_broker, running_fjord
 
 GROUP_OVERRIDES = {
     "group.initial.rebalance.delay.ms": "0",
@@ -27,12 +27,8 @@ GROUP_OVERRIDES = {
 
 @pytest.fixture
 def gbroker(request, tmp_path):
-    b = start_fjord(tmp_path, overrides=GROUP_OVERRIDES)
-    _track(request, b)
-    try:
+    with running_fjord(request, tmp_path, GROUP_OVERRIDES) as b:
         yield b
-    finally:
-        b.stop()
 
 
 def create_topic(bootstrap: str, name: str, partitions: int) -> None:

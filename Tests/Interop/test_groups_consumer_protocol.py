@@ -13,7 +13,7 @@ import pytest
 from confluent_kafka import Consumer, ConsumerGroupType, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient
 
-from conftest import _track, restart_broker, start_fjord
+from conftest import restart_broker, running_fjord
 from test_groups import Tracker, create_topic, exclusive_cover, poll_until, produce, unique
 
 OVERRIDES = {
@@ -27,12 +27,8 @@ OVERRIDES = {
 
 @pytest.fixture
 def cbroker(request, tmp_path):
-    b = start_fjord(tmp_path, overrides=OVERRIDES)
-    _track(request, b)
-    try:
+    with running_fjord(request, tmp_path, OVERRIDES) as b:
         yield b
-    finally:
-        b.stop()
 
 
 def new_consumer(bootstrap: str, group: str, **extra) -> Consumer:

@@ -16,7 +16,7 @@ import time
 import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from conftest import _track, restart_broker, start_fjord
+from conftest import restart_broker, running_fjord
 
 NONE, UNKNOWN_TOPIC_OR_PARTITION, COORDINATOR_NOT_AVAILABLE = 0, 3, 15
 INVALID_GROUP_ID, INVALID_REQUEST, MEMBER_ID_REQUIRED = 24, 42, 79
@@ -24,12 +24,8 @@ INVALID_GROUP_ID, INVALID_REQUEST, MEMBER_ID_REQUIRED = 24, 42, 79
 
 @pytest.fixture
 def gbroker(request, tmp_path):
-    b = start_fjord(tmp_path, overrides={"group.initial.rebalance.delay.ms": "0", "offsets.topic.num.partitions": "3"})
-    _track(request, b)
-    try:
+    with running_fjord(request, tmp_path, {"group.initial.rebalance.delay.ms": "0", "offsets.topic.num.partitions": "3"}) as b:
         yield b
-    finally:
-        b.stop()
 
 
 # Encoding (non-flexible versions only: int16-length strings, int32-length bytes and arrays).

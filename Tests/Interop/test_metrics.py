@@ -20,7 +20,7 @@ import pytest
 from confluent_kafka import Consumer, KafkaException, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from conftest import _track, start_fjord
+from conftest import running_fjord
 
 GROUP_OVERRIDES = {
     "group.initial.rebalance.delay.ms": "0",
@@ -85,12 +85,8 @@ def create_topic(bootstrap: str, name: str, partitions: int, config: dict[str, s
 
 @pytest.fixture
 def mbroker(request, tmp_path):
-    b = start_fjord(tmp_path, overrides={**GROUP_OVERRIDES, "metrics.partition.level": "true"})
-    _track(request, b)
-    try:
+    with running_fjord(request, tmp_path, {**GROUP_OVERRIDES, "metrics.partition.level": "true"}) as b:
         yield b
-    finally:
-        b.stop()
 
 
 def test_counters_and_consumer_lag_after_produce_and_group_consume(mbroker):
@@ -202,23 +198,15 @@ def test_series_of_a_deleted_topic_disappear(broker):
 
 
 def test_metrics_listener_can_be_turned_off(request, tmp_path):
-    b = start_fjord(tmp_path, overrides={"metrics.listener": "none"})
-    _track(request, b)
-    try:
+    with running_fjord(request, tmp_path, {"metrics.listener": "none"}) as b:
         assert b.metrics_port is None
         assert "metrics listener off" in b.log_text()
-    finally:
-        b.stop()
 
 
 def test_port_zero_is_reported_in_the_log(request, tmp_path):
-    b = start_fjord(tmp_path, overrides={"metrics.listener": "127.0.0.1:0"})
-    _track(request, b)
-    try:
+    with running_fjord(request, tmp_path, {"metrics.listener": "127.0.0.1:0"}) as b:
         assert b.metrics_port and b.metrics_port > 0
         assert http_get(b.metrics_port, "/health")[0] == 200
-    finally:
-        b.stop()
 
 
 def test_oversized_or_garbage_requests_close_only_their_connection(broker):

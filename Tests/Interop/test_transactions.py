@@ -19,7 +19,7 @@ import time
 import pytest
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 
-from conftest import restart_broker, start_fjord
+from conftest import restart_broker, running_fjord
 from datapath_clients import create_topic, drop_admin_clients  # noqa: F401 (autouse fixture)
 
 TIMEOUT_S = 10
@@ -187,9 +187,7 @@ def test_offsets_sent_with_the_transaction_commit_with_it(broker):
 
 
 def test_the_coordinator_aborts_a_transaction_that_times_out(tmp_path, request):
-    b = start_fjord(tmp_path, overrides={"transaction.abort.timed.out.transaction.cleanup.interval.ms": "200"})
-    request.node.__dict__.setdefault("_interop_brokers", []).append(b)
-    try:
+    with running_fjord(request, tmp_path, {"transaction.abort.timed.out.transaction.cleanup.interval.ms": "200"}) as b:
         bs = b.bootstrap
         create_topic(bs, "tx-timeout", partitions=1)
         p = txn_producer(bs, "tx-timeout-producer", **{"transaction.timeout.ms": 2000})
@@ -203,14 +201,10 @@ def test_the_coordinator_aborts_a_transaction_that_times_out(tmp_path, request):
         assert read_all(bs, "tx-timeout", 1, "read_committed", expect=1, timeout=15) == ["later"]
         with pytest.raises(KafkaException):
             p.commit_transaction(TIMEOUT_S)
-    finally:
-        b.stop()
 
 
 def test_transactions_survive_sigkill(tmp_path, request):
-    b = start_fjord(tmp_path, overrides={"transaction.abort.timed.out.transaction.cleanup.interval.ms": "200"})
-    request.node.__dict__.setdefault("_interop_brokers", []).append(b)
-    try:
+    with running_fjord(request, tmp_path, {"transaction.abort.timed.out.transaction.cleanup.interval.ms": "200"}) as b:
         bs = b.bootstrap
         create_topic(bs, "tx-kill", partitions=2)
         consumer = Consumer({"bootstrap.servers": bs, "group.id": "tx-kill-group", "enable.auto.commit": False})
@@ -246,5 +240,3 @@ def test_transactions_survive_sigkill(tmp_path, request):
         again.commit_transaction(TIMEOUT_S)
         values = read_all(bs, "tx-kill", 2, "read_committed", expect=7)
         assert sorted(values) == sorted([f"kept-{i}" for i in range(6)] + ["after-restart"])
-    finally:
-        b.stop()
