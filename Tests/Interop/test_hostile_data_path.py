@@ -16,6 +16,7 @@ import time
 import pytest
 from confluent_kafka import Producer, TopicPartition
 
+from test_hostile_input import closed_by_peer, recv_exactly
 from datapath_clients import (drop_admin_clients,  # noqa: F401 (autouse fixture)
                               TIMEOUT_S, confluent_consume, confluent_consumer, create_topic, now_ms)
 
@@ -171,35 +172,11 @@ def parse_produce_v9_response(frame: bytes) -> dict:
 
 # ---- sockets -------------------------------------------------------------------------------------------------------
 
-def recv_exactly(sock: socket.socket, n: int) -> bytes:
-    buf = b""
-    while len(buf) < n:
-        chunk = sock.recv(n - len(buf))
-        if not chunk:
-            raise ConnectionError(f"connection closed after {len(buf)} of {n} bytes")
-        buf += chunk
-    return buf
-
-
 def read_frame(sock: socket.socket) -> bytes:
     sock.settimeout(TIMEOUT_S)
     (size,) = struct.unpack(">i", recv_exactly(sock, 4))
     assert 0 < size < 1 << 20, f"implausible response size {size}"
     return recv_exactly(sock, size)
-
-
-def closed_by_peer(sock: socket.socket, timeout: float = CLOSE_TIMEOUT_S) -> bool:
-    deadline = time.monotonic() + timeout
-    while (left := deadline - time.monotonic()) > 0:
-        sock.settimeout(left)
-        try:
-            if not sock.recv(65536):
-                return True
-        except (ConnectionResetError, BrokenPipeError):
-            return True
-        except (socket.timeout, TimeoutError):
-            return False
-    return False
 
 
 def connect(broker) -> socket.socket:
@@ -417,10 +394,10 @@ def test_hostile_request_closes_only_its_connection(broker, case):
             except (ConnectionResetError, BrokenPipeError):
                 pass
             if case != "produce body truncated":
-                assert closed_by_peer(bad), f"{case}: the broker kept the connection open"
+                assert closed_by_peer(bad, CLOSE_TIMEOUT_S), f"{case}: the broker kept the connection open"
             else:
                 # A frame cut by EOF: the broker sees the half-close and must drop the partial frame.
-                assert closed_by_peer(bad), f"{case}: no close after EOF mid-frame"
+                assert closed_by_peer(bad, CLOSE_TIMEOUT_S), f"{case}: no close after EOF mid-frame"
         finally:
             bad.close()
         assert broker.alive(), f"broker exited {broker.proc.returncode}"
