@@ -396,9 +396,11 @@ final class LogSegment: @unchecked Sendable {
     }
 
     /// Renames the files to `*.deleted`; `removeDeletedFiles` unlinks them later. Readers holding the segment
-    /// keep reading until then.
-    func markDeleted() throws(LogError) {
-        for file in [log, offsetIndex.file, timeIndex.file, transactionIndex.file] {
+    /// keep reading until then. A segment replaced by its cleaned copy keeps its `.txnindex` in place: cleaning
+    /// keeps every transaction marker, so the copy's aborted transactions are the same entries.
+    func markDeleted(keepingTransactionIndex: Bool = false) throws(LogError) {
+        let files = keepingTransactionIndex ? [log, offsetIndex.file, timeIndex.file] : [log, offsetIndex.file, timeIndex.file, transactionIndex.file]
+        for file in files {
             let path = file.path
             if SegmentFile.exists(path) { try file.rename(to: path + ".deleted") }
         }
