@@ -325,7 +325,11 @@ final class LogSegment: @unchecked Sendable {
 
     /// Whether appending `bytes` more, up to `lastOffset`, needs a new segment first. Age counts as Kafka's
     /// does: the incoming `maxTimestamp` minus the first batch's, or the time since creation without timestamps.
-    func needsRoll(adding bytes: Int, lastOffset: Int64, maxTimestamp: Int64, now: Int64) -> Bool {
+    /// `configuration` is the log's current one: a segment opened before its topic's settings were known (at
+    /// start-up) must still roll at the topic's `segment.bytes` and `segment.ms`.
+    func needsRoll(
+        adding bytes: Int, lastOffset: Int64, maxTimestamp: Int64, now: Int64, configuration: LogConfiguration
+    ) -> Bool {
         lock.withLock {
             let size = sizeStorage ?? 0
             guard size > 0 else { return false }
