@@ -71,17 +71,14 @@ extension LogCleaner {
         try output.sync()
         // The cleaned segment counts as written now: its tombstones get a full `delete.retention.ms` from here.
         SegmentFile.setModificationTime(cleanedPath, milliseconds: pass.now)
-        let swapPath = log.directory + "/" + LogSegment.fileName(segment.baseOffset, ".log.swap")
-        try SegmentFile.rename(cleanedPath, to: swapPath)
-        completed = true
-        if try log.replaceSegment(segment, expectedSize: sizeBefore) {
+        // False when the segment changed meanwhile (truncated, deleted, or the log closed): the copy is stale and
+        // the deferred cleanup removes it.
+        completed = try log.replaceSegment(segment, expectedSize: sizeBefore, cleanedPath: cleanedPath)
+        if completed {
             result.segmentsRewritten += 1
             result.recordsRemoved += removed
             result.bytesBefore += sizeBefore
             result.bytesAfter += written
-        } else {
-            // The segment changed meanwhile (truncated, deleted, or the log closed): this pass's copy is stale.
-            SegmentFile.remove(swapPath)
         }
     }
 

@@ -19,7 +19,7 @@ import NIOCore
 ///    delta; an idempotent batch that lost all its records stays empty only if it is its producer's last in the
 ///    range (so the producer's sequence survives), else it goes.
 /// 4. A rewritten segment is swapped in (`PartitionLog.replaceSegment`): `<base>.log.cleaned` is written and
-///    fsynced, renamed `<base>.log.swap`, and under the log's lock the old segment's files become `.deleted` and
+///    fsynced; under the log's lock it is renamed `<base>.log.swap`, the old segment's files become `.deleted` and
 ///    the swap file `<base>.log`. `SegmentLoader` deletes a leftover `.cleaned` and completes a leftover `.swap`.
 ///
 /// Pure apart from the files: it reads the time from the log's injectable clock and keeps no state between passes

@@ -3,18 +3,22 @@ import Glibc
 #endif
 
 extension PartitionLog {
-    /// Swaps in the cleaned copy of `old` (`<base>.log.swap`, written and fsynced by `LogCleaner`): under the
-    /// writer lock, `old`'s `.log`, `.index` and `.timeindex` become `.deleted` (removed `file.delete.delay.ms`
-    /// later, so reads that took the old segment keep working) and the swap file becomes `<base>.log`; its indexes
-    /// are rebuilt from it on first use. Returns false, changing nothing, when `old` is no longer a sealed segment
-    /// of this log of `expectedSize` bytes (truncated, deleted by retention, or the log closed meanwhile).
-    func replaceSegment(_ old: LogSegment, expectedSize: Int64) throws(LogError) -> Bool {
+    /// Swaps in the cleaned copy of `old` (`<base>.log.cleaned`, written and fsynced by `LogCleaner`). Under the
+    /// writer lock, once `old` is checked to still be a sealed segment of this log of `expectedSize` bytes: the copy
+    /// is renamed `<base>.log.swap` (from here a crash completes the swap at the next open), `old`'s `.log`,
+    /// `.index` and `.timeindex` become `.deleted` (removed `file.delete.delay.ms` later, so reads that took the old
+    /// segment keep working) and the swap file becomes `<base>.log`; its indexes are rebuilt from it on first use.
+    /// Renaming to `.swap` only under the lock means a crash can never resurrect a segment that retention or
+    /// truncation removed meanwhile. Returns false, changing nothing, when the check fails (truncated, deleted, or
+    /// the log closed); the caller then removes the copy.
+    func replaceSegment(_ old: LogSegment, expectedSize: Int64, cleanedPath: String) throws(LogError) -> Bool {
         let now = clock.nowMilliseconds()
         return try locked { () throws(LogError) -> Bool in
             var segments = self.segments
             guard !isClosed, let index = segments.firstIndex(where: { $0 === old }), index + 1 < segments.count,
                 old.size == expectedSize
             else { return false }
+            try SegmentFile.rename(cleanedPath, to: directory + "/" + LogSegment.fileName(old.baseOffset, ".log.swap"))
             // A previous cleaning of the same segment may still have `.deleted` files waiting: remove them now so
             // the renames below do not land on them.
             pendingDeletions.removeAll { pending in
