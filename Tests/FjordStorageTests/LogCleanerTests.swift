@@ -183,6 +183,26 @@ import Testing
         try LogChecks.checkFolder(directory)
     }
 
+    /// Flow: 1. a reader takes a slice of a sealed segment (as a fetch does before `sendfile`); 2. the segment is
+    /// cleaned and swapped; 3. the old slice still reads the old bytes (the renamed file stays until
+    /// `file.delete.delay.ms`), while a new read sees the cleaned segment.
+    @Test func readersOfTheOldSegmentKeepReading() throws {
+        let directory = StorageFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let clock = realClock()
+        let now = clock.nowMilliseconds()
+        let log = try open(directory, compacted(), clock: clock)
+        for value in 0..<6 { _ = try log.append(batch([("k", "\(value)")], timestamp: now), leaderEpoch: 0) }
+        try log.roll()
+        let old = try log.read(from: 0, maximumBytes: 1 << 20, upperBound: 6).slice!
+        let before = try log.bytes(of: old)
+        old.file.closeDescriptor()  // even a descriptor the file cache closed reopens by its new name
+        _ = try LogCleaner().clean(log, firstDirtyOffset: 0)
+        #expect(try log.bytes(of: old) == before)
+        #expect(FileManager.default.fileExists(atPath: directory + "/" + LogSegment.fileName(0, ".log.deleted")))
+        #expect(keyed(try LogChecks.allRecords(log)).map(\.0) == [5])
+    }
+
     /// Flow: 1. the upper bound (last stable offset) is inside the sealed data; 2. nothing at or past it is
     /// compacted, and the dirty part ends there.
     @Test func upperBoundStopsTheRange() throws {
