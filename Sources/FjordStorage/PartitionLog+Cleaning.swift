@@ -8,6 +8,7 @@ extension PartitionLog {
     /// is renamed `<base>.log.swap` (from here a crash completes the swap at the next open), `old`'s `.log`,
     /// `.index` and `.timeindex` become `.deleted` (removed `file.delete.delay.ms` later, so reads that took the old
     /// segment keep working) and the swap file becomes `<base>.log`; its indexes are rebuilt from it on first use.
+    /// A copy with nothing left replaces `old` by nothing (unless it is the first segment).
     /// Renaming to `.swap` only under the lock means a crash can never resurrect a segment that retention or
     /// truncation removed meanwhile. Returns false, changing nothing, when the check fails (truncated, deleted, or
     /// the log closed); the caller then removes the copy.
@@ -18,6 +19,16 @@ extension PartitionLog {
             guard !isClosed, let index = segments.firstIndex(where: { $0 === old }), index + 1 < segments.count,
                 old.size == expectedSize
             else { return false }
+            if index > 0, SegmentFile.sizeOfFile(cleanedPath) == 0 {
+                // Nothing left (and so no transaction marker, nor aborted-transaction entry): drop the segment
+                // rather than keep an empty file. The first segment stays, so the log start offset does not move.
+                SegmentFile.remove(cleanedPath)
+                try old.markDeleted()
+                pendingDeletions.append((now + configurationStorage.fileDeleteDelayMs, old))
+                segments.remove(at: index)
+                self.segments = segments
+                return true
+            }
             try SegmentFile.rename(cleanedPath, to: directory + "/" + LogSegment.fileName(old.baseOffset, ".log.swap"))
             // A previous cleaning of the same segment may still have `.deleted` files waiting: remove them now so
             // the renames below do not land on them.
