@@ -68,6 +68,9 @@ public final class Broker: Service, Sendable {
             try await withThrowingTaskGroup(of: Void.self) { tasks in
                 tasks.addTask { try await self.makeFlusher(logManager: logManager, threadPool: threadPool).run() }
                 tasks.addTask { try await self.makeRetention(logManager: logManager, threadPool: threadPool).run() }
+                tasks.addTask {
+                    try await self.makeCleaner(logManager: logManager, replicas: services.replicas, threadPool: threadPool).run()
+                }
                 try? await gracefulShutdown()
                 tasks.cancelAll()
                 while (try? await tasks.next()) != nil {}
@@ -222,6 +225,20 @@ public final class Broker: Service, Sendable {
         var retention = RetentionService.Configuration()
         retention.interval = .milliseconds(configuration.retentionCheckIntervalMs)
         return RetentionService(manager: logManager, configuration: retention, threadPool: threadPool, logger: logger)
+    }
+
+    /// Compacts `cleanup.policy=compact` logs every `log.cleaner.backoff.ms`, never past a partition's last stable
+    /// offset (nothing of an open transaction is touched; a partition without a replica yet is left alone).
+    private func makeCleaner(logManager: LogManager, replicas: ReplicaManager, threadPool: NIOThreadPool) -> LogCleanerService {
+        var cleaner = LogCleanerService.Configuration()
+        cleaner.isEnabled = configuration.logCleanerEnable
+        cleaner.interval = .milliseconds(configuration.logCleanerBackoffMs)
+        cleaner.cleaner.maximumMapEntries = Int(max(1, configuration.logCleanerDedupeBufferSize / 24))
+        return LogCleanerService(
+            manager: logManager, configuration: cleaner,
+            upperBound: { topicPartition in replicas.replica(for: topicPartition)?.lastStableOffset ?? 0 },
+            threadPool: threadPool, logger: logger
+        )
     }
 
     /// Creates or checks `meta.properties` in every data directory; all must name the same cluster.

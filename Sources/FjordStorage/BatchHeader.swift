@@ -3,8 +3,8 @@ import NIOCore
 
 /// The fields of a record batch header that the log needs, read from the file without reading the records.
 struct BatchHeader: Sendable {
-    /// Bytes of the header that `BatchHeaderScanner` reads: through `maxTimestamp`.
-    static let prefixSize = 43
+    /// Bytes of the header that `BatchHeaderScanner` reads: through `baseSequence` (every v2 batch has them).
+    static let prefixSize = 57
 
     var position: Int64
     var baseOffset: Int64
@@ -14,6 +14,12 @@ struct BatchHeader: Sendable {
     var magic: Int8
     var lastOffsetDelta: Int32
     var maxTimestamp: Int64
+    var attributes: Int16
+    /// The idempotent producer, or -1 (the log cleaner keeps each producer's last batch).
+    var producerID: Int64
+
+    var isControl: Bool { attributes & 0x20 != 0 }
+    var isTransactional: Bool { attributes & 0x10 != 0 }
 
     var lastOffset: Int64 { baseOffset + Int64(lastOffsetDelta) }
     var nextOffset: Int64 { lastOffset + 1 }
@@ -24,8 +30,10 @@ struct BatchHeader: Sendable {
             let batchLength = buffer.getInteger(at: index + 8, as: Int32.self),
             let epoch = buffer.getInteger(at: index + 12, as: Int32.self),
             let magic = buffer.getInteger(at: index + 16, as: Int8.self),
+            let attributes = buffer.getInteger(at: index + 21, as: Int16.self),
             let lastOffsetDelta = buffer.getInteger(at: index + 23, as: Int32.self),
-            let maxTimestamp = buffer.getInteger(at: index + 35, as: Int64.self)
+            let maxTimestamp = buffer.getInteger(at: index + 35, as: Int64.self),
+            let producerID = buffer.getInteger(at: index + 43, as: Int64.self)
         else { return nil }
         self.position = position
         self.baseOffset = baseOffset
@@ -34,6 +42,8 @@ struct BatchHeader: Sendable {
         self.magic = magic
         self.lastOffsetDelta = lastOffsetDelta
         self.maxTimestamp = maxTimestamp
+        self.attributes = attributes
+        self.producerID = producerID
     }
 
     /// Whether the header is plausible: a v2 batch at least a header long that ends within `fileSize`.

@@ -5,10 +5,11 @@ import NIOConcurrencyHelpers
 /// The partition logs of a node's data directories (`log.dirs`).
 ///
 /// Files it owns in each data directory (Kafka's formats, written atomically, see `CheckpointFile`):
-/// `recovery-point-offset-checkpoint` and `log-start-offset-checkpoint` (per partition), and the
-/// `.kafka_cleanshutdown` marker, written last by a clean shutdown and removed at start-up. Without the marker,
-/// every partition is recovered from its recovery point. A deleted partition's folder is renamed to
-/// `<topic>-<partition>.<id>-delete` and removed in the background (and at the next start if still there).
+/// `recovery-point-offset-checkpoint`, `log-start-offset-checkpoint` and `cleaner-offset-checkpoint` (per
+/// partition; the last in `LogManager+Cleaning`), and the `.kafka_cleanshutdown` marker, written last by a clean
+/// shutdown and removed at start-up. Without the marker, every partition is recovered from its recovery point. A
+/// deleted partition's folder is renamed to `<topic>-<partition>.<id>-delete` and removed in the background (and at
+/// the next start if still there).
 public final class LogManager: @unchecked Sendable {
     public static let cleanShutdownMarker = ".kafka_cleanshutdown"
     public static let recoveryPointCheckpoint = "recovery-point-offset-checkpoint"
@@ -16,7 +17,7 @@ public final class LogManager: @unchecked Sendable {
 
     public let dataDirectories: [String]
     private let clock: any StorageClock
-    private let logger: Logger
+    let logger: Logger
     private let lock = NIOLock()
     private var logs: [TopicPartition: PartitionLog] = [:]
     private var directoryOf: [TopicPartition: String] = [:]
@@ -78,6 +79,17 @@ public final class LogManager: @unchecked Sendable {
     }
 
     public var allLogs: [TopicPartition: PartitionLog] { lock.withLock { logs } }
+
+    /// The logs of each data directory (every directory present, possibly with none).
+    func logsByDataDirectory() -> [String: [TopicPartition: PartitionLog]] {
+        let snapshot = lock.withLock { (self.logs, self.directoryOf) }
+        var result = [String: [TopicPartition: PartitionLog]]()
+        for dataDirectory in dataDirectories { result[dataDirectory] = [:] }
+        for (topicPartition, log) in snapshot.0 {
+            if let dataDirectory = snapshot.1[topicPartition] { result[dataDirectory]?[topicPartition] = log }
+        }
+        return result
+    }
 
     /// Creates the partition's log (or returns the existing one) in the data directory with the fewest partitions.
     public func createLog(_ topicPartition: TopicPartition, topicID: KafkaUUID, configuration: LogConfiguration) throws(LogError) -> PartitionLog {

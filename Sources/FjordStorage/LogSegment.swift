@@ -325,7 +325,11 @@ final class LogSegment: @unchecked Sendable {
 
     /// Whether appending `bytes` more, up to `lastOffset`, needs a new segment first. Age counts as Kafka's
     /// does: the incoming `maxTimestamp` minus the first batch's, or the time since creation without timestamps.
-    func needsRoll(adding bytes: Int, lastOffset: Int64, maxTimestamp: Int64, now: Int64) -> Bool {
+    /// `configuration` is the log's current one: a segment opened before its topic's settings were known (at
+    /// start-up) must still roll at the topic's `segment.bytes` and `segment.ms`.
+    func needsRoll(
+        adding bytes: Int, lastOffset: Int64, maxTimestamp: Int64, now: Int64, configuration: LogConfiguration
+    ) -> Bool {
         lock.withLock {
             let size = sizeStorage ?? 0
             guard size > 0 else { return false }
@@ -396,9 +400,11 @@ final class LogSegment: @unchecked Sendable {
     }
 
     /// Renames the files to `*.deleted`; `removeDeletedFiles` unlinks them later. Readers holding the segment
-    /// keep reading until then.
-    func markDeleted() throws(LogError) {
-        for file in [log, offsetIndex.file, timeIndex.file, transactionIndex.file] {
+    /// keep reading until then. A segment replaced by its cleaned copy keeps its `.txnindex` in place: cleaning
+    /// keeps every transaction marker, so the copy's aborted transactions are the same entries.
+    func markDeleted(keepingTransactionIndex: Bool = false) throws(LogError) {
+        let files = keepingTransactionIndex ? [log, offsetIndex.file, timeIndex.file] : [log, offsetIndex.file, timeIndex.file, transactionIndex.file]
+        for file in files {
             let path = file.path
             if SegmentFile.exists(path) { try file.rename(to: path + ".deleted") }
         }

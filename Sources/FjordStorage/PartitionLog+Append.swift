@@ -113,7 +113,7 @@ extension PartitionLog {
     ) throws(LogError) {
         var active = segments.last!
         let maxTimestamp = headers.lazy.map(\.maxTimestamp).max()!
-        if active.needsRoll(adding: bytes.readableBytes, lastOffset: headers.last!.lastOffset, maxTimestamp: maxTimestamp, now: now) {
+        if active.needsRoll(adding: bytes.readableBytes, lastOffset: headers.last!.lastOffset, maxTimestamp: maxTimestamp, now: now, configuration: configurationStorage) {
             try rollLocked(newBaseOffset: headers[0].baseOffset, now: now)
             active = segments.last!
         }

@@ -10,6 +10,8 @@ import NIOCore
 /// `.txnindex` where a transaction aborted),
 /// `leader-epoch-checkpoint` (`LeaderEpochCache`) and `partition.metadata` (the topic id, `PartitionMetadataFile`).
 /// A segment being deleted carries a `.deleted` suffix; leftovers of those and of `.tmp` files are removed at open.
+/// Compaction (`LogCleaner`) writes `<base>.log.cleaned`, renames it `<base>.log.swap` once fsynced, then swaps it
+/// in (`replaceSegment`); at open a `.cleaned` leftover is deleted and a `.swap` one completed (`SegmentLoader`).
 ///
 /// Concurrency: every change (append, roll, truncation, retention, log-start move, flush bookkeeping, close) runs
 /// under the writer lock `lock`, so appends are serialized. Reads and lookups do not take it: they take a snapshot

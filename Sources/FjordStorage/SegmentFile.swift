@@ -283,6 +283,20 @@ public final class SegmentFile: @unchecked Sendable {
         return Int64(status.st_size)
     }
 
+    /// When a file was last modified (ms since the epoch), without opening it; nil if it does not exist.
+    static func modificationTimeOfFile(_ path: String) -> Int64? {
+        var status = stat()
+        guard stat(path, &status) == 0 else { return nil }
+        return Int64(status.st_mtim.tv_sec) * 1000 + Int64(status.st_mtim.tv_nsec) / 1_000_000
+    }
+
+    /// Sets a file's modification time (the log cleaner dates a cleaned segment by its own clock).
+    static func setModificationTime(_ path: String, milliseconds: Int64) {
+        let time = timespec(tv_sec: Int(milliseconds / 1000), tv_nsec: Int(milliseconds % 1000) * 1_000_000)
+        let times = [time, time]
+        _ = utimensat(AT_FDCWD, path, times, 0)
+    }
+
     static func monotonicNow() -> UInt64 {
         var now = timespec()
         clock_gettime(CLOCK_MONOTONIC, &now)

@@ -1,7 +1,9 @@
 import Logging
 
 /// Finds and opens the segments of a partition folder (`PartitionLog.init`): removes leftovers of interrupted
-/// deletions and temp files, opens sealed segments lazily, recovers what an unclean shutdown may have torn, and
+/// deletions and temp files, settles interrupted compactions (Kafka's rule: a `.cleaned` file was never swapped
+/// in and is deleted; a `<base>.log.swap` is a complete, fsynced copy, so the segment it replaces is removed and
+/// the swap renamed into place), opens sealed segments lazily, recovers what an unclean shutdown may have torn, and
 /// loads the active segment.
 struct SegmentLoader {
     let directory: String
@@ -12,6 +14,7 @@ struct SegmentLoader {
     let recoveryPoint: Int64
 
     func load(report: inout RecoveryReport) throws(LogError) -> [LogSegment] {
+        try settleInterruptedCleaning()
         var baseOffsets = [Int64]()
         for name in try PartitionLog.listDirectory(directory) {
             if name.hasSuffix(".deleted") || name.hasSuffix(".tmp") {
@@ -71,5 +74,23 @@ struct SegmentLoader {
             segments.append(segment)
         }
         return segments
+    }
+
+    private func settleInterruptedCleaning() throws(LogError) {
+        for name in try PartitionLog.listDirectory(directory) {
+            if name.hasSuffix(".cleaned") {
+                SegmentFile.remove(directory + "/" + name)
+            } else if name.hasSuffix(".swap") {
+                guard name.count == 29, name.hasSuffix(".log.swap"), let base = Int64(name.prefix(20)) else {
+                    SegmentFile.remove(directory + "/" + name)
+                    continue
+                }
+                // The old segment's `.txnindex` stays: the cleaned copy has the same aborted transactions.
+                for suffix in [".log", ".index", ".timeindex"] {
+                    SegmentFile.remove(directory + "/" + LogSegment.fileName(base, suffix))
+                }
+                try PartitionLog.completeSwap(directory: directory, baseOffset: base)
+            }
+        }
     }
 }

@@ -146,6 +146,19 @@ enum StorageFixtures {
         _ = try log.applyRetention()
         #expect(!(try FileManager.default.contentsOfDirectory(atPath: directory)).contains { $0.hasSuffix(".deleted") })
     }
+
+    /// Flow: 1. a log is opened with the default settings (as at start-up, before the topic's are known);
+    /// 2. its configuration then gets a small `segment.bytes`; 3. the already-open active segment rolls at it.
+    @Test func reopenedActiveSegmentRollsAtTheCurrentSegmentBytes() throws {
+        let directory = StorageFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let log = try open(directory)
+        var small = LogConfiguration()
+        small.segmentBytesMax = 300
+        log.configuration = small
+        for _ in 0..<4 { _ = try log.append(StorageFixtures.batch(count: 3), leaderEpoch: 0) }
+        #expect(log.segmentCount > 1)
+    }
 }
 
 enum KafkaUUIDFixture {

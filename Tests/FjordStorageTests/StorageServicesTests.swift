@@ -111,4 +111,41 @@ import Testing
         let checkpoint = try String(contentsOfFile: directory + "/" + LogManager.logStartCheckpoint, encoding: .utf8)
         #expect(checkpoint.contains("short 0 \(shortLog.logStartOffset)\n"))
     }
+
+    /// Flow: 1. a compacted log and an uncompacted one hold the same superseded records in sealed segments; 2. the
+    /// cleaner service, run with a sleep the test controls (two passes, then cancellation), compacts only the first
+    /// and passes the upper bound it is given; 3. disabled (`log.cleaner.enable=false`), it returns without a pass.
+    @Test func logCleanerServiceCleansCompactedLogsUpToTheirBound() async throws {
+        let clock = ManualStorageClock()
+        let (manager, directory) = manager(clock)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var compacted = LogConfiguration()
+        compacted.isCompacted = true
+        let logs = [
+            try manager.createLog(TopicPartition("compacted", 0), topicID: KafkaUUIDFixture.id, configuration: compacted),
+            try manager.createLog(TopicPartition("plain", 0), topicID: KafkaUUIDFixture.id, configuration: LogConfiguration()),
+        ]
+        for log in logs {
+            for _ in 0..<4 { _ = try log.append(StorageFixtures.batch(count: 2), leaderEpoch: 0) }
+            try log.roll()
+        }
+        let sleeps = NIOLockedValueBox(0)
+        var configuration = LogCleanerService.Configuration()
+        configuration.interval = .milliseconds(1)
+        let service = LogCleanerService(manager: manager, configuration: configuration, upperBound: { _ in 6 }, sleep: { _ in
+            let count = sleeps.withLockedValue { $0 += 1; return $0 }
+            if count > 2 { throw CancellationError() }
+        })
+        try await service.run()
+        #expect(try LogChecks.allRecords(logs[0]).map(\.offset) == [4, 5, 6, 7])
+        #expect(try LogChecks.allRecords(logs[1]).count == 8)
+        #expect(try manager.cleanerCheckpoints() == [TopicPartition("compacted", 0): 6])
+
+        configuration.isEnabled = false
+        let disabled = LogCleanerService(manager: manager, configuration: configuration, sleep: { _ in
+            Issue.record("a disabled cleaner must not run passes")
+            throw CancellationError()
+        })
+        try await disabled.run()
+    }
 }

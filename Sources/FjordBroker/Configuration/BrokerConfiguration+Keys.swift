@@ -62,6 +62,7 @@ extension BrokerConfiguration {
         "log.preallocate": .bool, "log.roll.jitter.ms": .long, "log.cleaner.delete.retention.ms": .long,
         "log.cleaner.min.compaction.lag.ms": .long, "log.cleaner.max.compaction.lag.ms": .long,
         "log.cleaner.min.cleanable.ratio": .double, "log.cleaner.enable": .bool,
+        "log.cleaner.backoff.ms": .long, "log.cleaner.dedupe.buffer.size": .long,
         "offsets.topic.segment.bytes": .int, "offsets.retention.check.interval.ms": .long, "offset.metadata.max.bytes": .int,
         // Fjord's own: the Prometheus endpoint.
         "metrics.listener": .metricsListener, "metrics.partition.level": .bool,
@@ -81,6 +82,7 @@ extension BrokerConfiguration {
         "group.consumer.session.timeout.ms": "45000", "group.consumer.heartbeat.interval.ms": "5000",
         "group.consumer.max.size": "2147483647",
         "log.retention.check.interval.ms": "300000", "log.flush.scheduler.interval.ms": "3000",
+        "log.cleaner.enable": "true", "log.cleaner.backoff.ms": "15000", "log.cleaner.dedupe.buffer.size": "134217728",
         "max.incremental.fetch.session.cache.slots": "1000", "process.roles": "broker,controller",
         "metrics.listener": "127.0.0.1:9644", "metrics.partition.level": "false",
     ]

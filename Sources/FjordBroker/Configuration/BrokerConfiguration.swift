@@ -33,6 +33,13 @@ public struct BrokerConfiguration: Sendable {
     public var maxIncrementalFetchSessionCacheSlots: Int = 1000
     /// How often the retention pass runs (ms). Kafka: `log.retention.check.interval.ms`. Default 300000.
     public var retentionCheckIntervalMs: Int64 = 300_000
+    /// Whether the log cleaner compacts `cleanup.policy=compact` topics. Kafka: `log.cleaner.enable`. Default true.
+    public var logCleanerEnable: Bool = true
+    /// Time between log-cleaner passes (ms). Kafka: `log.cleaner.backoff.ms`. Default 15000.
+    public var logCleanerBackoffMs: Int64 = 15_000
+    /// Memory for the keys one cleaner pass indexes; at 24 bytes an entry, as Kafka counts it, this bounds the
+    /// keys per pass. Kafka: `log.cleaner.dedupe.buffer.size`. Default 134217728 (128 MiB).
+    public var logCleanerDedupeBufferSize: Int64 = 128 * 1024 * 1024
     /// How often logs whose `flush.ms` elapsed are fsynced (ms). Kafka: `log.flush.scheduler.interval.ms`.
     public var flushSchedulerIntervalMs: Int64 = 3000
     /// Partitions of `__consumer_offsets`, created on first use. Kafka: `offsets.topic.num.partitions`. Default 50.
@@ -137,6 +144,11 @@ public struct BrokerConfiguration: Sendable {
             maxIncrementalFetchSessionCacheSlots = Int(try Self.integer(value, key: key, in: 0...Int(Int32.max)) as Int32)
         case "log.retention.check.interval.ms":
             retentionCheckIntervalMs = Int64(try Self.integer(value, key: key, in: 1...Int(Int32.max)) as Int32)
+        case "log.cleaner.enable": logCleanerEnable = value.lowercased() == "true"
+        case "log.cleaner.backoff.ms":
+            logCleanerBackoffMs = Int64(try Self.integer(value, key: key, in: 1...Int(Int32.max)) as Int32)
+        case "log.cleaner.dedupe.buffer.size":
+            logCleanerDedupeBufferSize = try Self.integer(value, key: key, in: 24...Int(Int64.max))
         case "log.flush.scheduler.interval.ms":
             flushSchedulerIntervalMs = Int64(try Self.integer(value, key: key, in: 1...Int(Int32.max)) as Int32)
         case "offsets.topic.num.partitions": offsetsTopicPartitionCount = try Self.integer(value, key: key, in: 1...100_000)

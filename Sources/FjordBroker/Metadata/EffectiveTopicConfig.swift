@@ -86,6 +86,11 @@ struct EffectiveTopicConfig: Sendable, Equatable {
         configuration.retentionMs = long("retention.ms")
         configuration.retentionBytes = long("retention.bytes")
         configuration.deleteRetentionEnabled = deletesOldSegments
+        configuration.isCompacted = isCompacted
+        configuration.minCleanableDirtyRatio = Double(values["min.cleanable.dirty.ratio"] ?? "") ?? 0.5
+        configuration.minCompactionLagMs = long("min.compaction.lag.ms")
+        configuration.maxCompactionLagMs = Int64(values["max.compaction.lag.ms"] ?? "") ?? .max
+        configuration.deleteRetentionMs = long("delete.retention.ms")
         configuration.fileDeleteDelayMs = long("file.delete.delay.ms")
         configuration.flushMessages = long("flush.messages")
         configuration.flushMs = long("flush.ms")
