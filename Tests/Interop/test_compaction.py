@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 
-from conftest import restart_broker, start_fjord
+from conftest import restart_broker, running_fjord
 from datapath_clients import (create_topic, drop_admin_clients,  # noqa: F401 (autouse fixture)
                               wait_for_topic)
 
@@ -72,9 +72,7 @@ def wait_compacted(broker, latest: dict[str, str], timeout: float = 60) -> None:
 
 
 def test_compacted_topic_keeps_latest_value_per_key(request: pytest.FixtureRequest, tmp_path: Path):
-    broker = start_fjord(tmp_path, overrides={"log.cleaner.backoff.ms": "200"})
-    request.node.__dict__.setdefault("_interop_brokers", []).append(broker)
-    try:
+    with running_fjord(request, tmp_path, {"log.cleaner.backoff.ms": "200"}) as broker:
         b = broker.bootstrap
         create_topic(b, TOPIC, config={"cleanup.policy": "compact", "segment.bytes": "2048",
                                        "min.cleanable.dirty.ratio": "0.01"})
@@ -107,5 +105,48 @@ def test_compacted_topic_keeps_latest_value_per_key(request: pytest.FixtureReque
                           partition=0)
             p.flush(10)
         wait_compacted(broker, latest)
-    finally:
-        broker.stop()
+
+
+def test_consumer_offsets_are_compacted_and_survive(request: pytest.FixtureRequest, tmp_path: Path):
+    """__consumer_offsets is an ordinary compacted log: many commits of one group's offsets shrink to about one
+    record per partition, and the group's last commit is what a restart (SIGKILL) gives back."""
+    overrides = {"log.cleaner.backoff.ms": "200", "offsets.topic.num.partitions": "1",
+                 "offsets.topic.segment.bytes": "1024", "group.initial.rebalance.delay.ms": "0"}
+    with running_fjord(request, tmp_path, overrides) as broker:
+        b = broker.bootstrap
+        create_topic(b, "work", partitions=2)
+        c = Consumer({"bootstrap.servers": b, "group.id": "compacting-group", "enable.auto.commit": False})
+        try:
+            for i in range(200):
+                c.commit(offsets=[TopicPartition("work", 0, i), TopicPartition("work", 1, 1000 + i)], asynchronous=False)
+        finally:
+            c.close()
+
+        def offsets_records() -> int:
+            reader = Consumer({"bootstrap.servers": b, "group.id": "reader", "enable.auto.commit": False})
+            try:
+                _, high = reader.get_watermark_offsets(TopicPartition("__consumer_offsets", 0), timeout=10)
+                reader.assign([TopicPartition("__consumer_offsets", 0, OFFSET_BEGINNING)])
+                count, last = 0, -1
+                deadline = time.monotonic() + 20
+                while last < high - 1 and time.monotonic() < deadline:
+                    for m in reader.consume(num_messages=1000, timeout=0.3):
+                        if m.error() is None:
+                            count, last = count + 1, m.offset()
+                return count
+            finally:
+                reader.close()
+
+        # 200 commits × 2 partitions were written; compaction leaves the latest per key plus the active segment.
+        deadline = time.monotonic() + 60
+        while (count := offsets_records()) > 100:
+            assert time.monotonic() < deadline, f"__consumer_offsets still holds {count} records"
+            time.sleep(0.5)
+
+        restart_broker(broker, hard=True)
+        c = Consumer({"bootstrap.servers": b, "group.id": "compacting-group", "enable.auto.commit": False})
+        try:
+            got = c.committed([TopicPartition("work", 0), TopicPartition("work", 1)], timeout=10)
+        finally:
+            c.close()
+        assert [tp.offset for tp in got] == [199, 1199]
