@@ -147,6 +147,7 @@ public final class Broker: Service, Sendable {
         registry.register(DescribeTransactionsHandler(services: services))
         registry.register(ListTransactionsHandler(services: services))
         registry.register(DescribeProducersHandler(services: services))
+        registry.register(WriteTxnMarkersHandler(services: services))
         registry.register(OffsetForLeaderEpochHandler(services: services))
         registry.register(DescribeConfigsHandler(services: services))
         registry.register(AlterConfigsHandler(services: services))

@@ -83,4 +83,26 @@ extension Admin {
         }
         return results
     }
+
+    /// Aborts a producer's open transaction in one partition by writing an ABORT marker there (WriteTxnMarkers to
+    /// the partition's leader; Kafka's `Admin.abortTransaction`): the way out of a hanging transaction that holds
+    /// read_committed consumers back and that its coordinator no longer knows. Take the producer id, epoch and
+    /// coordinator epoch from ``describeProducers(_:)``.
+    public func abortTransaction(
+        in partition: TopicPartition, producerID: Int64, producerEpoch: Int16, coordinatorEpoch: Int32
+    ) async throws {
+        let leader = try await client.leader(for: partition)
+        var request = WriteTxnMarkersRequest()
+        request.markers = [.init(
+            producerID: producerID, producerEpoch: producerEpoch, transactionResult: false,
+            topics: [.init(name: partition.topic, partitionIndexes: [partition.partition])], coordinatorEpoch: coordinatorEpoch
+        )]
+        let response = try await client.send(request, to: leader)
+        let code = response.markers.first?.topics.first?.partitions.first?.errorCode
+            ?? ErrorCode.unknownServerError.rawValue
+        if let error = ClientError.kafka(code, "aborting producer \(producerID)'s transaction in \(partition) failed", broker: leader,
+                                         topic: partition.topic, partition: partition.partition) {
+            throw error
+        }
+    }
 }

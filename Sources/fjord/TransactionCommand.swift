@@ -2,13 +2,15 @@ import ArgumentParser
 import FjordClient
 import KafkaProtocol
 
-/// `fjord transaction`: list and describe transactional ids, and show the producers of a partition (Kafka's
-/// `kafka-transactions.sh list | describe | describe-producers`).
+/// `fjord transaction`: list and describe transactional ids, show the producers of a partition, and abort a hanging
+/// transaction (Kafka's `kafka-transactions.sh list | describe | describe-producers | abort`).
 struct TransactionCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "transaction",
         abstract: "List and describe transactions, and the producers that hold a partition's last stable offset.",
-        subcommands: [TransactionList.self, TransactionDescribe.self, TransactionDescribeProducers.self]
+        subcommands: [
+            TransactionList.self, TransactionDescribe.self, TransactionDescribeProducers.self, TransactionAbort.self,
+        ]
     )
 }
 
@@ -161,6 +163,78 @@ struct TransactionDescribeProducers: AsyncParsableCommand {
                     ]
                 }
             )
+        }
+    }
+}
+
+struct TransactionAbort: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "abort",
+        abstract: "Abort a producer's open transaction in one partition (for a hanging transaction).",
+        discussion: """
+            Writes an ABORT marker into the partition, so read_committed consumers get past the transaction. Name the
+            transaction by the offset where it starts (as `describe-producers` shows it), or by producer id and epoch.
+
+            JSON: {"topic":"out","partition":0,"producer_id":1000,"producer_epoch":3,"aborted":true}
+
+            Examples:
+              fjord transaction abort --topic out:0 --start-offset 120
+              fjord transaction abort --topic out:0 --producer-id 1000 --producer-epoch 3 --coordinator-epoch 0
+            """
+    )
+
+    @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var output: FormatOptions
+    @Option(name: .customLong("topic"), help: "TOPIC:PARTITION holding the transaction.")
+    var selection: TopicSelection
+    @Option(name: .customLong("start-offset"), help: "The first offset of the open transaction (see describe-producers).")
+    var startOffset: Int64?
+    @Option(name: .customLong("producer-id")) var producerID: Int64?
+    @Option(name: .customLong("producer-epoch")) var producerEpoch: Int16?
+    @Option(name: .customLong("coordinator-epoch")) var coordinatorEpoch: Int32 = 0
+
+    func validate() throws {
+        guard selection.partitions?.count == 1 else { throw ValidationError("--topic needs exactly one partition: TOPIC:PARTITION") }
+        guard (startOffset != nil) != (producerID != nil) else {
+            throw ValidationError("name the transaction with --start-offset, or with --producer-id and --producer-epoch")
+        }
+        if producerID != nil, producerEpoch == nil { throw ValidationError("--producer-id needs --producer-epoch") }
+    }
+
+    func run() async throws {
+        let partition = TopicPartition(selection.topic, selection.partitions![0])
+        let (producerID, producerEpoch) = try await connection.withAdmin { admin -> (Int64, Int16) in
+            var target = (self.producerID ?? -1, self.producerEpoch ?? -1, coordinatorEpoch)
+            if let startOffset {
+                let producers: [ProducerState]
+                switch await admin.describeProducers([partition])[partition] {
+                case .success(let found)?: producers = found
+                case .failure(let error)?: throw CLIError(CLIError.describe(error, subject: "partition \(partition)"))
+                case nil: throw CLIError("partition \(partition): no answer from its leader")
+                }
+                guard let producer = producers.first(where: { $0.currentTransactionStartOffset == startOffset }) else {
+                    throw CLIError(
+                        "no open transaction starts at offset \(startOffset) in \(partition)",
+                        hint: "see `fjord transaction describe-producers --topic \(partition.topic):\(partition.partition)`"
+                    )
+                }
+                target = (producer.producerID, Int16(truncatingIfNeeded: producer.producerEpoch), producer.coordinatorEpoch)
+            }
+            do {
+                try await admin.abortTransaction(in: partition, producerID: target.0, producerEpoch: target.1, coordinatorEpoch: target.2)
+            } catch let error as ClientError {
+                throw CLIError(CLIError.describe(error, subject: "partition \(partition)"))
+            }
+            return (target.0, target.1)
+        }
+        switch output.format {
+        case .json:
+            Output.json(.object([
+                ("topic", .string(partition.topic)), ("partition", .int(partition.partition)),
+                ("producer_id", .int(producerID)), ("producer_epoch", .int(producerEpoch)), ("aborted", .bool(true)),
+            ]))
+        case .text:
+            print("Aborted the transaction of producer \(producerID) (epoch \(producerEpoch)) in \(partition)")
         }
     }
 }

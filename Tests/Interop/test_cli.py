@@ -423,3 +423,39 @@ def test_transaction_list_describe_and_producers(cbroker):
 
     missing = fj(cbroker, "transaction", "describe", "no-such-id", expect=1)
     assert "does not exist" in missing.stderr
+
+
+def test_transaction_abort_frees_read_committed_consumers(cbroker):
+    topic = name("txabort")
+    fj(cbroker, "topic", "create", topic, "--partitions", "1")
+    p = Producer({"bootstrap.servers": cbroker.bootstrap, "transactional.id": "cli-abort"})
+    p.init_transactions(TIMEOUT_S)
+    p.begin_transaction()
+    p.produce(topic, b"stuck", partition=0)
+    p.flush(TIMEOUT_S)
+    plain = Producer({"bootstrap.servers": cbroker.bootstrap})
+    plain.produce(topic, b"after", partition=0)
+    plain.flush(TIMEOUT_S)
+
+    def read_committed() -> list[bytes]:
+        c = Consumer({"bootstrap.servers": cbroker.bootstrap, "group.id": name("rc"), "auto.offset.reset": "earliest",
+                      "isolation.level": "read_committed", "enable.auto.commit": False})
+        try:
+            c.assign([TopicPartition(topic, 0, 0)])
+            got, deadline = [], time.monotonic() + 3
+            while time.monotonic() < deadline:
+                got += [m.value() for m in c.consume(num_messages=10, timeout=0.3) if m.error() is None]
+            return got
+        finally:
+            c.close()
+
+    assert read_committed() == []  # held back by the open transaction
+    usage = fj(cbroker, "transaction", "abort", "--topic", topic, "--start-offset", "0", expect=2)
+    assert "exactly one partition" in usage.stderr
+    missing = fj(cbroker, "transaction", "abort", "--topic", f"{topic}:0", "--start-offset", "5", expect=1)
+    assert "no open transaction starts at offset 5" in missing.stderr
+    aborted = fj_json(cbroker, "transaction", "abort", "--topic", f"{topic}:0", "--start-offset", "0")
+    assert aborted["aborted"] is True and aborted["producer_id"] >= 0
+    producers = fj_json(cbroker, "transaction", "describe-producers", "--topic", f"{topic}:0")["producers"]
+    assert [x["current_transaction_start_offset"] for x in producers if x["producer_id"] == aborted["producer_id"]] == [-1]
+    assert read_committed() == [b"after"]
