@@ -200,7 +200,11 @@ def test_series_of_a_deleted_topic_disappear(broker):
 def test_metrics_listener_can_be_turned_off(request, tmp_path):
     with running_fjord(request, tmp_path, {"metrics.listener": "none"}) as b:
         assert b.metrics_port is None
-        assert "metrics listener off" in b.log_text()
+        # The Kafka port opens a moment before the broker logs how it set up metrics: wait for the line.
+        deadline = time.monotonic() + 10
+        while "metrics listener off" not in b.log_text():
+            assert time.monotonic() < deadline, b.log_text()
+            time.sleep(0.05)
 
 
 def test_port_zero_is_reported_in_the_log(request, tmp_path):
