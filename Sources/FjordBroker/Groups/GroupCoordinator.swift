@@ -402,30 +402,11 @@ final class GroupCoordinator: @unchecked Sendable {
             byPartition[partition, default: []].append(record)
         }
         for partition in order {
-            guard let replica = replicas.replica(for: TopicPartition(Self.topicName, partition)) else { return .notCoordinator }
-            var options = RecordBatchBuilder.Options()
-            if let transaction {
-                options.producerID = transaction.producerID
-                options.producerEpoch = transaction.epoch
-                options.isTransactional = true
-            }
-            var builder = RecordBatchBuilder(options: options)
-            for record in byPartition[partition]! {
-                builder.append(timestamp: now, key: record.key, value: record.value)
-            }
-            do {
-                let outcome = replica.appendAsLeader(try builder.build().buffer, now: now, origin: .coordinator)
-                if transaction != nil, outcome.error == .invalidProducerEpoch || outcome.error == .producerFenced {
-                    return .producerFenced
-                }
-                guard outcome.error == .none else {
-                    logger.error("append to \(Self.topicName) failed", metadata: ["partition": "\(partition)", "error": "\(outcome.error)", "message": "\(outcome.errorMessage ?? "")"])
-                    return outcome.error == .notLeaderOrFollower ? .notCoordinator : .coordinatorNotAvailable
-                }
-            } catch {
-                logger.error("building a \(Self.topicName) batch failed", metadata: ["error": "\(error)"])
-                return .coordinatorNotAvailable
-            }
+            let error = internalTopic.append(
+                byPartition[partition]!.map { ($0.key, $0.value) }, to: partition, in: replicas, now: now,
+                transaction: transaction, logger: logger
+            )
+            guard error == .none else { return error }
         }
         return .none
     }

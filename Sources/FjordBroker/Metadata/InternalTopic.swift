@@ -4,6 +4,7 @@ import FjordStorage
 import KafkaProtocol
 import KafkaRecords
 import Logging
+import NIOCore
 
 /// A coordinator's internal topic (`__consumer_offsets`, `__transaction_state`): created on first use, compacted,
 /// its keys placed on partitions by Kafka's rule, and its partitions read back in full at start-up.
@@ -61,6 +62,41 @@ struct InternalTopic: Sendable {
         }
         for topic in created where !topic.result.isOK {
             logger.error("could not create \(name)", metadata: ["error": "\(topic.result.error)", "message": "\(topic.result.message ?? "")"])
+        }
+    }
+
+    /// Appends `records` (key, value) to partition `partition` as one batch through its `PartitionReplica` (on one
+    /// node, what an acks=all produce does), as the producer's transactional batch when `transaction` is given. The
+    /// outcome is what a coordinator answers: NOT_COORDINATOR when this node does not lead the partition,
+    /// PRODUCER_FENCED when the transaction's producer is stale, COORDINATOR_NOT_AVAILABLE for any other failure.
+    func append(
+        _ records: [(key: ByteBuffer, value: ByteBuffer?)], to partition: Int32, in replicas: ReplicaManager, now: Int64,
+        transaction: (producerID: Int64, epoch: Int16)? = nil, logger: Logger
+    ) -> ErrorCode {
+        guard let replica = replicas.replica(for: TopicPartition(name, partition)) else { return .notCoordinator }
+        var options = RecordBatchBuilder.Options()
+        if let transaction {
+            options.producerID = transaction.producerID
+            options.producerEpoch = transaction.epoch
+            options.isTransactional = true
+        }
+        var builder = RecordBatchBuilder(options: options)
+        for record in records {
+            builder.append(timestamp: now, key: record.key, value: record.value)
+        }
+        do {
+            let outcome = replica.appendAsLeader(try builder.build().buffer, now: now, origin: .coordinator)
+            if transaction != nil, outcome.error == .invalidProducerEpoch || outcome.error == .producerFenced {
+                return .producerFenced
+            }
+            guard outcome.error == .none else {
+                logger.error("append to \(name) failed", metadata: ["partition": "\(partition)", "error": "\(outcome.error)", "message": "\(outcome.errorMessage ?? "")"])
+                return outcome.error == .notLeaderOrFollower ? .notCoordinator : .coordinatorNotAvailable
+            }
+            return .none
+        } catch {
+            logger.error("building a \(name) batch failed", metadata: ["error": "\(error)"])
+            return .coordinatorNotAvailable
         }
     }
 

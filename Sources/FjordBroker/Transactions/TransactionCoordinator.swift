@@ -257,19 +257,6 @@ final class TransactionCoordinator: @unchecked Sendable {
     /// Appends one record to its transactional id's partition. Called with `lock` held.
     private func append(_ record: TransactionRecord, now: Int64) -> ErrorCode {
         guard let partition = internalTopic.partition(for: record.transactionalID) else { return .coordinatorNotAvailable }
-        guard let replica = replicas.replica(for: TopicPartition(Self.topicName, partition)) else { return .notCoordinator }
-        var builder = RecordBatchBuilder()
-        builder.append(timestamp: now, key: record.key, value: record.value)
-        do {
-            let outcome = replica.appendAsLeader(try builder.build().buffer, now: now)
-            guard outcome.error == .none else {
-                logger.error("append to \(Self.topicName) failed", metadata: ["partition": "\(partition)", "error": "\(outcome.error)", "message": "\(outcome.errorMessage ?? "")"])
-                return outcome.error == .notLeaderOrFollower ? .notCoordinator : .coordinatorNotAvailable
-            }
-            return .none
-        } catch {
-            logger.error("building a \(Self.topicName) batch failed", metadata: ["error": "\(error)"])
-            return .coordinatorNotAvailable
-        }
+        return internalTopic.append([(record.key, record.value)], to: partition, in: replicas, now: now, logger: logger)
     }
 }
