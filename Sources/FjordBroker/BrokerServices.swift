@@ -48,6 +48,15 @@ final class BrokerServices: Sendable {
 
     var image: MetadataImage { metadata.publisher.image }
 
+    /// One log line per request that sets configs Kafka 3.x accepted as deprecated no-ops
+    /// (`message.format.version`, ...): they are accepted, stored and described, and change nothing.
+    func noteDeprecatedConfigs(_ names: [String], api: String, resource: String) {
+        let deprecated = TopicConfigs.deprecatedNoOps(among: names)
+        guard !deprecated.isEmpty else { return }
+        let detail = deprecated.map { "\($0.name) (\($0.reason))" }.joined(separator: "; ")
+        logger.warning("\(api) for \(resource): deprecated configs accepted and ignored: \(detail)")
+    }
+
     /// Runs blocking work on the thread pool and completes on `eventLoop`.
     func blocking<T: Sendable>(on eventLoop: any EventLoop, _ body: @escaping @Sendable () throws -> T) -> EventLoopFuture<T> {
         threadPool.runIfActive(eventLoop: eventLoop, body)

@@ -12,12 +12,15 @@ public struct ConfigDefinition: Sendable {
         case choice([String])
         /// A comma-separated list, each item one of the listed values.
         case list([String])
+        /// A Kafka release or metadata version as Kafka 3.x's `message.format.version` took it: `0.10.2`, `2.8`,
+        /// `3.0-IV1`.
+        case kafkaVersion
 
         /// Kafka's `ConfigType` in DescribeConfigs v3+: 1 boolean, 2 string, 3 int, 5 long, 6 double, 7 list.
         public var describeType: Int8 {
             switch self {
             case .boolean: return 1
-            case .string, .choice: return 2
+            case .string, .choice, .kafkaVersion: return 2
             case .int: return 3
             case .long: return 5
             case .double: return 6
@@ -32,6 +35,9 @@ public struct ConfigDefinition: Sendable {
     /// The broker property whose value is the default for every topic (`log.retention.ms` for `retention.ms`).
     public var brokerSynonym: String?
     public var documentation: String
+    /// Set for a key that Kafka 3.x still accepted as a deprecated no-op (and Kafka 4 removed): the value is
+    /// validated, stored and described as 3.x did, and has no effect. The text says why, for the broker's log line.
+    public var deprecation: String? = nil
 
     /// Checks `value`, returning Kafka's style of message for a bad one.
     public func validate(_ value: String) -> String? {
@@ -49,6 +55,10 @@ public struct ConfigDefinition: Sendable {
             guard allowed.contains(where: { $0.lowercased() == trimmed.lowercased() }) else {
                 return "Invalid value \(value) for configuration \(name): String must be one of: \(allowed.joined(separator: ", "))"
             }
+        case .kafkaVersion:
+            guard Self.isKafkaVersion(trimmed) else {
+                return "Invalid value \(value) for configuration \(name): Version `\(value)` is not a valid version"
+            }
         case .list(let allowed):
             let items = trimmed.split(separator: ",").map { String($0).trimmingCharacters(in: CharacterSetLite.whitespaces).lowercased() }
             guard !items.isEmpty, items.allSatisfy({ item in allowed.contains { $0.lowercased() == item } }) else {
@@ -57,6 +67,21 @@ public struct ConfigDefinition: Sendable {
         }
         return nil
     }
+
+    /// `MAJOR.MINOR[.PATCH][-IVn]`, each part digits.
+    static func isKafkaVersion(_ text: String) -> Bool {
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count <= 2 else { return false }
+        let numbers = parts[0].split(separator: ".", omittingEmptySubsequences: false)
+        guard (2...3).contains(numbers.count), numbers.allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isASCIIDigit) }) else { return false }
+        guard parts.count == 2 else { return true }
+        let iv = parts[1]
+        return iv.hasPrefix("IV") && iv.count > 2 && iv.dropFirst(2).allSatisfy(\.isASCIIDigit)
+    }
+}
+
+extension Character {
+    fileprivate var isASCIIDigit: Bool { isASCII && isNumber }
 }
 
 extension String {

@@ -37,7 +37,7 @@ public struct MetadataImage: Sendable {
         }
 
         /// Kafka's internal topics: hidden from "all topics" listings unless asked for, and protected.
-        public var isInternal: Bool { name == "__consumer_offsets" || name == "__transaction_state" }
+        public var isInternal: Bool { TopicName.isInternal(name) }
     }
 
     /// One partition's replicas and leadership.

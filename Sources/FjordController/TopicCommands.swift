@@ -98,6 +98,9 @@ public struct TopicCommands: Sendable {
 
     private func validate(_ topic: NewTopic, existingNames: [String]) -> Result<TopicPlan, ItemResult> {
         if let problem = TopicName.problem(with: topic.name) { return .failure(ItemResult(.invalidTopicException, problem)) }
+        if topic.name == TopicName.clusterMetadata {
+            return .failure(ItemResult(.invalidRequest, "Creation of internal topic \(TopicName.clusterMetadata) is prohibited."))
+        }
         if existingNames.contains(topic.name) {
             return .failure(ItemResult(.topicAlreadyExists, "Topic '\(topic.name)' already exists."))
         }
@@ -181,6 +184,10 @@ public struct TopicCommands: Sendable {
         var results = [(name: String?, topicID: KafkaUUID, result: ItemResult)]()
         var removed = Set<KafkaUUID>()
         for name in names {
+            if TopicName.isBrokerOwned(name) {
+                results.append((name, image.topic(named: name)?.topicID ?? .zero, Self.internalTopicRefused(name, "deleted")))
+                continue
+            }
             guard let topic = image.topic(named: name) else {
                 results.append((name, .zero, ItemResult(.unknownTopicOrPartition, "This server does not host this topic-partition.")))
                 continue
@@ -193,10 +200,20 @@ public struct TopicCommands: Sendable {
                 results.append((nil, id, ItemResult(.unknownTopicID, "This server does not host this topic ID.")))
                 continue
             }
+            if topic.isInternal {
+                results.append((topic.name, id, Self.internalTopicRefused(topic.name, "deleted")))
+                continue
+            }
             if removed.insert(topic.topicID).inserted { records.append(.removeTopic(RemoveTopicRecord(topicID: topic.topicID))) }
             results.append((topic.name, id, .ok))
         }
         return ControllerResult(records: records, response: results)
+    }
+
+    /// Internal topics belong to their coordinators: deleting one would drop every group's offsets or every
+    /// transaction's state, and more partitions would move every group or transactional id to another partition.
+    static func internalTopicRefused(_ name: String, _ what: String) -> ItemResult {
+        ItemResult(.invalidRequest, "Internal topic \(name) cannot be \(what): it belongs to the broker")
     }
 
     // MARK: CreatePartitions
@@ -207,6 +224,10 @@ public struct TopicCommands: Sendable {
         var results = [(name: String, result: ItemResult)]()
         let brokers = image.brokers.map(\.nodeID).sorted()
         for request in requests {
+            if TopicName.isBrokerOwned(request.name) {
+                results.append((request.name, Self.internalTopicRefused(request.name, "given more partitions")))
+                continue
+            }
             guard let topic = image.topic(named: request.name) else {
                 results.append((request.name, ItemResult(.unknownTopicOrPartition, "The topic '\(request.name)' does not exist.")))
                 continue

@@ -23,6 +23,14 @@ public enum TopicConfigs {
               documentation: "The longest a message stays ineligible for compaction."),
         .init(name: "max.message.bytes", kind: .int(0...intMax), defaultValue: "1048588", brokerSynonym: "message.max.bytes",
               documentation: "The largest record batch size allowed by Kafka (after compression if compression is enabled)."),
+        .init(name: "message.downconversion.enable", kind: .boolean, defaultValue: "true",
+              brokerSynonym: "log.message.downconversion.enable",
+              documentation: "Deprecated (removed in Kafka 4): whether old fetch versions may down-convert records.",
+              deprecation: "no fetch version that needs down-conversion is served"),
+        .init(name: "message.format.version", kind: .kafkaVersion, defaultValue: "3.0-IV1",
+              brokerSynonym: "log.message.format.version",
+              documentation: "Deprecated (removed in Kafka 4): the record format version; every batch is written as v2.",
+              deprecation: "every batch is written in record format v2, as Kafka 3.0 and later do"),
         .init(name: "message.timestamp.after.max.ms", kind: .long(0...longMax), defaultValue: "3600000",
               brokerSynonym: "log.message.timestamp.after.max.ms",
               documentation: "How far in the future a CreateTime timestamp may be, relative to the broker's clock."),
@@ -57,4 +65,13 @@ public enum TopicConfigs {
     ]
 
     public static let byName: [String: ConfigDefinition] = Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0) })
+
+    /// The deprecated no-op keys among `names` (topic keys or their broker synonyms), each with why it is ignored.
+    public static func deprecatedNoOps(among names: some Sequence<String>) -> [(name: String, reason: String)] {
+        names.compactMap { name in
+            guard let definition = byName[name] ?? all.first(where: { $0.brokerSynonym == name }),
+                  let reason = definition.deprecation else { return nil }
+            return (name, reason)
+        }
+    }
 }

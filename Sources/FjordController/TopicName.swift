@@ -24,6 +24,16 @@ public enum TopicName {
         return nil
     }
 
+    /// The metadata log's topic (`Topic.CLUSTER_METADATA_TOPIC_NAME`): never a topic of the image.
+    public static let clusterMetadata = "__cluster_metadata"
+
+    /// Kafka's internal topics (`Topic.isInternal`): only their coordinators append to them.
+    public static func isInternal(_ name: String) -> Bool { name == "__consumer_offsets" || name == "__transaction_state" }
+
+    /// Topics only the broker writes: the internal topics and `__cluster_metadata`. A client's Produce or
+    /// DeleteRecords on them is refused (INVALID_TOPIC_EXCEPTION), as are DeleteTopics and CreatePartitions.
+    public static func isBrokerOwned(_ name: String) -> Bool { isInternal(name) || name == clusterMetadata }
+
     /// Kafka refuses two topics whose names differ only in '.' versus '_' (their metric names would collide).
     public static func collisionKey(_ name: String) -> String {
         String(name.map { $0 == "." ? "_" : $0 })

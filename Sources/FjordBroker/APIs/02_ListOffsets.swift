@@ -6,7 +6,7 @@ import KafkaProtocol
 import NIOCore
 
 /// Finds offsets by position or time in the partitions this broker leads.
-struct ListOffsetsHandler: APIHandler {
+struct ListOffsetsHandler: TypedAPIHandler {
     let versions: ClosedRange<Int16> = 1...10
     let services: BrokerServices
 

@@ -7,7 +7,7 @@ import KafkaProtocol
 import NIOCore
 
 /// Tells clients which brokers exist and who leads each partition of the topics they ask about.
-struct MetadataHandler: APIHandler {
+struct MetadataHandler: TypedAPIHandler {
     let versions: ClosedRange<Int16> = 0...12
     let metadata: MetadataPublisher
     /// Creates topics on request; nil where a broker has no metadata service (tests of the pipeline).

@@ -8,7 +8,7 @@ import KafkaProtocol
 import NIOCore
 
 /// Stores a group's committed offsets.
-struct OffsetCommitHandler: APIHandler {
+struct OffsetCommitHandler: TypedAPIHandler {
     let versions: ClosedRange<Int16> = 0...9
     let services: BrokerServices
 

@@ -8,7 +8,7 @@ import KafkaProtocol
 import NIOCore
 
 /// Returns a group's committed offsets.
-struct OffsetFetchHandler: APIHandler {
+struct OffsetFetchHandler: TypedAPIHandler {
     let versions: ClosedRange<Int16> = 0...9
     let services: BrokerServices
 

@@ -7,7 +7,7 @@ import KafkaProtocol
 import NIOCore
 
 /// Tells a client which broker coordinates its group.
-struct FindCoordinatorHandler: APIHandler {
+struct FindCoordinatorHandler: TypedAPIHandler {
     let versions: ClosedRange<Int16> = 0...6
     let services: BrokerServices
 

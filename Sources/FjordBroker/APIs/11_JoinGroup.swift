@@ -6,7 +6,7 @@ import KafkaProtocol
 import NIOCore
 
 /// Adds a member to a group, or rejoins one, and answers when the group's next generation is formed.
-struct JoinGroupHandler: APIHandler {
+struct JoinGroupHandler: TypedAPIHandler {
     let versions: ClosedRange<Int16> = 0...9
     let services: BrokerServices
 

@@ -4,7 +4,7 @@ import KafkaProtocol
 import NIOCore
 
 /// Keeps a member alive and tells it when to rejoin.
-struct HeartbeatHandler: APIHandler {
+struct HeartbeatHandler: TypedAPIHandler {
     let versions: ClosedRange<Int16> = 0...4
     let services: BrokerServices
 

@@ -5,7 +5,7 @@ import KafkaProtocol
 import NIOCore
 
 /// Removes members from a group.
-struct LeaveGroupHandler: APIHandler {
+struct LeaveGroupHandler: TypedAPIHandler {
     let versions: ClosedRange<Int16> = 0...5
     let services: BrokerServices
 

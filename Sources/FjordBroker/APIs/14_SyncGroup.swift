@@ -5,7 +5,7 @@ import KafkaProtocol
 import NIOCore
 
 /// Distributes the leader's assignment to the members.
-struct SyncGroupHandler: APIHandler {
+struct SyncGroupHandler: TypedAPIHandler {
     let versions: ClosedRange<Int16> = 0...5
     let services: BrokerServices
 

@@ -4,7 +4,7 @@ import KafkaProtocol
 import NIOCore
 
 /// Describes groups and their members.
-struct DescribeGroupsHandler: APIHandler {
+struct DescribeGroupsHandler: TypedAPIHandler {
     let versions: ClosedRange<Int16> = 0...5
     let services: BrokerServices
 

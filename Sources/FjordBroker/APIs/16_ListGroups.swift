@@ -1,10 +1,10 @@
-// ListGroups v0-v5: every group this broker coordinates, with its state (v4+) and type (v5+, always "classic");
-// states filter (v4+, case-insensitive) and types filter (v5+).
+// ListGroups v0-v5: every group this broker coordinates, with its state (v4+) and type (v5+: "classic" for the
+// JoinGroup protocol, "consumer" for KIP-848 groups); states filter (v4+, case-insensitive) and types filter (v5+).
 import KafkaProtocol
 import NIOCore
 
 /// Lists the groups this broker coordinates.
-struct ListGroupsHandler: APIHandler {
+struct ListGroupsHandler: TypedAPIHandler {
     let versions: ClosedRange<Int16> = 0...5
     let services: BrokerServices
 

@@ -5,7 +5,7 @@ import KafkaProtocol
 import NIOCore
 
 /// Answers which APIs and versions this broker serves, computed from the registry, never hand-listed.
-struct ApiVersionsHandler: APIHandler {
+struct ApiVersionsHandler: TypedAPIHandler {
     let versions: ClosedRange<Int16> = 0...4
     /// Every served API, this one included.
     let supported: [ApiVersionsResponse.ApiVersion]

@@ -6,7 +6,7 @@ import FjordController
 import KafkaProtocol
 import NIOCore
 
-struct CreateTopicsHandler: APIHandler {
+struct CreateTopicsHandler: TypedAPIHandler {
     let versions: ClosedRange<Int16> = 2...7
     let services: BrokerServices
 
@@ -19,6 +19,9 @@ struct CreateTopicsHandler: APIHandler {
                 assignments: Dictionary(topic.assignments.map { ($0.partitionIndex, $0.brokerIDs) }, uniquingKeysWith: { first, _ in first }),
                 configs: topic.configs.map { ($0.name, $0.value) }
             )
+        }
+        for topic in request.topics {
+            services.noteDeprecatedConfigs(topic.configs.map(\.name), api: "CreateTopics", resource: "topic \(topic.name)")
         }
         let defaults = TopicCommands.Defaults(
             partitionCount: services.configuration.defaultPartitionCount, replicationFactor: services.configuration.defaultReplicationFactor

@@ -4,7 +4,7 @@ import FjordController
 import KafkaProtocol
 import NIOCore
 
-struct DeleteTopicsHandler: APIHandler {
+struct DeleteTopicsHandler: TypedAPIHandler {
     let versions: ClosedRange<Int16> = 1...6
     let services: BrokerServices
 

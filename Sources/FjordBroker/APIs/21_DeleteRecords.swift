@@ -1,10 +1,11 @@
 // DeleteRecords v0-v2: move a partition's log start offset up to the given offset (-1: the high watermark);
 // OFFSET_OUT_OF_RANGE past the high watermark. Whole segments below the new start are deleted.
+import FjordController
 import FjordStorage
 import KafkaProtocol
 import NIOCore
 
-struct DeleteRecordsHandler: APIHandler {
+struct DeleteRecordsHandler: TypedAPIHandler {
     let versions: ClosedRange<Int16> = 0...2
     let services: BrokerServices
 
@@ -14,6 +15,11 @@ struct DeleteRecordsHandler: APIHandler {
             let topics = request.topics.map { topic in
                 DeleteRecordsResponse.DeleteRecordsTopicResult(name: topic.name, partitions: topic.partitions.map { partition in
                     var result = DeleteRecordsResponse.DeleteRecordsPartitionResult(partitionIndex: partition.partitionIndex, lowWatermark: -1)
+                    // The coordinators' state lives in their topics' logs: moving the log start would lose it.
+                    guard !TopicName.isBrokerOwned(topic.name) else {
+                        result.errorCode = ErrorCode.invalidTopicException.rawValue
+                        return result
+                    }
                     guard let replica = services.replicas.replica(for: TopicPartition(topic.name, partition.partitionIndex)) else {
                         result.errorCode = ErrorCode.unknownTopicOrPartition.rawValue
                         return result

@@ -6,7 +6,7 @@
 import KafkaProtocol
 import NIOCore
 
-struct InitProducerIDHandler: APIHandler {
+struct InitProducerIDHandler: TypedAPIHandler {
     let versions: ClosedRange<Int16> = 0...5
     let services: BrokerServices
 

@@ -4,7 +4,7 @@ import FjordStorage
 import KafkaProtocol
 import NIOCore
 
-struct OffsetForLeaderEpochHandler: APIHandler {
+struct OffsetForLeaderEpochHandler: TypedAPIHandler {
     let versions: ClosedRange<Int16> = 2...4
     let services: BrokerServices
 

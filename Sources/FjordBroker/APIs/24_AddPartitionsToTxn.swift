@@ -7,7 +7,7 @@ import FjordGroups
 import KafkaProtocol
 import NIOCore
 
-struct AddPartitionsToTxnHandler: APIHandler {
+struct AddPartitionsToTxnHandler: TypedAPIHandler {
     let versions: ClosedRange<Int16> = 0...3
     let services: BrokerServices
 

@@ -3,7 +3,7 @@
 import KafkaProtocol
 import NIOCore
 
-struct AddOffsetsToTxnHandler: APIHandler {
+struct AddOffsetsToTxnHandler: TypedAPIHandler {
     let versions: ClosedRange<Int16> = 0...4
     let services: BrokerServices
 

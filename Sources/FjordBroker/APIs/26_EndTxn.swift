@@ -5,7 +5,7 @@
 import KafkaProtocol
 import NIOCore
 
-struct EndTxnHandler: APIHandler {
+struct EndTxnHandler: TypedAPIHandler {
     let versions: ClosedRange<Int16> = 0...4
     let services: BrokerServices
 

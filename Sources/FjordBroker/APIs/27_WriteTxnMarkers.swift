@@ -9,7 +9,7 @@ import FjordStorage
 import KafkaProtocol
 import NIOCore
 
-struct WriteTxnMarkersHandler: APIHandler {
+struct WriteTxnMarkersHandler: TypedAPIHandler {
     let versions: ClosedRange<Int16> = 0...1
     let services: BrokerServices
 

@@ -6,7 +6,7 @@ import FjordGroups
 import KafkaProtocol
 import NIOCore
 
-struct TxnOffsetCommitHandler: APIHandler {
+struct TxnOffsetCommitHandler: TypedAPIHandler {
     let versions: ClosedRange<Int16> = 0...4
     let services: BrokerServices
 

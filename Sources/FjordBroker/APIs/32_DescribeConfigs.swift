@@ -6,7 +6,7 @@ import FjordController
 import KafkaProtocol
 import NIOCore
 
-struct DescribeConfigsHandler: APIHandler {
+struct DescribeConfigsHandler: TypedAPIHandler {
     let versions: ClosedRange<Int16> = 1...4
     let services: BrokerServices
 

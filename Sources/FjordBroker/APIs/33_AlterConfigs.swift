@@ -4,7 +4,7 @@ import FjordController
 import KafkaProtocol
 import NIOCore
 
-struct AlterConfigsHandler: APIHandler {
+struct AlterConfigsHandler: TypedAPIHandler {
     let versions: ClosedRange<Int16> = 0...2
     let services: BrokerServices
 
@@ -14,6 +14,7 @@ struct AlterConfigsHandler: APIHandler {
         return services.blocking(on: context.eventLoop) {
             try request.resources.map { resource -> AlterConfigsResponse.AlterConfigsResourceResponse in
                 let configs = resource.configs.map { (name: $0.name, value: $0.value) }
+                services.noteDeprecatedConfigs(configs.map(\.name), api: "AlterConfigs", resource: resource.resourceName)
                 let result: ItemResult
                 if request.validateOnly {
                     result = ConfigCommands(image: services.image, nodeID: nodeID).replace(type: resource.resourceType, name: resource.resourceName, configs: configs).response

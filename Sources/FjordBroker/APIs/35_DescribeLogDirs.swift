@@ -8,7 +8,7 @@ import NIOCore
 import Glibc
 #endif
 
-struct DescribeLogDirsHandler: APIHandler {
+struct DescribeLogDirsHandler: TypedAPIHandler {
     let versions: ClosedRange<Int16> = 1...4
     let services: BrokerServices
 

@@ -4,7 +4,7 @@ import FjordController
 import KafkaProtocol
 import NIOCore
 
-struct CreatePartitionsHandler: APIHandler {
+struct CreatePartitionsHandler: TypedAPIHandler {
     let versions: ClosedRange<Int16> = 0...3
     let services: BrokerServices
 

@@ -4,7 +4,7 @@ import KafkaProtocol
 import NIOCore
 
 /// Deletes empty groups.
-struct DeleteGroupsHandler: APIHandler {
+struct DeleteGroupsHandler: TypedAPIHandler {
     let versions: ClosedRange<Int16> = 0...2
     let services: BrokerServices
 

@@ -4,7 +4,7 @@ import FjordController
 import KafkaProtocol
 import NIOCore
 
-struct IncrementalAlterConfigsHandler: APIHandler {
+struct IncrementalAlterConfigsHandler: TypedAPIHandler {
     let versions: ClosedRange<Int16> = 0...1
     let services: BrokerServices
 
@@ -16,6 +16,9 @@ struct IncrementalAlterConfigsHandler: APIHandler {
                 let changes = resource.configs.map { config in
                     ConfigCommands.Change(name: config.name, operation: ConfigCommands.Operation(rawValue: config.configOperation) ?? .set, value: config.value)
                 }
+                services.noteDeprecatedConfigs(
+                    changes.filter { $0.operation != .delete }.map(\.name), api: "IncrementalAlterConfigs", resource: resource.resourceName
+                )
                 if let bad = resource.configs.first(where: { ConfigCommands.Operation(rawValue: $0.configOperation) == nil }) {
                     return .init(errorCode: ErrorCode.invalidRequest.rawValue, errorMessage: "Unknown operation \(bad.configOperation)", resourceType: resource.resourceType, resourceName: resource.resourceName)
                 }

@@ -5,7 +5,7 @@ import KafkaProtocol
 import NIOCore
 
 /// Deletes committed offsets.
-struct OffsetDeleteHandler: APIHandler {
+struct OffsetDeleteHandler: TypedAPIHandler {
     let versions: ClosedRange<Int16> = 0...0
     let services: BrokerServices
 

@@ -3,7 +3,7 @@
 import KafkaProtocol
 import NIOCore
 
-struct DescribeClusterHandler: APIHandler {
+struct DescribeClusterHandler: TypedAPIHandler {
     let versions: ClosedRange<Int16> = 0...1
     let metadata: MetadataPublisher
 

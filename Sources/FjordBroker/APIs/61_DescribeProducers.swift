@@ -6,7 +6,7 @@ import FjordStorage
 import KafkaProtocol
 import NIOCore
 
-struct DescribeProducersHandler: APIHandler {
+struct DescribeProducersHandler: TypedAPIHandler {
     let versions: ClosedRange<Int16> = 0...0
     let services: BrokerServices
 

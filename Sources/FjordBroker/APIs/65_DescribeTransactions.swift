@@ -3,7 +3,7 @@
 import KafkaProtocol
 import NIOCore
 
-struct DescribeTransactionsHandler: APIHandler {
+struct DescribeTransactionsHandler: TypedAPIHandler {
     let versions: ClosedRange<Int16> = 0...0
     let services: BrokerServices
 

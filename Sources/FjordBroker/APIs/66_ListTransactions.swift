@@ -4,7 +4,7 @@ import FjordTransactions
 import KafkaProtocol
 import NIOCore
 
-struct ListTransactionsHandler: APIHandler {
+struct ListTransactionsHandler: TypedAPIHandler {
     let versions: ClosedRange<Int16> = 0...1
     let services: BrokerServices
 

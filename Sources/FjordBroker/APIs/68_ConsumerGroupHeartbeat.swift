@@ -7,7 +7,7 @@ import KafkaProtocol
 import NIOCore
 
 /// Drives a member of a KIP-848 consumer group.
-struct ConsumerGroupHeartbeatHandler: APIHandler {
+struct ConsumerGroupHeartbeatHandler: TypedAPIHandler {
     let versions: ClosedRange<Int16> = 0...1
     let services: BrokerServices
 

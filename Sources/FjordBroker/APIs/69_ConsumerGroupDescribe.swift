@@ -5,7 +5,7 @@ import KafkaProtocol
 import NIOCore
 
 /// Describes KIP-848 consumer groups.
-struct ConsumerGroupDescribeHandler: APIHandler {
+struct ConsumerGroupDescribeHandler: TypedAPIHandler {
     let versions: ClosedRange<Int16> = 0...0
     let services: BrokerServices
 

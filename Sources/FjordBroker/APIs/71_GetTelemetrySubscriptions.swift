@@ -5,7 +5,7 @@
 import KafkaProtocol
 import NIOCore
 
-struct GetTelemetrySubscriptionsHandler: APIHandler {
+struct GetTelemetrySubscriptionsHandler: TypedAPIHandler {
     let versions: ClosedRange<Int16> = 0...0
 
     /// The one subscription of a broker without client-metrics resources (Kafka derives it from the metric set,

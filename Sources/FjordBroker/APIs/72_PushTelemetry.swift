@@ -4,7 +4,7 @@
 import KafkaProtocol
 import NIOCore
 
-struct PushTelemetryHandler: APIHandler {
+struct PushTelemetryHandler: TypedAPIHandler {
     let versions: ClosedRange<Int16> = 0...0
 
     func handle(_ request: PushTelemetryRequest, context: RequestContext) -> EventLoopFuture<PushTelemetryResponse> {

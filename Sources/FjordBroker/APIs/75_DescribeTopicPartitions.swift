@@ -5,7 +5,7 @@ import FjordController
 import KafkaProtocol
 import NIOCore
 
-struct DescribeTopicPartitionsHandler: APIHandler {
+struct DescribeTopicPartitionsHandler: TypedAPIHandler {
     let versions: ClosedRange<Int16> = 0...0
     let metadata: MetadataPublisher
 

@@ -9,12 +9,19 @@ public protocol APIHandler: Sendable {
     associatedtype Request: KafkaRequest
     /// The versions served; ApiVersions advertises exactly these.
     var versions: ClosedRange<Int16> { get }
-    func handle(_ request: Request, context: RequestContext) -> EventLoopFuture<Request.Response>
-    /// The encoded answer, or nil for none (Produce with `acks=0`). The default encodes `handle`'s response.
+    /// The encoded answer, or nil for none (Produce with `acks=0`).
     func respond(to request: Request, context: RequestContext) -> EventLoopFuture<ResponseBody?>
 }
 
-extension APIHandler {
+/// A handler whose answer is one response value, encoded at the request's version. Most APIs are; Fetch (file
+/// slices sent with sendfile) and Produce (no answer at `acks=0`) write their answer themselves.
+public protocol TypedAPIHandler: APIHandler {
+    // Restated so that a handler's `Request` is inferred from its `handle`.
+    associatedtype Request
+    func handle(_ request: Request, context: RequestContext) -> EventLoopFuture<Request.Response>
+}
+
+extension TypedAPIHandler {
     public func respond(to request: Request, context: RequestContext) -> EventLoopFuture<ResponseBody?> {
         handle(request, context: context).map { response in
             var buffer = ByteBuffer()

@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import NIOCore
+
 /// A broker configuration that cannot be used, naming the key and what is wrong with it.
 public struct ConfigurationError: Error, Hashable, Sendable, CustomStringConvertible {
     /// The Kafka property name at fault, or nil for a problem with a whole file.
@@ -12,5 +17,20 @@ public struct ConfigurationError: Error, Hashable, Sendable, CustomStringConvert
     public var description: String {
         guard let key else { return message }
         return "configuration '\(key)': \(message)"
+    }
+}
+
+extension ConfigurationError {
+    /// Runs `bind`, turning a failure into an error that names the listener and the key to change: two brokers on one
+    /// host with default settings must not die with an unnamed "bind(...): Address already in use".
+    static func namingListener<T>(
+        key: String, _ name: String, host: String, port: Int, _ bind: () async throws -> T
+    ) async throws -> T {
+        do {
+            return try await bind()
+        } catch let error as IOError {
+            let reason = String(cString: strerror(error.errnoCode))
+            throw ConfigurationError(key: key, "cannot listen on \(host):\(port) for listener \(name): \(reason); set \(key) to a free address")
+        }
     }
 }

@@ -152,8 +152,19 @@ final class FetchOperation: @unchecked Sendable {
     }
 
     /// Reads every partition; answers if there is enough (or this is the last chance), else parks.
+    ///
+    /// Parking registers the waiters first and then reads once more: an append that lands between the first read
+    /// and the registration wakes nobody, so only a read after the registration can see it (a lost wake-up would
+    /// leave the consumer waiting the full `max_wait_ms`).
     private func attempt(final: Bool) {
         guard !done else { return }
+        if answerIfSatisfied(final: final) { return }
+        park()
+        _ = answerIfSatisfied(final: false)
+    }
+
+    /// Reads every partition and answers when the read satisfies the request; returns whether it answered.
+    private func answerIfSatisfied(final: Bool) -> Bool {
         var results = [PartitionResult]()
         var remaining = Int(max(0, request.maxBytes))
         var totalBytes = 0
@@ -168,12 +179,10 @@ final class FetchOperation: @unchecked Sendable {
             results.append(result)
         }
         let satisfied = final || totalBytes >= Int(request.minBytes) || anyError || partitions.isEmpty
-        guard satisfied else {
-            park()
-            return
-        }
+        guard satisfied else { return false }
         count(results)
         finish(encode(results))
+        return true
     }
 
     private func read(_ cached: FetchSessionCache.CachedPartition, budget: Int, isFirstWithData: Bool) -> PartitionResult {
@@ -247,7 +256,9 @@ final class FetchOperation: @unchecked Sendable {
         }
     }
 
+    /// Registers a one-shot waiter on every partition read (the previous ones have fired or been cleared).
     private func park() {
+        clearWaiters()
         if !isParked {
             isParked = true
             services.metrics.parkedFetches.increment()

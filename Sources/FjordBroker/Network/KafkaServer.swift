@@ -24,7 +24,8 @@ final class KafkaServer: Sendable {
         var channels = [any Channel]()
         for listener in listeners {
             let host = listener.host.isEmpty ? "0.0.0.0" : listener.host
-            let channel = try await ServerBootstrap(group: group)
+            let channel = try await ConfigurationError.namingListener(key: "listeners", listener.name, host: host, port: listener.port) {
+              try await ServerBootstrap(group: group)
                 .serverChannelOption(.backlog, value: 256)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -41,6 +42,7 @@ final class KafkaServer: Sendable {
                 }
                 .bind(host: host, port: listener.port)
                 .get()
+            }
             logger.info("listening", metadata: ["listener": "\(listener.name)", "address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
             channels.append(channel)
         }
