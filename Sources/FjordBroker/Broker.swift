@@ -98,8 +98,8 @@ public final class Broker: Service, Sendable {
     }
 
     /// Opens every partition log (recovering after an unclean stop), then replays the metadata log into the image
-    /// and the replicas.
-    private func openLogs(logManager: LogManager, clusterID: String, threadPool: NIOThreadPool) throws -> BrokerServices {
+    /// and the replicas. Internal, not private: the handler tests build their services with it (`BrokerHarness`).
+    func openLogs(logManager: LogManager, clusterID: String, threadPool: NIOThreadPool) throws -> BrokerServices {
         try logManager.loadExisting { topicPartition in
             topicPartition.topic == MetadataService.topicName ? MetadataService.logConfiguration : LogConfiguration()
         }
