@@ -339,3 +339,53 @@ extension FetchResponse {
         }
     }
 }
+
+// MARK: Transactional producers
+
+extension BrokerHarness {
+    /// What a transactional producer keeps: its id and epoch from InitProducerId and its next sequence per partition.
+    struct TransactionalProducer {
+        var transactionalID: String
+        var producerID: Int64
+        var epoch: Int16
+        var sequences: [TopicPartition: Int32] = [:]
+    }
+
+    /// InitProducerId with a transactional id (creates `__transaction_state` on first use).
+    func initTransactions(_ transactionalID: String, timeoutMs: Int32 = 60_000, sourceLocation: SourceLocation = #_sourceLocation) async throws -> TransactionalProducer {
+        let response = try await call(
+            InitProducerIDHandler(services: services), InitProducerIDRequest(transactionalID: transactionalID, transactionTimeoutMs: timeoutMs),
+            version: 4
+        )
+        guard response.errorCode == 0 else { throw Failure("InitProducerId \(transactionalID): error \(response.errorCode)") }
+        return TransactionalProducer(transactionalID: transactionalID, producerID: response.producerID, epoch: response.producerEpoch)
+    }
+
+    /// AddPartitionsToTxn v3; returns each partition's error code in request order.
+    @discardableResult
+    func addPartitions(_ producer: TransactionalProducer, _ topic: String, _ partitions: [Int32] = [0]) async throws -> [Int16] {
+        let response = try await call(AddPartitionsToTxnHandler(services: services), AddPartitionsToTxnRequest(
+            v3AndBelowTransactionalID: producer.transactionalID, v3AndBelowProducerID: producer.producerID,
+            v3AndBelowProducerEpoch: producer.epoch, v3AndBelowTopics: [.init(name: topic, partitions: partitions)]
+        ), version: 3)
+        return response.resultsByTopicV3AndBelow.flatMap(\.resultsByPartition).map(\.partitionErrorCode)
+    }
+
+    /// Produces `values` as one transactional batch (the partition must have been added); returns the partition's answer.
+    func produce(_ producer: inout TransactionalProducer, _ topic: String, partition: Int32 = 0, _ values: [String]) async throws -> ProduceResponse.PartitionProduceResponse {
+        let key = TopicPartition(topic, partition)
+        let sequence = producer.sequences[key] ?? 0
+        let batch = Self.batch(values, producerID: producer.producerID, producerEpoch: producer.epoch, baseSequence: sequence, transactional: true)
+        let answer = try await produce(topic, partition: partition, batch, transactionalID: producer.transactionalID)
+        if answer.errorCode == 0 { producer.sequences[key] = sequence + Int32(values.count) }
+        return answer
+    }
+
+    /// EndTxn v3 (commit or abort); returns its error code.
+    func endTransaction(_ producer: TransactionalProducer, commit: Bool) async throws -> Int16 {
+        let response = try await call(EndTxnHandler(services: services), EndTxnRequest(
+            transactionalID: producer.transactionalID, producerID: producer.producerID, producerEpoch: producer.epoch, committed: commit
+        ), version: 3)
+        return response.errorCode
+    }
+}
