@@ -9,9 +9,20 @@ import NIOCore
 /// parsed, an unknown API, or an API or version this broker does not serve closes this connection with a log
 /// line naming the peer, the API and the reason; other connections are not disturbed. ApiVersions of an
 /// unsupported version is answered in v0 with UNSUPPORTED_VERSION, as Kafka does.
-final class KafkaConnectionHandler: ChannelInboundHandler {
+///
+/// Work per connection is bounded, as Kafka bounds it by muting a connection while its request is processed: at
+/// most `maximumInFlight` requests are being handled or have answers not yet written to the socket. Frames beyond
+/// that wait in `waiting` (no more than one read's worth), and the connection is not read again until the window
+/// has room and the channel is writable, so a client that pipelines requests without reading the answers stalls
+/// itself (its socket buffers fill) instead of growing the broker's memory.
+final class KafkaConnectionHandler: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
-    typealias OutboundOut = ByteBuffer
+    typealias OutboundIn = IOData
+    typealias OutboundOut = IOData
+
+    /// Kafka handles one request per connection at a time; a few more let a pipelining client overlap decoding
+    /// with the previous answer's write.
+    static let maximumInFlight = 8
 
     private let registry: APIRegistry
     private let apiVersions: ApiVersionsHandler
@@ -20,6 +31,14 @@ final class KafkaConnectionHandler: ChannelInboundHandler {
     private var peer = "unknown peer"
     /// Completes when the previous response has been handed to the channel, so responses keep request order.
     private var previousResponse: EventLoopFuture<Void>?
+    /// Requests handed to their handler whose answers are not yet written to the socket.
+    private var inFlight = 0
+    /// Frames decoded but not yet handled, because the window was full.
+    private var waiting = CircularBuffer<ByteBuffer>()
+    /// A `read` held back while the window was full or the channel not writable.
+    private var readHeldBack = false
+    private var isClosing = false
+    private var isHandlingWaiting = false
 
     init(registry: APIRegistry, apiVersions: ApiVersionsHandler, metrics: RequestMetricsTable, logger: Logger) {
         self.registry = registry
@@ -37,7 +56,59 @@ final class KafkaConnectionHandler: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        var frame = unwrapInboundIn(data)
+        waiting.append(unwrapInboundIn(data))
+        handleWaiting(context)
+    }
+
+    // MARK: The window
+
+    /// Handles waiting frames while the window has room. Not re-entered: an answer written at once (its write
+    /// completes inside `flush`) comes back through `responseLeft`, and this loop, still running, takes the next
+    /// frame, so a long pipeline never deepens the stack.
+    private func handleWaiting(_ context: ChannelHandlerContext) {
+        guard !isHandlingWaiting else { return }
+        isHandlingWaiting = true
+        defer { isHandlingWaiting = false }
+        while !isClosing, inFlight < Self.maximumInFlight, let frame = waiting.popFirst() {
+            inFlight += 1
+            handle(frame, context: context)
+        }
+    }
+
+    /// The connection is read again only when every decoded frame is handled, the window has room and the
+    /// channel can take more output.
+    private var mayRead: Bool { waiting.isEmpty && inFlight < Self.maximumInFlight }
+
+    func read(context: ChannelHandlerContext) {
+        if mayRead && context.channel.isWritable {
+            context.read()
+        } else {
+            readHeldBack = true
+        }
+    }
+
+    /// One answer is on the socket (or was none, or failed): room for the next request.
+    private func responseLeft(_ context: ChannelHandlerContext) {
+        inFlight -= 1
+        handleWaiting(context)
+        resumeReadingIfPossible(context)
+    }
+
+    private func resumeReadingIfPossible(_ context: ChannelHandlerContext) {
+        guard readHeldBack, mayRead, context.channel.isWritable, !isClosing else { return }
+        readHeldBack = false
+        context.read()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        resumeReadingIfPossible(context)
+        context.fireChannelWritabilityChanged()
+    }
+
+    // MARK: Requests
+
+    private func handle(_ frame: ByteBuffer, context: ChannelHandlerContext) {
+        var frame = frame
         guard let rawKey = frame.getInteger(at: frame.readerIndex, endianness: .big, as: Int16.self),
             let version = frame.getInteger(at: frame.readerIndex + 2, endianness: .big, as: Int16.self)
         else {
@@ -82,20 +153,25 @@ final class KafkaConnectionHandler: ChannelInboundHandler {
     }
 
     /// Writes the response once it and every earlier response on this connection are ready. A nil body (Produce
-    /// with acks=0) sends nothing but still keeps its place in the order.
+    /// with acks=0) sends nothing but still keeps its place in the order. The request leaves the window when its
+    /// answer's last byte is written to the socket.
     private func respond(_ context: ChannelHandlerContext, correlationID: Int32, headerVersion: Int16, body: EventLoopFuture<ResponseBody?>) {
         let ready = previousResponse.map { $0.and(body).map { $0.1 } } ?? body
-        let contextBox = NIOLoopBound(context, eventLoop: context.eventLoop)
+        let loopBound = NIOLoopBound((context: context, handler: self), eventLoop: context.eventLoop)
         let logger = self.logger
         previousResponse = ready.flatMapThrowing { body in
-            guard let body else { return }
-            let context = contextBox.value
+            let (context, handler) = loopBound.value
+            guard let body else {
+                handler.responseLeft(context)
+                return
+            }
             var prefix = context.channel.allocator.buffer(capacity: 16)
             prefix.writeInteger(Int32(0))
             ResponseHeader(correlationID: correlationID).write(to: &prefix, version: headerVersion)
             prefix.setInteger(Int32(prefix.readableBytes - 4 + body.byteCount), at: prefix.readerIndex)
             // The header travels in one buffer with the bytes that follow it, so most responses are one write.
             var pending: ByteBuffer? = prefix
+            var written: [EventLoopFuture<Void>] = []
             for part in body.parts {
                 switch part {
                 case .bytes(let buffer):
@@ -116,28 +192,48 @@ final class KafkaConnectionHandler: ChannelInboundHandler {
                     let promise = context.eventLoop.makePromise(of: Void.self)
                     promise.futureResult.whenComplete { _ in try? handle.close() }
                     context.write(NIOAny(IOData.fileRegion(region)), promise: promise)
+                    written.append(promise.futureResult)
                 }
             }
-            if let bytes = pending { context.write(NIOAny(IOData.byteBuffer(bytes)), promise: nil) }
+            if let bytes = pending {
+                let promise = context.eventLoop.makePromise(of: Void.self)
+                context.write(NIOAny(IOData.byteBuffer(bytes)), promise: promise)
+                written.append(promise.futureResult)
+            }
             context.flush()
+            // Writes complete in order: the last one done means the whole answer is on the socket (or failed, and
+            // the connection is closing).
+            written.last!.whenComplete { _ in
+                let (context, handler) = loopBound.value
+                handler.responseLeft(context)
+            }
         }.recover { error in
+            let (context, handler) = loopBound.value
             logger.error("request failed, closing connection", metadata: ["error": "\(error)"])
-            contextBox.value.close(promise: nil)
+            handler.isClosing = true
+            context.close(promise: nil)
         }
     }
 
     private func close(_ context: ChannelHandlerContext, reason: String) {
         logger.warning("closing connection: \(reason)")
+        isClosing = true
+        waiting.removeAll()
         context.close(promise: nil)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         logger.warning("closing connection: \(error)")
+        isClosing = true
+        waiting.removeAll()
         context.close(promise: nil)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
         logger.debug("connection closed")
+        // Frames a client pipelined and then hung up on are dropped unhandled: nobody will read their answers.
+        isClosing = true
+        waiting.removeAll()
         metrics.connections.decrement()
         context.fireChannelInactive()
     }
