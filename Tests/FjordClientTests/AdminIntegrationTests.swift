@@ -124,13 +124,21 @@ struct AdminIntegrationTests {
     }
 }
 
-/// Polls `condition` every 100 ms for up to 20 s (generous: `swift test` runs suites in parallel on small machines).
-func waitFor(_ condition: () async throws -> Bool) async throws {
-    for _ in 0..<200 {
+/// Polls `condition` every 100 ms until it holds, for up to `timeout` (generous: `swift test` runs suites in parallel
+/// on small, loaded CI machines, and only a failing test waits that long). The deadline is checked after each poll,
+/// so a condition slowed down by the machine still gets its last look.
+func waitFor(
+    timeout: Duration = .seconds(60), _ condition: () async throws -> Bool,
+    sourceLocation: SourceLocation = #_sourceLocation
+) async throws {
+    let deadline = ContinuousClock.now + timeout
+    while true {
         if try await condition() { return }
+        guard ContinuousClock.now < deadline else {
+            throw TestBrokerError(description: "condition not met within \(timeout) (waitFor at \(sourceLocation))")
+        }
         try await Task.sleep(for: .milliseconds(100))
     }
-    throw TestBrokerError(description: "condition not met within 20 s")
 }
 
 /// Whether the broker's ApiVersions lists `type`'s API (Tansu lacks several admin APIs).

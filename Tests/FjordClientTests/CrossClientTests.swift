@@ -9,7 +9,7 @@ import Testing
 /// python-snappy, lz4 and zstandard packages of `.venv`). Runs against Fjord.
 struct CrossClientTests {
     static let script = #"""
-import json, sys
+import json, sys, time
 mode, bootstrap, client, topic, arg, count = sys.argv[1:7]
 count = int(count)
 if mode == "consume" and client == "confluent":
@@ -17,9 +17,9 @@ if mode == "consume" and client == "confluent":
     c = Consumer({"bootstrap.servers": bootstrap, "group.id": "x-" + topic, "auto.offset.reset": "earliest",
                   "enable.auto.commit": False})
     c.subscribe([topic])
-    out, tries = [], 0
-    while len(out) < count and tries < 300:
-        m = c.poll(0.1); tries += 1
+    out, deadline = [], time.monotonic() + 60
+    while len(out) < count and time.monotonic() < deadline:
+        m = c.poll(0.1)
         if m is None: continue
         if m.error(): raise SystemExit(str(m.error()))
         out.append({"offset": m.offset(), "key": m.key().decode(), "value": m.value().decode(),
@@ -28,7 +28,7 @@ if mode == "consume" and client == "confluent":
 elif mode == "consume":
     from kafka import KafkaConsumer
     c = KafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False,
-                      consumer_timeout_ms=15000)
+                      consumer_timeout_ms=60000)
     out = []
     for m in c:
         out.append({"offset": m.offset, "key": m.key.decode(), "value": m.value.decode(),
@@ -40,7 +40,7 @@ elif client == "confluent":
     p = Producer({"bootstrap.servers": bootstrap, "compression.type": arg, "linger.ms": 5})
     for i in range(count):
         p.produce(topic, key=f"py-key-{i}", value=f"py-value-{i}", headers=[("origin", b"python"), ("i", str(i).encode())])
-    assert p.flush(15) == 0
+    assert p.flush(60) == 0
     out = []
 else:
     from kafka import KafkaProducer
@@ -48,7 +48,7 @@ else:
     for i in range(count):
         p.send(topic, key=f"py-key-{i}".encode(), value=f"py-value-{i}".encode(),
                headers=[("origin", b"python"), ("i", str(i).encode())])
-    p.flush(15); p.close()
+    p.flush(60); p.close()
     out = []
 print(json.dumps(out))
 """#

@@ -72,14 +72,14 @@ import sys
 from confluent_kafka import Producer
 bootstrap, topic = sys.argv[1:3]
 p = Producer({"bootstrap.servers": bootstrap, "transactional.id": "iso-" + topic})
-p.init_transactions(15)
+p.init_transactions(60)
 p.begin_transaction()
 for i in range(3): p.produce(topic, key=b"k", value=f"aborted-{i}".encode(), partition=0)
-p.flush(15)
-p.abort_transaction(15)
+p.flush(60)
+p.abort_transaction(60)
 p.begin_transaction()
 for i in range(3): p.produce(topic, key=b"k", value=f"committed-{i}".encode(), partition=0)
-p.commit_transaction(15)
+p.commit_transaction(60)
 print("ok")
 """#
 

@@ -17,7 +17,8 @@ struct ProducerRetryTests {
             var configuration = ProducerConfiguration(client: broker.clientConfiguration())
             configuration.client.requestTimeout = .seconds(5)
             configuration.client.reconnectBackoffMax = .milliseconds(200)
-            configuration.deliveryTimeout = .seconds(40)
+            // Covers the restart (up to 5 s of graceful stop, then start-up) however slow the machine.
+            configuration.deliveryTimeout = .seconds(120)
             configuration.linger = .milliseconds(5)
             let producer = Producer(configuration: configuration)
             let results = try await ClientIntegrationTests.withProducer(producer) { producer in
