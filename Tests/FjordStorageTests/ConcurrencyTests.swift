@@ -9,7 +9,9 @@ import Testing
 @Suite struct ConcurrencyTests {
     /// Flow: 1. one thread appends 1,500 batches whose record values name their own offsets; 2. three threads read
     /// at random offsets meanwhile, bounded by the log end they saw; 3. every read returns whole CRC-valid batches
-    /// with consecutive offsets and the right contents, never bytes past the published end.
+    /// with consecutive offsets and the right contents, never bytes past the published end. The appender waits at
+    /// a few points until the readers have made progress, so reads overlap appends however the (possibly loaded)
+    /// machine schedules the threads.
     @Test func readsRunConcurrentlyWithAppendsAndSeeOnlyCompleteBatches() throws {
         let directory = StorageFixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -28,6 +30,12 @@ import Testing
             if worker == 0 {
                 defer { done.withLockedValue { $0 = true } }
                 for index in 0..<1_500 {
+                    if index > 0, index % 300 == 0 {
+                        // Checkpoints at 300, 600, ...: 3 more reads each, so at least 12 happen between appends.
+                        let goal = index / 300 * 3
+                        let deadline = ContinuousClock.now + .seconds(60)
+                        while reads.withLockedValue({ $0 }) < goal, ContinuousClock.now < deadline { usleep(1000) }
+                    }
                     var builder = RecordBatchBuilder()
                     let next = log.logEndOffset
                     for record in 0..<(1 + index % 7) {
@@ -135,7 +143,9 @@ import Testing
         print("opened \(partitions) partitions × 3 segments in \(elapsed), \(LogChecks.openDescriptorCount() - baseline) descriptors")
         #expect(logs.count == partitions)
         #expect(manager.previousShutdownWasClean)
-        #expect(elapsed < .seconds(20))
+        // About 1.5 s here; the bound only catches pathological opens (what is read is checked just below), with
+        // room for a loaded CI machine running other suites at the same time.
+        #expect(elapsed < .seconds(60))
         #expect(logs.values.allSatisfy { $0.loadedSegmentCount == 1 && $0.recoveryReport.lazySegments == 2 })
         #expect(logs.values.allSatisfy { $0.logEndOffset == 60 })
         #expect(cache.openFileCount <= 128)

@@ -53,19 +53,26 @@ import Glibc
             process.arguments = [directory, String(seed &+ UInt64(round))]
             process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
             try process.run()
+            // Wait (generously: a loaded machine starts and recovers slowly) for START and the round's first ACK,
+            // then kill at a random moment. Waiting for an ACK rather than a fixed time keeps every round
+            // meaningful however little CPU the writer gets; the random delay still varies where the kill lands.
             var start: Int64?
-            let deadline = Date().addingTimeInterval(20)
-            while start == nil, Date() < deadline {
+            var acknowledgedOnce = false
+            let deadline = Date().addingTimeInterval(60)
+            while !acknowledgedOnce, Date() < deadline {
                 usleep(2000)
                 let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
-                if let line = text.split(separator: "\n").first, line.hasPrefix("START "), text.contains("\n") {
+                let lines = text.split(separator: "\n", omittingEmptySubsequences: false).dropLast()  // complete lines
+                if start == nil, let line = lines.first, line.hasPrefix("START ") {
                     start = Int64(line.dropFirst(6))
                 }
+                acknowledgedOnce = lines.contains { $0.hasPrefix("ACK ") }
             }
             usleep(useconds_t(5_000 + random.below(60_000)))
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
             let start_ = try #require(start, "round \(round): the writer never started")
+            #expect(acknowledgedOnce, "round \(round): the writer acknowledged nothing within 60 s")
             let lines = try String(contentsOfFile: output, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
             var roundAcks: [(first: Int64, last: Int64, checksum: UInt32)] = []
             // Only complete lines count (the last may have been cut by the kill).
