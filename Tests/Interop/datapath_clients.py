@@ -17,6 +17,8 @@ from confluent_kafka import (OFFSET_BEGINNING, Consumer, KafkaError, KafkaExcept
                              TopicPartition)
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from waiting import GENEROUS_S
+
 TIMEOUT_S = 20
 
 
@@ -81,7 +83,7 @@ def create_topic(bootstrap: str, name: str, partitions: int = 1, config: dict[st
 
 def wait_for_topic(bootstrap: str, name: str, partitions: int) -> None:
     a = admin(bootstrap)
-    deadline = time.monotonic() + TIMEOUT_S
+    deadline = time.monotonic() + GENEROUS_S
     while True:
         md = a.list_topics(topic=name, timeout=TIMEOUT_S)
         t = md.topics.get(name)

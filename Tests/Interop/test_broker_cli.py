@@ -9,10 +9,11 @@ import time
 from confluent_kafka.admin import AdminClient
 
 from conftest import fjord_bin, free_port, start_fjord
+from waiting import GENEROUS_S
 
 
 def cluster_id(bootstrap: str) -> str:
-    md = AdminClient({"bootstrap.servers": bootstrap}).list_topics(timeout=10)
+    md = AdminClient({"bootstrap.servers": bootstrap}).list_topics(timeout=GENEROUS_S)
     return md.cluster_id
 
 
@@ -33,25 +34,25 @@ def test_config_file_is_read(tmp_path):
     proc = subprocess.Popen([fjord_bin(), "broker", "--config", str(props)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        deadline = time.time() + 30
+        deadline = time.monotonic() + GENEROUS_S
         while True:
             try:
                 md = AdminClient({"bootstrap.servers": f"127.0.0.1:{port}"}).list_topics(timeout=2)
                 break
             except Exception:
-                assert time.time() < deadline and proc.poll() is None, "broker did not start"
+                assert time.monotonic() < deadline and proc.poll() is None, "broker did not start"
                 time.sleep(0.2)
         assert list(md.brokers) == [4]
     finally:
         proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=10)
+        proc.wait(timeout=GENEROUS_S)
 
 
 def test_sigterm_shuts_down_gracefully_and_cluster_id_survives_restart(tmp_path):
     first = start_fjord(tmp_path)
     original = cluster_id(first.bootstrap)
     first.proc.send_signal(signal.SIGTERM)
-    assert first.proc.wait(timeout=10) == 0
+    assert first.proc.wait(timeout=GENEROUS_S) == 0  # graceful: exits 0 by itself (flushes first, so not instantly)
     assert "stopped" in first.log_text()
 
     second = start_fjord(tmp_path, name="fjord")  # same data directory
@@ -61,4 +62,4 @@ def test_sigterm_shuts_down_gracefully_and_cluster_id_survives_restart(tmp_path)
         assert f"cluster.id={original}" in meta
     finally:
         second.proc.send_signal(signal.SIGINT)
-        assert second.proc.wait(timeout=10) == 0
+        assert second.proc.wait(timeout=GENEROUS_S) == 0

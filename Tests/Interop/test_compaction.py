@@ -12,6 +12,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 from conftest import restart_broker, running_fjord
 from datapath_clients import (create_topic, drop_admin_clients,  # noqa: F401 (autouse fixture)
                               wait_for_topic)
+from waiting import GENEROUS_S
 
 TOPIC = "compacted"
 KEYS = 50
@@ -30,10 +31,10 @@ def read_all(bootstrap: str) -> list[tuple[int, str, str | None]]:
     c = Consumer({"bootstrap.servers": bootstrap, "group.id": "compaction-check", "enable.auto.commit": False,
                   "auto.offset.reset": "earliest"})
     try:
-        _, high = c.get_watermark_offsets(TopicPartition(TOPIC, 0), timeout=10)
+        _, high = c.get_watermark_offsets(TopicPartition(TOPIC, 0), timeout=GENEROUS_S)
         c.assign([TopicPartition(TOPIC, 0, OFFSET_BEGINNING)])
         rows: list[tuple[int, str, str | None]] = []
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + GENEROUS_S
         while time.monotonic() < deadline and (not rows or rows[-1][0] < high - 1):
             for m in c.consume(num_messages=1000, timeout=0.3):
                 assert m.error() is None, f"consumer error: {m.error()}"
@@ -85,8 +86,8 @@ def test_compacted_topic_keeps_latest_value_per_key(request: pytest.FixtureReque
                 p.produce(TOPIC, key=k, value=v, partition=0,
                           on_delivery=lambda err, _msg: err is not None and errors.append(str(err)))
                 latest[k] = v
-            p.flush(10)
-        assert p.flush(10) == 0 and not errors, errors
+            p.flush(GENEROUS_S)
+        assert p.flush(GENEROUS_S) == 0 and not errors, errors
         assert len(list((broker.data_dir / f"{TOPIC}-0").glob("*.log"))) > 5, "segment.bytes should roll often"
         wait_compacted(broker, latest)
 
@@ -103,7 +104,7 @@ def test_compacted_topic_keeps_latest_value_per_key(request: pytest.FixtureReque
             for key in range(KEYS):
                 p.produce(TOPIC, key=f"key-{key}", value=f"after-restart-{key}" if round_ == 2 else f"r{round_}",
                           partition=0)
-            p.flush(10)
+            assert p.flush(GENEROUS_S) == 0
         wait_compacted(broker, latest)
 
 
@@ -125,10 +126,10 @@ def test_consumer_offsets_are_compacted_and_survive(request: pytest.FixtureReque
         def offsets_records() -> int:
             reader = Consumer({"bootstrap.servers": b, "group.id": "reader", "enable.auto.commit": False})
             try:
-                _, high = reader.get_watermark_offsets(TopicPartition("__consumer_offsets", 0), timeout=10)
+                _, high = reader.get_watermark_offsets(TopicPartition("__consumer_offsets", 0), timeout=GENEROUS_S)
                 reader.assign([TopicPartition("__consumer_offsets", 0, OFFSET_BEGINNING)])
                 count, last = 0, -1
-                deadline = time.monotonic() + 20
+                deadline = time.monotonic() + GENEROUS_S
                 while last < high - 1 and time.monotonic() < deadline:
                     for m in reader.consume(num_messages=1000, timeout=0.3):
                         if m.error() is None:
@@ -146,7 +147,7 @@ def test_consumer_offsets_are_compacted_and_survive(request: pytest.FixtureReque
         restart_broker(broker, hard=True)
         c = Consumer({"bootstrap.servers": b, "group.id": "compacting-group", "enable.auto.commit": False})
         try:
-            got = c.committed([TopicPartition("work", 0), TopicPartition("work", 1)], timeout=10)
+            got = c.committed([TopicPartition("work", 0), TopicPartition("work", 1)], timeout=GENEROUS_S)
         finally:
             c.close()
         assert [tp.offset for tp in got] == [199, 1199]

@@ -17,6 +17,7 @@ import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from conftest import restart_broker, running_fjord
+from waiting import GENEROUS_S
 
 NONE, UNKNOWN_TOPIC_OR_PARTITION, COORDINATOR_NOT_AVAILABLE = 0, 3, 15
 INVALID_GROUP_ID, INVALID_REQUEST, MEMBER_ID_REQUIRED = 24, 42, 79
@@ -72,7 +73,7 @@ class Conn:
 
     def __init__(self, bootstrap: str):
         host, port = bootstrap.split(":")
-        self.sock = socket.create_connection((host, int(port)), timeout=15)
+        self.sock = socket.create_connection((host, int(port)), timeout=GENEROUS_S)
         self.correlation = 0
 
     def call(self, api_key: int, version: int, body: bytes) -> Reader:
@@ -94,7 +95,7 @@ class Conn:
 
     def find_coordinator(self, group: str) -> None:
         """FindCoordinator v1 until the coordinator exists (the first call creates __consumer_offsets)."""
-        deadline = time.monotonic() + 15
+        deadline = time.monotonic() + GENEROUS_S
         while True:
             r = self.call(10, 1, s(group) + struct.pack(">b", 0))
             r.take(">i")

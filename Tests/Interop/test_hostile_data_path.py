@@ -24,7 +24,9 @@ CORRUPT_MESSAGE = 2
 UNSUPPORTED_VERSION = 35
 INVALID_RECORD = 87
 UNKNOWN_SERVER_ERROR = -1  # what Kafka answers when decompression itself fails
-CLOSE_TIMEOUT_S = 5.0
+# A broker closes a hostile connection as soon as it reads the bytes; one that waits for a bogus frame never does.
+# The bound only has to tell those apart, so it leaves a loaded machine plenty of room.
+CLOSE_TIMEOUT_S = 30.0
 RSS_LIMIT_KIB = 200 * 1024
 
 
@@ -317,7 +319,7 @@ def test_produce_batch_records_must_match_the_header(broker, case):
     assert high_watermark(broker.bootstrap, topic) == (0, 2)
     rows = kafka_python_consume(broker.bootstrap, topic, 1, 2)
     assert [row[3] for row in rows] == [b"first", b"last"]
-    msgs = confluent_consume(broker.bootstrap, topic, 1, 2, timeout=10)
+    msgs = confluent_consume(broker.bootstrap, topic, 1, 2)
     assert [m.value() for m in msgs] == [b"first", b"last"]
 
 

@@ -20,7 +20,9 @@ from confluent_kafka.admin import AdminClient
 from interop_clients import TIMEOUT_S, confluent_metadata
 
 SEED = int(os.environ.get("FJORD_HOSTILE_SEED", "7"))
-CLOSE_TIMEOUT_S = 5.0
+# A broker closes a hostile connection as soon as it reads the bytes; one that waits for a bogus frame never does.
+# The bound only has to tell those apart, so it leaves a loaded machine plenty of room.
+CLOSE_TIMEOUT_S = 30.0
 MAX_SANE_REQUEST = 100 * 1024 * 1024  # Kafka's socket.request.max.bytes default
 
 

@@ -21,6 +21,7 @@ from confluent_kafka import Consumer, KafkaException, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from conftest import running_fjord
+from waiting import GENEROUS_S, wait_until
 
 GROUP_OVERRIDES = {
     "group.initial.rebalance.delay.ms": "0",
@@ -80,7 +81,7 @@ def create_topic(bootstrap: str, name: str, partitions: int, config: dict[str, s
     admin = AdminClient({"bootstrap.servers": bootstrap})
     futures = admin.create_topics([NewTopic(name, num_partitions=partitions, replication_factor=1,
                                             config=config or {})])
-    futures[name].result(15)
+    futures[name].result(GENEROUS_S)
 
 
 @pytest.fixture
@@ -99,7 +100,7 @@ def test_counters_and_consumer_lag_after_produce_and_group_consume(mbroker):
     producer = Producer({"bootstrap.servers": mbroker.bootstrap, "linger.ms": 5})
     for i in range(produced):
         producer.produce(topic, value=f"value-{i:04d}".encode(), key=f"k{i}".encode(), partition=i % 2)
-    assert producer.flush(15) == 0
+    assert producer.flush(GENEROUS_S) == 0
     during = Scrape(mbroker.metrics_port)
     assert during.value("fjord_connections_active") >= 1
 
@@ -109,7 +110,7 @@ def test_counters_and_consumer_lag_after_produce_and_group_consume(mbroker):
     })
     consumer.subscribe([topic])
     got = []
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + GENEROUS_S
     while len(got) < consumed and time.monotonic() < deadline:
         message = consumer.poll(0.5)
         if message is None or message.error():
@@ -160,7 +161,7 @@ def test_produce_errors_are_counted_by_code(mbroker):
     errors = []
     producer = Producer({"bootstrap.servers": mbroker.bootstrap, "retries": 0})
     producer.produce(topic, value=b"x" * 5000, on_delivery=lambda err, msg: errors.append(err))
-    producer.flush(15)
+    producer.flush(GENEROUS_S)
     assert errors and errors[0] is not None
     scrape = Scrape(mbroker.metrics_port)
     assert scrape.value("fjord_produce_errors_total", code="10") >= 1  # MESSAGE_TOO_LARGE
@@ -184,27 +185,19 @@ def test_series_of_a_deleted_topic_disappear(broker):
     create_topic(broker.bootstrap, topic, 1)
     producer = Producer({"bootstrap.servers": broker.bootstrap})
     producer.produce(topic, value=b"v")
-    assert producer.flush(15) == 0
+    assert producer.flush(GENEROUS_S) == 0
     assert Scrape(broker.metrics_port).value("fjord_topic_records_in_total", topic=topic) == 1
     admin = AdminClient({"bootstrap.servers": broker.bootstrap})
-    admin.delete_topics([topic])[topic].result(15)
-    deadline = time.monotonic() + 10
-    while True:
-        scrape = Scrape(broker.metrics_port)
-        if f'topic="{topic}"' not in scrape.text:
-            break
-        assert time.monotonic() < deadline, scrape.text
-        time.sleep(0.2)
+    admin.delete_topics([topic])[topic].result(GENEROUS_S)
+    wait_until(lambda: f'topic="{topic}"' not in Scrape(broker.metrics_port).text, GENEROUS_S,
+               lambda: Scrape(broker.metrics_port).text)
 
 
 def test_metrics_listener_can_be_turned_off(request, tmp_path):
     with running_fjord(request, tmp_path, {"metrics.listener": "none"}) as b:
         assert b.metrics_port is None
         # The Kafka port opens a moment before the broker logs how it set up metrics: wait for the line.
-        deadline = time.monotonic() + 10
-        while "metrics listener off" not in b.log_text():
-            assert time.monotonic() < deadline, b.log_text()
-            time.sleep(0.05)
+        wait_until(lambda: "metrics listener off" in b.log_text(), GENEROUS_S, b.log_text)
 
 
 def test_port_zero_is_reported_in_the_log(request, tmp_path):

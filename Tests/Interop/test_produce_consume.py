@@ -24,6 +24,7 @@ from datapath_clients import (drop_admin_clients,  # noqa: F401 (autouse fixture
                               confluent_consumer, confluent_produce, confluent_rows, create_topic,
                               kafka_python_consume, kafka_python_produce, kcat_consume, kcat_produce, kcat_rows,
                               make_records, make_text_records, now_ms)
+from waiting import GENEROUS_S, wait_until
 
 CODECS = ["none", "gzip", "snappy", "lz4", "zstd"]
 ACKS = ["0", "1", "all"]
@@ -292,14 +293,17 @@ def kafka_python_consume_big(bootstrap, topic, n):
         c.close()
 
 
-def test_long_poll_wakes_on_produce_within_50ms(broker):
-    """A consumer already long-polling (fetch.wait.max.ms=500) gets a record produced later within 50 ms:
+def test_long_poll_wakes_on_produce(broker):
+    """A consumer already long-polling gets a record produced later long before its fetch.wait.max.ms (10 s):
     measured from the producer's delivery report to the consumer's receipt, median over 15 tries, each produce
-    after a pause so that the consumer's fetch is parked in the broker. A broker that answers parked fetches
-    only at max_wait_ms would show ~500 ms."""
+    after a pause so that the consumer's fetch is parked in the broker. A broker that answers parked fetches only
+    at max_wait_ms shows seconds (up to 10); one woken by the append shows milliseconds. The bound, 1 s, is a
+    tenth of the wait and leaves a loaded CI machine room: this checks the wake-up, not its speed (a benchmark
+    measures that)."""
+    max_wait_ms, bound_s = 10_000, 1.0
     topic = "longpoll"
     create_topic(broker.bootstrap, topic, 1)
-    c = confluent_consumer(broker.bootstrap, **{"fetch.wait.max.ms": 500, "fetch.queue.backoff.ms": 1,
+    c = confluent_consumer(broker.bootstrap, **{"fetch.wait.max.ms": max_wait_ms, "fetch.queue.backoff.ms": 1,
                                                 "fetch.min.bytes": 1})
     c.assign([TopicPartition(topic, 0, OFFSET_END)])
     received: dict[bytes, float] = {}
@@ -311,20 +315,35 @@ def test_long_poll_wakes_on_produce_within_50ms(broker):
             if m is not None and m.error() is None:
                 received[m.value()] = time.monotonic()
 
-    # Let the consumer resolve OFFSET_END and start fetching before anything is produced.
     t = threading.Thread(target=poll_loop, daemon=True)
     t.start()
     p = Producer({"bootstrap.servers": broker.bootstrap, "linger.ms": 0, "acks": "1"})
     p.list_topics(topic, timeout=TIMEOUT_S)
-    time.sleep(1.5)
     latencies, sent_at, delivered = [], {}, {}
+
+    def produce(value: bytes) -> None:
+        p.produce(topic, value, on_delivery=lambda err, msg: delivered.__setitem__(msg.value(), (err, time.monotonic())))
+
     try:
+        # The consumer resolves OFFSET_END and starts fetching at its own pace: a warm-up record every 0.5 s until
+        # one arrives shows it is fetching at the log end (earlier ones may land before the end it resolved).
+        warm_up: list[bytes] = []
+
+        def warmed_up() -> bool:
+            if any(v in received for v in warm_up):
+                return True
+            warm_up.append(f"warm-up-{len(warm_up)}".encode())
+            produce(warm_up[-1])
+            p.poll(0)
+            return False
+
+        wait_until(warmed_up, GENEROUS_S, "the consumer never received a warm-up record", interval=0.5)
         for i in range(15):
-            time.sleep(0.2 + (i % 4) * 0.07)  # land inside a parked fetch, at varying points of its 500 ms
+            time.sleep(0.2 + (i % 4) * 0.07)  # land inside a parked fetch, at varying points of its wait
             value = f"ping-{i}".encode()
             sent_at[value] = time.monotonic()
-            p.produce(topic, value, on_delivery=lambda err, msg: delivered.__setitem__(msg.value(), (err, time.monotonic())))
-            deadline = time.monotonic() + 5
+            produce(value)
+            deadline = time.monotonic() + max_wait_ms / 1000 + GENEROUS_S
             while (value not in delivered or value not in received) and time.monotonic() < deadline:
                 p.poll(0.001)
             assert value in delivered and delivered[value][0] is None, f"{value}: {delivered.get(value)}"
@@ -339,10 +358,10 @@ def test_long_poll_wakes_on_produce_within_50ms(broker):
     med = statistics.median(latencies)
     print(f"delivery->receipt ms: {[round(x * 1000, 1) for x in latencies]}")
     ends = [round((received[v] - sent_at[v]) * 1000, 1) for v in sent_at]
-    assert med < 0.050, (f"median delivery→receipt {med * 1000:.1f} ms; all: {[round(x * 1000, 1) for x in latencies]}; "
-                         f"produce()→receipt ms: {ends}")
+    assert med < bound_s, (f"median delivery→receipt {med * 1000:.1f} ms (fetch.wait.max.ms {max_wait_ms}); all: "
+                           f"{[round(x * 1000, 1) for x in latencies]}; produce()→receipt ms: {ends}")
     # And end to end (produce() call to receipt) too, so a late delivery report cannot hide a slow wake-up.
-    assert statistics.median(ends) < 50, f"median produce()→receipt {statistics.median(ends)} ms: {ends}"
+    assert statistics.median(ends) < bound_s * 1000, f"median produce()→receipt {statistics.median(ends)} ms: {ends}"
 
 
 def test_log_append_time_topic(broker):

@@ -12,9 +12,11 @@ from confluent_kafka import KafkaError, Producer
 from datapath_clients import TIMEOUT_S, confluent_consume, create_topic, now_ms
 
 
+# retries=0: the broker's first answer is the delivery report. message.timeout.ms only bounds a send the broker never
+# answers; a short one would turn a slow answer on a loaded machine into a client-side timeout error.
 def produce_one(bootstrap: str, topic: str, value: bytes, **conf) -> KafkaError | None:
     errors = []
-    p = Producer({"bootstrap.servers": bootstrap, "retries": 0, "message.timeout.ms": 5000, **conf})
+    p = Producer({"bootstrap.servers": bootstrap, "retries": 0, "message.timeout.ms": 60000, **conf})
     p.produce(topic, value, on_delivery=lambda err, _msg: errors.append(err))
     assert p.flush(TIMEOUT_S) == 0
     return errors[0]
@@ -22,7 +24,7 @@ def produce_one(bootstrap: str, topic: str, value: bytes, **conf) -> KafkaError 
 
 def produce_at(bootstrap: str, topic: str, value: bytes, timestamp: int) -> KafkaError | None:
     errors = []
-    p = Producer({"bootstrap.servers": bootstrap, "retries": 0, "message.timeout.ms": 5000})
+    p = Producer({"bootstrap.servers": bootstrap, "retries": 0, "message.timeout.ms": 60000})
     p.produce(topic, value, timestamp=timestamp, on_delivery=lambda err, _msg: errors.append(err))
     assert p.flush(TIMEOUT_S) == 0
     return errors[0]

@@ -46,9 +46,11 @@ def produce_values(p: Producer, topic: str, values: list[str], partition: int | 
 
 
 def read_all(bootstrap: str, topic: str, partitions: int, isolation: str, settle: float = 2.0,
-             timeout: float = TIMEOUT_S * 3, expect: int | None = None) -> list[str]:
+             timeout: float = 60, expect: int | None = None) -> list[str]:
     """Every message value of the topic from the beginning, with the given isolation level: consumes until
-    `expect` values arrived and nothing more came for `settle` seconds (or, without `expect`, until quiet)."""
+    `expect` values arrived and nothing more came for `settle` seconds (or, without `expect`, until quiet — which
+    on a slow machine can be before the first fetch answered: pass `expect`). `timeout` only ends a read that
+    never gets there."""
     c = Consumer({"bootstrap.servers": bootstrap, "group.id": "txn-reader", "enable.auto.commit": False,
                   "auto.offset.reset": "earliest", "isolation.level": isolation})
     try:
@@ -115,7 +117,9 @@ def test_open_transaction_holds_read_committed_back(broker):
     plain.produce("tx-lso", b"after", partition=0)
     plain.flush(TIMEOUT_S)
 
-    assert read_all(bs, "tx-lso", 1, "read_committed", settle=1.5) == ["before"]
+    # "before" must arrive (however long a loaded machine takes), then nothing more for 1.5 s: without `expect`,
+    # a consumer slower than `settle` to fetch anything would return [] and fail.
+    assert read_all(bs, "tx-lso", 1, "read_committed", settle=1.5, expect=1) == ["before"]
     assert read_all(bs, "tx-lso", 1, "read_uncommitted", expect=4) == ["before", "open-1", "open-2", "after"]
     p.commit_transaction(TIMEOUT_S)
     assert read_all(bs, "tx-lso", 1, "read_committed", expect=4) == ["before", "open-1", "open-2", "after"]
@@ -198,7 +202,7 @@ def test_the_coordinator_aborts_a_transaction_that_times_out(tmp_path, request):
         plain.produce("tx-timeout", b"later", partition=0)
         plain.flush(TIMEOUT_S)
         # The open transaction blocks read_committed until the coordinator aborts it (2 s + a tick).
-        assert read_all(bs, "tx-timeout", 1, "read_committed", expect=1, timeout=15) == ["later"]
+        assert read_all(bs, "tx-timeout", 1, "read_committed", expect=1, timeout=60) == ["later"]
         with pytest.raises(KafkaException):
             p.commit_transaction(TIMEOUT_S)
 
@@ -225,7 +229,7 @@ def test_transactions_survive_sigkill(tmp_path, request):
 
         # The open transaction is aborted by its timeout after the restart: read_committed gets past it and
         # never sees its records; the committed one is intact, offsets included.
-        values = read_all(bs, "tx-kill", 2, "read_committed", expect=6, timeout=20)
+        values = read_all(bs, "tx-kill", 2, "read_committed", expect=6, timeout=60)
         assert sorted(values) == sorted(f"kept-{i}" for i in range(6))
         c = Consumer({"bootstrap.servers": bs, "group.id": "tx-kill-group", "enable.auto.commit": False})
         try:
