@@ -41,7 +41,7 @@ public final class Broker: Service, Sendable {
     public func run() async throws {
         let meta = try loadDataDirectories()
         logger.info("starting", metadata: ["node.id": "\(configuration.nodeID)", "cluster.id": "\(meta.clusterID)"])
-        let threadPool = NIOThreadPool(numberOfThreads: 2)
+        let threadPool = NIOThreadPool(numberOfThreads: configuration.ioThreads)
         threadPool.start()
         let group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.networkThreads)
         let logManager = LogManager(dataDirectories: configuration.logDirs, logger: logger)
@@ -49,16 +49,10 @@ public final class Broker: Service, Sendable {
             let services = try openLogs(logManager: logManager, clusterID: meta.clusterID, threadPool: threadPool)
             let server = try await startServer(services: services, group: group)
             boundPortsBox.withLockedValue { $0 = server.boundPorts }
-            // Session expiry, rebalance timeouts and offset expiry of the group coordinator.
-            let groupTicks = services.groups.start(on: group.next())
-            // Timed-out transactions and idle transactional ids.
-            let transactionTicks = services.transactions.start(on: group.next(), threadPool: threadPool)
             let metricsServer: MetricsServer?
             do {
                 metricsServer = try await startMetricsServer(services: services, group: group)
             } catch {
-                groupTicks.cancel()
-                transactionTicks.cancel()
                 await server.close()
                 throw error
             }
@@ -71,14 +65,21 @@ public final class Broker: Service, Sendable {
                 tasks.addTask {
                     try await self.makeCleaner(logManager: logManager, replicas: services.replicas, threadPool: threadPool).run()
                 }
+                // Session expiry, rebalance timeouts and offset expiry of the group coordinator.
+                tasks.addTask { try await GroupCoordinatorService(coordinator: services.groups, threadPool: threadPool).run() }
+                // Timed-out transactions and idle transactional ids.
+                tasks.addTask {
+                    try await TransactionCoordinatorService(
+                        coordinator: services.transactions, threadPool: threadPool,
+                        interval: .milliseconds(Int64(self.configuration.transactionAbortTimedOutCheckIntervalMs))
+                    ).run()
+                }
                 try? await gracefulShutdown()
                 tasks.cancelAll()
                 while (try? await tasks.next()) != nil {}
             }
             logger.info("shutting down")
             servingBox.withLockedValue { $0 = false }
-            groupTicks.cancel()
-            transactionTicks.cancel()
             // Order matters: stop answering probes and scrapes (a stopping broker is not healthy); stop accepting; let blocking work already queued (metadata commits, topic creation)
             // finish while the event loops can still take its results; close the connections; then save producer
             // state and close every log, so nothing writes to a log after it is closed.
@@ -131,7 +132,7 @@ public final class Broker: Service, Sendable {
     /// Every API this broker serves. ApiVersions is derived from this list.
     static func makeRegistry(services: BrokerServices) -> (APIRegistry, ApiVersionsHandler) {
         let publisher = services.metadata.publisher
-        var registry = APIRegistry()
+        var registry = APIRegistry(ioThreads: services.threadPool)
         registry.register(ProduceHandler(services: services))
         registry.register(FetchHandler(services: services))
         registry.register(ListOffsetsHandler(services: services))

@@ -92,7 +92,7 @@ final class BrokerServices: Sendable {
     /// Saves every partition's producer state at its log end (clean shutdown). Blocking.
     func writeProducerSnapshots() {
         for replica in replicas.allReplicas.values {
-            let (state, end) = replica.lock.withLock { (replica.producerState, replica.log.logEndOffset) }
+            let (state, end) = replica.producerStateSnapshot()
             guard !state.producers.isEmpty else { continue }
             do { try ProducerStateSnapshot.write(state, offset: end, directory: replica.log.directory) } catch {
                 logger.error("producer snapshot failed", metadata: ["partition": "\(replica.topicPartition)", "error": "\(error)"])

@@ -150,6 +150,11 @@ final class LogSegment: @unchecked Sendable {
         try withLoaded { () throws(LogError) in (largestTimestampStorage, offsetOfLargestTimestampStorage) }
     }
 
+    /// Loads the indexes now (a sealed segment's are otherwise loaded on first use). Blocking.
+    func loadIndexes() throws(LogError) {
+        try withLoaded { () throws(LogError) in }
+    }
+
     /// Runs `body` under the lock with the indexes loaded.
     private func withLoaded<T>(_ body: () throws(LogError) -> T) throws(LogError) -> T {
         lock.lock()

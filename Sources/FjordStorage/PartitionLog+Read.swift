@@ -57,6 +57,22 @@ extension PartitionLog {
         }
     }
 
+    /// Whether a read from `offset` finds its segment's indexes in memory. A sealed segment nobody has read since
+    /// the log opened loads them on first use, and rebuilds them if they do not agree with the log: file I/O that
+    /// an event loop must not do, so the fetch path asks first and has `prepareRead` run on the I/O thread pool.
+    public func isReadyToRead(from offset: Int64) -> Bool {
+        let segments = self.segments
+        return segments[Self.segmentIndex(in: segments, containing: offset)].isIndexLoaded
+    }
+
+    /// Loads the indexes of the segment a read from `offset` starts in (rebuilding them if need be). Blocking.
+    public func prepareRead(from offset: Int64) throws(LogError) {
+        try reading { () throws(LogError) in
+            let segments = self.segments
+            try segments[Self.segmentIndex(in: segments, containing: offset)].loadIndexes()
+        }
+    }
+
     /// Reads the bytes of a slice into memory (for tests, dumps and followers; fetch sends slices with sendfile).
     public func bytes(of slice: FileSlice) throws(LogError) -> ByteBuffer {
         try slice.file.read(at: slice.position, length: slice.length)

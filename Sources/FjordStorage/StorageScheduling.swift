@@ -10,7 +10,7 @@ public let systemStorageSleep: StorageSleep = { duration in try await Task.sleep
 
 /// Runs `pass` every `interval` until the task is cancelled or graceful shutdown begins. The blocking work of a
 /// pass runs on a thread pool (the caller's `pass` hops there), never on the caller's executor.
-func runPeriodically(
+public func runPeriodically(
     every interval: Duration, sleep: @escaping StorageSleep, _ pass: @escaping @Sendable () async throws -> Void
 ) async throws {
     try await cancelWhenGracefulShutdown {

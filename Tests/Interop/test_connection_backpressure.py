@@ -104,11 +104,12 @@ def test_pipelined_requests_without_reading_keep_memory_bounded(broker):
     finally:
         sock.close()
     sender.join(TIMEOUT_S)
-    # A broker still working through the dropped requests would go on counting them: the count stays put, far
-    # below the 100,000 sent (a negative check: waiting longer only makes it stricter).
+    # A broker still working through the dropped requests would go on counting them by the thousand; the count
+    # stays put, far below the 100,000 sent, but for the odd metadata refresh of the test's own admin client (a
+    # negative check: waiting longer only makes it stricter).
     handled = metadata_requests_handled(broker)
     time.sleep(2)
-    assert metadata_requests_handled(broker) == handled
+    assert metadata_requests_handled(broker) - handled < 10
     assert handled < READ_BACK + HANDLED_WHILE_STALLED_LIMIT, handled
     records = make_records(10, now_ms(), tag="after")
     confluent_produce(b, "wide-1", records, partition=0)

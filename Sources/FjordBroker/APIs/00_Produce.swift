@@ -15,6 +15,8 @@ import NIOCore
 /// Appends produced batches to the partitions this broker leads.
 struct ProduceHandler: APIHandler {
     let versions: ClosedRange<Int16> = 3...11
+    /// Appends to the partition logs: never on an event loop.
+    let execution = HandlerExecution.ioThreadPool
     let services: BrokerServices
 
     func respond(to request: ProduceRequest, context: RequestContext) -> EventLoopFuture<ResponseBody?> {

@@ -10,6 +10,8 @@ import NIOCore
 /// Returns a group's committed offsets.
 struct OffsetFetchHandler: TypedAPIHandler {
     let versions: ClosedRange<Int16> = 0...9
+    /// Calls the group coordinator, whose lock is held across its appends: never on an event loop.
+    let execution = HandlerExecution.ioThreadPool
     let services: BrokerServices
 
     typealias Partition = OffsetFetchResponse.OffsetFetchResponsePartitions

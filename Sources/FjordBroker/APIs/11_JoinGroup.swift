@@ -8,6 +8,8 @@ import NIOCore
 /// Adds a member to a group, or rejoins one, and answers when the group's next generation is formed.
 struct JoinGroupHandler: TypedAPIHandler {
     let versions: ClosedRange<Int16> = 0...9
+    /// Calls the group coordinator, whose lock is held across its appends: never on an event loop.
+    let execution = HandlerExecution.ioThreadPool
     let services: BrokerServices
 
     func handle(_ request: JoinGroupRequest, context: RequestContext) -> EventLoopFuture<JoinGroupResponse> {

@@ -6,6 +6,8 @@ import NIOCore
 /// Keeps a member alive and tells it when to rejoin.
 struct HeartbeatHandler: TypedAPIHandler {
     let versions: ClosedRange<Int16> = 0...4
+    /// Calls the group coordinator, whose lock is held across its appends: never on an event loop.
+    let execution = HandlerExecution.ioThreadPool
     let services: BrokerServices
 
     func handle(_ request: HeartbeatRequest, context: RequestContext) -> EventLoopFuture<HeartbeatResponse> {

@@ -7,6 +7,8 @@ import NIOCore
 /// Removes members from a group.
 struct LeaveGroupHandler: TypedAPIHandler {
     let versions: ClosedRange<Int16> = 0...5
+    /// Calls the group coordinator, whose lock is held across its appends: never on an event loop.
+    let execution = HandlerExecution.ioThreadPool
     let services: BrokerServices
 
     func handle(_ request: LeaveGroupRequest, context: RequestContext) -> EventLoopFuture<LeaveGroupResponse> {

@@ -7,6 +7,8 @@ import NIOCore
 /// Distributes the leader's assignment to the members.
 struct SyncGroupHandler: TypedAPIHandler {
     let versions: ClosedRange<Int16> = 0...5
+    /// Calls the group coordinator, whose lock is held across its appends: never on an event loop.
+    let execution = HandlerExecution.ioThreadPool
     let services: BrokerServices
 
     func handle(_ request: SyncGroupRequest, context: RequestContext) -> EventLoopFuture<SyncGroupResponse> {

@@ -6,6 +6,8 @@ import NIOCore
 /// Describes groups and their members.
 struct DescribeGroupsHandler: TypedAPIHandler {
     let versions: ClosedRange<Int16> = 0...5
+    /// Calls the group coordinator, whose lock is held across its appends: never on an event loop.
+    let execution = HandlerExecution.ioThreadPool
     let services: BrokerServices
 
     func handle(_ request: DescribeGroupsRequest, context: RequestContext) -> EventLoopFuture<DescribeGroupsResponse> {

@@ -6,6 +6,8 @@ import NIOCore
 /// Lists the groups this broker coordinates.
 struct ListGroupsHandler: TypedAPIHandler {
     let versions: ClosedRange<Int16> = 0...5
+    /// Calls the group coordinator, whose lock is held across its appends: never on an event loop.
+    let execution = HandlerExecution.ioThreadPool
     let services: BrokerServices
 
     func handle(_ request: ListGroupsRequest, context: RequestContext) -> EventLoopFuture<ListGroupsResponse> {

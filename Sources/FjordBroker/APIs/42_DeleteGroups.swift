@@ -6,6 +6,8 @@ import NIOCore
 /// Deletes empty groups.
 struct DeleteGroupsHandler: TypedAPIHandler {
     let versions: ClosedRange<Int16> = 0...2
+    /// Calls the group coordinator, whose lock is held across its appends: never on an event loop.
+    let execution = HandlerExecution.ioThreadPool
     let services: BrokerServices
 
     func handle(_ request: DeleteGroupsRequest, context: RequestContext) -> EventLoopFuture<DeleteGroupsResponse> {

@@ -9,6 +9,8 @@ import NIOCore
 /// Drives a member of a KIP-848 consumer group.
 struct ConsumerGroupHeartbeatHandler: TypedAPIHandler {
     let versions: ClosedRange<Int16> = 0...1
+    /// Calls the group coordinator, whose lock is held across its appends: never on an event loop.
+    let execution = HandlerExecution.ioThreadPool
     let services: BrokerServices
 
     func handle(_ request: ConsumerGroupHeartbeatRequest, context: RequestContext) -> EventLoopFuture<ConsumerGroupHeartbeatResponse> {

@@ -7,6 +7,8 @@ import NIOCore
 /// Describes KIP-848 consumer groups.
 struct ConsumerGroupDescribeHandler: TypedAPIHandler {
     let versions: ClosedRange<Int16> = 0...0
+    /// Calls the group coordinator, whose lock is held across its appends: never on an event loop.
+    let execution = HandlerExecution.ioThreadPool
     let services: BrokerServices
 
     func handle(_ request: ConsumerGroupDescribeRequest, context: RequestContext) -> EventLoopFuture<ConsumerGroupDescribeResponse> {

@@ -1,14 +1,19 @@
 import KafkaProtocol
+import NIOPosix
 
 /// The one table of served APIs (STYLE.md §5). ApiVersions answers from it, and the connection handler routes
 /// by it; an API missing here is neither advertised nor answered.
 public struct APIRegistry: Sendable {
     private(set) var handlers: [ApiKey: AnyAPIHandler] = [:]
+    /// Runs the handlers that declare `.ioThreadPool` execution (nil: in place, for connection tests).
+    private let ioThreads: NIOThreadPool?
 
-    public init() {}
+    public init(ioThreads: NIOThreadPool? = nil) {
+        self.ioThreads = ioThreads
+    }
 
     public mutating func register<Handler: APIHandler>(_ handler: Handler) {
-        let erased = AnyAPIHandler(handler)
+        let erased = AnyAPIHandler(handler, ioThreads: ioThreads)
         precondition(handlers[erased.apiKey] == nil, "two handlers for \(erased.apiKey)")
         handlers[erased.apiKey] = erased
     }

@@ -20,6 +20,9 @@ public struct BrokerConfiguration: Sendable {
     public var socketRequestMaxBytes: Int = 100 * 1024 * 1024
     /// Event-loop threads serving connections. Kafka: `num.network.threads`. Default: one per core.
     public var networkThreads: Int = System.coreCount
+    /// Threads of the I/O pool that runs every handler that writes to a log or waits on a lock held across such a
+    /// write (produce, the coordinators), fsyncs and file work. Kafka: `num.io.threads`. Default 8, as Kafka.
+    public var ioThreads: Int = 8
     /// Partitions of an auto-created topic. Kafka: `num.partitions`. Default 1.
     public var defaultPartitionCount: Int32 = 1
     /// Replication factor of an auto-created topic. Kafka: `default.replication.factor`. Default 1.
@@ -137,6 +140,7 @@ public struct BrokerConfiguration: Sendable {
             guard !logDirs.isEmpty else { throw ConfigurationError(key: key, "needs at least one directory") }
         case "socket.request.max.bytes": socketRequestMaxBytes = Int(try Self.integer(value, key: key, in: 1...Int(Int32.max)) as Int32)
         case "num.network.threads": networkThreads = Int(try Self.integer(value, key: key, in: 1...1024) as Int32)
+        case "num.io.threads": ioThreads = Int(try Self.integer(value, key: key, in: 1...1024) as Int32)
         case "num.partitions": defaultPartitionCount = try Self.integer(value, key: key, in: 1...Int(Int32.max))
         case "default.replication.factor": defaultReplicationFactor = try Self.integer(value, key: key, in: 1...Int(Int16.max))
         case "auto.create.topics.enable": autoCreateTopicsEnable = value.lowercased() == "true"

@@ -5,7 +5,8 @@ import NIOCore
 
 /// One Fetch request from arrival to answer: resolves the fetch session, reads every partition, and either
 /// answers or parks until an append brings `min_bytes`, or `max_wait_ms` passes. Runs on its connection's event
-/// loop; wake-ups from other loops hop onto it.
+/// loop (wake-ups from other threads hop onto it), so its state is confined to that loop; only the loading of a
+/// cold segment's indexes runs on the I/O thread pool.
 final class FetchOperation: @unchecked Sendable {
     private let request: FetchRequest
     private let context: RequestContext
@@ -39,10 +40,33 @@ final class FetchOperation: @unchecked Sendable {
             services.metrics.countFetchError(error)
             return finish(FetchResponseWriter(version: version).encode(errorCode: error, sessionID: 0, topics: []))
         }
+        // A read from a sealed segment nobody has read since start-up loads its indexes first (file I/O, maybe a
+        // rebuild): that happens on the I/O thread pool, and the fetch goes on on its loop once it is done.
+        let cold = coldLogs()
+        guard cold.isEmpty else {
+            services.blocking(on: eventLoop) {
+                for (log, offset) in cold { try? log.prepareRead(from: offset) }
+            }.whenComplete { [self] _ in begin() }
+            return
+        }
+        begin()
+    }
+
+    private func begin() {
         attempt(final: request.maxWaitMs <= 0)
         guard !done else { return }
         timeout = eventLoop.scheduleTask(in: .milliseconds(Int64(request.maxWaitMs))) { [self] in
             attempt(final: true)
+        }
+    }
+
+    /// The logs whose read from the requested offset would first load a segment's indexes.
+    private func coldLogs() -> [(PartitionLog, Int64)] {
+        partitions.compactMap { cached in
+            guard let log = services.replicas.replica(for: cached.topicPartition)?.log,
+                  cached.fetchOffset >= log.logStartOffset, cached.fetchOffset < log.logEndOffset,
+                  !log.isReadyToRead(from: cached.fetchOffset) else { return nil }
+            return (log, cached.fetchOffset)
         }
     }
 
@@ -207,9 +231,7 @@ final class FetchOperation: @unchecked Sendable {
             data.errorCode = (cached.currentLeaderEpoch < epoch ? ErrorCode.fencedLeaderEpoch : .unknownLeaderEpoch).rawValue
             return PartitionResult(cached: cached, data: data)
         }
-        // The last stable offset first: the high watermark read after it can only be as large, so LSO ≤ HW holds.
-        let lastStable = replica.lastStableOffset
-        let highWatermark = replica.highWatermark
+        let (lastStable, highWatermark) = replica.offsets
         let readCommitted = request.isolationLevel == 1
         data.highWatermark = highWatermark
         data.lastStableOffset = lastStable

@@ -8,14 +8,16 @@ import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 
-/// Drives the pure `GroupManager` (FjordGroups): it owns the state behind one lock, stamps inputs with the
-/// clock and fresh member ids, appends the records the manager returns to `__consumer_offsets` (through the
+/// Drives the pure `GroupManager` (FjordGroups): it owns the state (`State`) behind one lock, stamps inputs with
+/// the clock and fresh member ids, appends the records the manager returns to `__consumer_offsets` (through the
 /// partition's `PartitionReplica`, as a produce with acks=all would: on a single node, an append), and only then
-/// answers. JoinGroup/SyncGroup answers that wait for a rebalance are promises keyed by request id; a repeated
-/// task on an event loop ticks the manager (session expiry, rebalance and initial delays, offset expiry).
+/// answers. JoinGroup/SyncGroup answers that wait for a rebalance are promises keyed by request id;
+/// `GroupCoordinatorService` ticks the manager (session expiry, rebalance and initial delays, offset expiry).
 ///
-/// At start-up `load()` replays every `__consumer_offsets` partition into the manager.
-final class GroupCoordinator: @unchecked Sendable {
+/// The lock is held across the appends, so that records reach the log in the order the manager planned them:
+/// every entry point therefore runs on the I/O thread pool (the group handlers declare `.ioThreadPool`), never on
+/// an event loop. At start-up `load()` replays every `__consumer_offsets` partition into the manager.
+final class GroupCoordinator: Sendable {
     static let topicName = "__consumer_offsets"
     /// How often the manager is ticked (ms): the precision of session and rebalance timeouts.
     static let tickIntervalMs: Int64 = 100
@@ -25,17 +27,20 @@ final class GroupCoordinator: @unchecked Sendable {
     private let replicas: ReplicaManager
     private let clock: any StorageClock
     private let logger: Logger
-    private let lock = NIOLock()
-    // Guarded by `lock`.
-    private var manager: GroupManager
-    private var nextRequestID: RequestID = 0
-    private var joinPromises: [RequestID: EventLoopPromise<JoinGroupResponse>] = [:]
-    private var syncPromises: [RequestID: EventLoopPromise<SyncGroupResponse>] = [:]
-    private var lastExpiry: Int64 = 0
-    /// The metadata image the consumer groups were last checked against.
-    private var consumerTickImageOffset: Int64 = -1
-    /// TxnOffsetCommit records appended but not yet committed or aborted by their transaction's marker.
-    private var pendingOffsets = PendingTransactionalOffsets()
+    private let state: NIOLockedValueBox<State>
+
+    /// Everything the coordinator changes, owned by its lock.
+    private struct State: Sendable {
+        var manager: GroupManager
+        var nextRequestID: RequestID = 0
+        var joinPromises: [RequestID: EventLoopPromise<JoinGroupResponse>] = [:]
+        var syncPromises: [RequestID: EventLoopPromise<SyncGroupResponse>] = [:]
+        var lastExpiry: Int64 = 0
+        /// The metadata image the consumer groups were last checked against.
+        var consumerTickImageOffset: Int64 = -1
+        /// TxnOffsetCommit records appended but not yet committed or aborted by their transaction's marker.
+        var pendingOffsets = PendingTransactionalOffsets()
+    }
 
     init(configuration: BrokerConfiguration, metadata: MetadataService, replicas: ReplicaManager, clock: any StorageClock, logger: Logger) {
         self.configuration = configuration
@@ -58,7 +63,7 @@ final class GroupCoordinator: @unchecked Sendable {
         groupConfiguration.consumer.sessionTimeoutMs = configuration.groupConsumerSessionTimeoutMs
         groupConfiguration.consumer.heartbeatIntervalMs = configuration.groupConsumerHeartbeatIntervalMs
         groupConfiguration.consumer.maxSize = Int(configuration.groupConsumerMaxSize)
-        manager = GroupManager(configuration: groupConfiguration)
+        state = NIOLockedValueBox(State(manager: GroupManager(configuration: groupConfiguration)))
     }
 
     /// Kafka's client host form ("/127.0.0.1") from a peer address description ("[IPv4]127.0.0.1/127.0.0.1:5000").
@@ -97,7 +102,7 @@ final class GroupCoordinator: @unchecked Sendable {
     func load() throws {
         let now = clock.nowMilliseconds()
         var replayed = 0
-        var loaded = manager
+        var loaded = state.withLockedValue { $0.manager }
         var pending = PendingTransactionalOffsets()
         try internalTopic.forEachBatch(in: replicas) { partition, batch in
             if batch.isControl {
@@ -124,29 +129,24 @@ final class GroupCoordinator: @unchecked Sendable {
                 }
             }
         }
-        lock.withLock {
-            manager = loaded
-            pendingOffsets = pending
+        state.withLockedValue { state in
+            state.manager = loaded
+            state.pendingOffsets = pending
         }
         if replayed > 0 { logger.info("groups loaded", metadata: ["records": "\(replayed)", "groups": "\(loaded.groups.count)"]) }
     }
 
-    /// Ticks the manager on `loop` every `tickIntervalMs` until the task is cancelled.
-    func start(on loop: any EventLoop) -> RepeatedTask {
-        loop.scheduleRepeatedTask(initialDelay: .milliseconds(Self.tickIntervalMs), delay: .milliseconds(Self.tickIntervalMs)) { [self] _ in
-            tick()
-        }
-    }
-
+    /// Session expiry, rebalance and initial delays, offset expiry, consumer-group deadlines: run every
+    /// `tickIntervalMs` by `GroupCoordinatorService`, on the I/O thread pool (it appends).
     func tick() {
         let now = clock.nowMilliseconds()
-        perform { manager in
-            let outputs = manager.tick(now: now)
-            if now - lastExpiry >= configuration.offsetsRetentionCheckIntervalMs {
-                lastExpiry = now
-                let expired = manager.expireOffsets(now: now)
+        perform { state in
+            let outputs = state.manager.tick(now: now)
+            if now - state.lastExpiry >= configuration.offsetsRetentionCheckIntervalMs {
+                state.lastExpiry = now
+                let expired = state.manager.expireOffsets(now: now)
                 if !expired.isEmpty, appendRecords(expired, now: now) == .none {
-                    for record in expired { try? manager.replay(key: record.key, value: record.value, now: now) }
+                    for record in expired { try? state.manager.replay(key: record.key, value: record.value, now: now) }
                     logger.info("expired offsets", metadata: ["records": "\(expired.count)"])
                 }
             }
@@ -155,14 +155,16 @@ final class GroupCoordinator: @unchecked Sendable {
         // Consumer groups: only when a member deadline passed or the topics may have changed (the metadata image
         // moved), since checking subscriptions matches every regular expression against every topic.
         let imageOffset = metadata.publisher.image.lastAppliedOffset
-        let due = lock.withLock { (manager.nextConsumerDeadline.map { $0 <= now } ?? false) || imageOffset != consumerTickImageOffset }
+        let due = state.withLockedValue { state in
+            (state.manager.nextConsumerDeadline.map { $0 <= now } ?? false) || imageOffset != state.consumerTickImageOffset
+        }
         guard due else { return }
         let topics = assignableTopics()
-        lock.withLock {
-            consumerTickImageOffset = imageOffset
-            let change = manager.planConsumerTick(now: now, topics: topics)
+        state.withLockedValue { state in
+            state.consumerTickImageOffset = imageOffset
+            let change = state.manager.planConsumerTick(now: now, topics: topics)
             guard !change.groups.isEmpty else { return }
-            if appendRecords(change.records, now: now) == .none { manager.applyConsumerChange(change) }
+            if appendRecords(change.records, now: now) == .none { state.manager.applyConsumerChange(change) }
         }
     }
 
@@ -183,13 +185,13 @@ final class GroupCoordinator: @unchecked Sendable {
         let context = ConsumerGroupManager.HeartbeatContext(
             newMemberID: KafkaUUID.random().description, topics: assignableTopics(), now: now, clientID: clientID, clientHost: clientHost
         )
-        return lock.withLock {
-            let change = manager.planConsumerHeartbeat(request, context: context)
+        return state.withLockedValue { state in
+            let change = state.manager.planConsumerHeartbeat(request, context: context)
             let error = appendRecords(change.records, now: now)
             guard error == .none else {
                 return ConsumerGroupHeartbeatResponse(errorCode: error.rawValue, errorMessage: "The coordinator could not store the change.", memberEpoch: -1)
             }
-            manager.applyConsumerChange(change)
+            state.manager.applyConsumerChange(change)
             return change.response
         }
     }
@@ -198,27 +200,27 @@ final class GroupCoordinator: @unchecked Sendable {
         let image = metadata.publisher.image
         var names = [KafkaUUID: String]()
         for (name, topic) in image.topicsByName { names[topic.topicID] = name }
-        return lock.withLock { groupIDs.map { manager.describeConsumerGroup($0, topicNames: names) } }
+        return state.withLockedValue { state in groupIDs.map { state.manager.describeConsumerGroup($0, topicNames: names) } }
     }
 
     func validateOffsetFetch(groupID: String, memberID: String?, memberEpoch: Int32) -> ErrorCode {
-        lock.withLock { manager.validateOffsetFetch(groupID: groupID, memberID: memberID, memberEpoch: memberEpoch) }
+        state.withLockedValue { $0.manager.validateOffsetFetch(groupID: groupID, memberID: memberID, memberEpoch: memberEpoch) }
     }
 
     // MARK: Requests
 
     /// Registers promises, runs `body` under the lock, appends its records, then answers outside the lock.
     @discardableResult
-    private func perform(_ body: (inout GroupManager) -> GroupOutputs) -> ErrorCode {
-        let (answers, error) = lock.withLock { () -> ([() -> Void], ErrorCode) in
-            let outputs = body(&manager)
+    private func perform(_ body: (inout State) -> GroupOutputs) -> ErrorCode {
+        let (answers, error) = state.withLockedValue { state -> ([() -> Void], ErrorCode) in
+            let outputs = body(&state)
             let error = appendRecords(outputs.records, now: clock.nowMilliseconds())
             var answers = [() -> Void]()
             for (id, response) in outputs.joinResponses {
-                if let promise = joinPromises.removeValue(forKey: id) { answers.append { promise.succeed(response) } }
+                if let promise = state.joinPromises.removeValue(forKey: id) { answers.append { promise.succeed(response) } }
             }
             for (id, response) in outputs.syncResponses {
-                if let promise = syncPromises.removeValue(forKey: id) { answers.append { promise.succeed(response) } }
+                if let promise = state.syncPromises.removeValue(forKey: id) { answers.append { promise.succeed(response) } }
             }
             return (answers, error)
         }
@@ -229,37 +231,38 @@ final class GroupCoordinator: @unchecked Sendable {
     func join(_ request: JoinGroupRequest, clientID: String, clientHost: String, version: Int16, promise: EventLoopPromise<JoinGroupResponse>) {
         let now = clock.nowMilliseconds()
         let newMemberID = "\(clientID)-\(UUID().uuidString.lowercased())"
-        perform { manager in
-            nextRequestID += 1
-            joinPromises[nextRequestID] = promise
+        perform { state in
+            state.nextRequestID += 1
+            state.joinPromises[state.nextRequestID] = promise
             let context = JoinContext(
-                requestID: nextRequestID, version: version, clientID: clientID, clientHost: clientHost, newMemberID: newMemberID, now: now
+                requestID: state.nextRequestID, version: version, clientID: clientID, clientHost: clientHost, newMemberID: newMemberID,
+                now: now
             )
-            return manager.join(request, context: context)
+            return state.manager.join(request, context: context)
         }
     }
 
     func sync(_ request: SyncGroupRequest, promise: EventLoopPromise<SyncGroupResponse>) {
         let now = clock.nowMilliseconds()
-        perform { manager in
-            nextRequestID += 1
-            syncPromises[nextRequestID] = promise
-            return manager.sync(request, requestID: nextRequestID, now: now)
+        perform { state in
+            state.nextRequestID += 1
+            state.syncPromises[state.nextRequestID] = promise
+            return state.manager.sync(request, requestID: state.nextRequestID, now: now)
         }
     }
 
     func heartbeat(_ request: HeartbeatRequest) -> ErrorCode {
         let now = clock.nowMilliseconds()
-        return lock.withLock {
-            manager.heartbeat(groupID: request.groupID, memberID: request.memberID, instanceID: request.groupInstanceID, generationID: request.generationID, now: now)
+        return state.withLockedValue {
+            $0.manager.heartbeat(groupID: request.groupID, memberID: request.memberID, instanceID: request.groupInstanceID, generationID: request.generationID, now: now)
         }
     }
 
     func leave(groupID: String, members: [GroupManager.LeavingMember]) -> [ErrorCode] {
         let now = clock.nowMilliseconds()
         var errors = [ErrorCode]()
-        perform { manager in
-            let result = manager.leave(groupID: groupID, members: members, now: now)
+        perform { state in
+            let result = state.manager.leave(groupID: groupID, members: members, now: now)
             errors = result.errors
             return result.outputs
         }
@@ -272,13 +275,13 @@ final class GroupCoordinator: @unchecked Sendable {
     ) -> [ErrorCode] {
         let now = clock.nowMilliseconds()
         let image = metadata.publisher.image
-        return lock.withLock {
-            let result = manager.commitOffsets(
+        return state.withLockedValue { state in
+            let result = state.manager.commitOffsets(
                 groupID: groupID, generationID: generationID, memberID: memberID, instanceID: instanceID, entries: entries, now: now
             ) { key in
                 image.topic(named: key.topic)?.partitions.contains { $0.index == key.partition } ?? false
             }
-            return applyCommand(result.records, answer: result.answer, now: now) { errors, failure in
+            return applyCommand(result.records, answer: result.answer, to: &state.manager, now: now) { errors, failure in
                 errors.map { $0 == .none ? failure : $0 }
             }
         }
@@ -293,8 +296,8 @@ final class GroupCoordinator: @unchecked Sendable {
     ) -> [ErrorCode] {
         let now = clock.nowMilliseconds()
         let image = metadata.publisher.image
-        return lock.withLock {
-            let result = manager.commitOffsets(
+        return state.withLockedValue { state in
+            let result = state.manager.commitOffsets(
                 groupID: groupID, generationID: generationID, memberID: memberID, instanceID: instanceID, entries: entries, now: now,
                 transactional: true
             ) { key in
@@ -306,7 +309,7 @@ final class GroupCoordinator: @unchecked Sendable {
             guard error == .none else { return result.answer.map { $0 == .none ? error : $0 } }
             for record in result.records {
                 guard let key = GroupManager.offsetCommitKey(record.key) else { continue }
-                pendingOffsets.add(producerID: producerID, partition: partition, groupID: groupID, key: key.partition, record: record)
+                state.pendingOffsets.add(producerID: producerID, partition: partition, groupID: groupID, key: key.partition, record: record)
             }
             return result.answer
         }
@@ -316,10 +319,10 @@ final class GroupCoordinator: @unchecked Sendable {
     /// committed offsets (COMMIT) or are dropped (ABORT).
     func completeTransaction(producerID: Int64, partition: Int32, commit: Bool) {
         let now = clock.nowMilliseconds()
-        lock.withLock {
-            for record in pendingOffsets.complete(producerID: producerID, partition: partition) where commit {
+        state.withLockedValue { state in
+            for record in state.pendingOffsets.complete(producerID: producerID, partition: partition) where commit {
                 do {
-                    try manager.replay(key: record.key, value: record.value, now: now)
+                    try state.manager.replay(key: record.key, value: record.value, now: now)
                 } catch {
                     preconditionFailure("a record the coordinator wrote does not decode: \(error)")
                 }
@@ -330,53 +333,55 @@ final class GroupCoordinator: @unchecked Sendable {
     /// Whether an open transaction has committed an offset for the group (for `partition`, or any when nil):
     /// OffsetFetch with `require_stable` answers UNSTABLE_OFFSET_COMMIT for it.
     func hasPendingTransactionalOffsets(groupID: String, partition: PartitionKey?) -> Bool {
-        lock.withLock { !pendingOffsets.isEmpty && pendingOffsets.isPending(groupID: groupID, partition: partition) }
+        state.withLockedValue { !$0.pendingOffsets.isEmpty && $0.pendingOffsets.isPending(groupID: groupID, partition: partition) }
     }
 
     func fetchOffsets(groupID: String, partitions: [PartitionKey]?) -> [(PartitionKey, CommittedOffset?)] {
-        lock.withLock { manager.fetchOffsets(groupID: groupID, partitions: partitions) }
+        state.withLockedValue { $0.manager.fetchOffsets(groupID: groupID, partitions: partitions) }
     }
 
     func deleteOffsets(groupID: String, partitions: [PartitionKey]) -> (ErrorCode, [ErrorCode]) {
         let now = clock.nowMilliseconds()
-        return lock.withLock {
-            let result = manager.deleteOffsets(groupID: groupID, partitions: partitions)
-            return applyCommand(result.records, answer: result.answer, now: now) { answer, failure in (failure, answer.1) }
+        return state.withLockedValue { state in
+            let result = state.manager.deleteOffsets(groupID: groupID, partitions: partitions)
+            return applyCommand(result.records, answer: result.answer, to: &state.manager, now: now) { answer, failure in (failure, answer.1) }
         }
     }
 
     func deleteGroups(_ groupIDs: [String]) -> [ErrorCode] {
         let now = clock.nowMilliseconds()
-        return lock.withLock {
-            let result = manager.deleteGroups(groupIDs)
-            return applyCommand(result.records, answer: result.answer, now: now) { errors, failure in
+        return state.withLockedValue { state in
+            let result = state.manager.deleteGroups(groupIDs)
+            return applyCommand(result.records, answer: result.answer, to: &state.manager, now: now) { errors, failure in
                 errors.map { $0 == .none ? failure : $0 }
             }
         }
     }
 
     func listGroups(statesFilter: [String], typesFilter: [String]) -> [GroupManager.GroupListing] {
-        lock.withLock { manager.listGroups(statesFilter: statesFilter, typesFilter: typesFilter) }
+        state.withLockedValue { $0.manager.listGroups(statesFilter: statesFilter, typesFilter: typesFilter) }
     }
 
     func describe(groupID: String) -> DescribeGroupsResponse.DescribedGroup {
-        lock.withLock { manager.describe(groupID: groupID) }
+        state.withLockedValue { $0.manager.describe(groupID: groupID) }
     }
 
     /// What `/metrics` reports of the coordinator: every group's committed offsets (for lag), how many groups it
     /// knows, and the JoinGroup/SyncGroup answers waiting for a rebalance (its purgatory).
     func metricsSnapshot() -> (offsets: [String: [PartitionKey: CommittedOffset]], groupCount: Int, waitingJoins: Int, waitingSyncs: Int) {
-        lock.withLock {
-            let groupCount = Set(manager.groups.keys).union(manager.offsets.keys).count
-            return (manager.offsets, groupCount, joinPromises.count, syncPromises.count)
+        state.withLockedValue { state in
+            let groupCount = Set(state.manager.groups.keys).union(state.manager.offsets.keys).count
+            return (state.manager.offsets, groupCount, state.joinPromises.count, state.syncPromises.count)
         }
     }
 
     // MARK: Appending
 
-    /// Appends a command's records and replays them; if the append fails the answer says so (`failed`).
-    /// Called with `lock` held.
-    private func applyCommand<Answer>(_ records: [GroupRecord], answer: Answer, now: Int64, failed: (Answer, ErrorCode) -> Answer) -> Answer {
+    /// Appends a command's records and replays them into `manager`; if the append fails the answer says so
+    /// (`failed`). Called with the state lock held.
+    private func applyCommand<Answer>(
+        _ records: [GroupRecord], answer: Answer, to manager: inout GroupManager, now: Int64, failed: (Answer, ErrorCode) -> Answer
+    ) -> Answer {
         guard !records.isEmpty else { return answer }
         let error = appendRecords(records, now: now)
         guard error == .none else { return failed(answer, error) }
@@ -391,7 +396,7 @@ final class GroupCoordinator: @unchecked Sendable {
     }
 
     /// Appends records to their groups' partitions, one batch per partition; with `transaction`, as that
-    /// producer's transactional batch. Called with `lock` held.
+    /// producer's transactional batch. Called with the state lock held.
     private func appendRecords(_ records: [GroupRecord], now: Int64, transaction: (producerID: Int64, epoch: Int16)? = nil) -> ErrorCode {
         guard !records.isEmpty else { return .none }
         var byPartition: [Int32: [GroupRecord]] = [:]

@@ -39,6 +39,8 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
     private var readHeldBack = false
     private var isClosing = false
     private var isHandlingWaiting = false
+    /// Returns when the last handler sent to the I/O pool has returned; nil when none is outstanding.
+    private var lastPoolDispatch: EventLoopFuture<Void>?
 
     init(registry: APIRegistry, apiVersions: ApiVersionsHandler, metrics: RequestMetricsTable, logger: Logger) {
         self.registry = registry
@@ -138,18 +140,44 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
         }
         let requestContext = RequestContext(header: header, peer: peer, eventLoop: context.eventLoop)
         let started = NIODeadline.now()
-        let body: EventLoopFuture<ResponseBody?>
+        let call: @Sendable () -> EventLoopFuture<ResponseBody?>
         do {
-            body = try handler.respond(to: &frame, context: requestContext)
+            call = try handler.prepare(&frame, context: requestContext)
         } catch {
             return close(context, reason: "malformed \(apiKey) v\(version) request: \(error)")
         }
+        let body = dispatch(call, on: handler, context: context)
         if let requestMetrics = metrics.byKey[apiKey] {
             // Counted once decoded; the latency runs until the handler's answer is ready (a parked fetch included).
             requestMetrics.count.increment()
             body.whenComplete { _ in requestMetrics.latency.recordNanoseconds((NIODeadline.now() - started).nanoseconds) }
         }
         respond(context, correlationID: header.correlationID, headerVersion: responseHeaderVersion, body: body)
+    }
+
+    /// Runs a handler where it runs, with the handlers of one connection starting in request order, one at a
+    /// time, as Kafka processes a connection's requests: two produces of one client reach the log in the order they
+    /// were sent, even when the I/O pool has several threads. A handler on the pool holds back the handlers after
+    /// it until it has returned (its future may complete later: a parked JoinGroup does not hold anything back).
+    private func dispatch(
+        _ call: @escaping @Sendable () -> EventLoopFuture<ResponseBody?>, on handler: AnyAPIHandler, context: ChannelHandlerContext
+    ) -> EventLoopFuture<ResponseBody?> {
+        let eventLoop = context.eventLoop
+        guard handler.execution == .ioThreadPool, let ioThreads = handler.ioThreads else {
+            guard let previous = lastPoolDispatch else { return call() }
+            return previous.flatMap { call() }
+        }
+        let started = (lastPoolDispatch ?? eventLoop.makeSucceededVoidFuture()).flatMap {
+            ioThreads.runIfActive(eventLoop: eventLoop, call)
+        }
+        let returned = started.map { _ in () }
+        lastPoolDispatch = returned
+        let loopBound = NIOLoopBound(self, eventLoop: eventLoop)
+        returned.whenComplete { _ in
+            let handler = loopBound.value
+            if handler.lastPoolDispatch === returned { handler.lastPoolDispatch = nil }
+        }
+        return started.flatMap { $0 }
     }
 
     /// Writes the response once it and every earlier response on this connection are ready. A nil body (Produce

@@ -107,31 +107,41 @@ extension PartitionReplica {
         return try builder.build()
     }
 
-    /// Checks idempotence and transaction state and appends, as one step under the replica's lock.
+    /// Checks idempotence and transaction state and appends. Appends are serialized by `appendLock`, held across
+    /// the log append (so this runs on the I/O thread pool); the producer check and the state change each hold
+    /// `state` briefly, and the change publishes the new high watermark with the producer state that covers it.
     private func append(_ batch: RecordBatch, timestampType: TimestampType, origin: AppendOrigin) -> PartitionAppendOutcome {
         let idempotent = batch.producerID >= 0
         let lastSequence = batch.baseSequence == -1 ? -1 : Int32(truncatingIfNeeded: Int64(batch.baseSequence) + Int64(batch.lastOffsetDelta))
         // A coordinator's batch carries no sequence numbers (Kafka's AppendOrigin.COORDINATOR).
         let tracksSequence = !(origin == .coordinator && batch.baseSequence == -1)
-        let outcome = lock.withLock { () -> PartitionAppendOutcome in
-            if idempotent {
-                switch producerState.check(
+        let outcome = appendLock.withLock { () -> PartitionAppendOutcome in
+            let (verdict, leaderEpoch) = state.withLockedValue { state in
+                let verdict: ProducerStateManager.Verdict = !idempotent ? .append : state.producerState.check(
                     producerID: batch.producerID, epoch: batch.producerEpoch, firstSequence: batch.baseSequence,
                     lastSequence: lastSequence, isTransactional: batch.isTransactional, checksSequence: tracksSequence
-                ) {
-                case .append: break
-                case .duplicate(let original):
-                    // A retry of a batch already written: answer with where it went, as Kafka does.
-                    return PartitionAppendOutcome(baseOffset: original.firstOffset, logAppendTime: -1, logStartOffset: log.logStartOffset)
-                case .reject(let error, let message):
-                    return .failure(error, message, logStartOffset: log.logStartOffset)
-                }
+                )
+                return (verdict, state.leaderEpoch)
             }
+            switch verdict {
+            case .append: break
+            case .duplicate(let original):
+                // A retry of a batch already written: answer with where it went, as Kafka does.
+                return PartitionAppendOutcome(baseOffset: original.firstOffset, logAppendTime: -1, logStartOffset: log.logStartOffset)
+            case .reject(let error, let message):
+                return .failure(error, message, logStartOffset: log.logStartOffset)
+            }
+            let segmentsBefore = log.segmentCount
+            let result: AppendResult
             do {
-                let segmentsBefore = log.segmentCount
-                let result = try log.append(batch.buffer, leaderEpoch: leaderEpochUnlocked, timestampType: timestampType)
+                result = try log.append(batch.buffer, leaderEpoch: leaderEpoch, timestampType: timestampType)
+            } catch {
+                return .failure(.kafkaStorageError, "\(error)")
+            }
+            let rolled = log.segmentCount > segmentsBefore
+            let snapshot = state.withLockedValue { state -> ProducerStateManager? in
                 if idempotent {
-                    producerState.record(
+                    state.producerState.record(
                         producerID: batch.producerID, epoch: batch.producerEpoch,
                         batch: .init(
                             firstSequence: batch.baseSequence, lastSequence: lastSequence, firstOffset: result.firstOffset,
@@ -140,23 +150,20 @@ extension PartitionReplica {
                         isTransactional: batch.isTransactional, tracksSequence: tracksSequence
                     )
                 }
-                return outcomeLocked(result, segmentsBefore: segmentsBefore)
-            } catch {
-                return .failure(.kafkaStorageError, "\(error)")
+                state.highWatermark = result.lastOffset + 1
+                return rolled ? state.producerState : nil
             }
+            return Self.outcome(result, producerSnapshot: snapshot)
         }
         if outcome.error == .none { wakeAll() }
         return outcome
     }
 
-    /// The outcome of a successful append; when it rolled the log, with the producer state to snapshot at its
-    /// end. Called with `lock` held, after the producer state has taken the append in.
-    func outcomeLocked(_ result: AppendResult, segmentsBefore: Int) -> PartitionAppendOutcome {
+    /// The outcome of a successful append; when it rolled the log, with the producer state to snapshot at its end.
+    static func outcome(_ result: AppendResult, producerSnapshot: ProducerStateManager?) -> PartitionAppendOutcome {
         var outcome = PartitionAppendOutcome(baseOffset: result.firstOffset, logAppendTime: result.logAppendTime, logStartOffset: result.logStartOffset)
         outcome.flushRequested = result.flushRequested
-        if log.segmentCount > segmentsBefore {
-            outcome.producerSnapshot = (result.lastOffset + 1, producerState)
-        }
+        if let producerSnapshot { outcome.producerSnapshot = (result.lastOffset + 1, producerSnapshot) }
         return outcome
     }
 }

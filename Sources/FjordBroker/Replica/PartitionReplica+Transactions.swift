@@ -25,25 +25,32 @@ extension PartitionReplica {
             return .failure(.unknownServerError, "Building the transaction marker failed: \(error)")
         }
         let timestampType = config.timestampType
-        let outcome = lock.withLock { () -> PartitionAppendOutcome in
-            if case .reject(let error, let message) = producerState.checkMarker(
-                producerID: producerID, epoch: producerEpoch, coordinatorEpoch: coordinatorEpoch
-            ) {
+        let outcome = appendLock.withLock { () -> PartitionAppendOutcome in
+            let (verdict, leaderEpoch) = state.withLockedValue { state in
+                (state.producerState.checkMarker(producerID: producerID, epoch: producerEpoch, coordinatorEpoch: coordinatorEpoch), state.leaderEpoch)
+            }
+            if case .reject(let error, let message) = verdict {
                 return .failure(error, message, logStartOffset: log.logStartOffset)
             }
             let segmentsBefore = log.segmentCount
             let result: AppendResult
             do {
-                result = try log.append(batch.buffer, leaderEpoch: leaderEpochUnlocked, timestampType: timestampType)
+                result = try log.append(batch.buffer, leaderEpoch: leaderEpoch, timestampType: timestampType)
             } catch {
                 return .failure(.kafkaStorageError, "\(error)")
             }
+            let rolled = log.segmentCount > segmentsBefore
+            // The transaction ends on a copy first: an ABORT's index entry must be in place before the new last
+            // stable offset is published, or a read_committed fetch could read past the aborted records without
+            // the list that tells it to drop them. Only appends change the producer state, and `appendLock`
+            // serializes them, so nothing changes the original meanwhile.
+            var producerState = state.withLockedValue { $0.producerState }
             let completed = producerState.completeTransaction(
                 producerID: producerID, epoch: producerEpoch, coordinatorEpoch: coordinatorEpoch,
                 offset: result.firstOffset, timestamp: result.logAppendTime >= 0 ? result.logAppendTime : now,
                 isAborted: !commit
             )
-            var outcome = outcomeLocked(result, segmentsBefore: segmentsBefore)
+            var indexError: String?
             if let completed, completed.isAborted {
                 do {
                     try log.addAbortedTransaction(AbortedTransaction(
@@ -51,11 +58,20 @@ extension PartitionReplica {
                         lastStableOffset: completed.lastStableOffset
                     ))
                 } catch {
-                    // The marker is in the log and the state has taken it in; the entry comes back when the log is
-                    // next opened (the rebuild replays the abort). Report the failure all the same.
-                    outcome.error = .kafkaStorageError
-                    outcome.errorMessage = "Indexing the aborted transaction failed: \(error)"
+                    // The marker is in the log and the state takes it in; the entry comes back when the log is next
+                    // opened (the rebuild replays the abort). Report the failure all the same.
+                    indexError = "Indexing the aborted transaction failed: \(error)"
                 }
+            }
+            let snapshot = state.withLockedValue { state -> ProducerStateManager? in
+                state.producerState = producerState
+                state.highWatermark = result.lastOffset + 1
+                return rolled ? producerState : nil
+            }
+            var outcome = Self.outcome(result, producerSnapshot: snapshot)
+            if let indexError {
+                outcome.error = .kafkaStorageError
+                outcome.errorMessage = indexError
             }
             return outcome
         }
@@ -65,13 +81,13 @@ extension PartitionReplica {
 
     /// The first offset of every ongoing transaction, by producer id.
     var ongoingTransactions: [Int64: Int64] {
-        lock.withLock { producerState.ongoingTransactions }
+        state.withLockedValue { $0.producerState.ongoingTransactions }
     }
 
     /// Every producer this partition knows, with its epoch, last sequence and timestamp, coordinator epoch and
     /// the start of its ongoing transaction (-1 if none), ordered by producer id: what DescribeProducers answers.
     func activeProducers() -> [ProducerStateManager.ActiveProducer] {
-        lock.withLock { producerState.activeProducers() }
+        state.withLockedValue { $0.producerState.activeProducers() }
     }
 
     /// The aborted transactions overlapping `[startOffset, upperBound)`, for a read_committed fetch.

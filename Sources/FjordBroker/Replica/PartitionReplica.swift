@@ -4,91 +4,101 @@ import KafkaProtocol
 import NIOConcurrencyHelpers
 import NIOCore
 
-/// This node's replica of one partition: its log, leadership, high watermark, last stable offset, producer state
-/// (with the partition's ongoing transactions), and the fetches waiting for its next append.
+/// This node's replica of one partition: its log, and the replica's state (`PartitionReplicaState`: leadership,
+/// high watermark, producer state with the partition's ongoing transactions, waiting fetches) as one value behind
+/// one lock.
 ///
-/// The log serializes appends itself; the state here (epoch, high watermark, producer state) is guarded by the
-/// replica's lock, taken for the validation-and-append step of a produce or transaction marker so that producer
-/// checks, the append they allow and the state change it makes are one step.
-final class PartitionReplica: @unchecked Sendable {
+/// Two locks, always taken in this order (docs/ARCHITECTURE.md, "Threads and ownership"):
+/// - `appendLock` serializes appends (produce, transaction markers, coordinator records). It is held across the log
+///   append, which writes files and may roll a segment, so it is taken only on the I/O thread pool, never on an
+///   event loop.
+/// - `state` guards `PartitionReplicaState` for short critical sections that never do I/O. An append checks the
+///   producer under it, appends to the log without it, then takes it again to record the producer's batch and
+///   publish the new high watermark in one step: readers (fetches, ListOffsets, `/metrics`) see either the
+///   state before the append or after it, never a log end that the producer state has not taken in.
+final class PartitionReplica: Sendable {
     let topicPartition: TopicPartition
     let topicID: KafkaUUID
     let log: PartitionLog
-    let lock = NIOLock()
-
-    // Guarded by `lock`.
-    private var leaderEpochStorage: Int32
-    private var isLeaderStorage: Bool
-    private var configStorage: EffectiveTopicConfig
-    var producerState = ProducerStateManager()
-    private var waiters: [UInt64: @Sendable () -> Void] = [:]
-    private var nextWaiterID: UInt64 = 0
+    let appendLock = NIOLock()
+    let state: NIOLockedValueBox<PartitionReplicaState>
 
     init(topicPartition: TopicPartition, topicID: KafkaUUID, log: PartitionLog, leaderEpoch: Int32, isLeader: Bool, config: EffectiveTopicConfig) {
         self.topicPartition = topicPartition
         self.topicID = topicID
         self.log = log
-        leaderEpochStorage = leaderEpoch
-        isLeaderStorage = isLeader
-        configStorage = config
+        var producerState = ProducerStateManager()
         if log.logEndOffset > log.logStartOffset, let replayed = try? ProducerStateManager.replayed(from: log) {
             producerState = replayed.state
             // Re-adds index entries a crash lost between an ABORT marker and its entry (present ones are kept).
             for transaction in replayed.aborted { try? log.addAbortedTransaction(transaction) }
         }
+        state = NIOLockedValueBox(PartitionReplicaState(
+            leaderEpoch: leaderEpoch, isLeader: isLeader, config: config, highWatermark: log.logEndOffset,
+            producerState: producerState
+        ))
     }
 
-    var leaderEpoch: Int32 { lock.withLock { leaderEpochStorage } }
-    /// The leader epoch, for code that already holds `lock`.
-    var leaderEpochUnlocked: Int32 { leaderEpochStorage }
-    var isLeader: Bool { lock.withLock { isLeaderStorage } }
-    var config: EffectiveTopicConfig { lock.withLock { configStorage } }
+    var leaderEpoch: Int32 { state.withLockedValue { $0.leaderEpoch } }
+    var isLeader: Bool { state.withLockedValue { $0.isLeader } }
+    var config: EffectiveTopicConfig { state.withLockedValue { $0.config } }
 
-    /// On a single node every replica is in sync the moment it is written: the high watermark is the log end.
-    /// (Replication will keep it as the smallest log end offset of the in-sync replicas.)
-    var highWatermark: Int64 { log.logEndOffset }
+    /// The offset below which records are committed and readable. On a single node every append is committed
+    /// once written, so it is the log end offset as of the last completed append. (Replication will keep it as
+    /// the smallest log end offset of the in-sync replicas.)
+    var highWatermark: Int64 { state.withLockedValue { $0.highWatermark } }
+
     /// The offset below which every transaction is complete (Kafka's last stable offset): the first offset of the
     /// earliest ongoing transaction, or the high watermark when none is open (never above it, and, as in Kafka,
     /// never below the log start, which DeleteRecords may have moved into an open transaction). read_committed
-    /// fetches read below it. Read under the lock so that it agrees with the appends made so far.
+    /// fetches read below it.
     var lastStableOffset: Int64 {
-        lock.withLock {
-            guard let firstUnstable = producerState.firstUnstableOffset else { return highWatermark }
-            return min(max(firstUnstable, log.logStartOffset), highWatermark)
-        }
+        let logStart = log.logStartOffset
+        return state.withLockedValue { $0.lastStableOffset(logStartOffset: logStart) }
+    }
+
+    /// The last stable offset and the high watermark, read together (LSO ≤ HW always holds between them).
+    var offsets: (lastStable: Int64, highWatermark: Int64) {
+        let logStart = log.logStartOffset
+        return state.withLockedValue { ($0.lastStableOffset(logStartOffset: logStart), $0.highWatermark) }
     }
 
     func update(leaderEpoch: Int32, isLeader: Bool, config: EffectiveTopicConfig) {
-        let changed = lock.withLock { () -> Bool in
-            let changed = configStorage != config
-            leaderEpochStorage = leaderEpoch
-            isLeaderStorage = isLeader
-            configStorage = config
+        let changed = state.withLockedValue { state -> Bool in
+            let changed = state.config != config
+            state.leaderEpoch = leaderEpoch
+            state.isLeader = isLeader
+            state.config = config
             return changed
         }
         if changed { log.configuration = config.logConfiguration }
+    }
+
+    /// The producer state and the offset it describes, with no append in between: what a snapshot file saves.
+    func producerStateSnapshot() -> (state: ProducerStateManager, offset: Int64) {
+        appendLock.withLock { state.withLockedValue { ($0.producerState, $0.highWatermark) } }
     }
 
     // MARK: Waiting fetches
 
     /// Calls `wake` once, after the next append (or `wakeAll`). Returns an id to cancel with.
     func addWaiter(_ wake: @escaping @Sendable () -> Void) -> UInt64 {
-        lock.withLock {
-            nextWaiterID += 1
-            waiters[nextWaiterID] = wake
-            return nextWaiterID
+        state.withLockedValue { state in
+            state.nextWaiterID += 1
+            state.waiters[state.nextWaiterID] = wake
+            return state.nextWaiterID
         }
     }
 
     func removeWaiter(_ id: UInt64) {
-        _ = lock.withLock { waiters.removeValue(forKey: id) }
+        _ = state.withLockedValue { $0.waiters.removeValue(forKey: id) }
     }
 
-    /// Wakes every waiting fetch (after an append, a truncation, or a leadership change).
+    /// Wakes every waiting fetch (after an append, a truncation, or a leadership change), outside the lock.
     func wakeAll() {
-        let woken = lock.withLock { () -> [@Sendable () -> Void] in
-            let all = Array(waiters.values)
-            waiters.removeAll()
+        let woken = state.withLockedValue { state -> [@Sendable () -> Void] in
+            let all = Array(state.waiters.values)
+            state.waiters.removeAll()
             return all
         }
         for wake in woken { wake() }

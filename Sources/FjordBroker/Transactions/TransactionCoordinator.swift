@@ -15,9 +15,12 @@ import NIOPosix
 /// tells the group coordinator when a marker lands in `__consumer_offsets`, and answers only after that.
 ///
 /// At start-up `load()` replays every `__transaction_state` partition, then finishes transactions that were
-/// between their Prepare and Complete records when the broker stopped. A repeated task aborts transactions that
-/// outlive their timeout. Every entry point blocks (appends, producer id blocks): call it on the thread pool.
-final class TransactionCoordinator: @unchecked Sendable {
+/// between their Prepare and Complete records when the broker stopped. `TransactionCoordinatorService` aborts
+/// transactions that outlive their timeout. Every entry point that changes state blocks (appends, markers,
+/// producer id blocks) under `state`'s lock: call it on the I/O thread pool. Readers that must not wait behind an
+/// EndTxn writing its markers — produce's transaction verification, DescribeTransactions, ListTransactions — read
+/// `published`, the manager as of its last replayed record.
+final class TransactionCoordinator: Sendable {
     static let topicName = "__transaction_state"
 
     let internalTopic: InternalTopic
@@ -29,9 +32,11 @@ final class TransactionCoordinator: @unchecked Sendable {
     /// Runs what a marker's append still owes (flush policy, producer snapshot at a roll), as Produce does.
     private let finishAppend: @Sendable (PartitionAppendOutcome, PartitionReplica) -> Void
     let logger: Logger
-    private let lock = NIOLock()
-    /// Guarded by `lock`.
-    private var manager: TransactionManager
+    /// The manager, owned by its lock, which is held across the appends and marker writes of each step.
+    private let state: NIOLockedValueBox<TransactionManager>
+    /// A copy of the manager, published after every record it replays (so a Prepare is visible before the markers
+    /// are written); its lock is never held across I/O.
+    private let published: NIOLockedValueBox<TransactionManager>
 
     init(
         configuration: BrokerConfiguration, metadata: MetadataService, replicas: ReplicaManager, groups: GroupCoordinator,
@@ -53,7 +58,9 @@ final class TransactionCoordinator: @unchecked Sendable {
         var transactionConfiguration = TransactionConfiguration()
         transactionConfiguration.maxTimeoutMs = configuration.transactionMaxTimeoutMs
         transactionConfiguration.idExpirationMs = Int64(configuration.transactionalIDExpirationMs)
-        manager = TransactionManager(configuration: transactionConfiguration)
+        let manager = TransactionManager(configuration: transactionConfiguration)
+        state = NIOLockedValueBox(manager)
+        published = NIOLockedValueBox(manager)
     }
 
     // MARK: Start-up and time
@@ -61,7 +68,7 @@ final class TransactionCoordinator: @unchecked Sendable {
     /// Replays every `__transaction_state` partition this node holds, then completes the transactions that were
     /// left between Prepare and Complete (their markers are written again; a marker written twice is harmless).
     func load() throws {
-        var loaded = manager
+        var loaded = state.withLockedValue { $0 }
         var replayed = 0
         try internalTopic.forEachBatch(in: replicas) { partition, batch in
             guard !batch.isControl else { return }
@@ -75,39 +82,29 @@ final class TransactionCoordinator: @unchecked Sendable {
                 }
             }
         }
-        lock.withLock {
+        state.withLockedValue { manager in
             manager = loaded
+            publish(manager)
             let now = clock.nowMilliseconds()
             for markers in manager.unfinishedMarkers {
-                _ = finish(markers, now: now)
+                _ = finish(markers, in: &manager, now: now)
             }
         }
         if replayed > 0 { logger.info("transactions loaded", metadata: ["records": "\(replayed)", "transactional.ids": "\(loaded.transactions.count)"]) }
     }
 
-    /// Checks for timed-out transactions and idle ids every
-    /// `transaction.abort.timed.out.transaction.cleanup.interval.ms`, on `loop`, until cancelled. The tick itself
-    /// appends, so it runs on the thread pool.
-    func start(on loop: any EventLoop, threadPool: NIOThreadPool) -> RepeatedTask {
-        let interval = Int64(configuration.transactionAbortTimedOutCheckIntervalMs)
-        return loop.scheduleRepeatedTask(initialDelay: .milliseconds(interval), delay: .milliseconds(interval)) { [self] _ in
-            threadPool.submit { state in
-                guard case .active = state else { return }
-                self.tick()
-            }
-        }
-    }
-
+    /// Aborts timed-out transactions and forgets idle ids (`TransactionCoordinatorService`). Blocking.
     func tick() {
         let now = clock.nowMilliseconds()
-        lock.withLock {
+        state.withLockedValue { manager in
             guard let deadline = manager.nextDeadline, deadline <= now else { return }
             for plan in manager.tick(now: now) {
                 if let markers = plan.markers {
                     logger.info("aborting a timed-out transaction", metadata: ["transactional.id": "\(markers.transactionalID)", "producer.id": "\(markers.producerID)"])
                 }
-                _ = perform(plan, now: now)
+                _ = perform(plan, in: &manager, now: now)
             }
+            publish(manager)
         }
     }
 
@@ -118,7 +115,8 @@ final class TransactionCoordinator: @unchecked Sendable {
         let error = internalTopic.checkCoordinator(transactionalID)
         guard error == .none else { return InitProducerIDResponse(errorCode: error.rawValue, producerID: -1, producerEpoch: -1) }
         let now = clock.nowMilliseconds()
-        return lock.withLock {
+        return state.withLockedValue { manager in
+            defer { publish(manager) }
             let plan: TransactionPlan
             do {
                 plan = try manager.initProducerID(
@@ -128,7 +126,7 @@ final class TransactionCoordinator: @unchecked Sendable {
                 logger.error("no producer id could be allocated", metadata: ["error": "\(error)"])
                 return InitProducerIDResponse(errorCode: ErrorCode.coordinatorNotAvailable.rawValue, producerID: -1, producerEpoch: -1)
             }
-            let answer = perform(plan, now: now)
+            let answer = perform(plan, in: &manager, now: now)
             guard answer == .none else { return InitProducerIDResponse(errorCode: answer.rawValue, producerID: -1, producerEpoch: -1) }
             return InitProducerIDResponse(errorCode: 0, producerID: plan.producerID, producerEpoch: plan.producerEpoch)
         }
@@ -148,8 +146,12 @@ final class TransactionCoordinator: @unchecked Sendable {
             return Dictionary(partitions.map { ($0, unknown.contains($0) ? ErrorCode.unknownTopicOrPartition : .operationNotAttempted) }, uniquingKeysWith: { a, _ in a })
         }
         let now = clock.nowMilliseconds()
-        let answer = lock.withLock {
-            perform(manager.addPartitions(transactionalID: transactionalID, producerID: producerID, producerEpoch: producerEpoch, partitions: partitions, now: now), now: now)
+        let answer = state.withLockedValue { manager in
+            defer { publish(manager) }
+            let plan = manager.addPartitions(
+                transactionalID: transactionalID, producerID: producerID, producerEpoch: producerEpoch, partitions: partitions, now: now
+            )
+            return perform(plan, in: &manager, now: now)
         }
         return Dictionary(partitions.map { ($0, answer) }, uniquingKeysWith: { a, _ in a })
     }
@@ -165,19 +167,23 @@ final class TransactionCoordinator: @unchecked Sendable {
         let error = internalTopic.checkCoordinator(transactionalID)
         guard error == .none else { return error }
         let now = clock.nowMilliseconds()
-        return lock.withLock {
-            perform(manager.endTransaction(transactionalID: transactionalID, producerID: producerID, producerEpoch: producerEpoch, commit: commit, now: now), now: now)
+        return state.withLockedValue { manager in
+            defer { publish(manager) }
+            let plan = manager.endTransaction(
+                transactionalID: transactionalID, producerID: producerID, producerEpoch: producerEpoch, commit: commit, now: now
+            )
+            return perform(plan, in: &manager, now: now)
         }
     }
 
     /// Whether a transactional produce to `partition` belongs to the producer's open transaction (KIP-890 part 1):
     /// .none, INVALID_TXN_STATE when the partition was not added, INVALID_PRODUCER_ID_MAPPING or
     /// INVALID_PRODUCER_EPOCH when the producer is not the id's current one, NOT_COORDINATOR when another broker
-    /// coordinates the id.
+    /// coordinates the id. Reads the published state: never waits behind an EndTxn that is writing its markers.
     func verify(transactionalID: String, producerID: Int64, producerEpoch: Int16, partition: PartitionKey) -> ErrorCode {
         let error = internalTopic.checkCoordinator(transactionalID)
         guard error == .none else { return error == .coordinatorNotAvailable ? .invalidProducerIDMapping : error }
-        return lock.withLock {
+        return published.withLockedValue { manager in
             manager.verifyPartition(transactionalID: transactionalID, producerID: producerID, producerEpoch: producerEpoch, partition: partition)
         }
     }
@@ -188,35 +194,35 @@ final class TransactionCoordinator: @unchecked Sendable {
             guard error == .none else {
                 return .init(errorCode: error.rawValue, transactionalID: id, transactionState: "", transactionTimeoutMs: 0, transactionStartTimeMs: -1, producerID: -1, producerEpoch: -1, topics: [])
             }
-            return lock.withLock { manager.describe(id) }
+            return published.withLockedValue { $0.describe(id) }
         }
     }
 
     func list(states: Set<TransactionState>, producerIDs: Set<Int64>, minimumDurationMs: Int64) -> [TransactionMetadata] {
         let now = clock.nowMilliseconds()
-        return lock.withLock { manager.list(states: states, producerIDs: producerIDs, minimumDurationMs: minimumDurationMs, now: now) }
+        return published.withLockedValue { $0.list(states: states, producerIDs: producerIDs, minimumDurationMs: minimumDurationMs, now: now) }
     }
 
     // MARK: Carrying out plans
 
     /// Appends the plan's record and replays it, writes its markers and completes the transaction; returns the
-    /// answer. Called with `lock` held.
-    private func perform(_ plan: TransactionPlan, now: Int64) -> ErrorCode {
+    /// answer. Called with the state lock held.
+    private func perform(_ plan: TransactionPlan, in manager: inout TransactionManager, now: Int64) -> ErrorCode {
         if let record = plan.record {
             let error = append(record, now: now)
             guard error == .none else { return error }
-            replay(record)
+            replay(record, into: &manager)
         }
         if let markers = plan.markers {
-            let error = finish(markers, now: now)
+            let error = finish(markers, in: &manager, now: now)
             guard error == .none else { return error }
         }
         return plan.error
     }
 
     /// Writes a transaction's markers into each of its partitions, then appends its Complete record. Called with
-    /// `lock` held.
-    private func finish(_ markers: TransactionMarkers, now: Int64) -> ErrorCode {
+    /// the state lock held.
+    private func finish(_ markers: TransactionMarkers, in manager: inout TransactionManager, now: Int64) -> ErrorCode {
         let coordinatorEpoch = internalTopic.partition(for: markers.transactionalID)
             .flatMap { replicas.replica(for: TopicPartition(Self.topicName, $0))?.leaderEpoch } ?? 0
         for partition in markers.partitions {
@@ -242,19 +248,26 @@ final class TransactionCoordinator: @unchecked Sendable {
         guard let completion = manager.completeTransaction(markers.transactionalID, now: now) else { return .none }
         let error = append(completion, now: now)
         guard error == .none else { return error }
-        replay(completion)
+        replay(completion, into: &manager)
         return .none
     }
 
-    private func replay(_ record: TransactionRecord) {
+    /// Takes an appended record in and publishes the result: a Prepare is visible to `verify` before any marker is
+    /// written.
+    private func replay(_ record: TransactionRecord, into manager: inout TransactionManager) {
         do {
             try manager.replay(record)
         } catch {
             preconditionFailure("a record the coordinator wrote does not decode: \(error)")
         }
+        publish(manager)
     }
 
-    /// Appends one record to its transactional id's partition. Called with `lock` held.
+    private func publish(_ manager: TransactionManager) {
+        published.withLockedValue { $0 = manager }
+    }
+
+    /// Appends one record to its transactional id's partition. Called with the state lock held.
     private func append(_ record: TransactionRecord, now: Int64) -> ErrorCode {
         guard let partition = internalTopic.partition(for: record.transactionalID) else { return .coordinatorNotAvailable }
         return internalTopic.append([(record.key, record.value)], to: partition, in: replicas, now: now, logger: logger)

@@ -1,0 +1,23 @@
+import FjordStorage
+
+/// Everything a `PartitionReplica` knows about its partition besides the log's bytes, owned by the replica's
+/// `state` lock as one value: leadership, the high watermark, producer and transaction state, waiting fetches.
+/// A follower role (replication) adds its fields here, under the same lock.
+struct PartitionReplicaState: Sendable {
+    var leaderEpoch: Int32
+    var isLeader: Bool
+    var config: EffectiveTopicConfig
+    /// The offset below which records are committed (see `PartitionReplica.highWatermark`).
+    var highWatermark: Int64
+    /// Idempotent and transactional producers, with the partition's ongoing transactions.
+    var producerState: ProducerStateManager
+    /// Parked fetches to wake after the next append, by id.
+    var waiters: [UInt64: @Sendable () -> Void] = [:]
+    var nextWaiterID: UInt64 = 0
+
+    /// Kafka's last stable offset (see `PartitionReplica.lastStableOffset`).
+    func lastStableOffset(logStartOffset: Int64) -> Int64 {
+        guard let firstUnstable = producerState.firstUnstableOffset else { return highWatermark }
+        return min(max(firstUnstable, logStartOffset), highWatermark)
+    }
+}
