@@ -31,7 +31,7 @@ final class BrokerHarness: Sendable {
     let group: MultiThreadedEventLoopGroup
     let threadPool: NIOThreadPool
     let logManager: LogManager
-    private let ticks: [RepeatedTask]
+    private let ticks: Task<Void, Never>
     private let outstanding = NIOLockedValueBox<[EventLoopFuture<Void>]>([])
     private let correlationIDs = NIOLockedValueBox<Int32>(0)
 
@@ -56,7 +56,19 @@ final class BrokerHarness: Sendable {
         logManager = LogManager(dataDirectories: configuration.logDirs, logger: logger)
         services = try Broker(configuration: configuration, logger: logger)
             .openLogs(logManager: logManager, clusterID: "harness-cluster", threadPool: threadPool)
-        ticks = [services.groups.start(on: group.next()), services.transactions.start(on: group.next(), threadPool: threadPool)]
+        // The coordinators' ticks run as the broker runs them: as services, until the harness shuts down.
+        let services = self.services, threadPool = self.threadPool
+        let interval = Int64(configuration.transactionAbortTimedOutCheckIntervalMs)
+        ticks = Task {
+            await withTaskGroup(of: Void.self) { tasks in
+                tasks.addTask { try? await GroupCoordinatorService(coordinator: services.groups, threadPool: threadPool).run() }
+                tasks.addTask {
+                    try? await TransactionCoordinatorService(
+                        coordinator: services.transactions, threadPool: threadPool, interval: .milliseconds(interval)
+                    ).run()
+                }
+            }
+        }
     }
 
     /// Runs `body` against a fresh broker and tears it down afterwards, whether `body` succeeds or throws.
@@ -75,7 +87,8 @@ final class BrokerHarness: Sendable {
     private func shutdown() async {
         // Parked fetches end at their max_wait_ms at the latest; waiting here keeps a failed test from crashing.
         for future in outstanding.withLockedValue({ $0 }) { _ = try? await future.get() }
-        for task in ticks { task.cancel() }
+        ticks.cancel()
+        await ticks.value
         try? await threadPool.shutdownGracefully()
         try? await group.shutdownGracefully()
         services.writeProducerSnapshots()

@@ -97,7 +97,7 @@ import Testing
         #expect(replica.lastStableOffset == 0)
         #expect(replica.highWatermark == 5)
         // A snapshot as a roll would write it, with both transactions open.
-        try ProducerStateSnapshot.write(replica.lock.withLock { replica.producerState }, offset: 5, directory: directory)
+        try ProducerStateSnapshot.write(replica.producerStateSnapshot().state, offset: 5, directory: directory)
         append(replica, batch(producer: 1, sequence: 2))  // 5
         #expect(replica.lastStableOffset == 0)
 

@@ -8,6 +8,8 @@ import NIOCore
 
 struct CreateTopicsHandler: TypedAPIHandler {
     let versions: ClosedRange<Int16> = 2...7
+    /// Blocks (metadata commits with fsync, appends, file work): never on an event loop.
+    let execution = HandlerExecution.ioThreadPool
     let services: BrokerServices
 
     func handle(_ request: CreateTopicsRequest, context: RequestContext) -> EventLoopFuture<CreateTopicsResponse> {
@@ -26,7 +28,7 @@ struct CreateTopicsHandler: TypedAPIHandler {
         let defaults = TopicCommands.Defaults(
             partitionCount: services.configuration.defaultPartitionCount, replicationFactor: services.configuration.defaultReplicationFactor
         )
-        return services.blocking(on: context.eventLoop) { () -> [TopicCommands.CreatedTopic] in
+        return context.eventLoop.makeCompletedFuture { () -> [TopicCommands.CreatedTopic] in
             if request.validateOnly {
                 return TopicCommands(image: services.image, defaults: defaults).createTopics(newTopics) { .zero }.response
             }

@@ -6,13 +6,15 @@ import NIOCore
 
 struct DeleteTopicsHandler: TypedAPIHandler {
     let versions: ClosedRange<Int16> = 1...6
+    /// Blocks (metadata commits with fsync, appends, file work): never on an event loop.
+    let execution = HandlerExecution.ioThreadPool
     let services: BrokerServices
 
     func handle(_ request: DeleteTopicsRequest, context: RequestContext) -> EventLoopFuture<DeleteTopicsResponse> {
         let services = self.services
         let names = context.apiVersion >= 6 ? request.topics.compactMap { $0.topicID == .zero ? $0.name : nil } : request.topicNames
         let ids = context.apiVersion >= 6 ? request.topics.compactMap { $0.topicID != .zero ? $0.topicID : nil } : []
-        return services.blocking(on: context.eventLoop) {
+        return context.eventLoop.makeCompletedFuture {
             let results = try services.metadata.execute { image in TopicCommands(image: image, defaults: .init(partitionCount: 1, replicationFactor: 1)).deleteTopics(names: names, ids: ids) }
             try services.replicas.logManager.removeDeletedDirectories()
             return results

@@ -8,18 +8,20 @@ import NIOCore
 
 struct InitProducerIDHandler: TypedAPIHandler {
     let versions: ClosedRange<Int16> = 0...5
+    /// Blocks (metadata commits with fsync, appends, file work): never on an event loop.
+    let execution = HandlerExecution.ioThreadPool
     let services: BrokerServices
 
     func handle(_ request: InitProducerIDRequest, context: RequestContext) -> EventLoopFuture<InitProducerIDResponse> {
         let version = context.apiVersion
         guard let transactionalID = request.transactionalID else {
             let allocator = services.producerIDs
-            return services.blocking(on: context.eventLoop) { try allocator.next() }
+            return context.eventLoop.makeCompletedFuture { try allocator.next() }
                 .map { InitProducerIDResponse(errorCode: 0, producerID: $0, producerEpoch: 0) }
                 .flatMapErrorThrowing { _ in InitProducerIDResponse(errorCode: ErrorCode.coordinatorNotAvailable.rawValue, producerID: -1, producerEpoch: -1) }
         }
         let transactions = services.transactions
-        return services.blocking(on: context.eventLoop) {
+        return context.eventLoop.makeCompletedFuture {
             if transactions.internalTopic.topic == nil { try transactions.internalTopic.createIfNeeded(logger: transactions.logger) }
             var response = transactions.initProducerID(
                 transactionalID: transactionalID, timeoutMs: request.transactionTimeoutMs,

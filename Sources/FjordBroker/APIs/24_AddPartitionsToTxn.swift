@@ -9,13 +9,15 @@ import NIOCore
 
 struct AddPartitionsToTxnHandler: TypedAPIHandler {
     let versions: ClosedRange<Int16> = 0...3
+    /// Blocks (metadata commits with fsync, appends, file work): never on an event loop.
+    let execution = HandlerExecution.ioThreadPool
     let services: BrokerServices
 
     func handle(_ request: AddPartitionsToTxnRequest, context: RequestContext) -> EventLoopFuture<AddPartitionsToTxnResponse> {
         let version = context.apiVersion
         let transactions = services.transactions
         let partitions = request.v3AndBelowTopics.flatMap { topic in topic.partitions.map { PartitionKey(topic.name, $0) } }
-        return services.blocking(on: context.eventLoop) {
+        return context.eventLoop.makeCompletedFuture {
             let errors = transactions.addPartitions(
                 transactionalID: request.v3AndBelowTransactionalID, producerID: request.v3AndBelowProducerID,
                 producerEpoch: request.v3AndBelowProducerEpoch, partitions: partitions

@@ -5,12 +5,14 @@ import NIOCore
 
 struct AddOffsetsToTxnHandler: TypedAPIHandler {
     let versions: ClosedRange<Int16> = 0...4
+    /// Blocks (metadata commits with fsync, appends, file work): never on an event loop.
+    let execution = HandlerExecution.ioThreadPool
     let services: BrokerServices
 
     func handle(_ request: AddOffsetsToTxnRequest, context: RequestContext) -> EventLoopFuture<AddOffsetsToTxnResponse> {
         let version = context.apiVersion
         let transactions = services.transactions
-        return services.blocking(on: context.eventLoop) {
+        return context.eventLoop.makeCompletedFuture {
             guard !request.groupID.isEmpty else { return AddOffsetsToTxnResponse(errorCode: ErrorCode.invalidGroupID.rawValue) }
             guard let partition = try transactions.offsetsPartition(for: request.groupID) else {
                 return AddOffsetsToTxnResponse(errorCode: ErrorCode.coordinatorNotAvailable.rawValue)

@@ -7,12 +7,14 @@ import NIOCore
 
 struct EndTxnHandler: TypedAPIHandler {
     let versions: ClosedRange<Int16> = 0...4
+    /// Blocks (metadata commits with fsync, appends, file work): never on an event loop.
+    let execution = HandlerExecution.ioThreadPool
     let services: BrokerServices
 
     func handle(_ request: EndTxnRequest, context: RequestContext) -> EventLoopFuture<EndTxnResponse> {
         let version = context.apiVersion
         let transactions = services.transactions
-        return services.blocking(on: context.eventLoop) {
+        return context.eventLoop.makeCompletedFuture {
             let error = transactions.endTransaction(
                 transactionalID: request.transactionalID, producerID: request.producerID, producerEpoch: request.producerEpoch,
                 commit: request.committed

@@ -11,12 +11,14 @@ import NIOCore
 
 struct WriteTxnMarkersHandler: TypedAPIHandler {
     let versions: ClosedRange<Int16> = 0...1
+    /// Blocks (metadata commits with fsync, appends, file work): never on an event loop.
+    let execution = HandlerExecution.ioThreadPool
     let services: BrokerServices
 
     func handle(_ request: WriteTxnMarkersRequest, context: RequestContext) -> EventLoopFuture<WriteTxnMarkersResponse> {
         let services = self.services
         // Marker appends write to the log: on the thread pool, like the coordinator's own.
-        return services.blocking(on: context.eventLoop) {
+        return context.eventLoop.makeCompletedFuture {
             let now = services.clock.nowMilliseconds()
             var response = WriteTxnMarkersResponse()
             response.markers = request.markers.map { marker in

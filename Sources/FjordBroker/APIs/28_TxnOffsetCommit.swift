@@ -8,6 +8,8 @@ import NIOCore
 
 struct TxnOffsetCommitHandler: TypedAPIHandler {
     let versions: ClosedRange<Int16> = 0...4
+    /// Blocks (metadata commits with fsync, appends, file work): never on an event loop.
+    let execution = HandlerExecution.ioThreadPool
     let services: BrokerServices
 
     func handle(_ request: TxnOffsetCommitRequest, context: RequestContext) -> EventLoopFuture<TxnOffsetCommitResponse> {
@@ -20,7 +22,7 @@ struct TxnOffsetCommitHandler: TypedAPIHandler {
                 )
             }
         }
-        return services.blocking(on: context.eventLoop) {
+        return context.eventLoop.makeCompletedFuture {
             let error = groups.checkCoordinator(request.groupID)
             let errors = error != .none ? entries.map { _ in error } : groups.transactionalCommit(
                 groupID: request.groupID, producerID: request.producerID, producerEpoch: request.producerEpoch,

@@ -6,12 +6,14 @@ import NIOCore
 
 struct AlterConfigsHandler: TypedAPIHandler {
     let versions: ClosedRange<Int16> = 0...2
+    /// Blocks (metadata commits with fsync, appends, file work): never on an event loop.
+    let execution = HandlerExecution.ioThreadPool
     let services: BrokerServices
 
     func handle(_ request: AlterConfigsRequest, context: RequestContext) -> EventLoopFuture<AlterConfigsResponse> {
         let services = self.services
         let nodeID = services.configuration.nodeID
-        return services.blocking(on: context.eventLoop) {
+        return context.eventLoop.makeCompletedFuture {
             try request.resources.map { resource -> AlterConfigsResponse.AlterConfigsResourceResponse in
                 let configs = resource.configs.map { (name: $0.name, value: $0.value) }
                 services.noteDeprecatedConfigs(configs.map(\.name), api: "AlterConfigs", resource: resource.resourceName)

@@ -10,11 +10,13 @@ import Glibc
 
 struct DescribeLogDirsHandler: TypedAPIHandler {
     let versions: ClosedRange<Int16> = 1...4
+    /// Blocks (metadata commits with fsync, appends, file work): never on an event loop.
+    let execution = HandlerExecution.ioThreadPool
     let services: BrokerServices
 
     func handle(_ request: DescribeLogDirsRequest, context: RequestContext) -> EventLoopFuture<DescribeLogDirsResponse> {
         let services = self.services
-        return services.blocking(on: context.eventLoop) {
+        return context.eventLoop.makeCompletedFuture {
             let wanted: Set<TopicPartition>? = request.topics.map { topics in
                 Set(topics.flatMap { topic in topic.partitions.map { TopicPartition(topic.topic, $0) } })
             }

@@ -6,6 +6,8 @@ import NIOCore
 
 struct CreatePartitionsHandler: TypedAPIHandler {
     let versions: ClosedRange<Int16> = 0...3
+    /// Blocks (metadata commits with fsync, appends, file work): never on an event loop.
+    let execution = HandlerExecution.ioThreadPool
     let services: BrokerServices
 
     func handle(_ request: CreatePartitionsRequest, context: RequestContext) -> EventLoopFuture<CreatePartitionsResponse> {
@@ -13,7 +15,7 @@ struct CreatePartitionsHandler: TypedAPIHandler {
         let requests = request.topics.map { topic in
             (name: topic.name, count: topic.count, assignments: topic.assignments.map { $0.map(\.brokerIDs) })
         }
-        return services.blocking(on: context.eventLoop) { () -> [(name: String, result: ItemResult)] in
+        return context.eventLoop.makeCompletedFuture { () -> [(name: String, result: ItemResult)] in
             let defaults = TopicCommands.Defaults(partitionCount: 1, replicationFactor: 1)
             if request.validateOnly {
                 return TopicCommands(image: services.image, defaults: defaults).createPartitions(requests).response

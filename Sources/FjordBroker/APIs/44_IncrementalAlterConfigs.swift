@@ -6,12 +6,14 @@ import NIOCore
 
 struct IncrementalAlterConfigsHandler: TypedAPIHandler {
     let versions: ClosedRange<Int16> = 0...1
+    /// Blocks (metadata commits with fsync, appends, file work): never on an event loop.
+    let execution = HandlerExecution.ioThreadPool
     let services: BrokerServices
 
     func handle(_ request: IncrementalAlterConfigsRequest, context: RequestContext) -> EventLoopFuture<IncrementalAlterConfigsResponse> {
         let services = self.services
         let nodeID = services.configuration.nodeID
-        return services.blocking(on: context.eventLoop) {
+        return context.eventLoop.makeCompletedFuture {
             try request.resources.map { resource -> IncrementalAlterConfigsResponse.AlterConfigsResourceResponse in
                 let changes = resource.configs.map { config in
                     ConfigCommands.Change(name: config.name, operation: ConfigCommands.Operation(rawValue: config.configOperation) ?? .set, value: config.value)
