@@ -25,25 +25,29 @@ struct BatchHeader: Sendable {
     var nextOffset: Int64 { lastOffset + 1 }
     var endPosition: Int64 { position + Int64(size) }
 
+    /// Reads the header of the batch at `index` of `buffer` (`RecordBatchHeader`, the one reader of the layout),
+    /// which sits at `position` in its file. Needs the first `prefixSize` bytes of the header.
     init?(parsing buffer: ByteBuffer, at index: Int, position: Int64) {
-        guard let baseOffset = buffer.getInteger(at: index, as: Int64.self),
-            let batchLength = buffer.getInteger(at: index + 8, as: Int32.self),
-            let epoch = buffer.getInteger(at: index + 12, as: Int32.self),
-            let magic = buffer.getInteger(at: index + 16, as: Int8.self),
-            let attributes = buffer.getInteger(at: index + 21, as: Int16.self),
-            let lastOffsetDelta = buffer.getInteger(at: index + 23, as: Int32.self),
-            let maxTimestamp = buffer.getInteger(at: index + 35, as: Int64.self),
-            let producerID = buffer.getInteger(at: index + 43, as: Int64.self)
-        else { return nil }
+        // The log reads through `baseSequence` only; the record count (the last 4 header bytes) may lie beyond a
+        // chunk's end, so it is read as zero-padded when absent.
+        guard index + Self.prefixSize <= buffer.writerIndex else { return nil }
+        let header: RecordBatchHeader
+        if let whole = RecordBatchHeader(parsing: buffer, at: index) {
+            header = whole
+        } else {
+            var padded = buffer.getSlice(at: index, length: Self.prefixSize)!
+            padded.writeInteger(Int32(0))
+            header = RecordBatchHeader(parsing: padded, at: padded.readerIndex)!
+        }
         self.position = position
-        self.baseOffset = baseOffset
-        self.size = RecordBatch.logOverhead + Int(batchLength)
-        self.partitionLeaderEpoch = epoch
-        self.magic = magic
-        self.lastOffsetDelta = lastOffsetDelta
-        self.maxTimestamp = maxTimestamp
-        self.attributes = attributes
-        self.producerID = producerID
+        self.baseOffset = header.baseOffset
+        self.size = header.sizeInBytes
+        self.partitionLeaderEpoch = header.partitionLeaderEpoch
+        self.magic = header.magic
+        self.lastOffsetDelta = header.lastOffsetDelta
+        self.maxTimestamp = header.maxTimestamp
+        self.attributes = header.attributes
+        self.producerID = header.producerID
     }
 
     /// Whether the header is plausible: a v2 batch at least a header long that ends within `fileSize`.

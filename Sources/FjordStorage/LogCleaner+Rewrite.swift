@@ -108,14 +108,9 @@ extension LogCleaner {
         var builder = RecordBatchBuilder(options: options)
         for record in records { builder.append(record) }
         do {
-            var bytes = try builder.finish()
-            bytes.setInteger(batch.lastOffsetDelta, at: bytes.readerIndex + 23)
-            if records.isEmpty {
-                bytes.setInteger(batch.baseTimestamp, at: bytes.readerIndex + 27)
-                bytes.setInteger(batch.maxTimestamp, at: bytes.readerIndex + 35)
-            }
-            var rebuilt = try RecordBatch(buffer: bytes)
-            rebuilt.updateCRC()
+            var rebuilt = try RecordBatch(buffer: try builder.finish())
+            rebuilt.setLastOffsetDelta(batch.lastOffsetDelta)
+            if records.isEmpty { rebuilt.setTimestamps(base: batch.baseTimestamp, max: batch.maxTimestamp) }
             return rebuilt.buffer
         } catch {
             throw LogError(.corrupt, "rebuilding the batch at offset \(batch.baseOffset): \(error)")

@@ -38,6 +38,7 @@ public struct RecordBatch: Sendable {
     /// valueLength and headersCount.
     static let minimumRecordSize = 7
 
+    /// Where each header field starts (the table above). `RecordBatchHeader` reads with these too.
     enum Offset {
         static let baseOffset = 0
         static let batchLength = 8
@@ -220,6 +221,19 @@ public struct RecordBatch: Sendable {
     public mutating func stampLogAppendTime(_ timestamp: Int64) {
         buffer.setInteger(attributes | AttributeBit.timestampType, at: buffer.readerIndex + Offset.attributes)
         buffer.setInteger(timestamp, at: buffer.readerIndex + Offset.maxTimestamp)
+        updateCRC()
+    }
+
+    /// Sets the last offset delta (the cleaner keeps it when it drops records) and recomputes the CRC.
+    public mutating func setLastOffsetDelta(_ delta: Int32) {
+        buffer.setInteger(delta, at: buffer.readerIndex + Offset.lastOffsetDelta)
+        updateCRC()
+    }
+
+    /// Sets both timestamps and recomputes the CRC.
+    public mutating func setTimestamps(base: Int64, max: Int64) {
+        buffer.setInteger(base, at: buffer.readerIndex + Offset.baseTimestamp)
+        buffer.setInteger(max, at: buffer.readerIndex + Offset.maxTimestamp)
         updateCRC()
     }
 

@@ -10,6 +10,7 @@ import FjordController
 import FjordGroups
 import FjordStorage
 import KafkaProtocol
+import KafkaRecords
 import NIOCore
 
 /// Appends produced batches to the partitions this broker leads.
@@ -65,23 +66,18 @@ struct ProduceHandler: APIHandler {
         return response
     }
 
-    /// The record count of an appended batch: the int32 at byte 57 of a v2 batch header (after base offset 8, length
-    /// 4, leader epoch 4, magic 1, CRC 4, attributes 2, last offset delta 4, timestamps 16, producer id 8, producer
-    /// epoch 2, base sequence 4). The append has already checked that `records` is exactly one such batch.
+    /// The record count of an appended batch, from its header. The append has already checked that `records` is
+    /// exactly one v2 batch.
     static func recordCount(of records: ByteBuffer) -> Int {
-        Int(max(0, records.getInteger(at: records.readerIndex + 57, endianness: .big, as: Int32.self) ?? 0))
+        Int(max(0, RecordBatchHeader(parsing: records, at: records.readerIndex)?.recordCount ?? 0))
     }
 
-    /// The producer id and epoch of a transactional v2 batch, read in place (producer id at byte 43, epoch at 51,
-    /// the transactional attribute bit 0x10 at byte 22); nil for any other batch. The append validates the rest.
+    /// The producer id and epoch of a transactional (non-control) batch, read from its header; nil for any other
+    /// batch. The append validates the rest.
     static func transactionalProducer(of records: ByteBuffer?) -> (producerID: Int64, epoch: Int16)? {
-        guard let records, records.readableBytes >= 61,
-              let attributes = records.getInteger(at: records.readerIndex + 21, endianness: .big, as: Int16.self),
-              attributes & 0x10 != 0, attributes & 0x20 == 0,
-              let producerID = records.getInteger(at: records.readerIndex + 43, endianness: .big, as: Int64.self),
-              let epoch = records.getInteger(at: records.readerIndex + 51, endianness: .big, as: Int16.self)
-        else { return nil }
-        return (producerID, epoch)
+        guard let records, let header = RecordBatchHeader(parsing: records, at: records.readerIndex),
+              header.isTransactional, !header.isControl else { return nil }
+        return (header.producerID, header.producerEpoch)
     }
 
     private func produce(
