@@ -12,7 +12,8 @@ PYTHON  ?= python3
 VENV    ?= .venv
 ARGS    ?=
 
-APT_PACKAGES  := zlib1g-dev liblz4-dev libzstd-dev libsnappy-dev kcat pkg-config
+# openjdk-17-jdk-headless: javac/java for the Java-client interop tests (Tests/Interop/test_java_client.py)
+APT_PACKAGES  := zlib1g-dev liblz4-dev libzstd-dev libsnappy-dev kcat pkg-config openjdk-17-jdk-headless
 REQUIREMENTS  := Tests/Interop/requirements.txt
 VENV_STAMP    := $(VENV)/.fjord-requirements.txt
 FJORD_BIN     ?= $(CURDIR)/.build/debug/fjord
