@@ -233,6 +233,9 @@ struct ConsumerProtocolTests {
                 try await waitFor { try await Self.describe(admin, "kip848-leave-group")?.members.isEmpty == true }
                 try await consumer.subscribe(topics: ["kip848-leave"], listener: ownership.listener(0))
                 try await waitFor { await consumer.assignedPartitions() == all }
+                // The consumer sets its assignment, then calls the listener (off its actor): wait for the listener
+                // rather than sample it the moment assignedPartitions() shows both.
+                try? await waitFor(timeout: .seconds(30)) { ownership.owned(by: 0) == all }
                 #expect(ownership.owned(by: 0) == all)
             }
             let events = ownership.state.withLockedValue { $0.events[0] ?? [] }
