@@ -64,12 +64,12 @@ let package = Package(
         // Appends until killed, printing each acknowledged append: the child process of the storage crash tests.
         .executableTarget(
             name: "fjord-storage-crash-writer",
-            dependencies: ["FjordStorage", "KafkaRecords", .product(name: "NIOCore", package: "swift-nio")]
+            dependencies: ["FjordStorage", "KafkaProtocol", "KafkaRecords", .product(name: "NIOCore", package: "swift-nio")]
         ),
         // Append/read/lookup throughput beside the disk's raw rate (Benchmarks/StorageBenchmark, not in `make test`).
         .executableTarget(
             name: "fjord-storage-bench",
-            dependencies: ["FjordStorage", "KafkaRecords", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: ["FjordStorage", "KafkaProtocol", "KafkaRecords", .product(name: "NIOCore", package: "swift-nio")],
             path: "Benchmarks/StorageBenchmark"
         ),
 

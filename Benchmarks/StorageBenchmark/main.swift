@@ -6,6 +6,7 @@
 //
 // Not part of `make test`; it prints a Markdown table and decides nothing.
 import FjordStorage
+import KafkaProtocol
 import KafkaRecords
 import NIOCore
 

@@ -4,12 +4,12 @@ import NIOCore
 extension GroupManager {
     /// One partition of an OffsetCommit.
     public struct OffsetCommitEntry: Sendable {
-        public var partition: PartitionKey
+        public var partition: TopicPartition
         public var offset: Int64
         public var leaderEpoch: Int32
         public var metadata: String?
 
-        public init(partition: PartitionKey, offset: Int64, leaderEpoch: Int32, metadata: String?) {
+        public init(partition: TopicPartition, offset: Int64, leaderEpoch: Int32, metadata: String?) {
             self.partition = partition
             self.offset = offset
             self.leaderEpoch = leaderEpoch
@@ -33,7 +33,7 @@ extension GroupManager {
     /// the same, but the driver appends them in the producer's transaction and replays them only on COMMIT.
     public mutating func commitOffsets(
         groupID: String, generationID: Int32, memberID: String, instanceID: String?, entries: [OffsetCommitEntry], now: Int64,
-        transactional: Bool = false, isKnownPartition: (PartitionKey) -> Bool
+        transactional: Bool = false, isKnownPartition: (TopicPartition) -> Bool
     ) -> CommandResult<[ErrorCode]> {
         let unchecked = transactional && memberID.isEmpty && generationID < 0
         let groupError = unchecked
@@ -80,7 +80,7 @@ extension GroupManager {
 
     /// OffsetFetch for one group: every committed partition when `partitions` is nil, else each one asked for
     /// (nil where nothing is committed).
-    public func fetchOffsets(groupID: String, partitions: [PartitionKey]?) -> [(PartitionKey, CommittedOffset?)] {
+    public func fetchOffsets(groupID: String, partitions: [TopicPartition]?) -> [(TopicPartition, CommittedOffset?)] {
         let committed = offsets[groupID] ?? [:]
         guard let partitions else { return committed.sorted { $0.key < $1.key }.map { ($0.key, $0.value) } }
         return partitions.map { ($0, committed[$0]) }
@@ -88,7 +88,7 @@ extension GroupManager {
 
     /// OffsetDelete: removes committed offsets of topics the group is not subscribed to (GROUP_SUBSCRIBED_TO_TOPIC
     /// otherwise); GROUP_ID_NOT_FOUND for an unknown group.
-    public func deleteOffsets(groupID: String, partitions: [PartitionKey]) -> CommandResult<(ErrorCode, [ErrorCode])> {
+    public func deleteOffsets(groupID: String, partitions: [TopicPartition]) -> CommandResult<(ErrorCode, [ErrorCode])> {
         let subscribed: Set<String>
         if let group = groups[groupID] {
             subscribed = subscribedTopics(group)

@@ -20,15 +20,15 @@ extension GroupManager {
     }
 
     /// The group and partition of an OffsetCommit record key (nil for any other record).
-    public static func offsetCommitKey(_ key: ByteBuffer) -> (groupID: String, partition: PartitionKey)? {
+    public static func offsetCommitKey(_ key: ByteBuffer) -> (groupID: String, partition: TopicPartition)? {
         var key = key
         guard let version = key.readInteger(as: Int16.self), version == 0 || version == 1,
               let decoded = try? OffsetCommitKey(from: &key, version: version)
         else { return nil }
-        return (decoded.group, PartitionKey(decoded.topic, decoded.partition))
+        return (decoded.group, TopicPartition(decoded.topic, decoded.partition))
     }
 
-    static func offsetRecord(group: String, _ key: PartitionKey, _ value: CommittedOffset?) -> GroupRecord {
+    static func offsetRecord(group: String, _ key: TopicPartition, _ value: CommittedOffset?) -> GroupRecord {
         let encodedKey = encode(OffsetCommitKey(group: group, topic: key.topic, partition: key.partition), version: offsetKeyVersion)
         let encodedValue = value.map { value in
             encode(OffsetCommitValue(
@@ -70,7 +70,7 @@ extension GroupManager {
         switch version {
         case 0, 1:
             let decoded = try OffsetCommitKey(from: &key, version: version)
-            let partition = PartitionKey(decoded.topic, decoded.partition)
+            let partition = TopicPartition(decoded.topic, decoded.partition)
             guard var value else {
                 offsets[decoded.group]?[partition] = nil
                 if offsets[decoded.group]?.isEmpty == true { offsets[decoded.group] = nil }

@@ -1,21 +1,6 @@
 import KafkaProtocol
 import NIOCore
 
-/// A topic partition named in a commit.
-public struct PartitionKey: Hashable, Sendable, Comparable {
-    public var topic: String
-    public var partition: Int32
-
-    public init(_ topic: String, _ partition: Int32) {
-        self.topic = topic
-        self.partition = partition
-    }
-
-    public static func < (lhs: PartitionKey, rhs: PartitionKey) -> Bool {
-        (lhs.topic, lhs.partition) < (rhs.topic, rhs.partition)
-    }
-}
-
 /// A committed offset as OffsetCommitValue stores it.
 public struct CommittedOffset: Sendable, Equatable {
     public var offset: Int64
@@ -39,7 +24,7 @@ public struct GroupManager: Sendable {
     /// committed offsets (`offsets`) are shared by both kinds.
     public internal(set) var consumerGroups: ConsumerGroupManager
     /// Committed offsets per group.
-    public internal(set) var offsets: [String: [PartitionKey: CommittedOffset]] = [:]
+    public internal(set) var offsets: [String: [TopicPartition: CommittedOffset]] = [:]
 
     public init(configuration: GroupConfiguration = GroupConfiguration()) {
         self.configuration = configuration

@@ -1,10 +1,12 @@
+import KafkaProtocol
+
 /// Offsets committed inside transactions (TxnOffsetCommit) whose transaction has not ended yet, per producer and
 /// `__consumer_offsets` partition. They are invisible to OffsetFetch until their partition's COMMIT marker makes
 /// them committed offsets; an ABORT marker drops them. Kafka keeps the same in its offset metadata manager.
 public struct PendingTransactionalOffsets: Sendable {
     struct Entry: Sendable {
         var groupID: String
-        var partition: PartitionKey
+        var partition: TopicPartition
         var record: GroupRecord
     }
 
@@ -13,7 +15,7 @@ public struct PendingTransactionalOffsets: Sendable {
 
     public init() {}
 
-    public mutating func add(producerID: Int64, partition: Int32, groupID: String, key: PartitionKey, record: GroupRecord) {
+    public mutating func add(producerID: Int64, partition: Int32, groupID: String, key: TopicPartition, record: GroupRecord) {
         entries[producerID, default: [:]][partition, default: []].append(Entry(groupID: groupID, partition: key, record: record))
     }
 
@@ -27,7 +29,7 @@ public struct PendingTransactionalOffsets: Sendable {
 
     /// Whether a transaction has an uncommitted offset for the group's partition (OffsetFetch with `require_stable`
     /// answers UNSTABLE_OFFSET_COMMIT then), or for any of its partitions when `partition` is nil.
-    public func isPending(groupID: String, partition: PartitionKey?) -> Bool {
+    public func isPending(groupID: String, partition: TopicPartition?) -> Bool {
         entries.values.contains { byPartition in
             byPartition.values.contains { list in
                 list.contains { $0.groupID == groupID && (partition == nil || $0.partition == partition) }

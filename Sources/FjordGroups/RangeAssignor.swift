@@ -1,3 +1,5 @@
+import KafkaProtocol
+
 /// The `range` server-side assignor (KIP-848): for each topic, the members subscribed to it (sorted by id) get
 /// contiguous ranges of its partitions; the first `count % members` members get one more. Partitions stay with
 /// their current owner when that owner's range still contains them, so it is as sticky as ranges allow.

@@ -1,3 +1,5 @@
+import KafkaProtocol
+
 extension LogManager {
     /// Per data directory: `<topic> <partition> <offset>` — where each compacted log's dirty part starts (the end
     /// of what the last pass cleaned). Kafka's `cleaner-offset-checkpoint`, written atomically (`CheckpointFile`).

@@ -78,7 +78,7 @@ public final class LogManager: @unchecked Sendable {
         lock.withLock { logs[topicPartition] }
     }
 
-    public var allLogs: [TopicPartition: PartitionLog] { lock.withLock { logs } }
+    public var allLogs: [TopicPartition: PartitionLog] { state.withLockedValue { $0.logs } }
 
     /// The logs of each data directory (every directory present, possibly with none).
     func logsByDataDirectory() -> [String: [TopicPartition: PartitionLog]] {

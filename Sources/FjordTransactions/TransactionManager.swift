@@ -84,7 +84,7 @@ public struct TransactionManager: Sendable {
     /// AddPartitionsToTxn and AddOffsetsToTxn (whose partition is the group's `__consumer_offsets` partition):
     /// starts the transaction or widens it. No record when every partition is already in it.
     public func addPartitions(
-        transactionalID: String, producerID: Int64, producerEpoch: Int16, partitions: [PartitionKey], now: Int64
+        transactionalID: String, producerID: Int64, producerEpoch: Int16, partitions: [TopicPartition], now: Int64
     ) -> TransactionPlan {
         var metadata: TransactionMetadata
         switch checkProducer(transactionalID, producerID: producerID, producerEpoch: producerEpoch) {
@@ -198,7 +198,7 @@ public struct TransactionManager: Sendable {
     /// transaction. INVALID_TXN_STATE when the partition was not added (or nothing is open),
     /// INVALID_PRODUCER_ID_MAPPING for a producer id the transactional id does not have, INVALID_PRODUCER_EPOCH for
     /// an epoch that is not the current one.
-    public func verifyPartition(transactionalID: String, producerID: Int64, producerEpoch: Int16, partition: PartitionKey) -> ErrorCode {
+    public func verifyPartition(transactionalID: String, producerID: Int64, producerEpoch: Int16, partition: TopicPartition) -> ErrorCode {
         guard let metadata = transactions[transactionalID], metadata.state != .dead, metadata.producerID == producerID else {
             return .invalidProducerIDMapping
         }

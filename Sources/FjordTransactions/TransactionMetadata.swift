@@ -1,3 +1,4 @@
+import KafkaProtocol
 import FjordGroups
 
 /// Everything the coordinator knows of one transactional id: the fields of its `TransactionLogValue`.
@@ -8,14 +9,14 @@ public struct TransactionMetadata: Sendable, Equatable {
     public var timeoutMs: Int32
     public var state: TransactionState
     /// The partitions written in the current transaction (empty outside one).
-    public var partitions: Set<PartitionKey>
+    public var partitions: Set<TopicPartition>
     /// When the current transaction began (its first AddPartitionsToTxn), -1 outside one.
     public var startTimestamp: Int64
     public var lastUpdateTimestamp: Int64
 
     public init(
         transactionalID: String, producerID: Int64, producerEpoch: Int16, timeoutMs: Int32, state: TransactionState,
-        partitions: Set<PartitionKey> = [], startTimestamp: Int64 = -1, lastUpdateTimestamp: Int64
+        partitions: Set<TopicPartition> = [], startTimestamp: Int64 = -1, lastUpdateTimestamp: Int64
     ) {
         self.transactionalID = transactionalID
         self.producerID = producerID
@@ -28,5 +29,5 @@ public struct TransactionMetadata: Sendable, Equatable {
     }
 
     /// The partitions in a stable order (records, markers, DescribeTransactions).
-    public var sortedPartitions: [PartitionKey] { partitions.sorted() }
+    public var sortedPartitions: [TopicPartition] { partitions.sorted() }
 }

@@ -29,9 +29,9 @@ public struct TransactionMarkers: Sendable, Equatable {
     public var producerID: Int64
     public var producerEpoch: Int16
     public var commit: Bool
-    public var partitions: [PartitionKey]
+    public var partitions: [TopicPartition]
 
-    public init(transactionalID: String, producerID: Int64, producerEpoch: Int16, commit: Bool, partitions: [PartitionKey]) {
+    public init(transactionalID: String, producerID: Int64, producerEpoch: Int16, commit: Bool, partitions: [TopicPartition]) {
         self.transactionalID = transactionalID
         self.producerID = producerID
         self.producerEpoch = producerEpoch

@@ -70,9 +70,9 @@ public struct TransactionRecord: Sendable, Equatable {
         guard let state = TransactionState(rawValue: stored.transactionStatus) else {
             throw DecodeError(.invalidValue, "transaction status \(stored.transactionStatus) is unknown")
         }
-        var partitions = Set<PartitionKey>()
+        var partitions = Set<TopicPartition>()
         for topic in stored.transactionPartitions ?? [] {
-            for partition in topic.partitionIDs { partitions.insert(PartitionKey(topic.topic, partition)) }
+            for partition in topic.partitionIDs { partitions.insert(TopicPartition(topic.topic, partition)) }
         }
         return (decodedKey.transactionalID, TransactionMetadata(
             transactionalID: decodedKey.transactionalID, producerID: stored.producerID, producerEpoch: stored.producerEpoch,

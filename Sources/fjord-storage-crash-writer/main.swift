@@ -7,6 +7,7 @@
 // are then in the kernel, so a SIGKILL must not lose them. The checksum is CRC-32C over every record's key and value,
 // in order, so the test can compare content regardless of offsets. every line is written with one unbuffered write(2).
 import FjordStorage
+import KafkaProtocol
 import KafkaRecords
 import NIOCore
 

@@ -1,4 +1,5 @@
 @testable import FjordBroker
+import KafkaProtocol
 import FjordGroups
 import FjordStorage
 import NIOCore
@@ -107,9 +108,9 @@ import Testing
         var groups = BrokerMetrics.GroupSnapshot()
         // billing: 10-4 + 7-7 on orders; a committed partition that is not hosted is ignored; -1 means none.
         groups.committedOffsets["billing"] = [
-            PartitionKey("orders", 0): 4, PartitionKey("orders", 1): 7, PartitionKey("orders", 9): 1, PartitionKey("audit", 0): -1,
+            TopicPartition("orders", 0): 4, TopicPartition("orders", 1): 7, TopicPartition("orders", 9): 1, TopicPartition("audit", 0): -1,
         ]
-        groups.committedOffsets["ahead"] = [PartitionKey("audit", 0): 5]  // never negative
+        groups.committedOffsets["ahead"] = [TopicPartition("audit", 0): 5]  // never negative
         groups.groupCount = 2
         let values = BrokerMetrics.gauges(partitions: partitions, groups: groups, partitionLevel: false)
         #expect(values[ScrapeSeries("fjord_consumer_group_lag", ["group": "billing", "topic": "orders"])] == 6)

@@ -115,7 +115,7 @@ import Testing
     }
 
     private func commit(_ manager: inout GroupManager, group: String = "g", member: String, epoch: Int32) -> ErrorCode {
-        let entry = GroupManager.OffsetCommitEntry(partition: PartitionKey("t", 0), offset: 5, leaderEpoch: 0, metadata: nil)
+        let entry = GroupManager.OffsetCommitEntry(partition: TopicPartition("t", 0), offset: 5, leaderEpoch: 0, metadata: nil)
         let result = manager.commitOffsets(
             groupID: group, generationID: epoch, memberID: member, instanceID: nil, entries: [entry], now: 1000
         ) { _ in true }
@@ -131,7 +131,7 @@ import Testing
         let m = heartbeat(&manager, epoch: 0)
         #expect(m.memberEpoch == 1)
         #expect(commit(&manager, member: "m1", epoch: 1) == .none)
-        #expect(manager.offsets["g"]?[PartitionKey("t", 0)]?.offset == 5)
+        #expect(manager.offsets["g"]?[TopicPartition("t", 0)]?.offset == 5)
         #expect(commit(&manager, member: "m1", epoch: 0) == .staleMemberEpoch)
         #expect(commit(&manager, member: "m1", epoch: 2) == .fencedMemberEpoch)
         #expect(commit(&manager, member: "ghost", epoch: 1) == .unknownMemberID)

@@ -115,7 +115,7 @@ import Testing
         let valid = length > 0 && length <= 32_767
         let first = h.join(groupID)
         #expect(h.joins[first]?.errorCode == (valid ? ErrorCode.memberIDRequired : .invalidGroupID).rawValue)
-        let entry = GroupManager.OffsetCommitEntry(partition: PartitionKey("t", 0), offset: 5, leaderEpoch: -1, metadata: nil)
+        let entry = GroupManager.OffsetCommitEntry(partition: TopicPartition("t", 0), offset: 5, leaderEpoch: -1, metadata: nil)
         let result = h.manager.commitOffsets(
             groupID: groupID, generationID: -1, memberID: "", instanceID: nil, entries: [entry], now: h.now
         ) { _ in true }
@@ -128,11 +128,11 @@ import Testing
         // Flow: 1. a simple commit names a known partition, an unknown partition of a known topic and an unknown
         // topic; 2. only the known one is written, the others get UNKNOWN_TOPIC_OR_PARTITION.
         var h = Harness()
-        let entries = [PartitionKey("t", 0), PartitionKey("t", 9), PartitionKey("nope", 0)].map {
+        let entries = [TopicPartition("t", 0), TopicPartition("t", 9), TopicPartition("nope", 0)].map {
             GroupManager.OffsetCommitEntry(partition: $0, offset: 1, leaderEpoch: -1, metadata: nil)
         }
         let result = h.manager.commitOffsets(groupID: "s", generationID: -1, memberID: "", instanceID: nil, entries: entries, now: h.now) {
-            $0 == PartitionKey("t", 0)
+            $0 == TopicPartition("t", 0)
         }
         #expect(result.answer == [.none, .unknownTopicOrPartition, .unknownTopicOrPartition])
         #expect(result.records.count == 1)

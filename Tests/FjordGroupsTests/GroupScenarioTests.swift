@@ -260,7 +260,7 @@ struct Harness {
         // offsets; 3. a fresh manager replaying the same records (a restart) answers OffsetFetch the same; 4. a
         // commit from a stale generation is refused.
         var h = Harness()
-        let entries = [GroupManager.OffsetCommitEntry(partition: PartitionKey("t", 0), offset: 42, leaderEpoch: 3, metadata: "meta")]
+        let entries = [GroupManager.OffsetCommitEntry(partition: TopicPartition("t", 0), offset: 42, leaderEpoch: 3, metadata: "meta")]
         let result = h.manager.commitOffsets(groupID: "simple", generationID: -1, memberID: "", instanceID: nil, entries: entries, now: h.now) { _ in true }
         #expect(result.answer == [.none])
         for record in result.records { try h.manager.replay(key: record.key, value: record.value, now: h.now) }
@@ -268,7 +268,7 @@ struct Harness {
         #expect(fetched.first?.1?.offset == 42)
         var restarted = GroupManager()
         for record in result.records { try restarted.replay(key: record.key, value: record.value, now: h.now) }
-        #expect(restarted.fetchOffsets(groupID: "simple", partitions: [PartitionKey("t", 0)]).first?.1?.metadata == "meta")
+        #expect(restarted.fetchOffsets(groupID: "simple", partitions: [TopicPartition("t", 0)]).first?.1?.metadata == "meta")
         #expect(restarted.listGroups(statesFilter: [], typesFilter: []).map(\.groupID) == ["simple"])
         let unknown = h.manager.commitOffsets(groupID: "simple", generationID: -1, memberID: "", instanceID: nil, entries: entries, now: h.now) { _ in false }
         #expect(unknown.answer == [.unknownTopicOrPartition])
@@ -300,7 +300,7 @@ struct Harness {
         var h = Harness()
         let day: Int64 = 86_400_000
         func commit(_ group: String, _ partition: Int32, generation: Int32 = -1, member: String = "") throws {
-            let entry = GroupManager.OffsetCommitEntry(partition: PartitionKey("t", partition), offset: 1, leaderEpoch: -1, metadata: nil)
+            let entry = GroupManager.OffsetCommitEntry(partition: TopicPartition("t", partition), offset: 1, leaderEpoch: -1, metadata: nil)
             let result = h.manager.commitOffsets(groupID: group, generationID: generation, memberID: member, instanceID: nil, entries: [entry], now: h.now) { _ in true }
             #expect(result.answer == [.none])
             for record in result.records { try h.manager.replay(key: record.key, value: record.value, now: h.now) }

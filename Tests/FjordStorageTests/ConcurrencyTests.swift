@@ -1,5 +1,6 @@
 @testable import FjordStorage
 import Dispatch
+import KafkaProtocol
 import Foundation
 import KafkaRecords
 import NIOConcurrencyHelpers

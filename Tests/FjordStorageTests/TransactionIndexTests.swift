@@ -1,4 +1,5 @@
 @testable import FjordStorage
+import KafkaProtocol
 import Foundation
 import KafkaRecords
 import NIOCore

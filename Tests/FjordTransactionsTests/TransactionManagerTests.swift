@@ -37,7 +37,7 @@ struct TransactionDriver {
         return try run(plan)
     }
 
-    mutating func add(_ id: String, _ producer: (Int64, Int16), _ partitions: [PartitionKey]) throws -> TransactionPlan {
+    mutating func add(_ id: String, _ producer: (Int64, Int16), _ partitions: [TopicPartition]) throws -> TransactionPlan {
         try run(manager.addPartitions(transactionalID: id, producerID: producer.0, producerEpoch: producer.1, partitions: partitions, now: now))
     }
 
@@ -54,8 +54,8 @@ struct TransactionDriver {
 }
 
 @Suite struct TransactionManagerTests {
-    let orders = PartitionKey("orders", 0)
-    let payments = PartitionKey("payments", 3)
+    let orders = TopicPartition("orders", 0)
+    let payments = TopicPartition("payments", 3)
 
     @Test func firstInitGetsAFreshProducerIDAndEachNextInitBumpsTheEpoch() throws {
         var driver = TransactionDriver()
@@ -187,7 +187,7 @@ struct TransactionDriver {
     @Test func recordsUseKafkasLayout() throws {
         let metadata = TransactionMetadata(
             transactionalID: "t", producerID: 7, producerEpoch: 2, timeoutMs: 60_000, state: .ongoing,
-            partitions: [PartitionKey("b", 1), PartitionKey("a", 0), PartitionKey("a", 2)], startTimestamp: 5, lastUpdateTimestamp: 6
+            partitions: [TopicPartition("b", 1), TopicPartition("a", 0), TopicPartition("a", 2)], startTimestamp: 5, lastUpdateTimestamp: 6
         )
         let record = TransactionRecord(metadata)
         // Key: version 0, then the id as an int16-length string.
@@ -208,7 +208,7 @@ struct TransactionDriver {
         var driver = TransactionDriver()
         let producer = try driver.initProducer("tx")
         let id = (producer.producerID, producer.producerEpoch)
-        func verify(_ partition: PartitionKey, epoch: Int16 = 0, producerID: Int64 = 1000) -> ErrorCode {
+        func verify(_ partition: TopicPartition, epoch: Int16 = 0, producerID: Int64 = 1000) -> ErrorCode {
             driver.manager.verifyPartition(transactionalID: "tx", producerID: producerID, producerEpoch: epoch, partition: partition)
         }
         #expect(verify(orders) == .invalidTxnState)  // nothing open

@@ -107,7 +107,7 @@ struct ProduceHandler: APIHandler {
            let producer = Self.transactionalProducer(of: partition.records) {
             let error = services.transactions.verify(
                 transactionalID: transactionalID, producerID: producer.producerID, producerEpoch: producer.epoch,
-                partition: PartitionKey(topic, partition.index)
+                partition: TopicPartition(topic, partition.index)
             )
             if error == .invalidTxnState {
                 return version >= 11

@@ -46,21 +46,21 @@ struct OffsetFetchHandler: TypedAPIHandler {
 
     private func fetch(_ groupID: String, _ requested: [(String, [Int32])]?, requireStable: Bool) -> (ErrorCode, [(name: String, partitions: [Partition])]) {
         let error = services.groups.checkCoordinator(groupID)
-        let keys = requested.map { topics in topics.flatMap { name, partitions in partitions.map { PartitionKey(name, $0) } } }
+        let keys = requested.map { topics in topics.flatMap { name, partitions in partitions.map { TopicPartition(name, $0) } } }
         guard error == .none else {
             // Kafka lists the requested partitions with the error (v0-v1 read it there).
             let failed = (keys ?? []).map { ($0, nil as CommittedOffset?) }
             return (error, Self.grouped(failed))
         }
         let groups = services.groups
-        let unstable: (PartitionKey) -> Bool = requireStable && groups.hasPendingTransactionalOffsets(groupID: groupID, partition: nil)
+        let unstable: (TopicPartition) -> Bool = requireStable && groups.hasPendingTransactionalOffsets(groupID: groupID, partition: nil)
             ? { groups.hasPendingTransactionalOffsets(groupID: groupID, partition: $0) }
             : { _ in false }
         return (.none, Self.grouped(groups.fetchOffsets(groupID: groupID, partitions: keys), unstable: unstable))
     }
 
     private static func grouped(
-        _ offsets: [(PartitionKey, CommittedOffset?)], unstable: (PartitionKey) -> Bool = { _ in false }
+        _ offsets: [(TopicPartition, CommittedOffset?)], unstable: (TopicPartition) -> Bool = { _ in false }
     ) -> [(name: String, partitions: [Partition])] {
         var order = [String]()
         var byTopic = [String: [Partition]]()

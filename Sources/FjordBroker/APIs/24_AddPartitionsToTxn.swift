@@ -16,7 +16,7 @@ struct AddPartitionsToTxnHandler: TypedAPIHandler {
     func handle(_ request: AddPartitionsToTxnRequest, context: RequestContext) -> EventLoopFuture<AddPartitionsToTxnResponse> {
         let version = context.apiVersion
         let transactions = services.transactions
-        let partitions = request.v3AndBelowTopics.flatMap { topic in topic.partitions.map { PartitionKey(topic.name, $0) } }
+        let partitions = request.v3AndBelowTopics.flatMap { topic in topic.partitions.map { TopicPartition(topic.name, $0) } }
         return context.eventLoop.makeCompletedFuture {
             let errors = transactions.addPartitions(
                 transactionalID: request.v3AndBelowTransactionalID, producerID: request.v3AndBelowProducerID,
@@ -25,7 +25,7 @@ struct AddPartitionsToTxnHandler: TypedAPIHandler {
             var response = AddPartitionsToTxnResponse()
             response.resultsByTopicV3AndBelow = request.v3AndBelowTopics.map { topic in
                 .init(name: topic.name, resultsByPartition: topic.partitions.map { index in
-                    let error = errors[PartitionKey(topic.name, index)] ?? .none
+                    let error = errors[TopicPartition(topic.name, index)] ?? .none
                     return .init(partitionIndex: index, partitionErrorCode: error.fencedError(supportsProducerFenced: version >= 2).rawValue)
                 })
             }

@@ -17,7 +17,7 @@ struct TxnOffsetCommitHandler: TypedAPIHandler {
         let entries = request.topics.flatMap { topic in
             topic.partitions.map { partition in
                 GroupManager.OffsetCommitEntry(
-                    partition: PartitionKey(topic.name, partition.partitionIndex), offset: partition.committedOffset,
+                    partition: TopicPartition(topic.name, partition.partitionIndex), offset: partition.committedOffset,
                     leaderEpoch: partition.committedLeaderEpoch, metadata: partition.committedMetadata
                 )
             }

@@ -18,7 +18,7 @@ struct OffsetDeleteHandler: TypedAPIHandler {
             response.errorCode = error.rawValue
             return context.eventLoop.makeSucceededFuture(response)
         }
-        let keys = request.topics.flatMap { topic in topic.partitions.map { PartitionKey(topic.name, $0.partitionIndex) } }
+        let keys = request.topics.flatMap { topic in topic.partitions.map { TopicPartition(topic.name, $0.partitionIndex) } }
         let (groupError, errors) = services.groups.deleteOffsets(groupID: request.groupID, partitions: keys)
         response.errorCode = groupError.rawValue
         guard groupError == .none else { return context.eventLoop.makeSucceededFuture(response) }

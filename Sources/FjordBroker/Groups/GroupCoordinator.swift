@@ -332,15 +332,15 @@ final class GroupCoordinator: Sendable {
 
     /// Whether an open transaction has committed an offset for the group (for `partition`, or any when nil):
     /// OffsetFetch with `require_stable` answers UNSTABLE_OFFSET_COMMIT for it.
-    func hasPendingTransactionalOffsets(groupID: String, partition: PartitionKey?) -> Bool {
+    func hasPendingTransactionalOffsets(groupID: String, partition: TopicPartition?) -> Bool {
         state.withLockedValue { !$0.pendingOffsets.isEmpty && $0.pendingOffsets.isPending(groupID: groupID, partition: partition) }
     }
 
-    func fetchOffsets(groupID: String, partitions: [PartitionKey]?) -> [(PartitionKey, CommittedOffset?)] {
+    func fetchOffsets(groupID: String, partitions: [TopicPartition]?) -> [(TopicPartition, CommittedOffset?)] {
         state.withLockedValue { $0.manager.fetchOffsets(groupID: groupID, partitions: partitions) }
     }
 
-    func deleteOffsets(groupID: String, partitions: [PartitionKey]) -> (ErrorCode, [ErrorCode]) {
+    func deleteOffsets(groupID: String, partitions: [TopicPartition]) -> (ErrorCode, [ErrorCode]) {
         let now = clock.nowMilliseconds()
         return state.withLockedValue { state in
             let result = state.manager.deleteOffsets(groupID: groupID, partitions: partitions)
@@ -368,7 +368,7 @@ final class GroupCoordinator: Sendable {
 
     /// What `/metrics` reports of the coordinator: every group's committed offsets (for lag), how many groups it
     /// knows, and the JoinGroup/SyncGroup answers waiting for a rebalance (its purgatory).
-    func metricsSnapshot() -> (offsets: [String: [PartitionKey: CommittedOffset]], groupCount: Int, waitingJoins: Int, waitingSyncs: Int) {
+    func metricsSnapshot() -> (offsets: [String: [TopicPartition: CommittedOffset]], groupCount: Int, waitingJoins: Int, waitingSyncs: Int) {
         state.withLockedValue { state in
             let groupCount = Set(state.manager.groups.keys).union(state.manager.offsets.keys).count
             return (state.manager.offsets, groupCount, state.joinPromises.count, state.syncPromises.count)

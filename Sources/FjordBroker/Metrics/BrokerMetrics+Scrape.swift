@@ -20,7 +20,7 @@ extension BrokerMetrics {
     /// The group coordinator's side of a scrape.
     struct GroupSnapshot: Sendable {
         /// Committed offset per group and partition.
-        var committedOffsets: [String: [PartitionKey: Int64]] = [:]
+        var committedOffsets: [String: [TopicPartition: Int64]] = [:]
         var groupCount = 0
         var waitingJoins = 0
         var waitingSyncs = 0

@@ -26,7 +26,7 @@ final class ReplicaManager: @unchecked Sendable {
         lock.withLock { replicas[topicPartition] }
     }
 
-    var allReplicas: [TopicPartition: PartitionReplica] { lock.withLock { replicas } }
+    var allReplicas: [TopicPartition: PartitionReplica] { replicas.withLockedValue { $0 } }
 
     /// Brings the replicas in line with `image`. Blocking (creates and deletes folders): call it off the loops.
     func apply(_ image: MetadataImage) throws {

@@ -135,7 +135,7 @@ final class TransactionCoordinator: Sendable {
     /// AddPartitionsToTxn (and AddOffsetsToTxn, with the group's `__consumer_offsets` partition): one error for
     /// every partition. Partitions that do not exist get UNKNOWN_TOPIC_OR_PARTITION and the others
     /// OPERATION_NOT_ATTEMPTED, as Kafka answers.
-    func addPartitions(transactionalID: String, producerID: Int64, producerEpoch: Int16, partitions: [PartitionKey]) -> [PartitionKey: ErrorCode] {
+    func addPartitions(transactionalID: String, producerID: Int64, producerEpoch: Int16, partitions: [TopicPartition]) -> [TopicPartition: ErrorCode] {
         let error = internalTopic.checkCoordinator(transactionalID)
         guard error == .none else { return Dictionary(partitions.map { ($0, error) }, uniquingKeysWith: { a, _ in a }) }
         let image = internalTopic.metadata.publisher.image
@@ -157,9 +157,9 @@ final class TransactionCoordinator: Sendable {
     }
 
     /// The `__consumer_offsets` partition of `groupID` (AddOffsetsToTxn adds it to the transaction).
-    func offsetsPartition(for groupID: String) throws -> PartitionKey? {
+    func offsetsPartition(for groupID: String) throws -> TopicPartition? {
         if groups.topic == nil { try groups.createTopicIfNeeded() }
-        return groups.partition(for: groupID).map { PartitionKey(GroupCoordinator.topicName, $0) }
+        return groups.partition(for: groupID).map { TopicPartition(GroupCoordinator.topicName, $0) }
     }
 
     /// EndTxn: the Prepare record, the markers, the Complete record, then the answer.
@@ -180,7 +180,7 @@ final class TransactionCoordinator: Sendable {
     /// .none, INVALID_TXN_STATE when the partition was not added, INVALID_PRODUCER_ID_MAPPING or
     /// INVALID_PRODUCER_EPOCH when the producer is not the id's current one, NOT_COORDINATOR when another broker
     /// coordinates the id. Reads the published state: never waits behind an EndTxn that is writing its markers.
-    func verify(transactionalID: String, producerID: Int64, producerEpoch: Int16, partition: PartitionKey) -> ErrorCode {
+    func verify(transactionalID: String, producerID: Int64, producerEpoch: Int16, partition: TopicPartition) -> ErrorCode {
         let error = internalTopic.checkCoordinator(transactionalID)
         guard error == .none else { return error == .coordinatorNotAvailable ? .invalidProducerIDMapping : error }
         return published.withLockedValue { manager in

@@ -1,13 +1,6 @@
-/// A partition of a topic: the unit of ordering, storage and replication.
-public struct TopicPartition: Hashable, Sendable, Comparable, CustomStringConvertible {
-    public var topic: String
-    public var partition: Int32
+import KafkaProtocol
 
-    public init(_ topic: String, _ partition: Int32) {
-        self.topic = topic
-        self.partition = partition
-    }
-
+extension TopicPartition {
     /// The partition's folder name in a data directory, as Kafka names it: `<topic>-<partition>`.
     public var directoryName: String { "\(topic)-\(partition)" }
 
@@ -17,11 +10,5 @@ public struct TopicPartition: Hashable, Sendable, Comparable, CustomStringConver
             partition >= 0, dash > directoryName.startIndex
         else { return nil }
         self.init(String(directoryName[..<dash]), partition)
-    }
-
-    public var description: String { directoryName }
-
-    public static func < (lhs: TopicPartition, rhs: TopicPartition) -> Bool {
-        (lhs.topic, lhs.partition) < (rhs.topic, rhs.partition)
     }
 }
