@@ -100,11 +100,12 @@ struct ConsumerProtocolTests {
                         }
                     }
                     defer { sampler.cancel() }
+                    // The consumers set their assignment before they call the listener: wait for both views.
                     try await waitFor {
                         let a = await first.assignedPartitions(), b = await second.assignedPartitions()
                         return a.count == 2 && b.count == 2 && a.union(b) == all
+                            && ownership.owned(by: 0).count == 2 && ownership.owned(by: 1).count == 2
                     }
-                    #expect(ownership.owned(by: 0).count == 2 && ownership.owned(by: 1).count == 2)
                     let givenAway = all.subtracting(ownership.owned(by: 0))
                     async let fromFirst = ConsumerIntegrationTests.drain(first, until: { $0 >= 40 }, shared: counter)
                     async let fromSecond = ConsumerIntegrationTests.drain(second, until: { $0 >= 40 }, shared: counter)
@@ -113,8 +114,7 @@ struct ConsumerProtocolTests {
                 #expect(givenAway.count == 2)
                 #expect(records.count == 40)
                 #expect(Set(records.map { "\($0.topicPartition)@\($0.offset)" }).count == 40)
-                try await waitFor { await first.assignedPartitions() == all }
-                #expect(ownership.owned(by: 0) == all)
+                try await waitFor { await first.assignedPartitions() == all && ownership.owned(by: 0) == all }
                 let events = ownership.state.withLockedValue { $0.events[0] ?? [] }
                 #expect(events == [
                     "assigned \(all.sorted())", "revoked \(givenAway.sorted())", "assigned \(givenAway.sorted())",

@@ -21,9 +21,11 @@ from pathlib import Path
 
 import pytest
 
+from tools.wire_capture import capture_proxy, front as front_capture_proxy
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT_S = 30.0
-STOP_TIMEOUT_S = 10.0
+STOP_TIMEOUT_S = 30.0  # a graceful stop on a loaded CI machine (flush, snapshots) can take seconds
 
 
 def free_port() -> int:
@@ -148,10 +150,13 @@ def start_fjord(tmp_path: Path, node_id: int = 1, overrides: dict[str, str] | No
         "metrics.listener": f"127.0.0.1:{metrics_port}",
         **(overrides or {}),
     }
+    capture = capture_proxy(props)  # FJORD_CAPTURE_DIR set: clients reach it through tools/wire_capture.py
     argv = [fjord_bin(), "broker"]
     for key, value in props.items():
         argv += ["--override", f"{key}={value}"]
     broker = _start(name, argv, port, data_dir, tmp_path / f"{name}.log")
+    if capture:
+        front_capture_proxy(capture, broker)
     listener = props["metrics.listener"].strip()
     if listener and listener.lower() != "none":
         broker.metrics_port = _wait_for_metrics(broker, int(listener.rsplit(":", 1)[1]))
