@@ -1,6 +1,9 @@
 // ListOffsets v1-v10. Earliest (-2), latest (-1: the high watermark, or the last stable offset for read_committed),
 // max timestamp (-3, v7+), earliest local (-4, v8+: the log start, no tiered storage), latest tiered (-5, v9+:
-// none, -1), and by timestamp: the first record at or after it. Answers carry the record's leader epoch (v4+).
+// none, -1), and by timestamp: the first record at or after it. As in Kafka, lookups by time and max timestamp
+// answer only offsets below the isolation level's bound (the last stable offset for read_committed), a special
+// timestamp the version does not know is UNSUPPORTED_VERSION, and a partition listed twice is INVALID_REQUEST
+// wherever it is listed. Answers carry the record's leader epoch (v4+).
 import FjordStorage
 import KafkaProtocol
 import NIOCore
@@ -16,16 +19,27 @@ struct ListOffsetsHandler: TypedAPIHandler {
     static let earliestLocal: Int64 = -4
     static let latestTiered: Int64 = -5
 
+    /// The first version that knows each special timestamp (Kafka's `timestampMinSupportedVersion`).
+    static let minimumVersions: [Int64: Int16] = [latest: 1, earliest: 1, maxTimestamp: 7, earliestLocal: 8, latestTiered: 9]
+
     func handle(_ request: ListOffsetsRequest, context: RequestContext) -> EventLoopFuture<ListOffsetsResponse> {
         var response = ListOffsetsResponse()
         var seen = Set<TopicPartition>()
+        var duplicates = Set<TopicPartition>()
+        for topic in request.topics {
+            for partition in topic.partitions where !seen.insert(TopicPartition(topic.name, partition.partitionIndex)).inserted {
+                duplicates.insert(TopicPartition(topic.name, partition.partitionIndex))
+            }
+        }
         for topic in request.topics {
             var topicResponse = ListOffsetsResponse.ListOffsetsTopicResponse(name: topic.name)
             for partition in topic.partitions {
                 let topicPartition = TopicPartition(topic.name, partition.partitionIndex)
-                var answer = ListOffsetsResponse.ListOffsetsPartitionResponse(partitionIndex: partition.partitionIndex)
-                if !seen.insert(topicPartition).inserted {
-                    answer.errorCode = ErrorCode.invalidRequest.rawValue  // Kafka rejects a partition listed twice
+                var answer = ListOffsetsResponse.ListOffsetsPartitionResponse(partitionIndex: partition.partitionIndex, timestamp: -1, offset: -1, leaderEpoch: -1)
+                if duplicates.contains(topicPartition) {
+                    answer.errorCode = ErrorCode.invalidRequest.rawValue  // Kafka rejects every entry of a partition listed twice
+                } else if partition.timestamp < 0, context.apiVersion < Self.minimumVersions[partition.timestamp] ?? Int16.max {
+                    answer.errorCode = ErrorCode.unsupportedVersion.rawValue
                 } else {
                     answer = lookup(partition, topicPartition: topicPartition, isolationLevel: request.isolationLevel)
                 }
@@ -52,10 +66,12 @@ struct ListOffsetsHandler: TypedAPIHandler {
             return answer
         }
         let log = replica.log
+        // Kafka's "last fetchable offset": nothing at or above it is answered.
+        let bound = isolationLevel == 1 ? replica.lastStableOffset : replica.highWatermark
         do {
             switch partition.timestamp {
             case Self.latest:
-                answer.offset = isolationLevel == 1 ? replica.lastStableOffset : replica.highWatermark
+                answer.offset = bound
                 answer.leaderEpoch = epoch
             case Self.earliest, Self.earliestLocal:
                 answer.offset = log.logStartOffset
@@ -63,13 +79,13 @@ struct ListOffsetsHandler: TypedAPIHandler {
             case Self.latestTiered:
                 break  // no tiered storage: no offset
             case Self.maxTimestamp:
-                if let found = try log.maxTimestampOffset() {
+                if let found = try log.maxTimestampOffset(), found.offset < bound {
                     answer.timestamp = found.timestamp
                     answer.offset = found.offset
                     answer.leaderEpoch = found.leaderEpoch
                 }
             case let timestamp where timestamp >= 0:
-                if let found = try log.offset(forTimestamp: timestamp), found.offset < replica.highWatermark {
+                if let found = try log.offset(forTimestamp: timestamp), found.offset < bound {
                     answer.timestamp = found.timestamp
                     answer.offset = found.offset
                     answer.leaderEpoch = found.leaderEpoch
