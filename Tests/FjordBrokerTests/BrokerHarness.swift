@@ -50,7 +50,7 @@ final class BrokerHarness: Sendable {
         configuration = try BrokerConfiguration(properties: Self.baseProperties + [("log.dirs", directory)] + overrides)
         var logger = Logger(label: "fjord.test")
         logger.logLevel = .critical
-        threadPool = NIOThreadPool(numberOfThreads: 2)
+        threadPool = NIOThreadPool(numberOfThreads: configuration.ioThreads)
         threadPool.start()
         group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
         logManager = LogManager(dataDirectories: configuration.logDirs, logger: logger)
@@ -108,15 +108,19 @@ final class BrokerHarness: Sendable {
         )
     }
 
-    /// Starts `handler` on `eventLoop` (a connection's loop; any of the group's when nil) with `request` as it reads
-    /// after a trip through the wire encoding of `version`.
+    /// Starts `handler` with `request` as it reads after a trip through the wire encoding of `version`, where the
+    /// broker's registry runs it: on `eventLoop` (a connection's loop; any of the group's when nil), or on the I/O
+    /// thread pool when the handler declares `.ioThreadPool`.
     func start<Handler: APIHandler>(
         _ handler: Handler, _ request: Handler.Request, version: Int16, on eventLoop: (any EventLoop)? = nil
     ) throws -> EventLoopFuture<ResponseBody?> {
         let decoded = try Handler.Request.decodeWhole(from: request.encoded(version: version), version: version)
         let loop = eventLoop ?? group.next()
         let context = context(Handler.Request.apiKey, version: version, on: loop)
-        let future = loop.flatSubmit { handler.respond(to: decoded, context: context) }
+        let future: EventLoopFuture<ResponseBody?> = switch handler.execution {
+        case .eventLoop: loop.flatSubmit { handler.respond(to: decoded, context: context) }
+        case .ioThreadPool: threadPool.runIfActive(eventLoop: loop) { handler.respond(to: decoded, context: context) }.flatMap { $0 }
+        }
         outstanding.withLockedValue { $0.append(future.map { _ in }.recover { _ in }) }
         return future
     }
@@ -170,9 +174,9 @@ final class BrokerHarness: Sendable {
     }
 
     /// Polls `condition` until it holds, failing after `timeout`. For state that changes in the background.
-    func waitUntil(_ what: String, timeout: Duration = .seconds(30), _ condition: () throws -> Bool) async throws {
+    func waitUntil(_ what: String, timeout: Duration = .seconds(30), _ condition: () async throws -> Bool) async throws {
         let deadline = ContinuousClock.now + timeout
-        while try !condition() {
+        while try await !condition() {
             guard ContinuousClock.now < deadline else { throw Failure("timed out waiting until \(what)") }
             try await Task.sleep(for: .milliseconds(2))
         }
@@ -263,6 +267,28 @@ final class BrokerHarness: Sendable {
         var producerID: Int64
         var isTransactional: Bool
         var description: String { "\(offset):\(value ?? "null")" }
+    }
+
+    /// What a read_committed consumer delivers from a fetched partition: its data records without those of the aborted
+    /// transactions it lists. As Kafka's consumer does: walking the batches in order, a producer's transactional batches
+    /// are dropped from the first offset of one of its listed aborted transactions up to its next ABORT marker.
+    static func committedRecords(_ data: FetchResponse.PartitionData) throws -> [FetchedRecord] {
+        var pending = (data.abortedTransactions ?? []).sorted { $0.firstOffset < $1.firstOffset }
+        var aborting = Set<Int64>()
+        var result = [FetchedRecord]()
+        for batch in try batches(in: data.records) {
+            while let next = pending.first, next.firstOffset <= batch.lastOffset {
+                aborting.insert(next.producerID)
+                pending.removeFirst()
+            }
+            if batch.isControl {
+                if let marker = TransactionMarker(controlBatch: batch), !marker.isCommit { aborting.remove(batch.producerID) }
+                continue
+            }
+            if batch.isTransactional, aborting.contains(batch.producerID) { continue }
+            result += try records(in: batch.buffer)
+        }
+        return result
     }
 
     /// The batches of a fetched `records` field (a trailing partial batch is dropped, as clients do).
