@@ -49,7 +49,7 @@ public final class BrokerConnection: Sendable {
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandler(
-                            ByteToMessageHandler(ResponseFrameDecoder(maximumFrameBytes: maxFrame))
+                            ByteToMessageHandler(KafkaFrameDecoder.responses(maximumFrameBytes: maxFrame))
                         )
                         try channel.pipeline.syncOperations.addHandler(
                             RequestResponseHandler(brokerID: brokerID, address: address)

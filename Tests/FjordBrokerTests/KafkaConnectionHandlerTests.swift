@@ -24,7 +24,7 @@ import Testing
         let apiVersions = ApiVersionsHandler(registry: registry)
         registry.register(apiVersions)
         let channel = EmbeddedChannel()
-        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(KafkaFrameDecoder(maximumFrameBytes: 1 << 20)))
+        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(KafkaFrameDecoder.requests(maximumFrameBytes: 1 << 20)))
         try channel.pipeline.syncOperations.addHandler(
             KafkaConnectionHandler(
                 registry: registry, apiVersions: apiVersions,

@@ -2,6 +2,7 @@
 import NIOCore
 import NIOEmbedded
 import NIOTestUtils
+import KafkaProtocol
 import Testing
 
 @Suite struct KafkaFrameDecoderTests {
@@ -20,16 +21,16 @@ import Testing
         for buffer in input { combined.writeImmutableBuffer(buffer) }
         try ByteToMessageDecoderVerifier.verifyDecoder(
             inputOutputPairs: [(combined, frames.map { ByteBuffer(bytes: $0) })],
-            decoderFactory: { KafkaFrameDecoder(maximumFrameBytes: 1024) }
+            decoderFactory: { KafkaFrameDecoder.requests(maximumFrameBytes: 1024) }
         )
     }
 
     @Test func oversizedNegativeAndZeroSizesAreRejectedBeforeBuffering() throws {
         for size in [Int32(1025), .max, -1, .min, 0] {
-            let channel = EmbeddedChannel(handler: ByteToMessageHandler(KafkaFrameDecoder(maximumFrameBytes: 1024)))
+            let channel = EmbeddedChannel(handler: ByteToMessageHandler(KafkaFrameDecoder.requests(maximumFrameBytes: 1024)))
             var buffer = ByteBuffer()
             buffer.writeInteger(size)
-            #expect(throws: KafkaFrameDecoder.FrameError.self, "size \(size)") {
+            #expect(throws: KafkaFrameDecoder.FrameSizeError.self, "size \(size)") {
                 try channel.writeInbound(buffer)
             }
             _ = try? channel.finish()
@@ -37,7 +38,7 @@ import Testing
     }
 
     @Test func aFrameAtTheLimitIsAccepted() throws {
-        let channel = EmbeddedChannel(handler: ByteToMessageHandler(KafkaFrameDecoder(maximumFrameBytes: 16)))
+        let channel = EmbeddedChannel(handler: ByteToMessageHandler(KafkaFrameDecoder.requests(maximumFrameBytes: 16)))
         try channel.writeInbound(framed(Array(repeating: 7, count: 16)))
         let frame = try channel.readInbound(as: ByteBuffer.self)
         #expect(frame?.readableBytes == 16)

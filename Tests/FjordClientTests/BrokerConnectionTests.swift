@@ -2,6 +2,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOEmbedded
 import NIOTestUtils
+import KafkaProtocol
 import Testing
 
 @testable import FjordClient
@@ -21,16 +22,16 @@ struct BrokerConnectionTests {
         expected.writeString("hello")
         try ByteToMessageDecoderVerifier.verifyDecoder(
             inputOutputPairs: [(Self.frame(correlationID: 1, body: "hello"), [expected])],
-            decoderFactory: { ResponseFrameDecoder(maximumFrameBytes: 1024) }
+            decoderFactory: { KafkaFrameDecoder.responses(maximumFrameBytes: 1024) }
         )
     }
 
     @Test(arguments: [Int32(-1), 0, 3, 1025])
     func frameDecoderRejectsSizesOutsideTheBoundBeforeBuffering(size: Int32) throws {
-        let channel = EmbeddedChannel(handler: ByteToMessageHandler(ResponseFrameDecoder(maximumFrameBytes: 1024)))
+        let channel = EmbeddedChannel(handler: ByteToMessageHandler(KafkaFrameDecoder.responses(maximumFrameBytes: 1024)))
         var buffer = ByteBuffer()
         buffer.writeInteger(size)
-        #expect(throws: ClientError.self) { try channel.writeInbound(buffer) }
+        #expect(throws: KafkaFrameDecoder.FrameSizeError.self) { try channel.writeInbound(buffer) }
         _ = try? channel.finish()
     }
 

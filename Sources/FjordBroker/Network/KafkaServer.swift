@@ -33,7 +33,7 @@ final class KafkaServer: Sendable {
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandler(
-                            ByteToMessageHandler(KafkaFrameDecoder(maximumFrameBytes: maximumFrameBytes))
+                            ByteToMessageHandler(KafkaFrameDecoder.requests(maximumFrameBytes: maximumFrameBytes))
                         )
                         try channel.pipeline.syncOperations.addHandler(
                             KafkaConnectionHandler(registry: registry, apiVersions: apiVersions, metrics: metrics, logger: logger)
