@@ -5,6 +5,7 @@
 #   make test     deps, build, swift test, then the interop suite (pytest)
 #   make interop  deps, build, interop suite only
 #   make docs     FjordClient documentation (DocC) into .build/docs
+#   make capture  interop suite behind a recording proxy -> KafkaProtocolTests' captured-bytes corpus
 #   make clean    remove .build
 
 SWIFT   ?= swift
@@ -19,7 +20,7 @@ VENV_STAMP    := $(VENV)/.fjord-requirements.txt
 FJORD_BIN     ?= $(CURDIR)/.build/debug/fjord
 RUN_INTEROP    = FJORD_BIN=$(FJORD_BIN) $(VENV)/bin/pytest -q Tests/Interop
 
-.PHONY: all deps apt-deps venv build release run test interop clean bench conformance docs
+.PHONY: all deps apt-deps venv build release run test interop clean bench conformance docs capture
 
 all: build
 
@@ -102,3 +103,20 @@ docs:
 TESTS          ?=
 conformance: release
 	FJORD_BIN=$(CURDIR)/.build/release/fjord scripts/run-conformance.sh $(TESTS)
+
+# The captured-bytes corpus of KafkaProtocolTests (Tests/KafkaProtocolTests/Fixtures/Captured, checked by
+# CapturedCorpusTests): the interop suite with every Fjord broker behind the recording proxy of
+# Tests/Interop/tools/wire_capture.py, then merged into the corpus (an exchange replaces the one of the same client,
+# API key and version). A test that fails under capture is reported but does not stop the merge; the merge fails
+# if a client of CAPTURE_REQUIRE has no exchange in the corpus.
+#   make capture CAPTURE_TESTS="Tests/Interop/test_groups.py Tests/Interop/test_java_client.py"
+#   make capture CAPTURE_MERGE=--prune     (drop what a captured client no longer sends; use with the whole suite)
+CAPTURE_DIR     ?= $(CURDIR)/.build/capture
+CAPTURE_TESTS   ?= Tests/Interop
+CAPTURE_MERGE   ?=
+CAPTURE_REQUIRE ?= librdkafka,kcat,kafka-python,aiokafka,java,fjordclient
+capture: deps build
+	rm -rf $(CAPTURE_DIR)
+	-FJORD_CAPTURE_DIR=$(CAPTURE_DIR) FJORD_BIN=$(FJORD_BIN) $(VENV)/bin/pytest -q $(CAPTURE_TESTS)
+	$(VENV)/bin/python Tests/Interop/tools/wire_capture.py merge $(CAPTURE_MERGE) --require $(CAPTURE_REQUIRE) \
+	  $(CAPTURE_DIR) Tests/KafkaProtocolTests/Fixtures/Captured
