@@ -64,7 +64,9 @@ let package = Package(
         // Appends until killed, printing each acknowledged append: the child process of the storage crash tests.
         .executableTarget(
             name: "fjord-storage-crash-writer",
-            dependencies: ["FjordStorage", "KafkaProtocol", "KafkaRecords", .product(name: "NIOCore", package: "swift-nio")]
+            dependencies: [
+                "FjordStorage", "FjordTestSupport", "KafkaProtocol", "KafkaRecords", .product(name: "NIOCore", package: "swift-nio"),
+            ]
         ),
         // Append/read/lookup throughput beside the disk's raw rate (Benchmarks/StorageBenchmark, not in `make test`).
         .executableTarget(
@@ -156,15 +158,21 @@ let package = Package(
         ),
 
         // MARK: Tests
+        // What the test targets share: the seeded generator, a manual clock.
+        .target(
+            name: "FjordTestSupport",
+            dependencies: ["FjordStorage", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")],
+            path: "Tests/FjordTestSupport"
+        ),
         .testTarget(
             name: "KafkaProtocolTests",
-            dependencies: ["KafkaProtocol", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: ["KafkaProtocol", "FjordTestSupport", .product(name: "NIOCore", package: "swift-nio")],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(name: "KafkaCodegenTests", dependencies: ["KafkaCodegen"]),
         .testTarget(
             name: "KafkaRecordsTests",
-            dependencies: ["KafkaRecords", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: ["KafkaRecords", "FjordTestSupport", .product(name: "NIOCore", package: "swift-nio")],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(
@@ -173,7 +181,7 @@ let package = Package(
         ),
         .testTarget(
             name: "FjordGroupsTests",
-            dependencies: ["FjordGroups", "KafkaProtocol", .product(name: "NIOCore", package: "swift-nio")]
+            dependencies: ["FjordGroups", "KafkaProtocol", "FjordTestSupport", .product(name: "NIOCore", package: "swift-nio")]
         ),
         .testTarget(
             name: "FjordTransactionsTests",
@@ -182,7 +190,7 @@ let package = Package(
         .testTarget(
             name: "FjordStorageTests",
             dependencies: [
-                "FjordStorage", "KafkaRecords", "KafkaProtocol",
+                "FjordStorage", "KafkaRecords", "KafkaProtocol", "FjordTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -190,7 +198,7 @@ let package = Package(
         .testTarget(
             name: "FjordBrokerTests",
             dependencies: [
-                "FjordBroker", "FjordController", "FjordStorage", "KafkaProtocol", "KafkaRecords",
+                "FjordBroker", "FjordController", "FjordStorage", "KafkaProtocol", "KafkaRecords", "FjordTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOTestUtils", package: "swift-nio"),

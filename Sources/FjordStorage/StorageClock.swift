@@ -16,21 +16,6 @@ public struct SystemStorageClock: StorageClock {
     }
 }
 
-/// A clock that moves only when told, for tests.
-public final class ManualStorageClock: StorageClock {
-    private let now: NIOLockedValueBox<Int64>
-
-    public init(milliseconds: Int64 = 1_700_000_000_000) {
-        now = NIOLockedValueBox(milliseconds)
-    }
-
-    public func nowMilliseconds() -> Int64 { now.withLockedValue { $0 } }
-
-    public func advance(byMilliseconds delta: Int64) {
-        now.withLockedValue { $0 += delta }
-    }
-}
-
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

@@ -7,6 +7,7 @@
 // are then in the kernel, so a SIGKILL must not lose them. The checksum is CRC-32C over every record's key and value,
 // in order, so the test can compare content regardless of offsets. every line is written with one unbuffered write(2).
 import FjordStorage
+import FjordTestSupport
 import KafkaProtocol
 import KafkaRecords
 import NIOCore
@@ -14,19 +15,6 @@ import NIOCore
 #if canImport(Glibc)
 import Glibc
 #endif
-
-/// SplitMix64: small, seedable, the same sequence on every platform.
-struct SplitMix64 {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func next(below bound: Int) -> Int { Int(next() % UInt64(bound)) }
-}
 
 /// Writes a line to a descriptor with one `write` call (unbuffered: the line is in the kernel when this returns).
 func emit(_ line: String, to descriptor: CInt = 1) {
@@ -44,7 +32,7 @@ guard arguments.count == 3, let seed = UInt64(arguments[2]) else {
     emit("usage: fjord-storage-crash-writer <partition folder> <seed>", to: 2)
     exit(2)
 }
-var random = SplitMix64(state: seed)
+var random = SeededGenerator(seed: seed)
 var configuration = LogConfiguration()
 configuration.segmentBytesMax = 256 * 1024
 configuration.indexIntervalBytes = 1024

@@ -1,6 +1,7 @@
 import FjordGroups
 import KafkaProtocol
 import NIOCore
+import FjordTestSupport
 import Testing
 
 /// A scripted driver for the consumer protocol: topics, a clock, and clients that report what they own.
@@ -215,7 +216,7 @@ struct ConsumerHarness {
         // changes every partition is assigned.
         var h = ConsumerHarness()
         h.topics["t"]!.partitionCount = 7
-        var generator = SplitMix(seed: UInt64(seed))
+        var generator = SeededGenerator(seed: UInt64(seed))
         var clients: [String: (epoch: Int32, owned: TopicPartitionSet)] = [:]
         for step in 0..<200 {
             let roll = generator.next() % 10
@@ -251,14 +252,3 @@ struct ConsumerHarness {
     }
 }
 
-private struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

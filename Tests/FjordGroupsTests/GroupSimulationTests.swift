@@ -2,19 +2,8 @@ import FjordGroups
 import Foundation
 import KafkaProtocol
 import NIOCore
+import FjordTestSupport
 import Testing
-
-/// SplitMix64: a small seeded generator, so a failing run replays with `SIM_SEED=n`.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// A simulated client following the classic protocol as librdkafka does (join, sync, heartbeat, rejoin on
 /// REBALANCE_IN_PROGRESS, start over on UNKNOWN_MEMBER_ID/ILLEGAL_GENERATION), which may also leave or crash.
@@ -37,7 +26,7 @@ struct SimClient {
     /// runs far ahead and every request still waiting has been answered.
     @Test(arguments: Self.seeds())
     func randomClientsKeepInvariants(seed: UInt64) {
-        var rng = SeededGenerator(state: seed)
+        var rng = SeededGenerator(seed: seed)
         var configuration = GroupConfiguration()
         configuration.initialRebalanceDelayMs = Bool.random(using: &rng) ? 0 : 500
         var manager = GroupManager(configuration: configuration)

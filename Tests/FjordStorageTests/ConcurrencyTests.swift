@@ -5,6 +5,7 @@ import Foundation
 import KafkaRecords
 import NIOConcurrencyHelpers
 import NIOCore
+import FjordTestSupport
 import Testing
 
 @Suite struct ConcurrencyTests {
@@ -48,13 +49,13 @@ import Testing
                 }
                 return
             }
-            var random = SeededRandom(seed: UInt64(worker))
+            var random = SeededGenerator(seed: UInt64(worker))
             while !done.withLockedValue({ $0 }) {
                 let end = log.logEndOffset
                 guard end > 0 else { continue }
-                let offset = Int64(random.below(Int(end)))
+                let offset = Int64(random.next(below: Int(end)))
                 do {
-                    let result = try log.read(from: offset, maximumBytes: 1 + random.below(8192), upperBound: end)
+                    let result = try log.read(from: offset, maximumBytes: 1 + random.next(below: 8192), upperBound: end)
                     let slice = try #require(result.slice)
                     let bytes = try log.bytes(of: slice)
                     var sequence = RecordBatchSequence(bytes, mode: .fetch).makeIterator()
@@ -137,7 +138,7 @@ import Testing
         // Without the bound, the 2,000 active segments alone would hold 2,000+ descriptors.
         let baseline = LogChecks.openDescriptorCount()
         let cache = SegmentFileCache(maximumOpenFiles: 128)
-        let manager = LogManager(dataDirectories: [data], clock: ManualStorageClock(), fileCache: cache)
+        let manager = LogManager(dataDirectories: [data], clock: ManualClock(), fileCache: cache)
         let started = ContinuousClock.now
         let logs = try manager.loadExisting { _ in configuration }
         let elapsed = ContinuousClock.now - started

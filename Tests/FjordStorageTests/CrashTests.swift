@@ -3,6 +3,7 @@ import KafkaProtocol
 import Foundation
 import KafkaRecords
 import NIOCore
+import FjordTestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -41,8 +42,8 @@ import Glibc
                 """)
             return
         }
-        let seed = SeededRandom.testSeed("sigkillNeverLosesAnAcknowledgedAppend")
-        var random = SeededRandom(seed: seed)
+        let seed = SeededGenerator.seed(from: "STORAGE_SEED", test: "sigkillNeverLosesAnAcknowledgedAppend")
+        var random = SeededGenerator(seed: seed)
         let directory = StorageFixtures.temporaryDirectory() + "/crash-0"
         defer { try? FileManager.default.removeItem(atPath: directory) }
         var acknowledged: [(first: Int64, last: Int64, checksum: UInt32)] = []
@@ -69,7 +70,7 @@ import Glibc
                 }
                 acknowledgedOnce = lines.contains { $0.hasPrefix("ACK ") }
             }
-            usleep(useconds_t(5_000 + random.below(60_000)))
+            usleep(useconds_t(5_000 + random.next(below: 60_000)))
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
             let start_ = try #require(start, "round \(round): the writer never started")

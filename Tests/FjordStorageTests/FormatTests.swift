@@ -3,6 +3,7 @@ import KafkaProtocol
 import Foundation
 import KafkaRecords
 import NIOCore
+import FjordTestSupport
 import Testing
 
 /// Kafka's on-disk formats, byte for byte.
@@ -27,7 +28,7 @@ import Testing
         let directory = StorageFixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let file = try SegmentFile(path: directory + "/00000000000000000100.index", create: true)
-        let index = OffsetIndex(file: file, baseOffset: 100, maximumBytes: 80)
+        var index = OffsetIndex(file: file, baseOffset: 100, maximumBytes: 80)
         try index.append(offset: 110, position: 4200)
         try index.append(offset: 125, position: 9000)
         #expect(index.lookup(99) == (100, 0))
@@ -47,7 +48,7 @@ import Testing
         let directory = StorageFixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let file = try SegmentFile(path: directory + "/00000000000000000100.timeindex", create: true)
-        let index = TimeIndex(file: file, baseOffset: 100, maximumBytes: 120)
+        var index = TimeIndex(file: file, baseOffset: 100, maximumBytes: 120)
         try index.maybeAppend(timestamp: 5_000, offset: 104)
         try index.maybeAppend(timestamp: 4_000, offset: 108)  // older: ignored
         try index.maybeAppend(timestamp: 7_000, offset: 120)
@@ -102,7 +103,7 @@ import Testing
         var configuration = LogConfiguration()
         configuration.segmentIndexBytesMax = 1024
         configuration.indexIntervalBytes = 10
-        let manager = LogManager(dataDirectories: [directory], clock: ManualStorageClock())
+        let manager = LogManager(dataDirectories: [directory], clock: ManualClock())
         let log = try manager.createLog(TopicPartition("p", 0), topicID: KafkaUUIDFixture.id, configuration: configuration)
         for _ in 0..<4 { _ = try log.append(StorageFixtures.batch(count: 2), leaderEpoch: 0) }
         let folder = log.directory
@@ -116,7 +117,7 @@ import Testing
         #expect(try size("00000000000000000008.index") == 0)
         #expect(FileManager.default.fileExists(atPath: directory + "/.kafka_cleanshutdown"))
 
-        let reopened = LogManager(dataDirectories: [directory], clock: ManualStorageClock())
+        let reopened = LogManager(dataDirectories: [directory], clock: ManualClock())
         let logs = try reopened.loadExisting { _ in configuration }
         #expect(reopened.previousShutdownWasClean)
         #expect(!FileManager.default.fileExists(atPath: directory + "/.kafka_cleanshutdown"))

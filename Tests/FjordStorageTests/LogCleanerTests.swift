@@ -3,12 +3,13 @@ import KafkaProtocol
 import Foundation
 import KafkaRecords
 import NIOCore
+import FjordTestSupport
 import Testing
 
 @Suite struct LogCleanerTests {
     /// A clock at the real time, so segment files' modification times (the tombstone horizon) agree with it.
-    private func realClock() -> ManualStorageClock {
-        ManualStorageClock(milliseconds: SystemStorageClock().nowMilliseconds())
+    private func realClock() -> ManualClock {
+        ManualClock(milliseconds: SystemStorageClock().nowMilliseconds())
     }
 
     private func compacted(_ change: (inout LogConfiguration) -> Void = { _ in }) -> LogConfiguration {
@@ -19,7 +20,7 @@ import Testing
         return configuration
     }
 
-    private func open(_ directory: String, _ configuration: LogConfiguration, clock: ManualStorageClock, clean: Bool = true) throws -> PartitionLog {
+    private func open(_ directory: String, _ configuration: LogConfiguration, clock: ManualClock, clean: Bool = true) throws -> PartitionLog {
         try PartitionLog(
             directory: directory, topicPartition: TopicPartition("t", 0), topicID: KafkaUUIDFixture.id,
             configuration: configuration, clock: clock, cleanShutdown: clean
@@ -303,34 +304,34 @@ import Testing
     /// passes clean prefixes); 2. after a final roll and passes until nothing is dirty, the log holds exactly the
     /// latest record of every key at its original offset, each record as written; 3. the same after a reopen.
     @Test func randomizedAgainstModel() throws {
-        let seed = SeededRandom.testSeed("LogCleanerTests.randomizedAgainstModel")
-        var random = SeededRandom(seed: seed)
+        let seed = SeededGenerator.seed(from: "STORAGE_SEED", test: "LogCleanerTests.randomizedAgainstModel")
+        var random = SeededGenerator(seed: seed)
         let directory = StorageFixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let clock = realClock()
         let now = clock.nowMilliseconds()
-        let configuration = compacted { $0.segmentBytesMax = 600 + random.below(2000) }
+        let configuration = compacted { $0.segmentBytesMax = 600 + random.next(below: 2000) }
         let log = try open(directory, configuration, clock: clock)
         var written = [Int64: (String, String?)]()
         var latest = [String: Int64]()
         var dirty: Int64 = 0
         var cleanerConfiguration = LogCleaner.Configuration()
-        cleanerConfiguration.maximumMapEntries = 3 + random.below(20)
+        cleanerConfiguration.maximumMapEntries = 3 + random.next(below: 20)
         let cleaner = LogCleaner(configuration: cleanerConfiguration)
         for _ in 0..<300 {
-            let count = 1 + random.below(4)
+            let count = 1 + random.next(below: 4)
             var records = [(String, String?)]()
             for _ in 0..<count {
-                let key = "k\(random.below(30))"
-                records.append((key, random.below(8) == 0 ? nil : "v\(random.next() % 1000)"))
+                let key = "k\(random.next(below: 30))"
+                records.append((key, random.next(below: 8) == 0 ? nil : "v\(random.next() % 1000)"))
             }
             let result = try log.append(batch(records, timestamp: now), leaderEpoch: 0)
             for (index, record) in records.enumerated() {
                 written[result.firstOffset + Int64(index)] = record
                 latest[record.0] = result.firstOffset + Int64(index)
             }
-            if random.below(10) == 0 { try log.roll() }
-            if random.below(15) == 0 { dirty = try cleaner.clean(log, firstDirtyOffset: dirty).endOffset }
+            if random.next(below: 10) == 0 { try log.roll() }
+            if random.next(below: 15) == 0 { dirty = try cleaner.clean(log, firstDirtyOffset: dirty).endOffset }
         }
         try log.roll()
         for _ in 0..<10_000 {

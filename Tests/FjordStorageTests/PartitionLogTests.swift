@@ -3,6 +3,7 @@ import KafkaProtocol
 import Foundation
 import KafkaRecords
 import NIOCore
+import FjordTestSupport
 import Testing
 
 /// Helpers shared by the storage tests.
@@ -33,7 +34,7 @@ enum StorageFixtures {
 }
 
 @Suite struct PartitionLogTests {
-    private func open(_ directory: String, configuration: LogConfiguration = LogConfiguration(), clean: Bool = true, clock: ManualStorageClock = ManualStorageClock()) throws -> PartitionLog {
+    private func open(_ directory: String, configuration: LogConfiguration = LogConfiguration(), clean: Bool = true, clock: ManualClock = ManualClock()) throws -> PartitionLog {
         try PartitionLog(
             directory: directory, topicPartition: TopicPartition("t", 0), topicID: KafkaUUIDFixture.id,
             configuration: configuration, clock: clock, cleanShutdown: clean
@@ -127,7 +128,7 @@ enum StorageFixtures {
     @Test func retentionDeletesOldSegmentsButNeverTheActiveOne() throws {
         let directory = StorageFixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let clock = ManualStorageClock(milliseconds: 10_000_000)
+        let clock = ManualClock(milliseconds: 10_000_000)
         var configuration = LogConfiguration()
         configuration.segmentBytesMax = 200
         configuration.retentionMs = 1000

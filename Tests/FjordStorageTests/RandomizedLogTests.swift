@@ -3,6 +3,7 @@ import KafkaProtocol
 import Foundation
 import KafkaRecords
 import NIOCore
+import FjordTestSupport
 import Testing
 
 /// A long seeded sequence of operations on a real `PartitionLog`, checked step by step against a simple in-memory
@@ -47,17 +48,17 @@ import Testing
     /// reopenings); 3. after each, compare log end and log start with the model, and regularly every record and a
     /// timestamp lookup.
     @Test func mixedOperationsAgreeWithTheModel() throws {
-        let seed = SeededRandom.testSeed("mixedOperationsAgreeWithTheModel")
-        var random = SeededRandom(seed: seed)
+        let seed = SeededGenerator.seed(from: "STORAGE_SEED", test: "mixedOperationsAgreeWithTheModel")
+        var random = SeededGenerator(seed: seed)
         let directory = StorageFixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let clock = ManualStorageClock(milliseconds: 1_000_000)
+        let clock = ManualClock(milliseconds: 1_000_000)
         var model = Model()
         func open(clean: Bool) throws -> PartitionLog {
             try PartitionLog(
                 directory: directory, topicPartition: TopicPartition("r", 0), topicID: KafkaUUIDFixture.id,
                 configuration: Self.configuration, clock: clock, cleanShutdown: clean,
-                recoveryPoint: clean ? 0 : Int64(random.below(Int(model.end) + 1)), logStartOffset: model.logStart
+                recoveryPoint: clean ? 0 : Int64(random.next(below: Int(model.end) + 1)), logStartOffset: model.logStart
             )
         }
         var log = try open(clean: true)
@@ -65,20 +66,20 @@ import Testing
         let codecs: [CompressionCodec] = [.none, .none, .none, .gzip, .lz4, .zstd, .snappy]
         for step in 0..<600 {
             let context = "step \(step), seed \(seed)"
-            switch random.below(100) {
+            switch random.next(below: 100) {
             case 0..<45:  // append
                 var buffer = ByteBuffer()
                 var appended: [[Model.Entry]] = []
                 var next = model.end
-                for _ in 0..<(1 + random.below(3)) {
+                for _ in 0..<(1 + random.next(below: 3)) {
                     var options = RecordBatchBuilder.Options()
-                    options.compression = codecs[random.below(codecs.count)]
+                    options.compression = codecs[random.next(below: codecs.count)]
                     var builder = RecordBatchBuilder(options: options)
                     var entries: [Model.Entry] = []
-                    for _ in 0..<(1 + random.below(8)) {
+                    for _ in 0..<(1 + random.next(below: 8)) {
                         sequence += 1
-                        let timestamp = clock.nowMilliseconds() - Int64(random.below(2_000))
-                        let entry = Model.Entry(offset: next, timestamp: timestamp, key: "k\(sequence)", value: "v\(sequence)-" + String(repeating: "p", count: random.below(300)))
+                        let timestamp = clock.nowMilliseconds() - Int64(random.next(below: 2_000))
+                        let entry = Model.Entry(offset: next, timestamp: timestamp, key: "k\(sequence)", value: "v\(sequence)-" + String(repeating: "p", count: random.next(below: 300)))
                         builder.append(timestamp: timestamp, key: ByteBuffer(string: entry.key), value: ByteBuffer(string: entry.value))
                         entries.append(entry)
                         next += 1
@@ -92,8 +93,8 @@ import Testing
                 model.batches += appended
                 #expect(result.lastOffset == model.end - 1, "\(context)")
             case 45..<60:  // read at a random offset
-                let offset = model.logStart + Int64(random.below(Int(model.end - model.logStart) + 1))
-                let result = try log.read(from: offset, maximumBytes: 1 + random.below(3000), upperBound: model.end)
+                let offset = model.logStart + Int64(random.next(below: Int(model.end - model.logStart) + 1))
+                let result = try log.read(from: offset, maximumBytes: 1 + random.next(below: 3000), upperBound: model.end)
                 if let slice = result.slice {
                     let records = try StorageFixtures.records(try log.bytes(of: slice)).filter { $0.offset >= offset }
                     let expected = model.visible.filter { $0.offset >= offset }.prefix(records.count)
@@ -108,16 +109,16 @@ import Testing
             case 65..<72:  // truncate (replication): only to a batch that starts at or after the log start
                 let candidates = model.batches.filter { $0.first!.offset >= model.logStart && $0.first!.offset > 0 }
                 if let batch = candidates.randomElement(using: &random) {
-                    let offset = batch[random.below(batch.count)].offset
+                    let offset = batch[random.next(below: batch.count)].offset
                     try log.truncate(to: offset)
                     model.truncate(to: offset)
                 }
             case 72..<77:  // DeleteRecords
-                let offset = model.logStart + Int64(random.below(Int(model.end - model.logStart) + 1))
+                let offset = model.logStart + Int64(random.next(below: Int(model.end - model.logStart) + 1))
                 #expect(try log.advanceLogStartOffset(to: offset) == offset, "\(context)")
                 model.logStart = offset
             case 77..<85:  // time passes, retention runs
-                clock.advance(byMilliseconds: Int64(random.below(8_000)))
+                clock.advance(byMilliseconds: Int64(random.next(below: 8_000)))
                 let before = model.logStart
                 try log.applyRetention()
                 #expect(log.logStartOffset >= before, "\(context)")
@@ -131,7 +132,7 @@ import Testing
             default:  // timestamp lookup
                 let visible = model.visible
                 if let probe = visible.randomElement(using: &random) {
-                    let target = probe.timestamp + Int64(random.below(3)) - 1
+                    let target = probe.timestamp + Int64(random.next(below: 3)) - 1
                     let expected = visible.first { $0.timestamp >= target }
                     let found = try log.offset(forTimestamp: target)
                     #expect(found?.offset == expected?.offset, "\(context): lookup of \(target)")

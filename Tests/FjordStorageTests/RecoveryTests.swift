@@ -3,6 +3,7 @@ import KafkaProtocol
 import Foundation
 import KafkaRecords
 import NIOCore
+import FjordTestSupport
 import Testing
 
 /// Tears and corruptions of the files on disk, then an open: recovery cuts exactly at the last good batch, and
@@ -33,7 +34,7 @@ import Testing
     private func open(_ directory: String, clean: Bool, recoveryPoint: Int64 = 0) throws -> PartitionLog {
         try PartitionLog(
             directory: directory, topicPartition: TopicPartition("t", 0), topicID: KafkaUUIDFixture.id,
-            configuration: Self.configuration, clock: ManualStorageClock(), cleanShutdown: clean, recoveryPoint: recoveryPoint
+            configuration: Self.configuration, clock: ManualClock(), cleanShutdown: clean, recoveryPoint: recoveryPoint
         )
     }
 

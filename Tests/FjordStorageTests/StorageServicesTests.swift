@@ -4,10 +4,11 @@ import Foundation
 import KafkaRecords
 import NIOConcurrencyHelpers
 import NIOCore
+import FjordTestSupport
 import Testing
 
 @Suite struct StorageServicesTests {
-    private func manager(_ clock: ManualStorageClock) -> (LogManager, String) {
+    private func manager(_ clock: ManualClock) -> (LogManager, String) {
         let directory = StorageFixtures.temporaryDirectory()
         return (LogManager(dataDirectories: [directory], clock: clock), directory)
     }
@@ -16,7 +17,7 @@ import Testing
     /// flushes nothing; 3. after 3 messages the second is flushed at once; 4. once 1000 ms pass the first is, and
     /// the recovery-point checkpoint holds both log ends.
     @Test func flusherSyncsLogsWhosePolicyIsDue() async throws {
-        let clock = ManualStorageClock()
+        let clock = ManualClock()
         let (manager, directory) = manager(clock)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         var byTime = LogConfiguration()
@@ -46,7 +47,7 @@ import Testing
     /// Flow: 1. with Kafka's default policy (never force an fsync) a log rolls twice; 2. a flusher pass fsyncs the
     /// sealed segments and moves the recovery point to the active segment's base, but not past it.
     @Test func flusherSyncsRolledSegmentsUnderTheDefaultPolicy() async throws {
-        let clock = ManualStorageClock()
+        let clock = ManualClock()
         let (manager, directory) = manager(clock)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         var configuration = LogConfiguration()
@@ -62,7 +63,7 @@ import Testing
     /// Flow: 1. run the flusher as a service with a sleep the test controls (three passes, then cancellation);
     /// 2. a due log is flushed by the passes and `run()` returns when cancelled.
     @Test func flusherServiceRunsPassesUntilCancelled() async throws {
-        let clock = ManualStorageClock()
+        let clock = ManualClock()
         let (manager, directory) = manager(clock)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         var configuration = LogConfiguration()
@@ -83,7 +84,7 @@ import Testing
     /// deletes that topic's old segments (never the active one), keeps the other's, moves the log start, and
     /// removes a deleted partition's folder.
     @Test func retentionServiceAppliesEachLogsOwnConfiguration() async throws {
-        let clock = ManualStorageClock(milliseconds: 10_000_000)
+        let clock = ManualClock(milliseconds: 10_000_000)
         let (manager, directory) = manager(clock)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         var short = LogConfiguration()
@@ -117,7 +118,7 @@ import Testing
     /// cleaner service, run with a sleep the test controls (two passes, then cancellation), compacts only the first
     /// and passes the upper bound it is given; 3. disabled (`log.cleaner.enable=false`), it returns without a pass.
     @Test func logCleanerServiceCleansCompactedLogsUpToTheirBound() async throws {
-        let clock = ManualStorageClock()
+        let clock = ManualClock()
         let (manager, directory) = manager(clock)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         var compacted = LogConfiguration()

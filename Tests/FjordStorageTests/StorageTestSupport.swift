@@ -1,32 +1,9 @@
 @testable import FjordStorage
+import FjordTestSupport
 import Foundation
 import KafkaRecords
 import NIOCore
 import Testing
-
-/// SplitMix64: a small seedable generator (the same sequence everywhere) for the randomized and crash tests.
-struct SeededRandom: RandomNumberGenerator {
-    var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
-
-    /// The seed of a randomized test: `STORAGE_SEED` when set (to replay a failure), else a fresh one. Printed.
-    static func testSeed(_ test: String) -> UInt64 {
-        let seed = ProcessInfo.processInfo.environment["STORAGE_SEED"].flatMap(UInt64.init) ?? UInt64.random(in: 1...UInt64.max >> 1)
-        print("\(test): seed \(seed) (replay with STORAGE_SEED=\(seed))")
-        return seed
-    }
-}
 
 enum LogChecks {
     /// Every record of the log from `from`, in offset order.

@@ -3,13 +3,14 @@ import KafkaProtocol
 import Foundation
 import KafkaRecords
 import NIOCore
+import FjordTestSupport
 import Testing
 
 @Suite struct TransactionIndexTests {
     private func open(_ directory: String, clean: Bool = true) throws -> PartitionLog {
         try PartitionLog(
             directory: directory, topicPartition: TopicPartition("t", 0), topicID: KafkaUUIDFixture.id,
-            configuration: LogConfiguration(), clock: ManualStorageClock(), cleanShutdown: clean
+            configuration: LogConfiguration(), clock: ManualClock(), cleanShutdown: clean
         )
     }
 
@@ -171,7 +172,7 @@ import Testing
         try Data(data.dropLast(5)).write(to: URL(fileURLWithPath: logPath))
         let recovered = try PartitionLog(
             directory: directory, topicPartition: TopicPartition("t", 0), topicID: KafkaUUIDFixture.id,
-            configuration: LogConfiguration(), clock: ManualStorageClock(), cleanShutdown: false, recoveryPoint: 6,
+            configuration: LogConfiguration(), clock: ManualClock(), cleanShutdown: false, recoveryPoint: 6,
             logStartOffset: 4
         )
         #expect(recovered.logEndOffset == 8)

@@ -1,6 +1,7 @@
 import Foundation
 import KafkaProtocol
 import NIOCore
+import FjordTestSupport
 import Testing
 
 /// Flow:
@@ -13,7 +14,7 @@ import Testing
     @Test func randomAndMutatedFramesNeverCrashAnyRequestDecoder() {
         let seed = ProcessInfo.processInfo.environment["FUZZ_SEED"].flatMap(UInt64.init) ?? UInt64.random(in: 1...UInt64.max)
         print("HostileInputTests seed: \(seed) (replay with FUZZ_SEED=\(seed))")
-        var random = SplitMix64(seed: seed)
+        var random = SeededGenerator(seed: seed)
         let requestTypes = allGeneratedMessageTypes.filter { $0 is any KafkaRequest.Type }
         #expect(requestTypes.count == ApiKey.requestTypes.count)
 
@@ -31,7 +32,7 @@ import Testing
         #expect(rejected > frames / 10)
     }
 
-    private func fuzz<T: SampledMessage>(_ type: T.Type, random: inout SplitMix64) -> (frames: Int, rejected: Int) {
+    private func fuzz<T: SampledMessage>(_ type: T.Type, random: inout SeededGenerator) -> (frames: Int, rejected: Int) {
         var frames = 0
         var rejected = 0
         for version in T.validVersions {
@@ -50,7 +51,7 @@ import Testing
         return (frames, rejected)
     }
 
-    private func mutate(_ bytes: [UInt8], random: inout SplitMix64) -> [UInt8] {
+    private func mutate(_ bytes: [UInt8], random: inout SeededGenerator) -> [UInt8] {
         var bytes = bytes
         switch random.next() % 6 {
         case 0:  // flip a few bytes
@@ -77,17 +78,3 @@ import Testing
     }
 }
 
-/// A small seeded generator so a failing run can be replayed exactly.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import FjordTestSupport
 import Testing
 
 @testable import KafkaRecords

@@ -1,4 +1,5 @@
 import NIOCore
+import FjordTestSupport
 import Testing
 
 @testable import KafkaRecords
