@@ -7,6 +7,11 @@ import Darwin
 /// A value behind a mutex that spins briefly before it sleeps (glibc's adaptive mutex), for state that one thread
 /// touches per record and another now and then: `NIOLockedValueBox` (a plain mutex) put the other thread to sleep
 /// on the futex almost every time, and the wakeup cost more than the critical section.
+///
+/// `@unchecked Sendable` because it is a lock primitive, as `NIOLockedValueBox` is (which NIO declares
+/// `@unchecked Sendable` too): its stored properties are pointers to the mutex and the value, which the compiler
+/// cannot see are safe to share. They are: the value is reached only through `withLockedValue`, under the mutex,
+/// and `Value` must be `Sendable`, so what leaves the box may cross threads.
 final class AdaptiveLockedValueBox<Value: Sendable>: @unchecked Sendable {
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     /// Behind a pointer, so that access needs no dynamic exclusivity check (the mutex gives exclusivity).

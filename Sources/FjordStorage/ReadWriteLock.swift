@@ -5,6 +5,10 @@ import Darwin
 #endif
 
 /// A readers-writer lock (pthread), preferring writers so a stream of reads cannot starve a truncation.
+///
+/// `@unchecked Sendable` because it is a lock primitive: its only stored property is a pointer to the
+/// `pthread_rwlock_t`, which the compiler cannot see is thread-safe; pthread makes it so. It guards no state of its
+/// own (nothing here to check): it orders readers against `PartitionLog`'s truncation.
 final class ReadWriteLock: @unchecked Sendable {
     private let rwlock = UnsafeMutablePointer<pthread_rwlock_t>.allocate(capacity: 1)
 

@@ -14,52 +14,53 @@ import NIOCore
 /// files are open than the cache allows (least recently used first, never while an operation uses it); the next
 /// operation reopens it. A fetch that sends a slice with `sendfile` takes its own duplicate
 /// (`duplicateHandle()`), so neither eviction nor a segment deleted meanwhile can pull the file from under it.
-public final class SegmentFile: @unchecked Sendable {
-    private let lock = NIOLock()
-
-    /// `lock.withLock` keeping the typed error.
-    private func locked<T>(_ body: () throws(LogError) -> T) throws(LogError) -> T {
-        lock.lock()
-        defer { lock.unlock() }
-        return try body()
+public final class SegmentFile: Sendable {
+    /// The descriptor and what the cache needs to know of it, behind the file's lock (held for memory work and
+    /// the `open` of a closed descriptor; reads and writes run outside it, their descriptor pinned).
+    private struct State: Sendable {
+        var path: String
+        var descriptor: CInt = -1
+        /// Operations using the descriptor now; it is closed only when none does.
+        var pins = 0
+        var closeWhenUnpinned = false
+        /// Monotonic nanoseconds of the last use, for the cache's LRU choice.
+        var lastUse: UInt64 = 0
     }
+
+    private let state: NIOLockedValueBox<State>
     let cache: SegmentFileCache
-    private var createIfMissing = false
-    // Guarded by `lock`.
-    private var currentPath: String
-    private var descriptor: CInt = -1
-    private var pins = 0
-    private var closeWhenUnpinned = false
-    /// Monotonic nanoseconds of the last use, for the cache's LRU choice.
-    private var lastUse: UInt64 = 0
+    private let createIfMissing: Bool
 
     /// The file's path (it changes when the segment is renamed to `.deleted`).
-    public var path: String { lock.withLock { currentPath } }
+    public var path: String { state.withLockedValue { $0.path } }
 
     /// Opens (creating if asked) a file for reading and writing. With `create`, the file exists when this returns.
     public init(path: String, create: Bool, cache: SegmentFileCache = .shared) throws(LogError) {
-        self.currentPath = path
         self.cache = cache
+        createIfMissing = false
+        var initial = State(path: path)
         if create {
             let descriptor = open(path, O_RDWR | O_CLOEXEC | O_CREAT, 0o644)
             guard descriptor >= 0 else { throw LogError(.io, "open \(path): \(String(cString: strerror(errno)))") }
-            self.descriptor = descriptor
-            lastUse = Self.monotonicNow()
-            cache.didOpen(self)
+            initial.descriptor = descriptor
+            initial.lastUse = Self.monotonicNow()
         } else if !Self.exists(path) {
             throw LogError(.io, "open \(path): \(String(cString: strerror(ENOENT)))")
         }
+        state = NIOLockedValueBox(initial)
+        if create { cache.didOpen(self) }
     }
 
     /// A handle that opens the file only when first used (lazily loaded segments); with `createIfMissing` the
     /// open creates it (an index rebuilt from its log).
     init(lazyPath path: String, cache: SegmentFileCache, createIfMissing: Bool = false) {
-        self.currentPath = path
+        state = NIOLockedValueBox(State(path: path))
         self.cache = cache
         self.createIfMissing = createIfMissing
     }
 
     deinit {
+        let descriptor = state.withLockedValue { $0.descriptor }
         if descriptor >= 0 {
             Glibc.close(descriptor)
             cache.didClose(self)
@@ -67,38 +68,37 @@ public final class SegmentFile: @unchecked Sendable {
     }
 
     /// Whether the descriptor is open now (for tests of the cache).
-    var isOpen: Bool { lock.withLock { descriptor >= 0 } }
+    var isOpen: Bool { state.withLockedValue { $0.descriptor >= 0 } }
 
     /// Runs `body` with an open descriptor that stays open until it returns.
     private func withDescriptor<T>(_ body: (CInt) throws(LogError) -> T) throws(LogError) -> T {
-        var opened = false
-        lock.lock()
-        if descriptor < 0 {
-            let descriptor = open(currentPath, O_RDWR | O_CLOEXEC | (createIfMissing ? O_CREAT : 0), 0o644)
-            guard descriptor >= 0 else {
-                let error = LogError(.io, "open \(currentPath): \(String(cString: strerror(errno)))")
-                lock.unlock()
-                throw error
+        let createIfMissing = self.createIfMissing
+        let (descriptor, opened) = try state.withLockedValueTyped { (state) throws(LogError) -> (CInt, Bool) in
+            var opened = false
+            if state.descriptor < 0 {
+                let descriptor = open(state.path, O_RDWR | O_CLOEXEC | (createIfMissing ? O_CREAT : 0), 0o644)
+                guard descriptor >= 0 else {
+                    throw LogError(.io, "open \(state.path): \(String(cString: strerror(errno)))")
+                }
+                state.descriptor = descriptor
+                opened = true
             }
-            self.descriptor = descriptor
-            opened = true
+            state.pins += 1
+            state.lastUse = Self.monotonicNow()
+            return (state.descriptor, opened)
         }
-        pins += 1
-        lastUse = Self.monotonicNow()
-        let descriptor = self.descriptor
-        lock.unlock()
         if opened { cache.didOpen(self) }
         defer { unpin() }
         return try body(descriptor)
     }
 
     private func unpin() {
-        let closed: Bool = lock.withLock {
-            pins -= 1
-            guard pins == 0, closeWhenUnpinned, descriptor >= 0 else { return false }
-            Glibc.close(descriptor)
-            descriptor = -1
-            closeWhenUnpinned = false
+        let closed: Bool = state.withLockedValue { state in
+            state.pins -= 1
+            guard state.pins == 0, state.closeWhenUnpinned, state.descriptor >= 0 else { return false }
+            Glibc.close(state.descriptor)
+            state.descriptor = -1
+            state.closeWhenUnpinned = false
             return true
         }
         if closed { cache.didClose(self) }
@@ -108,21 +108,21 @@ public final class SegmentFile: @unchecked Sendable {
     /// it was closed now. The next operation reopens the file.
     @discardableResult
     func closeDescriptor(force: Bool = false) -> Bool {
-        let closed: Bool = lock.withLock {
-            guard descriptor >= 0 else { return false }
-            guard pins == 0 else {
-                if force { closeWhenUnpinned = true }
+        let closed: Bool = state.withLockedValue { state in
+            guard state.descriptor >= 0 else { return false }
+            guard state.pins == 0 else {
+                if force { state.closeWhenUnpinned = true }
                 return false
             }
-            Glibc.close(descriptor)
-            descriptor = -1
+            Glibc.close(state.descriptor)
+            state.descriptor = -1
             return true
         }
         if closed { cache.didClose(self) }
         return closed
     }
 
-    var lastUseNanoseconds: UInt64 { lock.withLock { lastUse } }
+    var lastUseNanoseconds: UInt64 { state.withLockedValue { $0.lastUse } }
 
     public func size() throws(LogError) -> Int64 {
         try withDescriptor { (descriptor) throws(LogError) -> Int64 in
@@ -253,9 +253,9 @@ public final class SegmentFile: @unchecked Sendable {
 
     /// Renames the file (to `.deleted`); an open descriptor keeps working, a later reopen uses the new name.
     func rename(to newPath: String) throws(LogError) {
-        try locked { () throws(LogError) in
-            try Self.rename(currentPath, to: newPath)
-            currentPath = newPath
+        try state.withLockedValueTyped { (state) throws(LogError) in
+            try Self.rename(state.path, to: newPath)
+            state.path = newPath
         }
     }
 

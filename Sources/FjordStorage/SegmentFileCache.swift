@@ -6,15 +6,15 @@ import NIOConcurrencyHelpers
 /// `maximumOpenFiles` descriptors, plus those pinned by operations in flight and duplicates taken for `sendfile`.
 ///
 /// Lock order: a file's lock, then the cache's; the cache never takes a file's lock while holding its own.
-public final class SegmentFileCache: @unchecked Sendable {
+public final class SegmentFileCache: Sendable {
     /// The cache used when none is given: 1024 descriptors.
     public static let shared = SegmentFileCache(maximumOpenFiles: 1024)
 
     public let maximumOpenFiles: Int
-    private let lock = NIOLock()
-    private var open: [ObjectIdentifier: WeakFile] = [:]
+    /// The files with an open descriptor (weakly: a file closes its descriptor and leaves when it is freed).
+    private let open = NIOLockedValueBox<[ObjectIdentifier: WeakFile]>([:])
 
-    private struct WeakFile {
+    private struct WeakFile: Sendable {
         weak var file: SegmentFile?
     }
 
@@ -24,10 +24,10 @@ public final class SegmentFileCache: @unchecked Sendable {
     }
 
     /// How many segment files are open now.
-    public var openFileCount: Int { lock.withLock { open.count } }
+    public var openFileCount: Int { open.withLockedValue { $0.count } }
 
     func didOpen(_ file: SegmentFile) {
-        let candidates: [SegmentFile] = lock.withLock {
+        let candidates: [SegmentFile] = open.withLockedValue { open in
             open[ObjectIdentifier(file)] = WeakFile(file: file)
             guard open.count > maximumOpenFiles else { return [] }
             return open.values.compactMap(\.file)
@@ -42,6 +42,6 @@ public final class SegmentFileCache: @unchecked Sendable {
     }
 
     func didClose(_ file: SegmentFile) {
-        lock.withLock { _ = open.removeValue(forKey: ObjectIdentifier(file)) }
+        _ = open.withLockedValue { $0.removeValue(forKey: ObjectIdentifier(file)) }
     }
 }
