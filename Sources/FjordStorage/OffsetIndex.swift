@@ -10,9 +10,9 @@ import NIOCore
 /// when the segment rolls or the log closes. After an unclean shutdown the index of every segment past the
 /// recovery point is rebuilt from the log; an index that does not agree with its log is rebuilt, never trusted.
 ///
-/// The entries are held in memory once the segment is loaded (sealed segments load on first use). Not
-/// synchronized: its `LogSegment` guards it.
-final class OffsetIndex {
+/// The entries are held in memory once the segment is loaded (sealed segments load on first use). A value held in
+/// its segment's state (`LogSegmentState`), behind the segment's lock.
+struct OffsetIndex: Sendable {
     static let entrySize = 8
 
     typealias Entry = (relativeOffset: UInt32, position: UInt32)
@@ -34,7 +34,7 @@ final class OffsetIndex {
 
     /// Reads the entries of the file. Returns false when the file holds anything but increasing entries followed
     /// by zeros (the caller then rebuilds the index from the log).
-    func load() throws(LogError) -> Bool {
+    mutating func load() throws(LogError) -> Bool {
         let bytes = try file.read(at: 0, length: Int(try file.size()))
         let (parsed, clean) = Self.parse(bytes)
         entries = parsed
@@ -58,7 +58,7 @@ final class OffsetIndex {
         return (entries, clean)
     }
 
-    func append(offset: Int64, position: Int64) throws(LogError) {
+    mutating func append(offset: Int64, position: Int64) throws(LogError) {
         let relative = UInt32(offset - baseOffset)
         if let last = entries.last, relative <= last.relativeOffset || UInt32(position) <= last.position { return }
         var buffer = ByteBuffer()
@@ -89,18 +89,18 @@ final class OffsetIndex {
     }
 
     /// Drops entries pointing at or after `position` (the log is cut there).
-    func truncate(toPosition position: Int64) throws(LogError) {
+    mutating func truncate(toPosition position: Int64) throws(LogError) {
         entries.removeAll { Int64($0.position) >= position }
         try file.truncate(to: Int64(entries.count * Self.entrySize))
     }
 
-    func reset() throws(LogError) {
+    mutating func reset() throws(LogError) {
         entries.removeAll()
         try file.truncate(to: 0)
     }
 
     /// Rewrites the file from the in-memory entries (after a rebuild of a sealed segment).
-    func writeAll() throws(LogError) {
+    mutating func writeAll() throws(LogError) {
         var buffer = ByteBuffer()
         buffer.reserveCapacity(entries.count * Self.entrySize)
         for entry in entries {

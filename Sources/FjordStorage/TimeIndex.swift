@@ -7,9 +7,9 @@ import NIOCore
 /// at the same moments as offset-index entries, and when the segment rolls or closes, only when the largest
 /// timestamp has grown, so timestamps strictly increase along the file and the last entry of a sealed segment is
 /// its largest timestamp (which retention uses without reading the log). Preallocated while active and trimmed on
-/// roll or close, like `OffsetIndex`; rebuilt from the log when it is not trusted. Not synchronized: its
-/// `LogSegment` guards it.
-final class TimeIndex {
+/// roll or close, like `OffsetIndex`; rebuilt from the log when it is not trusted. A value held in its segment's
+/// state (`LogSegmentState`), behind the segment's lock.
+struct TimeIndex: Sendable {
     static let entrySize = 12
 
     typealias Entry = (timestamp: Int64, relativeOffset: UInt32)
@@ -29,7 +29,7 @@ final class TimeIndex {
     }
 
     /// Reads the entries of the file; false when anything but increasing entries followed by zeros is there.
-    func load() throws(LogError) -> Bool {
+    mutating func load() throws(LogError) -> Bool {
         let bytes = try file.read(at: 0, length: Int(try file.size()))
         let (parsed, clean) = Self.parse(bytes)
         entries = parsed
@@ -54,7 +54,7 @@ final class TimeIndex {
     }
 
     /// Adds an entry if `timestamp` is larger than every timestamp indexed so far.
-    func maybeAppend(timestamp: Int64, offset: Int64) throws(LogError) {
+    mutating func maybeAppend(timestamp: Int64, offset: Int64) throws(LogError) {
         guard timestamp > lastTimestamp, timestamp >= 0 else { return }
         let relative = UInt32(offset - baseOffset)
         if let last = entries.last, relative < last.relativeOffset { return }
@@ -83,17 +83,17 @@ final class TimeIndex {
         return result
     }
 
-    func truncate(toOffset offset: Int64) throws(LogError) {
+    mutating func truncate(toOffset offset: Int64) throws(LogError) {
         entries.removeAll { baseOffset + Int64($0.relativeOffset) >= offset }
         try file.truncate(to: Int64(entries.count * Self.entrySize))
     }
 
-    func reset() throws(LogError) {
+    mutating func reset() throws(LogError) {
         entries.removeAll()
         try file.truncate(to: 0)
     }
 
-    func writeAll() throws(LogError) {
+    mutating func writeAll() throws(LogError) {
         var buffer = ByteBuffer()
         for entry in entries {
             buffer.writeInteger(entry.timestamp)

@@ -16,9 +16,9 @@ import NIOCore
 ///
 /// Reading is bounded by the file's size. A trailing partial entry (a torn write) is ignored, and so is
 /// everything from the first entry with an unknown version on; the file is then cut back to its whole entries
-/// so the next append lands right after them. The entries are held in memory once loaded (on first use). Not
-/// synchronized: its `LogSegment` guards it.
-final class TransactionIndex {
+/// so the next append lands right after them. The entries are held in memory once loaded (on first use). A value
+/// held in its segment's state (`LogSegmentState`), behind the segment's lock.
+struct TransactionIndex: Sendable {
     static let entrySize = 34
     static let version: Int16 = 0
 
@@ -71,7 +71,7 @@ final class TransactionIndex {
     }
 
     /// Reads the file on first use (a missing file is an empty index) and cuts off anything unreadable.
-    func loadIfNeeded() throws(LogError) {
+    mutating func loadIfNeeded() throws(LogError) {
         guard !isLoaded else { return }
         defer { isLoaded = true }
         guard SegmentFile.exists(file.path) else { return }
@@ -83,7 +83,7 @@ final class TransactionIndex {
 
     /// Adds an entry, unless one for the same producer and marker offset is there already (recovery replays
     /// aborts that may have been indexed before the crash). Entries stay in marker order.
-    func add(_ entry: AbortedTransaction) throws(LogError) {
+    mutating func add(_ entry: AbortedTransaction) throws(LogError) {
         try loadIfNeeded()
         if entries.contains(where: { $0.producerID == entry.producerID && $0.lastOffset == entry.lastOffset }) { return }
         if let last = entries.last, entry.lastOffset < last.lastOffset {
@@ -100,7 +100,7 @@ final class TransactionIndex {
     }
 
     /// Drops entries whose marker is at or after `offset` (the log is cut there).
-    func truncate(fromOffset offset: Int64) throws(LogError) {
+    mutating func truncate(fromOffset offset: Int64) throws(LogError) {
         try loadIfNeeded()
         guard let keep = entries.firstIndex(where: { $0.lastOffset >= offset }) else { return }
         entries.removeSubrange(keep...)
@@ -109,7 +109,7 @@ final class TransactionIndex {
 
     /// Appends to `result` the entries overlapping `[startOffset, upperBound)`. Returns true when an entry shows
     /// that no later one can overlap (its last stable offset reaches `upperBound`), so a search can stop.
-    func collect(from startOffset: Int64, upperBound: Int64, into result: inout [AbortedTransaction]) throws(LogError) -> Bool {
+    mutating func collect(from startOffset: Int64, upperBound: Int64, into result: inout [AbortedTransaction]) throws(LogError) -> Bool {
         try loadIfNeeded()
         for entry in entries {
             if entry.lastOffset >= startOffset, entry.firstOffset < upperBound { result.append(entry) }
@@ -121,7 +121,7 @@ final class TransactionIndex {
     /// Whether there are entries to fsync (the file may not exist otherwise).
     var hasEntries: Bool { isLoaded && !entries.isEmpty }
 
-    private func writeAll() throws(LogError) {
+    private mutating func writeAll() throws(LogError) {
         var buffer = ByteBuffer()
         buffer.reserveCapacity(entries.count * Self.entrySize)
         for entry in entries { Self.encode(entry, into: &buffer) }
