@@ -10,7 +10,19 @@ import NIOConcurrencyHelpers
 /// shutdown and removed at start-up. Without the marker, every partition is recovered from its recovery point. A
 /// deleted partition's folder is renamed to `<topic>-<partition>.<id>-delete` and removed in the background (and at
 /// the next start if still there).
-public final class LogManager: @unchecked Sendable {
+///
+/// Its table of logs (`state`) is behind one lock, held to look a log up or change the table — and across the
+/// creation of a new partition's folder and files (`createLog`), so one partition never gets two logs; never
+/// across any other I/O.
+public final class LogManager: Sendable {
+    /// The logs of this node and the data directory of each.
+    struct State: Sendable {
+        var logs: [TopicPartition: PartitionLog] = [:]
+        var directoryOf: [TopicPartition: String] = [:]
+        /// Whether the previous run ended cleanly (read at `loadExisting`).
+        var previousShutdownWasClean = true
+    }
+
     public static let cleanShutdownMarker = ".kafka_cleanshutdown"
     public static let recoveryPointCheckpoint = "recovery-point-offset-checkpoint"
     public static let logStartCheckpoint = "log-start-offset-checkpoint"
@@ -18,11 +30,10 @@ public final class LogManager: @unchecked Sendable {
     public let dataDirectories: [String]
     private let clock: any StorageClock
     let logger: Logger
-    private let lock = NIOLock()
-    private var logs: [TopicPartition: PartitionLog] = [:]
-    private var directoryOf: [TopicPartition: String] = [:]
+    private let state = NIOLockedValueBox(State())
+
     /// Whether the previous run ended cleanly (read at `loadExisting`).
-    public private(set) var previousShutdownWasClean = true
+    public var previousShutdownWasClean: Bool { state.withLockedValue { $0.previousShutdownWasClean } }
 
     /// Bounds the open descriptors of all its logs' segment files.
     public let fileCache: SegmentFileCache
@@ -62,27 +73,29 @@ public final class LogManager: @unchecked Sendable {
                     recoveryPoint: recoveryPoints[topicPartition] ?? 0, logStartOffset: logStarts[topicPartition] ?? 0,
                     logger: logger, fileCache: fileCache
                 )
-                lock.withLock {
-                    logs[topicPartition] = log
-                    directoryOf[topicPartition] = dataDirectory
+                state.withLockedValue { state in
+                    state.logs[topicPartition] = log
+                    state.directoryOf[topicPartition] = dataDirectory
                 }
             }
             // The marker describes the run that ended; this run is unclean until it shuts down cleanly.
             SegmentFile.remove(marker)
         }
-        previousShutdownWasClean = clean
-        return lock.withLock { logs }
+        return state.withLockedValue { state in
+            state.previousShutdownWasClean = clean
+            return state.logs
+        }
     }
 
     public func log(for topicPartition: TopicPartition) -> PartitionLog? {
-        lock.withLock { logs[topicPartition] }
+        state.withLockedValue { $0.logs[topicPartition] }
     }
 
     public var allLogs: [TopicPartition: PartitionLog] { state.withLockedValue { $0.logs } }
 
     /// The logs of each data directory (every directory present, possibly with none).
     func logsByDataDirectory() -> [String: [TopicPartition: PartitionLog]] {
-        let snapshot = lock.withLock { (self.logs, self.directoryOf) }
+        let snapshot = state.withLockedValue { ($0.logs, $0.directoryOf) }
         var result = [String: [TopicPartition: PartitionLog]]()
         for dataDirectory in dataDirectories { result[dataDirectory] = [:] }
         for (topicPartition, log) in snapshot.0 {
@@ -93,24 +106,26 @@ public final class LogManager: @unchecked Sendable {
 
     /// Creates the partition's log (or returns the existing one) in the data directory with the fewest partitions.
     public func createLog(_ topicPartition: TopicPartition, topicID: KafkaUUID, configuration: LogConfiguration) throws(LogError) -> PartitionLog {
-        lock.lock()
-        defer { lock.unlock() }
-        if let existing = logs[topicPartition] { return existing }
-        let counts = Dictionary(grouping: directoryOf.values, by: { $0 }).mapValues(\.count)
-        let dataDirectory = dataDirectories.min { (counts[$0] ?? 0) < (counts[$1] ?? 0) }!
-        let log = try PartitionLog(
-            directory: dataDirectory + "/" + topicPartition.directoryName, topicPartition: topicPartition,
-            topicID: topicID, configuration: configuration, clock: clock, logger: logger, fileCache: fileCache
-        )
-        logs[topicPartition] = log
-        directoryOf[topicPartition] = dataDirectory
-        return log
+        try state.withLockedValueTyped { (state) throws(LogError) -> PartitionLog in
+            if let existing = state.logs[topicPartition] { return existing }
+            let counts = Dictionary(grouping: state.directoryOf.values, by: { $0 }).mapValues(\.count)
+            let dataDirectory = dataDirectories.min { (counts[$0] ?? 0) < (counts[$1] ?? 0) }!
+            let log = try PartitionLog(
+                directory: dataDirectory + "/" + topicPartition.directoryName, topicPartition: topicPartition,
+                topicID: topicID, configuration: configuration, clock: clock, logger: logger, fileCache: fileCache
+            )
+            state.logs[topicPartition] = log
+            state.directoryOf[topicPartition] = dataDirectory
+            return log
+        }
     }
 
     /// Closes the partition's log and renames its folder for deletion; the files are removed by
     /// `removeDeletedDirectories()` (the broker runs it in the background) or at the next start.
     public func deleteLog(_ topicPartition: TopicPartition) throws(LogError) {
-        let (log, dataDirectory) = lock.withLock { (logs.removeValue(forKey: topicPartition), directoryOf.removeValue(forKey: topicPartition)) }
+        let (log, dataDirectory) = state.withLockedValue {
+            ($0.logs.removeValue(forKey: topicPartition), $0.directoryOf.removeValue(forKey: topicPartition))
+        }
         guard let log, let dataDirectory else { return }
         try? log.close()
         let renamed = dataDirectory + "/" + topicPartition.directoryName + "." + String(KafkaUUID.random().low, radix: 16) + "-delete"
@@ -128,7 +143,7 @@ public final class LogManager: @unchecked Sendable {
 
     /// Writes both offset checkpoints of every data directory.
     public func checkpoint() throws(LogError) {
-        let snapshot = lock.withLock { (logs, directoryOf) }
+        let snapshot = state.withLockedValue { ($0.logs, $0.directoryOf) }
         for dataDirectory in dataDirectories {
             var recoveryPoints = [TopicPartition: Int64]()
             var logStarts = [TopicPartition: Int64]()
@@ -143,7 +158,7 @@ public final class LogManager: @unchecked Sendable {
 
     /// fsyncs every log and checkpoints the recovery points. Blocking.
     public func flushAll() throws(LogError) {
-        for log in lock.withLock({ Array(logs.values) }) { try log.flush() }
+        for log in state.withLockedValue({ Array($0.logs.values) }) { try log.flush() }
         try checkpoint()
     }
 
@@ -151,7 +166,7 @@ public final class LogManager: @unchecked Sendable {
     @discardableResult
     public func applyRetention() throws(LogError) -> Int {
         var deleted = 0
-        for log in lock.withLock({ Array(logs.values) }) {
+        for log in state.withLockedValue({ Array($0.logs.values) }) {
             do {
                 deleted += try log.applyRetention()
             } catch {
@@ -165,7 +180,7 @@ public final class LogManager: @unchecked Sendable {
 
     /// Flushes and closes every log, writes the checkpoints, then the clean-shutdown marker. Blocking.
     public func shutdown() throws(LogError) {
-        let all = lock.withLock { Array(logs.values) }
+        let all = state.withLockedValue { Array($0.logs.values) }
         for log in all { try log.close() }
         try checkpoint()
         for dataDirectory in dataDirectories {

@@ -24,11 +24,11 @@ extension PartitionLog {
         _ records: ByteBuffer, leaderEpoch: Int32, timestampType: TimestampType = .createTime
     ) throws(LogError) -> AppendResult {
         let now = clock.nowMilliseconds()
-        return try locked { () throws(LogError) -> AppendResult in
-            guard !isClosed else { throw LogError(.closed, "\(topicPartition) is closed") }
+        return try locked { (state) throws(LogError) -> AppendResult in
+            guard !state.isClosed else { throw LogError(.closed, "\(topicPartition) is closed") }
             var output = records
             var headers = [BatchHeader]()
-            var nextOffset = segments.last!.nextOffset
+            var nextOffset = activeSegment.nextOffset
             let firstOffset = nextOffset
             var position = output.readerIndex
             var messages: Int64 = 0
@@ -61,12 +61,12 @@ extension PartitionLog {
                 position += size
             }
             guard !headers.isEmpty else { throw LogError(.corrupt, "\(topicPartition): append of no batches") }
-            try appendLocked(output, headers: headers, patchingPrefixes: true, now: now)
-            try epochs.assign(epoch: leaderEpoch, startOffset: firstOffset)
+            try appendLocked(output, headers: headers, patchingPrefixes: true, now: now, &state)
+            try state.epochs.assign(epoch: leaderEpoch, startOffset: firstOffset)
             return AppendResult(
                 firstOffset: firstOffset, lastOffset: nextOffset - 1,
                 logAppendTime: timestampType == .logAppendTime ? now : -1, logStartOffset: logStartOffsetStorage,
-                flushRequested: noteUnflushed(messages: messages, now: now)
+                flushRequested: noteUnflushed(messages: messages, now: now, &state)
             )
         }
     }
@@ -75,10 +75,10 @@ extension PartitionLog {
     /// batch must start at the log end offset.
     public func appendAsFollower(_ records: ByteBuffer) throws(LogError) -> AppendResult {
         let now = clock.nowMilliseconds()
-        return try locked { () throws(LogError) -> AppendResult in
-            guard !isClosed else { throw LogError(.closed, "\(topicPartition) is closed") }
+        return try locked { (state) throws(LogError) -> AppendResult in
+            guard !state.isClosed else { throw LogError(.closed, "\(topicPartition) is closed") }
             var headers = [BatchHeader]()
-            var expected = segments.last!.nextOffset
+            var expected = activeSegment.nextOffset
             let firstOffset = expected
             var position = records.readerIndex
             var messages: Int64 = 0
@@ -92,104 +92,109 @@ extension PartitionLog {
                 guard header.baseOffset >= expected else {
                     throw LogError(.invalidOffset, "\(topicPartition): batch at \(header.baseOffset) is before the log end \(expected)")
                 }
-                try epochs.assign(epoch: header.partitionLeaderEpoch, startOffset: header.baseOffset)
+                try state.epochs.assign(epoch: header.partitionLeaderEpoch, startOffset: header.baseOffset)
                 headers.append(header)
                 messages += Int64(batch.recordCount)
                 expected = header.nextOffset
                 position += header.size
             }
             guard !headers.isEmpty else { return AppendResult(firstOffset: firstOffset, lastOffset: firstOffset - 1, logAppendTime: -1, logStartOffset: logStartOffsetStorage, flushRequested: false) }
-            try appendLocked(records, headers: headers, now: now)
+            try appendLocked(records, headers: headers, now: now, &state)
             return AppendResult(
                 firstOffset: headers[0].baseOffset, lastOffset: expected - 1, logAppendTime: -1,
-                logStartOffset: logStartOffsetStorage, flushRequested: noteUnflushed(messages: messages, now: now)
+                logStartOffset: logStartOffsetStorage, flushRequested: noteUnflushed(messages: messages, now: now, &state)
             )
         }
     }
 
     /// Writes to the active segment, rolling first when the segment is full, old, or its indexes are.
     private func appendLocked(
-        _ bytes: ByteBuffer, headers: [BatchHeader], patchingPrefixes: Bool = false, now: Int64
+        _ bytes: ByteBuffer, headers: [BatchHeader], patchingPrefixes: Bool = false, now: Int64,
+        _ state: inout WriterState
     ) throws(LogError) {
-        var active = segments.last!
+        var active = activeSegment
         let maxTimestamp = headers.lazy.map(\.maxTimestamp).max()!
-        if active.needsRoll(adding: bytes.readableBytes, lastOffset: headers.last!.lastOffset, maxTimestamp: maxTimestamp, now: now, configuration: configurationStorage) {
-            try rollLocked(newBaseOffset: headers[0].baseOffset, now: now)
-            active = segments.last!
+        if active.needsRoll(adding: bytes.readableBytes, lastOffset: headers.last!.lastOffset, maxTimestamp: maxTimestamp, now: now, configuration: state.configuration) {
+            try rollLocked(newBaseOffset: headers[0].baseOffset, now: now, configuration: state.configuration)
+            active = activeSegment
         }
         try active.append(bytes, headers: headers, patchingPrefixes: patchingPrefixes)
     }
 
     /// Starts a new active segment at `newBaseOffset`. The old one is sealed (indexes trimmed); it is fsynced off
     /// the appender's thread by `flushRolledSegments()` (the `LogFlusher`'s next pass) or the next `flush()`.
-    func rollLocked(newBaseOffset: Int64, now: Int64) throws(LogError) {
-        let old = segments.last!
+    func rollLocked(newBaseOffset: Int64, now: Int64, configuration: LogConfiguration) throws(LogError) {
+        let old = activeSegment
         try old.seal()
         let segment = try LogSegment.create(
-            directory: directory, baseOffset: newBaseOffset, configuration: configurationStorage, createdAtMs: now,
+            directory: directory, baseOffset: newBaseOffset, configuration: configuration, createdAtMs: now,
             cache: fileCache
         )
         try segment.preallocateIndexes()
-        segments.append(segment)
+        published.withLockedValue { $0.segments.append(segment) }
         logger.debug("rolled segment", metadata: ["partition": "\(topicPartition)", "base.offset": "\(newBaseOffset)"])
     }
 
     /// Rolls the active segment now (if it holds anything).
     public func roll() throws(LogError) {
         let now = clock.nowMilliseconds()
-        try locked { () throws(LogError) in
-            guard !segments.last!.isEmpty else { return }
-            try rollLocked(newBaseOffset: segments.last!.nextOffset, now: now)
+        try locked { (state) throws(LogError) in
+            let active = activeSegment
+            guard !active.isEmpty else { return }
+            try rollLocked(newBaseOffset: active.nextOffset, now: now, configuration: state.configuration)
         }
     }
 
-    private func noteUnflushed(messages: Int64, now: Int64) -> Bool {
-        unflushedMessages += messages
-        if firstUnflushedAppendMs == nil { firstUnflushedAppendMs = now }
-        let requested = unflushedMessages >= configurationStorage.flushMessages
-            || now - (firstUnflushedAppendMs ?? now) >= configurationStorage.flushMs
-        if requested { flushRequestedStorage = true }
+    private func noteUnflushed(messages: Int64, now: Int64, _ state: inout WriterState) -> Bool {
+        state.unflushedMessages += messages
+        if state.firstUnflushedAppendMs == nil { state.firstUnflushedAppendMs = now }
+        let requested = state.unflushedMessages >= state.configuration.flushMessages
+            || now - (state.firstUnflushedAppendMs ?? now) >= state.configuration.flushMs
+        if requested { state.flushRequested = true }
         return requested
     }
 
     /// Whether the flush policy wants an fsync at `now`: `flush.messages` was reached (an append returned
     /// `flushRequested`), or the oldest unflushed append is `flush.ms` old. `LogFlusher` asks this.
     public func isFlushDue(now: Int64) -> Bool {
-        lock.withLock {
-            guard let first = firstUnflushedAppendMs else { return false }
-            return flushRequestedStorage || now - first >= configurationStorage.flushMs
+        writer.withLockedValue { state in
+            guard let first = state.firstUnflushedAppendMs else { return false }
+            return state.flushRequested || now - first >= state.configuration.flushMs
         }
     }
 
     /// fsyncs every segment that has unflushed data and moves the recovery point to the log end.
     /// Blocking: call it from a thread pool, never an event loop.
     public func flush() throws(LogError) {
-        let (toSync, end) = lock.withLock { () -> ([LogSegment], Int64) in
+        let (toSync, end) = writer.withLockedValue { state -> ([LogSegment], Int64) in
+            let segments = self.segments
             let end = segments.last!.nextOffset
-            let pending = segments.filter { $0.nextOffset > recoveryPointStorage || $0 === segments.last! }
-            unflushedMessages = 0
-            firstUnflushedAppendMs = nil
-            flushRequestedStorage = false
+            let recoveryPoint = state.recoveryPoint
+            let pending = segments.filter { $0.nextOffset > recoveryPoint || $0 === segments.last! }
+            state.unflushedMessages = 0
+            state.firstUnflushedAppendMs = nil
+            state.flushRequested = false
             return (pending, end)
         }
         for segment in toSync { try segment.sync() }
-        lock.withLock { recoveryPointStorage = max(recoveryPointStorage, end) }
+        writer.withLockedValue { $0.recoveryPoint = max($0.recoveryPoint, end) }
     }
 
     /// fsyncs the segments sealed by rolls since the last flush and moves the recovery point to the active
     /// segment's base, as Kafka flushes a segment once it rolls. Returns whether anything was synced. Blocking.
     @discardableResult
     public func flushRolledSegments() throws(LogError) -> Bool {
-        let (toSync, activeBase) = lock.withLock { () -> ([LogSegment], Int64) in
+        let (toSync, activeBase) = writer.withLockedValue { state -> ([LogSegment], Int64) in
             let segments = self.segments
             let activeBase = segments.last!.baseOffset
-            guard recoveryPointStorage < activeBase else { return ([], activeBase) }
-            return (segments.dropLast().filter { $0.nextOffset > recoveryPointStorage }, activeBase)
+            let recoveryPoint = state.recoveryPoint
+            guard recoveryPoint < activeBase else { return ([], activeBase) }
+            return (segments.dropLast().filter { $0.nextOffset > recoveryPoint }, activeBase)
         }
         guard !toSync.isEmpty else { return false }
         for segment in toSync { try segment.sync() }
-        lock.withLock {
-            recoveryPointStorage = max(recoveryPointStorage, min(activeBase, segments.last!.nextOffset))
+        writer.withLockedValue { state in
+            state.recoveryPoint = max(state.recoveryPoint, min(activeBase, activeSegment.nextOffset))
         }
         return true
     }
@@ -197,12 +202,12 @@ extension PartitionLog {
     /// Flushes and seals the log; later calls fail with `.closed`.
     public func close() throws(LogError) {
         try flush()
-        try locked { () throws(LogError) in
-            guard !isClosed else { return }
-            isClosed = true
-            try segments.last!.seal()
-            for pending in pendingDeletions { pending.segment.removeDeletedFiles() }
-            pendingDeletions.removeAll()
+        try locked { (state) throws(LogError) in
+            guard !state.isClosed else { return }
+            state.isClosed = true
+            try activeSegment.seal()
+            for pending in state.pendingDeletions { pending.segment.removeDeletedFiles() }
+            state.pendingDeletions.removeAll()
         }
     }
 }

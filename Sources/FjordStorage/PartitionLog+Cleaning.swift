@@ -14,9 +14,9 @@ extension PartitionLog {
     /// the log closed); the caller then removes the copy.
     func replaceSegment(_ old: LogSegment, expectedSize: Int64, cleanedPath: String) throws(LogError) -> Bool {
         let now = clock.nowMilliseconds()
-        return try locked { () throws(LogError) -> Bool in
+        return try locked { (state) throws(LogError) -> Bool in
             var segments = self.segments
-            guard !isClosed, let index = segments.firstIndex(where: { $0 === old }), index + 1 < segments.count,
+            guard !state.isClosed, let index = segments.firstIndex(where: { $0 === old }), index + 1 < segments.count,
                 old.size == expectedSize
             else { return false }
             if index > 0, SegmentFile.sizeOfFile(cleanedPath) == 0 {
@@ -24,7 +24,7 @@ extension PartitionLog {
                 // rather than keep an empty file. The first segment stays, so the log start offset does not move.
                 SegmentFile.remove(cleanedPath)
                 try old.markDeleted()
-                pendingDeletions.append((now + configurationStorage.fileDeleteDelayMs, old))
+                state.pendingDeletions.append((now + state.configuration.fileDeleteDelayMs, old))
                 segments.remove(at: index)
                 self.segments = segments
                 return true
@@ -32,17 +32,17 @@ extension PartitionLog {
             try SegmentFile.rename(cleanedPath, to: directory + "/" + LogSegment.fileName(old.baseOffset, ".log.swap"))
             // A previous cleaning of the same segment may still have `.deleted` files waiting: remove them now so
             // the renames below do not land on them.
-            pendingDeletions.removeAll { pending in
+            state.pendingDeletions.removeAll { pending in
                 guard pending.segment.baseOffset == old.baseOffset else { return false }
                 pending.segment.removeDeletedFiles()
                 return true
             }
             try old.markDeleted(keepingTransactionIndex: true)
-            pendingDeletions.append((now + configurationStorage.fileDeleteDelayMs, old))
+            state.pendingDeletions.append((now + state.configuration.fileDeleteDelayMs, old))
             try Self.completeSwap(directory: directory, baseOffset: old.baseOffset)
             segments[index] = LogSegment.lazy(
                 directory: directory, baseOffset: old.baseOffset, nextOffset: segments[index + 1].baseOffset,
-                configuration: configurationStorage, createdAtMs: now, cache: fileCache
+                configuration: state.configuration, createdAtMs: now, cache: fileCache
             )
             self.segments = segments
             return true

@@ -49,13 +49,13 @@ extension PartitionLog {
 
     /// The leader epoch of the batch holding `offset` (for ListOffsets answers), -1 if unknown.
     public func epoch(atOffset offset: Int64) -> Int32 {
-        lock.withLock { epochs.epoch(atOffset: offset) }
+        writer.withLockedValue { $0.epochs.epoch(atOffset: offset) }
     }
 
     /// Where epoch `epoch` ended in this log (OffsetForLeaderEpoch): the largest epoch ≤ `epoch` and the start of
     /// the next one, or the log end for the latest epoch.
     public func endOffset(forEpoch epoch: Int32) -> (epoch: Int32, endOffset: Int64) {
-        lock.withLock { epochs.endOffset(forEpoch: epoch, logEndOffset: segments.last!.nextOffset) }
+        writer.withLockedValue { $0.epochs.endOffset(forEpoch: epoch, logEndOffset: activeSegment.nextOffset) }
     }
 
     private func decode(_ segment: LogSegment, _ header: BatchHeader) throws(LogError) -> [Record] {

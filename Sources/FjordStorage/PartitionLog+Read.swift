@@ -28,8 +28,7 @@ extension PartitionLog {
         from offset: Int64, maximumBytes: Int, upperBound: Int64, minimumOneBatch: Bool = true
     ) throws(LogError) -> LogReadResult {
         try reading { () throws(LogError) -> LogReadResult in
-            let segments = self.segments
-            let logStart = logStartOffsetStorage
+            let (segments, logStart) = published.withLockedValue { ($0.segments, $0.logStartOffset) }
             let end = segments.last!.nextOffset
             guard offset >= logStart, offset <= end else {
                 throw LogError(.offsetOutOfRange, "\(topicPartition): offset \(offset) is outside [\(logStart), \(end)]")

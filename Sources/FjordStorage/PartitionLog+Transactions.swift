@@ -4,8 +4,8 @@ extension PartitionLog {
     /// re-adds every abort it replays, repairing an index entry lost in a crash — or when the marker is not in
     /// the log (below the log start, or past its end).
     public func addAbortedTransaction(_ transaction: AbortedTransaction) throws(LogError) {
-        try locked { () throws(LogError) in
-            guard !isClosed else { throw LogError(.closed, "\(topicPartition) is closed") }
+        try locked { (state) throws(LogError) in
+            guard !state.isClosed else { throw LogError(.closed, "\(topicPartition) is closed") }
             let segments = self.segments
             guard transaction.lastOffset >= segments.first!.baseOffset, transaction.lastOffset < segments.last!.nextOffset
             else { return }

@@ -3,13 +3,13 @@ extension PartitionLog {
     /// holds `offset` goes whole, as in Kafka; the log end becomes that batch's base offset.
     public func truncate(to offset: Int64) throws(LogError) {
         let now = clock.nowMilliseconds()
-        try locked { () throws(LogError) in try truncationLock.withWriteLock { () throws(LogError) in
+        try locked { (state) throws(LogError) in try truncationLock.withWriteLock { () throws(LogError) in
+            var segments = self.segments
             guard offset < segments.last!.nextOffset else { return }
             if offset <= segments.first!.baseOffset && offset <= logStartOffsetStorage {
-                try truncateFullyLocked(startingAt: offset, now: now)
+                try truncateFullyLocked(startingAt: offset, now: now, &state)
                 return
             }
-            var segments = self.segments
             while segments.count > 1, segments.last!.baseOffset >= offset {
                 let removed = segments.removeLast()
                 try removed.markDeleted()
@@ -19,8 +19,8 @@ extension PartitionLog {
             try segments.last!.truncate(toOffset: offset)
             try segments.last!.preallocateIndexes()
             let end = segments.last!.nextOffset
-            recoveryPointStorage = min(recoveryPointStorage, end)
-            try epochs.truncate(fromEnd: end)
+            state.recoveryPoint = min(state.recoveryPoint, end)
+            try state.epochs.truncate(fromEnd: end)
             logger.info("truncated log", metadata: ["partition": "\(topicPartition)", "log.end.offset": "\(end)"])
         } }
     }
@@ -28,24 +28,25 @@ extension PartitionLog {
     /// Deletes everything and restarts the log empty at `offset` (a replica too far behind, or a reset).
     public func truncateFully(startingAt offset: Int64) throws(LogError) {
         let now = clock.nowMilliseconds()
-        try locked { () throws(LogError) in
-            try truncationLock.withWriteLock { () throws(LogError) in try truncateFullyLocked(startingAt: offset, now: now) }
+        try locked { (state) throws(LogError) in
+            try truncationLock.withWriteLock { () throws(LogError) in
+                try truncateFullyLocked(startingAt: offset, now: now, &state)
+            }
         }
     }
 
-    private func truncateFullyLocked(startingAt offset: Int64, now: Int64) throws(LogError) {
+    private func truncateFullyLocked(startingAt offset: Int64, now: Int64, _ state: inout WriterState) throws(LogError) {
         for segment in segments {
             try segment.markDeleted()
             segment.removeDeletedFiles()
         }
         let segment = try LogSegment.create(
-            directory: directory, baseOffset: offset, configuration: configurationStorage, createdAtMs: now, cache: fileCache
+            directory: directory, baseOffset: offset, configuration: state.configuration, createdAtMs: now, cache: fileCache
         )
         try segment.preallocateIndexes()
-        segments = [segment]
-        logStartOffsetStorage = offset
-        recoveryPointStorage = offset
-        try epochs.clear()
+        published.withLockedValue { $0 = Published(segments: [segment], logStartOffset: offset) }
+        state.recoveryPoint = offset
+        try state.epochs.clear()
     }
 
     /// Moves the log start offset up (DeleteRecords): records below `offset` are no longer readable, and whole
@@ -53,15 +54,15 @@ extension PartitionLog {
     @discardableResult
     public func advanceLogStartOffset(to offset: Int64) throws(LogError) -> Int64 {
         let now = clock.nowMilliseconds()
-        return try locked { () throws(LogError) -> Int64 in
-            let end = segments.last!.nextOffset
+        return try locked { (state) throws(LogError) -> Int64 in
+            let end = activeSegment.nextOffset
             guard offset <= end else {
                 throw LogError(.offsetOutOfRange, "\(topicPartition): log start \(offset) would pass the log end \(end)")
             }
             guard offset > logStartOffsetStorage else { return logStartOffsetStorage }
             logStartOffsetStorage = offset
-            try epochs.truncate(fromStart: offset)
-            try deleteSegmentsLocked(now: now) { (segment) throws(LogError) -> Bool in segment.nextOffset <= offset }
+            try state.epochs.truncate(fromStart: offset)
+            try deleteSegmentsLocked(now: now, &state) { (segment) throws(LogError) -> Bool in segment.nextOffset <= offset }
             return logStartOffsetStorage
         }
     }

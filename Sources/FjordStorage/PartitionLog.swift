@@ -14,73 +14,86 @@ import NIOCore
 /// in (`replaceSegment`); at open a `.cleaned` leftover is deleted and a `.swap` one completed (`SegmentLoader`).
 ///
 /// Concurrency: every change (append, roll, truncation, retention, log-start move, flush bookkeeping, close) runs
-/// under the writer lock `lock`, so appends are serialized. Reads and lookups do not take it: they take a snapshot
-/// of the published segment list (`stateLock`, held for a copy), and each segment publishes its size and next
-/// offset only after the bytes are written, so a read sees complete batches up to the published end while an
-/// append is writing. Truncation rewrites bytes in place, so it excludes readers (`truncationLock`). Deleted
-/// segments stay readable until `file.delete.delay.ms` has passed.
+/// holding the writer lock — `writer`, whose `WriterState` is what only writers change (configuration, leader
+/// epochs, flush bookkeeping, recovery point, pending deletions) — so appends are serialized; it is held across
+/// the append's I/O. Reads and lookups do not take it: they take a snapshot of the published segment list and log
+/// start offset (`published`, held for a copy), and each segment publishes its size and next offset only after the
+/// bytes are written, so a read sees complete batches up to the published end while an append is writing.
+/// Truncation rewrites bytes in place, so it excludes readers (`truncationLock`). Deleted segments stay readable
+/// until `file.delete.delay.ms` has passed. Lock order: `writer`, then `truncationLock`, then `published`, then a
+/// segment's lock (docs/ARCHITECTURE.md, "Threads and ownership").
 ///
 /// Nothing here fsyncs on its own: `flush()` is for a thread that may block (`LogFlusher`, roll and shutdown),
 /// never an event loop.
-public final class PartitionLog: @unchecked Sendable {
+public final class PartitionLog: Sendable {
+    /// What only the log's writer changes, behind the writer lock (held across appends, rolls and truncations).
+    struct WriterState: Sendable {
+        var configuration: LogConfiguration
+        var epochs: LeaderEpochCache
+        var unflushedMessages: Int64 = 0
+        var firstUnflushedAppendMs: Int64?
+        var flushRequested = false
+        /// Offsets below this are on disk (fsynced).
+        var recoveryPoint: Int64
+        var pendingDeletions: [(dueMs: Int64, segment: LogSegment)] = []
+        var isClosed = false
+    }
+
+    /// What readers snapshot: the segments, oldest first, and the log start offset. Replaced by the writer (holding
+    /// the writer lock too); held only to copy or replace it.
+    struct Published: Sendable {
+        var segments: [LogSegment]
+        var logStartOffset: Int64
+    }
+
     public let topicPartition: TopicPartition
     public let directory: String
     public let topicID: KafkaUUID
     let clock: any StorageClock
     let logger: Logger
     let fileCache: SegmentFileCache
-    /// The writer lock.
-    let lock = NIOLock()
-    /// Guards `segmentsStorage` and `logStartOffsetValue`; held only to copy or replace them.
-    private let stateLock = NIOLock()
+    /// The writer lock and what only writers change.
+    let writer: NIOLockedValueBox<WriterState>
+    /// The segment list and log start offset.
+    let published: NIOLockedValueBox<Published>
     /// Shared by reads, exclusive for truncation (bytes rewritten in place).
     let truncationLock = ReadWriteLock()
 
-    private var segmentsStorage: [LogSegment]
-    private var logStartOffsetValue: Int64
-
-    /// The segments, oldest first (a snapshot; replaced whole by the writer).
-    var segments: [LogSegment] {
-        get { stateLock.withLock { segmentsStorage } }
-        set { stateLock.withLock { segmentsStorage = newValue } }
-    }
-
-    var logStartOffsetStorage: Int64 {
-        get { stateLock.withLock { logStartOffsetValue } }
-        set { stateLock.withLock { logStartOffsetValue = newValue } }
-    }
-
-    // Guarded by `lock`.
-    var configurationStorage: LogConfiguration
-    var epochs: LeaderEpochCache
-    var unflushedMessages: Int64 = 0
-    var firstUnflushedAppendMs: Int64?
-    var flushRequestedStorage = false
-    /// Offsets below this are on disk (fsynced).
-    var recoveryPointStorage: Int64
-    var pendingDeletions: [(dueMs: Int64, segment: LogSegment)] = []
-    var isClosed = false
-
     /// What the last open found and did, for logs and tests.
-    public private(set) var recoveryReport: RecoveryReport
+    public let recoveryReport: RecoveryReport
+
+    /// The segments, oldest first (a snapshot). Set only by the writer, holding the writer lock.
+    var segments: [LogSegment] {
+        get { published.withLockedValue { $0.segments } }
+        set { published.withLockedValue { $0.segments = newValue } }
+    }
+
+    /// Set only by the writer, holding the writer lock.
+    var logStartOffsetStorage: Int64 {
+        get { published.withLockedValue { $0.logStartOffset } }
+        set { published.withLockedValue { $0.logStartOffset = newValue } }
+    }
+
+    /// The active segment (the last one).
+    var activeSegment: LogSegment { published.withLockedValue { $0.segments.last! } }
 
     public var configuration: LogConfiguration {
-        get { lock.withLock { configurationStorage } }
-        set { lock.withLock { configurationStorage = newValue } }
+        get { writer.withLockedValue { $0.configuration } }
+        set { writer.withLockedValue { $0.configuration = newValue } }
     }
 
     /// The first offset still in the log.
     public var logStartOffset: Int64 { logStartOffsetStorage }
     /// The offset the next appended record gets (published: every batch below it is complete on disk).
-    public var logEndOffset: Int64 { segments.last!.nextOffset }
+    public var logEndOffset: Int64 { activeSegment.nextOffset }
     /// Offsets below this have been fsynced.
-    public var recoveryPoint: Int64 { lock.withLock { recoveryPointStorage } }
+    public var recoveryPoint: Int64 { writer.withLockedValue { $0.recoveryPoint } }
     /// Bytes of all segments.
     public var sizeInBytes: Int64 { segments.reduce(0) { $0 + $1.size } }
-    public var segmentCount: Int { segments.count }
+    public var segmentCount: Int { published.withLockedValue { $0.segments.count } }
     public var baseOffsets: [Int64] { segments.map(\.baseOffset) }
     /// The newest leader epoch written to the log, -1 if none.
-    public var latestEpoch: Int32 { lock.withLock { epochs.latestEpoch ?? -1 } }
+    public var latestEpoch: Int32 { writer.withLockedValue { $0.epochs.latestEpoch ?? -1 } }
     /// How many segments have their indexes in memory (sealed segments load on first use).
     public var loadedSegmentCount: Int { segments.filter(\.isIndexLoaded).count }
 
@@ -99,10 +112,9 @@ public final class PartitionLog: @unchecked Sendable {
         self.clock = clock
         self.logger = logger
         self.fileCache = fileCache
-        configurationStorage = configuration
         try Self.createDirectory(directory)
         self.topicID = try PartitionMetadataFile.loadOrCreate(directory: directory, topicID: topicID)
-        epochs = try LeaderEpochCache(path: directory + "/leader-epoch-checkpoint")
+        var epochs = try LeaderEpochCache(path: directory + "/leader-epoch-checkpoint")
         var report = RecoveryReport(topicPartition: topicPartition)
         let loader = SegmentLoader(
             directory: directory, configuration: configuration, now: clock.nowMilliseconds(), cache: fileCache,
@@ -116,11 +128,14 @@ public final class PartitionLog: @unchecked Sendable {
             )]
         }
         try segments.last!.preallocateIndexes()
-        segmentsStorage = segments
         let end = segments.last!.nextOffset
-        logStartOffsetValue = min(max(logStartOffset, segments.first!.baseOffset), end)
-        recoveryPointStorage = cleanShutdown ? end : min(recoveryPoint, end)
+        published = NIOLockedValueBox(Published(
+            segments: segments, logStartOffset: min(max(logStartOffset, segments.first!.baseOffset), end)
+        ))
         try epochs.truncate(fromEnd: end)
+        writer = NIOLockedValueBox(WriterState(
+            configuration: configuration, epochs: epochs, recoveryPoint: cleanShutdown ? end : min(recoveryPoint, end)
+        ))
         report.logEndOffset = end
         recoveryReport = report
         if report.recoveredSegments > 0 || report.bytesTruncated > 0 || report.segmentsDropped > 0 {
@@ -128,11 +143,9 @@ public final class PartitionLog: @unchecked Sendable {
         }
     }
 
-    /// Runs `body` holding the writer lock, keeping its typed error (NIOLock's `withLock` rethrows untyped).
-    func locked<T>(_ body: () throws(LogError) -> T) throws(LogError) -> T {
-        lock.lock()
-        defer { lock.unlock() }
-        return try body()
+    /// Runs `body` holding the writer lock, with what only writers change.
+    func locked<T>(_ body: (inout WriterState) throws(LogError) -> T) throws(LogError) -> T {
+        try writer.withLockedValueTyped(body)
     }
 
     /// Runs a read-side `body` (no writer lock) that truncation may not interleave with.
