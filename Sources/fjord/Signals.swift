@@ -11,22 +11,30 @@ enum Signals {
     /// Starts watching SIGINT and SIGTERM (their default action is disabled while the stream lives).
     static func interrupts() -> AsyncStream<Int32> {
         AsyncStream { continuation in
-            let sources = [SIGINT, SIGTERM].map { number -> any DispatchSourceSignal in
-                signal(number, SIG_IGN)
-                let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-                source.setEventHandler { continuation.yield(number) }
-                source.resume()
-                return source
-            }
-            let box = SourcesBox(sources)
+            let sources = SignalSources([SIGINT, SIGTERM]) { number in continuation.yield(number) }
             continuation.onTermination = { _ in
-                for source in box.sources { source.cancel() }
+                Task { await sources.cancel() }
             }
         }
     }
 
-    private final class SourcesBox: @unchecked Sendable {
-        let sources: [any DispatchSourceSignal]
-        init(_ sources: [any DispatchSourceSignal]) { self.sources = sources }
+    /// The dispatch sources of the watched signals. Dispatch does not declare its sources `Sendable`, so they are
+    /// confined to this actor: made in its initializer, cancelled through it.
+    private actor SignalSources {
+        private let sources: [any DispatchSourceSignal]
+
+        init(_ numbers: [Int32], onSignal: @escaping @Sendable (Int32) -> Void) {
+            sources = numbers.map { number -> any DispatchSourceSignal in
+                signal(number, SIG_IGN)
+                let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+                source.setEventHandler { onSignal(number) }
+                source.resume()
+                return source
+            }
+        }
+
+        func cancel() {
+            for source in sources { source.cancel() }
+        }
     }
 }

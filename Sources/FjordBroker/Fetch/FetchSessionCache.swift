@@ -8,7 +8,9 @@ import NIOConcurrencyHelpers
 /// Bounded: at most `capacity` sessions (Kafka: `max.incremental.fetch.session.cache.slots`, default 1000); when
 /// full, the least recently used session is evicted, and its client gets FETCH_SESSION_ID_NOT_FOUND next time
 /// and starts over with a full fetch.
-final class FetchSessionCache: @unchecked Sendable {
+///
+/// Its sessions are one value behind one lock (`state`), a leaf held only for a lookup or a small change.
+final class FetchSessionCache: Sendable {
     /// What a session knows about one partition: the client's position and what was last reported.
     struct CachedPartition: Sendable, Equatable {
         var topicPartition: TopicPartition
@@ -29,27 +31,31 @@ final class FetchSessionCache: @unchecked Sendable {
         var lastUsed: UInt64
     }
 
-    enum Lookup {
+    enum Lookup: Sendable {
         case found(Session)
         case notFound
         case wrongEpoch(expected: Int32)
     }
 
+    /// The sessions, and the clock of their last use (for LRU eviction).
+    private struct State: Sendable {
+        var sessions: [Int32: Session] = [:]
+        var tick: UInt64 = 0
+        var generator = SystemRandomNumberGenerator()
+    }
+
     let capacity: Int
-    private let lock = NIOLock()
-    private var sessions: [Int32: Session] = [:]
-    private var tick: UInt64 = 0
-    private var generator = SystemRandomNumberGenerator()
+    private let state = NIOLockedValueBox(State())
 
     init(capacity: Int) {
         self.capacity = capacity
     }
 
-    var count: Int { lock.withLock { sessions.count } }
+    var count: Int { state.withLockedValue { $0.sessions.count } }
 
     func lookup(id: Int32, epoch: Int32) -> Lookup {
-        lock.withLock {
-            guard let session = sessions[id] else { return .notFound }
+        state.withLockedValue { state in
+            guard let session = state.sessions[id] else { return .notFound }
             guard session.nextEpoch == epoch else { return .wrongEpoch(expected: session.nextEpoch) }
             return .found(session)
         }
@@ -57,32 +63,34 @@ final class FetchSessionCache: @unchecked Sendable {
 
     /// Stores a new session and returns its id, or 0 when the cache has no room (capacity 0).
     func create(partitions: [CachedPartition]) -> Int32 {
-        lock.withLock {
+        state.withLockedValue { state in
             guard capacity > 0 else { return 0 }
-            if sessions.count >= capacity, let oldest = sessions.values.min(by: { $0.lastUsed < $1.lastUsed }) {
-                sessions.removeValue(forKey: oldest.id)
+            if state.sessions.count >= capacity,
+                let oldest = state.sessions.values.min(by: { $0.lastUsed < $1.lastUsed })
+            {
+                state.sessions.removeValue(forKey: oldest.id)
             }
             var id: Int32
-            repeat { id = Int32.random(in: 1...Int32.max, using: &generator) } while sessions[id] != nil
-            tick += 1
-            sessions[id] = Session(id: id, nextEpoch: 1, partitions: partitions, lastUsed: tick)
+            repeat { id = Int32.random(in: 1...Int32.max, using: &state.generator) } while state.sessions[id] != nil
+            state.tick += 1
+            state.sessions[id] = Session(id: id, nextEpoch: 1, partitions: partitions, lastUsed: state.tick)
             return id
         }
     }
 
     /// Replaces a session's state after its response was built, moving its epoch on.
     func update(_ session: Session) {
-        lock.withLock {
-            guard sessions[session.id] != nil else { return }
-            tick += 1
+        state.withLockedValue { state in
+            guard state.sessions[session.id] != nil else { return }
+            state.tick += 1
             var updated = session
             updated.nextEpoch = session.nextEpoch == Int32.max ? 1 : session.nextEpoch + 1
-            updated.lastUsed = tick
-            sessions[session.id] = updated
+            updated.lastUsed = state.tick
+            state.sessions[session.id] = updated
         }
     }
 
     func remove(id: Int32) {
-        _ = lock.withLock { sessions.removeValue(forKey: id) }
+        _ = state.withLockedValue { $0.sessions.removeValue(forKey: id) }
     }
 }

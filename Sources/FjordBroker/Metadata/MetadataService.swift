@@ -10,8 +10,11 @@ import NIOCore
 /// local `__cluster_metadata` log, then replayed into a new `MetadataImage` that is published and applied to
 /// the replicas. At start-up the whole log is replayed the same way. This is the seam where Raft will sit.
 ///
-/// Commands run one at a time (the service's lock) and block on fsync: call `execute` from a thread pool.
-final class MetadataService: @unchecked Sendable {
+/// Commands run one at a time (the service's lock, `commandLock`) and block on fsync: call `execute` from a thread
+/// pool. The lock guards no value of its own — the metadata log, the published image and the replicas each have
+/// their own owner — it orders the commands: it is held across a command's commit (append, fsync, replay,
+/// publish, apply to the replicas).
+final class MetadataService: Sendable {
     static let topicName = "__cluster_metadata"
     static let topicPartition = TopicPartition(topicName, 0)
 
@@ -19,7 +22,7 @@ final class MetadataService: @unchecked Sendable {
     private let log: PartitionLog
     private let replicas: ReplicaManager
     private let logger: Logger
-    private let lock = NIOLock()
+    private let commandLock = NIOLock()
 
     init(log: PartitionLog, publisher: MetadataPublisher, replicas: ReplicaManager, logger: Logger) {
         self.log = log
@@ -63,7 +66,7 @@ final class MetadataService: @unchecked Sendable {
     /// Runs a controller command against the current image; commits its records (append, fsync, replay, publish,
     /// apply) before returning its response. Blocking.
     func execute<Response>(_ command: (MetadataImage) -> ControllerResult<Response>) throws -> Response {
-        try lock.withLock {
+        try commandLock.withLock {
             let result = command(publisher.image)
             if !result.records.isEmpty { try commit(result.records) }
             return result.response

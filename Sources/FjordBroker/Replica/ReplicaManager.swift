@@ -7,13 +7,15 @@ import NIOConcurrencyHelpers
 /// The partitions this node holds, kept in step with the metadata image: a partition assigned to this node gets a
 /// log and a `PartitionReplica`; a partition whose topic is deleted loses both (its folder is removed in the
 /// background).
-final class ReplicaManager: @unchecked Sendable {
+///
+/// The table of replicas is behind its own lock (`replicas`), a leaf held only to look up, copy or change the
+/// table. `apply` runs on the metadata path, holding `MetadataService`'s lock, so one apply runs at a time.
+final class ReplicaManager: Sendable {
     let nodeID: Int32
     let logManager: LogManager
     let brokerProperties: [String: String]
     private let logger: Logger
-    private let lock = NIOLock()
-    private var replicas: [TopicPartition: PartitionReplica] = [:]
+    private let replicas = NIOLockedValueBox<[TopicPartition: PartitionReplica]>([:])
 
     init(nodeID: Int32, logManager: LogManager, brokerProperties: [String: String], logger: Logger) {
         self.nodeID = nodeID
@@ -23,7 +25,7 @@ final class ReplicaManager: @unchecked Sendable {
     }
 
     func replica(for topicPartition: TopicPartition) -> PartitionReplica? {
-        lock.withLock { replicas[topicPartition] }
+        replicas.withLockedValue { $0[topicPartition] }
     }
 
     var allReplicas: [TopicPartition: PartitionReplica] { replicas.withLockedValue { $0 } }
@@ -51,7 +53,7 @@ final class ReplicaManager: @unchecked Sendable {
                     topicPartition: topicPartition, topicID: topic.topicID, log: log, leaderEpoch: partition.leaderEpoch,
                     isLeader: partition.leader == nodeID, config: config
                 )
-                lock.withLock { replicas[topicPartition] = replica }
+                replicas.withLockedValue { $0[topicPartition] = replica }
             }
         }
         for topicPartition in allReplicas.keys where !wanted.contains(topicPartition) {
@@ -66,7 +68,7 @@ final class ReplicaManager: @unchecked Sendable {
     }
 
     private func retire(_ topicPartition: TopicPartition) throws {
-        let removed = lock.withLock { replicas.removeValue(forKey: topicPartition) }
+        let removed = replicas.withLockedValue { $0.removeValue(forKey: topicPartition) }
         removed?.wakeAll()
         try logManager.deleteLog(topicPartition)
     }
