@@ -59,11 +59,7 @@ private enum ProcessInfoLevel {
     }
 }
 
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 private func getenvString(_ name: String) -> String? {
     guard let value = getenv(name) else { return nil }

@@ -1,10 +1,6 @@
 import ArgumentParser
 
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// `fjord`: the broker and the command-line tools in one binary.
 ///

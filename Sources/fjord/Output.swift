@@ -1,10 +1,6 @@
 import Foundation
 
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// Printing for commands: aligned text tables, JSON documents, and messages on standard error.
 enum Output {

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// Writes small files so that a crash leaves either the old or the new contents, never a mix:
 /// write a temporary file, fsync it, rename it over the target, fsync the directory.
