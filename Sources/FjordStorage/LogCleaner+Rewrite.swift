@@ -32,7 +32,7 @@ extension LogCleaner {
         // Kafka's delete horizon, per segment: tombstones stay until their segment has been left alone this long.
         let modified = SegmentFile.modificationTimeOfFile(segment.logPath) ?? pass.now
         let tombstonesExpire = pass.now - modified > pass.deleteRetentionMs
-        try segment.forEachHeader(from: 0) { (header) throws(LogError) -> Bool in
+        try log.reading { () throws(LogError) in try segment.forEachHeader(from: 0) { (header) throws(LogError) -> Bool in
             let batch = try Self.batch(of: header, in: segment)
             let isAborted = pass.tracker.isAborted(
                 producerID: header.producerID, baseOffset: header.baseOffset, lastOffset: header.lastOffset,
@@ -64,7 +64,7 @@ extension LogCleaner {
                 buffer.clear()
             }
             return true
-        }
+        } }
         guard removed > 0 else { return }
         try output.write(buffer, at: written)
         written += Int64(buffer.readableBytes)

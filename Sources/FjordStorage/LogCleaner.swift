@@ -140,10 +140,10 @@ public struct LogCleaner: Sendable {
             now: log.clock.nowMilliseconds(), deleteRetentionMs: log.configuration.deleteRetentionMs,
             writeBufferBytes: configuration.writeBufferBytes
         )
+        // `rewrite` holds the truncation lock (shared) only while it reads the segment, never while it swaps the
+        // copy in under the writer lock: truncation takes the two the other way round (docs/ARCHITECTURE.md).
         for segment in toClean {
-            try log.reading { () throws(LogError) in
-                try rewrite(segment, of: log, pass: &pass, result: &result)
-            }
+            try rewrite(segment, of: log, pass: &pass, result: &result)
         }
         return result
     }

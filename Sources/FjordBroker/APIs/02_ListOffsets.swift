@@ -11,6 +11,9 @@ import NIOCore
 /// Finds offsets by position or time in the partitions this broker leads.
 struct ListOffsetsHandler: TypedAPIHandler {
     let versions: ClosedRange<Int16> = 1...10
+    /// Reads the log's leader epochs under its writer lock (held across appends) and may load a cold segment's
+    /// time index: never on an event loop.
+    let execution = HandlerExecution.ioThreadPool
     let services: BrokerServices
 
     static let latest: Int64 = -1

@@ -6,6 +6,9 @@ import NIOCore
 
 struct OffsetForLeaderEpochHandler: TypedAPIHandler {
     let versions: ClosedRange<Int16> = 2...4
+    /// Reads the log's leader epochs under its writer lock (held across appends) and may load a cold segment's
+    /// time index: never on an event loop.
+    let execution = HandlerExecution.ioThreadPool
     let services: BrokerServices
 
     func handle(_ request: OffsetForLeaderEpochRequest, context: RequestContext) -> EventLoopFuture<OffsetForLeaderEpochResponse> {

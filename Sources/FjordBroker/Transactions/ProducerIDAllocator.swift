@@ -3,12 +3,11 @@ import NIOConcurrencyHelpers
 
 /// Hands out producer ids from blocks reserved in the metadata log (`ProducerIDCommands`). Blocking when a new
 /// block must be committed.
-final class ProducerIDAllocator: @unchecked Sendable {
+final class ProducerIDAllocator: Sendable {
     private let metadata: MetadataService
     private let nodeID: Int32
-    private let lock = NIOLock()
-    /// Guarded by `lock`: the ids left in the current block.
-    private var available: ClosedRange<Int64>?
+    /// The ids left in the current block. Held across the commit of a new block, so one commit runs at a time.
+    private let available = NIOLockedValueBox<ClosedRange<Int64>?>(nil)
 
     init(metadata: MetadataService, nodeID: Int32) {
         self.metadata = metadata
@@ -16,15 +15,15 @@ final class ProducerIDAllocator: @unchecked Sendable {
     }
 
     func next() throws -> Int64 {
-        lock.lock()
-        defer { lock.unlock() }
-        if let block = available {
-            let id = block.lowerBound
-            available = id < block.upperBound ? (id + 1)...block.upperBound : nil
-            return id
+        try available.withLockedValue { available in
+            if let block = available {
+                let id = block.lowerBound
+                available = id < block.upperBound ? (id + 1)...block.upperBound : nil
+                return id
+            }
+            let reserved = try metadata.execute { image in ProducerIDCommands.allocateBlock(image: image, brokerID: nodeID) }
+            available = reserved.lowerBound < reserved.upperBound ? (reserved.lowerBound + 1)...reserved.upperBound : nil
+            return reserved.lowerBound
         }
-        let reserved = try metadata.execute { image in ProducerIDCommands.allocateBlock(image: image, brokerID: nodeID) }
-        available = reserved.lowerBound < reserved.upperBound ? (reserved.lowerBound + 1)...reserved.upperBound : nil
-        return reserved.lowerBound
     }
 }
