@@ -7,7 +7,7 @@ import NIOCore
 /// answers or parks until an append brings `min_bytes`, or `max_wait_ms` passes. Runs on its connection's event
 /// loop (wake-ups from other threads hop onto it), so its state is confined to that loop; only the loading of a
 /// cold segment's indexes runs on the I/O thread pool.
-final class FetchOperation: @unchecked Sendable {
+final class FetchOperation {
     private let request: FetchRequest
     private let context: RequestContext
     private let services: BrokerServices
@@ -46,7 +46,7 @@ final class FetchOperation: @unchecked Sendable {
         guard cold.isEmpty else {
             services.blocking(on: eventLoop) {
                 for (log, offset) in cold { try? log.prepareRead(from: offset) }
-            }.whenComplete { [self] _ in begin() }
+            }.whenComplete { [bound = NIOLoopBound(self, eventLoop: eventLoop)] _ in bound.value.begin() }
             return
         }
         begin()
@@ -55,8 +55,9 @@ final class FetchOperation: @unchecked Sendable {
     private func begin() {
         attempt(final: request.maxWaitMs <= 0)
         guard !done else { return }
-        timeout = eventLoop.scheduleTask(in: .milliseconds(Int64(request.maxWaitMs))) { [self] in
-            attempt(final: true)
+        timeout = eventLoop.scheduleTask(in: .milliseconds(Int64(request.maxWaitMs))) {
+            [bound = NIOLoopBound(self, eventLoop: eventLoop)] in
+            bound.value.attempt(final: true)
         }
     }
 
@@ -290,9 +291,11 @@ final class FetchOperation: @unchecked Sendable {
             if let replica = services.replicas.replica(for: cached.topicPartition) { replicas.append(replica) }
         }
         let eventLoop = self.eventLoop
+        // Appends wake from the I/O pool: the wake-up hops onto this fetch's loop, the only thread that touches it.
+        let bound = NIOLoopBound(self, eventLoop: eventLoop)
         for replica in replicas {
-            let id = replica.addWaiter { [self] in
-                eventLoop.execute { self.wake() }
+            let id = replica.addWaiter {
+                eventLoop.execute { bound.value.wake() }
             }
             waiterIDs.append((replica, id))
         }
