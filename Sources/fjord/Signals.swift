@@ -1,10 +1,6 @@
 import Dispatch
 
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// SIGINT and SIGTERM as an async sequence, so long-running commands (consume, perf) stop cleanly on Ctrl-C.
 enum Signals {
