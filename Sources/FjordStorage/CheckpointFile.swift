@@ -1,7 +1,5 @@
-#if canImport(Glibc)
 import KafkaProtocol
 import Glibc
-#endif
 import NIOCore
 
 /// Kafka's small text files, written atomically (temp file, fsync, rename, fsync of the folder) so a crash leaves

@@ -202,6 +202,4 @@ public final class LogManager: Sendable {
     }
 }
 
-#if canImport(Glibc)
 import Glibc
-#endif

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 
 extension PartitionLog {
     /// Swaps in the cleaned copy of `old` (`<base>.log.cleaned`, written and fsynced by `LogCleaner`). Under the

@@ -195,6 +195,4 @@ public struct RecoveryReport: Sendable, Equatable {
     }
 }
 
-#if canImport(Glibc)
 import Glibc
-#endif

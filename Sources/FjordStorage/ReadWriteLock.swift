@@ -1,8 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// A readers-writer lock (pthread), preferring writers so a stream of reads cannot starve a truncation.
 ///
@@ -15,9 +11,7 @@ final class ReadWriteLock: @unchecked Sendable {
     init() {
         var attributes = pthread_rwlockattr_t()
         pthread_rwlockattr_init(&attributes)
-        #if canImport(Glibc)
         pthread_rwlockattr_setkind_np(&attributes, CInt(PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP))
-        #endif
         let result = pthread_rwlock_init(rwlock, &attributes)
         pthread_rwlockattr_destroy(&attributes)
         precondition(result == 0, "pthread_rwlock_init: \(result)")

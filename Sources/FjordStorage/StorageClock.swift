@@ -16,8 +16,4 @@ public struct SystemStorageClock: StorageClock {
     }
 }
 
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif

@@ -12,9 +12,7 @@ import KafkaProtocol
 import KafkaRecords
 import NIOCore
 
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// Writes a line to a descriptor with one `write` call (unbuffered: the line is in the kernel when this returns).
 func emit(_ line: String, to descriptor: CInt = 1) {

@@ -4,9 +4,7 @@ import FjordStorage
 import KafkaProtocol
 import NIOCore
 
-#if canImport(Glibc)
 import Glibc
-#endif
 
 struct DescribeLogDirsHandler: TypedAPIHandler {
     let versions: ClosedRange<Int16> = 1...4

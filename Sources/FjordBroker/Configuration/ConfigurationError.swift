@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 import NIOCore
 
 /// A broker configuration that cannot be used, naming the key and what is wrong with it.

@@ -2,9 +2,7 @@ import FjordStorage
 import KafkaRecords
 import NIOCore
 
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// A partition's producer state saved beside its segments, so that a restart restores it without re-reading the
 /// log: `<offset, 20 digits>.snapshot`, where the state covers every batch below that offset.
