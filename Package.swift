@@ -208,6 +208,11 @@ let package = Package(
             ]
         ),
         .testTarget(
+            name: "FjordCLITests",
+            dependencies: ["fjord", "FjordStorage", "KafkaProtocol", "KafkaRecords", "FjordTestSupport",
+                           .product(name: "NIOCore", package: "swift-nio")]
+        ),
+        .testTarget(
             name: "FjordClientTests",
             dependencies: [
                 "FjordClient", "KafkaProtocol", "KafkaRecords",

@@ -38,17 +38,14 @@ struct LogDumpCommand: ParsableCommand {
     var format: String = "text"
 
     func run() throws {
-        guard let format = LogDump.Format(rawValue: format) else {
+        guard let format = LogDumpFormatter.Format(rawValue: format) else {
             throw ValidationError("--format must be text or json")
         }
-        var options = LogDump.Options()
-        options.printRecords = printRecords
-        options.verifyIndex = verifyIndex
-        options.format = format
+        var formatter = LogDumpFormatter(format: format, printRecords: printRecords)
         var failed = false
         for path in paths {
             do {
-                let report = try LogDump.dump(path: path, options: options)
+                let report = formatter.report(path: path, try SegmentInspector.inspect(path: path, verifyIndex: verifyIndex))
                 print(report.output, terminator: "")
                 failed = failed || !report.problems.isEmpty
             } catch {

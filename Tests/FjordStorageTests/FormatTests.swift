@@ -11,7 +11,7 @@ import Testing
     @Test func segmentFileNamesHaveTwentyDigits() {
         #expect(LogSegment.fileName(0, ".log") == "00000000000000000000.log")
         #expect(LogSegment.fileName(1_234_567, ".timeindex") == "00000000000001234567.timeindex")
-        #expect(LogDump.baseOffset(ofFile: "/x/00000000000001234567.index") == 1_234_567)
+        #expect(SegmentInspector.baseOffset(ofFile: "/x/00000000000001234567.index") == 1_234_567)
     }
 
     /// Flow: 1. parse index bytes: two 8-byte entries then zero padding (an untrimmed file); 2. a bad tail is

@@ -18,7 +18,7 @@ import Testing
 
     /// A closed log of 120 batches (several segments); returns the folder and each batch's (first offset, position,
     /// size) in the last segment.
-    private func makeLog() throws -> (directory: String, lastSegment: Int64, batches: [LogDump.DumpedBatch]) {
+    private func makeLog() throws -> (directory: String, lastSegment: Int64, batches: [SegmentInspector.Batch]) {
         let directory = StorageFixtures.temporaryDirectory()
         let log = try open(directory, clean: true)
         for index in 0..<120 {
@@ -27,7 +27,7 @@ import Testing
         let last = try #require(log.baseOffsets.last)
         #expect(log.segmentCount > 3)
         try log.close()
-        let batches = try LogDump.batches(ofLog: directory + "/" + LogSegment.fileName(last, ".log")).batches
+        let batches = try SegmentInspector.batches(ofLog: directory + "/" + LogSegment.fileName(last, ".log")).batches
         return (directory, last, batches)
     }
 
@@ -81,11 +81,11 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let names = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".log") }.sorted()
         let victim = directory + "/" + names[1]
-        let batches = try LogDump.batches(ofLog: victim).batches
+        let batches = try SegmentInspector.batches(ofLog: victim).batches
         let blockStart = 4096
         let firstTouched = try #require(batches.first { $0.position + Int64($0.batch.sizeInBytes) > Int64(blockStart) })
         try modify(victim) { bytes in for index in blockStart..<(blockStart + 4096) { bytes[index] = 0 } }
-        let log = try open(directory, clean: false, recoveryPoint: LogDump.baseOffset(ofFile: names[1]))
+        let log = try open(directory, clean: false, recoveryPoint: SegmentInspector.baseOffset(ofFile: names[1]))
         #expect(log.logEndOffset == firstTouched.batch.baseOffset)
         #expect(log.recoveryReport.segmentsDropped == names.count - 2)
         #expect(log.segmentCount == 2)
@@ -104,7 +104,7 @@ import Testing
         let expectedTime = try reference.offset(forTimestamp: 1_700_000_000_001)
         try reference.close()
         let bases = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".log") }.sorted()
-            .map { LogDump.baseOffset(ofFile: $0) }
+            .map { SegmentInspector.baseOffset(ofFile: $0) }
         try FileManager.default.removeItem(atPath: directory + "/" + LogSegment.fileName(bases[1], ".index"))
         try modify(directory + "/" + LogSegment.fileName(bases[2], ".timeindex")) { bytes in
             bytes = (0..<36).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) }

@@ -27,21 +27,19 @@ enum LogChecks {
     /// Checks the files of a partition folder: every `.log` is complete CRC-valid batches with increasing offsets
     /// and nothing after them, and every index entry points at the batch it claims.
     static func checkFolder(_ directory: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
-        var options = LogDump.Options()
-        options.verifyIndex = true
         let names = try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
         var previousEnd: Int64?
         for name in names where name.hasSuffix(".log") || name.hasSuffix(".index") || name.hasSuffix(".timeindex")
             || name.hasSuffix(".txnindex") {
-            let report = try LogDump.dump(path: directory + "/" + name, options: options)
-            #expect(report.problems.isEmpty, "\(name): \(report.problems)", sourceLocation: sourceLocation)
+            let problems = try SegmentInspector.inspect(path: directory + "/" + name, verifyIndex: true).allProblems
+            #expect(problems.isEmpty, "\(name): \(problems)", sourceLocation: sourceLocation)
             if name.hasSuffix(".log") {
-                let (batches, trailing) = try LogDump.batches(ofLog: directory + "/" + name)
+                let (batches, trailing) = try SegmentInspector.batches(ofLog: directory + "/" + name)
                 #expect(trailing == 0, sourceLocation: sourceLocation)
                 let allValid = batches.allSatisfy { $0.crcValid }
                 #expect(allValid, sourceLocation: sourceLocation)
                 if let first = batches.first {
-                    #expect(first.batch.baseOffset >= LogDump.baseOffset(ofFile: name), sourceLocation: sourceLocation)
+                    #expect(first.batch.baseOffset >= SegmentInspector.baseOffset(ofFile: name), sourceLocation: sourceLocation)
                     if let previousEnd { #expect(first.batch.baseOffset >= previousEnd, sourceLocation: sourceLocation) }
                 }
                 if let last = batches.last { previousEnd = last.batch.nextOffset }

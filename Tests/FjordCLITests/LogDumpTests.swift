@@ -1,20 +1,24 @@
+@testable import fjord
 @testable import FjordStorage
-import KafkaProtocol
 import Foundation
+import KafkaProtocol
 import KafkaRecords
 import NIOCore
 import Testing
 
+/// `fjord log dump`: what `SegmentInspector` (FjordStorage) reads of a segment's files, and how
+/// `LogDumpFormatter` prints it.
 @Suite struct LogDumpTests {
     /// A closed log: a plain batch, a gzip batch with a header, then enough batches for index entries.
     private func makeLog() throws -> String {
-        let directory = StorageFixtures.temporaryDirectory()
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("fjord-dump-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         var configuration = LogConfiguration()
         configuration.indexIntervalBytes = 100
         let log = try PartitionLog(
-            directory: directory, topicPartition: TopicPartition("d", 0), topicID: KafkaUUIDFixture.id, configuration: configuration
+            directory: directory, topicPartition: TopicPartition("d", 0), topicID: KafkaUUID(high: 1, low: 2), configuration: configuration
         )
-        _ = try log.append(StorageFixtures.batch(count: 3), leaderEpoch: 4)
+        _ = try log.append(batch(count: 3), leaderEpoch: 4)
         var options = RecordBatchBuilder.Options()
         options.compression = .gzip
         options.producerID = 77
@@ -24,9 +28,27 @@ import Testing
         builder.append(Record(offset: 0, timestamp: 1_700_000_000_500, key: ByteBuffer(string: "key"), value: ByteBuffer(string: "value"),
                               headers: [RecordHeader(key: "h", value: ByteBuffer(string: "hv"))]))
         _ = try log.append(try builder.build().buffer, leaderEpoch: 4)
-        for index in 0..<10 { _ = try log.append(StorageFixtures.batch(count: 2, prefix: "m\(index)"), leaderEpoch: 5) }
+        for index in 0..<10 { _ = try log.append(batch(count: 2, prefix: "m\(index)"), leaderEpoch: 5) }
         try log.close()
         return directory
+    }
+
+    private func batch(count: Int, prefix: String = "v") -> ByteBuffer {
+        var builder = RecordBatchBuilder(options: .init())
+        for index in 0..<count {
+            builder.append(
+                timestamp: 1_700_000_000_000 + Int64(index), key: ByteBuffer(string: "k\(index)"),
+                value: ByteBuffer(string: "\(prefix)-\(index)")
+            )
+        }
+        return try! builder.build().buffer
+    }
+
+    private func dump(_ path: String, verify: Bool = false, format: LogDumpFormatter.Format = .text, records: Bool = false) throws
+        -> (output: String, problems: [String])
+    {
+        var formatter = LogDumpFormatter(format: format, printRecords: records)
+        return formatter.report(path: path, try SegmentInspector.inspect(path: path, verifyIndex: verify))
     }
 
     /// Flow: 1. dump the .log as text with records; 2. every batch line carries Kafka's fields and the records
@@ -34,9 +56,7 @@ import Testing
     @Test func textDumpOfALog() throws {
         let directory = try makeLog()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        var options = LogDump.Options()
-        options.printRecords = true
-        let report = try LogDump.dump(path: directory + "/" + LogSegment.fileName(0, ".log"), options: options)
+        let report = try dump(directory + "/" + LogSegment.fileName(0, ".log"), records: true)
         #expect(report.problems.isEmpty)
         let lines = report.output.split(separator: "\n").map(String.init)
         #expect(lines[0].hasPrefix("Dumping "))
@@ -48,17 +68,14 @@ import Testing
         #expect(gzip.contains("compression: gzip") && gzip.contains("producerId: 77 producerEpoch: 2 baseSequence: 10"))
         #expect(lines.contains("| offset: 3 timestamp: 1700000000500 key: key value: value headers: {\"h\":\"hv\"}"))
         #expect(lines.contains("batches: 12") && lines.contains("trailingBytes: 0"))
-        #expect(LogDump.display(ByteBuffer(bytes: [0x00, 0xFF, 0x10])) == "0x00ff10")
+        #expect(LogDumpFormatter.display(ByteBuffer(bytes: [0x00, 0xFF, 0x10])) == "0x00ff10")
     }
 
     /// Flow: 1. dump as JSON; 2. it parses, with one entry per batch and the records inside.
     @Test func jsonDumpParses() throws {
         let directory = try makeLog()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        var options = LogDump.Options()
-        options.printRecords = true
-        options.format = .json
-        let report = try LogDump.dump(path: directory + "/" + LogSegment.fileName(0, ".log"), options: options)
+        let report = try dump(directory + "/" + LogSegment.fileName(0, ".log"), format: .json, records: true)
         let object = try #require(try JSONSerialization.jsonObject(with: Data(report.output.utf8)) as? [String: Any])
         let entries = try #require(object["entries"] as? [[String: Any]])
         #expect(entries.count == 12)
@@ -69,34 +86,35 @@ import Testing
         #expect((object["problems"] as? [Any])?.isEmpty == true)
     }
 
-    /// Flow: 1. dump and verify both indexes of a clean segment: entries listed, no problems; 2. point an index
-    /// entry at the wrong position and flip a CRC byte: each is reported.
+    /// Flow: 1. inspect and verify both indexes of a clean segment: entries listed, no problems; 2. point an index
+    /// entry at the wrong position and flip a CRC byte: each is reported, by the inspector and in the dump.
     @Test func verifyIndexCatchesEntriesThatPointElsewhere() throws {
         let directory = try makeLog()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        var options = LogDump.Options()
-        options.verifyIndex = true
         let indexPath = directory + "/" + LogSegment.fileName(0, ".index")
-        let clean = try LogDump.dump(path: indexPath, options: options)
-        #expect(clean.problems.isEmpty)
-        #expect(clean.output.contains("offset: ") && clean.output.contains("position: "))
-        #expect(try LogDump.dump(path: directory + "/" + LogSegment.fileName(0, ".timeindex"), options: options).problems.isEmpty)
+        let clean = try SegmentInspector.inspect(path: indexPath, verifyIndex: true)
+        guard case .offsetIndex(let entries) = clean.contents else { Issue.record("not an offset index"); return }
+        #expect(!entries.isEmpty && clean.allProblems.isEmpty)
+        #expect(try dump(indexPath, verify: true).output.contains("offset: "))
+        #expect(try SegmentInspector.inspect(path: directory + "/" + LogSegment.fileName(0, ".timeindex"), verifyIndex: true).allProblems.isEmpty)
 
         var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: indexPath)))
         #expect(bytes.count >= 16)
         bytes[7] &+= 1  // the first entry's position now points inside a batch
         try Data(bytes).write(to: URL(fileURLWithPath: indexPath))
-        let broken = try LogDump.dump(path: indexPath, options: options)
-        #expect(broken.problems.count == 1)
-        #expect(broken.problems.first?.contains("no batch starts at that position") == true)
+        let broken = try SegmentInspector.inspect(path: indexPath, verifyIndex: true)
+        #expect(broken.allProblems.count == 1)
+        #expect(broken.allProblems.first?.contains("no batch starts at that position") == true)
+        #expect(try dump(indexPath, verify: true).output.contains("PROBLEM: index entry"))
 
         let logPath = directory + "/" + LogSegment.fileName(0, ".log")
         var log = [UInt8](try Data(contentsOf: URL(fileURLWithPath: logPath)))
         log[70] ^= 0x01
         log += [1, 2, 3]
         try Data(log).write(to: URL(fileURLWithPath: logPath))
-        let corrupt = try LogDump.dump(path: logPath)
-        #expect(corrupt.problems.contains { $0.contains("CRC mismatch") })
-        #expect(corrupt.problems.contains { $0.contains("3 bytes after the last complete batch") })
+        let corrupt = try SegmentInspector.inspect(path: logPath, verifyIndex: false).allProblems
+        #expect(corrupt.contains { $0.contains("CRC mismatch") })
+        #expect(corrupt.contains { $0.contains("3 bytes after the last complete batch") })
+        #expect(try dump(logPath).problems == corrupt)
     }
 }
