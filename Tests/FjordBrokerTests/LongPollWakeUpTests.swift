@@ -1,5 +1,6 @@
 @testable import FjordBroker
 import FjordStorage
+import FjordTestSupport
 import Foundation
 import KafkaProtocol
 import NIOConcurrencyHelpers
@@ -35,18 +36,6 @@ import Testing
     /// Partitions fetched together: the append goes to one of them. The more partitions a fetch reads before it
     /// registers its waiters, the longer the window in which an append can slip between.
     static let partitions: Int32 = 16
-
-    /// SplitMix64: a small seeded generator, so that a failing run's delays can be replayed.
-    struct SeededGenerator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
 
     /// Busy-waits `nanoseconds` (a sleep would be far coarser than the window being aimed at).
     @inline(never)
@@ -128,7 +117,7 @@ import Testing
     @Test func aLongPollIsNeverLeftWaitingByAnAppendThatRacesItsParking() async throws {
         let seed = ProcessInfo.processInfo.environment["FJORD_WAKEUP_SEED"].flatMap(UInt64.init) ?? UInt64.random(in: 0...UInt64.max)
         print("LongPollWakeUpTests: seed \(seed) (FJORD_WAKEUP_SEED=\(seed) repeats these choices)")
-        var random = SeededGenerator(state: seed)
+        var random = SeededGenerator(seed: seed)
         try await H.withBroker { broker in
             try await broker.createTopic("race", partitions: Self.partitions)
             let replicas = try (0..<Self.partitions).map { try broker.replica("race", $0) }
