@@ -158,7 +158,7 @@ let package = Package(
         ),
 
         // MARK: Tests
-        // What the test targets share: the seeded generator, a manual clock.
+        // What the test targets share: the seeded generator, a manual clock, brokers as child processes.
         .target(
             name: "FjordTestSupport",
             dependencies: ["FjordStorage", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")],
@@ -215,7 +215,7 @@ let package = Package(
         .testTarget(
             name: "FjordClientTests",
             dependencies: [
-                "FjordClient", "KafkaProtocol", "KafkaRecords",
+                "FjordClient", "KafkaProtocol", "KafkaRecords", "FjordTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOTestUtils", package: "swift-nio"),

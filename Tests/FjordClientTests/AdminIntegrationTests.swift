@@ -1,6 +1,7 @@
 import FjordClient
 import KafkaProtocol
 import NIOCore
+import FjordTestSupport
 import Testing
 
 /// Admin operations against Fjord and Tansu. Where Tansu lacks an API, the check says so and runs on Fjord only.

@@ -3,6 +3,7 @@ import NIOCore
 import NIOEmbedded
 import NIOTestUtils
 import KafkaProtocol
+import FjordTestSupport
 import Testing
 
 @testable import FjordClient

@@ -3,6 +3,7 @@ import KafkaProtocol
 import KafkaRecords
 import NIOConcurrencyHelpers
 import NIOCore
+import FjordTestSupport
 import Testing
 
 /// The same suite against Fjord and Tansu (both started by the test on a free 127.0.0.1 port).

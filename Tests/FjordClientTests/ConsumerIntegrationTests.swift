@@ -3,6 +3,7 @@ import KafkaProtocol
 import NIOConcurrencyHelpers
 import NIOCore
 import Foundation
+import FjordTestSupport
 import Testing
 
 /// Consumer behaviour against Fjord and Tansu: positions, seeks, pause/resume, commit modes, consumer groups.

@@ -3,6 +3,7 @@ import Foundation
 import KafkaProtocol
 import NIOConcurrencyHelpers
 import NIOCore
+import FjordTestSupport
 import Testing
 
 /// The KIP-848 consumer group protocol (`groupProtocol = .consumer`) against Fjord only: Tansu does not serve

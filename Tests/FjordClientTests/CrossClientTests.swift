@@ -2,6 +2,7 @@ import FjordClient
 import Foundation
 import KafkaRecords
 import NIOCore
+import FjordTestSupport
 import Testing
 
 /// Records produced by FjordClient are read correctly by librdkafka (confluent-kafka) and kafka-python, and the

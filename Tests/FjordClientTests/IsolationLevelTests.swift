@@ -3,6 +3,7 @@ import Foundation
 import KafkaProtocol
 import KafkaRecords
 import NIOCore
+import FjordTestSupport
 import Testing
 
 @testable import FjordClient

@@ -2,6 +2,7 @@ import FjordClient
 import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
+import FjordTestSupport
 import Testing
 
 /// The producer's retries and idempotence across a broker restart (Fjord: Tansu's memory storage loses the log on

@@ -2,6 +2,7 @@
 import KafkaProtocol
 import KafkaRecords
 import NIOCore
+import FjordTestSupport
 import Testing
 
 /// FjordClient's transactional producer against Fjord: records of a committed transaction are read by

