@@ -183,6 +183,39 @@ import Testing
         }
     }
 
+    /// Flow (Kafka's rules for a session's epoch and end): 1. an incremental fetch of session 0 (epoch > 0) is
+    /// FETCH_SESSION_ID_NOT_FOUND, there being no session 0; 2. the epoch moves on when a request arrives, so a
+    /// parked fetch's epoch cannot be used again by a second request while the first waits; 3. a request that
+    /// forgets every partition ends the session: the answer is sessionless and empty, and the id is gone.
+    @Test func sessionEpochsMoveOnArrivalAndForgettingEverythingEndsTheSession() async throws {
+        try await H.withBroker { broker in
+            try await broker.createTopic("t")
+            let orphan = try await broker.fetch(H.fetchRequest([.init(topic: "t")], sessionID: 0, sessionEpoch: 5))
+            #expect(orphan.errorCode == ErrorCode.fetchSessionIDNotFound.rawValue)
+
+            let created = try await broker.fetch(H.fetchRequest([.init(topic: "t")], sessionEpoch: 0))
+            let id = created.sessionID
+            #expect(id != 0)
+            // Epoch 1 parks (nothing to read, a long wait); the same epoch again is refused meanwhile.
+            let parked = try broker.startFetch(H.fetchRequest([], maxWaitMs: 30_000, minBytes: 1, sessionID: id, sessionEpoch: 1))
+            try await broker.waitUntil("the first fetch of epoch 1 is parked") { broker.parkedFetches == 1 }
+            let duplicate = try await broker.fetch(H.fetchRequest([], sessionID: id, sessionEpoch: 1))
+            #expect(duplicate.errorCode == ErrorCode.invalidFetchSessionEpoch.rawValue)
+            try await broker.append("t", ["x"])
+            let woken = try await broker.fetchResponse(of: parked, within: .seconds(30))
+            #expect(woken.errorCode == 0 && woken.listed == ["t:0"])
+
+            let forgetAll = try await broker.fetch(H.fetchRequest(
+                [], sessionID: id, sessionEpoch: 2, forgotten: [.init(topic: "t", partitions: [0])]
+            ))
+            #expect(forgetAll.errorCode == 0)
+            #expect(forgetAll.sessionID == 0)
+            #expect(forgetAll.responses.isEmpty)
+            let ended = try await broker.fetch(H.fetchRequest([], sessionID: id, sessionEpoch: 3))
+            #expect(ended.errorCode == ErrorCode.fetchSessionIDNotFound.rawValue)
+        }
+    }
+
     /// Flow: with max.incremental.fetch.session.cache.slots=1, a second client's session evicts the first (least
     /// recently used), whose next incremental fetch is FETCH_SESSION_ID_NOT_FOUND (it starts over with a full fetch);
     /// with 0 slots a full fetch asking for a session gets its data and session id 0.

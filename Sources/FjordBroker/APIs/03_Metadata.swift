@@ -1,7 +1,8 @@
 // Metadata v0-v12 (all versions Kafka 4 defines). Brokers, cluster id (v2+), controller (v1+), topics with their
 // partitions; topic ids (v10+), lookups by id (v10+, UNKNOWN_TOPIC_ID), null name in v12+. A null topic list (v1+)
 // or an empty one in v0 asks for every topic. Unknown topics are created when auto.create.topics.enable is on and
-// the request allows it (v4+ flag; always in v0-v3), answered like Kafka with LEADER_NOT_AVAILABLE until ready.
+// the request allows it (v4+ flag; always in v0-v3): the topic is created (committed to the metadata log) before
+// the answer, which lists it ready, leaders and all, where Kafka would first answer LEADER_NOT_AVAILABLE.
 import FjordController
 import KafkaProtocol
 import NIOCore

@@ -87,13 +87,11 @@ final class FetchOperation {
             partitions = requested  // a full fetch without a session
         case (0, 0):
             partitions = requested
-            responseSessionID = services.fetchSessions.create(partitions: requested)
-            if responseSessionID != 0, case .found(let created) = services.fetchSessions.lookup(id: responseSessionID, epoch: 1) {
-                session = created
-                session?.nextEpoch = 0  // becomes 1 when the response is sent
-            }
+            session = services.fetchSessions.create(partitions: requested)
+            responseSessionID = session?.id ?? 0
         case (0, _):
-            return .invalidFetchSessionEpoch
+            // An incremental fetch of no session: there is no session 0 to find (Kafka answers the same).
+            return .fetchSessionIDNotFound
         case (_, -1):
             services.fetchSessions.remove(id: id)  // the client closes its session; this is a full fetch
             partitions = requested
@@ -101,13 +99,10 @@ final class FetchOperation {
             // A client with a session asks for a new one: drop the old.
             services.fetchSessions.remove(id: id)
             partitions = requested
-            responseSessionID = services.fetchSessions.create(partitions: requested)
-            if responseSessionID != 0, case .found(let created) = services.fetchSessions.lookup(id: responseSessionID, epoch: 1) {
-                session = created
-                session?.nextEpoch = 0
-            }
+            session = services.fetchSessions.create(partitions: requested)
+            responseSessionID = session?.id ?? 0
         default:
-            switch services.fetchSessions.lookup(id: id, epoch: epoch) {
+            switch services.fetchSessions.claim(id: id, epoch: epoch) {
             case .notFound: return .fetchSessionIDNotFound
             case .wrongEpoch: return .invalidFetchSessionEpoch
             case .found(var existing):
@@ -126,6 +121,13 @@ final class FetchOperation {
                         (cached.topicPartition.topic == name || (version >= 13 && cached.topicID == forgotten.topicID))
                             && forgotten.partitions.contains(cached.topicPartition.partition)
                     }
+                }
+                if existing.partitions.isEmpty {
+                    // Everything forgotten: the session ends, and the answer is a sessionless one with nothing in
+                    // it, as Kafka answers.
+                    services.fetchSessions.remove(id: id)
+                    partitions = []
+                    return nil
                 }
                 session = existing
                 partitions = existing.partitions

@@ -61,10 +61,29 @@ final class FetchSessionCache: Sendable {
         }
     }
 
-    /// Stores a new session and returns its id, or 0 when the cache has no room (capacity 0).
-    func create(partitions: [CachedPartition]) -> Int32 {
+    /// Finds the session a request of `epoch` continues and moves its epoch on at once, as Kafka does when the
+    /// request arrives: a second request with the same epoch (a duplicate, or one sent before the first was
+    /// answered) gets INVALID_FETCH_SESSION_EPOCH.
+    func claim(id: Int32, epoch: Int32) -> Lookup {
         state.withLockedValue { state in
-            guard capacity > 0 else { return 0 }
+            guard var session = state.sessions[id] else { return .notFound }
+            guard session.nextEpoch == epoch else { return .wrongEpoch(expected: session.nextEpoch) }
+            state.tick += 1
+            session.nextEpoch = Self.epoch(after: session.nextEpoch)
+            session.lastUsed = state.tick
+            state.sessions[id] = session
+            return .found(session)
+        }
+    }
+
+    /// Session epochs run 1...Int32.max, then wrap to 1.
+    static func epoch(after epoch: Int32) -> Int32 { epoch == Int32.max ? 1 : epoch + 1 }
+
+    /// Stores a new session (the next request must carry epoch 1) and returns it, or nil when the cache has no room
+    /// (capacity 0).
+    func create(partitions: [CachedPartition]) -> Session? {
+        state.withLockedValue { state in
+            guard capacity > 0 else { return nil }
             if state.sessions.count >= capacity,
                 let oldest = state.sessions.values.min(by: { $0.lastUsed < $1.lastUsed })
             {
@@ -73,20 +92,21 @@ final class FetchSessionCache: Sendable {
             var id: Int32
             repeat { id = Int32.random(in: 1...Int32.max, using: &state.generator) } while state.sessions[id] != nil
             state.tick += 1
-            state.sessions[id] = Session(id: id, nextEpoch: 1, partitions: partitions, lastUsed: state.tick)
-            return id
+            let session = Session(id: id, nextEpoch: 1, partitions: partitions, lastUsed: state.tick)
+            state.sessions[id] = session
+            return session
         }
     }
 
-    /// Replaces a session's state after its response was built, moving its epoch on.
+    /// Stores what a session's response reported for its partitions (the epoch moved on when the request was
+    /// claimed and stays as it is).
     func update(_ session: Session) {
         state.withLockedValue { state in
-            guard state.sessions[session.id] != nil else { return }
+            guard var stored = state.sessions[session.id] else { return }
             state.tick += 1
-            var updated = session
-            updated.nextEpoch = session.nextEpoch == Int32.max ? 1 : session.nextEpoch + 1
-            updated.lastUsed = state.tick
-            state.sessions[session.id] = updated
+            stored.partitions = session.partitions
+            stored.lastUsed = state.tick
+            state.sessions[session.id] = stored
         }
     }
 
