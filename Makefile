@@ -5,6 +5,8 @@
 #   make test     deps, build, swift test, then the interop suite (pytest)
 #   make interop  deps, build, interop suite only
 #   make docs     FjordClient documentation (DocC) into .build/docs
+#   make lint     swift-format (the toolchain's) checks every Swift file but the generated ones (.swift-format:
+#                 120 columns); `make format` rewrites them
 #   make capture  interop suite behind a recording proxy -> KafkaProtocolTests' captured-bytes corpus
 #   make clean    remove .build
 
@@ -76,8 +78,16 @@ interop: deps build
 clean:
 	rm -rf .build
 
-# Benchmarks/README.md: Fjord (release) and Tansu driven by confluent-kafka, then FjordClient against
-# librdkafka on Fjord; writes Benchmarks/results/<date>.md with SVG charts (Benchmarks/report.py).
+# The generated protocol code is the generator's output, byte for byte (GeneratedCodeIsCurrentTests): not formatted.
+SWIFT_FILES = $(shell git ls-files '*.swift' | grep -v '/Generated/')
+lint:
+	$(SWIFT) format lint --strict $(SWIFT_FILES)
+
+format:
+	$(SWIFT) format -i $(SWIFT_FILES)
+
+# Benchmarks/README.md: Fjord (release) and Tansu driven by confluent-kafka, each case BENCH_REPEAT times (median and
+# spread), then FjordClient against librdkafka (from C) on Fjord; writes Benchmarks/results/<date>.md with SVG charts.
 #   make bench BENCH_ARGS="--quick" CLIENT_BENCH_ARGS="--quick"   (extra flags for broker_bench.py, client_bench.py)
 BENCH_ARGS     ?=
 CLIENT_BENCH_ARGS ?=

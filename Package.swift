@@ -65,13 +65,16 @@ let package = Package(
         .executableTarget(
             name: "fjord-storage-crash-writer",
             dependencies: [
-                "FjordStorage", "FjordTestSupport", "KafkaProtocol", "KafkaRecords", .product(name: "NIOCore", package: "swift-nio"),
+                "FjordStorage", "FjordTestSupport", "KafkaProtocol", "KafkaRecords",
+                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
         // Append/read/lookup throughput beside the disk's raw rate (Benchmarks/StorageBenchmark, not in `make test`).
         .executableTarget(
             name: "fjord-storage-bench",
-            dependencies: ["FjordStorage", "KafkaProtocol", "KafkaRecords", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: [
+                "FjordStorage", "KafkaProtocol", "KafkaRecords", .product(name: "NIOCore", package: "swift-nio"),
+            ],
             path: "Benchmarks/StorageBenchmark"
         ),
 
@@ -181,11 +184,15 @@ let package = Package(
         ),
         .testTarget(
             name: "FjordGroupsTests",
-            dependencies: ["FjordGroups", "KafkaProtocol", "FjordTestSupport", .product(name: "NIOCore", package: "swift-nio")]
+            dependencies: [
+                "FjordGroups", "KafkaProtocol", "FjordTestSupport", .product(name: "NIOCore", package: "swift-nio"),
+            ]
         ),
         .testTarget(
             name: "FjordTransactionsTests",
-            dependencies: ["FjordTransactions", "FjordGroups", "KafkaProtocol", .product(name: "NIOCore", package: "swift-nio")]
+            dependencies: [
+                "FjordTransactions", "FjordGroups", "KafkaProtocol", .product(name: "NIOCore", package: "swift-nio"),
+            ]
         ),
         .testTarget(
             name: "FjordStorageTests",
@@ -209,8 +216,10 @@ let package = Package(
         ),
         .testTarget(
             name: "FjordCLITests",
-            dependencies: ["fjord", "FjordStorage", "KafkaProtocol", "KafkaRecords", "FjordTestSupport",
-                           .product(name: "NIOCore", package: "swift-nio")]
+            dependencies: [
+                "fjord", "FjordStorage", "KafkaProtocol", "KafkaRecords", "FjordTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
         ),
         .testTarget(
             name: "FjordClientTests",

@@ -19,7 +19,9 @@ struct Options {
 
     init(_ arguments: [String]) throws {
         var rest = arguments[...]
-        guard let mode = rest.popFirst(), ["produce", "consume"].contains(mode) else { throw Usage("first argument: produce or consume") }
+        guard let mode = rest.popFirst(), ["produce", "consume"].contains(mode) else {
+            throw Usage("first argument: produce or consume")
+        }
         self.mode = mode
         while let flag = rest.popFirst() {
             guard let value = rest.popFirst() else { throw Usage("\(flag) needs a value") }

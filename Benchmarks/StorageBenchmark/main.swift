@@ -11,7 +11,7 @@ import KafkaRecords
 import NIOCore
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 struct Options {
@@ -45,7 +45,9 @@ func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
 func removeTree(_ path: String) {
     if let handle = opendir(path) {
         while let entry = readdir(handle) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            let name = withUnsafeBytes(of: entry.pointee.d_name) {
+                String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
+            }
             if name != ".", name != ".." { unlink(path + "/" + name) }
         }
         closedir(handle)
@@ -62,7 +64,7 @@ func makeBatch(size: Int) -> ByteBuffer {
     while appended + recordSize + 20 <= size || builder.recordCount == 0 {
         var value = ByteBuffer()
         for _ in 0..<(recordSize / 8) {
-            state = state &* 6364136223846793005 &+ 1442695040888963407
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
             value.writeInteger(state)
         }
         builder.append(timestamp: 1_700_000_000_000 + Int64(builder.recordCount), key: nil, value: value)
@@ -112,7 +114,8 @@ func rawRead(path: String) -> Double {
 
 func openLog(_ directory: String) -> PartitionLog {
     try! PartitionLog(
-        directory: directory, topicPartition: TopicPartition("bench", 0), topicID: .zero, configuration: LogConfiguration()
+        directory: directory, topicPartition: TopicPartition("bench", 0), topicID: .zero,
+        configuration: LogConfiguration()
     )
 }
 
@@ -157,7 +160,7 @@ func lookups(directory: String, samples: Int) -> (offset: Double, timestamp: Dou
     let end = log.logEndOffset
     var state: UInt64 = 42
     func random(_ bound: Int64) -> Int64 {
-        state = state &* 6364136223846793005 &+ 1442695040888963407
+        state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
         return Int64((state >> 11) % UInt64(bound))
     }
     var start = now()
@@ -184,9 +187,13 @@ func fixed2(_ value: Double) -> String {
     return "\(hundredths / 100)." + (fraction < 10 ? "0" : "") + "\(fraction)"
 }
 
-print("fjord-storage-bench: \(options.megabytes) MiB per run, median of \(options.repetitions), folder \(options.directory)")
+print(
+    "fjord-storage-bench: \(options.megabytes) MiB per run, median of \(options.repetitions), folder \(options.directory)"
+)
 print("")
-print("| batch | log append MB/s | raw write MB/s | append/raw | log append+fsync MB/s | raw write+fsync MB/s | append/raw (fsync) |")
+print(
+    "| batch | log append MB/s | raw write MB/s | append/raw | log append+fsync MB/s | raw write+fsync MB/s | append/raw (fsync) |"
+)
 print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 var lastBatchSize = 0
 for size in [1 << 10, 16 << 10, 1 << 20] {
@@ -197,11 +204,16 @@ for size in [1 << 10, 16 << 10, 1 << 20] {
         results["raw", default: []].append(rawWrite(path: rawPath, buffer: batch, count: count, sync: false))
         results["log", default: []].append(logAppend(directory: logDirectory, batch: batch, count: count, sync: false))
         results["rawSync", default: []].append(rawWrite(path: rawPath, buffer: batch, count: count, sync: true))
-        results["logSync", default: []].append(logAppend(directory: logDirectory, batch: batch, count: count, sync: true))
+        results["logSync", default: []].append(
+            logAppend(directory: logDirectory, batch: batch, count: count, sync: true))
     }
-    let log = rate(median(results["log"]!)), raw = rate(median(results["raw"]!))
-    let logSync = rate(median(results["logSync"]!)), rawSync = rate(median(results["rawSync"]!))
-    print("| \(size >> 10) KiB (\(batch.readableBytes) B) | \(format(log)) | \(format(raw)) | \(percent(log / raw)) | \(format(logSync)) | \(format(rawSync)) | \(percent(logSync / rawSync)) |")
+    let log = rate(median(results["log"]!))
+    let raw = rate(median(results["raw"]!))
+    let logSync = rate(median(results["logSync"]!))
+    let rawSync = rate(median(results["rawSync"]!))
+    print(
+        "| \(size >> 10) KiB (\(batch.readableBytes) B) | \(format(log)) | \(format(raw)) | \(percent(log / raw)) | \(format(logSync)) | \(format(rawSync)) | \(percent(logSync / rawSync)) |"
+    )
     lastBatchSize = size
 }
 
@@ -223,7 +235,8 @@ do {
     }
     try! log.close()
 }
-var logReads = [Double](), rawReads = [Double]()
+var logReads = [Double]()
+var rawReads = [Double]()
 for _ in 0..<options.repetitions {
     logReads.append(logRead(directory: logDirectory))
     rawReads.append(rawRead(path: rawPath))
@@ -231,7 +244,9 @@ for _ in 0..<options.repetitions {
 print("")
 print("| read (page cache, 16 KiB batches) | log MB/s | raw MB/s | log/raw |")
 print("| --- | ---: | ---: | ---: |")
-print("| sequential, 1 MiB reads into memory | \(format(rate(median(logReads)))) | \(format(rate(median(rawReads)))) | \(percent(median(rawReads) / median(logReads))) |")
+print(
+    "| sequential, 1 MiB reads into memory | \(format(rate(median(logReads)))) | \(format(rate(median(rawReads)))) | \(percent(median(rawReads) / median(logReads))) |"
+)
 let lookup = lookups(directory: logDirectory, samples: 20_000)
 print("")
 print("| lookup (\(count) batches, 1 segment) | µs per lookup |")

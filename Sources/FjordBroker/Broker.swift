@@ -57,16 +57,22 @@ public final class Broker: Service, Sendable {
                 throw error
             }
             servingBox.withLockedValue { $0 = true }
-            logger.info("ready", metadata: ["ports": "\(server.boundPorts)", "metrics.port": "\(metricsPort.map(String.init) ?? "off")"])
+            logger.info(
+                "ready",
+                metadata: ["ports": "\(server.boundPorts)", "metrics.port": "\(metricsPort.map(String.init) ?? "off")"])
             // The storage services run until the graceful shutdown that ends this node, then stop with it.
             try await withThrowingTaskGroup(of: Void.self) { tasks in
                 tasks.addTask { try await self.makeFlusher(logManager: logManager, threadPool: threadPool).run() }
                 tasks.addTask { try await self.makeRetention(logManager: logManager, threadPool: threadPool).run() }
                 tasks.addTask {
-                    try await self.makeCleaner(logManager: logManager, replicas: services.replicas, threadPool: threadPool).run()
+                    try await self.makeCleaner(
+                        logManager: logManager, replicas: services.replicas, threadPool: threadPool
+                    ).run()
                 }
                 // Session expiry, rebalance timeouts and offset expiry of the group coordinator.
-                tasks.addTask { try await GroupCoordinatorService(coordinator: services.groups, threadPool: threadPool).run() }
+                tasks.addTask {
+                    try await GroupCoordinatorService(coordinator: services.groups, threadPool: threadPool).run()
+                }
                 // Timed-out transactions and idle transactional ids.
                 tasks.addTask {
                     try await TransactionCoordinatorService(
@@ -104,17 +110,25 @@ public final class Broker: Service, Sendable {
         try logManager.loadExisting { topicPartition in
             topicPartition.topic == MetadataService.topicName ? MetadataService.logConfiguration : LogConfiguration()
         }
-        if !logManager.previousShutdownWasClean, !logManager.allLogs.isEmpty { logger.warning("previous shutdown was not clean: logs were recovered") }
-        let metadataLog = try logManager.log(for: MetadataService.topicPartition)
-            ?? logManager.createLog(MetadataService.topicPartition, topicID: Self.metadataTopicID, configuration: MetadataService.logConfiguration)
-        let advertised = configuration.advertisedListeners.first { $0.name == configuration.listeners.first?.name }
+        if !logManager.previousShutdownWasClean, !logManager.allLogs.isEmpty {
+            logger.warning("previous shutdown was not clean: logs were recovered")
+        }
+        let metadataLog =
+            try logManager.log(for: MetadataService.topicPartition)
+            ?? logManager.createLog(
+                MetadataService.topicPartition, topicID: Self.metadataTopicID,
+                configuration: MetadataService.logConfiguration)
+        let advertised =
+            configuration.advertisedListeners.first { $0.name == configuration.listeners.first?.name }
             ?? configuration.advertisedListeners[0]
-        let publisher = MetadataPublisher(MetadataImage(
-            clusterID: clusterID, controllerID: configuration.nodeID,
-            brokers: [.init(nodeID: configuration.nodeID, host: advertised.host, port: Int32(advertised.port))]
-        ))
+        let publisher = MetadataPublisher(
+            MetadataImage(
+                clusterID: clusterID, controllerID: configuration.nodeID,
+                brokers: [.init(nodeID: configuration.nodeID, host: advertised.host, port: Int32(advertised.port))]
+            ))
         let replicas = ReplicaManager(
-            nodeID: configuration.nodeID, logManager: logManager, brokerProperties: configuration.properties, logger: logger
+            nodeID: configuration.nodeID, logManager: logManager, brokerProperties: configuration.properties,
+            logger: logger
         )
         let metadata = MetadataService(log: metadataLog, publisher: publisher, replicas: replicas, logger: logger)
         try metadata.load()
@@ -196,7 +210,9 @@ public final class Broker: Service, Sendable {
 
     /// Serves `/metrics` and `/health` on `metrics.listener`, unless it is off. Scrapes compute their gauges from
     /// `services` on the event loop that answers them (in-memory state only: no I/O).
-    private func startMetricsServer(services: BrokerServices, group: MultiThreadedEventLoopGroup) async throws -> MetricsServer? {
+    private func startMetricsServer(services: BrokerServices, group: MultiThreadedEventLoopGroup) async throws
+        -> MetricsServer?
+    {
         guard let listener = configuration.metricsListener else {
             logger.info("metrics listener off (metrics.listener is empty)")
             return nil
@@ -231,7 +247,9 @@ public final class Broker: Service, Sendable {
 
     /// Compacts `cleanup.policy=compact` logs every `log.cleaner.backoff.ms`, never past a partition's last stable
     /// offset (nothing of an open transaction is touched; a partition without a replica yet is left alone).
-    private func makeCleaner(logManager: LogManager, replicas: ReplicaManager, threadPool: NIOThreadPool) -> LogCleanerService {
+    private func makeCleaner(logManager: LogManager, replicas: ReplicaManager, threadPool: NIOThreadPool)
+        -> LogCleanerService
+    {
         var cleaner = LogCleanerService.Configuration()
         cleaner.isEnabled = configuration.logCleanerEnable
         cleaner.interval = .milliseconds(configuration.logCleanerBackoffMs)
@@ -247,9 +265,11 @@ public final class Broker: Service, Sendable {
     private func loadDataDirectories() throws -> MetaProperties {
         var first: MetaProperties?
         for directory in configuration.logDirs {
-            let meta = try MetaProperties.loadOrCreate(directory: directory, nodeID: configuration.nodeID, clusterID: first?.clusterID)
+            let meta = try MetaProperties.loadOrCreate(
+                directory: directory, nodeID: configuration.nodeID, clusterID: first?.clusterID)
             if let first, first.clusterID != meta.clusterID {
-                throw ConfigurationError(key: "log.dirs", "\(directory) belongs to cluster \(meta.clusterID), not \(first.clusterID)")
+                throw ConfigurationError(
+                    key: "log.dirs", "\(directory) belongs to cluster \(meta.clusterID), not \(first.clusterID)")
             }
             first = first ?? meta
         }

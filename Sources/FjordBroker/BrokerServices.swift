@@ -25,19 +25,22 @@ final class BrokerServices: Sendable {
     let logger: Logger
 
     init(
-        configuration: BrokerConfiguration, metadata: MetadataService, replicas: ReplicaManager, threadPool: NIOThreadPool,
+        configuration: BrokerConfiguration, metadata: MetadataService, replicas: ReplicaManager,
+        threadPool: NIOThreadPool,
         clock: any StorageClock, metrics: BrokerMetrics, logger: Logger
     ) {
         self.configuration = configuration
         self.metadata = metadata
         self.replicas = replicas
         self.fetchSessions = FetchSessionCache(capacity: configuration.maxIncrementalFetchSessionCacheSlots)
-        let groups = GroupCoordinator(configuration: configuration, metadata: metadata, replicas: replicas, clock: clock, logger: logger)
+        let groups = GroupCoordinator(
+            configuration: configuration, metadata: metadata, replicas: replicas, clock: clock, logger: logger)
         self.groups = groups
         let producerIDs = ProducerIDAllocator(metadata: metadata, nodeID: configuration.nodeID)
         self.producerIDs = producerIDs
         self.transactions = TransactionCoordinator(
-            configuration: configuration, metadata: metadata, replicas: replicas, groups: groups, allocator: producerIDs,
+            configuration: configuration, metadata: metadata, replicas: replicas, groups: groups,
+            allocator: producerIDs,
             clock: clock, logger: logger
         ) { outcome, replica in Self.finishAppend(outcome, of: replica, threadPool: threadPool, logger: logger) }
         self.threadPool = threadPool
@@ -58,23 +61,31 @@ final class BrokerServices: Sendable {
     }
 
     /// Runs blocking work on the thread pool and completes on `eventLoop`.
-    func blocking<T: Sendable>(on eventLoop: any EventLoop, _ body: @escaping @Sendable () throws -> T) -> EventLoopFuture<T> {
+    func blocking<T: Sendable>(on eventLoop: any EventLoop, _ body: @escaping @Sendable () throws -> T)
+        -> EventLoopFuture<T>
+    {
         threadPool.runIfActive(eventLoop: eventLoop, body)
     }
 
     /// What an append may still owe once it is done: the fsync its flush policy asked for and the producer
     /// snapshot of a roll, both in the background.
-    static func finishAppend(_ outcome: PartitionAppendOutcome, of replica: PartitionReplica, threadPool: NIOThreadPool, logger: Logger) {
+    static func finishAppend(
+        _ outcome: PartitionAppendOutcome, of replica: PartitionReplica, threadPool: NIOThreadPool, logger: Logger
+    ) {
         if outcome.flushRequested { flushInBackground(replica.log, threadPool: threadPool, logger: logger) }
         if let snapshot = outcome.producerSnapshot {
-            writeProducerSnapshotInBackground(snapshot.state, offset: snapshot.offset, directory: replica.log.directory, threadPool: threadPool, logger: logger)
+            writeProducerSnapshotInBackground(
+                snapshot.state, offset: snapshot.offset, directory: replica.log.directory, threadPool: threadPool,
+                logger: logger)
         }
     }
 
     private static func flushInBackground(_ log: PartitionLog, threadPool: NIOThreadPool, logger: Logger) {
         threadPool.submit { state in
             guard case .active = state else { return }
-            do { try log.flush() } catch { logger.error("flush failed", metadata: ["partition": "\(log.topicPartition)", "error": "\(error)"]) }
+            do { try log.flush() } catch {
+                logger.error("flush failed", metadata: ["partition": "\(log.topicPartition)", "error": "\(error)"])
+            }
         }
     }
 
@@ -95,7 +106,9 @@ final class BrokerServices: Sendable {
             let (state, end) = replica.producerStateSnapshot()
             guard !state.producers.isEmpty else { continue }
             do { try ProducerStateSnapshot.write(state, offset: end, directory: replica.log.directory) } catch {
-                logger.error("producer snapshot failed", metadata: ["partition": "\(replica.topicPartition)", "error": "\(error)"])
+                logger.error(
+                    "producer snapshot failed",
+                    metadata: ["partition": "\(replica.topicPartition)", "error": "\(error)"])
             }
         }
     }
@@ -104,11 +117,14 @@ final class BrokerServices: Sendable {
     /// with the broker's default partition count and replication factor. Blocking.
     func autoCreate(_ names: [String]) throws -> [TopicCommands.CreatedTopic] {
         let defaults = TopicCommands.Defaults(
-            partitionCount: configuration.defaultPartitionCount, replicationFactor: configuration.defaultReplicationFactor
+            partitionCount: configuration.defaultPartitionCount,
+            replicationFactor: configuration.defaultReplicationFactor
         )
         return try metadata.execute { image in
             let missing = names.filter { image.topic(named: $0) == nil && TopicName.isValid($0) }
-            return TopicCommands(image: image, defaults: defaults).createTopics(missing.map { TopicCommands.NewTopic(name: $0) }) {
+            return TopicCommands(image: image, defaults: defaults).createTopics(
+                missing.map { TopicCommands.NewTopic(name: $0) }
+            ) {
                 KafkaUUID.random()
             }
         }

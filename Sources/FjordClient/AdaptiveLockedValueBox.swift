@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A value behind a mutex that spins briefly before it sleeps (glibc's adaptive mutex), for state that one thread
@@ -22,7 +22,7 @@ final class AdaptiveLockedValueBox<Value: Sendable>: @unchecked Sendable {
         var attributes = pthread_mutexattr_t()
         pthread_mutexattr_init(&attributes)
         #if canImport(Glibc)
-        pthread_mutexattr_settype(&attributes, Int32(PTHREAD_MUTEX_ADAPTIVE_NP))
+            pthread_mutexattr_settype(&attributes, Int32(PTHREAD_MUTEX_ADAPTIVE_NP))
         #endif
         let error = pthread_mutex_init(mutex, &attributes)
         precondition(error == 0, "pthread_mutex_init failed: \(error)")

@@ -14,9 +14,14 @@ extension Admin {
             var request = ListTransactionsRequest()
             request.stateFilters = states
             request.producerIDFilters = producerIDs
-            request.durationFilter = openLongerThan.map { Int64($0.components.seconds * 1000 + $0.components.attoseconds / 1_000_000_000_000_000) } ?? -1
+            request.durationFilter =
+                openLongerThan.map {
+                    Int64($0.components.seconds * 1000 + $0.components.attoseconds / 1_000_000_000_000_000)
+                } ?? -1
             let response = try await client.send(request, to: broker)
-            if let error = ClientError.kafka(response.errorCode, "ListTransactions failed", broker: broker) { throw error }
+            if let error = ClientError.kafka(response.errorCode, "ListTransactions failed", broker: broker) {
+                throw error
+            }
             listings += response.transactionStates.map {
                 TransactionDescription(
                     transactionalID: $0.transactionalID, state: $0.transactionState, producerID: $0.producerID,
@@ -29,23 +34,33 @@ extension Admin {
 
     /// Describes transactional ids at their coordinators: state, producer id and epoch, timeout, and the partitions
     /// of the open transaction.
-    public func describeTransactions(_ transactionalIDs: [String]) async -> [String: Result<TransactionDescription, ClientError>] {
+    public func describeTransactions(_ transactionalIDs: [String]) async -> [String: Result<
+        TransactionDescription, ClientError
+    >] {
         var results: [String: Result<TransactionDescription, ClientError>] = [:]
         for id in transactionalIDs {
             do {
                 let coordinator = try await client.findCoordinator(key: id, keyType: 1)
-                let response = try await client.send(DescribeTransactionsRequest(transactionalIDs: [id]), to: coordinator)
+                let response = try await client.send(
+                    DescribeTransactionsRequest(transactionalIDs: [id]), to: coordinator)
                 guard let answer = response.transactionStates.first(where: { $0.transactionalID == id }) else {
                     throw ClientError(.protocolViolation, "DescribeTransactions answered no \(id)", isRetriable: true)
                 }
-                if let error = ClientError.kafka(answer.errorCode, "DescribeTransactions \(id) failed", broker: coordinator) { throw error }
-                results[id] = .success(TransactionDescription(
-                    transactionalID: id, state: answer.transactionState, producerID: answer.producerID,
-                    producerEpoch: answer.producerEpoch, timeoutMs: answer.transactionTimeoutMs,
-                    startTimeMs: answer.transactionStartTimeMs,
-                    partitions: answer.topics.flatMap { topic in topic.partitions.map { TopicPartition(topic.topic, $0) } },
-                    coordinator: coordinator
-                ))
+                if let error = ClientError.kafka(
+                    answer.errorCode, "DescribeTransactions \(id) failed", broker: coordinator)
+                {
+                    throw error
+                }
+                results[id] = .success(
+                    TransactionDescription(
+                        transactionalID: id, state: answer.transactionState, producerID: answer.producerID,
+                        producerEpoch: answer.producerEpoch, timeoutMs: answer.transactionTimeoutMs,
+                        startTimeMs: answer.transactionStartTimeMs,
+                        partitions: answer.topics.flatMap { topic in
+                            topic.partitions.map { TopicPartition(topic.topic, $0) }
+                        },
+                        coordinator: coordinator
+                    ))
             } catch {
                 results[id] = .failure(KafkaClient.asClientError(error))
             }
@@ -54,7 +69,9 @@ extension Admin {
     }
 
     /// The producers each partition's leader remembers, with the start offset of their open transactions.
-    public func describeProducers(_ partitions: [TopicPartition]) async -> [TopicPartition: Result<[ProducerState], ClientError>] {
+    public func describeProducers(_ partitions: [TopicPartition]) async -> [TopicPartition: Result<
+        [ProducerState], ClientError
+    >] {
         var results: [TopicPartition: Result<[ProducerState], ClientError>] = [:]
         for partition in partitions {
             do {
@@ -62,21 +79,27 @@ extension Admin {
                 var request = DescribeProducersRequest()
                 request.topics = [.init(name: partition.topic, partitionIndexes: [partition.partition])]
                 let response = try await client.send(request, to: leader)
-                guard let answer = response.topics.first(where: { $0.name == partition.topic })?.partitions
-                    .first(where: { $0.partitionIndex == partition.partition })
+                guard
+                    let answer = response.topics.first(where: { $0.name == partition.topic })?.partitions
+                        .first(where: { $0.partitionIndex == partition.partition })
                 else {
-                    throw ClientError(.protocolViolation, "DescribeProducers answered no \(partition)", isRetriable: true)
+                    throw ClientError(
+                        .protocolViolation, "DescribeProducers answered no \(partition)", isRetriable: true)
                 }
-                if let error = ClientError.kafka(answer.errorCode, answer.errorMessage ?? "DescribeProducers \(partition) failed", broker: leader, topic: partition.topic, partition: partition.partition) {
+                if let error = ClientError.kafka(
+                    answer.errorCode, answer.errorMessage ?? "DescribeProducers \(partition) failed", broker: leader,
+                    topic: partition.topic, partition: partition.partition)
+                {
                     throw error
                 }
-                results[partition] = .success(answer.activeProducers.map {
-                    ProducerState(
-                        producerID: $0.producerID, producerEpoch: $0.producerEpoch, lastSequence: $0.lastSequence,
-                        lastTimestamp: $0.lastTimestamp, coordinatorEpoch: $0.coordinatorEpoch,
-                        currentTransactionStartOffset: $0.currentTxnStartOffset
-                    )
-                })
+                results[partition] = .success(
+                    answer.activeProducers.map {
+                        ProducerState(
+                            producerID: $0.producerID, producerEpoch: $0.producerEpoch, lastSequence: $0.lastSequence,
+                            lastTimestamp: $0.lastTimestamp, coordinatorEpoch: $0.coordinatorEpoch,
+                            currentTransactionStartOffset: $0.currentTxnStartOffset
+                        )
+                    })
             } catch {
                 results[partition] = .failure(KafkaClient.asClientError(error))
             }
@@ -93,15 +116,21 @@ extension Admin {
     ) async throws {
         let leader = try await client.leader(for: partition)
         var request = WriteTxnMarkersRequest()
-        request.markers = [.init(
-            producerID: producerID, producerEpoch: producerEpoch, transactionResult: false,
-            topics: [.init(name: partition.topic, partitionIndexes: [partition.partition])], coordinatorEpoch: coordinatorEpoch
-        )]
+        request.markers = [
+            .init(
+                producerID: producerID, producerEpoch: producerEpoch, transactionResult: false,
+                topics: [.init(name: partition.topic, partitionIndexes: [partition.partition])],
+                coordinatorEpoch: coordinatorEpoch
+            )
+        ]
         let response = try await client.send(request, to: leader)
-        let code = response.markers.first?.topics.first?.partitions.first?.errorCode
+        let code =
+            response.markers.first?.topics.first?.partitions.first?.errorCode
             ?? ErrorCode.unknownServerError.rawValue
-        if let error = ClientError.kafka(code, "aborting producer \(producerID)'s transaction in \(partition) failed", broker: leader,
-                                         topic: partition.topic, partition: partition.partition) {
+        if let error = ClientError.kafka(
+            code, "aborting producer \(producerID)'s transaction in \(partition) failed", broker: leader,
+            topic: partition.topic, partition: partition.partition)
+        {
             throw error
         }
     }

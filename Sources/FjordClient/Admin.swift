@@ -20,7 +20,8 @@ public struct Admin: Sendable {
     /// The controller when metadata names one (KRaft brokers forward anyway), else any broker.
     private func controller() async throws -> Int32? {
         let metadata = try await client.metadata()
-        return metadata.controllerID >= 0 && metadata.brokers[metadata.controllerID] != nil ? metadata.controllerID : nil
+        return metadata.controllerID >= 0 && metadata.brokers[metadata.controllerID] != nil
+            ? metadata.controllerID : nil
     }
 
     private func sendToController<R: KafkaRequest>(_ request: R) async throws -> R.Response {
@@ -94,7 +95,8 @@ public struct Admin: Sendable {
             }
             let entry = ClusterMetadata.topic(topic, name: name)
             results[name] = .success(
-                TopicDescription(name: name, topicID: entry.topicID, isInternal: entry.isInternal, partitions: entry.partitions)
+                TopicDescription(
+                    name: name, topicID: entry.topicID, isInternal: entry.isInternal, partitions: entry.partitions)
             )
         }
         return Self.fillMissing(results, names)
@@ -210,10 +212,12 @@ public struct Admin: Sendable {
             for broker in response.brokers {
                 brokers[broker.brokerID] = BrokerAddress(host: broker.host, port: Int(broker.port))
             }
-            return ClusterDescription(clusterID: response.clusterID, controllerID: response.controllerID, brokers: brokers)
+            return ClusterDescription(
+                clusterID: response.clusterID, controllerID: response.controllerID, brokers: brokers)
         }
         let metadata = try await client.refreshMetadata()
-        return ClusterDescription(clusterID: metadata.clusterID, controllerID: metadata.controllerID, brokers: metadata.brokers)
+        return ClusterDescription(
+            clusterID: metadata.clusterID, controllerID: metadata.controllerID, brokers: metadata.brokers)
     }
 
     // MARK: Records and offsets
@@ -235,7 +239,8 @@ public struct Admin: Sendable {
         for (leader, partitions) in byLeader {
             var request = DeleteRecordsRequest()
             request.timeoutMs = timeout.millisecondsInt32
-            request.topics = Dictionary(grouping: partitions, by: \.topic).sorted { $0.key < $1.key }.map { topic, parts in
+            request.topics = Dictionary(grouping: partitions, by: \.topic).sorted { $0.key < $1.key }.map {
+                topic, parts in
                 DeleteRecordsRequest.DeleteRecordsTopic(
                     name: topic,
                     partitions: parts.map { .init(partitionIndex: $0.partition, offset: offsets[$0]!) }
@@ -257,7 +262,9 @@ public struct Admin: Sendable {
                     }
                 }
             } catch {
-                for partition in partitions { results[partition] = .failure(KafkaClient.asClientError(error, partition)) }
+                for partition in partitions {
+                    results[partition] = .failure(KafkaClient.asClientError(error, partition))
+                }
             }
         }
         return Self.fillMissing(results, Array(offsets.keys))
@@ -280,7 +287,8 @@ public struct Admin: Sendable {
             let response = try await client.send(ListGroupsRequest(), to: broker)
             if let error = ClientError.kafka(response.errorCode, "ListGroups failed", broker: broker) { throw error }
             listings += response.groups.map {
-                GroupListing(groupID: $0.groupID, protocolType: $0.protocolType, state: $0.groupState, coordinator: broker)
+                GroupListing(
+                    groupID: $0.groupID, protocolType: $0.protocolType, state: $0.groupState, coordinator: broker)
             }
         }
         return listings.sorted { $0.groupID < $1.groupID }
@@ -298,14 +306,17 @@ public struct Admin: Sendable {
                 guard let answer = response.groups.first(where: { $0.groupID == group }) else {
                     throw ClientError(.protocolViolation, "DescribeGroups answered no \(group)", isRetriable: true)
                 }
-                if let error = ClientError.kafka(answer.errorCode, "DescribeGroups \(group) failed", broker: coordinator) {
+                if let error = ClientError.kafka(
+                    answer.errorCode, "DescribeGroups \(group) failed", broker: coordinator)
+                {
                     throw error
                 }
                 let members = answer.members.map { member in
                     GroupDescription.Member(
                         memberID: member.memberID, groupInstanceID: member.groupInstanceID, clientID: member.clientID,
                         clientHost: member.clientHost,
-                        assignment: answer.protocolType == "consumer" ? Self.decodeAssignment(member.memberAssignment) : []
+                        assignment: answer.protocolType == "consumer"
+                            ? Self.decodeAssignment(member.memberAssignment) : []
                     )
                 }
                 results[group] = .success(
@@ -330,7 +341,8 @@ public struct Admin: Sendable {
                 var request = DeleteGroupsRequest()
                 request.groupsNames = [group]
                 let response = try await client.send(request, to: coordinator)
-                let code = response.results.first { $0.groupID == group }?.errorCode ?? ErrorCode.unknownServerError.rawValue
+                let code =
+                    response.results.first { $0.groupID == group }?.errorCode ?? ErrorCode.unknownServerError.rawValue
                 results[group] = Self.result(code, "DeleteGroups \(group) failed")
             } catch {
                 results[group] = .failure(KafkaClient.asClientError(error))
@@ -361,9 +373,12 @@ public struct Admin: Sendable {
         }
         var body = bytes
         body.moveReaderIndex(forwardBy: 2)
-        let clamped = min(max(version, ConsumerProtocolAssignment.validVersions.lowerBound), ConsumerProtocolAssignment.validVersions.upperBound)
+        let clamped = min(
+            max(version, ConsumerProtocolAssignment.validVersions.lowerBound),
+            ConsumerProtocolAssignment.validVersions.upperBound)
         guard let assignment = try? ConsumerProtocolAssignment(from: &body, version: clamped) else { return [] }
-        return assignment.assignedPartitions.flatMap { topic in topic.partitions.map { TopicPartition(topic.topic, $0) } }
+        return assignment.assignedPartitions.flatMap { topic in topic.partitions.map { TopicPartition(topic.topic, $0) }
+        }
     }
 
     static func result(_ code: Int16, _ message: String?, topic: String? = nil) -> Result<Void, ClientError> {
@@ -376,7 +391,8 @@ public struct Admin: Sendable {
     ) -> [Key: Result<Value, ClientError>] {
         var results = results
         for key in keys where results[key] == nil {
-            results[key] = .failure(ClientError(.protocolViolation, "the broker did not answer for \(key)", isRetriable: true))
+            results[key] = .failure(
+                ClientError(.protocolViolation, "the broker did not answer for \(key)", isRetriable: true))
         }
         return results
     }

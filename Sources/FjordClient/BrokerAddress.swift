@@ -13,7 +13,8 @@ public struct BrokerAddress: Hashable, Sendable, CustomStringConvertible {
     /// Parses `host:port` (IPv6 as `[::1]:9092`); `nil` if it is not of that form.
     public init?(_ text: String) {
         guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
-              (1...65535).contains(port) else { return nil }
+            (1...65535).contains(port)
+        else { return nil }
         var host = String(text[..<colon])
         if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
         guard !host.isEmpty else { return nil }

@@ -79,8 +79,9 @@ public struct ClusterMetadata: Sendable {
     /// The leader of `partition`, or nil when unknown or leaderless.
     public func leader(of partition: TopicPartition) -> Int32? {
         guard let topic = topics[partition.topic], topic.error == .none,
-              let entry = topic.partitions.first(where: { $0.partition == partition.partition }),
-              entry.leader >= 0 else { return nil }
+            let entry = topic.partitions.first(where: { $0.partition == partition.partition }),
+            entry.leader >= 0
+        else { return nil }
         return entry.leader
     }
 

@@ -110,7 +110,8 @@ extension Consumer {
         guard canAwaitNextHeartbeat else { return }
         let seen = consumerProtocol.heartbeats
         wakeHeartbeat()
-        let deadline = ContinuousClock.now + (consumerProtocol.heartbeatInterval ?? configuration.heartbeatInterval)
+        let deadline =
+            ContinuousClock.now + (consumerProtocol.heartbeatInterval ?? configuration.heartbeatInterval)
             + configuration.client.requestTimeout
         while consumerProtocol.heartbeats == seen && !closed && ContinuousClock.now < deadline {
             guard (try? await Task.sleep(for: .milliseconds(20))) != nil else { return }
@@ -132,10 +133,11 @@ extension Consumer {
             coordinator = try await client.findCoordinator(key: group)
             response = try await client.send(request, to: coordinator)
         } catch let error as ClientError where error.code == .unsupportedVersion {
-            failConsumer(ClientError(
-                .group, "the coordinator does not serve ConsumerGroupHeartbeat (group.protocol=consumer)",
-                isRetriable: false, cause: error
-            ))
+            failConsumer(
+                ClientError(
+                    .group, "the coordinator does not serve ConsumerGroupHeartbeat (group.protocol=consumer)",
+                    isRetriable: false, cause: error
+                ))
             return .zero
         } catch {
             logger.debug("consumer group heartbeat failed", metadata: ["error": "\(error)"])
@@ -151,7 +153,8 @@ extension Consumer {
         case .none:
             if let id = response.memberID, !id.isEmpty { memberID = id }
             consumerProtocol.memberEpoch = response.memberEpoch
-            consumerProtocol.heartbeatInterval = response.heartbeatIntervalMs > 0
+            consumerProtocol.heartbeatInterval =
+                response.heartbeatIntervalMs > 0
                 ? .milliseconds(Int64(response.heartbeatIntervalMs)) : configuration.heartbeatInterval
             if request.topicPartitions != nil { consumerProtocol.reportedOwned = owned }
             if request.subscribedTopicNames != nil { consumerProtocol.reportedSubscription = subscription }
@@ -171,11 +174,12 @@ extension Consumer {
             await loseConsumerAssignment()
             return .zero
         case .unreleasedInstanceID, .groupMaxSizeReached, .unsupportedAssignor, Self.invalidRegularExpression,
-             .invalidRequest, Self.groupIDNotFound, .groupAuthorizationFailed, .unsupportedVersion:
-            failConsumer(ClientError(
-                .group, "ConsumerGroupHeartbeat failed: \(response.errorMessage ?? "error \(code.rawValue)")",
-                kafkaError: code, isRetriable: false, broker: coordinator
-            ))
+            .invalidRequest, Self.groupIDNotFound, .groupAuthorizationFailed, .unsupportedVersion:
+            failConsumer(
+                ClientError(
+                    .group, "ConsumerGroupHeartbeat failed: \(response.errorMessage ?? "error \(code.rawValue)")",
+                    kafkaError: code, isRetriable: false, broker: coordinator
+                ))
             return .zero
         default:
             if KafkaClient.isCoordinatorError(code) || code == .coordinatorLoadInProgress {
@@ -283,7 +287,8 @@ extension Consumer {
         logger.debug(
             "reconciled consumer group assignment",
             metadata: [
-                "epoch": "\(consumerProtocol.memberEpoch)", "revoked": "\(step.revoked)", "assigned": "\(step.assigned)",
+                "epoch": "\(consumerProtocol.memberEpoch)", "revoked": "\(step.revoked)",
+                "assigned": "\(step.assigned)",
             ]
         )
     }

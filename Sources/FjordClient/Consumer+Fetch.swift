@@ -111,13 +111,15 @@ extension Consumer {
         request.isolationLevel = configuration.isolationLevel.rawValue
         request.sessionID = 0
         request.sessionEpoch = -1
-        request.topics = Dictionary(grouping: offsets.keys, by: \.topic).sorted { $0.key < $1.key }.map { topic, parts in
+        request.topics = Dictionary(grouping: offsets.keys, by: \.topic).sorted { $0.key < $1.key }.map {
+            topic, parts in
             FetchRequest.FetchTopic(
                 topic: topic, topicID: .zero,
                 partitions: parts.sorted().map {
                     FetchRequest.FetchPartition(
                         partition: $0.partition, currentLeaderEpoch: -1, fetchOffset: offsets[$0]!,
-                        lastFetchedEpoch: -1, logStartOffset: -1, partitionMaxBytes: configuration.maxPartitionFetchBytes
+                        lastFetchedEpoch: -1, logStartOffset: -1,
+                        partitionMaxBytes: configuration.maxPartitionFetchBytes
                     )
                 }
             )
@@ -144,7 +146,8 @@ extension Consumer {
                 let partition = TopicPartition(topic.topic, data.partitionIndex)
                 // Positions that moved (seek, pause, revocation) while the fetch was out make its data stale.
                 guard let requested = offsets[partition], fetchPositions[partition] == requested,
-                      !paused.contains(partition) else { continue }
+                    !paused.contains(partition)
+                else { continue }
                 let code = ErrorCode(rawValue: data.errorCode)
                 if code == .offsetOutOfRange {
                     resets[partition] = requested
@@ -152,7 +155,8 @@ extension Consumer {
                 }
                 if code != .none {
                     if KafkaClient.isMetadataError(code) { await client.invalidateMetadata() }
-                    logger.debug("partition fetch error", metadata: ["partition": "\(partition)", "code": "\(code.rawValue)"])
+                    logger.debug(
+                        "partition fetch error", metadata: ["partition": "\(partition)", "code": "\(code.rawValue)"])
                     continue
                 }
                 do {
@@ -236,7 +240,9 @@ extension Consumer {
                     requireStable: configuration.isolationLevel == .readCommitted,
                     memberID: asMember ? memberID : nil, memberEpoch: asMember ? consumerProtocol.memberEpoch : -1
                 )
-            } catch var error as ClientError where asMember && Self.memberEpochErrors.contains(error.kafkaError ?? .none) {
+            } catch var error as ClientError
+                where asMember && Self.memberEpochErrors.contains(error.kafkaError ?? .none)
+            {
                 // The epoch moved on (or the member was fenced) while the request was out: the heartbeat brings the
                 // current one and the fetch loop tries again.
                 wakeHeartbeat()
@@ -281,7 +287,8 @@ extension Consumer {
         )
         for (partition, result) in found {
             guard assignment.contains(partition), let expectedPosition = expected[partition],
-                  fetchPositions[partition] == expectedPosition else { continue }
+                fetchPositions[partition] == expectedPosition
+            else { continue }
             let offset = try result.get().offset
             positions[partition] = offset
             fetchPositions[partition] = offset

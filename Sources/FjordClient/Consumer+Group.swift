@@ -128,7 +128,8 @@ extension Consumer {
     ) async throws -> JoinGroupResponse {
         var subscriptionData = ConsumerProtocolSubscription()
         subscriptionData.topics = topics
-        subscriptionData.ownedPartitions = Dictionary(grouping: assignment, by: \.topic).sorted { $0.key < $1.key }.map {
+        subscriptionData.ownedPartitions = Dictionary(grouping: assignment, by: \.topic).sorted { $0.key < $1.key }.map
+        {
             ConsumerProtocolSubscription.TopicPartition(topic: $0.key, partitions: $0.value.map(\.partition).sorted())
         }
         subscriptionData.generationID = generationID
@@ -207,8 +208,10 @@ extension Consumer {
         -> [SyncGroupRequest.SyncGroupRequestAssignment]
     {
         guard let name = response.protocolName,
-              let assignor = configuration.assignors.first(where: { $0.name == name }) else {
-            throw ClientError(.group, "the group chose unknown assignor \(response.protocolName ?? "nil")", isRetriable: false)
+            let assignor = configuration.assignors.first(where: { $0.name == name })
+        else {
+            throw ClientError(
+                .group, "the group chose unknown assignor \(response.protocolName ?? "nil")", isRetriable: false)
         }
         var members: [GroupMemberSubscription] = []
         for member in response.members {
@@ -216,7 +219,9 @@ extension Consumer {
             members.append(
                 GroupMemberSubscription(
                     memberID: member.memberID, groupInstanceID: member.groupInstanceID, topics: decoded.topics,
-                    ownedPartitions: decoded.ownedPartitions.flatMap { t in t.partitions.map { TopicPartition(t.topic, $0) } },
+                    ownedPartitions: decoded.ownedPartitions.flatMap { t in
+                        t.partitions.map { TopicPartition(t.topic, $0) }
+                    },
                     generationID: decoded.generationID
                 )
             )
@@ -270,7 +275,8 @@ extension Consumer {
     /// on its metadata refresh); when the matching topics changed, the member rejoins with the new list.
     private func checkPatternSubscription() async {
         guard case .pattern = subscription, !closing, generationID >= 0,
-              lastPatternCheck + configuration.client.metadataMaxAge <= .now else { return }
+            lastPatternCheck + configuration.client.metadataMaxAge <= .now
+        else { return }
         lastPatternCheck = .now
         guard let topics = try? await subscribedTopics(), topics != joinedTopics else { return }
         logger.debug("pattern subscription changed", metadata: ["topics": "\(topics)"])
@@ -279,7 +285,8 @@ extension Consumer {
 
     private func heartbeat() async throws {
         guard let group = configuration.groupID, subscription != nil, generationID >= 0, let coordinator,
-              !needsRejoin, !closing, !rebalancing else { return }
+            !needsRejoin, !closing, !rebalancing
+        else { return }
         var request = HeartbeatRequest()
         request.groupID = group
         request.generationID = generationID
@@ -338,7 +345,9 @@ extension Consumer {
         var request = LeaveGroupRequest()
         request.groupID = group
         request.memberID = memberID
-        request.members = [LeaveGroupRequest.MemberIdentity(memberID: memberID, groupInstanceID: nil, reason: "closing")]
+        request.members = [
+            LeaveGroupRequest.MemberIdentity(memberID: memberID, groupInstanceID: nil, reason: "closing")
+        ]
         if let coordinator = try? await client.findCoordinator(key: group) {
             _ = try? await client.send(request, to: coordinator)
         }

@@ -104,8 +104,9 @@ public actor Consumer: Service {
     /// The next record of `partition` delivered will be the one at `offset`.
     public func seek(_ partition: TopicPartition, to offset: Int64) throws {
         guard assignment.contains(partition) else {
-            throw ClientError(.invalidArgument, "\(partition) is not assigned", isRetriable: false,
-                              topic: partition.topic, partition: partition.partition)
+            throw ClientError(
+                .invalidArgument, "\(partition) is not assigned", isRetriable: false,
+                topic: partition.topic, partition: partition.partition)
         }
         positions[partition] = offset
         fetchPositions[partition] = offset
@@ -134,7 +135,9 @@ public actor Consumer: Service {
     }
 
     /// For each partition, the first offset whose timestamp is at or after the given time (nil when none is).
-    public func offsetsForTimes(_ times: [TopicPartition: Int64]) async throws -> [TopicPartition: KafkaClient.ListedOffset?] {
+    public func offsetsForTimes(_ times: [TopicPartition: Int64]) async throws -> [TopicPartition: KafkaClient
+        .ListedOffset?]
+    {
         let found = await client.listOffsets(
             times.mapValues { .timestamp($0) }, isolationLevel: configuration.isolationLevel.rawValue
         )
@@ -150,12 +153,14 @@ public actor Consumer: Service {
     /// reset policy) if it is not known yet.
     public func position(of partition: TopicPartition) async throws -> Int64 {
         guard assignment.contains(partition) else {
-            throw ClientError(.invalidArgument, "\(partition) is not assigned", isRetriable: false,
-                              topic: partition.topic, partition: partition.partition)
+            throw ClientError(
+                .invalidArgument, "\(partition) is not assigned", isRetriable: false,
+                topic: partition.topic, partition: partition.partition)
         }
         if positions[partition] == nil { try await resolvePositions([partition]) }
         guard let position = positions[partition] else {
-            throw ClientError(.metadata, "no position for \(partition)", topic: partition.topic, partition: partition.partition)
+            throw ClientError(
+                .metadata, "no position for \(partition)", topic: partition.topic, partition: partition.partition)
         }
         return position
     }
@@ -205,7 +210,8 @@ public actor Consumer: Service {
                     bufferHead = 0
                 }
                 guard assignment.contains(record.topicPartition),
-                      record.offset >= (positions[record.topicPartition] ?? 0) else { continue }
+                    record.offset >= (positions[record.topicPartition] ?? 0)
+                else { continue }
                 positions[record.topicPartition] = record.offset + 1
                 if bufferedCount < configuration.maxBufferedRecords { wakeLoop() }
                 return record
@@ -223,7 +229,8 @@ public actor Consumer: Service {
                     if busy {
                         continuation.resume(
                             throwing: ClientError(
-                                .invalidArgument, "records is already being iterated by another task", isRetriable: false
+                                .invalidArgument, "records is already being iterated by another task",
+                                isRetriable: false
                             )
                         )
                     }
@@ -302,8 +309,10 @@ public actor Consumer: Service {
             }
             for (_, result) in results.sorted(by: { $0.key < $1.key }) {
                 if case .failure(let error) = result {
-                    if let code = error.kafkaError, code == .rebalanceInProgress || code == .illegalGeneration
-                        || code == .unknownMemberID, subscription != nil, !rebalancing, !usesConsumerProtocol {
+                    if let code = error.kafkaError,
+                        code == .rebalanceInProgress || code == .illegalGeneration
+                            || code == .unknownMemberID, subscription != nil, !rebalancing, !usesConsumerProtocol
+                    {
                         requestRejoin()
                     }
                     throw error

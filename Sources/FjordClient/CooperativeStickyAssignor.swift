@@ -37,14 +37,18 @@ public struct CooperativeStickyAssignor: PartitionAssignor {
         let subscriptions = Dictionary(uniqueKeysWithValues: sorted.map { ($0.memberID, Set($0.topics)) })
         var all: [TopicPartition] = []
         for topic in Set(members.flatMap(\.topics)).sorted() {
-            for partition in 0..<(partitionsPerTopic[topic] ?? 0) { all.append(TopicPartition(topic, Int32(partition))) }
+            for partition in 0..<(partitionsPerTopic[topic] ?? 0) {
+                all.append(TopicPartition(topic, Int32(partition)))
+            }
         }
         let valid = Set(all)
         // 1. Keep owned partitions that still exist, are still subscribed, and are not claimed twice.
         var claimed: [TopicPartition: (String, Int32)] = [:]
         for member in sorted {
-            for partition in member.ownedPartitions where valid.contains(partition)
-                && subscriptions[member.memberID]!.contains(partition.topic) {
+            for partition in member.ownedPartitions
+            where valid.contains(partition)
+                && subscriptions[member.memberID]!.contains(partition.topic)
+            {
                 if let current = claimed[partition], current.1 >= member.generationID { continue }
                 claimed[partition] = (member.memberID, member.generationID)
             }

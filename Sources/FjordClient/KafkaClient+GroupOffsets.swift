@@ -26,11 +26,13 @@ extension KafkaClient {
         if version >= 8 {
             request.groups = [
                 OffsetFetchRequest.OffsetFetchRequestGroup(
-                    groupID: group, memberID: version >= 9 ? memberID : nil, memberEpoch: version >= 9 ? memberEpoch : -1,
+                    groupID: group, memberID: version >= 9 ? memberID : nil,
+                    memberEpoch: version >= 9 ? memberEpoch : -1,
                     topics: topics?.map {
-                        OffsetFetchRequest.OffsetFetchRequestTopics(name: $0.key, partitionIndexes: $0.value.map(\.partition))
+                        OffsetFetchRequest.OffsetFetchRequestTopics(
+                            name: $0.key, partitionIndexes: $0.value.map(\.partition))
                     }
-                ),
+                )
             ]
         } else {
             request.groupID = group
@@ -46,9 +48,13 @@ extension KafkaClient {
             throw error
         }
         var results: [TopicPartition: Result<CommittedOffset, ClientError>] = [:]
-        func record(_ topic: String, _ index: Int32, _ offset: Int64, _ epoch: Int32, _ metadata: String?, _ code: Int16) {
+        func record(
+            _ topic: String, _ index: Int32, _ offset: Int64, _ epoch: Int32, _ metadata: String?, _ code: Int16
+        ) {
             let partition = TopicPartition(topic, index)
-            if let error = ClientError.kafka(code, "OffsetFetch failed", broker: coordinator, topic: topic, partition: index) {
+            if let error = ClientError.kafka(
+                code, "OffsetFetch failed", broker: coordinator, topic: topic, partition: index)
+            {
                 results[partition] = .failure(error)
             } else {
                 results[partition] = .success(CommittedOffset(offset: offset, leaderEpoch: epoch, metadata: metadata))
@@ -58,22 +64,30 @@ extension KafkaClient {
             guard let answer = response.groups.first(where: { $0.groupID == group }) else {
                 throw ClientError(.protocolViolation, "OffsetFetch answered no group \(group)", isRetriable: true)
             }
-            if let error = ClientError.kafka(answer.errorCode, "OffsetFetch for group \(group) failed", broker: coordinator) {
+            if let error = ClientError.kafka(
+                answer.errorCode, "OffsetFetch for group \(group) failed", broker: coordinator)
+            {
                 if KafkaClient.isCoordinatorError(error.kafkaError!) { invalidateCoordinator(key: group) }
                 throw error
             }
             for topic in answer.topics {
                 for p in topic.partitions {
-                    record(topic.name, p.partitionIndex, p.committedOffset, p.committedLeaderEpoch, p.metadata, p.errorCode)
+                    record(
+                        topic.name, p.partitionIndex, p.committedOffset, p.committedLeaderEpoch, p.metadata, p.errorCode
+                    )
                 }
             }
         } else {
-            if let error = ClientError.kafka(response.errorCode, "OffsetFetch for group \(group) failed", broker: coordinator) {
+            if let error = ClientError.kafka(
+                response.errorCode, "OffsetFetch for group \(group) failed", broker: coordinator)
+            {
                 throw error
             }
             for topic in response.topics {
                 for p in topic.partitions {
-                    record(topic.name, p.partitionIndex, p.committedOffset, p.committedLeaderEpoch, p.metadata, p.errorCode)
+                    record(
+                        topic.name, p.partitionIndex, p.committedOffset, p.committedLeaderEpoch, p.metadata, p.errorCode
+                    )
                 }
             }
         }
@@ -92,7 +106,8 @@ extension KafkaClient {
         request.memberID = memberID
         request.groupInstanceID = groupInstanceID
         request.retentionTimeMs = -1
-        request.topics = Dictionary(grouping: offsets.keys, by: \.topic).sorted { $0.key < $1.key }.map { topic, parts in
+        request.topics = Dictionary(grouping: offsets.keys, by: \.topic).sorted { $0.key < $1.key }.map {
+            topic, parts in
             OffsetCommitRequest.OffsetCommitRequestTopic(
                 name: topic,
                 partitions: parts.sorted().map {
@@ -115,7 +130,8 @@ extension KafkaClient {
             for p in topic.partitions {
                 let partition = TopicPartition(topic.name, p.partitionIndex)
                 if let error = ClientError.kafka(
-                    p.errorCode, "OffsetCommit failed", broker: coordinator, topic: topic.name, partition: p.partitionIndex
+                    p.errorCode, "OffsetCommit failed", broker: coordinator, topic: topic.name,
+                    partition: p.partitionIndex
                 ) {
                     if KafkaClient.isCoordinatorError(error.kafkaError!) { invalidateCoordinator(key: group) }
                     results[partition] = .failure(error)

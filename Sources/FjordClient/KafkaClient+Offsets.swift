@@ -83,8 +83,9 @@ extension KafkaClient {
         }
         for partition in specs.keys where results[partition] == nil {
             results[partition] = .failure(
-                ClientError(.protocolViolation, "no answer for \(partition)", isRetriable: true,
-                            topic: partition.topic, partition: partition.partition)
+                ClientError(
+                    .protocolViolation, "no answer for \(partition)", isRetriable: true,
+                    topic: partition.topic, partition: partition.partition)
             )
         }
         return results

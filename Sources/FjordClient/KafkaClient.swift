@@ -30,7 +30,9 @@ public actor KafkaClient {
     private var closed = false
 
     /// Creates a client; nothing connects until the first request.
-    public init(configuration: ClientConfiguration, eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
+    public init(
+        configuration: ClientConfiguration, eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) {
         self.configuration = configuration
         self.group = eventLoopGroup
         self.logger = configuration.logger
@@ -124,7 +126,9 @@ public actor KafkaClient {
         } catch {
             result = .failure(error)
         }
-        guard case .connecting(let waiters) = slots[address] else { preconditionFailure("slot changed while connecting") }
+        guard case .connecting(let waiters) = slots[address] else {
+            preconditionFailure("slot changed while connecting")
+        }
         switch result {
         case .success(let connection):
             slots[address] = .connected(connection)
@@ -197,7 +201,8 @@ public actor KafkaClient {
         interestingTopics.formUnion(topics)
         var request = MetadataRequest()
         request.allowAutoTopicCreation = configuration.allowAutoTopicCreation
-        request.topics = allTopics
+        request.topics =
+            allTopics
             ? nil
             : interestingTopics.sorted().map { MetadataRequest.MetadataRequestTopic(name: $0) }
         let connection = try await anyConnection()
@@ -301,7 +306,9 @@ public actor KafkaClient {
             guard let entry = response.coordinators.first else {
                 throw ClientError(.protocolViolation, "FindCoordinator returned no coordinator", isRetriable: true)
             }
-            (errorCode, nodeID, host, port, message) = (entry.errorCode, entry.nodeID, entry.host, entry.port, entry.errorMessage)
+            (errorCode, nodeID, host, port, message) = (
+                entry.errorCode, entry.nodeID, entry.host, entry.port, entry.errorMessage
+            )
         } else {
             (errorCode, nodeID, host, port, message) = (
                 response.errorCode, response.nodeID, response.host, response.port, response.errorMessage

@@ -12,7 +12,8 @@ public enum Murmur2 {
         let length4 = length / 4
         for i in 0..<length4 {
             let i4 = i * 4
-            var k = UInt32(data[i4]) | UInt32(data[i4 + 1]) << 8 | UInt32(data[i4 + 2]) << 16
+            var k =
+                UInt32(data[i4]) | UInt32(data[i4 + 1]) << 8 | UInt32(data[i4 + 2]) << 16
                 | UInt32(data[i4 + 3]) << 24
             k = k &* m
             k ^= k >> r

@@ -86,7 +86,9 @@ extension Producer {
     /// Whether a partition's first batch must wait for answers: its partition has the most requests in flight, or
     /// the batch is a retry and anything of its partition is in flight.
     private func blockedPartitions() -> @Sendable (TopicPartition, ProducerBatch) -> Bool {
-        let limit = configuration.idempotent ? min(configuration.maxInFlightPerPartition, 5)
+        let limit =
+            configuration.idempotent
+            ? min(configuration.maxInFlightPerPartition, 5)
             : configuration.maxInFlightPerPartition
         let inFlightNow = inFlight
         return { partition, batch in
@@ -137,7 +139,8 @@ extension Producer {
                     if configuration.idempotent && producerID >= 0 {
                         sequence = nextSequence[batch.partition] ?? 0
                         let next = Int64(sequence) + Int64(batch.recordCount)
-                        nextSequence[batch.partition] = Int32(truncatingIfNeeded: next > Int64(Int32.max) ? next - Int64(Int32.max) - 1 : next)
+                        nextSequence[batch.partition] = Int32(
+                            truncatingIfNeeded: next > Int64(Int32.max) ? next - Int64(Int32.max) - 1 : next)
                     }
                     try batch.encode(
                         producerID: sequence >= 0 ? producerID : -1, producerEpoch: sequence >= 0 ? producerEpoch : -1,
@@ -229,7 +232,8 @@ extension Producer {
         }
         for batch in batches {
             guard let answer = answers[batch.partition] else {
-                retryOrFail(batch, ClientError(.protocolViolation, "no answer for \(batch.partition)", isRetriable: true))
+                retryOrFail(
+                    batch, ClientError(.protocolViolation, "no answer for \(batch.partition)", isRetriable: true))
                 continue
             }
             let code = ErrorCode(rawValue: answer.errorCode)
@@ -263,7 +267,8 @@ extension Producer {
         let retriable = (error as? ClientError)?.isRetriable ?? false
         let now = ContinuousClock.now
         if retriable, !closingAbandoned, batch.attempts <= configuration.retries,
-           now < batch.createdAt + configuration.deliveryTimeout {
+            now < batch.createdAt + configuration.deliveryTimeout
+        {
             var retry = batch
             retry.retryAt = now + configuration.retryBackoff
             if retry.attempts == 0 { retry.attempts = 1 }

@@ -22,9 +22,13 @@ extension Producer {
     public func initTransactions() async throws {
         let transactionalID = try requireTransactional()
         guard configuration.idempotent else {
-            throw ClientError(.invalidArgument, "a transactional producer needs idempotence (enableIdempotence and acks = .all)", isRetriable: false)
+            throw ClientError(
+                .invalidArgument, "a transactional producer needs idempotence (enableIdempotence and acks = .all)",
+                isRetriable: false)
         }
-        guard !transactionsInitialized else { throw ClientError(.transaction, "initTransactions() was already called", isRetriable: false) }
+        guard !transactionsInitialized else {
+            throw ClientError(.transaction, "initTransactions() was already called", isRetriable: false)
+        }
         var request = InitProducerIDRequest()
         request.transactionalID = transactionalID
         request.transactionTimeoutMs = configuration.transactionTimeout.millisecondsInt32
@@ -41,7 +45,9 @@ extension Producer {
     /// Opens a transaction: `send` takes records until it is committed or aborted.
     public func beginTransaction() throws {
         _ = try requireTransactional()
-        guard transactionsInitialized else { throw ClientError(.transaction, "call initTransactions() first", isRetriable: false) }
+        guard transactionsInitialized else {
+            throw ClientError(.transaction, "call initTransactions() first", isRetriable: false)
+        }
         guard !intake.withLockedValue({ $0.transactionOpen }) else {
             throw ClientError(.transaction, "a transaction is already open", isRetriable: false)
         }
@@ -79,7 +85,8 @@ extension Producer {
     /// Commits consumer offsets as part of the open transaction (AddOffsetsToTxn, then TxnOffsetCommit to the
     /// group's coordinator): they become the group's committed offsets only if the transaction commits. `offsets`
     /// are the next offsets to read (the last processed offset + 1), as with `Consumer.commit(offsets:)`.
-    public func sendOffsetsToTransaction(_ offsets: [TopicPartition: Int64], group: ConsumerGroupMetadata) async throws {
+    public func sendOffsetsToTransaction(_ offsets: [TopicPartition: Int64], group: ConsumerGroupMetadata) async throws
+    {
         try requireOpenTransaction()
         let transactionalID = try requireTransactional()
         guard !offsets.isEmpty else { return }
@@ -100,20 +107,32 @@ extension Producer {
         commit.generationID = group.generationID
         commit.memberID = group.memberID
         commit.groupInstanceID = group.groupInstanceID
-        commit.topics = Dictionary(grouping: offsets, by: { $0.key.topic }).sorted { $0.key < $1.key }.map { topic, entries in
-            .init(name: topic, partitions: entries.sorted { $0.key.partition < $1.key.partition }.map {
-                .init(partitionIndex: $0.key.partition, committedOffset: $0.value, committedLeaderEpoch: -1, committedMetadata: "")
-            })
+        commit.topics = Dictionary(grouping: offsets, by: { $0.key.topic }).sorted { $0.key < $1.key }.map {
+            topic, entries in
+            .init(
+                name: topic,
+                partitions: entries.sorted { $0.key.partition < $1.key.partition }.map {
+                    .init(
+                        partitionIndex: $0.key.partition, committedOffset: $0.value, committedLeaderEpoch: -1,
+                        committedMetadata: "")
+                })
         }
         let deadline = ContinuousClock.now + configuration.maxBlock
         while true {
             do {
                 let coordinator = try await client.findCoordinator(key: group.groupID, keyType: 0)
                 let response = try await client.send(commit, to: coordinator)
-                let code = response.topics.lazy.flatMap(\.partitions).map { ErrorCode(rawValue: $0.errorCode) }.first { $0 != .none } ?? .none
+                let code =
+                    response.topics.lazy.flatMap(\.partitions).map { ErrorCode(rawValue: $0.errorCode) }.first {
+                        $0 != .none
+                    } ?? .none
                 if code == .none { return }
-                if KafkaClient.isCoordinatorError(code) { await client.invalidateCoordinator(key: group.groupID, keyType: 0) }
-                throw ClientError(.transaction, "TxnOffsetCommit for group \(group.groupID) failed", kafkaError: code, broker: coordinator)
+                if KafkaClient.isCoordinatorError(code) {
+                    await client.invalidateCoordinator(key: group.groupID, keyType: 0)
+                }
+                throw ClientError(
+                    .transaction, "TxnOffsetCommit for group \(group.groupID) failed", kafkaError: code,
+                    broker: coordinator)
             } catch let error as ClientError where error.isRetriable && ContinuousClock.now < deadline {
                 try await Task.sleep(for: configuration.retryBackoff)
             }
@@ -132,14 +151,17 @@ extension Producer {
         request.v3AndBelowTransactionalID = transactionalID
         request.v3AndBelowProducerID = producerID
         request.v3AndBelowProducerEpoch = producerEpoch
-        request.v3AndBelowTopics = Dictionary(grouping: new, by: \.topic).sorted { $0.key < $1.key }.map { topic, partitions in
+        request.v3AndBelowTopics = Dictionary(grouping: new, by: \.topic).sorted { $0.key < $1.key }.map {
+            topic, partitions in
             .init(name: topic, partitions: partitions.map(\.partition).sorted())
         }
         do {
             _ = try await sendToTransactionCoordinator(request) { response in
                 let codes = response.resultsByTopicV3AndBelow.flatMap(\.resultsByPartition).map(\.partitionErrorCode)
                 // OPERATION_NOT_ATTEMPTED only says another partition failed: report that one.
-                return codes.first { $0 != 0 && $0 != ErrorCode.operationNotAttempted.rawValue } ?? codes.first { $0 != 0 } ?? 0
+                return codes.first { $0 != 0 && $0 != ErrorCode.operationNotAttempted.rawValue } ?? codes.first {
+                    $0 != 0
+                } ?? 0
             }
             transactionPartitions.formUnion(new)
             return ready
@@ -155,7 +177,8 @@ extension Producer {
     /// A record of the open transaction failed for good: the transaction can only be aborted.
     func noteTransactionFailure(_ error: any Error) {
         guard transactionFailure == nil else { return }
-        transactionFailure = error as? ClientError ?? ClientError(.transaction, "\(error)", isRetriable: false, cause: error)
+        transactionFailure =
+            error as? ClientError ?? ClientError(.transaction, "\(error)", isRetriable: false, cause: error)
     }
 
     nonisolated func checkTransactionOpen(topic: String) throws(ClientError) {
@@ -205,7 +228,9 @@ extension Producer {
                 let response = try await client.send(request, to: coordinator)
                 let code = ErrorCode(rawValue: errorCode(response))
                 if code == .none { return response }
-                if KafkaClient.isCoordinatorError(code) { await client.invalidateCoordinator(key: transactionalID, keyType: 1) }
+                if KafkaClient.isCoordinatorError(code) {
+                    await client.invalidateCoordinator(key: transactionalID, keyType: 1)
+                }
                 let retriable = code.isRetriable || code == .concurrentTransactions
                 throw ClientError(
                     .transaction, "\(R.apiKey) for transactional id \(transactionalID) failed", kafkaError: code,

@@ -5,9 +5,9 @@ import NIOCore
 import ServiceLifecycle
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Sends records to Kafka (DESIGN.md §1): metadata → partition → accumulate per partition until `batch.size` or
@@ -97,7 +97,9 @@ public actor Producer: Service {
     ) async throws {
         if configuration.transactionalID != nil { try checkTransactionOpen(topic: topic) }
         let time = timestamp ?? Self.nowMilliseconds()
-        if try appendAtOnce(topic: topic, key: key, value: value, headers: headers, partition: partition, timestamp: time) {
+        if try appendAtOnce(
+            topic: topic, key: key, value: value, headers: headers, partition: partition, timestamp: time)
+        {
             return
         }
         let size = ProducerBatch.estimatedSize(key: key, value: value, headers: headers)

@@ -57,7 +57,9 @@ struct ProducerBatch: Sendable {
     }
 
     /// Encodes the batch with idempotence fields; called once.
-    mutating func encode(producerID: Int64, producerEpoch: Int16, baseSequence: Int32, transactional: Bool = false) throws {
+    mutating func encode(producerID: Int64, producerEpoch: Int16, baseSequence: Int32, transactional: Bool = false)
+        throws
+    {
         builder.options.producerID = producerID
         builder.options.producerEpoch = producerEpoch
         builder.options.baseSequence = baseSequence
@@ -77,7 +79,8 @@ struct ProducerBatch: Sendable {
         for (index, completion) in completions.enumerated() {
             let offset = baseOffset < 0 ? -1 : baseOffset + Int64(index)
             let timestamp = logAppendTime >= 0 ? logAppendTime : timestamps[index]
-            completion?.resume(returning: RecordMetadata(topicPartition: partition, offset: offset, timestamp: timestamp))
+            completion?.resume(
+                returning: RecordMetadata(topicPartition: partition, offset: offset, timestamp: timestamp))
         }
     }
 

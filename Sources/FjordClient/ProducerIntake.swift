@@ -73,7 +73,8 @@ struct ProducerIntake: Sendable {
         }
         if let partition, partition < 0 || Int(partition) >= count { return .invalidPartition(count: count) }
         guard accumulator.hasRoom(for: size) else { return .noRoom }
-        let chosen = partition
+        let chosen =
+            partition
             ?? partitioner.partition(topic: topic, key: key.map { Array($0.readableBytesView) }, partitionCount: count)
         accumulator.reserve(size)
         return .reserved(TopicPartition(topic, chosen))

@@ -128,7 +128,7 @@ struct RecordAccumulator: Sendable {
         while index != queues.values.endIndex {
             defer { queues.values.formIndex(after: &index) }
             guard let first = readyFirst(queues.values[index], now: now, flushing: flushing),
-                  !blocked(first.partition, first)
+                !blocked(first.partition, first)
             else { continue }
             var batch = queues.values[index].removeFirst()
             batch.isClosed = true
@@ -149,7 +149,8 @@ struct RecordAccumulator: Sendable {
     /// The earliest instant at which a waiting batch becomes ready by linger or retry backoff. Partitions whose
     /// first batch is `blocked` are left out: the answer that unblocks them wakes the sender anyway, and their
     /// deadlines, long past, would otherwise wake it in a busy loop.
-    func nextReadyTime(blocked: (TopicPartition, ProducerBatch) -> Bool = { _, _ in false }) -> ContinuousClock.Instant? {
+    func nextReadyTime(blocked: (TopicPartition, ProducerBatch) -> Bool = { _, _ in false }) -> ContinuousClock.Instant?
+    {
         var earliest: ContinuousClock.Instant?
         for queue in queues.values {
             guard let first = queue.waiting.first ?? queue.open, !blocked(first.partition, first) else { continue }
@@ -166,9 +167,10 @@ struct RecordAccumulator: Sendable {
     }
 
     private static func insert(_ batch: ProducerBatch, into queue: inout CircularBuffer<ProducerBatch>) {
-        let index = queue.firstIndex { other in
-            other.encoded == nil || other.baseSequence < 0 || other.baseSequence > batch.baseSequence
-        } ?? queue.endIndex
+        let index =
+            queue.firstIndex { other in
+                other.encoded == nil || other.baseSequence < 0 || other.baseSequence > batch.baseSequence
+            } ?? queue.endIndex
         queue.insert(batch, at: batch.baseSequence < 0 ? queue.startIndex : index)
     }
 

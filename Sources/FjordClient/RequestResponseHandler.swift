@@ -44,7 +44,8 @@ final class RequestResponseHandler: ChannelDuplexHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)
         guard let id = frame.getInteger(at: frame.readerIndex, endianness: .big, as: Int32.self),
-              let entry = pending.removeValue(forKey: id) else {
+            let entry = pending.removeValue(forKey: id)
+        else {
             return  // A response to a request that already timed out.
         }
         entry.timeout.cancel()

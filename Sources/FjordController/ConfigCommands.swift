@@ -54,7 +54,8 @@ public struct ConfigCommands: Sendable {
             }
         case .broker:
             if !name.isEmpty, name != String(nodeID) {
-                return ItemResult(.invalidRequest, "Unexpected broker id, expected \(nodeID) or empty string, but received \(name)")
+                return ItemResult(
+                    .invalidRequest, "Unexpected broker id, expected \(nodeID) or empty string, but received \(name)")
             }
         default:
             return ItemResult(.invalidRequest, "Unsupported resource type \(type)")
@@ -68,32 +69,46 @@ public struct ConfigCommands: Sendable {
 
     /// IncrementalAlterConfigs for one resource.
     public func incrementalAlter(type: Int8, name: String, changes: [Change]) -> ControllerResult<ItemResult> {
-        if let problem = checkResource(type: type, name: name) { return ControllerResult(records: [], response: problem) }
+        if let problem = checkResource(type: type, name: name) {
+            return ControllerResult(records: [], response: problem)
+        }
         let resourceType = ConfigResourceType(rawValue: type)!
         var values = current(type: resourceType, name: name)
         var touched = Set<String>()
         for change in changes {
             guard touched.insert(change.name).inserted else {
-                return ControllerResult(records: [], response: ItemResult(.invalidRequest, "Error due to duplicate config keys"))
+                return ControllerResult(
+                    records: [], response: ItemResult(.invalidRequest, "Error due to duplicate config keys"))
             }
             guard let definition = Self.definition(for: change.name, type: resourceType) else {
-                return ControllerResult(records: [], response: ItemResult(.invalidConfig, "Unknown \(resourceType == .topic ? "topic" : "broker") config name: \(change.name)"))
+                return ControllerResult(
+                    records: [],
+                    response: ItemResult(
+                        .invalidConfig,
+                        "Unknown \(resourceType == .topic ? "topic" : "broker") config name: \(change.name)"))
             }
             switch change.operation {
             case .set:
                 guard let value = change.value else {
-                    return ControllerResult(records: [], response: ItemResult(.invalidConfig, "Null value not supported for : \(change.name)"))
+                    return ControllerResult(
+                        records: [],
+                        response: ItemResult(.invalidConfig, "Null value not supported for : \(change.name)"))
                 }
                 values[change.name] = value
             case .delete:
                 values[change.name] = nil
             case .append, .subtract:
                 guard case .list = definition.kind else {
-                    return ControllerResult(records: [], response: ItemResult(.invalidConfig, "Config value append is not allowed for config key: \(change.name)"))
+                    return ControllerResult(
+                        records: [],
+                        response: ItemResult(
+                            .invalidConfig, "Config value append is not allowed for config key: \(change.name)"))
                 }
                 let existing = (values[change.name] ?? definition.defaultValue).split(separator: ",").map(String.init)
                 let items = (change.value ?? "").split(separator: ",").map(String.init)
-                let updated = change.operation == .append ? existing + items.filter { !existing.contains($0) } : existing.filter { !items.contains($0) }
+                let updated =
+                    change.operation == .append
+                    ? existing + items.filter { !existing.contains($0) } : existing.filter { !items.contains($0) }
                 values[change.name] = updated.joined(separator: ",")
             }
             if let value = values[change.name], let problem = definition.validate(value) {
@@ -104,16 +119,25 @@ public struct ConfigCommands: Sendable {
     }
 
     /// AlterConfigs (the legacy API) for one resource: the given configs replace every override.
-    public func replace(type: Int8, name: String, configs: [(name: String, value: String?)]) -> ControllerResult<ItemResult> {
-        if let problem = checkResource(type: type, name: name) { return ControllerResult(records: [], response: problem) }
+    public func replace(type: Int8, name: String, configs: [(name: String, value: String?)]) -> ControllerResult<
+        ItemResult
+    > {
+        if let problem = checkResource(type: type, name: name) {
+            return ControllerResult(records: [], response: problem)
+        }
         let resourceType = ConfigResourceType(rawValue: type)!
         var values = [String: String]()
         for config in configs {
             guard let definition = Self.definition(for: config.name, type: resourceType) else {
-                return ControllerResult(records: [], response: ItemResult(.invalidConfig, "Unknown \(resourceType == .topic ? "topic" : "broker") config name: \(config.name)"))
+                return ControllerResult(
+                    records: [],
+                    response: ItemResult(
+                        .invalidConfig,
+                        "Unknown \(resourceType == .topic ? "topic" : "broker") config name: \(config.name)"))
             }
             guard let value = config.value else {
-                return ControllerResult(records: [], response: ItemResult(.invalidConfig, "Null value not supported for : \(config.name)"))
+                return ControllerResult(
+                    records: [], response: ItemResult(.invalidConfig, "Null value not supported for : \(config.name)"))
             }
             if let problem = definition.validate(value) {
                 return ControllerResult(records: [], response: ItemResult(.invalidConfig, problem))
@@ -128,7 +152,8 @@ public struct ConfigCommands: Sendable {
         let before = current(type: type, name: name)
         var records = [MetadataRecord]()
         for key in Set(before.keys).union(values.keys).sorted() where before[key] != values[key] {
-            records.append(.config(ConfigRecord(resourceType: type.rawValue, resourceName: name, name: key, value: values[key])))
+            records.append(
+                .config(ConfigRecord(resourceType: type.rawValue, resourceName: name, name: key, value: values[key])))
         }
         return records
     }

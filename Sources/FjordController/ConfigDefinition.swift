@@ -44,25 +44,40 @@ public struct ConfigDefinition: Sendable {
         let trimmed = value.trimmingCharacters(in: .whitespaces)
         switch kind {
         case .int(let range), .long(let range):
-            guard let number = Int64(trimmed) else { return "Invalid value \(value) for configuration \(name): Not a number of type \(kind.describeType == 3 ? "INT" : "LONG")" }
-            guard range.contains(number) else { return "Invalid value \(value) for configuration \(name): Value must be at least \(range.lowerBound)" + (range.upperBound < Int64.max && range.upperBound != Int64(Int32.max) ? " and at most \(range.upperBound)" : "") }
+            guard let number = Int64(trimmed) else {
+                return
+                    "Invalid value \(value) for configuration \(name): Not a number of type \(kind.describeType == 3 ? "INT" : "LONG")"
+            }
+            guard range.contains(number) else {
+                return "Invalid value \(value) for configuration \(name): Value must be at least \(range.lowerBound)"
+                    + (range.upperBound < Int64.max && range.upperBound != Int64(Int32.max)
+                        ? " and at most \(range.upperBound)" : "")
+            }
         case .double(let range):
-            guard let number = Double(trimmed), range.contains(number) else { return "Invalid value \(value) for configuration \(name): must be a number in \(range)" }
+            guard let number = Double(trimmed), range.contains(number) else {
+                return "Invalid value \(value) for configuration \(name): must be a number in \(range)"
+            }
         case .boolean:
-            guard ["true", "false"].contains(trimmed.lowercased()) else { return "Invalid value \(value) for configuration \(name): Expected value to be either true or false" }
+            guard ["true", "false"].contains(trimmed.lowercased()) else {
+                return "Invalid value \(value) for configuration \(name): Expected value to be either true or false"
+            }
         case .string: break
         case .choice(let allowed):
             guard allowed.contains(where: { $0.lowercased() == trimmed.lowercased() }) else {
-                return "Invalid value \(value) for configuration \(name): String must be one of: \(allowed.joined(separator: ", "))"
+                return
+                    "Invalid value \(value) for configuration \(name): String must be one of: \(allowed.joined(separator: ", "))"
             }
         case .kafkaVersion:
             guard Self.isKafkaVersion(trimmed) else {
                 return "Invalid value \(value) for configuration \(name): Version `\(value)` is not a valid version"
             }
         case .list(let allowed):
-            let items = trimmed.split(separator: ",").map { String($0).trimmingCharacters(in: CharacterSetLite.whitespaces).lowercased() }
+            let items = trimmed.split(separator: ",").map {
+                String($0).trimmingCharacters(in: CharacterSetLite.whitespaces).lowercased()
+            }
             guard !items.isEmpty, items.allSatisfy({ item in allowed.contains { $0.lowercased() == item } }) else {
-                return "Invalid value \(value) for configuration \(name): items must be in [\(allowed.joined(separator: ", "))]"
+                return
+                    "Invalid value \(value) for configuration \(name): items must be in [\(allowed.joined(separator: ", "))]"
             }
         }
         return nil
@@ -73,7 +88,8 @@ public struct ConfigDefinition: Sendable {
         let parts = text.split(separator: "-", omittingEmptySubsequences: false)
         guard parts.count <= 2 else { return false }
         let numbers = parts[0].split(separator: ".", omittingEmptySubsequences: false)
-        guard (2...3).contains(numbers.count), numbers.allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isASCIIDigit) }) else { return false }
+        guard (2...3).contains(numbers.count), numbers.allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isASCIIDigit) })
+        else { return false }
         guard parts.count == 2 else { return true }
         let iv = parts[1]
         return iv.hasPrefix("IV") && iv.count > 2 && iv.dropFirst(2).allSatisfy(\.isASCIIDigit)

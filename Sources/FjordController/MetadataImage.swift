@@ -49,7 +49,10 @@ public struct MetadataImage: Sendable {
         public var replicas: [Int32]
         public var inSyncReplicas: [Int32]
 
-        public init(index: Int32, leader: Int32, leaderEpoch: Int32 = 0, partitionEpoch: Int32 = 0, replicas: [Int32], inSyncReplicas: [Int32]) {
+        public init(
+            index: Int32, leader: Int32, leaderEpoch: Int32 = 0, partitionEpoch: Int32 = 0, replicas: [Int32],
+            inSyncReplicas: [Int32]
+        ) {
             self.index = index
             self.leader = leader
             self.leaderEpoch = leaderEpoch

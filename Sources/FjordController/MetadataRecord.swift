@@ -41,7 +41,9 @@ public enum MetadataRecord: Sendable, Equatable {
     public init?(decoding value: ByteBuffer) throws(DecodeError) {
         var buffer = value
         let frameVersion = try buffer.readKafkaUnsignedVarint("MetadataRecord.frameVersion")
-        guard frameVersion == Self.frameVersion else { throw DecodeError(.unsupportedVersion, "metadata record frame version \(frameVersion)") }
+        guard frameVersion == Self.frameVersion else {
+            throw DecodeError(.unsupportedVersion, "metadata record frame version \(frameVersion)")
+        }
         let type = Int16(truncatingIfNeeded: try buffer.readKafkaUnsignedVarint("MetadataRecord.type"))
         let version = Int16(truncatingIfNeeded: try buffer.readKafkaUnsignedVarint("MetadataRecord.version"))
         func decode<Message: KafkaVersionedMessage>(_ type: Message.Type) throws(DecodeError) -> Message {

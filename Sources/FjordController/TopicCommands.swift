@@ -23,7 +23,10 @@ public struct TopicCommands: Sendable {
         public var assignments: [Int32: [Int32]]
         public var configs: [(name: String, value: String?)]
 
-        public init(name: String, partitionCount: Int32 = -1, replicationFactor: Int16 = -1, assignments: [Int32: [Int32]] = [:], configs: [(name: String, value: String?)] = []) {
+        public init(
+            name: String, partitionCount: Int32 = -1, replicationFactor: Int16 = -1,
+            assignments: [Int32: [Int32]] = [:], configs: [(name: String, value: String?)] = []
+        ) {
             self.name = name
             self.partitionCount = partitionCount
             self.replicationFactor = replicationFactor
@@ -59,9 +62,12 @@ public struct TopicCommands: Sendable {
         var names = image.topicsByName.keys.map { $0 }
         let duplicates = Dictionary(grouping: topics.map(\.name), by: { $0 }).filter { $0.value.count > 1 }.keys
         for topic in topics {
-            var created = CreatedTopic(name: topic.name, result: .ok, topicID: .zero, partitionCount: -1, replicationFactor: -1, configs: [:])
+            var created = CreatedTopic(
+                name: topic.name, result: .ok, topicID: .zero, partitionCount: -1, replicationFactor: -1, configs: [:])
             if duplicates.contains(topic.name) {
-                created.result = ItemResult(.invalidRequest, "Create topics request from client contains multiple entries for the topic \(topic.name)")
+                created.result = ItemResult(
+                    .invalidRequest,
+                    "Create topics request from client contains multiple entries for the topic \(topic.name)")
                 results.append(created)
                 continue
             }
@@ -76,13 +82,19 @@ public struct TopicCommands: Sendable {
                 created.configs = plan.configs
                 records.append(.topic(TopicRecord(name: topic.name, topicID: id)))
                 for (index, replicas) in plan.replicas.enumerated() {
-                    records.append(.partition(PartitionRecord(
-                        partitionID: Int32(index), topicID: id, replicas: replicas, isr: replicas,
-                        leader: replicas[0], leaderEpoch: 0, partitionEpoch: 0
-                    )))
+                    records.append(
+                        .partition(
+                            PartitionRecord(
+                                partitionID: Int32(index), topicID: id, replicas: replicas, isr: replicas,
+                                leader: replicas[0], leaderEpoch: 0, partitionEpoch: 0
+                            )))
                 }
                 for (name, value) in plan.configs.sorted(by: { $0.key < $1.key }) {
-                    records.append(.config(ConfigRecord(resourceType: ConfigResourceType.topic.rawValue, resourceName: topic.name, name: name, value: value)))
+                    records.append(
+                        .config(
+                            ConfigRecord(
+                                resourceType: ConfigResourceType.topic.rawValue, resourceName: topic.name, name: name,
+                                value: value)))
                 }
                 names.append(topic.name)
             }
@@ -97,26 +109,36 @@ public struct TopicCommands: Sendable {
     }
 
     private func validate(_ topic: NewTopic, existingNames: [String]) -> Result<TopicPlan, ItemResult> {
-        if let problem = TopicName.problem(with: topic.name) { return .failure(ItemResult(.invalidTopicException, problem)) }
+        if let problem = TopicName.problem(with: topic.name) {
+            return .failure(ItemResult(.invalidTopicException, problem))
+        }
         if topic.name == TopicName.clusterMetadata {
-            return .failure(ItemResult(.invalidRequest, "Creation of internal topic \(TopicName.clusterMetadata) is prohibited."))
+            return .failure(
+                ItemResult(.invalidRequest, "Creation of internal topic \(TopicName.clusterMetadata) is prohibited."))
         }
         if existingNames.contains(topic.name) {
             return .failure(ItemResult(.topicAlreadyExists, "Topic '\(topic.name)' already exists."))
         }
         let normalized = TopicName.collisionKey(topic.name)
         if let other = existingNames.first(where: { TopicName.collisionKey($0) == normalized }) {
-            return .failure(ItemResult(.invalidTopicException, "Topic '\(topic.name)' collides with existing topic: \(other)"))
+            return .failure(
+                ItemResult(.invalidTopicException, "Topic '\(topic.name)' collides with existing topic: \(other)"))
         }
         let brokers = image.brokers.map(\.nodeID).sorted()
         var replicas = [[Int32]]()
         if !topic.assignments.isEmpty {
             if topic.partitionCount != -1 || topic.replicationFactor != -1 {
-                return .failure(ItemResult(.invalidRequest, "Both numPartitions or replicationFactor and replicasAssignments were specified. Use either."))
+                return .failure(
+                    ItemResult(
+                        .invalidRequest,
+                        "Both numPartitions or replicationFactor and replicasAssignments were specified. Use either."))
             }
             for index in 0..<Int32(topic.assignments.count) {
                 guard let assigned = topic.assignments[index] else {
-                    return .failure(ItemResult(.invalidReplicaAssignment, "Partitions should be 0-based and consecutive: partition \(index) is missing."))
+                    return .failure(
+                        ItemResult(
+                            .invalidReplicaAssignment,
+                            "Partitions should be 0-based and consecutive: partition \(index) is missing."))
                 }
                 if let error = checkReplicas(assigned, brokers: brokers, partition: index) { return .failure(error) }
                 replicas.append(assigned)
@@ -124,14 +146,22 @@ public struct TopicCommands: Sendable {
         } else {
             let count = topic.partitionCount == -1 ? defaults.partitionCount : topic.partitionCount
             guard count > 0 else {
-                return .failure(ItemResult(.invalidPartitions, "Number of partitions was set to an invalid non-positive value."))
+                return .failure(
+                    ItemResult(.invalidPartitions, "Number of partitions was set to an invalid non-positive value."))
             }
             let factor = topic.replicationFactor == -1 ? defaults.replicationFactor : topic.replicationFactor
             guard factor > 0 else {
-                return .failure(ItemResult(.invalidReplicationFactor, "Replication factor must be larger than 0, or -1 to use the default value."))
+                return .failure(
+                    ItemResult(
+                        .invalidReplicationFactor,
+                        "Replication factor must be larger than 0, or -1 to use the default value."))
             }
             guard Int(factor) <= brokers.count else {
-                return .failure(ItemResult(.invalidReplicationFactor, "Unable to replicate the partition \(factor) time(s): The target replication factor of \(factor) cannot be reached because only \(brokers.count) broker(s) are registered."))
+                return .failure(
+                    ItemResult(
+                        .invalidReplicationFactor,
+                        "Unable to replicate the partition \(factor) time(s): The target replication factor of \(factor) cannot be reached because only \(brokers.count) broker(s) are registered."
+                    ))
             }
             replicas = Self.assign(partitions: count, replicationFactor: factor, brokers: brokers, startingAt: 0)
         }
@@ -147,19 +177,26 @@ public struct TopicCommands: Sendable {
 
     private func checkReplicas(_ replicas: [Int32], brokers: [Int32], partition: Int32) -> ItemResult? {
         guard !replicas.isEmpty else {
-            return ItemResult(.invalidReplicaAssignment, "The manual partition assignment includes an empty replica list.")
+            return ItemResult(
+                .invalidReplicaAssignment, "The manual partition assignment includes an empty replica list.")
         }
         guard Set(replicas).count == replicas.count else {
-            return ItemResult(.invalidReplicaAssignment, "The manual partition assignment includes the broker \(replicas[0]) more than once.")
+            return ItemResult(
+                .invalidReplicaAssignment,
+                "The manual partition assignment includes the broker \(replicas[0]) more than once.")
         }
         if let unknown = replicas.first(where: { !brokers.contains($0) }) {
-            return ItemResult(.invalidReplicaAssignment, "The manual partition assignment includes broker \(unknown), but no such broker is registered.")
+            return ItemResult(
+                .invalidReplicaAssignment,
+                "The manual partition assignment includes broker \(unknown), but no such broker is registered.")
         }
         return nil
     }
 
     /// Round-robin placement: partition p's replicas are the brokers from position p on, wrapping around.
-    static func assign(partitions: Int32, replicationFactor: Int16, brokers: [Int32], startingAt first: Int32) -> [[Int32]] {
+    static func assign(partitions: Int32, replicationFactor: Int16, brokers: [Int32], startingAt first: Int32)
+        -> [[Int32]]
+    {
         (first..<(first + partitions)).map { partition in
             (0..<Int(replicationFactor)).map { brokers[(Int(partition) + $0) % brokers.count] }
         }
@@ -179,20 +216,29 @@ public struct TopicCommands: Sendable {
     // MARK: DeleteTopics
 
     /// Removes topics named or identified. Each result carries the topic's name and id when known.
-    public func deleteTopics(names: [String], ids: [KafkaUUID]) -> ControllerResult<[(name: String?, topicID: KafkaUUID, result: ItemResult)]> {
+    public func deleteTopics(names: [String], ids: [KafkaUUID]) -> ControllerResult<
+        [(name: String?, topicID: KafkaUUID, result: ItemResult)]
+    > {
         var records = [MetadataRecord]()
         var results = [(name: String?, topicID: KafkaUUID, result: ItemResult)]()
         var removed = Set<KafkaUUID>()
         for name in names {
             if TopicName.isBrokerOwned(name) {
-                results.append((name, image.topic(named: name)?.topicID ?? .zero, Self.internalTopicRefused(name, "deleted")))
+                results.append(
+                    (name, image.topic(named: name)?.topicID ?? .zero, Self.internalTopicRefused(name, "deleted")))
                 continue
             }
             guard let topic = image.topic(named: name) else {
-                results.append((name, .zero, ItemResult(.unknownTopicOrPartition, "This server does not host this topic-partition.")))
+                results.append(
+                    (
+                        name, .zero,
+                        ItemResult(.unknownTopicOrPartition, "This server does not host this topic-partition.")
+                    ))
                 continue
             }
-            if removed.insert(topic.topicID).inserted { records.append(.removeTopic(RemoveTopicRecord(topicID: topic.topicID))) }
+            if removed.insert(topic.topicID).inserted {
+                records.append(.removeTopic(RemoveTopicRecord(topicID: topic.topicID)))
+            }
             results.append((name, topic.topicID, .ok))
         }
         for id in ids {
@@ -204,7 +250,9 @@ public struct TopicCommands: Sendable {
                 results.append((topic.name, id, Self.internalTopicRefused(topic.name, "deleted")))
                 continue
             }
-            if removed.insert(topic.topicID).inserted { records.append(.removeTopic(RemoveTopicRecord(topicID: topic.topicID))) }
+            if removed.insert(topic.topicID).inserted {
+                records.append(.removeTopic(RemoveTopicRecord(topicID: topic.topicID)))
+            }
             results.append((topic.name, id, .ok))
         }
         return ControllerResult(records: records, response: results)
@@ -219,7 +267,9 @@ public struct TopicCommands: Sendable {
     // MARK: CreatePartitions
 
     /// Grows topics to `count` partitions, optionally with explicit replicas for the new ones.
-    public func createPartitions(_ requests: [(name: String, count: Int32, assignments: [[Int32]]?)]) -> ControllerResult<[(name: String, result: ItemResult)]> {
+    public func createPartitions(_ requests: [(name: String, count: Int32, assignments: [[Int32]]?)])
+        -> ControllerResult<[(name: String, result: ItemResult)]>
+    {
         var records = [MetadataRecord]()
         var results = [(name: String, result: ItemResult)]()
         let brokers = image.brokers.map(\.nodeID).sorted()
@@ -229,36 +279,58 @@ public struct TopicCommands: Sendable {
                 continue
             }
             guard let topic = image.topic(named: request.name) else {
-                results.append((request.name, ItemResult(.unknownTopicOrPartition, "The topic '\(request.name)' does not exist.")))
+                results.append(
+                    (request.name, ItemResult(.unknownTopicOrPartition, "The topic '\(request.name)' does not exist.")))
                 continue
             }
             let current = Int32(topic.partitions.count)
             if request.count < current {
-                results.append((request.name, ItemResult(.invalidPartitions, "Topic currently has \(current) partitions, which is higher than the requested \(request.count).")))
+                results.append(
+                    (
+                        request.name,
+                        ItemResult(
+                            .invalidPartitions,
+                            "Topic currently has \(current) partitions, which is higher than the requested \(request.count)."
+                        )
+                    ))
                 continue
             }
             if request.count == current {
-                results.append((request.name, ItemResult(.invalidPartitions, "Topic already has \(current) partitions.")))
+                results.append(
+                    (request.name, ItemResult(.invalidPartitions, "Topic already has \(current) partitions.")))
                 continue
             }
             let factor = Int16(topic.partitions.first?.replicas.count ?? 1)
-            var newReplicas = Self.assign(partitions: request.count - current, replicationFactor: factor, brokers: brokers, startingAt: current)
+            var newReplicas = Self.assign(
+                partitions: request.count - current, replicationFactor: factor, brokers: brokers, startingAt: current)
             if let assignments = request.assignments {
                 guard assignments.count == Int(request.count - current) else {
-                    results.append((request.name, ItemResult(.invalidReplicaAssignment, "Increasing the number of partitions by \(request.count - current) but \(assignments.count) assignments provided.")))
+                    results.append(
+                        (
+                            request.name,
+                            ItemResult(
+                                .invalidReplicaAssignment,
+                                "Increasing the number of partitions by \(request.count - current) but \(assignments.count) assignments provided."
+                            )
+                        ))
                     continue
                 }
-                if let error = assignments.enumerated().lazy.compactMap({ checkReplicas($0.element, brokers: brokers, partition: current + Int32($0.offset)) }).first {
+                if let error = assignments.enumerated().lazy.compactMap({
+                    checkReplicas($0.element, brokers: brokers, partition: current + Int32($0.offset))
+                }).first {
                     results.append((request.name, error))
                     continue
                 }
                 newReplicas = assignments
             }
             for (offset, replicas) in newReplicas.enumerated() {
-                records.append(.partition(PartitionRecord(
-                    partitionID: current + Int32(offset), topicID: topic.topicID, replicas: replicas, isr: replicas,
-                    leader: replicas[0], leaderEpoch: 0, partitionEpoch: 0
-                )))
+                records.append(
+                    .partition(
+                        PartitionRecord(
+                            partitionID: current + Int32(offset), topicID: topic.topicID, replicas: replicas,
+                            isr: replicas,
+                            leader: replicas[0], leaderEpoch: 0, partitionEpoch: 0
+                        )))
             }
             results.append((request.name, .ok))
         }

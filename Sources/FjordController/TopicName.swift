@@ -19,7 +19,8 @@ public enum TopicName {
                     || scalar == "." || scalar == "_" || scalar == "-")
         }
         if !legal {
-            return "Topic name \(name) is illegal, it contains a character other than ASCII alphanumerics, '.', '_' and '-'"
+            return
+                "Topic name \(name) is illegal, it contains a character other than ASCII alphanumerics, '.', '_' and '-'"
         }
         return nil
     }
@@ -28,7 +29,9 @@ public enum TopicName {
     public static let clusterMetadata = "__cluster_metadata"
 
     /// Kafka's internal topics (`Topic.isInternal`): only their coordinators append to them.
-    public static func isInternal(_ name: String) -> Bool { name == "__consumer_offsets" || name == "__transaction_state" }
+    public static func isInternal(_ name: String) -> Bool {
+        name == "__consumer_offsets" || name == "__transaction_state"
+    }
 
     /// Topics only the broker writes: the internal topics and `__cluster_metadata`. A client's Produce or
     /// DeleteRecords on them is refused (INVALID_TOPIC_EXCEPTION), as are DeleteTopics and CreatePartitions.

@@ -43,7 +43,8 @@ public struct GroupMember: Sendable, Equatable {
 
     /// Whether a JoinGroup's protocols are the ones this member already has (same names, order and metadata).
     func matches(_ other: [(name: String, metadata: ByteBuffer)]) -> Bool {
-        protocols.count == other.count && zip(protocols, other).allSatisfy { $0.name == $1.name && $0.metadata == $1.metadata }
+        protocols.count == other.count
+            && zip(protocols, other).allSatisfy { $0.name == $1.name && $0.metadata == $1.metadata }
     }
 }
 
@@ -120,7 +121,9 @@ public struct ClassicGroup: Sendable {
         guard !candidates.isEmpty else { return nil }
         var votes: [String: Int] = [:]
         for member in all {
-            if let vote = member.protocols.first(where: { candidates.contains($0.name) }) { votes[vote.name, default: 0] += 1 }
+            if let vote = member.protocols.first(where: { candidates.contains($0.name) }) {
+                votes[vote.name, default: 0] += 1
+            }
         }
         return candidates.max { (votes[$0] ?? 0) < (votes[$1] ?? 0) }
     }

@@ -93,7 +93,9 @@ public struct ConsumerGroup: Sendable {
 
     /// The members that count: static members that left temporarily (epoch -2) keep their assignment but are
     /// not reconciled.
-    var activeMembers: [ConsumerGroupMember] { members.values.filter { $0.memberEpoch != ConsumerGroupManager.staticLeaveEpoch } }
+    var activeMembers: [ConsumerGroupMember] {
+        members.values.filter { $0.memberEpoch != ConsumerGroupManager.staticLeaveEpoch }
+    }
 
     /// The group's state as ListGroups and ConsumerGroupDescribe report it (Kafka's ConsumerGroupState).
     public var state: String {

@@ -10,6 +10,7 @@ public struct ConsumerGroupChange: Sendable {
     public var deletedGroups: [String] = []
 
     static func failure(_ error: ErrorCode, _ message: String?) -> ConsumerGroupChange {
-        ConsumerGroupChange(response: ConsumerGroupHeartbeatResponse(errorCode: error.rawValue, errorMessage: message, memberEpoch: -1))
+        ConsumerGroupChange(
+            response: ConsumerGroupHeartbeatResponse(errorCode: error.rawValue, errorMessage: message, memberEpoch: -1))
     }
 }

@@ -34,62 +34,93 @@ extension ConsumerGroupManager {
     static func records(from old: ConsumerGroup?, to new: ConsumerGroup?, groupID: String) -> [GroupRecord] {
         var records = [GroupRecord]()
         func add<K: KafkaMessage, V: KafkaMessage>(_ key: K, _ keyVersion: Int16, _ value: V?) {
-            records.append(GroupRecord(
-                groupID: groupID, key: GroupManager.encode(key, version: keyVersion),
-                value: value.map { GroupManager.encode($0, version: valueVersion) }
-            ))
+            records.append(
+                GroupRecord(
+                    groupID: groupID, key: GroupManager.encode(key, version: keyVersion),
+                    value: value.map { GroupManager.encode($0, version: valueVersion) }
+                ))
         }
         let oldMembers = old?.members ?? [:]
         let newMembers = new?.members ?? [:]
         // Members removed: their records go first.
         for memberID in oldMembers.keys.sorted() where newMembers[memberID] == nil {
-            add(ConsumerGroupCurrentMemberAssignmentKey(groupID: groupID, memberID: memberID), currentAssignmentKeyVersion, nil as ConsumerGroupCurrentMemberAssignmentValue?)
-            add(ConsumerGroupTargetAssignmentMemberKey(groupID: groupID, memberID: memberID), targetMemberKeyVersion, nil as ConsumerGroupTargetAssignmentMemberValue?)
-            add(ConsumerGroupMemberMetadataKey(groupID: groupID, memberID: memberID), memberMetadataKeyVersion, nil as ConsumerGroupMemberMetadataValue?)
+            add(
+                ConsumerGroupCurrentMemberAssignmentKey(groupID: groupID, memberID: memberID),
+                currentAssignmentKeyVersion, nil as ConsumerGroupCurrentMemberAssignmentValue?)
+            add(
+                ConsumerGroupTargetAssignmentMemberKey(groupID: groupID, memberID: memberID), targetMemberKeyVersion,
+                nil as ConsumerGroupTargetAssignmentMemberValue?)
+            add(
+                ConsumerGroupMemberMetadataKey(groupID: groupID, memberID: memberID), memberMetadataKeyVersion,
+                nil as ConsumerGroupMemberMetadataValue?)
         }
         guard let new else {
-            add(ConsumerGroupTargetAssignmentMetadataKey(groupID: groupID), targetMetadataKeyVersion, nil as ConsumerGroupTargetAssignmentMetadataValue?)
-            add(ConsumerGroupPartitionMetadataKey(groupID: groupID), partitionMetadataKeyVersion, nil as ConsumerGroupPartitionMetadataValue?)
+            add(
+                ConsumerGroupTargetAssignmentMetadataKey(groupID: groupID), targetMetadataKeyVersion,
+                nil as ConsumerGroupTargetAssignmentMetadataValue?)
+            add(
+                ConsumerGroupPartitionMetadataKey(groupID: groupID), partitionMetadataKeyVersion,
+                nil as ConsumerGroupPartitionMetadataValue?)
             add(ConsumerGroupMetadataKey(groupID: groupID), groupMetadataKeyVersion, nil as ConsumerGroupMetadataValue?)
             return records
         }
         for memberID in newMembers.keys.sorted() {
             let member = newMembers[memberID]!
             if oldMembers[memberID].map({ !sameMetadata($0, member) }) ?? true {
-                add(ConsumerGroupMemberMetadataKey(groupID: groupID, memberID: memberID), memberMetadataKeyVersion, memberMetadataValue(member))
+                add(
+                    ConsumerGroupMemberMetadataKey(groupID: groupID, memberID: memberID), memberMetadataKeyVersion,
+                    memberMetadataValue(member))
             }
         }
         if old?.groupEpoch != new.groupEpoch {
-            add(ConsumerGroupMetadataKey(groupID: groupID), groupMetadataKeyVersion, ConsumerGroupMetadataValue(epoch: new.groupEpoch))
+            add(
+                ConsumerGroupMetadataKey(groupID: groupID), groupMetadataKeyVersion,
+                ConsumerGroupMetadataValue(epoch: new.groupEpoch))
         }
         if old?.subscribedTopics != new.subscribedTopics {
             let topics = new.subscribedTopics.sorted { $0.key < $1.key }.map { name, topic in
-                ConsumerGroupPartitionMetadataValue.TopicMetadata(topicID: topic.topicID, topicName: name, numPartitions: topic.partitionCount)
+                ConsumerGroupPartitionMetadataValue.TopicMetadata(
+                    topicID: topic.topicID, topicName: name, numPartitions: topic.partitionCount)
             }
-            add(ConsumerGroupPartitionMetadataKey(groupID: groupID), partitionMetadataKeyVersion, ConsumerGroupPartitionMetadataValue(topics: topics))
+            add(
+                ConsumerGroupPartitionMetadataKey(groupID: groupID), partitionMetadataKeyVersion,
+                ConsumerGroupPartitionMetadataValue(topics: topics))
         }
-        for memberID in new.targetAssignment.keys.sorted() where old?.targetAssignment[memberID] != new.targetAssignment[memberID] {
+        for memberID in new.targetAssignment.keys.sorted()
+        where old?.targetAssignment[memberID] != new.targetAssignment[memberID] {
             let target = new.targetAssignment[memberID]!
             add(
                 ConsumerGroupTargetAssignmentMemberKey(groupID: groupID, memberID: memberID), targetMemberKeyVersion,
-                ConsumerGroupTargetAssignmentMemberValue(topicPartitions: sortedTopics(target).map { .init(topicID: $0.0, partitions: $0.1) })
+                ConsumerGroupTargetAssignmentMemberValue(
+                    topicPartitions: sortedTopics(target).map { .init(topicID: $0.0, partitions: $0.1) })
             )
         }
-        for memberID in (old?.targetAssignment.keys.sorted() ?? []) where new.targetAssignment[memberID] == nil && newMembers[memberID] != nil {
-            add(ConsumerGroupTargetAssignmentMemberKey(groupID: groupID, memberID: memberID), targetMemberKeyVersion, nil as ConsumerGroupTargetAssignmentMemberValue?)
+        for memberID in (old?.targetAssignment.keys.sorted() ?? [])
+        where new.targetAssignment[memberID] == nil && newMembers[memberID] != nil {
+            add(
+                ConsumerGroupTargetAssignmentMemberKey(groupID: groupID, memberID: memberID), targetMemberKeyVersion,
+                nil as ConsumerGroupTargetAssignmentMemberValue?)
         }
         if old?.assignmentEpoch != new.assignmentEpoch {
-            add(ConsumerGroupTargetAssignmentMetadataKey(groupID: groupID), targetMetadataKeyVersion, ConsumerGroupTargetAssignmentMetadataValue(assignmentEpoch: new.assignmentEpoch))
+            add(
+                ConsumerGroupTargetAssignmentMetadataKey(groupID: groupID), targetMetadataKeyVersion,
+                ConsumerGroupTargetAssignmentMetadataValue(assignmentEpoch: new.assignmentEpoch))
         }
         for memberID in newMembers.keys.sorted() {
             let member = newMembers[memberID]!
             if oldMembers[memberID].map({ !sameCurrentAssignment($0, member) }) ?? true {
                 add(
-                    ConsumerGroupCurrentMemberAssignmentKey(groupID: groupID, memberID: memberID), currentAssignmentKeyVersion,
+                    ConsumerGroupCurrentMemberAssignmentKey(groupID: groupID, memberID: memberID),
+                    currentAssignmentKeyVersion,
                     ConsumerGroupCurrentMemberAssignmentValue(
-                        memberEpoch: member.memberEpoch, previousMemberEpoch: member.previousMemberEpoch, state: member.state.rawValue,
-                        assignedPartitions: sortedTopics(member.assigned).map { .init(topicID: $0.0, partitions: $0.1) },
-                        partitionsPendingRevocation: sortedTopics(member.pendingRevocation).map { .init(topicID: $0.0, partitions: $0.1) }
+                        memberEpoch: member.memberEpoch, previousMemberEpoch: member.previousMemberEpoch,
+                        state: member.state.rawValue,
+                        assignedPartitions: sortedTopics(member.assigned).map {
+                            .init(topicID: $0.0, partitions: $0.1)
+                        },
+                        partitionsPendingRevocation: sortedTopics(member.pendingRevocation).map {
+                            .init(topicID: $0.0, partitions: $0.1)
+                        }
                     )
                 )
             }
@@ -99,7 +130,8 @@ extension ConsumerGroupManager {
 
     static func memberMetadataValue(_ member: ConsumerGroupMember) -> ConsumerGroupMemberMetadataValue {
         ConsumerGroupMemberMetadataValue(
-            instanceID: member.instanceID, rackID: member.rackID, clientID: member.clientID, clientHost: member.clientHost,
+            instanceID: member.instanceID, rackID: member.rackID, clientID: member.clientID,
+            clientHost: member.clientHost,
             subscribedTopicNames: member.subscribedTopicNames, subscribedTopicRegex: member.subscribedTopicRegex,
             rebalanceTimeoutMs: member.rebalanceTimeoutMs, serverAssignor: member.serverAssignor
         )
@@ -125,10 +157,14 @@ extension ConsumerGroupManager {
     /// Applies one consumer-group record whose key version (3...8) was already read from `key`. `now` restarts
     /// the session (and revocation) clocks of restored members. Returns the record's group id.
     @discardableResult
-    public mutating func replay(keyVersion: Int16, key: inout ByteBuffer, value: ByteBuffer?, now: Int64) throws(DecodeError) -> String? {
+    public mutating func replay(keyVersion: Int16, key: inout ByteBuffer, value: ByteBuffer?, now: Int64)
+        throws(DecodeError) -> String?
+    {
         func readValue<V: KafkaMessage>(_ type: V.Type) throws(DecodeError) -> V? {
             guard var buffer = value else { return nil }
-            guard let version = buffer.readInteger(as: Int16.self) else { throw DecodeError(.truncated, "consumer group value version") }
+            guard let version = buffer.readInteger(as: Int16.self) else {
+                throw DecodeError(.truncated, "consumer group value version")
+            }
             return try V(from: &buffer, version: version)
         }
         switch keyVersion {
@@ -145,7 +181,9 @@ extension ConsumerGroupManager {
             let stored = try readValue(ConsumerGroupPartitionMetadataValue.self)
             guard groups[decoded.groupID] != nil || stored != nil else { return decoded.groupID }
             var topics = [String: AssignableTopic]()
-            for topic in stored?.topics ?? [] { topics[topic.topicName] = AssignableTopic(topicID: topic.topicID, partitionCount: topic.numPartitions) }
+            for topic in stored?.topics ?? [] {
+                topics[topic.topicName] = AssignableTopic(topicID: topic.topicID, partitionCount: topic.numPartitions)
+            }
             groups[decoded.groupID, default: ConsumerGroup(groupID: decoded.groupID)].subscribedTopics = topics
             return decoded.groupID
         case Self.memberMetadataKeyVersion:
@@ -156,10 +194,13 @@ extension ConsumerGroupManager {
                 return decoded.groupID
             }
             var group = groups[decoded.groupID] ?? ConsumerGroup(groupID: decoded.groupID)
-            var member = group.members[decoded.memberID] ?? ConsumerGroupMember(
-                memberID: decoded.memberID, memberEpoch: 0, previousMemberEpoch: -1, state: .stable,
-                rebalanceTimeoutMs: stored.rebalanceTimeoutMs, subscribedTopicNames: [], heartbeatDeadline: now + Int64(configuration.sessionTimeoutMs)
-            )
+            var member =
+                group.members[decoded.memberID]
+                ?? ConsumerGroupMember(
+                    memberID: decoded.memberID, memberEpoch: 0, previousMemberEpoch: -1, state: .stable,
+                    rebalanceTimeoutMs: stored.rebalanceTimeoutMs, subscribedTopicNames: [],
+                    heartbeatDeadline: now + Int64(configuration.sessionTimeoutMs)
+                )
             member.instanceID = stored.instanceID
             member.rackID = stored.rackID
             member.clientID = stored.clientID
@@ -173,8 +214,11 @@ extension ConsumerGroupManager {
             return decoded.groupID
         case Self.targetMetadataKeyVersion:
             let decoded = try ConsumerGroupTargetAssignmentMetadataKey(from: &key, version: keyVersion)
-            guard let stored = try readValue(ConsumerGroupTargetAssignmentMetadataValue.self) else { return decoded.groupID }
-            groups[decoded.groupID, default: ConsumerGroup(groupID: decoded.groupID)].assignmentEpoch = stored.assignmentEpoch
+            guard let stored = try readValue(ConsumerGroupTargetAssignmentMetadataValue.self) else {
+                return decoded.groupID
+            }
+            groups[decoded.groupID, default: ConsumerGroup(groupID: decoded.groupID)].assignmentEpoch =
+                stored.assignmentEpoch
             return decoded.groupID
         case Self.targetMemberKeyVersion:
             let decoded = try ConsumerGroupTargetAssignmentMemberKey(from: &key, version: keyVersion)
@@ -183,20 +227,27 @@ extension ConsumerGroupManager {
                 return decoded.groupID
             }
             var target = TopicPartitionSet()
-            for topic in stored.topicPartitions where !topic.partitions.isEmpty { target[topic.topicID, default: []].formUnion(topic.partitions) }
-            groups[decoded.groupID, default: ConsumerGroup(groupID: decoded.groupID)].targetAssignment[decoded.memberID] = target
+            for topic in stored.topicPartitions where !topic.partitions.isEmpty {
+                target[topic.topicID, default: []].formUnion(topic.partitions)
+            }
+            groups[decoded.groupID, default: ConsumerGroup(groupID: decoded.groupID)].targetAssignment[
+                decoded.memberID] = target
             return decoded.groupID
         case Self.currentAssignmentKeyVersion:
             let decoded = try ConsumerGroupCurrentMemberAssignmentKey(from: &key, version: keyVersion)
-            guard let stored = try readValue(ConsumerGroupCurrentMemberAssignmentValue.self) else { return decoded.groupID }
+            guard let stored = try readValue(ConsumerGroupCurrentMemberAssignmentValue.self) else {
+                return decoded.groupID
+            }
             guard var member = groups[decoded.groupID]?.members[decoded.memberID] else { return decoded.groupID }
             member.memberEpoch = stored.memberEpoch
             member.previousMemberEpoch = stored.previousMemberEpoch
             member.state = ConsumerMemberState(rawValue: stored.state) ?? .stable
             member.assigned = Self.partitionSet(stored.assignedPartitions.map { ($0.topicID, $0.partitions) })
-            member.pendingRevocation = Self.partitionSet(stored.partitionsPendingRevocation.map { ($0.topicID, $0.partitions) })
+            member.pendingRevocation = Self.partitionSet(
+                stored.partitionsPendingRevocation.map { ($0.topicID, $0.partitions) })
             member.heartbeatDeadline = now + Int64(configuration.sessionTimeoutMs)
-            member.revocationDeadline = member.state == .unrevokedPartitions ? now + Int64(member.rebalanceTimeoutMs) : nil
+            member.revocationDeadline =
+                member.state == .unrevokedPartitions ? now + Int64(member.rebalanceTimeoutMs) : nil
             groups[decoded.groupID]?.members[decoded.memberID] = member
             return decoded.groupID
         default:

@@ -40,7 +40,10 @@ public struct ConsumerGroupManager: Sendable {
         public var clientID: String
         public var clientHost: String
 
-        public init(newMemberID: String, topics: [String: AssignableTopic], now: Int64, clientID: String = "", clientHost: String = "") {
+        public init(
+            newMemberID: String, topics: [String: AssignableTopic], now: Int64, clientID: String = "",
+            clientHost: String = ""
+        ) {
             self.newMemberID = newMemberID
             self.topics = topics
             self.now = now
@@ -70,7 +73,9 @@ public struct ConsumerGroupManager: Sendable {
     }
 
     /// Plans and applies at once (tests, and callers with nothing to append first).
-    public mutating func heartbeat(_ request: ConsumerGroupHeartbeatRequest, context: HeartbeatContext) -> ConsumerGroupHeartbeatResponse {
+    public mutating func heartbeat(_ request: ConsumerGroupHeartbeatRequest, context: HeartbeatContext)
+        -> ConsumerGroupHeartbeatResponse
+    {
         let change = planHeartbeat(request, context: context)
         apply(change)
         return change.response
@@ -83,7 +88,9 @@ public struct ConsumerGroupManager: Sendable {
 
     // MARK: Heartbeat
 
-    public func planHeartbeat(_ request: ConsumerGroupHeartbeatRequest, context: HeartbeatContext) -> ConsumerGroupChange {
+    public func planHeartbeat(_ request: ConsumerGroupHeartbeatRequest, context: HeartbeatContext)
+        -> ConsumerGroupChange
+    {
         if let error = validate(request) { return .failure(error.0, error.1) }
         let existing = groups[request.groupID]
         var group = existing ?? ConsumerGroup(groupID: request.groupID)
@@ -95,18 +102,23 @@ public struct ConsumerGroupManager: Sendable {
         var member: ConsumerGroupMember
         var replacedStaticMember = false
         if joining, let instanceID = request.instanceID,
-           let holder = group.members.values.first(where: { $0.instanceID == instanceID && $0.memberID != memberID }) {
+            let holder = group.members.values.first(where: { $0.instanceID == instanceID && $0.memberID != memberID })
+        {
             // A static member restarting: it takes the place, epoch and assignment of the one that left (-2). While
             // that one is still active the instance id is not released.
             guard holder.memberEpoch == Self.staticLeaveEpoch else {
-                return .failure(.unreleasedInstanceID, "Static member \(instanceID) with member id \(holder.memberID) has not left the group yet.")
+                return .failure(
+                    .unreleasedInstanceID,
+                    "Static member \(instanceID) with member id \(holder.memberID) has not left the group yet.")
             }
             group.members[holder.memberID] = nil
             member = holder
             member.memberID = memberID
             member.memberEpoch = holder.previousMemberEpoch
             member.previousMemberEpoch = holder.previousMemberEpoch
-            if let target = group.targetAssignment.removeValue(forKey: holder.memberID) { group.targetAssignment[memberID] = target }
+            if let target = group.targetAssignment.removeValue(forKey: holder.memberID) {
+                group.targetAssignment[memberID] = target
+            }
             replacedStaticMember = true
         } else if var known = group.members[memberID] {
             if !joining, let error = fencing(known, request: request) { return .failure(error, nil) }
@@ -161,7 +173,8 @@ public struct ConsumerGroupManager: Sendable {
         let owned = request.topicPartitions.map { Self.partitionSet($0) }
         reconcile(&group, memberID: memberID, owned: owned, now: context.now)
         member = group.members[memberID]!
-        let changed = member.assigned != previous.assigned || joining || member.memberEpoch != previous.memberEpoch
+        let changed =
+            member.assigned != previous.assigned || joining || member.memberEpoch != previous.memberEpoch
             || (owned.map { $0 != member.assigned } ?? false)
         let response = ConsumerGroupHeartbeatResponse(
             memberID: memberID, memberEpoch: member.memberEpoch, heartbeatIntervalMs: configuration.heartbeatIntervalMs,
@@ -210,21 +223,31 @@ public struct ConsumerGroupManager: Sendable {
 
     private func validate(_ request: ConsumerGroupHeartbeatRequest) -> (ErrorCode, String)? {
         if request.groupID.isEmpty { return (.invalidRequest, "GroupId can't be empty.") }
-        if let instanceID = request.instanceID, instanceID.isEmpty { return (.invalidRequest, "InstanceId can't be empty.") }
+        if let instanceID = request.instanceID, instanceID.isEmpty {
+            return (.invalidRequest, "InstanceId can't be empty.")
+        }
         if let assignor = request.serverAssignor, !Self.assignors.contains(assignor) {
-            return (.unsupportedAssignor, "ServerAssignor \(assignor) is not supported. Supported assignors: \(Self.assignors.joined(separator: ", ")).")
+            return (
+                .unsupportedAssignor,
+                "ServerAssignor \(assignor) is not supported. Supported assignors: \(Self.assignors.joined(separator: ", "))."
+            )
         }
         if (request.subscribedTopicNames?.count ?? 0) > configuration.subscribedTopicsMax {
             return (.invalidRequest, "Too many subscribed topics.")
         }
         if let regex = request.subscribedTopicRegex, !regex.isEmpty {
             guard regex.utf8.count <= configuration.regexMaxLength, (try? Regex(regex)) != nil else {
-                return (.invalidRegularExpression, "SubscribedTopicRegex \(regex.prefix(64)) is not a valid regular expression.")
+                return (
+                    .invalidRegularExpression,
+                    "SubscribedTopicRegex \(regex.prefix(64)) is not a valid regular expression."
+                )
             }
         }
         switch request.memberEpoch {
         case 0:
-            if request.rebalanceTimeoutMs == -1 { return (.invalidRequest, "RebalanceTimeoutMs must be provided in first request.") }
+            if request.rebalanceTimeoutMs == -1 {
+                return (.invalidRequest, "RebalanceTimeoutMs must be provided in first request.")
+            }
             if request.topicPartitions.map({ !$0.isEmpty }) ?? true {
                 return (.invalidRequest, "TopicPartitions must be empty when (re-)joining.")
             }
@@ -245,7 +268,8 @@ public struct ConsumerGroupManager: Sendable {
     private func fencing(_ member: ConsumerGroupMember, request: ConsumerGroupHeartbeatRequest) -> ErrorCode? {
         if request.memberEpoch == member.memberEpoch { return nil }
         if request.memberEpoch == member.previousMemberEpoch, let owned = request.topicPartitions,
-           Self.partitionSet(owned).subtracting(member.assigned).isEmpty {
+            Self.partitionSet(owned).subtracting(member.assigned).isEmpty
+        {
             return nil
         }
         return .fencedMemberEpoch
@@ -253,7 +277,9 @@ public struct ConsumerGroupManager: Sendable {
 
     /// Epoch -1: the member leaves and its partitions are reassigned. Epoch -2 from a static member: it keeps its
     /// place and assignment until its session times out, so a restart within it causes no rebalance.
-    private func leave(_ request: ConsumerGroupHeartbeatRequest, group: ConsumerGroup, existing: ConsumerGroup?) -> ConsumerGroupChange {
+    private func leave(_ request: ConsumerGroupHeartbeatRequest, group: ConsumerGroup, existing: ConsumerGroup?)
+        -> ConsumerGroupChange
+    {
         var group = group
         guard var member = group.members[request.memberID] else { return .failure(.unknownMemberID, nil) }
         if request.memberEpoch == Self.staticLeaveEpoch, member.instanceID != nil {
@@ -267,7 +293,8 @@ public struct ConsumerGroupManager: Sendable {
             group.targetAssignment[request.memberID] = nil
             group.groupEpoch += 1
         }
-        let response = ConsumerGroupHeartbeatResponse(memberID: request.memberID, memberEpoch: request.memberEpoch, heartbeatIntervalMs: 0)
+        let response = ConsumerGroupHeartbeatResponse(
+            memberID: request.memberID, memberEpoch: request.memberEpoch, heartbeatIntervalMs: 0)
         return ConsumerGroupChange(
             response: response, groups: [request.groupID: group],
             records: Self.records(from: existing, to: group, groupID: request.groupID)
@@ -279,7 +306,8 @@ public struct ConsumerGroupManager: Sendable {
         switch Self.preferredAssignor(group) {
         case "range": group.targetAssignment = RangeAssignor.assign(subscriptions: subscriptions, topics: topics)
         default:
-            group.targetAssignment = UniformAssignor.assign(subscriptions: subscriptions, topics: topics, current: group.targetAssignment)
+            group.targetAssignment = UniformAssignor.assign(
+                subscriptions: subscriptions, topics: topics, current: group.targetAssignment)
         }
         group.assignmentEpoch = group.groupEpoch
     }
@@ -289,7 +317,8 @@ public struct ConsumerGroupManager: Sendable {
         Self.reconcile(&group, memberID: memberID, owned: owned, now: now)
     }
 
-    private static func reconcile(_ group: inout ConsumerGroup, memberID: String, owned: TopicPartitionSet?, now: Int64) {
+    private static func reconcile(_ group: inout ConsumerGroup, memberID: String, owned: TopicPartitionSet?, now: Int64)
+    {
         guard var member = group.members[memberID] else { return }
         if member.state == .unrevokedPartitions {
             // Released once the heartbeat no longer owns any partition pending revocation.
@@ -358,7 +387,9 @@ public struct ConsumerGroupManager: Sendable {
         return names.sorted()
     }
 
-    static func subscribedMetadata(_ group: ConsumerGroup, topics: [String: AssignableTopic]) -> [String: AssignableTopic] {
+    static func subscribedMetadata(_ group: ConsumerGroup, topics: [String: AssignableTopic]) -> [String:
+        AssignableTopic]
+    {
         var metadata = [String: AssignableTopic]()
         for member in group.members.values {
             for name in resolvedTopics(member, topics: topics) { metadata[name] = topics[name] }
@@ -368,14 +399,17 @@ public struct ConsumerGroupManager: Sendable {
 
     static func partitionSet(_ partitions: [ConsumerGroupHeartbeatRequest.TopicPartitions]) -> TopicPartitionSet {
         var set = TopicPartitionSet()
-        for topic in partitions where !topic.partitions.isEmpty { set[topic.topicID, default: []].formUnion(topic.partitions) }
+        for topic in partitions where !topic.partitions.isEmpty {
+            set[topic.topicID, default: []].formUnion(topic.partitions)
+        }
         return set
     }
 
     static func assignment(_ set: TopicPartitionSet) -> ConsumerGroupHeartbeatResponse.Assignment {
-        ConsumerGroupHeartbeatResponse.Assignment(topicPartitions: set.keys.sorted { ($0.high, $0.low) < ($1.high, $1.low) }.map {
-            .init(topicID: $0, partitions: set[$0]!.sorted())
-        })
+        ConsumerGroupHeartbeatResponse.Assignment(
+            topicPartitions: set.keys.sorted { ($0.high, $0.low) < ($1.high, $1.low) }.map {
+                .init(topicID: $0, partitions: set[$0]!.sorted())
+            })
     }
 }
 

@@ -17,13 +17,16 @@ extension GroupManager {
         let states = Set(statesFilter.map { $0.lowercased() })
         let types = Set(typesFilter.map { $0.lowercased() })
         var listings = groups.values.map { group in
-            GroupListing(groupID: group.groupID, protocolType: group.protocolType ?? "", state: group.state.rawValue, groupType: "classic")
+            GroupListing(
+                groupID: group.groupID, protocolType: group.protocolType ?? "", state: group.state.rawValue,
+                groupType: "classic")
         }
         listings += consumerGroups.groups.values.map { group in
             GroupListing(groupID: group.groupID, protocolType: "consumer", state: group.state, groupType: "consumer")
         }
         return listings.filter { listing in
-            (statesFilter.isEmpty || states.contains(listing.state.lowercased())) && (typesFilter.isEmpty || types.contains(listing.groupType))
+            (statesFilter.isEmpty || states.contains(listing.state.lowercased()))
+                && (typesFilter.isEmpty || types.contains(listing.groupType))
         }.sorted { $0.groupID < $1.groupID }
     }
 
@@ -33,12 +36,15 @@ extension GroupManager {
         if consumerGroups.groups[groupID] != nil {
             // Kafka: "Group ... is not a classic group."; describe it with ConsumerGroupDescribe.
             return .init(
-                errorCode: ErrorCode.groupIDNotFoundError.rawValue, groupID: groupID, groupState: GroupState.dead.rawValue,
+                errorCode: ErrorCode.groupIDNotFoundError.rawValue, groupID: groupID,
+                groupState: GroupState.dead.rawValue,
                 protocolType: "", protocolData: ""
             )
         }
         guard let group = groups[groupID] else {
-            return .init(errorCode: ErrorCode.none.rawValue, groupID: groupID, groupState: GroupState.dead.rawValue, protocolType: "", protocolData: "")
+            return .init(
+                errorCode: ErrorCode.none.rawValue, groupID: groupID, groupState: GroupState.dead.rawValue,
+                protocolType: "", protocolData: "")
         }
         let stable = group.state == .stable
         return .init(
@@ -47,7 +53,8 @@ extension GroupManager {
             members: group.orderedMembers.map { member in
                 .init(
                     memberID: member.memberID, groupInstanceID: member.groupInstanceID, clientID: member.clientID,
-                    clientHost: member.clientHost, memberMetadata: stable ? member.metadata(for: group.protocolName) : ByteBuffer(),
+                    clientHost: member.clientHost,
+                    memberMetadata: stable ? member.metadata(for: group.protocolName) : ByteBuffer(),
                     memberAssignment: stable ? member.assignment : ByteBuffer()
                 )
             }
@@ -65,7 +72,9 @@ extension GroupManager {
                     errors.append(.nonEmptyGroupError)
                     continue
                 }
-                for key in (offsets[groupID] ?? [:]).keys.sorted() { records.append(Self.offsetRecord(group: groupID, key, nil)) }
+                for key in (offsets[groupID] ?? [:]).keys.sorted() {
+                    records.append(Self.offsetRecord(group: groupID, key, nil))
+                }
                 records += ConsumerGroupManager.records(from: consumerGroup, to: nil, groupID: groupID)
                 errors.append(.none)
                 continue
@@ -78,7 +87,9 @@ extension GroupManager {
                 errors.append(.nonEmptyGroupError)
                 continue
             }
-            for key in (offsets[groupID] ?? [:]).keys.sorted() { records.append(Self.offsetRecord(group: groupID, key, nil)) }
+            for key in (offsets[groupID] ?? [:]).keys.sorted() {
+                records.append(Self.offsetRecord(group: groupID, key, nil))
+            }
             records.append(Self.groupTombstone(groupID))
             errors.append(.none)
         }

@@ -57,23 +57,32 @@ extension GroupManager {
     }
 
     /// ConsumerGroupDescribe for one group; GROUP_ID_NOT_FOUND if there is no consumer group by that id.
-    public func describeConsumerGroup(_ groupID: String, topicNames: [KafkaUUID: String]) -> ConsumerGroupDescribeResponse.DescribedGroup {
+    public func describeConsumerGroup(_ groupID: String, topicNames: [KafkaUUID: String])
+        -> ConsumerGroupDescribeResponse.DescribedGroup
+    {
         guard let group = consumerGroups.groups[groupID] else {
-            let message = groups[groupID] == nil ? "Group \(groupID) not found." : "Group \(groupID) is not a consumer group."
-            return .init(errorCode: ErrorCode.groupIDNotFoundError.rawValue, errorMessage: message, groupID: groupID, groupState: "Dead")
+            let message =
+                groups[groupID] == nil ? "Group \(groupID) not found." : "Group \(groupID) is not a consumer group."
+            return .init(
+                errorCode: ErrorCode.groupIDNotFoundError.rawValue, errorMessage: message, groupID: groupID,
+                groupState: "Dead")
         }
         func assignment(_ set: TopicPartitionSet) -> ConsumerGroupDescribeResponse.Assignment {
-            .init(topicPartitions: ConsumerGroupManager.sortedTopics(set).map { topicID, partitions in
-                .init(topicID: topicID, topicName: topicNames[topicID] ?? "", partitions: partitions)
-            })
+            .init(
+                topicPartitions: ConsumerGroupManager.sortedTopics(set).map { topicID, partitions in
+                    .init(topicID: topicID, topicName: topicNames[topicID] ?? "", partitions: partitions)
+                })
         }
         return .init(
-            groupID: groupID, groupState: group.state, groupEpoch: group.groupEpoch, assignmentEpoch: group.assignmentEpoch,
+            groupID: groupID, groupState: group.state, groupEpoch: group.groupEpoch,
+            assignmentEpoch: group.assignmentEpoch,
             assignorName: ConsumerGroupManager.preferredAssignor(group),
             members: group.members.values.sorted { $0.memberID < $1.memberID }.map { member in
                 .init(
-                    memberID: member.memberID, instanceID: member.instanceID, rackID: member.rackID, memberEpoch: member.memberEpoch,
-                    clientID: member.clientID, clientHost: member.clientHost, subscribedTopicNames: member.subscribedTopicNames,
+                    memberID: member.memberID, instanceID: member.instanceID, rackID: member.rackID,
+                    memberEpoch: member.memberEpoch,
+                    clientID: member.clientID, clientHost: member.clientHost,
+                    subscribedTopicNames: member.subscribedTopicNames,
                     subscribedTopicRegex: member.subscribedTopicRegex, assignment: assignment(member.assigned),
                     targetAssignment: assignment(group.targetAssignment[member.memberID] ?? [:])
                 )

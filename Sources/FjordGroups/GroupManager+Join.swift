@@ -11,7 +11,9 @@ public struct JoinContext: Sendable {
     public var newMemberID: String
     public var now: Int64
 
-    public init(requestID: RequestID, version: Int16, clientID: String, clientHost: String, newMemberID: String, now: Int64) {
+    public init(
+        requestID: RequestID, version: Int16, clientID: String, clientHost: String, newMemberID: String, now: Int64
+    ) {
         self.requestID = requestID
         self.version = version
         self.clientID = clientID
@@ -31,11 +33,16 @@ extension GroupManager {
             outputs.joinResponses.append((context.requestID, Self.joinError(error, memberID: request.memberID)))
             return outputs
         }
-        guard !request.groupID.isEmpty, request.groupID.utf8.count <= configuration.groupIDMaxLength else { return fail(.invalidGroupID) }
-        guard (configuration.minSessionTimeoutMs...configuration.maxSessionTimeoutMs).contains(request.sessionTimeoutMs) else {
+        guard !request.groupID.isEmpty, request.groupID.utf8.count <= configuration.groupIDMaxLength else {
+            return fail(.invalidGroupID)
+        }
+        guard (configuration.minSessionTimeoutMs...configuration.maxSessionTimeoutMs).contains(request.sessionTimeoutMs)
+        else {
             return fail(.invalidSessionTimeout)
         }
-        guard Self.protocolBytes(request.protocols) <= configuration.memberMetadataMaxBytes else { return fail(.invalidRequest) }
+        guard Self.protocolBytes(request.protocols) <= configuration.memberMetadataMaxBytes else {
+            return fail(.invalidRequest)
+        }
         var conversion = [GroupRecord]()
         if let consumerGroup = consumerGroups.groups[request.groupID] {
             // A consumer-protocol group: classic members may not join it while it has members; an empty one
@@ -94,7 +101,9 @@ extension GroupManager {
         )
     }
 
-    private mutating func joinNewMember(_ request: JoinGroupRequest, context: JoinContext, group: inout ClassicGroup) -> GroupOutputs {
+    private mutating func joinNewMember(_ request: JoinGroupRequest, context: JoinContext, group: inout ClassicGroup)
+        -> GroupOutputs
+    {
         if let instance = request.groupInstanceID, let oldMemberID = group.staticMembers[instance] {
             return replaceStaticMember(oldMemberID, request: request, context: context, group: &group)
         }
@@ -103,17 +112,22 @@ extension GroupManager {
             // leaves no member behind.
             group.pendingMembers[context.newMemberID] = context.now + Int64(request.sessionTimeoutMs)
             var outputs = GroupOutputs()
-            outputs.joinResponses.append((context.requestID, Self.joinError(.memberIDRequired, memberID: context.newMemberID)))
+            outputs.joinResponses.append(
+                (context.requestID, Self.joinError(.memberIDRequired, memberID: context.newMemberID)))
             return outputs
         }
-        return addMemberAndRebalance(newMember(request, memberID: context.newMemberID, context: context), group: &group, now: context.now)
+        return addMemberAndRebalance(
+            newMember(request, memberID: context.newMemberID, context: context), group: &group, now: context.now)
     }
 
-    private mutating func joinKnownMember(_ request: JoinGroupRequest, context: JoinContext, group: inout ClassicGroup) -> GroupOutputs {
+    private mutating func joinKnownMember(_ request: JoinGroupRequest, context: JoinContext, group: inout ClassicGroup)
+        -> GroupOutputs
+    {
         let memberID = request.memberID
         var outputs = GroupOutputs()
         if group.pendingMembers[memberID] != nil {
-            return addMemberAndRebalance(newMember(request, memberID: memberID, context: context), group: &group, now: context.now)
+            return addMemberAndRebalance(
+                newMember(request, memberID: memberID, context: context), group: &group, now: context.now)
         }
         if let instance = request.groupInstanceID, let owner = group.staticMembers[instance], owner != memberID {
             outputs.joinResponses.append((context.requestID, Self.joinError(.fencedInstanceID, memberID: memberID)))
@@ -142,7 +156,11 @@ extension GroupManager {
             // Nothing changed: the member gets the current generation again.
             member.pendingJoin = nil
             group.members[memberID] = member
-            outputs.joinResponses.append((context.requestID, currentGenerationResponse(group, memberID: memberID, includeMembers: group.leaderID == memberID)))
+            outputs.joinResponses.append(
+                (
+                    context.requestID,
+                    currentGenerationResponse(group, memberID: memberID, includeMembers: group.leaderID == memberID)
+                ))
         default:
             member.pendingJoin = .init(requestID: context.requestID, version: context.version)
             member.hasRejoined = true
@@ -163,7 +181,9 @@ extension GroupManager {
         if let pending = member.pendingJoin {
             outputs.joinResponses.append((pending.requestID, Self.joinError(.fencedInstanceID, memberID: oldMemberID)))
         }
-        if let pending = member.pendingSync { outputs.syncResponses.append((pending, Self.syncError(.fencedInstanceID))) }
+        if let pending = member.pendingSync {
+            outputs.syncResponses.append((pending, Self.syncError(.fencedInstanceID)))
+        }
         member.memberID = newMemberID
         member.protocols = Self.ownedProtocols(request)
         member.clientID = context.clientID
@@ -201,13 +221,16 @@ extension GroupManager {
         return outputs
     }
 
-    private mutating func addMemberAndRebalance(_ member: GroupMember, group: inout ClassicGroup, now: Int64) -> GroupOutputs {
+    private mutating func addMemberAndRebalance(_ member: GroupMember, group: inout ClassicGroup, now: Int64)
+        -> GroupOutputs
+    {
         group.pendingMembers[member.memberID] = nil
         group.add(member)
         if group.state == .preparingRebalance {
             if let delayUntil = group.initialDelayUntil, let deadline = group.rebalanceDeadline {
                 // A member arrived during the initial delay: wait another delay for more (bounded by the deadline).
-                group.initialDelayUntil = min(max(delayUntil, now + Int64(configuration.initialRebalanceDelayMs)), deadline)
+                group.initialDelayUntil = min(
+                    max(delayUntil, now + Int64(configuration.initialRebalanceDelayMs)), deadline)
             }
             return maybeCompleteJoin(&group, now: now)
         }
@@ -277,7 +300,8 @@ extension GroupManager {
         for memberID in group.memberOrder {
             guard var member = group.members[memberID] else { continue }
             if let pending = member.pendingJoin {
-                let response = currentGenerationResponse(group, memberID: memberID, includeMembers: memberID == group.leaderID)
+                let response = currentGenerationResponse(
+                    group, memberID: memberID, includeMembers: memberID == group.leaderID)
                 outputs.joinResponses.append((pending.requestID, response))
             }
             member.pendingJoin = nil
@@ -293,11 +317,13 @@ extension GroupManager {
         JoinGroupResponse(
             errorCode: ErrorCode.none.rawValue, generationID: group.generationID, protocolType: group.protocolType,
             protocolName: group.protocolName, leader: group.leaderID ?? "", memberID: memberID,
-            members: includeMembers ? group.orderedMembers.map { member in
-                JoinGroupResponse.JoinGroupResponseMember(
-                    memberID: member.memberID, groupInstanceID: member.groupInstanceID, metadata: member.metadata(for: group.protocolName)
-                )
-            } : []
+            members: includeMembers
+                ? group.orderedMembers.map { member in
+                    JoinGroupResponse.JoinGroupResponseMember(
+                        memberID: member.memberID, groupInstanceID: member.groupInstanceID,
+                        metadata: member.metadata(for: group.protocolName)
+                    )
+                } : []
         )
     }
 }

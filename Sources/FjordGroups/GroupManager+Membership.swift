@@ -6,7 +6,9 @@ extension GroupManager {
     /// FENCED_INSTANCE_ID when the instance id now belongs to another member id.
     private func check(_ groupID: String, memberID: String, instanceID: String?) -> MemberCheck {
         guard let group = groups[groupID] else { return .failure(.unknownMemberID) }
-        if let instanceID, let owner = group.staticMembers[instanceID], owner != memberID { return .failure(.fencedInstanceID) }
+        if let instanceID, let owner = group.staticMembers[instanceID], owner != memberID {
+            return .failure(.fencedInstanceID)
+        }
         guard group.members[memberID] != nil else { return .failure(.unknownMemberID) }
         return .success(group)
     }
@@ -81,7 +83,9 @@ extension GroupManager {
     }
 
     /// Heartbeat: keeps the member's session alive; REBALANCE_IN_PROGRESS tells it to rejoin.
-    public mutating func heartbeat(groupID: String, memberID: String, instanceID: String?, generationID: Int32, now: Int64) -> ErrorCode {
+    public mutating func heartbeat(
+        groupID: String, memberID: String, instanceID: String?, generationID: Int32, now: Int64
+    ) -> ErrorCode {
         var group: ClassicGroup
         switch check(groupID, memberID: memberID, instanceID: instanceID) {
         case .failure(let error):
@@ -109,7 +113,9 @@ extension GroupManager {
     }
 
     /// LeaveGroup (single member before v3, batched from v3): removes each named member; the group rebalances.
-    public mutating func leave(groupID: String, members leaving: [LeavingMember], now: Int64) -> (errors: [ErrorCode], outputs: GroupOutputs) {
+    public mutating func leave(groupID: String, members leaving: [LeavingMember], now: Int64) -> (
+        errors: [ErrorCode], outputs: GroupOutputs
+    ) {
         guard var group = groups[groupID] else { return (leaving.map { _ in .unknownMemberID }, GroupOutputs()) }
         var outputs = GroupOutputs()
         var errors = [ErrorCode]()

@@ -32,13 +32,16 @@ extension GroupManager {
     /// clients before KIP-447 send) is not checked against the group at all, as Kafka does; the records are
     /// the same, but the driver appends them in the producer's transaction and replays them only on COMMIT.
     public mutating func commitOffsets(
-        groupID: String, generationID: Int32, memberID: String, instanceID: String?, entries: [OffsetCommitEntry], now: Int64,
+        groupID: String, generationID: Int32, memberID: String, instanceID: String?, entries: [OffsetCommitEntry],
+        now: Int64,
         transactional: Bool = false, isKnownPartition: (TopicPartition) -> Bool
     ) -> CommandResult<[ErrorCode]> {
         let unchecked = transactional && memberID.isEmpty && generationID < 0
-        let groupError = unchecked
+        let groupError =
+            unchecked
             ? (groupID.isEmpty || groupID.utf8.count > configuration.groupIDMaxLength ? .invalidGroupID : .none)
-            : commitError(groupID: groupID, generationID: generationID, memberID: memberID, instanceID: instanceID, now: now)
+            : commitError(
+                groupID: groupID, generationID: generationID, memberID: memberID, instanceID: instanceID, now: now)
         var records = [GroupRecord]()
         var errors = [ErrorCode]()
         for entry in entries {
@@ -50,15 +53,21 @@ extension GroupManager {
                 errors.append(.unknownTopicOrPartition)
             } else {
                 errors.append(.none)
-                records.append(Self.offsetRecord(group: groupID, entry.partition, CommittedOffset(
-                    offset: entry.offset, leaderEpoch: entry.leaderEpoch, metadata: entry.metadata ?? "", commitTimestamp: now
-                )))
+                records.append(
+                    Self.offsetRecord(
+                        group: groupID, entry.partition,
+                        CommittedOffset(
+                            offset: entry.offset, leaderEpoch: entry.leaderEpoch, metadata: entry.metadata ?? "",
+                            commitTimestamp: now
+                        )))
             }
         }
         return CommandResult(records: records, answer: errors)
     }
 
-    private mutating func commitError(groupID: String, generationID: Int32, memberID: String, instanceID: String?, now: Int64) -> ErrorCode {
+    private mutating func commitError(
+        groupID: String, generationID: Int32, memberID: String, instanceID: String?, now: Int64
+    ) -> ErrorCode {
         guard !groupID.isEmpty, groupID.utf8.count <= configuration.groupIDMaxLength else { return .invalidGroupID }
         if let consumerGroup = consumerGroups.groups[groupID] {
             return consumerCommitError(consumerGroup, memberID: memberID, memberEpoch: generationID)
@@ -88,7 +97,8 @@ extension GroupManager {
 
     /// OffsetDelete: removes committed offsets of topics the group is not subscribed to (GROUP_SUBSCRIBED_TO_TOPIC
     /// otherwise); GROUP_ID_NOT_FOUND for an unknown group.
-    public func deleteOffsets(groupID: String, partitions: [TopicPartition]) -> CommandResult<(ErrorCode, [ErrorCode])> {
+    public func deleteOffsets(groupID: String, partitions: [TopicPartition]) -> CommandResult<(ErrorCode, [ErrorCode])>
+    {
         let subscribed: Set<String>
         if let group = groups[groupID] {
             subscribed = subscribedTopics(group)
@@ -104,7 +114,9 @@ extension GroupManager {
                 errors.append(.groupSubscribedToTopic)
             } else {
                 errors.append(.none)
-                if offsets[groupID]?[partition] != nil { records.append(Self.offsetRecord(group: groupID, partition, nil)) }
+                if offsets[groupID]?[partition] != nil {
+                    records.append(Self.offsetRecord(group: groupID, partition, nil))
+                }
             }
         }
         return CommandResult(records: records, answer: (.none, errors))
@@ -117,7 +129,8 @@ extension GroupManager {
         for member in group.members.values {
             var metadata = member.metadata(for: group.protocolName)
             guard let version = metadata.readInteger(as: Int16.self),
-                  let subscription = try? ConsumerProtocolSubscription(from: &metadata, version: min(version, ConsumerProtocolSubscription.validVersions.upperBound))
+                let subscription = try? ConsumerProtocolSubscription(
+                    from: &metadata, version: min(version, ConsumerProtocolSubscription.validVersions.upperBound))
             else { continue }
             topics.formUnion(subscription.topics)
         }
@@ -128,7 +141,8 @@ extension GroupManager {
     /// neither members nor offsets.
     public func expireOffsets(now: Int64) -> [GroupRecord] {
         var records = [GroupRecord]()
-        for (groupID, group) in groups.sorted(by: { $0.key < $1.key }) where group.state == .empty && group.pendingMembers.isEmpty {
+        for (groupID, group) in groups.sorted(by: { $0.key < $1.key })
+        where group.state == .empty && group.pendingMembers.isEmpty {
             let committed = offsets[groupID] ?? [:]
             let expired = committed.filter { _, value in
                 let base = max(value.commitTimestamp, group.stateTimestamp)
@@ -136,7 +150,9 @@ extension GroupManager {
                 return limit <= now
             }
             for key in expired.keys.sorted() { records.append(Self.offsetRecord(group: groupID, key, nil)) }
-            let groupExpired = committed.isEmpty ? group.stateTimestamp + configuration.offsetsRetentionMs <= now : expired.count == committed.count
+            let groupExpired =
+                committed.isEmpty
+                ? group.stateTimestamp + configuration.offsetsRetentionMs <= now : expired.count == committed.count
             if groupExpired {
                 records.append(Self.groupTombstone(groupID))
             }
@@ -146,7 +162,9 @@ extension GroupManager {
         for (groupID, group) in consumerGroups.groups.sorted(by: { $0.key < $1.key }) where group.members.isEmpty {
             let committed = offsets[groupID] ?? [:]
             let expired = committed.filter { _, value in
-                let limit = value.expireTimestamp > 0 ? value.expireTimestamp : value.commitTimestamp + configuration.offsetsRetentionMs
+                let limit =
+                    value.expireTimestamp > 0
+                    ? value.expireTimestamp : value.commitTimestamp + configuration.offsetsRetentionMs
                 return limit <= now
             }
             for key in expired.keys.sorted() { records.append(Self.offsetRecord(group: groupID, key, nil)) }

@@ -23,18 +23,20 @@ extension GroupManager {
     public static func offsetCommitKey(_ key: ByteBuffer) -> (groupID: String, partition: TopicPartition)? {
         var key = key
         guard let version = key.readInteger(as: Int16.self), version == 0 || version == 1,
-              let decoded = try? OffsetCommitKey(from: &key, version: version)
+            let decoded = try? OffsetCommitKey(from: &key, version: version)
         else { return nil }
         return (decoded.group, TopicPartition(decoded.topic, decoded.partition))
     }
 
     static func offsetRecord(group: String, _ key: TopicPartition, _ value: CommittedOffset?) -> GroupRecord {
-        let encodedKey = encode(OffsetCommitKey(group: group, topic: key.topic, partition: key.partition), version: offsetKeyVersion)
+        let encodedKey = encode(
+            OffsetCommitKey(group: group, topic: key.topic, partition: key.partition), version: offsetKeyVersion)
         let encodedValue = value.map { value in
-            encode(OffsetCommitValue(
-                offset: value.offset, leaderEpoch: value.leaderEpoch, metadata: value.metadata,
-                commitTimestamp: value.commitTimestamp, expireTimestamp: value.expireTimestamp
-            ), version: offsetValueVersion)
+            encode(
+                OffsetCommitValue(
+                    offset: value.offset, leaderEpoch: value.leaderEpoch, metadata: value.metadata,
+                    commitTimestamp: value.commitTimestamp, expireTimestamp: value.expireTimestamp
+                ), version: offsetValueVersion)
         }
         return GroupRecord(groupID: group, key: encodedKey, value: encodedValue)
     }
@@ -46,7 +48,8 @@ extension GroupManager {
             members: group.orderedMembers.map { member in
                 GroupMetadataValue.MemberMetadata(
                     memberID: member.memberID, groupInstanceID: member.groupInstanceID, clientID: member.clientID,
-                    clientHost: member.clientHost, rebalanceTimeout: member.rebalanceTimeoutMs, sessionTimeout: member.sessionTimeoutMs,
+                    clientHost: member.clientHost, rebalanceTimeout: member.rebalanceTimeoutMs,
+                    sessionTimeout: member.sessionTimeoutMs,
                     subscription: member.metadata(for: group.protocolName), assignment: member.assignment
                 )
             }
@@ -58,7 +61,8 @@ extension GroupManager {
     }
 
     static func groupTombstone(_ groupID: String) -> GroupRecord {
-        GroupRecord(groupID: groupID, key: encode(GroupMetadataKey(group: groupID), version: groupKeyVersion), value: nil)
+        GroupRecord(
+            groupID: groupID, key: encode(GroupMetadataKey(group: groupID), version: groupKeyVersion), value: nil)
     }
 
     /// Applies one stored record: at start-up for every record of the partitions, and at run time for the records
@@ -66,7 +70,9 @@ extension GroupManager {
     /// kinds (KIP-848, share groups) are skipped. `now` restarts the session clocks of restored members.
     public mutating func replay(key: ByteBuffer, value: ByteBuffer?, now: Int64) throws(DecodeError) {
         var key = key
-        guard let version = key.readInteger(as: Int16.self) else { throw DecodeError(.truncated, "__consumer_offsets key version") }
+        guard let version = key.readInteger(as: Int16.self) else {
+            throw DecodeError(.truncated, "__consumer_offsets key version")
+        }
         switch version {
         case 0, 1:
             let decoded = try OffsetCommitKey(from: &key, version: version)
@@ -76,7 +82,9 @@ extension GroupManager {
                 if offsets[decoded.group]?.isEmpty == true { offsets[decoded.group] = nil }
                 return
             }
-            guard let valueVersion = value.readInteger(as: Int16.self) else { throw DecodeError(.truncated, "offset value version") }
+            guard let valueVersion = value.readInteger(as: Int16.self) else {
+                throw DecodeError(.truncated, "offset value version")
+            }
             let stored = try OffsetCommitValue(from: &value, version: valueVersion)
             offsets[decoded.group, default: [:]][partition] = CommittedOffset(
                 offset: stored.offset, leaderEpoch: stored.leaderEpoch, metadata: stored.metadata,
@@ -91,13 +99,16 @@ extension GroupManager {
                 groups[decoded.group] = nil
                 return
             }
-            guard let valueVersion = value.readInteger(as: Int16.self) else { throw DecodeError(.truncated, "group value version") }
+            guard let valueVersion = value.readInteger(as: Int16.self) else {
+                throw DecodeError(.truncated, "group value version")
+            }
             let stored = try GroupMetadataValue(from: &value, version: valueVersion)
             groups[decoded.group] = Self.restoredGroup(decoded.group, stored, now: now)
         case ConsumerGroupManager.keyVersions:
             // A consumer group replaces the empty classic entry its offsets may have created.
             if let groupID = try consumerGroups.replay(keyVersion: version, key: &key, value: value, now: now),
-               consumerGroups.groups[groupID] != nil, groups[groupID]?.isEmpty == true {
+                consumerGroups.groups[groupID] != nil, groups[groupID]?.isEmpty == true
+            {
                 groups[groupID] = nil
             }
         default:
@@ -114,12 +125,14 @@ extension GroupManager {
         group.protocolName = stored.protocol
         group.stateTimestamp = stored.currentStateTimestamp
         for member in stored.members {
-            group.add(GroupMember(
-                memberID: member.memberID, groupInstanceID: member.groupInstanceID, clientID: member.clientID,
-                clientHost: member.clientHost, sessionTimeoutMs: member.sessionTimeout, rebalanceTimeoutMs: member.rebalanceTimeout,
-                protocols: [(stored.protocol ?? "", member.subscription)], assignment: member.assignment,
-                heartbeatDeadline: now + Int64(member.sessionTimeout)
-            ))
+            group.add(
+                GroupMember(
+                    memberID: member.memberID, groupInstanceID: member.groupInstanceID, clientID: member.clientID,
+                    clientHost: member.clientHost, sessionTimeoutMs: member.sessionTimeout,
+                    rebalanceTimeoutMs: member.rebalanceTimeout,
+                    protocols: [(stored.protocol ?? "", member.subscription)], assignment: member.assignment,
+                    heartbeatDeadline: now + Int64(member.sessionTimeout)
+                ))
         }
         group.leaderID = stored.leader.flatMap { group.members[$0] == nil ? nil : $0 } ?? group.memberOrder.first
         group.restore(state: group.isEmpty ? .empty : .stable)

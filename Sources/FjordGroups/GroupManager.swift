@@ -95,7 +95,9 @@ public struct GroupManager: Sendable {
 
     /// Removes a member and moves the group on: a stable or completing group rebalances, a preparing one may now
     /// be complete. A waiting JoinGroup is answered UNKNOWN_MEMBER_ID (FENCED_INSTANCE_ID when replaced).
-    mutating func removeMember(_ memberID: String, from group: inout ClassicGroup, now: Int64, reason: RemovalReason) -> GroupOutputs {
+    mutating func removeMember(_ memberID: String, from group: inout ClassicGroup, now: Int64, reason: RemovalReason)
+        -> GroupOutputs
+    {
         var outputs = GroupOutputs()
         guard let member = group.remove(memberID) else { return outputs }
         let error: ErrorCode = reason == .fenced ? .fencedInstanceID : .unknownMemberID
@@ -117,7 +119,8 @@ public struct GroupManager: Sendable {
     }
 
     static func joinError(_ error: ErrorCode, memberID: String = "") -> JoinGroupResponse {
-        JoinGroupResponse(errorCode: error.rawValue, generationID: -1, protocolName: nil, leader: "", memberID: memberID)
+        JoinGroupResponse(
+            errorCode: error.rawValue, generationID: -1, protocolName: nil, leader: "", memberID: memberID)
     }
 
     static func syncError(_ error: ErrorCode) -> SyncGroupResponse {

@@ -36,7 +36,9 @@ public enum GroupState: String, Sendable, CaseIterable {
 
     /// Parses a ListGroups states filter entry (Kafka compares them case-insensitively).
     public init?(filter: String) {
-        guard let state = Self.allCases.first(where: { $0.rawValue.lowercased() == filter.lowercased() }) else { return nil }
+        guard let state = Self.allCases.first(where: { $0.rawValue.lowercased() == filter.lowercased() }) else {
+            return nil
+        }
         self = state
     }
 }

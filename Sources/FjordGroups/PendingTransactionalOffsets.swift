@@ -15,8 +15,11 @@ public struct PendingTransactionalOffsets: Sendable {
 
     public init() {}
 
-    public mutating func add(producerID: Int64, partition: Int32, groupID: String, key: TopicPartition, record: GroupRecord) {
-        entries[producerID, default: [:]][partition, default: []].append(Entry(groupID: groupID, partition: key, record: record))
+    public mutating func add(
+        producerID: Int64, partition: Int32, groupID: String, key: TopicPartition, record: GroupRecord
+    ) {
+        entries[producerID, default: [:]][partition, default: []].append(
+            Entry(groupID: groupID, partition: key, record: record))
     }
 
     /// Ends the producer's transaction in one `__consumer_offsets` partition: its records, in append order, for the

@@ -4,7 +4,9 @@ import KafkaProtocol
 /// contiguous ranges of its partitions; the first `count % members` members get one more. Partitions stay with
 /// their current owner when that owner's range still contains them, so it is as sticky as ranges allow.
 public enum RangeAssignor {
-    public static func assign(subscriptions: [String: [String]], topics: [String: AssignableTopic]) -> [String: TopicPartitionSet] {
+    public static func assign(subscriptions: [String: [String]], topics: [String: AssignableTopic]) -> [String:
+        TopicPartitionSet]
+    {
         let memberIDs = subscriptions.keys.sorted()
         var result = [String: TopicPartitionSet]()
         for id in memberIDs { result[id] = [:] }

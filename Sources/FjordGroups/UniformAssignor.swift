@@ -23,7 +23,9 @@ public enum UniformAssignor {
         for id in memberIDs { result[id] = [:] }
         var partitions = [(String, AssignableTopic, Int32)]()
         for name in topics.keys.sorted() {
-            guard let topic = topics[name], memberIDs.contains(where: { subscriptions[$0]!.contains(name) }) else { continue }
+            guard let topic = topics[name], memberIDs.contains(where: { subscriptions[$0]!.contains(name) }) else {
+                continue
+            }
             for index in 0..<max(topic.partitionCount, 0) { partitions.append((name, topic, index)) }
         }
         let quota = memberIDs.isEmpty ? 0 : (partitions.count + memberIDs.count - 1) / memberIDs.count
@@ -44,7 +46,8 @@ public enum UniformAssignor {
         // The rest to the subscribed member with the fewest partitions (ties by member id).
         for (name, topic, index) in unplaced {
             let candidates = memberIDs.filter { subscriptions[$0]!.contains(name) }
-            guard let chosen = candidates.min(by: { (counts[$0, default: 0], $0) < (counts[$1, default: 0], $1) }) else { continue }
+            guard let chosen = candidates.min(by: { (counts[$0, default: 0], $0) < (counts[$1, default: 0], $1) })
+            else { continue }
             result[chosen]![topic.topicID, default: []].insert(index)
             counts[chosen, default: 0] += 1
         }

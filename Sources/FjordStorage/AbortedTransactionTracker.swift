@@ -16,7 +16,9 @@ struct AbortedTransactionTracker {
 
     /// Whether the batch `[baseOffset, lastOffset]` of `producerID` is data of an aborted transaction. Call for
     /// every batch (control batches too) in offset order; a control batch is never reported aborted.
-    mutating func isAborted(producerID: Int64, baseOffset: Int64, lastOffset: Int64, isTransactional: Bool, isControl: Bool) -> Bool {
+    mutating func isAborted(
+        producerID: Int64, baseOffset: Int64, lastOffset: Int64, isTransactional: Bool, isControl: Bool
+    ) -> Bool {
         while nextUpcoming < upcoming.count, upcoming[nextUpcoming].firstOffset <= lastOffset {
             let entry = upcoming[nextUpcoming]
             ongoing[entry.producerID] = entry.lastOffset

@@ -82,7 +82,9 @@ struct BatchHeaderScanner {
             chunk = try file.read(at: position, length: Self.chunkSize)
             chunkPosition = position
         }
-        guard let header = BatchHeader(parsing: chunk, at: chunk.readerIndex + Int(position - chunkPosition), position: position),
+        guard
+            let header = BatchHeader(
+                parsing: chunk, at: chunk.readerIndex + Int(position - chunkPosition), position: position),
             header.isPlausible(fileSize: fileSize)
         else { return nil }
         position = header.endPosition

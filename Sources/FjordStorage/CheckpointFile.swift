@@ -1,5 +1,5 @@
-import KafkaProtocol
 import Glibc
+import KafkaProtocol
 import NIOCore
 
 /// Kafka's small text files, written atomically (temp file, fsync, rename, fsync of the folder) so a crash leaves

@@ -16,7 +16,9 @@ struct RewritePass {
 
 extension LogCleaner {
     /// Rewrites one sealed segment into `<base>.log.cleaned` and swaps it in if anything was removed.
-    func rewrite(_ segment: LogSegment, of log: PartitionLog, pass: inout RewritePass, result: inout CleanResult) throws(LogError) {
+    func rewrite(_ segment: LogSegment, of log: PartitionLog, pass: inout RewritePass, result: inout CleanResult)
+        throws(LogError)
+    {
         let sizeBefore = segment.size
         let cleanedPath = log.directory + "/" + LogSegment.fileName(segment.baseOffset, ".log.cleaned")
         let output = try SegmentFile(path: cleanedPath, create: true, cache: log.fileCache)
@@ -32,39 +34,43 @@ extension LogCleaner {
         // Kafka's delete horizon, per segment: tombstones stay until their segment has been left alone this long.
         let modified = SegmentFile.modificationTimeOfFile(segment.logPath) ?? pass.now
         let tombstonesExpire = pass.now - modified > pass.deleteRetentionMs
-        try log.reading { () throws(LogError) in try segment.forEachHeader(from: 0) { (header) throws(LogError) -> Bool in
-            let batch = try Self.batch(of: header, in: segment)
-            let isAborted = pass.tracker.isAborted(
-                producerID: header.producerID, baseOffset: header.baseOffset, lastOffset: header.lastOffset,
-                isTransactional: header.isTransactional, isControl: header.isControl
-            )
-            if header.baseOffset >= pass.mapEnd || header.isControl {
-                buffer.writeImmutableBuffer(batch.buffer)
-            } else {
-                let records: [Record]
-                do {
-                    records = try batch.records()
-                } catch {
-                    throw LogError(.corrupt, "\(segment.logPath) at \(header.position): \(error)")
-                }
-                let kept = isAborted ? [] : records.filter { Self.retains($0, pass: pass, tombstonesExpire: tombstonesExpire) }
-                removed += records.count - kept.count
-                if kept.count == records.count {
+        try log.reading { () throws(LogError) in
+            try segment.forEachHeader(from: 0) { (header) throws(LogError) -> Bool in
+                let batch = try Self.batch(of: header, in: segment)
+                let isAborted = pass.tracker.isAborted(
+                    producerID: header.producerID, baseOffset: header.baseOffset, lastOffset: header.lastOffset,
+                    isTransactional: header.isTransactional, isControl: header.isControl
+                )
+                if header.baseOffset >= pass.mapEnd || header.isControl {
                     buffer.writeImmutableBuffer(batch.buffer)
-                } else if !kept.isEmpty
-                    || (header.producerID >= 0 && pass.lastBatchOfProducer[header.producerID] == header.baseOffset)
-                {
-                    var rebuilt = try Self.rebuild(batch, keeping: kept)
-                    buffer.writeBuffer(&rebuilt)
+                } else {
+                    let records: [Record]
+                    do {
+                        records = try batch.records()
+                    } catch {
+                        throw LogError(.corrupt, "\(segment.logPath) at \(header.position): \(error)")
+                    }
+                    let kept =
+                        isAborted
+                        ? [] : records.filter { Self.retains($0, pass: pass, tombstonesExpire: tombstonesExpire) }
+                    removed += records.count - kept.count
+                    if kept.count == records.count {
+                        buffer.writeImmutableBuffer(batch.buffer)
+                    } else if !kept.isEmpty
+                        || (header.producerID >= 0 && pass.lastBatchOfProducer[header.producerID] == header.baseOffset)
+                    {
+                        var rebuilt = try Self.rebuild(batch, keeping: kept)
+                        buffer.writeBuffer(&rebuilt)
+                    }
                 }
+                if buffer.readableBytes >= pass.writeBufferBytes {
+                    try output.write(buffer, at: written)
+                    written += Int64(buffer.readableBytes)
+                    buffer.clear()
+                }
+                return true
             }
-            if buffer.readableBytes >= pass.writeBufferBytes {
-                try output.write(buffer, at: written)
-                written += Int64(buffer.readableBytes)
-                buffer.clear()
-            }
-            return true
-        } }
+        }
         guard removed > 0 else { return }
         try output.write(buffer, at: written)
         written += Int64(buffer.readableBytes)

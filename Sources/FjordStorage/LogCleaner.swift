@@ -83,7 +83,9 @@ public struct LogCleaner: Sendable {
     }
 
     /// The cleanable range and dirty ratio of `log` (Kafka's `cleanableOffsets` and `dirtyRatio`).
-    public func cleanability(of log: PartitionLog, firstDirtyOffset: Int64, upperBound: Int64 = .max) throws(LogError) -> Cleanability {
+    public func cleanability(of log: PartitionLog, firstDirtyOffset: Int64, upperBound: Int64 = .max) throws(LogError)
+        -> Cleanability
+    {
         let configuration = log.configuration
         let now = log.clock.nowMilliseconds()
         let segments = log.segments
@@ -122,12 +124,15 @@ public struct LogCleaner: Sendable {
     /// One compaction pass over `log` from `firstDirtyOffset`, never past `upperBound` (the last stable offset).
     /// Blocking: run it on a thread that may block. Safe alongside appends, reads and retention: segments are
     /// swapped under the log's lock only if they are still what was read.
-    public func clean(_ log: PartitionLog, firstDirtyOffset: Int64, upperBound: Int64 = .max) throws(LogError) -> CleanResult {
+    public func clean(_ log: PartitionLog, firstDirtyOffset: Int64, upperBound: Int64 = .max) throws(LogError)
+        -> CleanResult
+    {
         let range = try cleanability(of: log, firstDirtyOffset: firstDirtyOffset, upperBound: upperBound)
         var result = CleanResult(endOffset: firstDirtyOffset)
         guard range.firstUncleanableOffset > firstDirtyOffset else { return result }
         let segments = log.segments
-        let aborted = try log.abortedTransactions(from: segments.first!.baseOffset, upperBound: range.firstUncleanableOffset)
+        let aborted = try log.abortedTransactions(
+            from: segments.first!.baseOffset, upperBound: range.firstUncleanableOffset)
         let (map, mapEnd) = try buildOffsetMap(
             segments, from: firstDirtyOffset, to: range.firstUncleanableOffset, aborted: aborted
         )
@@ -185,7 +190,9 @@ public struct LogCleaner: Sendable {
     }
 
     /// Each producer's last data batch (base offset) below `mapEnd` in `segments`.
-    private static func lastBatchOfProducers(_ segments: [LogSegment], below mapEnd: Int64) throws(LogError) -> [Int64: Int64] {
+    private static func lastBatchOfProducers(_ segments: [LogSegment], below mapEnd: Int64) throws(LogError) -> [Int64:
+        Int64]
+    {
         var last = [Int64: Int64]()
         for segment in segments {
             try segment.forEachHeader(from: 0) { (header) throws(LogError) -> Bool in

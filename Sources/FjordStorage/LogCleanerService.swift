@@ -30,7 +30,8 @@ public struct LogCleanerService: Service {
     private let logger: Logger
 
     public init(
-        manager: LogManager, configuration: Configuration = Configuration(), upperBound: @escaping UpperBound = { _ in nil },
+        manager: LogManager, configuration: Configuration = Configuration(),
+        upperBound: @escaping UpperBound = { _ in nil },
         threadPool: NIOThreadPool = .singleton, sleep: @escaping StorageSleep = systemStorageSleep,
         logger: Logger = Logger(label: "fjord.storage.cleaner")
     ) {

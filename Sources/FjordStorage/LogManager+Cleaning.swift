@@ -35,13 +35,16 @@ extension LogManager {
                     offsets[topicPartition] = result.endOffset
                     changed = true
                     results[topicPartition] = result
-                    logger.info("cleaned log", metadata: [
-                        "partition": "\(topicPartition)", "segments": "\(result.segmentsRewritten)",
-                        "records.removed": "\(result.recordsRemoved)", "bytes.before": "\(result.bytesBefore)",
-                        "bytes.after": "\(result.bytesAfter)", "dirty.end": "\(result.endOffset)",
-                    ])
+                    logger.info(
+                        "cleaned log",
+                        metadata: [
+                            "partition": "\(topicPartition)", "segments": "\(result.segmentsRewritten)",
+                            "records.removed": "\(result.recordsRemoved)", "bytes.before": "\(result.bytesBefore)",
+                            "bytes.after": "\(result.bytesAfter)", "dirty.end": "\(result.endOffset)",
+                        ])
                 } catch {
-                    logger.error("log cleaning failed", metadata: ["partition": "\(topicPartition)", "error": "\(error)"])
+                    logger.error(
+                        "log cleaning failed", metadata: ["partition": "\(topicPartition)", "error": "\(error)"])
                 }
             }
             let stale = offsets.keys.filter { logs[$0] == nil }

@@ -1,3 +1,4 @@
+import Glibc
 import KafkaProtocol
 import Logging
 import NIOConcurrencyHelpers
@@ -52,7 +53,9 @@ public final class LogManager: Sendable {
     /// Opens every partition folder found; `configuration` gives each partition its log configuration.
     /// Returns the logs opened.
     @discardableResult
-    public func loadExisting(configuration: (TopicPartition) -> LogConfiguration) throws(LogError) -> [TopicPartition: PartitionLog] {
+    public func loadExisting(configuration: (TopicPartition) -> LogConfiguration) throws(LogError) -> [TopicPartition:
+        PartitionLog]
+    {
         var clean = true
         for dataDirectory in dataDirectories {
             let marker = dataDirectory + "/" + Self.cleanShutdownMarker
@@ -105,7 +108,9 @@ public final class LogManager: Sendable {
     }
 
     /// Creates the partition's log (or returns the existing one) in the data directory with the fewest partitions.
-    public func createLog(_ topicPartition: TopicPartition, topicID: KafkaUUID, configuration: LogConfiguration) throws(LogError) -> PartitionLog {
+    public func createLog(_ topicPartition: TopicPartition, topicID: KafkaUUID, configuration: LogConfiguration)
+        throws(LogError) -> PartitionLog
+    {
         try state.withLockedValueTyped { (state) throws(LogError) -> PartitionLog in
             if let existing = state.logs[topicPartition] { return existing }
             let counts = Dictionary(grouping: state.directoryOf.values, by: { $0 }).mapValues(\.count)
@@ -128,7 +133,9 @@ public final class LogManager: Sendable {
         }
         guard let log, let dataDirectory else { return }
         try? log.close()
-        let renamed = dataDirectory + "/" + topicPartition.directoryName + "." + String(KafkaUUID.random().low, radix: 16) + "-delete"
+        let renamed =
+            dataDirectory + "/" + topicPartition.directoryName + "." + String(KafkaUUID.random().low, radix: 16)
+            + "-delete"
         try SegmentFile.rename(log.directory, to: renamed)
     }
 
@@ -201,5 +208,3 @@ public final class LogManager: Sendable {
         rmdir(path)
     }
 }
-
-import Glibc

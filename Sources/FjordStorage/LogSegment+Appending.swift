@@ -89,7 +89,8 @@ extension LogSegment {
         try state.withLockedValueTyped { (state) throws(LogError) in
             guard state.isLoaded else { return }
             if state.largestTimestamp >= 0 {
-                try state.timeIndex.maybeAppend(timestamp: state.largestTimestamp, offset: state.offsetOfLargestTimestamp)
+                try state.timeIndex.maybeAppend(
+                    timestamp: state.largestTimestamp, offset: state.offsetOfLargestTimestamp)
             }
             try state.offsetIndex.trim()
             try state.timeIndex.trim()

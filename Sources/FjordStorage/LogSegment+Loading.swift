@@ -7,12 +7,14 @@ import NIOCore
 extension LogSegment {
     /// A new, empty segment: the three files are created (emptied if they exist); a stale `.txnindex` is removed.
     static func create(
-        directory: String, baseOffset: Int64, configuration: LogConfiguration, createdAtMs: Int64, cache: SegmentFileCache
+        directory: String, baseOffset: Int64, configuration: LogConfiguration, createdAtMs: Int64,
+        cache: SegmentFileCache
     ) throws(LogError) -> LogSegment {
         let log = try SegmentFile(path: directory + "/" + fileName(baseOffset, ".log"), create: true, cache: cache)
         try log.truncate(to: 0)
         for suffix in [".index", ".timeindex"] {
-            try SegmentFile(path: directory + "/" + fileName(baseOffset, suffix), create: true, cache: cache).truncate(to: 0)
+            try SegmentFile(path: directory + "/" + fileName(baseOffset, suffix), create: true, cache: cache).truncate(
+                to: 0)
         }
         SegmentFile.remove(directory + "/" + fileName(baseOffset, ".txnindex"))
         return LogSegment(
@@ -73,7 +75,8 @@ extension LogSegment {
             let offsetsClean = try state.offsetIndex.load()
             let timesClean = try state.timeIndex.load()
             let next = state.nextOffset
-            trusted = offsetsClean && timesClean
+            trusted =
+                offsetsClean && timesClean
                 && state.offsetIndex.lastPosition < max(size, 1) && state.offsetIndex.lastOffset < next
                 && state.timeIndex.entries.last.map { baseOffset + Int64($0.relativeOffset) < next } ?? true
         }

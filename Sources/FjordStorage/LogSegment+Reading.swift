@@ -66,7 +66,9 @@ extension LogSegment {
 
     /// The position where a search for the first record with a timestamp ≥ `timestamp` starts.
     func startPosition(forTimestamp timestamp: Int64) throws(LogError) -> Int64 {
-        try withLoaded { (state) throws(LogError) in state.offsetIndex.lookup(state.timeIndex.lookup(timestamp)).position }
+        try withLoaded { (state) throws(LogError) in
+            state.offsetIndex.lookup(state.timeIndex.lookup(timestamp)).position
+        }
     }
 
     // MARK: Aborted transactions

@@ -57,16 +57,17 @@ final class LogSegment: Sendable {
         offsetIndexFile = SegmentFile(lazyPath: path(".index"), cache: cache, createIfMissing: true)
         timeIndexFile = SegmentFile(lazyPath: path(".timeindex"), cache: cache, createIfMissing: true)
         transactionIndexFile = SegmentFile(lazyPath: path(".txnindex"), cache: cache, createIfMissing: true)
-        state = NIOLockedValueBox(LogSegmentState(
-            size: size, nextOffset: nextOffset, isLoaded: loaded,
-            offsetIndex: OffsetIndex(
-                file: offsetIndexFile, baseOffset: baseOffset, maximumBytes: configuration.segmentIndexBytesMax
-            ),
-            timeIndex: TimeIndex(
-                file: timeIndexFile, baseOffset: baseOffset, maximumBytes: configuration.segmentIndexBytesMax
-            ),
-            transactionIndex: TransactionIndex(file: transactionIndexFile)
-        ))
+        state = NIOLockedValueBox(
+            LogSegmentState(
+                size: size, nextOffset: nextOffset, isLoaded: loaded,
+                offsetIndex: OffsetIndex(
+                    file: offsetIndexFile, baseOffset: baseOffset, maximumBytes: configuration.segmentIndexBytesMax
+                ),
+                timeIndex: TimeIndex(
+                    file: timeIndexFile, baseOffset: baseOffset, maximumBytes: configuration.segmentIndexBytesMax
+                ),
+                transactionIndex: TransactionIndex(file: transactionIndexFile)
+            ))
     }
 
     // MARK: Published state
@@ -104,7 +105,8 @@ final class LogSegment: Sendable {
     /// keep reading until then. A segment replaced by its cleaned copy keeps its `.txnindex` in place: cleaning
     /// keeps every transaction marker, so the copy's aborted transactions are the same entries.
     func markDeleted(keepingTransactionIndex: Bool = false) throws(LogError) {
-        let files = keepingTransactionIndex
+        let files =
+            keepingTransactionIndex
             ? [log, offsetIndexFile, timeIndexFile] : [log, offsetIndexFile, timeIndexFile, transactionIndexFile]
         for file in files {
             let path = file.path

@@ -83,14 +83,19 @@ extension PartitionLog {
             var position = records.readerIndex
             var messages: Int64 = 0
             while position < records.writerIndex {
-                guard let header = BatchHeader(parsing: records, at: position, position: Int64(position - records.readerIndex)),
+                guard
+                    let header = BatchHeader(
+                        parsing: records, at: position, position: Int64(position - records.readerIndex)),
                     position + header.size <= records.writerIndex,
-                    let batch = try? RecordBatch(buffer: records.getSlice(at: position, length: header.size)!), batch.isCRCValid
+                    let batch = try? RecordBatch(buffer: records.getSlice(at: position, length: header.size)!),
+                    batch.isCRCValid
                 else {
                     throw LogError(.corrupt, "\(topicPartition): replicated bytes are not whole valid batches")
                 }
                 guard header.baseOffset >= expected else {
-                    throw LogError(.invalidOffset, "\(topicPartition): batch at \(header.baseOffset) is before the log end \(expected)")
+                    throw LogError(
+                        .invalidOffset,
+                        "\(topicPartition): batch at \(header.baseOffset) is before the log end \(expected)")
                 }
                 try state.epochs.assign(epoch: header.partitionLeaderEpoch, startOffset: header.baseOffset)
                 headers.append(header)
@@ -98,11 +103,16 @@ extension PartitionLog {
                 expected = header.nextOffset
                 position += header.size
             }
-            guard !headers.isEmpty else { return AppendResult(firstOffset: firstOffset, lastOffset: firstOffset - 1, logAppendTime: -1, logStartOffset: logStartOffsetStorage, flushRequested: false) }
+            guard !headers.isEmpty else {
+                return AppendResult(
+                    firstOffset: firstOffset, lastOffset: firstOffset - 1, logAppendTime: -1,
+                    logStartOffset: logStartOffsetStorage, flushRequested: false)
+            }
             try appendLocked(records, headers: headers, now: now, &state)
             return AppendResult(
                 firstOffset: headers[0].baseOffset, lastOffset: expected - 1, logAppendTime: -1,
-                logStartOffset: logStartOffsetStorage, flushRequested: noteUnflushed(messages: messages, now: now, &state)
+                logStartOffset: logStartOffsetStorage,
+                flushRequested: noteUnflushed(messages: messages, now: now, &state)
             )
         }
     }
@@ -114,7 +124,10 @@ extension PartitionLog {
     ) throws(LogError) {
         var active = activeSegment
         let maxTimestamp = headers.lazy.map(\.maxTimestamp).max()!
-        if active.needsRoll(adding: bytes.readableBytes, lastOffset: headers.last!.lastOffset, maxTimestamp: maxTimestamp, now: now, configuration: state.configuration) {
+        if active.needsRoll(
+            adding: bytes.readableBytes, lastOffset: headers.last!.lastOffset, maxTimestamp: maxTimestamp, now: now,
+            configuration: state.configuration)
+        {
             try rollLocked(newBaseOffset: headers[0].baseOffset, now: now, configuration: state.configuration)
             active = activeSegment
         }
@@ -148,7 +161,8 @@ extension PartitionLog {
     private func noteUnflushed(messages: Int64, now: Int64, _ state: inout WriterState) -> Bool {
         state.unflushedMessages += messages
         if state.firstUnflushedAppendMs == nil { state.firstUnflushedAppendMs = now }
-        let requested = state.unflushedMessages >= state.configuration.flushMessages
+        let requested =
+            state.unflushedMessages >= state.configuration.flushMessages
             || now - (state.firstUnflushedAppendMs ?? now) >= state.configuration.flushMs
         if requested { state.flushRequested = true }
         return requested

@@ -16,11 +16,14 @@ extension PartitionLog {
             for segment in segments where try segment.largestTimestamp().timestamp >= timestamp {
                 var found: TimestampAndOffset?
                 // Scan batch headers from the time index's hint, stopping at the first batch that holds a match.
-                try segment.forEachHeader(from: segment.startPosition(forTimestamp: timestamp)) { (header) throws(LogError) -> Bool in
+                try segment.forEachHeader(from: segment.startPosition(forTimestamp: timestamp)) {
+                    (header) throws(LogError) -> Bool in
                     guard header.maxTimestamp >= timestamp, header.lastOffset >= logStart else { return true }
                     let records = try decode(segment, header)
                     if let record = records.first(where: { $0.timestamp >= timestamp && $0.offset >= logStart }) {
-                        found = TimestampAndOffset(timestamp: record.timestamp, offset: record.offset, leaderEpoch: header.partitionLeaderEpoch)
+                        found = TimestampAndOffset(
+                            timestamp: record.timestamp, offset: record.offset, leaderEpoch: header.partitionLeaderEpoch
+                        )
                         return false
                     }
                     return true
@@ -43,7 +46,10 @@ extension PartitionLog {
             guard let best, let header = try best.segment.findBatch(containingOrAfter: best.offset) else { return nil }
             let records = try decode(best.segment, header)
             let record = records.first { $0.timestamp == header.maxTimestamp } ?? records.last
-            return record.map { TimestampAndOffset(timestamp: header.maxTimestamp, offset: $0.offset, leaderEpoch: header.partitionLeaderEpoch) }
+            return record.map {
+                TimestampAndOffset(
+                    timestamp: header.maxTimestamp, offset: $0.offset, leaderEpoch: header.partitionLeaderEpoch)
+            }
         }
     }
 

@@ -31,14 +31,18 @@ extension PartitionLog {
             let (segments, logStart) = published.withLockedValue { ($0.segments, $0.logStartOffset) }
             let end = segments.last!.nextOffset
             guard offset >= logStart, offset <= end else {
-                throw LogError(.offsetOutOfRange, "\(topicPartition): offset \(offset) is outside [\(logStart), \(end)]")
+                throw LogError(
+                    .offsetOutOfRange, "\(topicPartition): offset \(offset) is outside [\(logStart), \(end)]")
             }
-            var result = LogReadResult(slice: nil, firstBatchOffset: nil, lastBatchOffset: nil, logStartOffset: logStart, logEndOffset: end)
+            var result = LogReadResult(
+                slice: nil, firstBatchOffset: nil, lastBatchOffset: nil, logStartOffset: logStart, logEndOffset: end)
             guard offset < end, offset < upperBound else { return result }
             var index = Self.segmentIndex(in: segments, containing: offset)
             while index < segments.count {
                 let segment = segments[index]
-                if let found = try segment.read(from: offset, maximumBytes: maximumBytes, upperBound: upperBound, minimumOneBatch: minimumOneBatch) {
+                if let found = try segment.read(
+                    from: offset, maximumBytes: maximumBytes, upperBound: upperBound, minimumOneBatch: minimumOneBatch)
+                {
                     result.slice = FileSlice(file: segment.log, position: found.position, length: found.length)
                     result.firstBatchOffset = found.firstOffset
                     result.lastBatchOffset = found.lastOffset

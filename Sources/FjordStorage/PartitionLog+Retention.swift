@@ -52,7 +52,9 @@ extension PartitionLog {
                 return published.logStartOffset
             }
             try state.epochs.truncate(fromStart: logStart)
-            logger.info("deleted segments", metadata: ["partition": "\(topicPartition)", "count": "\(deleted)", "log.start.offset": "\(logStart)"])
+            logger.info(
+                "deleted segments",
+                metadata: ["partition": "\(topicPartition)", "count": "\(deleted)", "log.start.offset": "\(logStart)"])
         }
         return deleted
     }

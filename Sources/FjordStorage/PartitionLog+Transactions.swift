@@ -7,9 +7,11 @@ extension PartitionLog {
         try locked { (state) throws(LogError) in
             guard !state.isClosed else { throw LogError(.closed, "\(topicPartition) is closed") }
             let segments = self.segments
-            guard transaction.lastOffset >= segments.first!.baseOffset, transaction.lastOffset < segments.last!.nextOffset
+            guard transaction.lastOffset >= segments.first!.baseOffset,
+                transaction.lastOffset < segments.last!.nextOffset
             else { return }
-            try segments[Self.segmentIndex(in: segments, containing: transaction.lastOffset)].addAbortedTransaction(transaction)
+            try segments[Self.segmentIndex(in: segments, containing: transaction.lastOffset)].addAbortedTransaction(
+                transaction)
         }
     }
 
@@ -17,13 +19,16 @@ extension PartitionLog {
     /// `startOffset` and the first record below `upperBound` — for a read_committed fetch of that range, in marker
     /// order. Looks from the segment holding `startOffset` on (an abort indexed in an earlier segment ended before
     /// it), and stops at an entry whose last stable offset reaches `upperBound`.
-    public func abortedTransactions(from startOffset: Int64, upperBound: Int64) throws(LogError) -> [AbortedTransaction] {
+    public func abortedTransactions(from startOffset: Int64, upperBound: Int64) throws(LogError) -> [AbortedTransaction]
+    {
         try reading { () throws(LogError) -> [AbortedTransaction] in
             var result = [AbortedTransaction]()
             guard startOffset < upperBound else { return result }
             let segments = self.segments
             for segment in segments[Self.segmentIndex(in: segments, containing: startOffset)...] {
-                if try segment.collectAbortedTransactions(from: startOffset, upperBound: upperBound, into: &result) { break }
+                if try segment.collectAbortedTransactions(from: startOffset, upperBound: upperBound, into: &result) {
+                    break
+                }
             }
             return result
         }

@@ -3,26 +3,28 @@ extension PartitionLog {
     /// holds `offset` goes whole, as in Kafka; the log end becomes that batch's base offset.
     public func truncate(to offset: Int64) throws(LogError) {
         let now = clock.nowMilliseconds()
-        try locked { (state) throws(LogError) in try truncationLock.withWriteLock { () throws(LogError) in
-            var segments = self.segments
-            guard offset < segments.last!.nextOffset else { return }
-            if offset <= segments.first!.baseOffset && offset <= logStartOffsetStorage {
-                try truncateFullyLocked(startingAt: offset, now: now, &state)
-                return
+        try locked { (state) throws(LogError) in
+            try truncationLock.withWriteLock { () throws(LogError) in
+                var segments = self.segments
+                guard offset < segments.last!.nextOffset else { return }
+                if offset <= segments.first!.baseOffset && offset <= logStartOffsetStorage {
+                    try truncateFullyLocked(startingAt: offset, now: now, &state)
+                    return
+                }
+                while segments.count > 1, segments.last!.baseOffset >= offset {
+                    let removed = segments.removeLast()
+                    try removed.markDeleted()
+                    removed.removeDeletedFiles()
+                }
+                self.segments = segments
+                try segments.last!.truncate(toOffset: offset)
+                try segments.last!.preallocateIndexes()
+                let end = segments.last!.nextOffset
+                state.recoveryPoint = min(state.recoveryPoint, end)
+                try state.epochs.truncate(fromEnd: end)
+                logger.info("truncated log", metadata: ["partition": "\(topicPartition)", "log.end.offset": "\(end)"])
             }
-            while segments.count > 1, segments.last!.baseOffset >= offset {
-                let removed = segments.removeLast()
-                try removed.markDeleted()
-                removed.removeDeletedFiles()
-            }
-            self.segments = segments
-            try segments.last!.truncate(toOffset: offset)
-            try segments.last!.preallocateIndexes()
-            let end = segments.last!.nextOffset
-            state.recoveryPoint = min(state.recoveryPoint, end)
-            try state.epochs.truncate(fromEnd: end)
-            logger.info("truncated log", metadata: ["partition": "\(topicPartition)", "log.end.offset": "\(end)"])
-        } }
+        }
     }
 
     /// Deletes everything and restarts the log empty at `offset` (a replica too far behind, or a reset).
@@ -35,13 +37,15 @@ extension PartitionLog {
         }
     }
 
-    private func truncateFullyLocked(startingAt offset: Int64, now: Int64, _ state: inout WriterState) throws(LogError) {
+    private func truncateFullyLocked(startingAt offset: Int64, now: Int64, _ state: inout WriterState) throws(LogError)
+    {
         for segment in segments {
             try segment.markDeleted()
             segment.removeDeletedFiles()
         }
         let segment = try LogSegment.create(
-            directory: directory, baseOffset: offset, configuration: state.configuration, createdAtMs: now, cache: fileCache
+            directory: directory, baseOffset: offset, configuration: state.configuration, createdAtMs: now,
+            cache: fileCache
         )
         try segment.preallocateIndexes()
         published.withLockedValue { $0 = Published(segments: [segment], logStartOffset: offset) }
@@ -57,12 +61,15 @@ extension PartitionLog {
         return try locked { (state) throws(LogError) -> Int64 in
             let end = activeSegment.nextOffset
             guard offset <= end else {
-                throw LogError(.offsetOutOfRange, "\(topicPartition): log start \(offset) would pass the log end \(end)")
+                throw LogError(
+                    .offsetOutOfRange, "\(topicPartition): log start \(offset) would pass the log end \(end)")
             }
             guard offset > logStartOffsetStorage else { return logStartOffsetStorage }
             logStartOffsetStorage = offset
             try state.epochs.truncate(fromStart: offset)
-            try deleteSegmentsLocked(now: now, &state) { (segment) throws(LogError) -> Bool in segment.nextOffset <= offset }
+            try deleteSegmentsLocked(now: now, &state) { (segment) throws(LogError) -> Bool in
+                segment.nextOffset <= offset
+            }
             return logStartOffsetStorage
         }
     }

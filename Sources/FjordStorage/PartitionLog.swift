@@ -1,3 +1,4 @@
+import Glibc
 import KafkaProtocol
 import KafkaRecords
 import Logging
@@ -122,20 +123,25 @@ public final class PartitionLog: Sendable {
         )
         var segments = try loader.load(report: &report)
         if segments.isEmpty {
-            segments = [try LogSegment.create(
-                directory: directory, baseOffset: logStartOffset, configuration: configuration,
-                createdAtMs: clock.nowMilliseconds(), cache: fileCache
-            )]
+            segments = [
+                try LogSegment.create(
+                    directory: directory, baseOffset: logStartOffset, configuration: configuration,
+                    createdAtMs: clock.nowMilliseconds(), cache: fileCache
+                )
+            ]
         }
         try segments.last!.preallocateIndexes()
         let end = segments.last!.nextOffset
-        published = NIOLockedValueBox(Published(
-            segments: segments, logStartOffset: min(max(logStartOffset, segments.first!.baseOffset), end)
-        ))
+        published = NIOLockedValueBox(
+            Published(
+                segments: segments, logStartOffset: min(max(logStartOffset, segments.first!.baseOffset), end)
+            ))
         try epochs.truncate(fromEnd: end)
-        writer = NIOLockedValueBox(WriterState(
-            configuration: configuration, epochs: epochs, recoveryPoint: cleanShutdown ? end : min(recoveryPoint, end)
-        ))
+        writer = NIOLockedValueBox(
+            WriterState(
+                configuration: configuration, epochs: epochs,
+                recoveryPoint: cleanShutdown ? end : min(recoveryPoint, end)
+            ))
         report.logEndOffset = end
         recoveryReport = report
         if report.recoveredSegments > 0 || report.bytesTruncated > 0 || report.segmentsDropped > 0 {
@@ -160,7 +166,9 @@ public final class PartitionLog: Sendable {
     }
 
     static func listDirectory(_ path: String) throws(LogError) -> [String] {
-        guard let handle = opendir(path) else { throw LogError(.io, "opendir \(path): \(String(cString: strerror(errno)))") }
+        guard let handle = opendir(path) else {
+            throw LogError(.io, "opendir \(path): \(String(cString: strerror(errno)))")
+        }
         defer { closedir(handle) }
         var names = [String]()
         while let entry = readdir(handle) {
@@ -194,5 +202,3 @@ public struct RecoveryReport: Sendable, Equatable {
         ]
     }
 }
-
-import Glibc

@@ -153,9 +153,15 @@ public final class SegmentFile: Sendable {
         var prefixes = [UInt8](repeating: 0, count: headers.count * 16)
         for (index, header) in headers.enumerated() {
             let base = index * 16
-            withUnsafeBytes(of: UInt64(bitPattern: header.baseOffset).bigEndian) { prefixes.replaceSubrange(base..<base + 8, with: $0) }
-            withUnsafeBytes(of: UInt32(header.size - RecordBatch.logOverhead).bigEndian) { prefixes.replaceSubrange(base + 8..<base + 12, with: $0) }
-            withUnsafeBytes(of: header.partitionLeaderEpoch.bigEndian) { prefixes.replaceSubrange(base + 12..<base + 16, with: $0) }
+            withUnsafeBytes(of: UInt64(bitPattern: header.baseOffset).bigEndian) {
+                prefixes.replaceSubrange(base..<base + 8, with: $0)
+            }
+            withUnsafeBytes(of: UInt32(header.size - RecordBatch.logOverhead).bigEndian) {
+                prefixes.replaceSubrange(base + 8..<base + 12, with: $0)
+            }
+            withUnsafeBytes(of: header.partitionLeaderEpoch.bigEndian) {
+                prefixes.replaceSubrange(base + 12..<base + 16, with: $0)
+            }
         }
         let total = buffer.readableBytes
         let written: Int = try withDescriptor { (descriptor) throws(LogError) -> Int in
@@ -167,14 +173,26 @@ public final class SegmentFile: Sendable {
                     for (index, header) in headers.enumerated() {
                         let start = Int(header.position)
                         if start > cursor {  // bytes between batches (none for well-formed input)
-                            vectors.append(iovec(iov_base: UnsafeMutableRawPointer(mutating: bytes.baseAddress! + cursor), iov_len: start - cursor))
+                            vectors.append(
+                                iovec(
+                                    iov_base: UnsafeMutableRawPointer(mutating: bytes.baseAddress! + cursor),
+                                    iov_len: start - cursor))
                         }
-                        vectors.append(iovec(iov_base: UnsafeMutableRawPointer(mutating: prefixBytes.baseAddress! + index * 16), iov_len: 16))
-                        vectors.append(iovec(iov_base: UnsafeMutableRawPointer(mutating: bytes.baseAddress! + start + 16), iov_len: header.size - 16))
+                        vectors.append(
+                            iovec(
+                                iov_base: UnsafeMutableRawPointer(mutating: prefixBytes.baseAddress! + index * 16),
+                                iov_len: 16))
+                        vectors.append(
+                            iovec(
+                                iov_base: UnsafeMutableRawPointer(mutating: bytes.baseAddress! + start + 16),
+                                iov_len: header.size - 16))
                         cursor = start + header.size
                     }
                     if cursor < bytes.count {
-                        vectors.append(iovec(iov_base: UnsafeMutableRawPointer(mutating: bytes.baseAddress! + cursor), iov_len: bytes.count - cursor))
+                        vectors.append(
+                            iovec(
+                                iov_base: UnsafeMutableRawPointer(mutating: bytes.baseAddress! + cursor),
+                                iov_len: bytes.count - cursor))
                     }
                     guard vectors.count <= 1024 else { return 0 }  // IOV_MAX on Linux
                     var result: Int
@@ -261,7 +279,9 @@ public final class SegmentFile: Sendable {
 
     /// Renames a file; used for `.deleted` and `.cleaned` suffixes.
     static func rename(_ from: String, to: String) throws(LogError) {
-        guard Glibc.rename(from, to) == 0 else { throw LogError(.io, "rename \(from): \(String(cString: strerror(errno)))") }
+        guard Glibc.rename(from, to) == 0 else {
+            throw LogError(.io, "rename \(from): \(String(cString: strerror(errno)))")
+        }
     }
 
     static func remove(_ path: String) {

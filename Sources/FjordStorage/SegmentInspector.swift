@@ -97,12 +97,15 @@ public enum SegmentInspector {
         var (batches, trailing) = try batches(ofLog: path)
         var expectedNext: Int64?
         for index in batches.indices {
-            let batch = batches[index].batch, position = batches[index].position
+            let batch = batches[index].batch
+            let position = batches[index].position
             if !batches[index].crcValid {
-                batches[index].problems.append("batch at position \(position) (offset \(batch.baseOffset)): CRC mismatch")
+                batches[index].problems.append(
+                    "batch at position \(position) (offset \(batch.baseOffset)): CRC mismatch")
             }
             if let expected = expectedNext, batch.baseOffset < expected {
-                batches[index].problems.append("batch at position \(position): offset \(batch.baseOffset) goes back (expected ≥ \(expected))")
+                batches[index].problems.append(
+                    "batch at position \(position): offset \(batch.baseOffset) goes back (expected ≥ \(expected))")
             }
             expectedNext = batch.nextOffset
         }
@@ -134,7 +137,8 @@ public enum SegmentInspector {
             guard verify else { return entry }
             if let batch = byPosition[entry.position] {
                 if batch.batch.lastOffset != offset {
-                    entry.problems.append("index entry \(offset) → \(entry.position): the batch there ends at \(batch.batch.lastOffset)")
+                    entry.problems.append(
+                        "index entry \(offset) → \(entry.position): the batch there ends at \(batch.batch.lastOffset)")
                 }
             } else {
                 entry.problems.append("index entry \(offset) → \(entry.position): no batch starts at that position")
@@ -154,7 +158,9 @@ public enum SegmentInspector {
             guard verify else { return entry }
             if let holder = batches.first(where: { $0.batch.baseOffset <= offset && offset <= $0.batch.lastOffset }) {
                 if holder.batch.maxTimestamp != entry.timestamp {
-                    entry.problems.append("time index entry \(entry.timestamp) → \(offset): that batch's max timestamp is \(holder.batch.maxTimestamp)")
+                    entry.problems.append(
+                        "time index entry \(entry.timestamp) → \(offset): that batch's max timestamp is \(holder.batch.maxTimestamp)"
+                    )
                 }
             } else {
                 entry.problems.append("time index entry \(entry.timestamp) → \(offset): no batch holds that offset")

@@ -1,3 +1,4 @@
+import Glibc
 import NIOConcurrencyHelpers
 
 /// Wall-clock milliseconds since the epoch, injectable so retention and roll tests do not sleep (STYLE.md §9).
@@ -15,5 +16,3 @@ public struct SystemStorageClock: StorageClock {
         return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
     }
 }
-
-import Glibc

@@ -6,7 +6,8 @@ extension TopicPartition {
 
     /// Parses a partition folder name (`orders-3`); nil if it is not one.
     public init?(directoryName: String) {
-        guard let dash = directoryName.lastIndex(of: "-"), let partition = Int32(directoryName[directoryName.index(after: dash)...]),
+        guard let dash = directoryName.lastIndex(of: "-"),
+            let partition = Int32(directoryName[directoryName.index(after: dash)...]),
             partition >= 0, dash > directoryName.startIndex
         else { return nil }
         self.init(String(directoryName[..<dash]), partition)

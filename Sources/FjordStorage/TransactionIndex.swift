@@ -50,10 +50,11 @@ struct TransactionIndex: Sendable {
                     problem: "entry \(entries.count) has version \(version); only version \(Self.version) is known"
                 )
             }
-            entries.append(AbortedTransaction(
-                producerID: bytes.readInteger(as: Int64.self)!, firstOffset: bytes.readInteger(as: Int64.self)!,
-                lastOffset: bytes.readInteger(as: Int64.self)!, lastStableOffset: bytes.readInteger(as: Int64.self)!
-            ))
+            entries.append(
+                AbortedTransaction(
+                    producerID: bytes.readInteger(as: Int64.self)!, firstOffset: bytes.readInteger(as: Int64.self)!,
+                    lastOffset: bytes.readInteger(as: Int64.self)!, lastStableOffset: bytes.readInteger(as: Int64.self)!
+                ))
         }
         let trailing = bytes.readableBytes
         return Parsed(
@@ -85,7 +86,9 @@ struct TransactionIndex: Sendable {
     /// aborts that may have been indexed before the crash). Entries stay in marker order.
     mutating func add(_ entry: AbortedTransaction) throws(LogError) {
         try loadIfNeeded()
-        if entries.contains(where: { $0.producerID == entry.producerID && $0.lastOffset == entry.lastOffset }) { return }
+        if entries.contains(where: { $0.producerID == entry.producerID && $0.lastOffset == entry.lastOffset }) {
+            return
+        }
         if let last = entries.last, entry.lastOffset < last.lastOffset {
             // Only a repair can add out of order: rewrite the file in order.
             let index = entries.firstIndex { $0.lastOffset > entry.lastOffset }!
@@ -109,7 +112,9 @@ struct TransactionIndex: Sendable {
 
     /// Appends to `result` the entries overlapping `[startOffset, upperBound)`. Returns true when an entry shows
     /// that no later one can overlap (its last stable offset reaches `upperBound`), so a search can stop.
-    mutating func collect(from startOffset: Int64, upperBound: Int64, into result: inout [AbortedTransaction]) throws(LogError) -> Bool {
+    mutating func collect(from startOffset: Int64, upperBound: Int64, into result: inout [AbortedTransaction])
+        throws(LogError) -> Bool
+    {
         try loadIfNeeded()
         for entry in entries {
             if entry.lastOffset >= startOffset, entry.firstOffset < upperBound { result.append(entry) }

@@ -48,7 +48,9 @@ public struct TransactionManager: Sendable {
         allocate: () throws -> Int64
     ) rethrows -> TransactionPlan {
         guard !transactionalID.isEmpty else { return .failure(.invalidRequest) }
-        guard timeoutMs > 0, timeoutMs <= configuration.maxTimeoutMs else { return .failure(.invalidTransactionTimeout) }
+        guard timeoutMs > 0, timeoutMs <= configuration.maxTimeoutMs else {
+            return .failure(.invalidTransactionTimeout)
+        }
         guard var metadata = transactions[transactionalID], metadata.state != .dead else {
             let fresh = TransactionMetadata(
                 transactionalID: transactionalID, producerID: try allocate(), producerEpoch: 0, timeoutMs: timeoutMs,
@@ -77,7 +79,9 @@ public struct TransactionManager: Sendable {
             metadata.partitions = []
             metadata.startTimestamp = -1
             metadata.lastUpdateTimestamp = now
-            return TransactionPlan(record: TransactionRecord(metadata), producerID: metadata.producerID, producerEpoch: metadata.producerEpoch)
+            return TransactionPlan(
+                record: TransactionRecord(metadata), producerID: metadata.producerID,
+                producerEpoch: metadata.producerEpoch)
         }
     }
 
@@ -97,7 +101,8 @@ public struct TransactionManager: Sendable {
         metadata.state = .ongoing
         metadata.partitions.formUnion(partitions)
         metadata.lastUpdateTimestamp = now
-        return TransactionPlan(record: TransactionRecord(metadata), producerID: producerID, producerEpoch: producerEpoch)
+        return TransactionPlan(
+            record: TransactionRecord(metadata), producerID: producerID, producerEpoch: producerEpoch)
     }
 
     /// EndTxn: an open transaction moves to PrepareCommit/PrepareAbort and its markers are due. A retry of an end
@@ -168,7 +173,9 @@ public struct TransactionManager: Sendable {
                     var aborting = metadata
                     aborting.state = .prepareAbort
                     aborting.lastUpdateTimestamp = now
-                    plans.append(TransactionPlan(record: TransactionRecord(aborting), markers: TransactionMarkers(aborting, commit: false)))
+                    plans.append(
+                        TransactionPlan(
+                            record: TransactionRecord(aborting), markers: TransactionMarkers(aborting, commit: false)))
                 }
             case .empty, .completeCommit, .completeAbort:
                 if metadata.lastUpdateTimestamp + configuration.idExpirationMs <= now {
@@ -198,8 +205,11 @@ public struct TransactionManager: Sendable {
     /// transaction. INVALID_TXN_STATE when the partition was not added (or nothing is open),
     /// INVALID_PRODUCER_ID_MAPPING for a producer id the transactional id does not have, INVALID_PRODUCER_EPOCH for
     /// an epoch that is not the current one.
-    public func verifyPartition(transactionalID: String, producerID: Int64, producerEpoch: Int16, partition: TopicPartition) -> ErrorCode {
-        guard let metadata = transactions[transactionalID], metadata.state != .dead, metadata.producerID == producerID else {
+    public func verifyPartition(
+        transactionalID: String, producerID: Int64, producerEpoch: Int16, partition: TopicPartition
+    ) -> ErrorCode {
+        guard let metadata = transactions[transactionalID], metadata.state != .dead, metadata.producerID == producerID
+        else {
             return .invalidProducerIDMapping
         }
         guard metadata.producerEpoch == producerEpoch else { return .invalidProducerEpoch }
@@ -210,7 +220,10 @@ public struct TransactionManager: Sendable {
     /// DescribeTransactions for one id (TRANSACTIONAL_ID_NOT_FOUND when unknown).
     public func describe(_ transactionalID: String) -> DescribeTransactionsResponse.TransactionState {
         guard let metadata = transactions[transactionalID], metadata.state != .dead else {
-            return .init(errorCode: ErrorCode.transactionalIDNotFound.rawValue, transactionalID: transactionalID, transactionState: "", transactionTimeoutMs: 0, transactionStartTimeMs: -1, producerID: -1, producerEpoch: -1, topics: [])
+            return .init(
+                errorCode: ErrorCode.transactionalIDNotFound.rawValue, transactionalID: transactionalID,
+                transactionState: "", transactionTimeoutMs: 0, transactionStartTimeMs: -1, producerID: -1,
+                producerEpoch: -1, topics: [])
         }
         let topics = Dictionary(grouping: metadata.sortedPartitions, by: \.topic).sorted { $0.key < $1.key }
             .map { DescribeTransactionsResponse.TopicData(topic: $0.key, partitions: $0.value.map(\.partition)) }
@@ -223,12 +236,15 @@ public struct TransactionManager: Sendable {
 
     /// ListTransactions: ids whose state, producer id and running time pass the filters (empty filters pass all;
     /// `minimumDurationMs` < 0 passes all, else only transactions open at least that long).
-    public func list(states: Set<TransactionState>, producerIDs: Set<Int64>, minimumDurationMs: Int64, now: Int64) -> [TransactionMetadata] {
+    public func list(states: Set<TransactionState>, producerIDs: Set<Int64>, minimumDurationMs: Int64, now: Int64)
+        -> [TransactionMetadata]
+    {
         transactions.values.filter { metadata in
             metadata.state != .dead
                 && (states.isEmpty || states.contains(metadata.state))
                 && (producerIDs.isEmpty || producerIDs.contains(metadata.producerID))
-                && (minimumDurationMs < 0 || (metadata.startTimestamp >= 0 && now - metadata.startTimestamp >= minimumDurationMs))
+                && (minimumDurationMs < 0
+                    || (metadata.startTimestamp >= 0 && now - metadata.startTimestamp >= minimumDurationMs))
         }.sorted { $0.transactionalID < $1.transactionalID }
     }
 
@@ -236,7 +252,8 @@ public struct TransactionManager: Sendable {
 
     /// The metadata of `transactionalID` if the producer id and epoch are its current ones.
     private func checkProducer(_ transactionalID: String, producerID: Int64, producerEpoch: Int16) -> ProducerCheck {
-        guard let metadata = transactions[transactionalID], metadata.state != .dead, metadata.producerID == producerID else {
+        guard let metadata = transactions[transactionalID], metadata.state != .dead, metadata.producerID == producerID
+        else {
             return .failure(.invalidProducerIDMapping)
         }
         guard metadata.producerEpoch == producerEpoch else { return .failure(.producerFenced) }

@@ -1,5 +1,5 @@
-import KafkaProtocol
 import FjordGroups
+import KafkaProtocol
 
 /// Everything the coordinator knows of one transactional id: the fields of its `TransactionLogValue`.
 public struct TransactionMetadata: Sendable, Equatable {

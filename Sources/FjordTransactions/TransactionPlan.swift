@@ -11,7 +11,10 @@ public struct TransactionPlan: Sendable, Equatable {
     public var producerID: Int64 = -1
     public var producerEpoch: Int16 = -1
 
-    public init(record: TransactionRecord? = nil, markers: TransactionMarkers? = nil, error: ErrorCode = .none, producerID: Int64 = -1, producerEpoch: Int16 = -1) {
+    public init(
+        record: TransactionRecord? = nil, markers: TransactionMarkers? = nil, error: ErrorCode = .none,
+        producerID: Int64 = -1, producerEpoch: Int16 = -1
+    ) {
         self.record = record
         self.markers = markers
         self.error = error
@@ -31,7 +34,9 @@ public struct TransactionMarkers: Sendable, Equatable {
     public var commit: Bool
     public var partitions: [TopicPartition]
 
-    public init(transactionalID: String, producerID: Int64, producerEpoch: Int16, commit: Bool, partitions: [TopicPartition]) {
+    public init(
+        transactionalID: String, producerID: Int64, producerEpoch: Int16, commit: Bool, partitions: [TopicPartition]
+    ) {
         self.transactionalID = transactionalID
         self.producerID = producerID
         self.producerEpoch = producerEpoch
@@ -41,7 +46,8 @@ public struct TransactionMarkers: Sendable, Equatable {
 
     init(_ metadata: TransactionMetadata, commit: Bool) {
         self.init(
-            transactionalID: metadata.transactionalID, producerID: metadata.producerID, producerEpoch: metadata.producerEpoch,
+            transactionalID: metadata.transactionalID, producerID: metadata.producerID,
+            producerEpoch: metadata.producerEpoch,
             commit: commit, partitions: metadata.sortedPartitions
         )
     }

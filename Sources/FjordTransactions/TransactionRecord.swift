@@ -27,9 +27,11 @@ public struct TransactionRecord: Sendable, Equatable {
             .sorted { $0.key < $1.key }
             .map { TransactionLogValue.PartitionsSchema(topic: $0.key, partitionIDs: $0.value.map(\.partition)) }
         let value = TransactionLogValue(
-            producerID: metadata.producerID, producerEpoch: metadata.producerEpoch, transactionTimeoutMs: metadata.timeoutMs,
+            producerID: metadata.producerID, producerEpoch: metadata.producerEpoch,
+            transactionTimeoutMs: metadata.timeoutMs,
             transactionStatus: metadata.state.rawValue, transactionPartitions: partitions,
-            transactionLastUpdateTimestampMs: metadata.lastUpdateTimestamp, transactionStartTimestampMs: metadata.startTimestamp
+            transactionLastUpdateTimestampMs: metadata.lastUpdateTimestamp,
+            transactionStartTimestampMs: metadata.startTimestamp
         )
         self.init(
             transactionalID: metadata.transactionalID, key: Self.encodedKey(metadata.transactionalID),
@@ -54,15 +56,20 @@ public struct TransactionRecord: Sendable, Equatable {
     }
 
     /// Decodes a stored record: the transactional id and its metadata (nil for a tombstone).
-    public static func decode(key: ByteBuffer, value: ByteBuffer?) throws(DecodeError) -> (String, TransactionMetadata?) {
+    public static func decode(key: ByteBuffer, value: ByteBuffer?) throws(DecodeError) -> (String, TransactionMetadata?)
+    {
         var key = key
-        guard let keyVersion = key.readInteger(as: Int16.self) else { throw DecodeError(.truncated, "__transaction_state key version") }
+        guard let keyVersion = key.readInteger(as: Int16.self) else {
+            throw DecodeError(.truncated, "__transaction_state key version")
+        }
         guard TransactionLogKey.validVersions.contains(keyVersion) else {
             throw DecodeError(.unsupportedVersion, "__transaction_state key version \(keyVersion) is unknown")
         }
         let decodedKey = try TransactionLogKey(from: &key, version: keyVersion)
         guard var value else { return (decodedKey.transactionalID, nil) }
-        guard let valueVersion = value.readInteger(as: Int16.self) else { throw DecodeError(.truncated, "__transaction_state value version") }
+        guard let valueVersion = value.readInteger(as: Int16.self) else {
+            throw DecodeError(.truncated, "__transaction_state value version")
+        }
         guard TransactionLogValue.validVersions.contains(valueVersion) else {
             throw DecodeError(.unsupportedVersion, "__transaction_state value version \(valueVersion) is unknown")
         }
@@ -74,10 +81,15 @@ public struct TransactionRecord: Sendable, Equatable {
         for topic in stored.transactionPartitions ?? [] {
             for partition in topic.partitionIDs { partitions.insert(TopicPartition(topic.topic, partition)) }
         }
-        return (decodedKey.transactionalID, TransactionMetadata(
-            transactionalID: decodedKey.transactionalID, producerID: stored.producerID, producerEpoch: stored.producerEpoch,
-            timeoutMs: stored.transactionTimeoutMs, state: state, partitions: partitions,
-            startTimestamp: stored.transactionStartTimestampMs, lastUpdateTimestamp: stored.transactionLastUpdateTimestampMs
-        ))
+        return (
+            decodedKey.transactionalID,
+            TransactionMetadata(
+                transactionalID: decodedKey.transactionalID, producerID: stored.producerID,
+                producerEpoch: stored.producerEpoch,
+                timeoutMs: stored.transactionTimeoutMs, state: state, partitions: partitions,
+                startTimestamp: stored.transactionStartTimestampMs,
+                lastUpdateTimestamp: stored.transactionLastUpdateTimestampMs
+            )
+        )
     }
 }

@@ -34,13 +34,18 @@ struct MessageFileRenderer {
         ]
         if spec.kind == "request", let apiKey = spec.apiKey {
             declarations.append("public static let apiKey = ApiKey(\(apiKey))")
-            declarations.append("public typealias Response = \(SwiftNames.typeName(spec.name.replacingOccurrences(of: "Request", with: "Response")))")
+            declarations.append(
+                "public typealias Response = \(SwiftNames.typeName(spec.name.replacingOccurrences(of: "Request", with: "Response")))"
+            )
         } else if spec.kind == "data" || spec.kind == "metadata", let apiKey = spec.apiKey {
             declarations.append("/// The record type (`apiKey` in the spec) that identifies this schema in a log.")
             declarations.append("public static let recordType: Int16 = \(apiKey)")
         }
-        out.doc("The `\(spec.name)` \(spec.kind == "data" || spec.kind == "metadata" ? "record schema" : spec.kind) of spec `\(spec.folder)/\(spec.fileName)`.")
-        let renderer = StructRenderer(spec: spec, structs: structs, typeName: typeName, fields: spec.fields, versions: spec.validVersions)
+        out.doc(
+            "The `\(spec.name)` \(spec.kind == "data" || spec.kind == "metadata" ? "record schema" : spec.kind) of spec `\(spec.folder)/\(spec.fileName)`."
+        )
+        let renderer = StructRenderer(
+            spec: spec, structs: structs, typeName: typeName, fields: spec.fields, versions: spec.validVersions)
         try renderer.render(into: &out, conformance: conformance(), extraDeclarations: declarations, nested: nested)
     }
 }

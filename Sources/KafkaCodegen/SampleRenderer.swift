@@ -19,7 +19,8 @@ struct SampleRenderer {
     }
 
     private func renderStruct(
-        into out: inout CodeWriter, path: String, fields: [FieldSpec], versions: VersionRange, structs: [String: StructSpec]
+        into out: inout CodeWriter, path: String, fields: [FieldSpec], versions: VersionRange,
+        structs: [String: StructSpec]
     ) throws {
         let renderer = StructRenderer(spec: spec, structs: structs, typeName: path, fields: fields, versions: versions)
         out.line("extension \(path): SampleProviding {")
@@ -29,15 +30,20 @@ struct SampleRenderer {
                 out.line("var value = Self()")
                 for (index, field) in fields.enumerated() {
                     guard let condition = field.versions.condition(within: renderer.valid) else {
-                        out.line("value.\(SwiftNames.escaped(field.propertyName)) = \(try sampleValue(field, renderer: renderer, seed: index))")
+                        out.line(
+                            "value.\(SwiftNames.escaped(field.propertyName)) = \(try sampleValue(field, renderer: renderer, seed: index))"
+                        )
                         continue
                     }
                     if condition == "false" { continue }
-                    out.line("if \(condition) { value.\(SwiftNames.escaped(field.propertyName)) = \(try sampleValue(field, renderer: renderer, seed: index)) }")
+                    out.line(
+                        "if \(condition) { value.\(SwiftNames.escaped(field.propertyName)) = \(try sampleValue(field, renderer: renderer, seed: index)) }"
+                    )
                 }
                 if renderer.isFlexibleEver {
                     let test = renderer.flexibleCondition
-                    let statement = "value.unknownTaggedFields = [UnknownTaggedField(tag: 10_000, data: ByteBuffer(bytes: [0xAB, 0xCD]))]"
+                    let statement =
+                        "value.unknownTaggedFields = [UnknownTaggedField(tag: 10_000, data: ByteBuffer(bytes: [0xAB, 0xCD]))]"
                     out.line(test == "true" ? statement : "if \(test) { \(statement) }")
                 }
                 out.line("return value")

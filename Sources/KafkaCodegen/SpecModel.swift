@@ -149,7 +149,8 @@ enum SpecParser {
             name: name,
             type: FieldType(parsing: try string(object, "type", context)),
             // A tagged-only field may omit `versions`; it then exists exactly where it is tagged.
-            versions: try VersionRange(parsing: object["versions"] as? String ?? string(object, "taggedVersions", context)),
+            versions: try VersionRange(
+                parsing: object["versions"] as? String ?? string(object, "taggedVersions", context)),
             nullableVersions: try VersionRange(parsing: object["nullableVersions"] as? String ?? "none"),
             taggedVersions: try VersionRange(parsing: object["taggedVersions"] as? String ?? "none"),
             tag: object["tag"] as? Int,

@@ -11,7 +11,9 @@ struct StructRenderer {
     let fields: [FieldSpec]
     let contextName: String
 
-    init(spec: MessageSpec, structs: [String: StructSpec], typeName: String, fields: [FieldSpec], versions: VersionRange) {
+    init(
+        spec: MessageSpec, structs: [String: StructSpec], typeName: String, fields: [FieldSpec], versions: VersionRange
+    ) {
         self.spec = spec
         self.structs = structs
         self.valid = spec.validVersions.intersection(versions)
@@ -32,13 +34,16 @@ struct StructRenderer {
 
     /// Whether a regular field's encoding depends on the runtime `flexible` flag (compact lengths).
     var needsFlexibleVariable: Bool {
-        isFlexibleEver && fields.contains { field in
-            guard compactExpression(field) == "flexible", !regularVersions(field).intersection(valid).isEmpty else { return false }
-            switch field.type {
-            case .string, .bytes, .records, .array: return true
-            default: return false
+        isFlexibleEver
+            && fields.contains { field in
+                guard compactExpression(field) == "flexible", !regularVersions(field).intersection(valid).isEmpty else {
+                    return false
+                }
+                switch field.type {
+                case .string, .bytes, .records, .array: return true
+                default: return false
+                }
             }
-        }
     }
 
     /// The versions in which the field is written in the regular sequence (not in the tagged section).
@@ -91,24 +96,31 @@ struct StructRenderer {
         let text = field.defaultValue
         let isNull = text == "null" || text == "None"
         if isNull {
-            guard field.isNullable else { throw CodegenError("\(spec.fileName): \(field.name) defaults to null but is never nullable") }
+            guard field.isNullable else {
+                throw CodegenError("\(spec.fileName): \(field.name) defaults to null but is never nullable")
+            }
             return "nil"
         }
         switch field.type {
         case .int8, .int16, .int32, .int64, .uint16:
             guard let text, !text.isEmpty else { return "0" }
-            guard let value = Self.parseInteger(text) else { throw CodegenError("\(spec.fileName): bad default '\(text)' of \(field.name)") }
+            guard let value = Self.parseInteger(text) else {
+                throw CodegenError("\(spec.fileName): bad default '\(text)' of \(field.name)")
+            }
             return String(value)
         case .float64:
             guard let text, !text.isEmpty else { return "0" }
-            guard let value = Double(text) else { throw CodegenError("\(spec.fileName): bad default '\(text)' of \(field.name)") }
+            guard let value = Double(text) else {
+                throw CodegenError("\(spec.fileName): bad default '\(text)' of \(field.name)")
+            }
             return String(value)
         case .bool:
             guard let text else { return "false" }
             return text.lowercased() == "true" ? "true" : "false"
         case .string:
             let value = text ?? ""
-            return "\"" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+            return "\""
+                + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
         case .bytes, .records: return "ByteBuffer()"
         case .uuid: return ".zero"
         case .array: return "[]"
@@ -124,7 +136,9 @@ struct StructRenderer {
 
     // MARK: Declaration
 
-    func render(into out: inout CodeWriter, conformance: String, extraDeclarations: [String] = [], nested: [String] = []) throws {
+    func render(
+        into out: inout CodeWriter, conformance: String, extraDeclarations: [String] = [], nested: [String] = []
+    ) throws {
         out.line("public struct \(typeName): \(conformance) {")
         try out.indent {
             for declaration in extraDeclarations { $0.line(declaration) }
@@ -152,7 +166,8 @@ struct StructRenderer {
     private func renderInitializer(into out: inout CodeWriter) throws {
         var parameters = [String]()
         for field in fields {
-            parameters.append("\(SwiftNames.escaped(field.propertyName)): \(declaredType(field)) = \(try defaultExpression(field))")
+            parameters.append(
+                "\(SwiftNames.escaped(field.propertyName)): \(declaredType(field)) = \(try defaultExpression(field))")
         }
         parameters.append("unknownTaggedFields: [UnknownTaggedField] = []")
         out.line("public init(")
@@ -184,13 +199,17 @@ struct StructRenderer {
             for field in fields {
                 let regular = regularVersions(field)
                 guard let condition = regular.condition(within: valid) else {
-                    out.line("self.\(SwiftNames.escaped(field.propertyName)) = \(readExpression(field, buffer: "buffer", compact: compactExpression(field)))")
+                    out.line(
+                        "self.\(SwiftNames.escaped(field.propertyName)) = \(readExpression(field, buffer: "buffer", compact: compactExpression(field)))"
+                    )
                     continue
                 }
                 if condition == "false" { continue }
                 out.line("if \(condition) {")
                 out.indent { out in
-                    out.line("self.\(SwiftNames.escaped(field.propertyName)) = \(readExpression(field, buffer: "buffer", compact: compactExpression(field)))")
+                    out.line(
+                        "self.\(SwiftNames.escaped(field.propertyName)) = \(readExpression(field, buffer: "buffer", compact: compactExpression(field)))"
+                    )
                 }
                 out.line("}")
             }
@@ -200,17 +219,23 @@ struct StructRenderer {
             if flexibleTest != "true" { out.line("if \(flexibleTest) {") }
             out.indent(flexibleTest != "true") { out in
                 if tagged.isEmpty {
-                    out.line("self.unknownTaggedFields = try buffer.readKafkaTaggedFields(\"\(contextName)\") { (_, _) throws(DecodeError) -> Bool in false }")
+                    out.line(
+                        "self.unknownTaggedFields = try buffer.readKafkaTaggedFields(\"\(contextName)\") { (_, _) throws(DecodeError) -> Bool in false }"
+                    )
                     return
                 }
-                out.line("self.unknownTaggedFields = try buffer.readKafkaTaggedFields(\"\(contextName)\") { (tag, tagged) throws(DecodeError) -> Bool in")
+                out.line(
+                    "self.unknownTaggedFields = try buffer.readKafkaTaggedFields(\"\(contextName)\") { (tag, tagged) throws(DecodeError) -> Bool in"
+                )
                 out.indent { out in
                     out.line("switch tag {")
                     for field in tagged {
                         let condition = taggedVersions(field).condition(within: valid)
                         out.line("case \(field.tag!)\(condition.map { " where \($0)" } ?? ""):")
                         out.indent { out in
-                            out.line("self.\(SwiftNames.escaped(field.propertyName)) = \(readExpression(field, buffer: "tagged", compact: "true"))")
+                            out.line(
+                                "self.\(SwiftNames.escaped(field.propertyName)) = \(readExpression(field, buffer: "tagged", compact: "true"))"
+                            )
                             out.line("return true")
                         }
                     }
@@ -256,7 +281,8 @@ struct StructRenderer {
             let elementType = swiftType(element)
             let minimum = minimumSize(element, compact: compact != "false")
             let readElement = readValue(element, buffer: "element", compact: compact, nullable: false, context: context)
-            return "try \(buffer).readKafka\(maybe)Array(compact: \(compact), minimumElementSize: \(minimum), \"\(context)\") "
+            return
+                "try \(buffer).readKafka\(maybe)Array(compact: \(compact), minimumElementSize: \(minimum), \"\(context)\") "
                 + "{ (element: inout ByteBuffer) throws(DecodeError) -> \(elementType) in \(readElement) }"
         case .structure:
             let name = swiftType(type)
@@ -278,7 +304,9 @@ struct StructRenderer {
             }
             for field in fields {
                 let regular = regularVersions(field)
-                let statement = writeStatement(field, value: "self.\(SwiftNames.escaped(field.propertyName))", buffer: "buffer", compact: compactExpression(field))
+                let statement = writeStatement(
+                    field, value: "self.\(SwiftNames.escaped(field.propertyName))", buffer: "buffer",
+                    compact: compactExpression(field))
                 guard let condition = regular.condition(within: valid) else {
                     out.line(statement)
                     continue
@@ -301,7 +329,9 @@ struct StructRenderer {
                 for field in tagged {
                     let name = "self.\(SwiftNames.escaped(field.propertyName))"
                     var conditions = [String]()
-                    if let versionCondition = taggedVersions(field).condition(within: valid) { conditions.append(versionCondition) }
+                    if let versionCondition = taggedVersions(field).condition(within: valid) {
+                        conditions.append(versionCondition)
+                    }
                     // Kafka writes a tagged field only when it differs from its default.
                     conditions.append("\(name) != \(try defaultExpression(field))")
                     out.line("if \(conditions.joined(separator: ", ")) {")
@@ -328,10 +358,13 @@ struct StructRenderer {
         let empty = (try? emptyValue(field.type)) ?? "nil"
         switch nullable {
         case nil: return writeValue(field.type, value: value, buffer: buffer, compact: compact, nullable: true)
-        case "false": return writeValue(field.type, value: "(\(value) ?? \(empty))", buffer: buffer, compact: compact, nullable: false)
+        case "false":
+            return writeValue(
+                field.type, value: "(\(value) ?? \(empty))", buffer: buffer, compact: compact, nullable: false)
         case let condition?:
             let yes = writeValue(field.type, value: value, buffer: buffer, compact: compact, nullable: true)
-            let no = writeValue(field.type, value: "(\(value) ?? \(empty))", buffer: buffer, compact: compact, nullable: false)
+            let no = writeValue(
+                field.type, value: "(\(value) ?? \(empty))", buffer: buffer, compact: compact, nullable: false)
             return "if \(condition) { \(yes) } else { \(no) }"
         }
     }
@@ -359,11 +392,14 @@ struct StructRenderer {
         case .string: return "\(buffer).writeKafka\(maybe)String(\(value), compact: \(compact))"
         case .bytes, .records: return "\(buffer).writeKafka\(maybe)Bytes(\(value), compact: \(compact))"
         case .array(let element):
-            let writeElement = writeValue(element, value: "element", buffer: "elementBuffer", compact: compact, nullable: false)
-            return "\(buffer).writeKafka\(maybe)Array(\(value), compact: \(compact)) { element, elementBuffer in \(writeElement) }"
+            let writeElement = writeValue(
+                element, value: "element", buffer: "elementBuffer", compact: compact, nullable: false)
+            return
+                "\(buffer).writeKafka\(maybe)Array(\(value), compact: \(compact)) { element, elementBuffer in \(writeElement) }"
         case .structure:
             if nullable {
-                return "\(buffer).writeKafkaNullableStruct(\(value)) { value, valueBuffer in value.write(to: &valueBuffer, version: version) }"
+                return
+                    "\(buffer).writeKafkaNullableStruct(\(value)) { value, valueBuffer in value.write(to: &valueBuffer, version: version) }"
             }
             return "\(value).write(to: &\(buffer), version: version)"
         }
@@ -383,7 +419,8 @@ struct StructRenderer {
         case .bytes, .records, .array: return compact ? 1 : 4
         case .structure(let name):
             guard let structure = structs[name] else { return 1 }
-            let renderer = StructRenderer(spec: spec, structs: structs, typeName: name, fields: structure.fields, versions: structure.versions)
+            let renderer = StructRenderer(
+                spec: spec, structs: structs, typeName: name, fields: structure.fields, versions: structure.versions)
             return renderer.minimumStructSize()
         }
     }
@@ -396,7 +433,9 @@ struct StructRenderer {
             var size = flexible ? 1 : 0
             for field in fields where regularVersions(field).contains(version) {
                 if field.nullableVersions.contains(version) {
-                    size += field.type.structName != nil && !isArray(field.type) ? 1 : minimumSize(.string, compact: flexible)
+                    size +=
+                        field.type.structName != nil && !isArray(field.type)
+                        ? 1 : minimumSize(.string, compact: flexible)
                 } else {
                     let compact = flexible && (field.flexibleVersions.map { $0.contains(version) } ?? true)
                     size += minimumSize(field.type, compact: compact)

@@ -42,7 +42,9 @@ extension ByteBuffer {
 
     /// Reads an unsigned LEB128 varint of at most `maxBytes` bytes.
     @inlinable
-    public mutating func readKafkaUnsignedVarint64(_ field: StaticString, maxBytes: Int = 10) throws(DecodeError) -> UInt64 {
+    public mutating func readKafkaUnsignedVarint64(_ field: StaticString, maxBytes: Int = 10) throws(DecodeError)
+        -> UInt64
+    {
         var result: UInt64 = 0
         var shift: UInt64 = 0
         for _ in 0..<maxBytes {
@@ -170,7 +172,8 @@ extension ByteBuffer {
 
     /// Reads `bytes` (or `records`) as a slice of this buffer: no copy.
     @inlinable
-    public mutating func readKafkaNullableBytes(compact: Bool, _ field: StaticString) throws(DecodeError) -> ByteBuffer? {
+    public mutating func readKafkaNullableBytes(compact: Bool, _ field: StaticString) throws(DecodeError) -> ByteBuffer?
+    {
         let length = try readKafkaLength(compact: compact, wide: true, field)
         if length < 0 {
             guard length == -1 else { throw DecodeError(.invalidLength, "\(field)") }
@@ -245,7 +248,8 @@ extension ByteBuffer {
         compact: Bool, minimumElementSize: Int, _ field: StaticString,
         _ readElement: (inout ByteBuffer) throws(DecodeError) -> Element
     ) throws(DecodeError) -> [Element]? {
-        guard let count = try readKafkaArrayCount(compact: compact, minimumElementSize: minimumElementSize, field) else {
+        guard let count = try readKafkaArrayCount(compact: compact, minimumElementSize: minimumElementSize, field)
+        else {
             return nil
         }
         var elements = [Element]()
@@ -261,9 +265,11 @@ extension ByteBuffer {
         compact: Bool, minimumElementSize: Int, _ field: StaticString,
         _ readElement: (inout ByteBuffer) throws(DecodeError) -> Element
     ) throws(DecodeError) -> [Element] {
-        guard let elements = try readKafkaNullableArray(
-            compact: compact, minimumElementSize: minimumElementSize, field, readElement
-        ) else {
+        guard
+            let elements = try readKafkaNullableArray(
+                compact: compact, minimumElementSize: minimumElementSize, field, readElement
+            )
+        else {
             throw DecodeError(.unexpectedNull, "\(field)")
         }
         return elements

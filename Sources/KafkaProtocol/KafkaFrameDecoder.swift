@@ -18,7 +18,9 @@ public struct KafkaFrameDecoder: ByteToMessageDecoder {
 
         public var description: String {
             if size < 0 { return "negative frame size \(size)" }
-            if Int(size) < bounds.lowerBound { return "frame size \(size) is below the smallest possible \(bounds.lowerBound)" }
+            if Int(size) < bounds.lowerBound {
+                return "frame size \(size) is below the smallest possible \(bounds.lowerBound)"
+            }
             return "frame size \(size) exceeds \(limitName) \(bounds.upperBound)"
         }
     }
@@ -45,7 +47,9 @@ public struct KafkaFrameDecoder: ByteToMessageDecoder {
         return .continue
     }
 
-    public mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
+    public mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws
+        -> DecodingState
+    {
         while try decode(context: context, buffer: &buffer) == .continue {}
         return .needMoreData
     }

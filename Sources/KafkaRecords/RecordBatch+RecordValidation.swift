@@ -20,9 +20,12 @@ extension RecordBatch {
             throw RecordBatchError(.unsupportedCompression, "unknown compression type \(attributes & 0x07)")
         }
         let count = Int(recordCount)
-        guard count > 0 else { throw RecordBatchError(.invalidRecordCount, "a produced batch must hold at least one record") }
+        guard count > 0 else {
+            throw RecordBatchError(.invalidRecordCount, "a produced batch must hold at least one record")
+        }
         guard Int(lastOffsetDelta) == count - 1 else {
-            throw RecordBatchError(.invalidRecordCount, "lastOffsetDelta \(lastOffsetDelta) does not match \(count) records")
+            throw RecordBatchError(
+                .invalidRecordCount, "lastOffsetDelta \(lastOffsetDelta) does not match \(count) records")
         }
         let section = try codec.decompress(recordsSection, maxDecompressedBytes: maxDecompressedBytes)
         let outcome = section.withUnsafeReadableBytes { bytes in
@@ -55,7 +58,8 @@ private struct RecordWalker {
             }
         }
         guard position == bytes.count else {
-            return .failure(RecordBatchError(.invalidRecord, "\(bytes.count - position) bytes follow the last of \(count) records"))
+            return .failure(
+                RecordBatchError(.invalidRecord, "\(bytes.count - position) bytes follow the last of \(count) records"))
         }
         return .success(nullKeys)
     }
@@ -74,7 +78,8 @@ private struct RecordWalker {
         _ = try inner.varint64(index)  // timestamp delta
         let offsetDelta = try inner.varint32(index)
         guard Int(offsetDelta) == index else {
-            throw RecordBatchError(.invalidRecord, "record \(index) has offset delta \(offsetDelta); they must be consecutive from 0")
+            throw RecordBatchError(
+                .invalidRecord, "record \(index) has offset delta \(offsetDelta); they must be consecutive from 0")
         }
         let keyLength = Int(try inner.varint32(index))
         if keyLength < 0, collectNullKeys { nullKeys.append(index) }
@@ -89,7 +94,8 @@ private struct RecordWalker {
             try inner.skip(Int(try inner.varint32(index)), nullable: true, index: index, what: "header value")
         }
         guard inner.position == inner.bytes.count else {
-            throw RecordBatchError(.invalidRecord, "record \(index) has \(inner.bytes.count - inner.position) bytes after its last field")
+            throw RecordBatchError(
+                .invalidRecord, "record \(index) has \(inner.bytes.count - inner.position) bytes after its last field")
         }
     }
 
@@ -97,7 +103,8 @@ private struct RecordWalker {
         if length == -1, nullable { return }
         let remaining = bytes.count - position
         guard length >= 0, length <= remaining else {
-            throw RecordBatchError(.invalidRecord, "\(what) of record \(index) declares \(length) bytes, \(remaining) remain")
+            throw RecordBatchError(
+                .invalidRecord, "\(what) of record \(index) declares \(length) bytes, \(remaining) remain")
         }
         position += length
     }
@@ -114,7 +121,9 @@ private struct RecordWalker {
     }
 
     /// The same rules as `ByteBuffer.readVarint32/64`: at most `maxBytes` bytes, the last one at most `lastByteMax`.
-    private mutating func unsignedVarint(maxBytes: Int, lastByteMax: UInt8, index: Int) throws(RecordBatchError) -> UInt64 {
+    private mutating func unsignedVarint(maxBytes: Int, lastByteMax: UInt8, index: Int) throws(RecordBatchError)
+        -> UInt64
+    {
         var result: UInt64 = 0
         for shift in 0..<maxBytes {
             guard position < bytes.count else {
@@ -123,7 +132,8 @@ private struct RecordWalker {
             let byte = bytes[position]
             position += 1
             if shift == maxBytes - 1 && byte > lastByteMax {
-                throw RecordBatchError(.invalidVarint, "record \(index): varint is longer than \(maxBytes) bytes or overflows")
+                throw RecordBatchError(
+                    .invalidVarint, "record \(index): varint is longer than \(maxBytes) bytes or overflows")
             }
             result |= UInt64(byte & 0x7F) << UInt64(7 * shift)
             if byte & 0x80 == 0 { return result }

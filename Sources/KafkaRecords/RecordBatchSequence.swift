@@ -71,7 +71,8 @@ public struct RecordBatchSequence: Sendable {
                 throw RecordBatchError(.invalidLength, "batchLength \(length) is below the minimum of \(minimum)")
             }
             if let magic = remaining.getInteger(at: remaining.readerIndex + 16, as: Int8.self),
-               magic != RecordBatch.currentMagic {
+                magic != RecordBatch.currentMagic
+            {
                 throw RecordBatchError(.unsupportedMagic, "record batch magic is \(magic), only 2 is supported")
             }
             let total = Int(length) + RecordBatch.logOverhead

@@ -8,11 +8,10 @@
 // in order, so the test can compare content regardless of offsets. every line is written with one unbuffered write(2).
 import FjordStorage
 import FjordTestSupport
+import Glibc
 import KafkaProtocol
 import KafkaRecords
 import NIOCore
-
-import Glibc
 
 /// Writes a line to a descriptor with one `write` call (unbuffered: the line is in the kernel when this returns).
 func emit(_ line: String, to descriptor: CInt = 1) {

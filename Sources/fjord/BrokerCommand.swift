@@ -21,7 +21,9 @@ struct BrokerCommand: AsyncParsableCommand {
     @Option(name: .long, help: "A Kafka-style server.properties file.")
     var config: String?
 
-    @Option(name: .long, help: ArgumentHelp("Set a property, e.g. log.dirs=/tmp/fjord (repeatable).", valueName: "key=value"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp("Set a property, e.g. log.dirs=/tmp/fjord (repeatable).", valueName: "key=value"))
     var override: [String] = []
 
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
@@ -66,4 +68,6 @@ struct BrokerCommand: AsyncParsableCommand {
     }
 }
 
+// swift-format-ignore: AvoidRetroactiveConformances
+// swift-log's level parses as an argument (`--log-level debug`); neither package declares it, so this one does.
 extension Logger.Level: @retroactive ExpressibleByArgument {}

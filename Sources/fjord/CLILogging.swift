@@ -1,3 +1,4 @@
+import Glibc
 import Logging
 import NIOConcurrencyHelpers
 
@@ -42,7 +43,8 @@ enum CLILogging {
             if event.level >= .error {
                 var text = "\(event.message)"
                 if let metadata = event.metadata, !metadata.isEmpty {
-                    text += " " + metadata.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+                    text +=
+                        " " + metadata.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
                 }
                 CLILogging.errors.withLockedValue { $0.append(text) }
             }
@@ -54,12 +56,12 @@ enum CLILogging {
 /// The level from `FJORD_LOG_LEVEL` (default `critical`: the commands report failures themselves).
 private enum ProcessInfoLevel {
     static var current: Logger.Level {
-        guard let raw = getenvString("FJORD_LOG_LEVEL"), let level = Logger.Level(rawValue: raw) else { return .critical }
+        guard let raw = getenvString("FJORD_LOG_LEVEL"), let level = Logger.Level(rawValue: raw) else {
+            return .critical
+        }
         return level
     }
 }
-
-import Glibc
 
 private func getenvString(_ name: String) -> String? {
     guard let value = getenv(name) else { return nil }

@@ -35,18 +35,23 @@ struct ClusterDescribe: AsyncParsableCommand {
         let partitions = topics.reduce(0) { $0 + $1.partitions.count }
         switch output.format {
         case .json:
-            Output.json(.object([
-                ("cluster_id", .optional(cluster.clusterID)),
-                ("controller", .int(cluster.controllerID)),
-                ("brokers", .array(brokers.map { id, address in
-                    .object([
-                        ("id", .int(id)), ("host", .string(address.host)), ("port", .int(address.port)),
-                        ("controller", .bool(id == cluster.controllerID)),
-                    ])
-                })),
-                ("topics", .int(topics.count)),
-                ("partitions", .int(partitions)),
-            ]))
+            Output.json(
+                .object([
+                    ("cluster_id", .optional(cluster.clusterID)),
+                    ("controller", .int(cluster.controllerID)),
+                    (
+                        "brokers",
+                        .array(
+                            brokers.map { id, address in
+                                .object([
+                                    ("id", .int(id)), ("host", .string(address.host)), ("port", .int(address.port)),
+                                    ("controller", .bool(id == cluster.controllerID)),
+                                ])
+                            })
+                    ),
+                    ("topics", .int(topics.count)),
+                    ("partitions", .int(partitions)),
+                ]))
         case .text:
             print("Cluster ID:  \(cluster.clusterID ?? "(none)")")
             print("Controller:  \(cluster.controllerID)")
@@ -55,7 +60,10 @@ struct ClusterDescribe: AsyncParsableCommand {
             Output.table(
                 ["ID", "HOST", "PORT", "ROLE"],
                 brokers.map { id, address in
-                    ["\(id)", address.host, "\(address.port)", id == cluster.controllerID ? "broker,controller" : "broker"]
+                    [
+                        "\(id)", address.host, "\(address.port)",
+                        id == cluster.controllerID ? "broker,controller" : "broker",
+                    ]
                 }
             )
         }

@@ -16,7 +16,9 @@ struct ConfigTarget: ParsableArguments {
     @Option(name: .long, help: "The broker (node id) whose configs to use.") var broker: Int32?
 
     func validate() throws {
-        guard (topic == nil) != (broker == nil) else { throw ValidationError("give exactly one of --topic NAME or --broker ID") }
+        guard (topic == nil) != (broker == nil) else {
+            throw ValidationError("give exactly one of --topic NAME or --broker ID")
+        }
     }
 
     var resource: ConfigResource {
@@ -74,21 +76,30 @@ struct ConfigDescribe: AsyncParsableCommand {
         }
         switch output.format {
         case .json:
-            Output.json(.object([
-                ("resource", .object([
-                    ("type", .string(target.topic != nil ? "topic" : "broker")), ("name", .string(resource.name)),
-                ])),
-                ("configs", .array(entries.map { entry in
-                    .object([
-                        ("name", .string(entry.name)),
-                        ("value", entry.isSensitive ? .null : .optional(entry.value)),
-                        ("source", .string(configSourceName(entry.source))),
-                        ("default", .bool(entry.isDefault)),
-                        ("read_only", .bool(entry.isReadOnly)),
-                        ("sensitive", .bool(entry.isSensitive)),
-                    ])
-                })),
-            ]))
+            Output.json(
+                .object([
+                    (
+                        "resource",
+                        .object([
+                            ("type", .string(target.topic != nil ? "topic" : "broker")),
+                            ("name", .string(resource.name)),
+                        ])
+                    ),
+                    (
+                        "configs",
+                        .array(
+                            entries.map { entry in
+                                .object([
+                                    ("name", .string(entry.name)),
+                                    ("value", entry.isSensitive ? .null : .optional(entry.value)),
+                                    ("source", .string(configSourceName(entry.source))),
+                                    ("default", .bool(entry.isDefault)),
+                                    ("read_only", .bool(entry.isReadOnly)),
+                                    ("sensitive", .bool(entry.isSensitive)),
+                                ])
+                            })
+                    ),
+                ]))
         case .text:
             let shown = all ? entries : entries.filter { !$0.isDefault && $0.source != 5 }
             if shown.isEmpty && !all {
@@ -97,7 +108,9 @@ struct ConfigDescribe: AsyncParsableCommand {
             }
             Output.table(
                 ["NAME", "VALUE", "SOURCE"],
-                shown.map { [$0.name, $0.isSensitive ? "(sensitive)" : ($0.value ?? "null"), configSourceName($0.source)] }
+                shown.map {
+                    [$0.name, $0.isSensitive ? "(sensitive)" : ($0.value ?? "null"), configSourceName($0.source)]
+                }
             )
         }
     }
@@ -160,7 +173,9 @@ enum ConfigChanges {
     static func apply(
         resource: ConfigResource, sets: [String: String], deletes: [String], connection: ConnectionOptions
     ) async throws {
-        var changes = sets.sorted { $0.key < $1.key }.map { ConfigAlteration(name: $0.key, operation: .set, value: $0.value) }
+        var changes = sets.sorted { $0.key < $1.key }.map {
+            ConfigAlteration(name: $0.key, operation: .set, value: $0.value)
+        }
         changes += deletes.map { ConfigAlteration(name: $0, operation: .delete, value: nil) }
         let label = resource.kind == .topic ? "topic '\(resource.name)'" : "broker \(resource.name)"
         let results = try await connection.withAdmin { try await $0.incrementalAlterConfigs([resource: changes]) }
@@ -171,7 +186,8 @@ enum ConfigChanges {
         case .failure(let error)?:
             throw CLIError(
                 CLIError.describe(error, subject: label),
-                hint: "nothing was changed; see the current values with `fjord config describe \(resource.kind == .topic ? "--topic" : "--broker") \(resource.name) --all`"
+                hint:
+                    "nothing was changed; see the current values with `fjord config describe \(resource.kind == .topic ? "--topic" : "--broker") \(resource.name) --all`"
             )
         case nil:
             throw CLIError("\(label): no answer from the broker")

@@ -48,7 +48,8 @@ struct ConsumeCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard let start = StartPosition(from) else {
-            throw ValidationError("--from must be beginning, end, an offset, @<epoch ms> or an ISO-8601 time; got '\(from)'")
+            throw ValidationError(
+                "--from must be beginning, end, an offset, @<epoch ms> or an ISO-8601 time; got '\(from)'")
         }
         if group != nil {
             guard partition.isEmpty else {
@@ -58,7 +59,8 @@ struct ConsumeCommand: AsyncParsableCommand {
                 throw ValidationError("--from OFFSET cannot be used with --group; use `fjord group reset-offsets`")
             }
             if case .time = start {
-                throw ValidationError("--from TIME cannot be used with --group; use `fjord group reset-offsets --to-datetime`")
+                throw ValidationError(
+                    "--from TIME cannot be used with --group; use `fjord group reset-offsets --to-datetime`")
             }
         }
         if let count, count < 1 { throw ValidationError("--count must be at least 1") }
@@ -96,14 +98,16 @@ struct ConsumeCommand: AsyncParsableCommand {
         if let failure { throw CLIError.wrap(failure, bootstrap: connection.bootstrapText) }
     }
 
-    private static func seek(_ consumer: Consumer, _ partitions: [TopicPartition], to start: StartPosition) async throws {
+    private static func seek(_ consumer: Consumer, _ partitions: [TopicPartition], to start: StartPosition) async throws
+    {
         switch start {
         case .beginning: try await consumer.seekToBeginning(partitions)
         case .end: try await consumer.seekToEnd(partitions)
         case .offset(let offset):
             for partition in partitions { try await consumer.seek(partition, to: offset) }
         case .time(let ms):
-            let found = try await consumer.offsetsForTimes(Dictionary(uniqueKeysWithValues: partitions.map { ($0, ms) }))
+            let found = try await consumer.offsetsForTimes(
+                Dictionary(uniqueKeysWithValues: partitions.map { ($0, ms) }))
             var pastEnd: [TopicPartition] = []
             for partition in partitions {
                 if let listed = found[partition] ?? nil {
@@ -272,7 +276,9 @@ struct RecordPrinter: Sendable {
                 case "n": literal.append("\n")
                 case "t": literal.append("\t")
                 case "\\": literal.append("\\")
-                default: literal.append("\\"); literal.append(next)
+                default:
+                    literal.append("\\")
+                    literal.append(next)
                 }
             } else {
                 literal.append(char)
@@ -328,7 +334,10 @@ struct RecordPrinter: Sendable {
             ("timestamp_type", .string(record.timestampType == .logAppendTime ? "LogAppendTime" : "CreateTime")),
             ("key", value(record.key)),
             ("value", value(record.value)),
-            ("headers", .array(record.headers.map { .object([("key", .string($0.key)), ("value", value($0.value))]) })),
+            (
+                "headers",
+                .array(record.headers.map { .object([("key", .string($0.key)), ("value", value($0.value))]) })
+            ),
         ])
     }
 }

@@ -1,5 +1,4 @@
 import ArgumentParser
-
 import Glibc
 
 /// `fjord`: the broker and the command-line tools in one binary.

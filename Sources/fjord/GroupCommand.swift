@@ -7,7 +7,9 @@ struct GroupCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "group",
         abstract: "List, describe and delete consumer groups; reset or delete their committed offsets.",
-        subcommands: [GroupList.self, GroupDescribe.self, GroupDelete.self, GroupResetOffsets.self, GroupDeleteOffsets.self]
+        subcommands: [
+            GroupList.self, GroupDescribe.self, GroupDelete.self, GroupResetOffsets.self, GroupDeleteOffsets.self,
+        ]
     )
 }
 
@@ -24,7 +26,9 @@ struct TopicSelection: ExpressibleByArgument, Hashable {
             return
         }
         let list = argument[argument.index(after: colon)...].split(separator: ",").map { Int32($0) }
-        guard colon != argument.startIndex, !list.isEmpty, list.allSatisfy({ $0 != nil && $0! >= 0 }) else { return nil }
+        guard colon != argument.startIndex, !list.isEmpty, list.allSatisfy({ $0 != nil && $0! >= 0 }) else {
+            return nil
+        }
         self.topic = String(argument[..<colon])
         self.partitions = list.map { $0! }
     }
@@ -69,16 +73,26 @@ struct GroupList: AsyncParsableCommand {
         let groups = try await connection.withAdmin { try await $0.listGroups() }
         switch output.format {
         case .json:
-            Output.json(.object([("groups", .array(groups.map { group in
+            Output.json(
                 .object([
-                    ("group", .string(group.groupID)), ("state", .string(group.state)),
-                    ("protocol_type", .string(group.protocolType)), ("coordinator", .int(group.coordinator)),
-                ])
-            }))]))
+                    (
+                        "groups",
+                        .array(
+                            groups.map { group in
+                                .object([
+                                    ("group", .string(group.groupID)), ("state", .string(group.state)),
+                                    ("protocol_type", .string(group.protocolType)),
+                                    ("coordinator", .int(group.coordinator)),
+                                ])
+                            })
+                    )
+                ]))
         case .text:
             Output.table(
                 ["GROUP", "STATE", "PROTOCOL-TYPE", "COORDINATOR"],
-                groups.map { [$0.groupID, $0.state, $0.protocolType.isEmpty ? "-" : $0.protocolType, "\($0.coordinator)"] }
+                groups.map {
+                    [$0.groupID, $0.state, $0.protocolType.isEmpty ? "-" : $0.protocolType, "\($0.coordinator)"]
+                }
             )
         }
     }
@@ -139,35 +153,48 @@ struct GroupReport {
             ("protocol_type", .string(description.protocolType)),
             ("assignor", .string(description.protocolName)),
             ("coordinator", .int(description.coordinator)),
-            ("members", .array(description.members.map { member in
-                .object([
-                    ("member_id", .string(member.memberID)),
-                    ("instance_id", .optional(member.groupInstanceID)),
-                    ("client_id", .string(member.clientID)),
-                    ("host", .string(member.clientHost)),
-                    ("assignment", .array(member.assignment.sorted().map {
-                        .object([("topic", .string($0.topic)), ("partition", .int($0.partition))])
-                    })),
-                ])
-            })),
-            ("offsets", .array(rows.map { row in
-                .object([
-                    ("topic", .string(row.partition.topic)),
-                    ("partition", .int(row.partition.partition)),
-                    ("committed_offset", .optional(row.committed)),
-                    ("log_end_offset", .optional(row.logEnd)),
-                    ("lag", .optional(row.lag)),
-                    ("member_id", .optional(row.member?.memberID)),
-                ])
-            })),
+            (
+                "members",
+                .array(
+                    description.members.map { member in
+                        .object([
+                            ("member_id", .string(member.memberID)),
+                            ("instance_id", .optional(member.groupInstanceID)),
+                            ("client_id", .string(member.clientID)),
+                            ("host", .string(member.clientHost)),
+                            (
+                                "assignment",
+                                .array(
+                                    member.assignment.sorted().map {
+                                        .object([("topic", .string($0.topic)), ("partition", .int($0.partition))])
+                                    })
+                            ),
+                        ])
+                    })
+            ),
+            (
+                "offsets",
+                .array(
+                    rows.map { row in
+                        .object([
+                            ("topic", .string(row.partition.topic)),
+                            ("partition", .int(row.partition.partition)),
+                            ("committed_offset", .optional(row.committed)),
+                            ("log_end_offset", .optional(row.logEnd)),
+                            ("lag", .optional(row.lag)),
+                            ("member_id", .optional(row.member?.memberID)),
+                        ])
+                    })
+            ),
             ("total_lag", .int(totalLag)),
         ])
     }
 
     func printText() {
         let d = description
-        print("Group: \(d.groupID)  State: \(d.state)  Assignor: \(d.protocolName.isEmpty ? "-" : d.protocolName)  "
-            + "Coordinator: \(d.coordinator)  Members: \(d.members.count)")
+        print(
+            "Group: \(d.groupID)  State: \(d.state)  Assignor: \(d.protocolName.isEmpty ? "-" : d.protocolName)  "
+                + "Coordinator: \(d.coordinator)  Members: \(d.members.count)")
         if !d.members.isEmpty {
             print("")
             Output.table(
@@ -286,7 +313,9 @@ struct GroupDeleteOffsets: AsyncParsableCommand {
 
     @OptionGroup var connection: ConnectionOptions
     @Argument(help: "The group.") var group: String
-    @Option(name: [.short, .long], help: ArgumentHelp("A topic, or topic:p,p for some partitions (repeatable).", valueName: "topic[:p,p]"))
+    @Option(
+        name: [.short, .long],
+        help: ArgumentHelp("A topic, or topic:p,p for some partitions (repeatable).", valueName: "topic[:p,p]"))
     var topic: [TopicSelection] = []
 
     func validate() throws {
@@ -301,7 +330,8 @@ struct GroupDeleteOffsets: AsyncParsableCommand {
             let coordinator = try await admin.client.findCoordinator(key: group)
             var request = OffsetDeleteRequest()
             request.groupID = group
-            request.topics = Dictionary(grouping: partitions, by: \.topic).sorted { $0.key < $1.key }.map { topic, parts in
+            request.topics = Dictionary(grouping: partitions, by: \.topic).sorted { $0.key < $1.key }.map {
+                topic, parts in
                 OffsetDeleteRequest.OffsetDeleteRequestTopic(
                     name: topic, partitions: parts.sorted().map { .init(partitionIndex: $0.partition) }
                 )

@@ -55,14 +55,16 @@ struct GroupResetOffsets: AsyncParsableCommand {
         if let toOffset { targets.append(.offset(toOffset)) }
         if let toDatetime {
             guard let ms = TimeParsing.epochMilliseconds(toDatetime, allowBareNumber: true) else {
-                throw ValidationError("--to-datetime: '\(toDatetime)' is not ISO-8601 (2026-11-26T10:00:00Z) or epoch ms")
+                throw ValidationError(
+                    "--to-datetime: '\(toDatetime)' is not ISO-8601 (2026-11-26T10:00:00Z) or epoch ms")
             }
             targets.append(.time(ms))
         }
         if let shiftBy { targets.append(.shift(shiftBy)) }
         if let byDuration {
             guard let ms = TimeParsing.durationMilliseconds(byDuration) else {
-                throw ValidationError("--by-duration: '\(byDuration)' is not a duration such as 1h, 30m, PT15M or P1DT2H")
+                throw ValidationError(
+                    "--by-duration: '\(byDuration)' is not a duration such as 1h, 30m, PT15M or P1DT2H")
             }
             targets.append(.time(TimeParsing.nowMilliseconds - ms))
         }
@@ -93,7 +95,8 @@ struct GroupResetOffsets: AsyncParsableCommand {
         let moves = try await connection.withAdmin { admin -> [Move] in
             let described = await admin.describeGroups([group])
             if case .success(let description)? = described[group], description.state != "Empty",
-               description.state != "Dead" {
+                description.state != "Dead"
+            {
                 throw CLIError(
                     "group '\(group)' has \(description.members.count) active member(s) (state \(description.state)); "
                         + "offsets can only be reset while the group is inactive",
@@ -130,21 +133,30 @@ struct GroupResetOffsets: AsyncParsableCommand {
         }
         switch output.format {
         case .json:
-            Output.json(.object([
-                ("group", .string(group)),
-                ("executed", .bool(execute)),
-                ("partitions", .array(moves.map { move in
-                    .object([
-                        ("topic", .string(move.partition.topic)), ("partition", .int(move.partition.partition)),
-                        ("current_offset", .optional(move.current)), ("new_offset", .int(move.new)),
-                    ])
-                })),
-            ]))
+            Output.json(
+                .object([
+                    ("group", .string(group)),
+                    ("executed", .bool(execute)),
+                    (
+                        "partitions",
+                        .array(
+                            moves.map { move in
+                                .object([
+                                    ("topic", .string(move.partition.topic)),
+                                    ("partition", .int(move.partition.partition)),
+                                    ("current_offset", .optional(move.current)), ("new_offset", .int(move.new)),
+                                ])
+                            })
+                    ),
+                ]))
         case .text:
             Output.table(
                 ["GROUP", "TOPIC", "PARTITION", "CURRENT-OFFSET", "NEW-OFFSET"],
                 moves.map {
-                    [group, $0.partition.topic, "\($0.partition.partition)", $0.current.map(String.init) ?? "-", "\($0.new)"]
+                    [
+                        group, $0.partition.topic, "\($0.partition.partition)", $0.current.map(String.init) ?? "-",
+                        "\($0.new)",
+                    ]
                 }
             )
             if execute {

@@ -45,7 +45,8 @@ struct LogDumpCommand: ParsableCommand {
         var failed = false
         for path in paths {
             do {
-                let report = formatter.report(path: path, try SegmentInspector.inspect(path: path, verifyIndex: verifyIndex))
+                let report = formatter.report(
+                    path: path, try SegmentInspector.inspect(path: path, verifyIndex: verifyIndex))
                 print(report.output, terminator: "")
                 failed = failed || !report.problems.isEmpty
             } catch {

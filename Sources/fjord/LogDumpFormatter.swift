@@ -28,7 +28,9 @@ struct LogDumpFormatter {
 
     /// The report of `inspection` (of the file at `path`) and every problem found, records that do not decode
     /// included.
-    mutating func report(path: String, _ inspection: SegmentInspector.Inspection) -> (output: String, problems: [String]) {
+    mutating func report(path: String, _ inspection: SegmentInspector.Inspection) -> (
+        output: String, problems: [String]
+    ) {
         lines = []
         items = []
         summary = []
@@ -39,28 +41,37 @@ struct LogDumpFormatter {
             summary = [("batches", .int(batches.count)), ("trailingBytes", .integer(trailing))]
         case .offsetIndex(let entries):
             for entry in entries {
-                emit([("offset", .integer(entry.offset)), ("position", .integer(entry.position))], problems: entry.problems)
+                emit(
+                    [("offset", .integer(entry.offset)), ("position", .integer(entry.position))],
+                    problems: entry.problems)
             }
             summary = [("entryCount", .int(entries.count))]
         case .timeIndex(let entries):
             for entry in entries {
-                emit([("timestamp", .integer(entry.timestamp)), ("offset", .integer(entry.offset))], problems: entry.problems)
+                emit(
+                    [("timestamp", .integer(entry.timestamp)), ("offset", .integer(entry.offset))],
+                    problems: entry.problems)
             }
             summary = [("entryCount", .int(entries.count))]
         case .transactionIndex(let entries):
             for entry in entries {
                 let transaction = entry.transaction
-                emit([
-                    ("producerId", .integer(transaction.producerID)), ("firstOffset", .integer(transaction.firstOffset)),
-                    ("lastOffset", .integer(transaction.lastOffset)), ("lastStableOffset", .integer(transaction.lastStableOffset)),
-                ], problems: entry.problems)
+                emit(
+                    [
+                        ("producerId", .integer(transaction.producerID)),
+                        ("firstOffset", .integer(transaction.firstOffset)),
+                        ("lastOffset", .integer(transaction.lastOffset)),
+                        ("lastStableOffset", .integer(transaction.lastStableOffset)),
+                    ], problems: entry.problems)
             }
             summary = [("entryCount", .int(entries.count))]
         }
         for problem in inspection.problems { note(problem) }
         if format == .json {
             let object: JSONValue = .object(
-                [("file", .string(path))] + summary + [("entries", .array(items)), ("problems", .array(problems.map { .string($0) }))]
+                [("file", .string(path))] + summary + [
+                    ("entries", .array(items)), ("problems", .array(problems.map { .string($0) })),
+                ]
             )
             return (object.rendered + "\n", problems)
         }
@@ -96,14 +107,18 @@ struct LogDumpFormatter {
         emit(fields, records: records, problems: problems)
     }
 
-    private mutating func emit(_ fields: [(String, JSONValue)], records: [[(String, JSONValue)]]? = nil, problems: [String]) {
+    private mutating func emit(
+        _ fields: [(String, JSONValue)], records: [[(String, JSONValue)]]? = nil, problems: [String]
+    ) {
         if format == .json {
             var object = fields
             if let records { object.append(("records", .array(records.map { .object($0) }))) }
             items.append(.object(object))
         } else {
             lines.append(fields.map { "\($0.0): \(Self.text($0.1))" }.joined(separator: " "))
-            for record in records ?? [] { lines.append("| " + record.map { "\($0.0): \(Self.text($0.1))" }.joined(separator: " ")) }
+            for record in records ?? [] {
+                lines.append("| " + record.map { "\($0.0): \(Self.text($0.1))" }.joined(separator: " "))
+            }
         }
         for problem in problems { note(problem) }
     }

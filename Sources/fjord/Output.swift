@@ -1,5 +1,4 @@
 import Foundation
-
 import Glibc
 
 /// Printing for commands: aligned text tables, JSON documents, and messages on standard error.
@@ -42,7 +41,6 @@ enum Output {
         fflush(nil)
     }
 }
-
 
 /// Ends the process with `code` (the global `exit`, which ParsableCommand's `exit(withError:)` shadows).
 func terminate(_ code: Int32) -> Never {

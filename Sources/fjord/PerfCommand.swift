@@ -22,7 +22,8 @@ struct PerfCommand: AsyncParsableCommand {
 struct PerfOptions: ParsableArguments {
     @Argument(help: "The topic (it must exist).") var topic: String
     @Option(name: [.short, .long], help: "Stop after this many records.") var numRecords: Int = 100_000
-    @Option(name: .long, help: ArgumentHelp("Stop after this many seconds.", valueName: "seconds")) var duration: Double?
+    @Option(name: .long, help: ArgumentHelp("Stop after this many seconds.", valueName: "seconds")) var duration:
+        Double?
     @Option(name: .long, help: ArgumentHelp("Seconds between progress lines.", valueName: "seconds"))
     var reportInterval: Double = 5
     @OptionGroup var output: FormatOptions
@@ -86,13 +87,15 @@ enum PerfSender {
         let start = ContinuousClock.now
         // FjordClient's sender arms the linger timer only when it wakes for another reason, so a batch started while
         // it is idle waits until the batch fills. Throttled runs have such idle gaps: a ticker flushes every linger.
-        let ticker: Task<Void, Never>? = options.throughput > 0 ? Task {
-            let every = Duration.milliseconds(max(options.lingerMs, 1))
-            while !Task.isCancelled {
-                try? await Task.sleep(for: every)
-                await producer.flush()
-            }
-        } : nil
+        let ticker: Task<Void, Never>? =
+            options.throughput > 0
+            ? Task {
+                let every = Duration.milliseconds(max(options.lingerMs, 1))
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: every)
+                    await producer.flush()
+                }
+            } : nil
         defer { ticker?.cancel() }
         await withTaskGroup(of: Void.self) { group in
             var inFlight = 0
@@ -186,7 +189,9 @@ struct PerfProduce: AsyncParsableCommand {
         )
         let stats = PerfStats()
         let (topic, count, options, deadline) = (perf.topic, perf.numRecords, producerOptions, perf.deadline)
-        await withPerfServices(producer: producer, consumer: nil, progress: PerfProgress(stats: stats, interval: perf.interval)) {
+        await withPerfServices(
+            producer: producer, consumer: nil, progress: PerfProgress(stats: stats, interval: perf.interval)
+        ) {
             await PerfSender.run(
                 producer: producer, topic: topic, count: count, options: options, deadline: deadline, stats: stats,
                 stamp: false
@@ -260,13 +265,16 @@ struct PerfConsume: AsyncParsableCommand {
         let consumer = try await perfConsumer(topic: perf.topic, connection: connection, fromEnd: false)
         let stats = PerfStats()
         let (count, deadline) = (perf.numRecords, perf.deadline)
-        await withPerfServices(producer: nil, consumer: consumer, progress: PerfProgress(stats: stats, interval: perf.interval)) {
+        await withPerfServices(
+            producer: nil, consumer: consumer, progress: PerfProgress(stats: stats, interval: perf.interval)
+        ) {
             await perfConsume(consumer, count: count, deadline: deadline, stats: stats) { record in
                 UInt64(max(0, TimeParsing.nowMilliseconds - record.timestamp)) * 1000
             }
         }
         await consumer.client.close()
-        perf.report(PerfSummary(mode: "consume", topic: perf.topic, snapshot: stats.snapshot(), latencyLabel: "record age"))
+        perf.report(
+            PerfSummary(mode: "consume", topic: perf.topic, snapshot: stats.snapshot(), latencyLabel: "record age"))
         if stats.errors > 0 { throw CLIError("consuming failed: \(stats.firstError ?? "")") }
     }
 }
@@ -313,7 +321,8 @@ struct PerfEndToEnd: AsyncParsableCommand {
                 let readDeadline = deadline.map { $0 + .seconds(5) }
                 await perfConsume(consumer, count: count, deadline: readDeadline, stats: received) { record in
                     guard let value = record.value, value.readableBytes >= 8,
-                          let stamp = value.getInteger(at: value.readerIndex, as: UInt64.self) else { return nil }
+                        let stamp = value.getInteger(at: value.readerIndex, as: UInt64.self)
+                    else { return nil }
                     let now = PerfClock.nowNanos
                     return now > stamp ? (now - stamp) / 1000 : 0
                 }
@@ -323,7 +332,8 @@ struct PerfEndToEnd: AsyncParsableCommand {
         }
         await producer.client.close()
         await consumer.client.close()
-        perf.report(PerfSummary(mode: "e2e", topic: topic, snapshot: received.snapshot(), latencyLabel: "end-to-end latency"))
+        perf.report(
+            PerfSummary(mode: "e2e", topic: topic, snapshot: received.snapshot(), latencyLabel: "end-to-end latency"))
         if sent.errors > 0 || received.errors > 0 {
             throw CLIError("\(sent.errors + received.errors) failures: \(sent.firstError ?? received.firstError ?? "")")
         }

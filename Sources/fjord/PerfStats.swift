@@ -115,16 +115,19 @@ struct PerfSummary {
             ("records_per_s", .double(Self.round(s.recordsPerSecond))),
             ("mb_per_s", .double(Self.round(s.megabytesPerSecond))),
             ("latency", .string(latencyLabel)),
-            ("latency_ms", .object([
-                ("count", .int(Int64(h.totalCount))),
-                ("min", .double(h.totalCount == 0 ? 0 : Self.round(Double(h.min) / 1000))),
-                ("mean", .double(h.totalCount == 0 ? 0 : Self.round(h.mean / 1000))),
-                ("p50", .double(Self.round(s.millis(50)))),
-                ("p95", .double(Self.round(s.millis(95)))),
-                ("p99", .double(Self.round(s.millis(99)))),
-                ("p99_9", .double(Self.round(s.millis(99.9)))),
-                ("max", .double(h.totalCount == 0 ? 0 : Self.round(Double(h.max) / 1000))),
-            ])),
+            (
+                "latency_ms",
+                .object([
+                    ("count", .int(Int64(h.totalCount))),
+                    ("min", .double(h.totalCount == 0 ? 0 : Self.round(Double(h.min) / 1000))),
+                    ("mean", .double(h.totalCount == 0 ? 0 : Self.round(h.mean / 1000))),
+                    ("p50", .double(Self.round(s.millis(50)))),
+                    ("p95", .double(Self.round(s.millis(95)))),
+                    ("p99", .double(Self.round(s.millis(99)))),
+                    ("p99_9", .double(Self.round(s.millis(99.9)))),
+                    ("max", .double(h.totalCount == 0 ? 0 : Self.round(Double(h.max) / 1000))),
+                ])
+            ),
         ])
     }
 
@@ -133,15 +136,18 @@ struct PerfSummary {
     func printText() {
         let s = snapshot
         let h = s.latency
-        print(String(
-            format: "%@ %@: %d records (%d errors) in %.2f s: %.1f records/s, %.2f MB/s", mode, topic, s.records,
-            s.errors, s.elapsed, s.recordsPerSecond, s.megabytesPerSecond
-        ))
+        print(
+            String(
+                format: "%@ %@: %d records (%d errors) in %.2f s: %.1f records/s, %.2f MB/s", mode, topic, s.records,
+                s.errors, s.elapsed, s.recordsPerSecond, s.megabytesPerSecond
+            ))
         guard h.totalCount > 0 else { return }
-        print(String(
-            format: "%@ (ms): min %.3f, mean %.3f, p50 %.3f, p95 %.3f, p99 %.3f, p99.9 %.3f, max %.3f", latencyLabel,
-            Double(h.min) / 1000, h.mean / 1000, s.millis(50), s.millis(95), s.millis(99), s.millis(99.9),
-            Double(h.max) / 1000
-        ))
+        print(
+            String(
+                format: "%@ (ms): min %.3f, mean %.3f, p50 %.3f, p95 %.3f, p99 %.3f, p99.9 %.3f, max %.3f",
+                latencyLabel,
+                Double(h.min) / 1000, h.mean / 1000, s.millis(50), s.millis(95), s.millis(99), s.millis(99.9),
+                Double(h.max) / 1000
+            ))
     }
 }

@@ -25,7 +25,8 @@ struct ProduceCommand: AsyncParsableCommand {
     var keySeparator: String?
     @Option(name: .long, help: ArgumentHelp("A header on every record (repeatable).", valueName: "key=value"))
     var header: [String] = []
-    @Option(name: [.short, .long], help: "Write every record to this partition (default: by key hash, sticky without).")
+    @Option(
+        name: [.short, .long], help: "Write every record to this partition (default: by key hash, sticky without).")
     var partition: Int32?
     @Option(name: .long, help: "Acknowledgement: 0 (none), 1 (leader), all (every in-sync replica).")
     var acks: AcksOption = .all

@@ -1,5 +1,4 @@
 import Dispatch
-
 import Glibc
 
 /// SIGINT and SIGTERM as an async sequence, so long-running commands (consume, perf) stop cleanly on Ctrl-C.

@@ -32,8 +32,14 @@ enum TimeParsing {
             var number = ""
             var sawUnit = false
             for char in rest {
-                if char == "T" { inTime = true; continue }
-                if char.isNumber || char == "." { number.append(char); continue }
+                if char == "T" {
+                    inTime = true
+                    continue
+                }
+                if char.isNumber || char == "." {
+                    number.append(char)
+                    continue
+                }
                 guard let value = Double(number) else { return nil }
                 number = ""
                 let unit: Double

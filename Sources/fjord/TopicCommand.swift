@@ -61,14 +61,17 @@ struct TopicCreate: AsyncParsableCommand {
     func validate() throws {
         guard !names.isEmpty else { throw ValidationError("name at least one topic") }
         if let partitions, partitions < 1 { throw ValidationError("--partitions must be at least 1") }
-        if let replicationFactor, replicationFactor < 1 { throw ValidationError("--replication-factor must be at least 1") }
+        if let replicationFactor, replicationFactor < 1 {
+            throw ValidationError("--replication-factor must be at least 1")
+        }
         _ = try parseKeyValues(config, option: "--config")
     }
 
     func run() async throws {
         let configs = try parseKeyValues(config, option: "--config")
         let topics = names.map {
-            NewTopic(name: $0, partitions: partitions ?? -1, replicationFactor: replicationFactor ?? -1, configs: configs)
+            NewTopic(
+                name: $0, partitions: partitions ?? -1, replicationFactor: replicationFactor ?? -1, configs: configs)
         }
         let results = try await connection.withAdmin { try await $0.createTopics(topics) }
         var failures: [String] = []
@@ -107,14 +110,21 @@ struct TopicList: AsyncParsableCommand {
         let topics = metadata.topics.values.filter { includeInternal || !$0.isInternal }.sorted { $0.name < $1.name }
         switch output.format {
         case .json:
-            Output.json(.object([("topics", .array(topics.map { topic in
+            Output.json(
                 .object([
-                    ("name", .string(topic.name)),
-                    ("partitions", .int(topic.partitions.count)),
-                    ("replication_factor", .int(topic.partitions.first?.replicas.count ?? 0)),
-                    ("internal", .bool(topic.isInternal)),
-                ])
-            }))]))
+                    (
+                        "topics",
+                        .array(
+                            topics.map { topic in
+                                .object([
+                                    ("name", .string(topic.name)),
+                                    ("partitions", .int(topic.partitions.count)),
+                                    ("replication_factor", .int(topic.partitions.first?.replicas.count ?? 0)),
+                                    ("internal", .bool(topic.isInternal)),
+                                ])
+                            })
+                    )
+                ]))
         case .text:
             Output.table(
                 ["NAME", "PARTITIONS", "REPLICAS"],
@@ -189,7 +199,8 @@ struct TopicReport {
             let rows = topic.partitions.map { partition in
                 let key = TopicPartition(topic.name, partition.partition)
                 return PartitionRow(
-                    partition: partition, logStart: try? starts[key]?.get().offset, logEnd: try? ends[key]?.get().offset,
+                    partition: partition, logStart: try? starts[key]?.get().offset,
+                    logEnd: try? ends[key]?.get().offset,
                     size: sizes[key]
                 )
             }
@@ -206,26 +217,31 @@ struct TopicReport {
             ("name", .string(description.name)),
             ("topic_id", .string(description.topicID.description)),
             ("internal", .bool(description.isInternal)),
-            ("partitions", .array(partitions.map { row in
-                .object([
-                    ("partition", .int(row.partition.partition)),
-                    ("leader", .int(row.partition.leader)),
-                    ("leader_epoch", .int(row.partition.leaderEpoch)),
-                    ("replicas", .array(row.partition.replicas.map { .int($0) })),
-                    ("isr", .array(row.partition.isr.map { .int($0) })),
-                    ("log_start_offset", .optional(row.logStart)),
-                    ("log_end_offset", .optional(row.logEnd)),
-                    ("size_bytes", .optional(row.size)),
-                ])
-            })),
+            (
+                "partitions",
+                .array(
+                    partitions.map { row in
+                        .object([
+                            ("partition", .int(row.partition.partition)),
+                            ("leader", .int(row.partition.leader)),
+                            ("leader_epoch", .int(row.partition.leaderEpoch)),
+                            ("replicas", .array(row.partition.replicas.map { .int($0) })),
+                            ("isr", .array(row.partition.isr.map { .int($0) })),
+                            ("log_start_offset", .optional(row.logStart)),
+                            ("log_end_offset", .optional(row.logEnd)),
+                            ("size_bytes", .optional(row.size)),
+                        ])
+                    })
+            ),
             ("configs", .object(configs.map { ($0.0, .string($0.1)) })),
         ])
     }
 
     func printText() {
         let replication = partitions.first?.partition.replicas.count ?? 0
-        print("Topic: \(description.name)  ID: \(description.topicID)  Partitions: \(partitions.count)  "
-            + "ReplicationFactor: \(replication)\(description.isInternal ? "  (internal)" : "")")
+        print(
+            "Topic: \(description.name)  ID: \(description.topicID)  Partitions: \(partitions.count)  "
+                + "ReplicationFactor: \(replication)\(description.isInternal ? "  (internal)" : "")")
         if !configs.isEmpty {
             print("Configs: " + configs.map { "\($0.0)=\($0.1)" }.joined(separator: ","))
         }
@@ -262,7 +278,8 @@ enum LogDirSizes {
             for dir in response.results where dir.errorCode == 0 {
                 for topic in dir.topics {
                     for partition in topic.partitions where !partition.isFutureKey {
-                        sizes[TopicPartition(topic.name, partition.partitionIndex), default: 0] += partition.partitionSize
+                        sizes[TopicPartition(topic.name, partition.partitionIndex), default: 0] +=
+                            partition.partitionSize
                     }
                 }
             }

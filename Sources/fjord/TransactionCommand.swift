@@ -29,7 +29,10 @@ struct TransactionList: AsyncParsableCommand {
 
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var output: FormatOptions
-    @Option(name: .customLong("state"), help: "Only this state (Empty, Ongoing, PrepareCommit, PrepareAbort, CompleteCommit, CompleteAbort); repeatable.")
+    @Option(
+        name: .customLong("state"),
+        help:
+            "Only this state (Empty, Ongoing, PrepareCommit, PrepareAbort, CompleteCommit, CompleteAbort); repeatable.")
     var states: [String] = []
     @Option(name: .customLong("producer-id"), help: "Only this producer id; repeatable.")
     var producerIDs: [Int64] = []
@@ -44,12 +47,21 @@ struct TransactionList: AsyncParsableCommand {
         }
         switch output.format {
         case .json:
-            Output.json(.object([("transactions", .array(listed.map { transaction in
+            Output.json(
                 .object([
-                    ("transactional_id", .string(transaction.transactionalID)), ("state", .string(transaction.state)),
-                    ("producer_id", .int(transaction.producerID)), ("coordinator", .int(transaction.coordinator)),
-                ])
-            }))]))
+                    (
+                        "transactions",
+                        .array(
+                            listed.map { transaction in
+                                .object([
+                                    ("transactional_id", .string(transaction.transactionalID)),
+                                    ("state", .string(transaction.state)),
+                                    ("producer_id", .int(transaction.producerID)),
+                                    ("coordinator", .int(transaction.coordinator)),
+                                ])
+                            })
+                    )
+                ]))
         case .text:
             Output.table(
                 ["TRANSACTIONAL-ID", "STATE", "PRODUCER-ID", "COORDINATOR"],
@@ -62,7 +74,8 @@ struct TransactionList: AsyncParsableCommand {
 struct TransactionDescribe: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "describe",
-        abstract: "Show a transactional id: state, producer id and epoch, timeout, and the partitions of its open transaction.",
+        abstract:
+            "Show a transactional id: state, producer id and epoch, timeout, and the partitions of its open transaction.",
         discussion: """
             JSON: {"transactional_id":"etl","state":"Ongoing","producer_id":1000,"producer_epoch":3,
             "timeout_ms":60000,"start_time_ms":1795680000000,"coordinator":1,
@@ -84,27 +97,40 @@ struct TransactionDescribe: AsyncParsableCommand {
         case .success(let found)?: transaction = found
         case .failure(let error)?:
             if error.kafkaError == .transactionalIDNotFound {
-                throw CLIError("transactional id '\(transactionalID)' does not exist", hint: "list them with `fjord transaction list`")
+                throw CLIError(
+                    "transactional id '\(transactionalID)' does not exist",
+                    hint: "list them with `fjord transaction list`")
             }
             throw CLIError(CLIError.describe(error, subject: "transactional id '\(transactionalID)'"))
         case nil: throw CLIError("transactional id '\(transactionalID)': no answer from the coordinator")
         }
         switch output.format {
         case .json:
-            Output.json(.object([
-                ("transactional_id", .string(transaction.transactionalID)), ("state", .string(transaction.state)),
-                ("producer_id", .int(transaction.producerID)), ("producer_epoch", .int(transaction.producerEpoch)),
-                ("timeout_ms", .int(transaction.timeoutMs)), ("start_time_ms", .int(transaction.startTimeMs)),
-                ("coordinator", .int(transaction.coordinator)),
-                ("partitions", .array(transaction.partitions.map {
-                    .object([("topic", .string($0.topic)), ("partition", .int($0.partition))])
-                })),
-            ]))
+            Output.json(
+                .object([
+                    ("transactional_id", .string(transaction.transactionalID)), ("state", .string(transaction.state)),
+                    ("producer_id", .int(transaction.producerID)), ("producer_epoch", .int(transaction.producerEpoch)),
+                    ("timeout_ms", .int(transaction.timeoutMs)), ("start_time_ms", .int(transaction.startTimeMs)),
+                    ("coordinator", .int(transaction.coordinator)),
+                    (
+                        "partitions",
+                        .array(
+                            transaction.partitions.map {
+                                .object([("topic", .string($0.topic)), ("partition", .int($0.partition))])
+                            })
+                    ),
+                ]))
         case .text:
-            print("Transactional ID: \(transaction.transactionalID)  State: \(transaction.state)  Coordinator: \(transaction.coordinator)")
-            print("Producer: id \(transaction.producerID), epoch \(transaction.producerEpoch)  Timeout: \(transaction.timeoutMs) ms"
-                + (transaction.startTimeMs >= 0 ? "  Started: \(transaction.startTimeMs)" : ""))
-            print("Partitions: " + (transaction.partitions.isEmpty ? "-" : transaction.partitions.map(\.description).joined(separator: ",")))
+            print(
+                "Transactional ID: \(transaction.transactionalID)  State: \(transaction.state)  Coordinator: \(transaction.coordinator)"
+            )
+            print(
+                "Producer: id \(transaction.producerID), epoch \(transaction.producerEpoch)  Timeout: \(transaction.timeoutMs) ms"
+                    + (transaction.startTimeMs >= 0 ? "  Started: \(transaction.startTimeMs)" : ""))
+            print(
+                "Partitions: "
+                    + (transaction.partitions.isEmpty
+                        ? "-" : transaction.partitions.map(\.description).joined(separator: ",")))
         }
     }
 }
@@ -112,7 +138,8 @@ struct TransactionDescribe: AsyncParsableCommand {
 struct TransactionDescribeProducers: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "describe-producers",
-        abstract: "Show the producers a partition's leader remembers, with the start offset of their open transactions.",
+        abstract:
+            "Show the producers a partition's leader remembers, with the start offset of their open transactions.",
         discussion: """
             JSON: {"producers":[{"topic":"out","partition":0,"producer_id":1000,"producer_epoch":3,
             "last_sequence":41,"last_timestamp":1795680000000,"coordinator_epoch":0,"current_transaction_start_offset":120}]}
@@ -143,21 +170,31 @@ struct TransactionDescribeProducers: AsyncParsableCommand {
         }
         switch output.format {
         case .json:
-            Output.json(.object([("producers", .array(rows.map { partition, producer in
+            Output.json(
                 .object([
-                    ("topic", .string(partition.topic)), ("partition", .int(partition.partition)),
-                    ("producer_id", .int(producer.producerID)), ("producer_epoch", .int(producer.producerEpoch)),
-                    ("last_sequence", .int(producer.lastSequence)), ("last_timestamp", .int(producer.lastTimestamp)),
-                    ("coordinator_epoch", .int(producer.coordinatorEpoch)),
-                    ("current_transaction_start_offset", .int(producer.currentTransactionStartOffset)),
-                ])
-            }))]))
+                    (
+                        "producers",
+                        .array(
+                            rows.map { partition, producer in
+                                .object([
+                                    ("topic", .string(partition.topic)), ("partition", .int(partition.partition)),
+                                    ("producer_id", .int(producer.producerID)),
+                                    ("producer_epoch", .int(producer.producerEpoch)),
+                                    ("last_sequence", .int(producer.lastSequence)),
+                                    ("last_timestamp", .int(producer.lastTimestamp)),
+                                    ("coordinator_epoch", .int(producer.coordinatorEpoch)),
+                                    ("current_transaction_start_offset", .int(producer.currentTransactionStartOffset)),
+                                ])
+                            })
+                    )
+                ]))
         case .text:
             Output.table(
                 ["TOPIC", "PARTITION", "PRODUCER-ID", "EPOCH", "LAST-SEQUENCE", "LAST-TIMESTAMP", "TXN-START-OFFSET"],
                 rows.map { partition, producer in
                     [
-                        partition.topic, "\(partition.partition)", "\(producer.producerID)", "\(producer.producerEpoch)",
+                        partition.topic, "\(partition.partition)", "\(producer.producerID)",
+                        "\(producer.producerEpoch)",
                         "\(producer.lastSequence)", "\(producer.lastTimestamp)",
                         producer.currentTransactionStartOffset >= 0 ? "\(producer.currentTransactionStartOffset)" : "-",
                     ]
@@ -187,16 +224,20 @@ struct TransactionAbort: AsyncParsableCommand {
     @OptionGroup var output: FormatOptions
     @Option(name: .customLong("topic"), help: "TOPIC:PARTITION holding the transaction.")
     var selection: TopicSelection
-    @Option(name: .customLong("start-offset"), help: "The first offset of the open transaction (see describe-producers).")
+    @Option(
+        name: .customLong("start-offset"), help: "The first offset of the open transaction (see describe-producers).")
     var startOffset: Int64?
     @Option(name: .customLong("producer-id")) var producerID: Int64?
     @Option(name: .customLong("producer-epoch")) var producerEpoch: Int16?
     @Option(name: .customLong("coordinator-epoch")) var coordinatorEpoch: Int32 = 0
 
     func validate() throws {
-        guard selection.partitions?.count == 1 else { throw ValidationError("--topic needs exactly one partition: TOPIC:PARTITION") }
+        guard selection.partitions?.count == 1 else {
+            throw ValidationError("--topic needs exactly one partition: TOPIC:PARTITION")
+        }
         guard (startOffset != nil) != (producerID != nil) else {
-            throw ValidationError("name the transaction with --start-offset, or with --producer-id and --producer-epoch")
+            throw ValidationError(
+                "name the transaction with --start-offset, or with --producer-id and --producer-epoch")
         }
         if producerID != nil, producerEpoch == nil { throw ValidationError("--producer-id needs --producer-epoch") }
     }
@@ -215,13 +256,17 @@ struct TransactionAbort: AsyncParsableCommand {
                 guard let producer = producers.first(where: { $0.currentTransactionStartOffset == startOffset }) else {
                     throw CLIError(
                         "no open transaction starts at offset \(startOffset) in \(partition)",
-                        hint: "see `fjord transaction describe-producers --topic \(partition.topic):\(partition.partition)`"
+                        hint:
+                            "see `fjord transaction describe-producers --topic \(partition.topic):\(partition.partition)`"
                     )
                 }
-                target = (producer.producerID, Int16(truncatingIfNeeded: producer.producerEpoch), producer.coordinatorEpoch)
+                target = (
+                    producer.producerID, Int16(truncatingIfNeeded: producer.producerEpoch), producer.coordinatorEpoch
+                )
             }
             do {
-                try await admin.abortTransaction(in: partition, producerID: target.0, producerEpoch: target.1, coordinatorEpoch: target.2)
+                try await admin.abortTransaction(
+                    in: partition, producerID: target.0, producerEpoch: target.1, coordinatorEpoch: target.2)
             } catch let error as ClientError {
                 throw CLIError(CLIError.describe(error, subject: "partition \(partition)"))
             }
@@ -229,10 +274,12 @@ struct TransactionAbort: AsyncParsableCommand {
         }
         switch output.format {
         case .json:
-            Output.json(.object([
-                ("topic", .string(partition.topic)), ("partition", .int(partition.partition)),
-                ("producer_id", .int(producerID)), ("producer_epoch", .int(producerEpoch)), ("aborted", .bool(true)),
-            ]))
+            Output.json(
+                .object([
+                    ("topic", .string(partition.topic)), ("partition", .int(partition.partition)),
+                    ("producer_id", .int(producerID)), ("producer_epoch", .int(producerEpoch)),
+                    ("aborted", .bool(true)),
+                ]))
         case .text:
             print("Aborted the transaction of producer \(producerID) (epoch \(producerEpoch)) in \(partition)")
         }

@@ -1,6 +1,7 @@
-@testable import FjordBroker
 import Foundation
 import Testing
+
+@testable import FjordBroker
 
 @Suite struct BrokerConfigurationTests {
     @Test func defaultsAreKafkasAndASingleLocalNode() throws {

@@ -1,6 +1,4 @@
-@testable import FjordBroker
 import FjordController
-@testable import FjordStorage
 import Foundation
 import KafkaProtocol
 import KafkaRecords
@@ -9,6 +7,9 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import Testing
+
+@testable import FjordBroker
+@testable import FjordStorage
 
 /// A single node's `BrokerServices` over a temporary data folder, built by `Broker.openLogs` exactly as `Broker.run`
 /// builds them (metadata log, replicas, group and transaction coordinators with their ticks, a thread pool, a
@@ -45,7 +46,8 @@ final class BrokerHarness: Sendable {
     ]
 
     private init(overrides: [(String, String)]) throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("fjord-harness-\(UUID().uuidString)").path
+        directory =
+            FileManager.default.temporaryDirectory.appendingPathComponent("fjord-harness-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         configuration = try BrokerConfiguration(properties: Self.baseProperties + [("log.dirs", directory)] + overrides)
         var logger = Logger(label: "fjord.test")
@@ -57,11 +59,14 @@ final class BrokerHarness: Sendable {
         services = try Broker(configuration: configuration, logger: logger)
             .openLogs(logManager: logManager, clusterID: "harness-cluster", threadPool: threadPool)
         // The coordinators' ticks run as the broker runs them: as services, until the harness shuts down.
-        let services = self.services, threadPool = self.threadPool
+        let services = self.services
+        let threadPool = self.threadPool
         let interval = Int64(configuration.transactionAbortTimedOutCheckIntervalMs)
         ticks = Task {
             await withTaskGroup(of: Void.self) { tasks in
-                tasks.addTask { try? await GroupCoordinatorService(coordinator: services.groups, threadPool: threadPool).run() }
+                tasks.addTask {
+                    try? await GroupCoordinatorService(coordinator: services.groups, threadPool: threadPool).run()
+                }
                 tasks.addTask {
                     try? await TransactionCoordinatorService(
                         coordinator: services.transactions, threadPool: threadPool, interval: .milliseconds(interval)
@@ -72,7 +77,9 @@ final class BrokerHarness: Sendable {
     }
 
     /// Runs `body` against a fresh broker and tears it down afterwards, whether `body` succeeds or throws.
-    static func withBroker<T>(_ overrides: [(String, String)] = [], _ body: (BrokerHarness) async throws -> T) async throws -> T {
+    static func withBroker<T>(_ overrides: [(String, String)] = [], _ body: (BrokerHarness) async throws -> T)
+        async throws -> T
+    {
         let harness = try BrokerHarness(overrides: overrides)
         do {
             let result = try await body(harness)
@@ -101,9 +108,14 @@ final class BrokerHarness: Sendable {
     // MARK: Calling handlers
 
     func context(_ apiKey: ApiKey, version: Int16, on eventLoop: any EventLoop) -> RequestContext {
-        let correlationID = correlationIDs.withLockedValue { $0 += 1; return $0 }
+        let correlationID = correlationIDs.withLockedValue {
+            $0 += 1
+            return $0
+        }
         return RequestContext(
-            header: RequestHeader(requestApiKey: apiKey.rawValue, requestApiVersion: version, correlationID: correlationID, clientID: "harness"),
+            header: RequestHeader(
+                requestApiKey: apiKey.rawValue, requestApiVersion: version, correlationID: correlationID,
+                clientID: "harness"),
             peer: "[IPv4]127.0.0.1/127.0.0.1:50000", eventLoop: eventLoop
         )
     }
@@ -117,10 +129,14 @@ final class BrokerHarness: Sendable {
         let decoded = try Handler.Request.decodeWhole(from: request.encoded(version: version), version: version)
         let loop = eventLoop ?? group.next()
         let context = context(Handler.Request.apiKey, version: version, on: loop)
-        let future: EventLoopFuture<ResponseBody?> = switch handler.execution {
-        case .eventLoop: loop.flatSubmit { handler.respond(to: decoded, context: context) }
-        case .ioThreadPool: threadPool.runIfActive(eventLoop: loop) { handler.respond(to: decoded, context: context) }.flatMap { $0 }
-        }
+        let future: EventLoopFuture<ResponseBody?> =
+            switch handler.execution {
+            case .eventLoop: loop.flatSubmit { handler.respond(to: decoded, context: context) }
+            case .ioThreadPool:
+                threadPool.runIfActive(eventLoop: loop) { handler.respond(to: decoded, context: context) }.flatMap {
+                    $0
+                }
+            }
         outstanding.withLockedValue { $0.append(future.map { _ in }.recover { _ in }) }
         return future
     }
@@ -130,7 +146,9 @@ final class BrokerHarness: Sendable {
         _ handler: Handler, _ request: Handler.Request, version: Int16, on eventLoop: (any EventLoop)? = nil,
         within timeout: TimeAmount = .seconds(60)
     ) async throws -> ResponseBody? {
-        try await wait(start(handler, request, version: version, on: eventLoop), within: timeout, "\(Handler.Request.apiKey) v\(version)")
+        try await wait(
+            start(handler, request, version: version, on: eventLoop), within: timeout,
+            "\(Handler.Request.apiKey) v\(version)")
     }
 
     /// Calls `handler` and decodes its answer as the client would.
@@ -149,13 +167,16 @@ final class BrokerHarness: Sendable {
         for part in body.parts {
             switch part {
             case .bytes(let buffer): bytes.writeImmutableBuffer(buffer)
-            case .file(let slice): bytes.writeImmutableBuffer(try slice.file.read(at: slice.position, length: slice.length))
+            case .file(let slice):
+                bytes.writeImmutableBuffer(try slice.file.read(at: slice.position, length: slice.length))
             }
         }
         return bytes
     }
 
-    static func decode<Response: KafkaVersionedMessage>(_ body: ResponseBody, as: Response.Type, version: Int16) throws -> Response {
+    static func decode<Response: KafkaVersionedMessage>(_ body: ResponseBody, as: Response.Type, version: Int16) throws
+        -> Response
+    {
         let bytes = try bytes(of: body)
         #expect(bytes.readableBytes == body.byteCount)
         return try Response.decodeWhole(from: bytes, version: version)
@@ -174,7 +195,8 @@ final class BrokerHarness: Sendable {
     }
 
     /// Polls `condition` until it holds, failing after `timeout`. For state that changes in the background.
-    func waitUntil(_ what: String, timeout: Duration = .seconds(30), _ condition: () async throws -> Bool) async throws {
+    func waitUntil(_ what: String, timeout: Duration = .seconds(30), _ condition: () async throws -> Bool) async throws
+    {
         let deadline = ContinuousClock.now + timeout
         while try await !condition() {
             guard ContinuousClock.now < deadline else { throw Failure("timed out waiting until \(what)") }
@@ -203,10 +225,12 @@ final class BrokerHarness: Sendable {
     @discardableResult
     func createTopic(_ name: String, partitions: Int32 = 1, configs: [String: String] = [:]) async throws -> KafkaUUID {
         let request = CreateTopicsRequest(
-            topics: [.init(
-                name: name, numPartitions: partitions, replicationFactor: 1,
-                configs: configs.sorted { $0.key < $1.key }.map { .init(name: $0.key, value: $0.value) }
-            )],
+            topics: [
+                .init(
+                    name: name, numPartitions: partitions, replicationFactor: 1,
+                    configs: configs.sorted { $0.key < $1.key }.map { .init(name: $0.key, value: $0.value) }
+                )
+            ],
             timeoutMs: 30_000
         )
         let response = try await call(CreateTopicsHandler(services: services), request, version: 7)
@@ -221,7 +245,8 @@ final class BrokerHarness: Sendable {
 
     /// A record batch as a producer builds it. Timestamps default to now (the broker checks them against its clock).
     static func batch(
-        _ values: [String], keys: [String?]? = nil, timestamps: [Int64]? = nil, producerID: Int64 = -1, producerEpoch: Int16 = -1,
+        _ values: [String], keys: [String?]? = nil, timestamps: [Int64]? = nil, producerID: Int64 = -1,
+        producerEpoch: Int16 = -1,
         baseSequence: Int32 = -1, transactional: Bool = false
     ) -> ByteBuffer {
         var options = RecordBatchBuilder.Options()
@@ -233,7 +258,8 @@ final class BrokerHarness: Sendable {
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         for (index, value) in values.enumerated() {
             builder.append(
-                timestamp: timestamps?[index] ?? now, key: keys?[index].map { ByteBuffer(string: $0) }, value: ByteBuffer(string: value)
+                timestamp: timestamps?[index] ?? now, key: keys?[index].map { ByteBuffer(string: $0) },
+                value: ByteBuffer(string: value)
             )
         }
         return try! builder.build().buffer
@@ -241,7 +267,8 @@ final class BrokerHarness: Sendable {
 
     /// Produces one batch to one partition and returns the partition's answer.
     func produce(
-        _ topic: String, partition: Int32 = 0, _ records: ByteBuffer?, acks: Int16 = -1, transactionalID: String? = nil, version: Int16 = 9
+        _ topic: String, partition: Int32 = 0, _ records: ByteBuffer?, acks: Int16 = -1, transactionalID: String? = nil,
+        version: Int16 = 9
     ) async throws -> ProduceResponse.PartitionProduceResponse {
         let request = ProduceRequest(
             transactionalID: transactionalID, acks: acks, timeoutMs: 30_000,
@@ -253,9 +280,12 @@ final class BrokerHarness: Sendable {
 
     /// Produces `values` as one plain batch and checks that it was appended; returns its base offset.
     @discardableResult
-    func append(_ topic: String, partition: Int32 = 0, _ values: [String], sourceLocation: SourceLocation = #_sourceLocation) async throws -> Int64 {
+    func append(
+        _ topic: String, partition: Int32 = 0, _ values: [String], sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws -> Int64 {
         let answer = try await produce(topic, partition: partition, Self.batch(values))
-        #expect(answer.errorCode == ErrorCode.none.rawValue, "\(answer.errorMessage ?? "")", sourceLocation: sourceLocation)
+        #expect(
+            answer.errorCode == ErrorCode.none.rawValue, "\(answer.errorMessage ?? "")", sourceLocation: sourceLocation)
         return answer.baseOffset
     }
 
@@ -282,7 +312,9 @@ final class BrokerHarness: Sendable {
                 pending.removeFirst()
             }
             if batch.isControl {
-                if let marker = TransactionMarker(controlBatch: batch), !marker.isCommit { aborting.remove(batch.producerID) }
+                if let marker = TransactionMarker(controlBatch: batch), !marker.isCommit {
+                    aborting.remove(batch.producerID)
+                }
                 continue
             }
             if batch.isTransactional, aborting.contains(batch.producerID) { continue }
@@ -303,10 +335,12 @@ final class BrokerHarness: Sendable {
         for batch in try batches(in: records) where !batch.isControl {
             #expect(batch.isCRCValid)
             for record in try batch.records() {
-                result.append(FetchedRecord(
-                    offset: record.offset, key: record.key.map { String(buffer: $0) }, value: record.value.map { String(buffer: $0) },
-                    producerID: batch.producerID, isTransactional: batch.isTransactional
-                ))
+                result.append(
+                    FetchedRecord(
+                        offset: record.offset, key: record.key.map { String(buffer: $0) },
+                        value: record.value.map { String(buffer: $0) },
+                        producerID: batch.producerID, isTransactional: batch.isTransactional
+                    ))
             }
         }
         return result
@@ -328,7 +362,8 @@ extension BrokerHarness {
 
     /// A consumer's fetch request (consecutive targets of one topic share a topic entry).
     static func fetchRequest(
-        _ targets: [FetchTarget], maxWaitMs: Int32 = 0, minBytes: Int32 = 0, maxBytes: Int32 = 50 << 20, isolationLevel: Int8 = 0,
+        _ targets: [FetchTarget], maxWaitMs: Int32 = 0, minBytes: Int32 = 0, maxBytes: Int32 = 50 << 20,
+        isolationLevel: Int8 = 0,
         sessionID: Int32 = 0, sessionEpoch: Int32 = -1, forgotten: [FetchRequest.ForgottenTopic] = []
     ) -> FetchRequest {
         var topics = [FetchRequest.FetchTopic]()
@@ -344,21 +379,28 @@ extension BrokerHarness {
             }
         }
         return FetchRequest(
-            maxWaitMs: maxWaitMs, minBytes: minBytes, maxBytes: maxBytes, isolationLevel: isolationLevel, sessionID: sessionID,
+            maxWaitMs: maxWaitMs, minBytes: minBytes, maxBytes: maxBytes, isolationLevel: isolationLevel,
+            sessionID: sessionID,
             sessionEpoch: sessionEpoch, topics: topics, forgottenTopicsData: forgotten
         )
     }
 
-    func fetch(_ request: FetchRequest, version: Int16 = 12, on eventLoop: (any EventLoop)? = nil) async throws -> FetchResponse {
+    func fetch(_ request: FetchRequest, version: Int16 = 12, on eventLoop: (any EventLoop)? = nil) async throws
+        -> FetchResponse
+    {
         try await call(FetchHandler(services: services), request, version: version, on: eventLoop)
     }
 
     /// Starts a fetch without waiting for it (long polls); decode its answer with `fetchResponse(of:version:)`.
-    func startFetch(_ request: FetchRequest, version: Int16 = 12, on eventLoop: (any EventLoop)? = nil) throws -> EventLoopFuture<ResponseBody?> {
+    func startFetch(_ request: FetchRequest, version: Int16 = 12, on eventLoop: (any EventLoop)? = nil) throws
+        -> EventLoopFuture<ResponseBody?>
+    {
         try start(FetchHandler(services: services), request, version: version, on: eventLoop)
     }
 
-    func fetchResponse(of future: EventLoopFuture<ResponseBody?>, version: Int16 = 12, within timeout: TimeAmount = .seconds(60)) async throws -> FetchResponse {
+    func fetchResponse(
+        of future: EventLoopFuture<ResponseBody?>, version: Int16 = 12, within timeout: TimeAmount = .seconds(60)
+    ) async throws -> FetchResponse {
         let body = try await wait(future, within: timeout, "Fetch v\(version)")
         return try Self.decode(try #require(body), as: FetchResponse.self, version: version)
     }
@@ -374,7 +416,9 @@ extension FetchResponse {
     /// Every partition in the answer as "topic-or-id:partition", in answer order.
     var listed: [String] {
         responses.flatMap { topic in
-            topic.partitions.map { "\(topic.topic.isEmpty ? topic.topicID.description : topic.topic):\($0.partitionIndex)" }
+            topic.partitions.map {
+                "\(topic.topic.isEmpty ? topic.topicID.description : topic.topic):\($0.partitionIndex)"
+            }
         }
     }
 }
@@ -391,30 +435,44 @@ extension BrokerHarness {
     }
 
     /// InitProducerId with a transactional id (creates `__transaction_state` on first use).
-    func initTransactions(_ transactionalID: String, timeoutMs: Int32 = 60_000, sourceLocation: SourceLocation = #_sourceLocation) async throws -> TransactionalProducer {
+    func initTransactions(
+        _ transactionalID: String, timeoutMs: Int32 = 60_000, sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws -> TransactionalProducer {
         let response = try await call(
-            InitProducerIDHandler(services: services), InitProducerIDRequest(transactionalID: transactionalID, transactionTimeoutMs: timeoutMs),
+            InitProducerIDHandler(services: services),
+            InitProducerIDRequest(transactionalID: transactionalID, transactionTimeoutMs: timeoutMs),
             version: 4
         )
-        guard response.errorCode == 0 else { throw Failure("InitProducerId \(transactionalID): error \(response.errorCode)") }
-        return TransactionalProducer(transactionalID: transactionalID, producerID: response.producerID, epoch: response.producerEpoch)
+        guard response.errorCode == 0 else {
+            throw Failure("InitProducerId \(transactionalID): error \(response.errorCode)")
+        }
+        return TransactionalProducer(
+            transactionalID: transactionalID, producerID: response.producerID, epoch: response.producerEpoch)
     }
 
     /// AddPartitionsToTxn v3; returns each partition's error code in request order.
     @discardableResult
-    func addPartitions(_ producer: TransactionalProducer, _ topic: String, _ partitions: [Int32] = [0]) async throws -> [Int16] {
-        let response = try await call(AddPartitionsToTxnHandler(services: services), AddPartitionsToTxnRequest(
-            v3AndBelowTransactionalID: producer.transactionalID, v3AndBelowProducerID: producer.producerID,
-            v3AndBelowProducerEpoch: producer.epoch, v3AndBelowTopics: [.init(name: topic, partitions: partitions)]
-        ), version: 3)
+    func addPartitions(_ producer: TransactionalProducer, _ topic: String, _ partitions: [Int32] = [0]) async throws
+        -> [Int16]
+    {
+        let response = try await call(
+            AddPartitionsToTxnHandler(services: services),
+            AddPartitionsToTxnRequest(
+                v3AndBelowTransactionalID: producer.transactionalID, v3AndBelowProducerID: producer.producerID,
+                v3AndBelowProducerEpoch: producer.epoch, v3AndBelowTopics: [.init(name: topic, partitions: partitions)]
+            ), version: 3)
         return response.resultsByTopicV3AndBelow.flatMap(\.resultsByPartition).map(\.partitionErrorCode)
     }
 
     /// Produces `values` as one transactional batch (the partition must have been added); returns the partition's answer.
-    func produce(_ producer: inout TransactionalProducer, _ topic: String, partition: Int32 = 0, _ values: [String]) async throws -> ProduceResponse.PartitionProduceResponse {
+    func produce(_ producer: inout TransactionalProducer, _ topic: String, partition: Int32 = 0, _ values: [String])
+        async throws -> ProduceResponse.PartitionProduceResponse
+    {
         let key = TopicPartition(topic, partition)
         let sequence = producer.sequences[key] ?? 0
-        let batch = Self.batch(values, producerID: producer.producerID, producerEpoch: producer.epoch, baseSequence: sequence, transactional: true)
+        let batch = Self.batch(
+            values, producerID: producer.producerID, producerEpoch: producer.epoch, baseSequence: sequence,
+            transactional: true)
         let answer = try await produce(topic, partition: partition, batch, transactionalID: producer.transactionalID)
         if answer.errorCode == 0 { producer.sequences[key] = sequence + Int32(values.count) }
         return answer
@@ -422,9 +480,12 @@ extension BrokerHarness {
 
     /// EndTxn v3 (commit or abort); returns its error code.
     func endTransaction(_ producer: TransactionalProducer, commit: Bool) async throws -> Int16 {
-        let response = try await call(EndTxnHandler(services: services), EndTxnRequest(
-            transactionalID: producer.transactionalID, producerID: producer.producerID, producerEpoch: producer.epoch, committed: commit
-        ), version: 3)
+        let response = try await call(
+            EndTxnHandler(services: services),
+            EndTxnRequest(
+                transactionalID: producer.transactionalID, producerID: producer.producerID,
+                producerEpoch: producer.epoch, committed: commit
+            ), version: 3)
         return response.errorCode
     }
 }

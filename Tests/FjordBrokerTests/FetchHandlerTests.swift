@@ -1,4 +1,3 @@
-@testable import FjordBroker
 import FjordStorage
 import Foundation
 import KafkaProtocol
@@ -6,6 +5,8 @@ import KafkaRecords
 import NIOConcurrencyHelpers
 import NIOCore
 import Testing
+
+@testable import FjordBroker
 
 /// Fetch through `FetchHandler` / `FetchOperation` on a real broker's services (`BrokerHarness`), answers decoded
 /// from the bytes and file slices a consumer would receive: full fetches at every kind of version, per-partition
@@ -25,7 +26,9 @@ import Testing
             try await broker.append("orders", ["a", "b"])
             try await broker.append("orders", ["c"])
             let name = version >= 13 ? "" : "orders"
-            let request = H.fetchRequest([.init(topic: name, topicID: id, partition: 0), .init(topic: name, topicID: id, partition: 1)])
+            let request = H.fetchRequest([
+                .init(topic: name, topicID: id, partition: 0), .init(topic: name, topicID: id, partition: 1),
+            ])
             let response = try await broker.fetch(request, version: version)
             #expect(response.errorCode == 0)
             #expect(response.sessionID == 0)
@@ -42,7 +45,8 @@ import Testing
             #expect(p1.highWatermark == 0)
             #expect((p1.records?.readableBytes ?? 0) == 0)
 
-            let fromMiddle = try await broker.fetch(H.fetchRequest([.init(topic: name, topicID: id, offset: 1)]), version: version)
+            let fromMiddle = try await broker.fetch(
+                H.fetchRequest([.init(topic: name, topicID: id, offset: 1)]), version: version)
             let batches = try H.batches(in: fromMiddle.data("orders", id: id)?.records)
             #expect(batches.first?.baseOffset == 0)  // the batch holding offset 1, whole: the client skips offset 0
             #expect(batches.last?.lastOffset == 2)
@@ -75,12 +79,13 @@ import Testing
             try await broker.append("orders", partition: 1, ["d"])
             let name = version >= 13 ? "" : "orders"
             let unknownID = KafkaUUID(high: 42, low: 42)
-            let request = H.fetchRequest([
-                .init(topic: name, topicID: id, partition: 0, offset: 10),
-                .init(topic: name, topicID: id, partition: 1, offset: 0),
-                .init(topic: name, topicID: id, partition: 7, offset: 0),
-                .init(topic: version >= 13 ? "" : "missing", topicID: unknownID, partition: 0, offset: 0),
-            ], maxWaitMs: 30_000, minBytes: 1 << 20)
+            let request = H.fetchRequest(
+                [
+                    .init(topic: name, topicID: id, partition: 0, offset: 10),
+                    .init(topic: name, topicID: id, partition: 1, offset: 0),
+                    .init(topic: name, topicID: id, partition: 7, offset: 0),
+                    .init(topic: version >= 13 ? "" : "missing", topicID: unknownID, partition: 0, offset: 0),
+                ], maxWaitMs: 30_000, minBytes: 1 << 20)
             let started = ContinuousClock.now
             let response = try await broker.fetch(request, version: version)
             #expect(ContinuousClock.now - started < .seconds(10))
@@ -89,23 +94,30 @@ import Testing
             let good = try #require(response.data("orders", id: id, partition: 1))
             #expect(good.errorCode == 0)
             #expect(try H.records(in: good.records).map(\.description) == ["0:d"])
-            #expect(response.data("orders", id: id, partition: 7)?.errorCode == ErrorCode.unknownTopicOrPartition.rawValue)
+            #expect(
+                response.data("orders", id: id, partition: 7)?.errorCode == ErrorCode.unknownTopicOrPartition.rawValue)
             let unknown = try #require(response.data("missing", id: unknownID))
             #expect(unknown.errorCode == (version >= 13 ? ErrorCode.unknownTopicID : .unknownTopicOrPartition).rawValue)
 
-            let atEnd = try await broker.fetch(H.fetchRequest([.init(topic: name, topicID: id, offset: 3)]), version: version)
+            let atEnd = try await broker.fetch(
+                H.fetchRequest([.init(topic: name, topicID: id, offset: 3)]), version: version)
             let end = try #require(atEnd.data("orders", id: id))
             #expect(end.errorCode == 0)
             #expect((end.records?.readableBytes ?? 0) == 0)
             #expect(end.highWatermark == 3)
 
-            let deleted = try await broker.call(DeleteRecordsHandler(services: broker.services), DeleteRecordsRequest(
-                topics: [.init(name: "orders", partitions: [.init(partitionIndex: 0, offset: 2)])], timeoutMs: 30_000
-            ), version: 2)
+            let deleted = try await broker.call(
+                DeleteRecordsHandler(services: broker.services),
+                DeleteRecordsRequest(
+                    topics: [.init(name: "orders", partitions: [.init(partitionIndex: 0, offset: 2)])],
+                    timeoutMs: 30_000
+                ), version: 2)
             #expect(deleted.topics.first?.partitions.first?.lowWatermark == 2)
-            let below = try await broker.fetch(H.fetchRequest([.init(topic: name, topicID: id, offset: 1)]), version: version)
+            let below = try await broker.fetch(
+                H.fetchRequest([.init(topic: name, topicID: id, offset: 1)]), version: version)
             #expect(below.data("orders", id: id)?.errorCode == ErrorCode.offsetOutOfRange.rawValue)
-            let fromStart = try await broker.fetch(H.fetchRequest([.init(topic: name, topicID: id, offset: 2)]), version: version)
+            let fromStart = try await broker.fetch(
+                H.fetchRequest([.init(topic: name, topicID: id, offset: 2)]), version: version)
             let kept = try #require(fromStart.data("orders", id: id))
             #expect(kept.logStartOffset == 2)
             #expect(try H.records(in: kept.records).filter { $0.offset >= 2 }.map(\.description) == ["2:c"])
@@ -120,7 +132,8 @@ import Testing
             try await broker.createTopic("epochs")
             try await broker.append("epochs", ["a"])
             func error(epoch: Int32, version: Int16 = 12) async throws -> Int16? {
-                try await broker.fetch(H.fetchRequest([.init(topic: "epochs", leaderEpoch: epoch)]), version: version).data("epochs")?.errorCode
+                try await broker.fetch(H.fetchRequest([.init(topic: "epochs", leaderEpoch: epoch)]), version: version)
+                    .data("epochs")?.errorCode
             }
             #expect(try await error(epoch: 0) == 0)
             #expect(try await error(epoch: -1) == 0)
@@ -148,7 +161,8 @@ import Testing
             try await broker.append("poll", ["before"])
             let loops = (broker.group.next(), broker.group.next())
             let started = ContinuousClock.now
-            let parked = try broker.startFetch(H.fetchRequest([.init(topic: "poll", offset: 1)], maxWaitMs: 30_000, minBytes: 1), on: loops.0)
+            let parked = try broker.startFetch(
+                H.fetchRequest([.init(topic: "poll", offset: 1)], maxWaitMs: 30_000, minBytes: 1), on: loops.0)
             try await broker.waitUntil("the fetch is parked") { broker.parkedFetches == 1 }
             #expect(try await !parked.isCompleted())
             let offset = try await broker.produce("poll", H.batch(["after"])).baseOffset
@@ -170,7 +184,8 @@ import Testing
             let batchSize = H.batch(["one"]).readableBytes
             let loop = broker.group.next()
             let parked = try broker.startFetch(
-                H.fetchRequest([.init(topic: "poll", offset: 0)], maxWaitMs: 30_000, minBytes: Int32(batchSize + 1)), on: loop
+                H.fetchRequest([.init(topic: "poll", offset: 0)], maxWaitMs: 30_000, minBytes: Int32(batchSize + 1)),
+                on: loop
             )
             try await broker.waitUntil("the fetch is parked") { broker.parkedFetches == 1 }
             try await broker.append("poll", ["one"])
@@ -193,7 +208,8 @@ import Testing
             try await broker.append("quiet", ["only"])
 
             var started = ContinuousClock.now
-            let empty = try await broker.fetch(H.fetchRequest([.init(topic: "quiet", offset: 1)], maxWaitMs: 300, minBytes: 1))
+            let empty = try await broker.fetch(
+                H.fetchRequest([.init(topic: "quiet", offset: 1)], maxWaitMs: 300, minBytes: 1))
             #expect(ContinuousClock.now - started >= .milliseconds(290))
             let nothing = try #require(empty.data("quiet"))
             #expect(nothing.errorCode == 0)
@@ -201,11 +217,13 @@ import Testing
             #expect(nothing.highWatermark == 1)
 
             started = ContinuousClock.now
-            let partial = try await broker.fetch(H.fetchRequest([.init(topic: "quiet", offset: 0)], maxWaitMs: 300, minBytes: 1 << 20))
+            let partial = try await broker.fetch(
+                H.fetchRequest([.init(topic: "quiet", offset: 0)], maxWaitMs: 300, minBytes: 1 << 20))
             #expect(ContinuousClock.now - started >= .milliseconds(290))
             #expect(try H.records(in: partial.data("quiet")?.records).map(\.description) == ["0:only"])
 
-            let immediate = try await broker.fetch(H.fetchRequest([.init(topic: "quiet", offset: 1)], maxWaitMs: 0, minBytes: 1))
+            let immediate = try await broker.fetch(
+                H.fetchRequest([.init(topic: "quiet", offset: 1)], maxWaitMs: 0, minBytes: 1))
             #expect(immediate.data("quiet")?.errorCode == 0)
             #expect(broker.parkedFetches == 0)
         }
@@ -233,9 +251,10 @@ import Testing
             #expect(try await broker.produce(&open, "rc", ["o1"]).baseOffset == 4)
             #expect(try await broker.append("rc", ["late"]) == 5)
 
-            let committed = try #require(try await broker.fetch(
-                H.fetchRequest([.init(topic: name, topicID: id)], isolationLevel: 1), version: version
-            ).data("rc", id: id))
+            let committed = try #require(
+                try await broker.fetch(
+                    H.fetchRequest([.init(topic: name, topicID: id)], isolationLevel: 1), version: version
+                ).data("rc", id: id))
             #expect(committed.errorCode == 0)
             #expect(committed.highWatermark == 6)
             #expect(committed.lastStableOffset == 4)
@@ -245,26 +264,34 @@ import Testing
             #expect(committed.abortedTransactions == [.init(producerID: aborted.producerID, firstOffset: 0)])
             #expect(try H.committedRecords(committed).map(\.description) == ["3:plain"])
 
-            let uncommitted = try #require(try await broker.fetch(
-                H.fetchRequest([.init(topic: name, topicID: id)], isolationLevel: 0), version: version
-            ).data("rc", id: id))
-            #expect(try H.records(in: uncommitted.records).map(\.description) == ["0:a1", "1:a2", "3:plain", "4:o1", "5:late"])
+            let uncommitted = try #require(
+                try await broker.fetch(
+                    H.fetchRequest([.init(topic: name, topicID: id)], isolationLevel: 0), version: version
+                ).data("rc", id: id))
+            #expect(
+                try H.records(in: uncommitted.records).map(\.description) == [
+                    "0:a1", "1:a2", "3:plain", "4:o1", "5:late",
+                ])
             #expect(uncommitted.lastStableOffset == 4)
             #expect(uncommitted.abortedTransactions == nil)
 
-            let atStable = try #require(try await broker.fetch(
-                H.fetchRequest([.init(topic: name, topicID: id, offset: 4)], isolationLevel: 1), version: version
-            ).data("rc", id: id))
+            let atStable = try #require(
+                try await broker.fetch(
+                    H.fetchRequest([.init(topic: name, topicID: id, offset: 4)], isolationLevel: 1), version: version
+                ).data("rc", id: id))
             #expect(atStable.errorCode == 0)
             #expect((atStable.records?.readableBytes ?? 0) == 0)
 
             let parked = try broker.startFetch(
-                H.fetchRequest([.init(topic: name, topicID: id, offset: 4)], maxWaitMs: 30_000, minBytes: 1, isolationLevel: 1), version: version
+                H.fetchRequest(
+                    [.init(topic: name, topicID: id, offset: 4)], maxWaitMs: 30_000, minBytes: 1, isolationLevel: 1),
+                version: version
             )
             try await broker.waitUntil("the read_committed fetch is parked") { broker.parkedFetches == 1 }
             let started = ContinuousClock.now
             #expect(try await broker.endTransaction(open, commit: true) == 0)
-            let woken = try #require(try await broker.fetchResponse(of: parked, version: version, within: .seconds(10)).data("rc", id: id))
+            let woken = try #require(
+                try await broker.fetchResponse(of: parked, version: version, within: .seconds(10)).data("rc", id: id))
             #expect(ContinuousClock.now - started < .seconds(10))
             #expect(woken.lastStableOffset == 7)
             #expect(woken.highWatermark == 7)

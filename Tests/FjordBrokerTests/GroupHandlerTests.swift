@@ -1,8 +1,9 @@
-@testable import FjordBroker
 import FjordController
 import KafkaProtocol
 import NIOCore
 import Testing
+
+@testable import FjordBroker
 
 /// The classic consumer group APIs through their handlers on a real broker (`__consumer_offsets` created by
 /// FindCoordinator, commits appended to it): FindCoordinator, JoinGroup, SyncGroup, Heartbeat, LeaveGroup,
@@ -13,18 +14,26 @@ import Testing
 
     // MARK: Calls
 
-    private func findCoordinator(_ broker: BrokerHarness, _ key: String = "g", keyType: Int8 = 0, version: Int16 = 3) async throws -> FindCoordinatorResponse {
-        try await broker.call(FindCoordinatorHandler(services: broker.services), FindCoordinatorRequest(key: key, keyType: keyType), version: version)
+    private func findCoordinator(_ broker: BrokerHarness, _ key: String = "g", keyType: Int8 = 0, version: Int16 = 3)
+        async throws -> FindCoordinatorResponse
+    {
+        try await broker.call(
+            FindCoordinatorHandler(services: broker.services), FindCoordinatorRequest(key: key, keyType: keyType),
+            version: version)
     }
 
-    private func joinRequest(_ group: String, member: String = "", protocolType: String = "consumer", metadata: String = "subscription") -> JoinGroupRequest {
+    private func joinRequest(
+        _ group: String, member: String = "", protocolType: String = "consumer", metadata: String = "subscription"
+    ) -> JoinGroupRequest {
         JoinGroupRequest(
             groupID: group, sessionTimeoutMs: Self.sessionTimeoutMs, rebalanceTimeoutMs: 60_000, memberID: member,
             protocolType: protocolType, protocols: [.init(name: "range", metadata: ByteBuffer(string: metadata))]
         )
     }
 
-    private func startJoin(_ broker: BrokerHarness, _ request: JoinGroupRequest, version: Int16 = 9) throws -> EventLoopFuture<ResponseBody?> {
+    private func startJoin(_ broker: BrokerHarness, _ request: JoinGroupRequest, version: Int16 = 9) throws
+        -> EventLoopFuture<ResponseBody?>
+    {
         try broker.start(JoinGroupHandler(services: broker.services), request, version: version)
     }
 
@@ -36,8 +45,11 @@ import Testing
     }
 
     /// JoinGroup as a new member: the MEMBER_ID_REQUIRED round (v4+), then the join that waits for the rebalance.
-    private func startNewMember(_ broker: BrokerHarness, group: String, metadata: String = "subscription") async throws -> (memberID: String, join: EventLoopFuture<ResponseBody?>) {
-        let first = try await broker.call(JoinGroupHandler(services: broker.services), joinRequest(group, metadata: metadata), version: 9)
+    private func startNewMember(_ broker: BrokerHarness, group: String, metadata: String = "subscription") async throws
+        -> (memberID: String, join: EventLoopFuture<ResponseBody?>)
+    {
+        let first = try await broker.call(
+            JoinGroupHandler(services: broker.services), joinRequest(group, metadata: metadata), version: 9)
         #expect(first.errorCode == ErrorCode.memberIDRequired.rawValue)
         #expect(first.memberID.hasPrefix("harness-"))
         return (first.memberID, try startJoin(broker, joinRequest(group, member: first.memberID, metadata: metadata)))
@@ -46,14 +58,24 @@ import Testing
     private func sync(
         _ broker: BrokerHarness, group: String, generation: Int32, member: String, assignments: [String: String] = [:]
     ) throws -> EventLoopFuture<ResponseBody?> {
-        try broker.start(SyncGroupHandler(services: broker.services), SyncGroupRequest(
-            groupID: group, generationID: generation, memberID: member, protocolType: "consumer", protocolName: "range",
-            assignments: assignments.sorted { $0.key < $1.key }.map { .init(memberID: $0.key, assignment: ByteBuffer(string: $0.value)) }
-        ), version: 5)
+        try broker.start(
+            SyncGroupHandler(services: broker.services),
+            SyncGroupRequest(
+                groupID: group, generationID: generation, memberID: member, protocolType: "consumer",
+                protocolName: "range",
+                assignments: assignments.sorted { $0.key < $1.key }.map {
+                    .init(memberID: $0.key, assignment: ByteBuffer(string: $0.value))
+                }
+            ), version: 5)
     }
 
-    private func heartbeat(_ broker: BrokerHarness, group: String, generation: Int32, member: String) async throws -> Int16 {
-        try await broker.call(HeartbeatHandler(services: broker.services), HeartbeatRequest(groupID: group, generationID: generation, memberID: member), version: 4).errorCode
+    private func heartbeat(_ broker: BrokerHarness, group: String, generation: Int32, member: String) async throws
+        -> Int16
+    {
+        try await broker.call(
+            HeartbeatHandler(services: broker.services),
+            HeartbeatRequest(groupID: group, generationID: generation, memberID: member), version: 4
+        ).errorCode
     }
 
     private func commit(
@@ -61,17 +83,27 @@ import Testing
         _ offsets: [Int32: Int64], metadata: String? = "m", version: Int16 = 8
     ) async throws -> [Int16] {
         let request = OffsetCommitRequest(
-            groupID: group, generationIDOrMemberEpoch: generation, memberID: member, topics: [.init(name: topic, partitions: offsets.sorted { $0.key < $1.key }.map {
-                .init(partitionIndex: $0.key, committedOffset: $0.value, committedLeaderEpoch: 0, committedMetadata: metadata)
-            })]
+            groupID: group, generationIDOrMemberEpoch: generation, memberID: member,
+            topics: [
+                .init(
+                    name: topic,
+                    partitions: offsets.sorted { $0.key < $1.key }.map {
+                        .init(
+                            partitionIndex: $0.key, committedOffset: $0.value, committedLeaderEpoch: 0,
+                            committedMetadata: metadata)
+                    })
+            ]
         )
         let response = try await broker.call(OffsetCommitHandler(services: broker.services), request, version: version)
         return response.topics.flatMap(\.partitions).map(\.errorCode)
     }
 
     /// OffsetFetch v7 (one group): (error, [partition: (offset, metadata)]).
-    private func fetchOffsets(_ broker: BrokerHarness, group: String, topic: String = "orders", _ partitions: [Int32]?) async throws -> (Int16, [Int32: (Int64, String?)]) {
-        let request = OffsetFetchRequest(groupID: group, topics: partitions.map { [.init(name: topic, partitionIndexes: $0)] })
+    private func fetchOffsets(_ broker: BrokerHarness, group: String, topic: String = "orders", _ partitions: [Int32]?)
+        async throws -> (Int16, [Int32: (Int64, String?)])
+    {
+        let request = OffsetFetchRequest(
+            groupID: group, topics: partitions.map { [.init(name: topic, partitionIndexes: $0)] })
         let response = try await broker.call(OffsetFetchHandler(services: broker.services), request, version: 7)
         var offsets = [Int32: (Int64, String?)]()
         for partition in response.topics.flatMap(\.partitions) {
@@ -82,9 +114,11 @@ import Testing
     }
 
     private func leave(_ broker: BrokerHarness, group: String, members: [String]) async throws -> [Int16] {
-        let response = try await broker.call(LeaveGroupHandler(services: broker.services), LeaveGroupRequest(
-            groupID: group, members: members.map { .init(memberID: $0) }
-        ), version: 5)
+        let response = try await broker.call(
+            LeaveGroupHandler(services: broker.services),
+            LeaveGroupRequest(
+                groupID: group, members: members.map { .init(memberID: $0) }
+            ), version: 5)
         #expect(response.errorCode == 0)
         return response.members.map(\.errorCode)
     }
@@ -99,7 +133,8 @@ import Testing
         try await H.withBroker { broker in
             if version >= 4 {
                 let request = FindCoordinatorRequest(keyType: 0, coordinatorKeys: ["g1", "", "g2"])
-                let response = try await broker.call(FindCoordinatorHandler(services: broker.services), request, version: version)
+                let response = try await broker.call(
+                    FindCoordinatorHandler(services: broker.services), request, version: version)
                 #expect(response.coordinators.map(\.key) == ["g1", "", "g2"])
                 #expect(response.coordinators.map(\.errorCode) == [0, ErrorCode.invalidRequest.rawValue, 0])
                 #expect(response.coordinators.map(\.nodeID) == [1, -1, 1])
@@ -118,12 +153,16 @@ import Testing
 
             if version >= 1 {
                 let transactional = FindCoordinatorRequest(key: "tx", keyType: 1, coordinatorKeys: ["tx"])
-                let response = try await broker.call(FindCoordinatorHandler(services: broker.services), transactional, version: version)
+                let response = try await broker.call(
+                    FindCoordinatorHandler(services: broker.services), transactional, version: version)
                 #expect((version >= 4 ? response.coordinators.first?.errorCode : response.errorCode) == 0)
                 #expect(broker.image.topic(named: "__transaction_state")?.partitions.count == 3)
                 let unknownType = FindCoordinatorRequest(key: "x", keyType: 5, coordinatorKeys: ["x"])
-                let refused = try await broker.call(FindCoordinatorHandler(services: broker.services), unknownType, version: version)
-                #expect((version >= 4 ? refused.coordinators.first?.errorCode : refused.errorCode) == ErrorCode.invalidRequest.rawValue)
+                let refused = try await broker.call(
+                    FindCoordinatorHandler(services: broker.services), unknownType, version: version)
+                #expect(
+                    (version >= 4 ? refused.coordinators.first?.errorCode : refused.errorCode)
+                        == ErrorCode.invalidRequest.rawValue)
             }
         }
     }
@@ -154,18 +193,34 @@ import Testing
             #expect(joined.members.map(\.memberID) == [member])
             #expect(joined.members.first.map { String(buffer: $0.metadata) } == "sub-A")
 
-            let synced = try await answer(broker, try sync(broker, group: "g", generation: 1, member: member, assignments: [member: "orders-0,1"]), as: SyncGroupResponse.self, version: 5)
+            let synced = try await answer(
+                broker,
+                try sync(broker, group: "g", generation: 1, member: member, assignments: [member: "orders-0,1"]),
+                as: SyncGroupResponse.self, version: 5)
             #expect(synced.errorCode == 0)
             #expect(String(buffer: synced.assignment) == "orders-0,1")
 
             #expect(try await heartbeat(broker, group: "g", generation: 1, member: member) == 0)
-            #expect(try await heartbeat(broker, group: "g", generation: 2, member: member) == ErrorCode.illegalGeneration.rawValue)
-            #expect(try await heartbeat(broker, group: "g", generation: 1, member: "stranger") == ErrorCode.unknownMemberID.rawValue)
+            #expect(
+                try await heartbeat(broker, group: "g", generation: 2, member: member)
+                    == ErrorCode.illegalGeneration.rawValue)
+            #expect(
+                try await heartbeat(broker, group: "g", generation: 1, member: "stranger")
+                    == ErrorCode.unknownMemberID.rawValue)
 
             #expect(try await commit(broker, group: "g", generation: 1, member: member, [0: 5]) == [0])
-            #expect(try await commit(broker, group: "g", generation: 0, member: member, [1: 9]) == [ErrorCode.illegalGeneration.rawValue])
-            #expect(try await commit(broker, group: "g", generation: 1, member: member, topic: "nope", [0: 1]) == [ErrorCode.unknownTopicOrPartition.rawValue])
-            #expect(try await commit(broker, group: "g", generation: 1, member: member, [7: 1]) == [ErrorCode.unknownTopicOrPartition.rawValue])
+            #expect(
+                try await commit(broker, group: "g", generation: 0, member: member, [1: 9]) == [
+                    ErrorCode.illegalGeneration.rawValue
+                ])
+            #expect(
+                try await commit(broker, group: "g", generation: 1, member: member, topic: "nope", [0: 1]) == [
+                    ErrorCode.unknownTopicOrPartition.rawValue
+                ])
+            #expect(
+                try await commit(broker, group: "g", generation: 1, member: member, [7: 1]) == [
+                    ErrorCode.unknownTopicOrPartition.rawValue
+                ])
 
             let (error, listed) = try await fetchOffsets(broker, group: "g", [0, 1])
             #expect(error == 0)
@@ -176,17 +231,25 @@ import Testing
             #expect(all.keys.sorted() == [0])
             #expect(all[0]?.0 == 5)
 
-            let batched = try await broker.call(OffsetFetchHandler(services: broker.services), OffsetFetchRequest(groups: [
-                .init(groupID: "g", topics: [.init(name: "orders", partitionIndexes: [0])]), .init(groupID: "unknown-group", topics: nil),
-            ]), version: 8)
+            let batched = try await broker.call(
+                OffsetFetchHandler(services: broker.services),
+                OffsetFetchRequest(groups: [
+                    .init(groupID: "g", topics: [.init(name: "orders", partitionIndexes: [0])]),
+                    .init(groupID: "unknown-group", topics: nil),
+                ]), version: 8)
             #expect(batched.groups.map(\.groupID) == ["g", "unknown-group"])
             #expect(batched.groups.map(\.errorCode) == [0, 0])
             #expect(batched.groups[0].topics.first?.partitions.first?.committedOffset == 5)
             #expect(batched.groups[0].topics.first?.partitions.first?.committedLeaderEpoch == 0)
             #expect(batched.groups[1].topics.isEmpty)
 
-            #expect(try await leave(broker, group: "g", members: [member, "stranger"]) == [0, ErrorCode.unknownMemberID.rawValue])
-            #expect(try await heartbeat(broker, group: "g", generation: 1, member: member) == ErrorCode.unknownMemberID.rawValue)
+            #expect(
+                try await leave(broker, group: "g", members: [member, "stranger"]) == [
+                    0, ErrorCode.unknownMemberID.rawValue,
+                ])
+            #expect(
+                try await heartbeat(broker, group: "g", generation: 1, member: member)
+                    == ErrorCode.unknownMemberID.rawValue)
             #expect(try await fetchOffsets(broker, group: "g", [0]).1[0]?.0 == 5)
         }
     }
@@ -201,7 +264,11 @@ import Testing
             #expect(try await findCoordinator(broker, "g").errorCode == 0)
             let (a, joinA) = try await startNewMember(broker, group: "g", metadata: "sub-A")
             #expect(try await answer(broker, joinA, as: JoinGroupResponse.self, version: 9).generationID == 1)
-            #expect(try await answer(broker, try sync(broker, group: "g", generation: 1, member: a, assignments: [a: "0,1"]), as: SyncGroupResponse.self, version: 5).errorCode == 0)
+            #expect(
+                try await answer(
+                    broker, try sync(broker, group: "g", generation: 1, member: a, assignments: [a: "0,1"]),
+                    as: SyncGroupResponse.self, version: 5
+                ).errorCode == 0)
 
             let (b, joinB) = try await startNewMember(broker, group: "g", metadata: "sub-B")
             try await broker.waitUntil("A is asked to rejoin") {
@@ -219,17 +286,32 @@ import Testing
 
             let syncB = try sync(broker, group: "g", generation: 2, member: b)
             let syncA = try sync(broker, group: "g", generation: 2, member: a, assignments: [a: "0", b: "1"])
-            #expect(String(buffer: try await answer(broker, syncA, as: SyncGroupResponse.self, version: 5).assignment) == "0")
-            #expect(String(buffer: try await answer(broker, syncB, as: SyncGroupResponse.self, version: 5).assignment) == "1")
-            #expect(try await commit(broker, group: "g", generation: 1, member: a, [0: 1]) == [ErrorCode.illegalGeneration.rawValue])
+            #expect(
+                String(buffer: try await answer(broker, syncA, as: SyncGroupResponse.self, version: 5).assignment)
+                    == "0")
+            #expect(
+                String(buffer: try await answer(broker, syncB, as: SyncGroupResponse.self, version: 5).assignment)
+                    == "1")
+            #expect(
+                try await commit(broker, group: "g", generation: 1, member: a, [0: 1]) == [
+                    ErrorCode.illegalGeneration.rawValue
+                ])
             #expect(try await commit(broker, group: "g", generation: 2, member: b, [1: 4]) == [0])
 
             #expect(try await leave(broker, group: "g", members: [b]) == [0])
-            #expect(try await heartbeat(broker, group: "g", generation: 2, member: a) == ErrorCode.rebalanceInProgress.rawValue)
-            let alone = try await answer(broker, try startJoin(broker, joinRequest("g", member: a, metadata: "sub-A")), as: JoinGroupResponse.self, version: 9)
+            #expect(
+                try await heartbeat(broker, group: "g", generation: 2, member: a)
+                    == ErrorCode.rebalanceInProgress.rawValue)
+            let alone = try await answer(
+                broker, try startJoin(broker, joinRequest("g", member: a, metadata: "sub-A")),
+                as: JoinGroupResponse.self, version: 9)
             #expect(alone.generationID == 3)
             #expect(alone.members.map(\.memberID) == [a])
-            #expect(try await answer(broker, try sync(broker, group: "g", generation: 3, member: a, assignments: [a: "0,1"]), as: SyncGroupResponse.self, version: 5).errorCode == 0)
+            #expect(
+                try await answer(
+                    broker, try sync(broker, group: "g", generation: 3, member: a, assignments: [a: "0,1"]),
+                    as: SyncGroupResponse.self, version: 5
+                ).errorCode == 0)
             #expect(try await leave(broker, group: "g", members: [a]) == [0])
         }
     }
@@ -245,11 +327,15 @@ import Testing
             try await broker.createTopic("orders", partitions: 1)
             #expect(try await findCoordinator(broker, "g").errorCode == 0)
             let join = JoinGroupHandler(services: broker.services)
-            #expect(try await broker.call(join, joinRequest(""), version: 9).errorCode == ErrorCode.invalidGroupID.rawValue)
+            #expect(
+                try await broker.call(join, joinRequest(""), version: 9).errorCode == ErrorCode.invalidGroupID.rawValue)
             var short = joinRequest("g")
             short.sessionTimeoutMs = 1_000
-            #expect(try await broker.call(join, short, version: 9).errorCode == ErrorCode.invalidSessionTimeout.rawValue)
-            #expect(try await broker.call(join, joinRequest("g", member: "made-up"), version: 9).errorCode == ErrorCode.unknownMemberID.rawValue)
+            #expect(
+                try await broker.call(join, short, version: 9).errorCode == ErrorCode.invalidSessionTimeout.rawValue)
+            #expect(
+                try await broker.call(join, joinRequest("g", member: "made-up"), version: 9).errorCode
+                    == ErrorCode.unknownMemberID.rawValue)
 
             #expect(try await commit(broker, group: "g", [0: 3]) == [0])
             #expect(try await fetchOffsets(broker, group: "g", [0]).1[0]?.0 == 3)
@@ -260,13 +346,22 @@ import Testing
             let other = try await broker.call(join, joinRequest("g", protocolType: "connect"), version: 9)
             #expect(other.errorCode == ErrorCode.inconsistentGroupProtocol.rawValue)
             // Joined, not yet synced: the member's own commit is REBALANCE_IN_PROGRESS (Kafka's answer while completing).
-            #expect(try await commit(broker, group: "g", generation: 1, member: member, [0: 4]) == [ErrorCode.rebalanceInProgress.rawValue])
-            let stranger = try await answer(broker, try sync(broker, group: "g", generation: 1, member: "stranger"), as: SyncGroupResponse.self, version: 5)
+            #expect(
+                try await commit(broker, group: "g", generation: 1, member: member, [0: 4]) == [
+                    ErrorCode.rebalanceInProgress.rawValue
+                ])
+            let stranger = try await answer(
+                broker, try sync(broker, group: "g", generation: 1, member: "stranger"), as: SyncGroupResponse.self,
+                version: 5)
             #expect(stranger.errorCode == ErrorCode.unknownMemberID.rawValue)
             #expect(try await commit(broker, group: "g", [0: 4]) == [ErrorCode.unknownMemberID.rawValue])
             #expect(try await fetchOffsets(broker, group: "g", [0]).1[0]?.0 == 3)
 
-            #expect(try await answer(broker, try sync(broker, group: "g", generation: 1, member: member, assignments: [member: "0"]), as: SyncGroupResponse.self, version: 5).errorCode == 0)
+            #expect(
+                try await answer(
+                    broker, try sync(broker, group: "g", generation: 1, member: member, assignments: [member: "0"]),
+                    as: SyncGroupResponse.self, version: 5
+                ).errorCode == 0)
             #expect(try await leave(broker, group: "g", members: [member]) == [0])
         }
     }

@@ -1,8 +1,9 @@
-@testable import FjordBroker
 import FjordStorage
 import KafkaProtocol
 import NIOCore
 import Testing
+
+@testable import FjordBroker
 
 /// Incremental fetch sessions (KIP-227) through `FetchHandler`, as a consumer drives them: a full fetch creates the
 /// session; later requests carry only partitions whose fetch position changed (plus forgotten ones), and answers list
@@ -49,12 +50,14 @@ import Testing
             func fetch(
                 _ targets: [H.FetchTarget], forgotten: [FetchRequest.ForgottenTopic] = [], epoch: Int32? = nil
             ) async throws -> FetchResponse {
-                try await broker.fetch(H.fetchRequest(
-                    targets, sessionID: session.id, sessionEpoch: epoch ?? session.epoch, forgotten: forgotten
-                ), version: version)
+                try await broker.fetch(
+                    H.fetchRequest(
+                        targets, sessionID: session.id, sessionEpoch: epoch ?? session.epoch, forgotten: forgotten
+                    ), version: version)
             }
             func values(_ response: FetchResponse, _ topic: String, _ partition: Int32) throws -> [String] {
-                try H.records(in: response.data(topic, id: topic == "a" ? idA : idB, partition: partition)?.records).map(\.description)
+                try H.records(in: response.data(topic, id: topic == "a" ? idA : idB, partition: partition)?.records)
+                    .map(\.description)
             }
 
             // 1. The full fetch that creates the session.
@@ -76,7 +79,8 @@ import Testing
 
             // 3. A long poll on the session, answered by an append to one partition: only that partition is listed.
             let parked = try broker.startFetch(
-                H.fetchRequest([], maxWaitMs: 30_000, minBytes: 1, sessionID: session.id, sessionEpoch: session.epoch), version: version
+                H.fetchRequest([], maxWaitMs: 30_000, minBytes: 1, sessionID: session.id, sessionEpoch: session.epoch),
+                version: version
             )
             try await broker.waitUntil("the session's fetch is parked") { broker.parkedFetches == 1 }
             try await broker.append("a", partition: 1, ["a1-second"])
@@ -104,9 +108,11 @@ import Testing
             session.epoch += 1
 
             // 6. A moved log start is news even without records.
-            let deleted = try await broker.call(DeleteRecordsHandler(services: broker.services), DeleteRecordsRequest(
-                topics: [.init(name: "a", partitions: [.init(partitionIndex: 1, offset: 2)])], timeoutMs: 30_000
-            ), version: 2)
+            let deleted = try await broker.call(
+                DeleteRecordsHandler(services: broker.services),
+                DeleteRecordsRequest(
+                    topics: [.init(name: "a", partitions: [.init(partitionIndex: 1, offset: 2)])], timeoutMs: 30_000
+                ), version: 2)
             #expect(deleted.topics.first?.partitions.first?.errorCode == 0)
             let moved = try await fetch([target("a", 0, at: 2)])
             #expect(moved.listed == [key("a", 1)])
@@ -132,7 +138,8 @@ import Testing
             session.epoch += 1
 
             // 9. Closing: a full fetch without a session, then the id is gone.
-            let closing = try await fetch([target("a", 0, at: 2), target("a", 1, at: 2), target("b", 0, at: 2)], epoch: -1)
+            let closing = try await fetch(
+                [target("a", 0, at: 2), target("a", 1, at: 2), target("b", 0, at: 2)], epoch: -1)
             #expect(closing.errorCode == 0)
             #expect(closing.sessionID == 0)
             #expect(closing.listed == [key("a", 0), key("a", 1), key("b", 0)])
@@ -149,9 +156,10 @@ import Testing
         try await H.withBroker { broker in
             try await broker.createTopic("t")
             try await broker.append("t", ["x"])
-            let full = try await broker.fetch(H.fetchRequest(
-                [.init(topic: "t", offset: 1), .init(topic: "gone")], sessionEpoch: 0
-            ))
+            let full = try await broker.fetch(
+                H.fetchRequest(
+                    [.init(topic: "t", offset: 1), .init(topic: "gone")], sessionEpoch: 0
+                ))
             #expect(full.sessionID != 0)
             #expect(full.data("gone")?.errorCode == ErrorCode.unknownTopicOrPartition.rawValue)
             for epoch in Int32(1)...3 {
@@ -173,7 +181,8 @@ import Testing
 
             let first = try await broker.fetch(H.fetchRequest([.init(topic: "t")], sessionEpoch: 0)).sessionID
             #expect(first != 0)
-            let second = try await broker.fetch(H.fetchRequest([.init(topic: "t")], sessionID: first, sessionEpoch: 0)).sessionID
+            let second = try await broker.fetch(H.fetchRequest([.init(topic: "t")], sessionID: first, sessionEpoch: 0))
+                .sessionID
             #expect(second != 0)
             #expect(second != first)
             let old = try await broker.fetch(H.fetchRequest([], sessionID: first, sessionEpoch: 1))
@@ -197,7 +206,8 @@ import Testing
             let id = created.sessionID
             #expect(id != 0)
             // Epoch 1 parks (nothing to read, a long wait); the same epoch again is refused meanwhile.
-            let parked = try broker.startFetch(H.fetchRequest([], maxWaitMs: 30_000, minBytes: 1, sessionID: id, sessionEpoch: 1))
+            let parked = try broker.startFetch(
+                H.fetchRequest([], maxWaitMs: 30_000, minBytes: 1, sessionID: id, sessionEpoch: 1))
             try await broker.waitUntil("the first fetch of epoch 1 is parked") { broker.parkedFetches == 1 }
             let duplicate = try await broker.fetch(H.fetchRequest([], sessionID: id, sessionEpoch: 1))
             #expect(duplicate.errorCode == ErrorCode.invalidFetchSessionEpoch.rawValue)
@@ -205,9 +215,10 @@ import Testing
             let woken = try await broker.fetchResponse(of: parked, within: .seconds(30))
             #expect(woken.errorCode == 0 && woken.listed == ["t:0"])
 
-            let forgetAll = try await broker.fetch(H.fetchRequest(
-                [], sessionID: id, sessionEpoch: 2, forgotten: [.init(topic: "t", partitions: [0])]
-            ))
+            let forgetAll = try await broker.fetch(
+                H.fetchRequest(
+                    [], sessionID: id, sessionEpoch: 2, forgotten: [.init(topic: "t", partitions: [0])]
+                ))
             #expect(forgetAll.errorCode == 0)
             #expect(forgetAll.sessionID == 0)
             #expect(forgetAll.responses.isEmpty)
@@ -226,7 +237,9 @@ import Testing
             let second = try await broker.fetch(H.fetchRequest([.init(topic: "t")], sessionEpoch: 0)).sessionID
             #expect(first != 0)
             #expect(second != 0)
-            #expect(try await broker.fetch(H.fetchRequest([], sessionID: first, sessionEpoch: 1)).errorCode == ErrorCode.fetchSessionIDNotFound.rawValue)
+            #expect(
+                try await broker.fetch(H.fetchRequest([], sessionID: first, sessionEpoch: 1)).errorCode
+                    == ErrorCode.fetchSessionIDNotFound.rawValue)
             #expect(try await broker.fetch(H.fetchRequest([], sessionID: second, sessionEpoch: 1)).errorCode == 0)
         }
         try await H.withBroker([("max.incremental.fetch.session.cache.slots", "0")]) { broker in

@@ -1,10 +1,11 @@
-@testable import FjordBroker
 import FjordController
 import KafkaProtocol
 import Logging
 import NIOCore
 import NIOEmbedded
 import Testing
+
+@testable import FjordBroker
 
 /// Flow (each test):
 /// 1. An `EmbeddedChannel` with the broker's pipeline: frame decoder → connection handler, a registry with
@@ -24,22 +25,28 @@ import Testing
         let apiVersions = ApiVersionsHandler(registry: registry)
         registry.register(apiVersions)
         let channel = EmbeddedChannel()
-        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(KafkaFrameDecoder.requests(maximumFrameBytes: 1 << 20)))
+        try channel.pipeline.syncOperations.addHandler(
+            ByteToMessageHandler(KafkaFrameDecoder.requests(maximumFrameBytes: 1 << 20)))
         try channel.pipeline.syncOperations.addHandler(
             KafkaConnectionHandler(
                 registry: registry, apiVersions: apiVersions,
-                metrics: BrokerMetrics().requestMetrics(for: registry.supportedVersions.map(\.apiKey)), logger: Logger(label: "test")
+                metrics: BrokerMetrics().requestMetrics(for: registry.supportedVersions.map(\.apiKey)),
+                logger: Logger(label: "test")
             )
         )
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
         return channel
     }
 
-    private func send<R: KafkaRequest>(_ request: R, version: Int16, correlationID: Int32, on channel: EmbeddedChannel) throws {
+    private func send<R: KafkaRequest>(_ request: R, version: Int16, correlationID: Int32, on channel: EmbeddedChannel)
+        throws
+    {
         var frame = ByteBuffer()
         frame.writeInteger(Int32(0))
-        RequestHeader(requestApiKey: R.apiKey.rawValue, requestApiVersion: version, correlationID: correlationID, clientID: "test")
-            .write(to: &frame, version: R.requestHeaderVersion(for: version))
+        RequestHeader(
+            requestApiKey: R.apiKey.rawValue, requestApiVersion: version, correlationID: correlationID, clientID: "test"
+        )
+        .write(to: &frame, version: R.requestHeaderVersion(for: version))
         request.write(to: &frame, version: version)
         frame.setInteger(Int32(frame.readableBytes - 4), at: 0)
         try channel.writeInbound(frame)
@@ -60,11 +67,15 @@ import Testing
     @Test(arguments: ApiVersionsRequest.validVersions)
     func apiVersionsListsTheRegistryAtEveryVersion(version: Int16) throws {
         let channel = try makeChannel()
-        try send(ApiVersionsRequest(clientSoftwareName: "fjord-test", clientSoftwareVersion: "1.0"), version: version, correlationID: 5, on: channel)
-        let (correlationID, response) = try receive(ApiVersionsResponse.self, version: version, headerVersion: 0, on: channel)
+        try send(
+            ApiVersionsRequest(clientSoftwareName: "fjord-test", clientSoftwareVersion: "1.0"), version: version,
+            correlationID: 5, on: channel)
+        let (correlationID, response) = try receive(
+            ApiVersionsResponse.self, version: version, headerVersion: 0, on: channel)
         #expect(correlationID == 5)
         #expect(response.errorCode == ErrorCode.none.rawValue)
-        #expect(response.apiKeys.map(\.apiKey) == [ApiKey.metadata.rawValue, ApiKey.apiVersions.rawValue])  // this registry's two
+        // this registry's two
+        #expect(response.apiKeys.map(\.apiKey) == [ApiKey.metadata.rawValue, ApiKey.apiVersions.rawValue])
         #expect(response.apiKeys.first { $0.apiKey == 18 }?.maxVersion == 4)
         #expect(response.apiKeys.first { $0.apiKey == 3 }.map { $0.minVersion...$0.maxVersion } == 0...12)
     }
@@ -72,7 +83,9 @@ import Testing
     @Test func unsupportedApiVersionsVersionIsAnsweredInV0() throws {
         let channel = try makeChannel()
         // A client newer than the broker sends v9 (flexible header); the answer must be readable as v0.
-        try send(ApiVersionsRequest(clientSoftwareName: "future", clientSoftwareVersion: "9"), version: 9, correlationID: 11, on: channel)
+        try send(
+            ApiVersionsRequest(clientSoftwareName: "future", clientSoftwareVersion: "9"), version: 9, correlationID: 11,
+            on: channel)
         let (correlationID, response) = try receive(ApiVersionsResponse.self, version: 0, headerVersion: 0, on: channel)
         #expect(correlationID == 11)
         #expect(response.errorCode == ErrorCode.unsupportedVersion.rawValue)
@@ -82,7 +95,9 @@ import Testing
 
     @Test func malformedSoftwareNameIsAnInvalidRequest() throws {
         let channel = try makeChannel()
-        try send(ApiVersionsRequest(clientSoftwareName: "-bad name", clientSoftwareVersion: "1"), version: 3, correlationID: 1, on: channel)
+        try send(
+            ApiVersionsRequest(clientSoftwareName: "-bad name", clientSoftwareVersion: "1"), version: 3,
+            correlationID: 1, on: channel)
         let (_, response) = try receive(ApiVersionsResponse.self, version: 3, headerVersion: 0, on: channel)
         #expect(response.errorCode == ErrorCode.invalidRequest.rawValue)
     }
@@ -94,7 +109,8 @@ import Testing
         request.topics = version == 0 ? [] : nil  // every topic
         try send(request, version: version, correlationID: 3, on: channel)
         let (correlationID, response) = try receive(
-            MetadataResponse.self, version: version, headerVersion: MetadataRequest.responseHeaderVersion(for: version), on: channel
+            MetadataResponse.self, version: version, headerVersion: MetadataRequest.responseHeaderVersion(for: version),
+            on: channel
         )
         #expect(correlationID == 3)
         #expect(response.brokers.map(\.nodeID) == [1])
@@ -113,9 +129,11 @@ import Testing
         ])
         try send(request, version: 12, correlationID: 4, on: channel)
         let (_, response) = try receive(MetadataResponse.self, version: 12, headerVersion: 1, on: channel)
-        #expect(response.topics.map(\.errorCode) == [
-            ErrorCode.unknownTopicOrPartition.rawValue, ErrorCode.invalidTopicException.rawValue, ErrorCode.unknownTopicID.rawValue,
-        ])
+        #expect(
+            response.topics.map(\.errorCode) == [
+                ErrorCode.unknownTopicOrPartition.rawValue, ErrorCode.invalidTopicException.rawValue,
+                ErrorCode.unknownTopicID.rawValue,
+            ])
     }
 
     @Test func responsesKeepRequestOrder() throws {
@@ -124,7 +142,9 @@ import Testing
             try send(MetadataRequest(topics: []), version: 9, correlationID: correlationID, on: channel)
         }
         for correlationID in Int32(1)...5 {
-            #expect(try receive(MetadataResponse.self, version: 9, headerVersion: 1, on: channel).correlationID == correlationID)
+            #expect(
+                try receive(MetadataResponse.self, version: 9, headerVersion: 1, on: channel).correlationID
+                    == correlationID)
         }
     }
 
@@ -153,7 +173,8 @@ import Testing
         let channel = try makeChannel()
         var frame = ByteBuffer()
         frame.writeInteger(Int32(0))
-        RequestHeader(requestApiKey: 3, requestApiVersion: 1, correlationID: 1, clientID: "x").write(to: &frame, version: 1)
+        RequestHeader(requestApiKey: 3, requestApiVersion: 1, correlationID: 1, clientID: "x").write(
+            to: &frame, version: 1)
         frame.writeInteger(Int32(5))  // five topics announced, none follow
         frame.setInteger(Int32(frame.readableBytes - 4), at: 0)
         try channel.writeInbound(frame)

@@ -1,9 +1,10 @@
-@testable import FjordBroker
+import KafkaProtocol
 import NIOCore
 import NIOEmbedded
 import NIOTestUtils
-import KafkaProtocol
 import Testing
+
+@testable import FjordBroker
 
 @Suite struct KafkaFrameDecoderTests {
     private func framed(_ payload: [UInt8]) -> ByteBuffer {
@@ -27,7 +28,8 @@ import Testing
 
     @Test func oversizedNegativeAndZeroSizesAreRejectedBeforeBuffering() throws {
         for size in [Int32(1025), .max, -1, .min, 0] {
-            let channel = EmbeddedChannel(handler: ByteToMessageHandler(KafkaFrameDecoder.requests(maximumFrameBytes: 1024)))
+            let channel = EmbeddedChannel(
+                handler: ByteToMessageHandler(KafkaFrameDecoder.requests(maximumFrameBytes: 1024)))
             var buffer = ByteBuffer()
             buffer.writeInteger(size)
             #expect(throws: KafkaFrameDecoder.FrameSizeError.self, "size \(size)") {

@@ -1,9 +1,10 @@
-@testable import FjordBroker
 import FjordStorage
 import Foundation
 import KafkaProtocol
 import NIOCore
 import Testing
+
+@testable import FjordBroker
 
 /// ListOffsets through `ListOffsetsHandler` on a real log: the positions a consumer resets to (earliest, latest, by
 /// time, max timestamp) with Kafka's answers for each, bounded by the isolation level, and the errors per partition.
@@ -16,9 +17,15 @@ import Testing
         _ broker: BrokerHarness, _ topic: String, partition: Int32 = 0, timestamp: Int64, leaderEpoch: Int32 = -1,
         isolationLevel: Int8 = 0, version: Int16 = 10
     ) async throws -> ListOffsetsResponse.ListOffsetsPartitionResponse {
-        let request = ListOffsetsRequest(replicaID: -1, isolationLevel: isolationLevel, topics: [
-            .init(name: topic, partitions: [Partition(partitionIndex: partition, currentLeaderEpoch: leaderEpoch, timestamp: timestamp)]),
-        ])
+        let request = ListOffsetsRequest(
+            replicaID: -1, isolationLevel: isolationLevel,
+            topics: [
+                .init(
+                    name: topic,
+                    partitions: [
+                        Partition(partitionIndex: partition, currentLeaderEpoch: leaderEpoch, timestamp: timestamp)
+                    ])
+            ])
         let response = try await broker.call(ListOffsetsHandler(services: broker.services), request, version: version)
         #expect(response.topics.map(\.name) == [topic])
         return try #require(response.topics.first?.partitions.first)
@@ -36,7 +43,8 @@ import Testing
             try await broker.createTopic("times")
             let t = Int64(Date().timeIntervalSince1970 * 1000) - 60_000
             #expect(try await broker.produce("times", H.batch(["a", "b"], timestamps: [t, t + 10])).errorCode == 0)
-            #expect(try await broker.produce("times", H.batch(["c", "d"], timestamps: [t + 50, t + 5])).errorCode == 0)
+            #expect(
+                try await broker.produce("times", H.batch(["c", "d"], timestamps: [t + 50, t + 5])).errorCode == 0)
             #expect(try await broker.produce("times", H.batch(["e"], timestamps: [t + 20])).errorCode == 0)
             let epoch: Int32 = version >= 4 ? 0 : -1
 
@@ -128,26 +136,45 @@ import Testing
         try await H.withBroker { broker in
             try await broker.createTopic("orders", partitions: 2)
             try await broker.append("orders", ["a", "b", "c"])
-            #expect(try await lookup(broker, "nope", timestamp: -1).errorCode == ErrorCode.unknownTopicOrPartition.rawValue)
-            #expect(try await lookup(broker, "orders", partition: 2, timestamp: -1).errorCode == ErrorCode.unknownTopicOrPartition.rawValue)
+            #expect(
+                try await lookup(broker, "nope", timestamp: -1).errorCode == ErrorCode.unknownTopicOrPartition.rawValue)
+            #expect(
+                try await lookup(broker, "orders", partition: 2, timestamp: -1).errorCode
+                    == ErrorCode.unknownTopicOrPartition.rawValue)
 
-            let twice = ListOffsetsRequest(replicaID: -1, topics: [.init(name: "orders", partitions: [
-                Partition(partitionIndex: 0, timestamp: -1), Partition(partitionIndex: 1, timestamp: -1), Partition(partitionIndex: 0, timestamp: -2),
-            ])])
-            let answers = try await broker.call(ListOffsetsHandler(services: broker.services), twice, version: 10).topics.flatMap(\.partitions)
+            let twice = ListOffsetsRequest(
+                replicaID: -1,
+                topics: [
+                    .init(
+                        name: "orders",
+                        partitions: [
+                            Partition(partitionIndex: 0, timestamp: -1), Partition(partitionIndex: 1, timestamp: -1),
+                            Partition(partitionIndex: 0, timestamp: -2),
+                        ])
+                ])
+            let answers = try await broker.call(ListOffsetsHandler(services: broker.services), twice, version: 10)
+                .topics.flatMap(\.partitions)
             #expect(answers.map(\.partitionIndex) == [0, 1, 0])
-            #expect(answers.map(\.errorCode) == [ErrorCode.invalidRequest.rawValue, 0, ErrorCode.invalidRequest.rawValue])
+            #expect(
+                answers.map(\.errorCode) == [ErrorCode.invalidRequest.rawValue, 0, ErrorCode.invalidRequest.rawValue])
 
             #expect(try await lookup(broker, "orders", timestamp: -1, leaderEpoch: 0).offset == 3)
-            #expect(try await lookup(broker, "orders", timestamp: -1, leaderEpoch: 1).errorCode == ErrorCode.unknownLeaderEpoch.rawValue)
+            #expect(
+                try await lookup(broker, "orders", timestamp: -1, leaderEpoch: 1).errorCode
+                    == ErrorCode.unknownLeaderEpoch.rawValue)
             let replica = try broker.replica("orders")
             replica.update(leaderEpoch: 2, isLeader: true, config: replica.config)
-            #expect(try await lookup(broker, "orders", timestamp: -1, leaderEpoch: 1).errorCode == ErrorCode.fencedLeaderEpoch.rawValue)
+            #expect(
+                try await lookup(broker, "orders", timestamp: -1, leaderEpoch: 1).errorCode
+                    == ErrorCode.fencedLeaderEpoch.rawValue)
             #expect(try await lookup(broker, "orders", timestamp: -1, leaderEpoch: 2).leaderEpoch == 2)
 
-            let deleted = try await broker.call(DeleteRecordsHandler(services: broker.services), DeleteRecordsRequest(
-                topics: [.init(name: "orders", partitions: [.init(partitionIndex: 0, offset: 2)])], timeoutMs: 30_000
-            ), version: 2)
+            let deleted = try await broker.call(
+                DeleteRecordsHandler(services: broker.services),
+                DeleteRecordsRequest(
+                    topics: [.init(name: "orders", partitions: [.init(partitionIndex: 0, offset: 2)])],
+                    timeoutMs: 30_000
+                ), version: 2)
             #expect(deleted.topics.first?.partitions.first?.errorCode == 0)
             #expect(try await lookup(broker, "orders", timestamp: -2).offset == 2)
             #expect(try await lookup(broker, "orders", timestamp: 0).offset == 2)

@@ -1,4 +1,3 @@
-@testable import FjordBroker
 import FjordStorage
 import FjordTestSupport
 import Foundation
@@ -6,6 +5,8 @@ import KafkaProtocol
 import NIOConcurrencyHelpers
 import NIOCore
 import Testing
+
+@testable import FjordBroker
 
 /// The lost wake-up of a long-polling fetch (issue 11, item 3). A fetch at the log end reads, finds nothing and
 /// parks: it registers a waiter on the partition, which the next append wakes. An append that lands after the read
@@ -115,7 +116,9 @@ import Testing
     /// (max_wait_ms 30 s, min_bytes 1), while the appender appends one batch to its partition; 4. the fetch must
     /// answer within 10 s with that record at that offset.
     @Test func aLongPollIsNeverLeftWaitingByAnAppendThatRacesItsParking() async throws {
-        let seed = ProcessInfo.processInfo.environment["FJORD_WAKEUP_SEED"].flatMap(UInt64.init) ?? UInt64.random(in: 0...UInt64.max)
+        let seed =
+            ProcessInfo.processInfo.environment["FJORD_WAKEUP_SEED"].flatMap(UInt64.init)
+            ?? UInt64.random(in: 0...UInt64.max)
         print("LongPollWakeUpTests: seed \(seed) (FJORD_WAKEUP_SEED=\(seed) repeats these choices)")
         var random = SeededGenerator(seed: seed)
         try await H.withBroker { broker in
@@ -141,7 +144,8 @@ import Testing
                 let fetchDelay = random.next(upperBound: typical * 6 / 5 + 1)
                 let appendDelay = random.next(upperBound: Self.appendJitter)
                 let request = H.fetchRequest(
-                    (0..<Self.partitions).map { .init(topic: "race", partition: $0, offset: offsets[Int($0)]) }, maxWaitMs: 30_000, minBytes: 1
+                    (0..<Self.partitions).map { .init(topic: "race", partition: $0, offset: offsets[Int($0)]) },
+                    maxWaitMs: 30_000, minBytes: 1
                 )
                 let context = broker.context(.fetch, version: 12, on: loop)
                 let roundStart = ContinuousClock.now
@@ -160,12 +164,14 @@ import Testing
                 do {
                     body = try await broker.wait(future, within: .seconds(10), "the fetch of round \(round)")
                 } catch {
-                    Issue.record("""
+                    Issue.record(
+                        """
                         round \(round) (seed \(seed)): the fetch was not woken by the append to partition \(target) at \
                         offset \(offsets[target]) that raced it
                         """)
                     // Release it (min_bytes 1 is met by any append) so that it does not outlive the test.
-                    _ = replicas[target].appendAsLeader(BrokerHarness.batch(["release"]), now: Int64(Date().timeIntervalSince1970 * 1000))
+                    _ = replicas[target].appendAsLeader(
+                        BrokerHarness.batch(["release"]), now: Int64(Date().timeIntervalSince1970 * 1000))
                     _ = try? await future.get()
                     break
                 }
@@ -176,7 +182,9 @@ import Testing
                 completed += 1
             }
             let typical = appendTimes.isEmpty ? 0 : appendTimes.sorted()[appendTimes.count / 2]
-            print("LongPollWakeUpTests: \(completed) rounds in \(ContinuousClock.now - started), slowest answer \(slowest), typical append \(typical / 1000) µs")
+            print(
+                "LongPollWakeUpTests: \(completed) rounds in \(ContinuousClock.now - started), slowest answer \(slowest), typical append \(typical / 1000) µs"
+            )
             #expect(completed >= 100, "too few rounds ran to mean anything")
             #expect(broker.parkedFetches == 0)
         }

@@ -1,16 +1,21 @@
-@testable import FjordBroker
 import FjordController
 import KafkaProtocol
 import NIOCore
 import Testing
+
+@testable import FjordBroker
 
 /// Metadata through `MetadataHandler` with the broker's services: the cluster a client bootstraps from, topics by
 /// name and by id, and auto-creation as the broker setting and the request's flag decide.
 @Suite struct MetadataHandlerTests {
     private typealias H = BrokerHarness
 
-    private func metadata(_ broker: BrokerHarness, _ request: MetadataRequest, version: Int16) async throws -> MetadataResponse {
-        try await broker.call(MetadataHandler(metadata: broker.services.metadata.publisher, services: broker.services), request, version: version)
+    private func metadata(_ broker: BrokerHarness, _ request: MetadataRequest, version: Int16) async throws
+        -> MetadataResponse
+    {
+        try await broker.call(
+            MetadataHandler(metadata: broker.services.metadata.publisher, services: broker.services), request,
+            version: version)
     }
 
     private func named(_ names: [String], allowAutoTopicCreation: Bool = true) -> MetadataRequest {
@@ -25,7 +30,8 @@ import Testing
         try await H.withBroker { broker in
             let idA = try await broker.createTopic("a", partitions: 2)
             let idB = try await broker.createTopic("b")
-            let response = try await metadata(broker, MetadataRequest(topics: version == 0 ? [] : nil), version: version)
+            let response = try await metadata(
+                broker, MetadataRequest(topics: version == 0 ? [] : nil), version: version)
             #expect(response.brokers == [.init(nodeID: 1, host: "127.0.0.1", port: 9092, rack: nil)])
             if version >= 1 { #expect(response.controllerID == 1) }
             if version >= 2 { #expect(response.clusterID == "harness-cluster") }
@@ -42,9 +48,12 @@ import Testing
             }
             if version >= 10 { #expect(response.topics.map(\.topicID) == [idA, idB]) }
 
-            let found = try await broker.call(FindCoordinatorHandler(services: broker.services), FindCoordinatorRequest(key: "g", keyType: 0), version: 3)
+            let found = try await broker.call(
+                FindCoordinatorHandler(services: broker.services), FindCoordinatorRequest(key: "g", keyType: 0),
+                version: 3)
             #expect(found.errorCode == 0)
-            let withInternal = try await metadata(broker, MetadataRequest(topics: version == 0 ? [] : nil), version: version)
+            let withInternal = try await metadata(
+                broker, MetadataRequest(topics: version == 0 ? [] : nil), version: version)
             #expect(withInternal.topics.map(\.name) == ["__consumer_offsets", "a", "b"])
             if version >= 1 { #expect(withInternal.topics.map(\.isInternal) == [true, false, false]) }
             #expect(withInternal.topics.first?.partitions.count == 3)  // offsets.topic.num.partitions of the harness
@@ -58,9 +67,10 @@ import Testing
             try await broker.createTopic("b", partitions: 3)
             let response = try await metadata(broker, named(["missing", "b", "bad name!"]), version: 12)
             #expect(response.topics.map(\.name) == ["missing", "b", "bad name!"])
-            #expect(response.topics.map(\.errorCode) == [
-                ErrorCode.unknownTopicOrPartition.rawValue, 0, ErrorCode.invalidTopicException.rawValue,
-            ])
+            #expect(
+                response.topics.map(\.errorCode) == [
+                    ErrorCode.unknownTopicOrPartition.rawValue, 0, ErrorCode.invalidTopicException.rawValue,
+                ])
             #expect(response.topics[1].partitions.count == 3)
             #expect(response.topics[0].partitions.isEmpty)
             #expect(broker.image.topicNames == ["b"])
@@ -108,9 +118,12 @@ import Testing
         try await H.withBroker { broker in
             let id = try await broker.createTopic("by-id", partitions: 2)
             let unknown = KafkaUUID(high: 9, low: 9)
-            let response = try await metadata(broker, MetadataRequest(topics: [
-                .init(topicID: id, name: version >= 12 ? nil : ""), .init(topicID: unknown, name: version >= 12 ? nil : ""),
-            ]), version: version)
+            let response = try await metadata(
+                broker,
+                MetadataRequest(topics: [
+                    .init(topicID: id, name: version >= 12 ? nil : ""),
+                    .init(topicID: unknown, name: version >= 12 ? nil : ""),
+                ]), version: version)
             #expect(response.topics.count == 2)
             #expect(response.topics[0].errorCode == 0)
             #expect(response.topics[0].name == "by-id")

@@ -1,11 +1,12 @@
-@testable import FjordBroker
-import KafkaProtocol
 import FjordGroups
 import FjordStorage
+import KafkaProtocol
 import NIOCore
 import NIOEmbedded
 import NIOHTTP1
 import Testing
+
+@testable import FjordBroker
 
 /// Flow (HTTP tests):
 /// 1. An `EmbeddedChannel` holding `MetricsHTTPHandler` with routes that render a registry of this test.
@@ -27,13 +28,17 @@ import Testing
         var body: String
     }
 
-    private func request(_ method: HTTPMethod, _ uri: String, body: Int = 0, on channel: EmbeddedChannel) throws -> Response? {
+    private func request(_ method: HTTPMethod, _ uri: String, body: Int = 0, on channel: EmbeddedChannel) throws
+        -> Response?
+    {
         var head = HTTPRequestHead(version: .http1_1, method: method, uri: uri)
         head.headers.add(name: "Host", value: "127.0.0.1")
         try channel.writeInbound(HTTPServerRequestPart.head(head))
         if body > 0 { try channel.writeInbound(HTTPServerRequestPart.body(ByteBuffer(repeating: 0x41, count: body))) }
         try channel.writeInbound(HTTPServerRequestPart.end(nil))
-        guard case .head(let responseHead)? = try channel.readOutbound(as: HTTPServerResponsePart.self) else { return nil }
+        guard case .head(let responseHead)? = try channel.readOutbound(as: HTTPServerResponsePart.self) else {
+            return nil
+        }
         var text = ""
         while let part = try channel.readOutbound(as: HTTPServerResponsePart.self) {
             switch part {
@@ -91,15 +96,17 @@ import Testing
 
     @Test func anOversizedBodyIsRejectedAndTheConnectionClosed() throws {
         let channel = try makeChannel()
-        let response = try #require(try request(.POST, "/metrics", body: MetricsHTTPHandler.maximumBodyBytes + 1, on: channel))
+        let response = try #require(
+            try request(.POST, "/metrics", body: MetricsHTTPHandler.maximumBodyBytes + 1, on: channel))
         #expect(response.head.status == .payloadTooLarge)
         #expect(!channel.isActive)
     }
 
     @Test func lagIsLogEndMinusCommittedSummedPerGroupAndTopic() throws {
         func partition(end: Int64) -> BrokerMetrics.PartitionSnapshot {
-            .init(logStartOffset: 0, highWatermark: end, sizeBytes: end * 10, segments: 1, isLeader: true,
-                  inSyncReplicas: 1, minInsyncReplicas: 1)
+            .init(
+                logStartOffset: 0, highWatermark: end, sizeBytes: end * 10, segments: 1, isLeader: true,
+                inSyncReplicas: 1, minInsyncReplicas: 1)
         }
         let partitions: [TopicPartition: BrokerMetrics.PartitionSnapshot] = [
             TopicPartition("orders", 0): partition(end: 10), TopicPartition("orders", 1): partition(end: 7),
@@ -108,7 +115,8 @@ import Testing
         var groups = BrokerMetrics.GroupSnapshot()
         // billing: 10-4 + 7-7 on orders; a committed partition that is not hosted is ignored; -1 means none.
         groups.committedOffsets["billing"] = [
-            TopicPartition("orders", 0): 4, TopicPartition("orders", 1): 7, TopicPartition("orders", 9): 1, TopicPartition("audit", 0): -1,
+            TopicPartition("orders", 0): 4, TopicPartition("orders", 1): 7, TopicPartition("orders", 9): 1,
+            TopicPartition("audit", 0): -1,
         ]
         groups.committedOffsets["ahead"] = [TopicPartition("audit", 0): 5]  // never negative
         groups.groupCount = 2
@@ -120,18 +128,31 @@ import Testing
         #expect(values[ScrapeSeries("fjord_topic_partitions", ["topic": "orders"])] == 2)
         #expect(values[ScrapeSeries("fjord_topic_log_size_bytes", ["topic": "orders"])] == 170)
         #expect(values[ScrapeSeries("fjord_consumer_groups")] == 2)
-        #expect(!values.keys.contains { $0.name.hasPrefix("fjord_partition_") || $0.name == "fjord_consumer_group_partition_lag" })
+        #expect(
+            !values.keys.contains {
+                $0.name.hasPrefix("fjord_partition_") || $0.name == "fjord_consumer_group_partition_lag"
+            })
 
         let detailed = BrokerMetrics.gauges(partitions: partitions, groups: groups, partitionLevel: true)
-        #expect(detailed[ScrapeSeries("fjord_consumer_group_partition_lag", ["group": "billing", "topic": "orders", "partition": "0"])] == 6)
+        #expect(
+            detailed[
+                ScrapeSeries(
+                    "fjord_consumer_group_partition_lag", ["group": "billing", "topic": "orders", "partition": "0"])]
+                == 6)
         #expect(detailed[ScrapeSeries("fjord_partition_log_end_offset", ["topic": "orders", "partition": "1"])] == 7)
     }
 
     @Test func underMinISRCountsLedPartitionsWithTooSmallAnISR() {
         let partitions: [TopicPartition: BrokerMetrics.PartitionSnapshot] = [
-            TopicPartition("a", 0): .init(logStartOffset: 0, highWatermark: 0, sizeBytes: 0, segments: 1, isLeader: true, inSyncReplicas: 1, minInsyncReplicas: 2),
-            TopicPartition("a", 1): .init(logStartOffset: 0, highWatermark: 0, sizeBytes: 0, segments: 1, isLeader: false, inSyncReplicas: 1, minInsyncReplicas: 2),
-            TopicPartition("a", 2): .init(logStartOffset: 0, highWatermark: 0, sizeBytes: 0, segments: 1, isLeader: true, inSyncReplicas: 2, minInsyncReplicas: 2),
+            TopicPartition("a", 0): .init(
+                logStartOffset: 0, highWatermark: 0, sizeBytes: 0, segments: 1, isLeader: true, inSyncReplicas: 1,
+                minInsyncReplicas: 2),
+            TopicPartition("a", 1): .init(
+                logStartOffset: 0, highWatermark: 0, sizeBytes: 0, segments: 1, isLeader: false, inSyncReplicas: 1,
+                minInsyncReplicas: 2),
+            TopicPartition("a", 2): .init(
+                logStartOffset: 0, highWatermark: 0, sizeBytes: 0, segments: 1, isLeader: true, inSyncReplicas: 2,
+                minInsyncReplicas: 2),
         ]
         let values = BrokerMetrics.gauges(partitions: partitions, groups: .init(), partitionLevel: false)
         #expect(values[ScrapeSeries("fjord_under_min_isr_partitions")] == 1)
@@ -153,14 +174,24 @@ import Testing
     }
 
     @Test func metricsListenerParses() throws {
-        #expect(try BrokerConfiguration(properties: []).metricsListener == Listener(name: "METRICS", host: "127.0.0.1", port: 9644))
+        #expect(
+            try BrokerConfiguration(properties: []).metricsListener
+                == Listener(name: "METRICS", host: "127.0.0.1", port: 9644))
         #expect(try BrokerConfiguration(properties: [("metrics.listener", "127.0.0.1:0")]).metricsListener?.port == 0)
-        #expect(try BrokerConfiguration(properties: [("metrics.listener", "http://[::1]:9100")]).metricsListener?.host == "::1")
+        #expect(
+            try BrokerConfiguration(properties: [("metrics.listener", "http://[::1]:9100")]).metricsListener?.host
+                == "::1")
         #expect(try BrokerConfiguration(properties: [("metrics.listener", "none")]).metricsListener == nil)
         #expect(try BrokerConfiguration(properties: [("metrics.listener", "")]).metricsListener == nil)
         #expect(try BrokerConfiguration(properties: [("metrics.partition.level", "true")]).metricsPartitionLevel)
-        #expect(throws: ConfigurationError.self) { try BrokerConfiguration(properties: [("metrics.listener", "127.0.0.1")]) }
-        #expect(throws: ConfigurationError.self) { try BrokerConfiguration(properties: [("metrics.listener", "127.0.0.1:70000")]) }
-        #expect(throws: ConfigurationError.self) { try BrokerConfiguration(properties: [("metrics.listener", "tcp://127.0.0.1:1")]) }
+        #expect(throws: ConfigurationError.self) {
+            try BrokerConfiguration(properties: [("metrics.listener", "127.0.0.1")])
+        }
+        #expect(throws: ConfigurationError.self) {
+            try BrokerConfiguration(properties: [("metrics.listener", "127.0.0.1:70000")])
+        }
+        #expect(throws: ConfigurationError.self) {
+            try BrokerConfiguration(properties: [("metrics.listener", "tcp://127.0.0.1:1")])
+        }
     }
 }

@@ -1,4 +1,3 @@
-@testable import FjordBroker
 import FjordController
 import FjordStorage
 import Foundation
@@ -7,6 +6,8 @@ import KafkaRecords
 import NIOCore
 import Testing
 
+@testable import FjordBroker
+
 /// The partition side of transactions, on a real log in a temporary folder: transactional appends, markers, the
 /// last stable offset, the aborted-transaction index, and what a restart restores.
 @Suite struct PartitionReplicaTransactionTests {
@@ -14,7 +15,8 @@ import Testing
 
     private func openReplica(_ directory: String, clean: Bool = true) throws -> PartitionReplica {
         var configuration = LogConfiguration()
-        configuration.segmentBytesMax = 300  // a few batches per segment: markers and their transactions straddle segments
+        // a few batches per segment: markers and their transactions straddle segments
+        configuration.segmentBytesMax = 300
         let log = try PartitionLog(
             directory: directory, topicPartition: TopicPartition("t", 0), topicID: Self.topicID,
             configuration: configuration, cleanShutdown: clean
@@ -28,7 +30,9 @@ import Testing
         )
     }
 
-    private func batch(producer: Int64, epoch: Int16 = 0, sequence: Int32, count: Int = 1, transactional: Bool = true) -> ByteBuffer {
+    private func batch(producer: Int64, epoch: Int16 = 0, sequence: Int32, count: Int = 1, transactional: Bool = true)
+        -> ByteBuffer
+    {
         var options = RecordBatchBuilder.Options()
         options.producerID = producer
         options.producerEpoch = epoch
@@ -36,21 +40,31 @@ import Testing
         options.isTransactional = transactional
         var builder = RecordBatchBuilder(options: options)
         for index in 0..<count {
-            builder.append(timestamp: 1_700_000_000_000, key: nil, value: ByteBuffer(string: "p\(producer)-\(sequence + Int32(index))"))
+            builder.append(
+                timestamp: 1_700_000_000_000, key: nil,
+                value: ByteBuffer(string: "p\(producer)-\(sequence + Int32(index))"))
         }
         return try! builder.build().buffer
     }
 
     @discardableResult
-    private func append(_ replica: PartitionReplica, _ records: ByteBuffer, origin: AppendOrigin = .client, sourceLocation: SourceLocation = #_sourceLocation) -> Int64 {
+    private func append(
+        _ replica: PartitionReplica, _ records: ByteBuffer, origin: AppendOrigin = .client,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) -> Int64 {
         let outcome = replica.appendAsLeader(records, now: 1_700_000_000_000, origin: origin)
         #expect(outcome.error == .none, "\(outcome.errorMessage ?? "")", sourceLocation: sourceLocation)
         return outcome.baseOffset
     }
 
     @discardableResult
-    private func marker(_ replica: PartitionReplica, producer: Int64, epoch: Int16 = 0, coordinatorEpoch: Int32 = 5, commit: Bool, expect error: ErrorCode = .none, sourceLocation: SourceLocation = #_sourceLocation) -> Int64 {
-        let outcome = replica.appendTransactionMarker(producerID: producer, producerEpoch: epoch, coordinatorEpoch: coordinatorEpoch, commit: commit, now: 1_700_000_000_001)
+    private func marker(
+        _ replica: PartitionReplica, producer: Int64, epoch: Int16 = 0, coordinatorEpoch: Int32 = 5, commit: Bool,
+        expect error: ErrorCode = .none, sourceLocation: SourceLocation = #_sourceLocation
+    ) -> Int64 {
+        let outcome = replica.appendTransactionMarker(
+            producerID: producer, producerEpoch: epoch, coordinatorEpoch: coordinatorEpoch, commit: commit,
+            now: 1_700_000_000_001)
         #expect(outcome.error == error, "\(outcome.errorMessage ?? "")", sourceLocation: sourceLocation)
         return outcome.baseOffset
     }
@@ -86,7 +100,8 @@ import Testing
     /// 9. reopening from disk (after a snapshot mid-way, then without any, then with the last index entry lost)
     /// restores the same LSO, transactions, producers and aborts.
     @Test func transactionsMoveTheLastStableOffsetAndSurviveARestart() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("fjord-txn-\(UUID().uuidString)").path
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("fjord-txn-\(UUID().uuidString)")
+            .path
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let replica = try openReplica(directory)
 
@@ -106,15 +121,18 @@ import Testing
         #expect(replica.lastStableOffset == p2First)
         let abort = marker(replica, producer: 2, commit: false)  // 7
         #expect(replica.lastStableOffset == replica.highWatermark)
-        #expect(try replica.abortedTransactions(from: 0, upperBound: 8) == [
-            AbortedTransaction(producerID: 2, firstOffset: p2First, lastOffset: abort, lastStableOffset: 8),
-        ])
+        #expect(
+            try replica.abortedTransactions(from: 0, upperBound: 8) == [
+                AbortedTransaction(producerID: 2, firstOffset: p2First, lastOffset: abort, lastStableOffset: 8)
+            ])
 
         let p1Second = append(replica, batch(producer: 1, sequence: 3))  // 8
         #expect(replica.lastStableOffset == p1Second)
         marker(replica, producer: 1, epoch: -1, commit: false, expect: .invalidProducerEpoch)
         marker(replica, producer: 1, coordinatorEpoch: 4, commit: false, expect: .transactionCoordinatorFenced)
-        #expect(replica.appendAsLeader(batch(producer: 1, sequence: 4, transactional: false), now: 1_700_000_000_000).error == .invalidTxnState)
+        #expect(
+            replica.appendAsLeader(batch(producer: 1, sequence: 4, transactional: false), now: 1_700_000_000_000).error
+                == .invalidTxnState)
         #expect(replica.highWatermark == 9)  // nothing refused was written
         marker(replica, producer: 1, commit: false)  // 9
         #expect(replica.lastStableOffset == 10)
@@ -149,7 +167,9 @@ import Testing
         }
         #expect(try observe(openReplica(directory, clean: false)) == before)
         // The crash came between the last ABORT marker and its index entry: the rebuild puts the entry back.
-        let indexes = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".txnindex") }.sorted()
+        let indexes = try FileManager.default.contentsOfDirectory(atPath: directory).filter {
+            $0.hasSuffix(".txnindex")
+        }.sorted()
         let last = directory + "/" + indexes.last!
         let bytes = try Data(contentsOf: URL(fileURLWithPath: last))
         try bytes.dropLast(34).write(to: URL(fileURLWithPath: last))

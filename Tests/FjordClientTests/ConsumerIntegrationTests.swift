@@ -1,9 +1,9 @@
 import FjordClient
+import FjordTestSupport
+import Foundation
 import KafkaProtocol
 import NIOConcurrencyHelpers
 import NIOCore
-import Foundation
-import FjordTestSupport
 import Testing
 
 /// Consumer behaviour against Fjord and Tansu: positions, seeks, pause/resume, commit modes, consumer groups.
@@ -12,8 +12,7 @@ struct ConsumerIntegrationTests {
     static func produce(_ broker: TestBroker, topic: String, count: Int, partitions: Int32? = nil) async throws {
         var configuration = ProducerConfiguration(client: broker.clientConfiguration())
         configuration.linger = .milliseconds(2)
-        try await withRunning(Producer(configuration: configuration), run: { try await $0.run() }, close: { await $0.close() }) {
-            producer in
+        try await ClientIntegrationTests.withProducer(Producer(configuration: configuration)) { producer in
             for i in 0..<count {
                 try await producer.sendAndForget(
                     topic: topic, key: ByteBuffer(string: "k\(i)"), value: ByteBuffer(string: "v\(i)"),
@@ -71,7 +70,8 @@ struct ConsumerIntegrationTests {
                 let resumed = try await ClientIntegrationTests.read(consumer, count: 5)
                 #expect(resumed.map(\.offset) == [20, 21, 22, 23, 24])
 
-                if kind == .fjord {  // Tansu's ListOffsets by timestamp answers another offset (see AdminIntegrationTests).
+                // Tansu's ListOffsets by timestamp answers another offset (see AdminIntegrationTests).
+                if kind == .fjord {
                     let found = try await consumer.offsetsForTimes([tp: 10_012])
                     #expect(found[tp]??.offset == 12)
                 }
@@ -116,7 +116,9 @@ struct ConsumerIntegrationTests {
         }
     }
 
-    static let assignors: [any PartitionAssignor] = [RangeAssignor(), RoundRobinAssignor(), CooperativeStickyAssignor()]
+    static let assignors: [any PartitionAssignor] = [
+        RangeAssignor(), RoundRobinAssignor(), CooperativeStickyAssignor(),
+    ]
 
     @Test(arguments: BrokerKind.allCases)
     func groupMembersSplitPartitions(kind: BrokerKind) async throws {
@@ -129,9 +131,13 @@ struct ConsumerIntegrationTests {
             try await ClientIntegrationTests.createTopic(admin, "grouped", partitions: 4)
             try await Self.produce(broker, topic: "grouped", count: 40, partitions: 4)
             // Tansu takes seconds per rebalance: there, one assignor (FJORD_CLIENT_TANSU_ASSIGNOR picks which).
-            let assignors = kind == .fjord ? Self.assignors : Self.assignors.filter {
-                $0.name == (ProcessInfo.processInfo.environment["FJORD_CLIENT_TANSU_ASSIGNOR"] ?? "cooperative-sticky")
-            }
+            let assignors =
+                kind == .fjord
+                ? Self.assignors
+                : Self.assignors.filter {
+                    $0.name
+                        == (ProcessInfo.processInfo.environment["FJORD_CLIENT_TANSU_ASSIGNOR"] ?? "cooperative-sticky")
+                }
             for assignor in assignors {
                 let group = "group-\(assignor.name)"
                 var configuration = Self.consumerConfiguration(broker, group: group)
@@ -140,9 +146,14 @@ struct ConsumerIntegrationTests {
                 let assigned = NIOLockedValueBox<[Int: Set<TopicPartition>]>([:])
                 func listener(_ index: Int) -> RebalanceListener {
                     RebalanceListener(
-                        onAssigned: { partitions in assigned.withLockedValue { $0[index, default: []].formUnion(partitions) } },
-                        onRevoked: { partitions in assigned.withLockedValue { $0[index, default: []].subtract(partitions) } },
-                        onLost: { partitions in assigned.withLockedValue { $0[index, default: []].subtract(partitions) } }
+                        onAssigned: { partitions in
+                            assigned.withLockedValue { $0[index, default: []].formUnion(partitions) }
+                        },
+                        onRevoked: { partitions in
+                            assigned.withLockedValue { $0[index, default: []].subtract(partitions) }
+                        },
+                        onLost: { partitions in assigned.withLockedValue { $0[index, default: []].subtract(partitions) }
+                        }
                     )
                 }
                 let first = Consumer(configuration: configuration)
@@ -153,7 +164,8 @@ struct ConsumerIntegrationTests {
                         try await second.subscribe(topics: ["grouped"], listener: listener(1))
                         // Wait until the group settled with both members owning partitions.
                         try await waitFor {
-                            let a = await first.assignedPartitions(), b = await second.assignedPartitions()
+                            let a = await first.assignedPartitions()
+                            let b = await second.assignedPartitions()
                             return !a.isEmpty && !b.isEmpty && a.union(b).count == 4 && a.isDisjoint(with: b)
                         }
                         async let fromFirst = Self.drain(first, until: { $0 >= 40 }, shared: Self.counter)
@@ -201,7 +213,10 @@ struct ConsumerIntegrationTests {
                 try await Self.produce(broker, topic: "metrics-b", count: 2)
                 let second = try await ClientIntegrationTests.read(consumer, count: 2, timeout: .seconds(40))
                 #expect(Set(second.map(\.topic)) == ["metrics-b"])
-                #expect(await consumer.assignedPartitions() == [TopicPartition("metrics-a", 0), TopicPartition("metrics-b", 0)])
+                #expect(
+                    await consumer.assignedPartitions() == [
+                        TopicPartition("metrics-a", 0), TopicPartition("metrics-b", 0),
+                    ])
             }
         }
     }

@@ -41,13 +41,15 @@ struct ConsumerProtocolReconciliationTests {
     }
 
     @Test func unknownTopicIDsWaitForMetadata() {
-        let step = ConsumerProtocolReconciliation(owned: [TopicPartition("a", 0)], target: [a: [0], unknown: [0, 1]], names: names)
+        let step = ConsumerProtocolReconciliation(
+            owned: [TopicPartition("a", 0)], target: [a: [0], unknown: [0, 1]], names: names)
         #expect(step.isEmpty)
         #expect(step.unresolved == [unknown])
         #expect(step.owned == [TopicPartition("a", 0)])
         var resolved = names
         resolved[unknown] = "c"
-        let later = ConsumerProtocolReconciliation(owned: step.owned, target: [a: [0], unknown: [0, 1]], names: resolved)
+        let later = ConsumerProtocolReconciliation(
+            owned: step.owned, target: [a: [0], unknown: [0, 1]], names: resolved)
         #expect(later.assigned == [TopicPartition("c", 0), TopicPartition("c", 1)])
         #expect(later.unresolved.isEmpty)
     }

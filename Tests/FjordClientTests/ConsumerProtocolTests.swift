@@ -1,9 +1,9 @@
 import FjordClient
+import FjordTestSupport
 import Foundation
 import KafkaProtocol
 import NIOConcurrencyHelpers
 import NIOCore
-import FjordTestSupport
 import Testing
 
 /// The KIP-848 consumer group protocol (`groupProtocol = .consumer`) against Fjord only: Tansu does not serve
@@ -103,7 +103,8 @@ struct ConsumerProtocolTests {
                     defer { sampler.cancel() }
                     // The consumers set their assignment before they call the listener: wait for both views.
                     try await waitFor {
-                        let a = await first.assignedPartitions(), b = await second.assignedPartitions()
+                        let a = await first.assignedPartitions()
+                        let b = await second.assignedPartitions()
                         return a.count == 2 && b.count == 2 && a.union(b) == all
                             && ownership.owned(by: 0).count == 2 && ownership.owned(by: 1).count == 2
                     }
@@ -117,9 +118,10 @@ struct ConsumerProtocolTests {
                 #expect(Set(records.map { "\($0.topicPartition)@\($0.offset)" }).count == 40)
                 try await waitFor { await first.assignedPartitions() == all && ownership.owned(by: 0) == all }
                 let events = ownership.state.withLockedValue { $0.events[0] ?? [] }
-                #expect(events == [
-                    "assigned \(all.sorted())", "revoked \(givenAway.sorted())", "assigned \(givenAway.sorted())",
-                ])
+                #expect(
+                    events == [
+                        "assigned \(all.sorted())", "revoked \(givenAway.sorted())", "assigned \(givenAway.sorted())",
+                    ])
                 try await waitFor {
                     try await first.committed(all.sorted()).values.allSatisfy { $0 == 10 }
                 }
@@ -130,7 +132,8 @@ struct ConsumerProtocolTests {
         }
     }
 
-    static func describe(_ admin: Admin, _ group: String) async throws -> ConsumerGroupDescribeResponse.DescribedGroup? {
+    static func describe(_ admin: Admin, _ group: String) async throws -> ConsumerGroupDescribeResponse.DescribedGroup?
+    {
         let coordinator = try await admin.client.findCoordinator(key: group)
         let response = try await admin.client.send(ConsumerGroupDescribeRequest(groupIDs: [group]), to: coordinator)
         return response.groups.first
@@ -155,13 +158,17 @@ struct ConsumerProtocolTests {
                 try await waitFor { await consumer.assignedPartitions().count == 1 }
                 let member = try #require(try await Self.describe(admin, "kip848-fenced-group")?.members.first)
                 let coordinator = try await admin.client.findCoordinator(key: "kip848-fenced-group")
-                let leave = ConsumerGroupHeartbeatRequest(groupID: "kip848-fenced-group", memberID: member.memberID, memberEpoch: -1)
+                let leave = ConsumerGroupHeartbeatRequest(
+                    groupID: "kip848-fenced-group", memberID: member.memberID, memberEpoch: -1)
                 #expect(try await admin.client.send(leave, to: coordinator).errorCode == 0)
                 try await waitFor { events.withLockedValue { $0.contains("lost [kip848-fenced-0]") } }
                 try await waitFor { await consumer.assignedPartitions() == [TopicPartition("kip848-fenced", 0)] }
             }
             let seen = events.withLockedValue { $0 }
-            #expect(Array(seen.prefix(3)) == ["assigned [kip848-fenced-0]", "lost [kip848-fenced-0]", "assigned [kip848-fenced-0]"])
+            #expect(
+                Array(seen.prefix(3)) == [
+                    "assigned [kip848-fenced-0]", "lost [kip848-fenced-0]", "assigned [kip848-fenced-0]",
+                ])
         }
     }
 
@@ -240,7 +247,10 @@ struct ConsumerProtocolTests {
                 #expect(ownership.owned(by: 0) == all)
             }
             let events = ownership.state.withLockedValue { $0.events[0] ?? [] }
-            #expect(Array(events.prefix(3)) == ["assigned \(all.sorted())", "revoked \(all.sorted())", "assigned \(all.sorted())"])
+            #expect(
+                Array(events.prefix(3)) == [
+                    "assigned \(all.sorted())", "revoked \(all.sorted())", "assigned \(all.sorted())",
+                ])
             #expect(ownership.state.withLockedValue { $0.violations } == [])
         }
     }
@@ -289,7 +299,10 @@ struct ConsumerProtocolTests {
                 try await ConsumerIntegrationTests.produce(broker, topic: "events-b", count: 2)
                 let second = try await ClientIntegrationTests.read(consumer, count: 2, timeout: .seconds(20))
                 #expect(Set(second.map(\.topic)) == ["events-b"])
-                #expect(await consumer.assignedPartitions() == [TopicPartition("events-a", 0), TopicPartition("events-b", 0)])
+                #expect(
+                    await consumer.assignedPartitions() == [
+                        TopicPartition("events-a", 0), TopicPartition("events-b", 0),
+                    ])
             }
         }
     }
@@ -318,7 +331,8 @@ struct ConsumerProtocolTests {
                     #expect(described.assignorName == "uniform")
                     #expect(described.members.count == 1)
                     #expect(described.members.first?.subscribedTopicNames == ["both"])
-                    #expect(described.members.first?.assignment.topicPartitions.flatMap(\.partitions).sorted() == [0, 1])
+                    #expect(
+                        described.members.first?.assignment.topicPartitions.flatMap(\.partitions).sorted() == [0, 1])
                 }
             }
         }

@@ -1,8 +1,8 @@
 import FjordClient
+import FjordTestSupport
 import Foundation
 import KafkaRecords
 import NIOCore
-import FjordTestSupport
 import Testing
 
 /// Records produced by FjordClient are read correctly by librdkafka (confluent-kafka) and kafka-python, and the
@@ -10,49 +10,49 @@ import Testing
 /// python-snappy, lz4 and zstandard packages of `.venv`). Runs against Fjord.
 struct CrossClientTests {
     static let script = #"""
-import json, sys, time
-mode, bootstrap, client, topic, arg, count = sys.argv[1:7]
-count = int(count)
-if mode == "consume" and client == "confluent":
-    from confluent_kafka import Consumer
-    c = Consumer({"bootstrap.servers": bootstrap, "group.id": "x-" + topic, "auto.offset.reset": "earliest",
-                  "enable.auto.commit": False})
-    c.subscribe([topic])
-    out, deadline = [], time.monotonic() + 60
-    while len(out) < count and time.monotonic() < deadline:
-        m = c.poll(0.1)
-        if m is None: continue
-        if m.error(): raise SystemExit(str(m.error()))
-        out.append({"offset": m.offset(), "key": m.key().decode(), "value": m.value().decode(),
-                    "headers": [[k, None if v is None else v.decode()] for k, v in (m.headers() or [])]})
-    c.close()
-elif mode == "consume":
-    from kafka import KafkaConsumer
-    c = KafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False,
-                      consumer_timeout_ms=60000)
-    out = []
-    for m in c:
-        out.append({"offset": m.offset, "key": m.key.decode(), "value": m.value.decode(),
-                    "headers": [[k, None if v is None else v.decode()] for k, v in (m.headers or [])]})
-        if len(out) == count: break
-    c.close()
-elif client == "confluent":
-    from confluent_kafka import Producer
-    p = Producer({"bootstrap.servers": bootstrap, "compression.type": arg, "linger.ms": 5})
-    for i in range(count):
-        p.produce(topic, key=f"py-key-{i}", value=f"py-value-{i}", headers=[("origin", b"python"), ("i", str(i).encode())])
-    assert p.flush(60) == 0
-    out = []
-else:
-    from kafka import KafkaProducer
-    p = KafkaProducer(bootstrap_servers=bootstrap, compression_type=None if arg == "none" else arg)
-    for i in range(count):
-        p.send(topic, key=f"py-key-{i}".encode(), value=f"py-value-{i}".encode(),
-               headers=[("origin", b"python"), ("i", str(i).encode())])
-    p.flush(60); p.close()
-    out = []
-print(json.dumps(out))
-"""#
+        import json, sys, time
+        mode, bootstrap, client, topic, arg, count = sys.argv[1:7]
+        count = int(count)
+        if mode == "consume" and client == "confluent":
+            from confluent_kafka import Consumer
+            c = Consumer({"bootstrap.servers": bootstrap, "group.id": "x-" + topic, "auto.offset.reset": "earliest",
+                          "enable.auto.commit": False})
+            c.subscribe([topic])
+            out, deadline = [], time.monotonic() + 60
+            while len(out) < count and time.monotonic() < deadline:
+                m = c.poll(0.1)
+                if m is None: continue
+                if m.error(): raise SystemExit(str(m.error()))
+                out.append({"offset": m.offset(), "key": m.key().decode(), "value": m.value().decode(),
+                            "headers": [[k, None if v is None else v.decode()] for k, v in (m.headers() or [])]})
+            c.close()
+        elif mode == "consume":
+            from kafka import KafkaConsumer
+            c = KafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False,
+                              consumer_timeout_ms=60000)
+            out = []
+            for m in c:
+                out.append({"offset": m.offset, "key": m.key.decode(), "value": m.value.decode(),
+                            "headers": [[k, None if v is None else v.decode()] for k, v in (m.headers or [])]})
+                if len(out) == count: break
+            c.close()
+        elif client == "confluent":
+            from confluent_kafka import Producer
+            p = Producer({"bootstrap.servers": bootstrap, "compression.type": arg, "linger.ms": 5})
+            for i in range(count):
+                p.produce(topic, key=f"py-key-{i}", value=f"py-value-{i}", headers=[("origin", b"python"), ("i", str(i).encode())])
+            assert p.flush(60) == 0
+            out = []
+        else:
+            from kafka import KafkaProducer
+            p = KafkaProducer(bootstrap_servers=bootstrap, compression_type=None if arg == "none" else arg)
+            for i in range(count):
+                p.send(topic, key=f"py-key-{i}".encode(), value=f"py-value-{i}".encode(),
+                       headers=[("origin", b"python"), ("i", str(i).encode())])
+            p.flush(60); p.close()
+            out = []
+        print(json.dumps(out))
+        """#
 
     static func python() throws -> String {
         let candidates = [
@@ -85,7 +85,8 @@ print(json.dumps(out))
         let errorText = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         guard process.terminationStatus == 0, let last = data.split(separator: UInt8(ascii: "\n")).last else {
-            throw TestBrokerError(description: "python \(arguments) failed (\(process.terminationStatus)): \(errorText)")
+            throw TestBrokerError(
+                description: "python \(arguments) failed (\(process.terminationStatus)): \(errorText)")
         }
         return try JSONDecoder().decode([PythonRecord].self, from: Data(last))
     }
@@ -106,12 +107,18 @@ print(json.dumps(out))
                 try await ClientIntegrationTests.createTopic(admin, inbound, partitions: 1)
                 var configuration = ProducerConfiguration(client: broker.clientConfiguration())
                 configuration.compression = codec
-                try await withRunning(Producer(configuration: configuration), run: { try await $0.run() }, close: { await $0.close() }) {
+                try await withRunning(
+                    Producer(configuration: configuration), run: { try await $0.run() }, close: { await $0.close() }
+                ) {
                     producer in
                     for i in 0..<10 {
                         try await producer.sendAndForget(
-                            topic: outbound, key: ByteBuffer(string: "swift-key-\(i)"), value: ByteBuffer(string: "swift-value-\(i)"),
-                            headers: [RecordHeader(key: "origin", value: "swift"), RecordHeader(key: "empty", value: nil as ByteBuffer?)]
+                            topic: outbound, key: ByteBuffer(string: "swift-key-\(i)"),
+                            value: ByteBuffer(string: "swift-value-\(i)"),
+                            headers: [
+                                RecordHeader(key: "origin", value: "swift"),
+                                RecordHeader(key: "empty", value: nil as ByteBuffer?),
+                            ]
                         )
                     }
                     await producer.flush()
@@ -129,7 +136,9 @@ print(json.dumps(out))
                 var consumerConfiguration = ConsumerConfiguration(client: broker.clientConfiguration())
                 consumerConfiguration.autoOffsetReset = .earliest
                 consumerConfiguration.fetchMaxWait = .milliseconds(100)
-                let records = try await ClientIntegrationTests.withConsumer(Consumer(configuration: consumerConfiguration)) {
+                let records = try await ClientIntegrationTests.withConsumer(
+                    Consumer(configuration: consumerConfiguration)
+                ) {
                     consumer in
                     try await consumer.assign([TopicPartition(inbound, 0)])
                     return try await ClientIntegrationTests.read(consumer, count: 10)
@@ -138,7 +147,10 @@ print(json.dumps(out))
                     #expect(record.offset == Int64(i))
                     #expect(record.key.map { String(buffer: $0) } == "py-key-\(i)")
                     #expect(record.value.map { String(buffer: $0) } == "py-value-\(i)")
-                    #expect(record.headers == [RecordHeader(key: "origin", value: "python"), RecordHeader(key: "i", value: "\(i)")])
+                    #expect(
+                        record.headers == [
+                            RecordHeader(key: "origin", value: "python"), RecordHeader(key: "i", value: "\(i)"),
+                        ])
                 }
             }
         }

@@ -1,9 +1,9 @@
 import FjordClient
+import FjordTestSupport
 import Foundation
 import KafkaProtocol
 import KafkaRecords
 import NIOCore
-import FjordTestSupport
 import Testing
 
 @testable import FjordClient
@@ -69,20 +69,20 @@ struct IsolationLevelTests {
     }
 
     static let script = #"""
-import sys
-from confluent_kafka import Producer
-bootstrap, topic = sys.argv[1:3]
-p = Producer({"bootstrap.servers": bootstrap, "transactional.id": "iso-" + topic})
-p.init_transactions(60)
-p.begin_transaction()
-for i in range(3): p.produce(topic, key=b"k", value=f"aborted-{i}".encode(), partition=0)
-p.flush(60)
-p.abort_transaction(60)
-p.begin_transaction()
-for i in range(3): p.produce(topic, key=b"k", value=f"committed-{i}".encode(), partition=0)
-p.commit_transaction(60)
-print("ok")
-"""#
+        import sys
+        from confluent_kafka import Producer
+        bootstrap, topic = sys.argv[1:3]
+        p = Producer({"bootstrap.servers": bootstrap, "transactional.id": "iso-" + topic})
+        p.init_transactions(60)
+        p.begin_transaction()
+        for i in range(3): p.produce(topic, key=b"k", value=f"aborted-{i}".encode(), partition=0)
+        p.flush(60)
+        p.abort_transaction(60)
+        p.begin_transaction()
+        for i in range(3): p.produce(topic, key=b"k", value=f"committed-{i}".encode(), partition=0)
+        p.commit_transaction(60)
+        print("ok")
+        """#
 
     @Test(arguments: [ConsumerConfiguration.IsolationLevel.readCommitted, .readUncommitted])
     func transactionsFromLibrdkafkaOnFjord(level: ConsumerConfiguration.IsolationLevel) async throws {
@@ -95,7 +95,8 @@ print("ok")
             configuration.isolationLevel = level
             configuration.fetchMaxWait = .milliseconds(100)
             let expected = level == .readCommitted ? 3 : 6
-            let records = try await ClientIntegrationTests.withConsumer(Consumer(configuration: configuration)) { consumer in
+            let records = try await ClientIntegrationTests.withConsumer(Consumer(configuration: configuration)) {
+                consumer in
                 try await consumer.assign([TopicPartition("isolation", 0)])
                 let read = try await ClientIntegrationTests.read(consumer, count: expected)
                 let extra = try? await ClientIntegrationTests.read(consumer, count: 1, timeout: .milliseconds(500))
@@ -104,7 +105,9 @@ print("ok")
             }
             let committed = (0..<3).map { "committed-\($0)" }
             #expect(records.map(\.offset) == (level == .readCommitted ? [4, 5, 6] : [0, 1, 2, 4, 5, 6]))
-            #expect(records.map { String(buffer: $0.value!) } == (level == .readCommitted ? committed : (0..<3).map { "aborted-\($0)" } + committed))
+            #expect(
+                records.map { String(buffer: $0.value!) }
+                    == (level == .readCommitted ? committed : (0..<3).map { "aborted-\($0)" } + committed))
         }
     }
 
@@ -135,7 +138,8 @@ print("ok")
             configuration.autoOffsetReset = .earliest
             configuration.isolationLevel = .readUncommitted
             configuration.fetchMaxWait = .milliseconds(100)
-            let records = try await ClientIntegrationTests.withConsumer(Consumer(configuration: configuration)) { consumer in
+            let records = try await ClientIntegrationTests.withConsumer(Consumer(configuration: configuration)) {
+                consumer in
                 try await consumer.assign([TopicPartition("isolation", 0)])
                 let read = try await ClientIntegrationTests.read(consumer, count: 6)
                 let extra = try? await ClientIntegrationTests.read(consumer, count: 1, timeout: .milliseconds(500))
@@ -143,7 +147,9 @@ print("ok")
                 return read
             }
             #expect(records.map(\.offset) == [0, 1, 2, 4, 5, 6])
-            #expect(records.map { String(buffer: $0.value!) } == (0..<3).map { "aborted-\($0)" } + (0..<3).map { "committed-\($0)" })
+            #expect(
+                records.map { String(buffer: $0.value!) } == (0..<3).map { "aborted-\($0)" }
+                    + (0..<3).map { "committed-\($0)" })
         }
     }
 }

@@ -33,7 +33,8 @@ struct Murmur2Tests {
     @Test func keysLandWhereTheJavaClientPutsThem() {
         for (key, _, partitions) in Self.vectors {
             for (count, expected) in zip([3, 7, 10], partitions) {
-                #expect(Murmur2.partition(forKey: Array(key.utf8), partitionCount: count) == expected, "\(key) of \(count)")
+                #expect(
+                    Murmur2.partition(forKey: Array(key.utf8), partitionCount: count) == expected, "\(key) of \(count)")
             }
         }
     }

@@ -1,8 +1,8 @@
 import FjordClient
+import FjordTestSupport
 import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
-import FjordTestSupport
 import Testing
 
 /// The producer's retries and idempotence across a broker restart (Fjord: Tansu's memory storage loses the log on
@@ -46,7 +46,8 @@ struct ProducerRetryTests {
             var consumerConfiguration = ConsumerConfiguration(client: broker.clientConfiguration())
             consumerConfiguration.autoOffsetReset = .earliest
             consumerConfiguration.fetchMaxWait = .milliseconds(100)
-            let records = try await ClientIntegrationTests.withConsumer(Consumer(configuration: consumerConfiguration)) {
+            let records = try await ClientIntegrationTests.withConsumer(Consumer(configuration: consumerConfiguration))
+            {
                 consumer in
                 try await consumer.assign([TopicPartition("restart", 0)])
                 return try await ClientIntegrationTests.read(consumer, count: 60)

@@ -12,12 +12,14 @@ struct RecordAccumulatorTests {
     @Test func batchClosesAtBatchSize() {
         // Flow: 1. append records of ~121 bytes into 300-byte batches; 2. the third record closes the first batch;
         // 3. drain (before linger) returns only the closed batch.
-        var accumulator = RecordAccumulator(batchSize: 300, linger: .seconds(60), bufferMemory: 1 << 20, compression: .none)
+        var accumulator = RecordAccumulator(
+            batchSize: 300, linger: .seconds(60), bufferMemory: 1 << 20, compression: .none)
         let now = ContinuousClock.now
         var results: [RecordAccumulator.AppendResult] = []
         for _ in 0..<3 {
             results.append(
-                accumulator.append(to: tp, timestamp: 1, key: nil, value: value(100), headers: [], completion: nil, now: now)
+                accumulator.append(
+                    to: tp, timestamp: 1, key: nil, value: value(100), headers: [], completion: nil, now: now)
             )
         }
         #expect(results[0] == .init(closedPreviousBatch: false, batchIsFull: false, newBatch: true))
@@ -32,9 +34,11 @@ struct RecordAccumulatorTests {
     @Test func batchIsReadyAfterLinger() {
         // Flow: 1. append one small record; 2. nothing is ready before linger; 3. it is ready at linger and
         // nextReadyTime names that instant.
-        var accumulator = RecordAccumulator(batchSize: 16_384, linger: .milliseconds(20), bufferMemory: 1 << 20, compression: .none)
+        var accumulator = RecordAccumulator(
+            batchSize: 16_384, linger: .milliseconds(20), bufferMemory: 1 << 20, compression: .none)
         let start = ContinuousClock.now
-        _ = accumulator.append(to: tp, timestamp: 1, key: nil, value: value(10), headers: [], completion: nil, now: start)
+        _ = accumulator.append(
+            to: tp, timestamp: 1, key: nil, value: value(10), headers: [], completion: nil, now: start)
         #expect(accumulator.drain(now: start + .milliseconds(5), flushing: false) { _, _ in false }.isEmpty)
         #expect(accumulator.nextReadyTime() == start + .milliseconds(20))
         let drained = accumulator.drain(now: start + .milliseconds(20), flushing: false) { _, _ in false }
@@ -43,10 +47,13 @@ struct RecordAccumulatorTests {
     }
 
     @Test func flushingDrainsWithoutWaiting() {
-        var accumulator = RecordAccumulator(batchSize: 16_384, linger: .seconds(60), bufferMemory: 1 << 20, compression: .none)
+        var accumulator = RecordAccumulator(
+            batchSize: 16_384, linger: .seconds(60), bufferMemory: 1 << 20, compression: .none)
         let now = ContinuousClock.now
         _ = accumulator.append(to: tp, timestamp: 1, key: nil, value: value(10), headers: [], completion: nil, now: now)
-        _ = accumulator.append(to: TopicPartition("t", 1), timestamp: 1, key: nil, value: value(10), headers: [], completion: nil, now: now)
+        _ = accumulator.append(
+            to: TopicPartition("t", 1), timestamp: 1, key: nil, value: value(10), headers: [], completion: nil, now: now
+        )
         #expect(accumulator.drain(now: now, flushing: true) { _, _ in false }.count == 2)
     }
 
@@ -57,7 +64,8 @@ struct RecordAccumulatorTests {
         let now = ContinuousClock.now
         var appended = 0
         while accumulator.hasRoom(for: 121) {
-            _ = accumulator.append(to: tp, timestamp: 1, key: nil, value: value(100), headers: [], completion: nil, now: now)
+            _ = accumulator.append(
+                to: tp, timestamp: 1, key: nil, value: value(100), headers: [], completion: nil, now: now)
             appended += 1
         }
         #expect(appended == 8)
@@ -73,7 +81,8 @@ struct RecordAccumulatorTests {
         var accumulator = RecordAccumulator(batchSize: 150, linger: .zero, bufferMemory: 1 << 20, compression: .none)
         let now = ContinuousClock.now
         for _ in 0..<3 {
-            _ = accumulator.append(to: tp, timestamp: 1, key: nil, value: value(100), headers: [], completion: nil, now: now)
+            _ = accumulator.append(
+                to: tp, timestamp: 1, key: nil, value: value(100), headers: [], completion: nil, now: now)
         }
         #expect(accumulator.drain(now: now, flushing: false) { _, _ in true }.isEmpty)
         var first = try #require(accumulator.drain(now: now, flushing: false) { _, _ in false }.first)

@@ -10,7 +10,8 @@ extension TestBroker {
         configuration.requestTimeout = .seconds(15)
         configuration.retryBackoff = .milliseconds(50)
         if ProcessInfo.processInfo.environment["FJORD_CLIENT_DEBUG"] != nil {
-            configuration.logger = Logger(label: "fjord.client", factory: { label in StreamLogHandler.standardError(label: label) })
+            configuration.logger = Logger(
+                label: "fjord.client", factory: { label in StreamLogHandler.standardError(label: label) })
             configuration.logger.logLevel = .trace
         }
         return configuration

@@ -1,9 +1,10 @@
-@testable import FjordClient
+import FjordTestSupport
 import KafkaProtocol
 import KafkaRecords
 import NIOCore
-import FjordTestSupport
 import Testing
+
+@testable import FjordClient
 
 /// FjordClient's transactional producer against Fjord: records of a committed transaction are read by
 /// read_committed consumers and those of an aborted one are not; offsets sent with a transaction commit with it;
@@ -22,7 +23,9 @@ import Testing
         #expect(ClientVersions.supported(EndTxnRequest.self).upperBound == 4)
     }
 
-    static func readAll(_ broker: TestBroker, topic: String, partitions: Int32, level: ConsumerConfiguration.IsolationLevel, count: Int) async throws -> [String] {
+    static func readAll(
+        _ broker: TestBroker, topic: String, partitions: Int32, level: ConsumerConfiguration.IsolationLevel, count: Int
+    ) async throws -> [String] {
         var configuration = ConsumerConfiguration(client: broker.clientConfiguration())
         configuration.autoOffsetReset = .earliest
         configuration.isolationLevel = level
@@ -43,7 +46,8 @@ import Testing
         // aborts; 3. transaction 3 sends 1 and commits; 4. read_committed reads the 5 committed records,
         // read_uncommitted all 7; a send outside a transaction is refused.
         try await withBroker(kind) { broker in
-            try await ClientIntegrationTests.createTopic(Admin(configuration: broker.clientConfiguration()), "swift-tx", partitions: 2)
+            try await ClientIntegrationTests.createTopic(
+                Admin(configuration: broker.clientConfiguration()), "swift-tx", partitions: 2)
             let producer = Self.transactionalProducer(broker, id: "swift-tx-producer")
             try await ClientIntegrationTests.withProducer(producer) { producer in
                 await #expect(throws: ClientError.self) { try await producer.beginTransaction() }  // before init
@@ -53,12 +57,14 @@ import Testing
                 }
                 try await producer.beginTransaction()
                 for i in 0..<4 {
-                    try await producer.sendAndForget(topic: "swift-tx", value: ByteBuffer(string: "one-\(i)"), partition: Int32(i % 2))
+                    try await producer.sendAndForget(
+                        topic: "swift-tx", value: ByteBuffer(string: "one-\(i)"), partition: Int32(i % 2))
                 }
                 try await producer.commitTransaction()
                 try await producer.beginTransaction()
                 for i in 0..<2 {
-                    _ = try await producer.send(topic: "swift-tx", value: ByteBuffer(string: "aborted-\(i)"), partition: Int32(i % 2))
+                    _ = try await producer.send(
+                        topic: "swift-tx", value: ByteBuffer(string: "aborted-\(i)"), partition: Int32(i % 2))
                 }
                 try await producer.abortTransaction()
                 try await producer.beginTransaction()
@@ -66,11 +72,13 @@ import Testing
                 try await producer.commitTransaction()
             }
             let committed = Set((0..<4).map { "one-\($0)" } + ["three"])
-            let everything = try await Self.readAll(broker, topic: "swift-tx", partitions: 2, level: .readUncommitted, count: 7)
+            let everything = try await Self.readAll(
+                broker, topic: "swift-tx", partitions: 2, level: .readUncommitted, count: 7)
             #expect(Set(everything) == committed.union(["aborted-0", "aborted-1"]))
             // Tansu answers read_committed fetches without their aborted transactions, so only Fjord filters them.
             guard kind == .fjord else { return }
-            let readCommitted = try await Self.readAll(broker, topic: "swift-tx", partitions: 2, level: .readCommitted, count: 5)
+            let readCommitted = try await Self.readAll(
+                broker, topic: "swift-tx", partitions: 2, level: .readCommitted, count: 5)
             #expect(Set(readCommitted) == committed)
         }
     }
@@ -96,7 +104,8 @@ import Testing
                 try await producer.sendOffsetsToTransaction([input: 9], group: group)
                 try await producer.abortTransaction()
             }
-            let consumer = Consumer(configuration: ConsumerConfiguration(client: broker.clientConfiguration(), groupID: "swift-eos"))
+            let consumer = Consumer(
+                configuration: ConsumerConfiguration(client: broker.clientConfiguration(), groupID: "swift-eos"))
             let committed = try await consumer.committed([input])
             await consumer.close()
             #expect(committed[input] == 5)
@@ -109,7 +118,8 @@ import Testing
         // Flow: 1. the old producer opens a transaction and sends; 2. a new producer with the same id initializes
         // (aborting the old transaction) and commits its own; 3. the old producer's commit fails, fenced.
         try await withBroker(.fjord) { broker in
-            try await ClientIntegrationTests.createTopic(Admin(configuration: broker.clientConfiguration()), "swift-fence", partitions: 1)
+            try await ClientIntegrationTests.createTopic(
+                Admin(configuration: broker.clientConfiguration()), "swift-fence", partitions: 1)
             let old = Self.transactionalProducer(broker, id: "swift-fence-id")
             let new = Self.transactionalProducer(broker, id: "swift-fence-id")
             try await ClientIntegrationTests.withProducer(old) { old in
@@ -123,9 +133,12 @@ import Testing
                     try await new.commitTransaction()
                 }
                 let error = await #expect(throws: ClientError.self) { try await old.commitTransaction() }
-                #expect(error?.kafkaError == .producerFenced || error?.kafkaError == .invalidProducerEpoch, "\(String(describing: error))")
+                #expect(
+                    error?.kafkaError == .producerFenced || error?.kafkaError == .invalidProducerEpoch,
+                    "\(String(describing: error))")
             }
-            let committed = try await Self.readAll(broker, topic: "swift-fence", partitions: 1, level: .readCommitted, count: 1)
+            let committed = try await Self.readAll(
+                broker, topic: "swift-fence", partitions: 1, level: .readCommitted, count: 1)
             #expect(committed == ["fresh"])
         }
     }
@@ -134,21 +147,28 @@ import Testing
         // Flow: raw requests through KafkaClient.send to the transaction coordinator: each misuse gets the error
         // code Kafka answers with, and the broker keeps serving.
         try await withBroker(.fjord) { broker in
-            try await ClientIntegrationTests.createTopic(Admin(configuration: broker.clientConfiguration()), "swift-txraw", partitions: 1)
+            try await ClientIntegrationTests.createTopic(
+                Admin(configuration: broker.clientConfiguration()), "swift-txraw", partitions: 1)
             let client = KafkaClient(configuration: broker.clientConfiguration())
             let coordinator = try await client.findCoordinator(key: "raw", keyType: 1)
 
-            var initRequest = InitProducerIDRequest(transactionalID: "raw", transactionTimeoutMs: 0, producerID: -1, producerEpoch: -1)
-            #expect(ErrorCode(rawValue: try await client.send(initRequest, to: coordinator).errorCode) == .invalidTransactionTimeout)
+            var initRequest = InitProducerIDRequest(
+                transactionalID: "raw", transactionTimeoutMs: 0, producerID: -1, producerEpoch: -1)
+            #expect(
+                ErrorCode(rawValue: try await client.send(initRequest, to: coordinator).errorCode)
+                    == .invalidTransactionTimeout)
             initRequest.transactionTimeoutMs = 60_000
             let initialized = try await client.send(initRequest, to: coordinator)
             #expect(initialized.errorCode == 0 && initialized.producerID >= 0 && initialized.producerEpoch == 0)
 
             // A producer id that is not this transactional id's, and a stale epoch.
-            var end = EndTxnRequest(transactionalID: "raw", producerID: initialized.producerID + 1, producerEpoch: 0, committed: true)
-            #expect(ErrorCode(rawValue: try await client.send(end, to: coordinator).errorCode) == .invalidProducerIDMapping)
+            var end = EndTxnRequest(
+                transactionalID: "raw", producerID: initialized.producerID + 1, producerEpoch: 0, committed: true)
+            #expect(
+                ErrorCode(rawValue: try await client.send(end, to: coordinator).errorCode) == .invalidProducerIDMapping)
             end.producerID = initialized.producerID
-            #expect(ErrorCode(rawValue: try await client.send(end, to: coordinator).errorCode) == .invalidTxnState)  // nothing open
+            // nothing open
+            #expect(ErrorCode(rawValue: try await client.send(end, to: coordinator).errorCode) == .invalidTxnState)
             end.producerEpoch = 7
             #expect(ErrorCode(rawValue: try await client.send(end, to: coordinator).errorCode) == .producerFenced)
 
@@ -157,13 +177,22 @@ import Testing
             add.v3AndBelowTransactionalID = "raw"
             add.v3AndBelowProducerID = initialized.producerID
             add.v3AndBelowProducerEpoch = 0
-            add.v3AndBelowTopics = [.init(name: "swift-txraw", partitions: [0]), .init(name: "no-such-topic", partitions: [0])]
+            add.v3AndBelowTopics = [
+                .init(name: "swift-txraw", partitions: [0]), .init(name: "no-such-topic", partitions: [0]),
+            ]
             let added = try await client.send(add, to: coordinator)
-            let codes = Dictionary(uniqueKeysWithValues: added.resultsByTopicV3AndBelow.map { ($0.name, ErrorCode(rawValue: $0.resultsByPartition[0].partitionErrorCode)) })
+            let codes = Dictionary(
+                uniqueKeysWithValues: added.resultsByTopicV3AndBelow.map {
+                    ($0.name, ErrorCode(rawValue: $0.resultsByPartition[0].partitionErrorCode))
+                })
             #expect(codes == ["swift-txraw": .operationNotAttempted, "no-such-topic": .unknownTopicOrPartition])
 
-            let described = try await client.send(DescribeTransactionsRequest(transactionalIDs: ["raw", "nobody"]), to: coordinator)
-            #expect(described.transactionStates.map { ErrorCode(rawValue: $0.errorCode) } == [.none, .transactionalIDNotFound])
+            let described = try await client.send(
+                DescribeTransactionsRequest(transactionalIDs: ["raw", "nobody"]), to: coordinator)
+            #expect(
+                described.transactionStates.map { ErrorCode(rawValue: $0.errorCode) } == [
+                    .none, .transactionalIDNotFound,
+                ])
             #expect(described.transactionStates[0].transactionState == "Empty")
 
             // KIP-890 part 1: a transactional write to a partition that is not in the transaction is refused
@@ -179,18 +208,24 @@ import Testing
             produce.transactionalID = "raw"
             produce.acks = -1
             produce.timeoutMs = 5000
-            produce.topicData = [.init(name: "swift-txraw", partitionData: [.init(index: 0, records: try builder.build().buffer)])]
+            produce.topicData = [
+                .init(name: "swift-txraw", partitionData: [.init(index: 0, records: try builder.build().buffer)])
+            ]
             let leader = try await client.leader(for: TopicPartition("swift-txraw", 0))
             let refused = try await client.send(produce, to: leader)
             #expect(ErrorCode(rawValue: refused.responses[0].partitionResponses[0].errorCode) == .transactionAbortable)
             add.v3AndBelowTopics = [.init(name: "swift-txraw", partitions: [0])]
-            #expect(try await client.send(add, to: coordinator).resultsByTopicV3AndBelow[0].resultsByPartition[0].partitionErrorCode == 0)
+            #expect(
+                try await client.send(add, to: coordinator).resultsByTopicV3AndBelow[0].resultsByPartition[0]
+                    .partitionErrorCode == 0)
             let taken = try await client.send(produce, to: leader)
             #expect(taken.responses[0].partitionResponses[0].errorCode == 0)
             end.producerEpoch = 0
             #expect(try await client.send(end, to: coordinator).errorCode == 0)
 
-            let listed = try await client.send(ListTransactionsRequest(stateFilters: ["Bogus"], producerIDFilters: [], durationFilter: -1), to: coordinator)
+            let listed = try await client.send(
+                ListTransactionsRequest(stateFilters: ["Bogus"], producerIDFilters: [], durationFilter: -1),
+                to: coordinator)
             #expect(listed.unknownStateFilters == ["Bogus"] && listed.transactionStates.isEmpty)
             await client.close()
         }

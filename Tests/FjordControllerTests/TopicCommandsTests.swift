@@ -32,7 +32,8 @@ import Testing
         #expect(next.topic(named: "orders")?.partitions.count == 3)
         #expect(next.topic(named: "orders")?.configs == ["retention.ms": "1000"])
         #expect(next.topic(id: KafkaUUID(high: 0, low: 2))?.name == "explicit")
-        #expect(next.topic(named: "orders")?.partitions.allSatisfy { $0.leader == 1 && $0.inSyncReplicas == [1] } == true)
+        #expect(
+            next.topic(named: "orders")?.partitions.allSatisfy { $0.leader == 1 && $0.inSyncReplicas == [1] } == true)
     }
 
     @Test(arguments: [
@@ -57,21 +58,30 @@ import Testing
     }
 
     @Test func existingNamesAndDotUnderscoreCollisionsAreRefused() {
-        let first = TopicCommands(image: image, defaults: defaults).createTopics([.init(name: "a.b")]) { KafkaUUID(high: 1, low: 1) }
+        let first = TopicCommands(image: image, defaults: defaults).createTopics([.init(name: "a.b")]) {
+            KafkaUUID(high: 1, low: 1)
+        }
         let next = replayed(image, first.records)
-        let second = TopicCommands(image: next, defaults: defaults).createTopics([.init(name: "a.b"), .init(name: "a_b")]) { .zero }
+        let second = TopicCommands(image: next, defaults: defaults).createTopics([
+            .init(name: "a.b"), .init(name: "a_b"),
+        ]) { .zero }
         #expect(second.response.map(\.result.error) == [.topicAlreadyExists, .invalidTopicException])
         #expect(second.response[1].result.message?.contains("collides") == true)
     }
 
     @Test func deleteAndCreatePartitions() {
-        let created = TopicCommands(image: image, defaults: defaults).createTopics([.init(name: "t")]) { KafkaUUID(high: 5, low: 5) }
+        let created = TopicCommands(image: image, defaults: defaults).createTopics([.init(name: "t")]) {
+            KafkaUUID(high: 5, low: 5)
+        }
         let withTopic = replayed(image, created.records)
-        let grow = TopicCommands(image: withTopic, defaults: defaults).createPartitions([("t", 5, nil), ("t", 2, nil), ("nope", 9, nil)])
+        let grow = TopicCommands(image: withTopic, defaults: defaults).createPartitions([
+            ("t", 5, nil), ("t", 2, nil), ("nope", 9, nil),
+        ])
         #expect(grow.response.map(\.result.error) == [.none, .invalidPartitions, .unknownTopicOrPartition])
         #expect(replayed(withTopic, grow.records).topic(named: "t")?.partitions.map(\.index) == [0, 1, 2, 3, 4])
 
-        let deleted = TopicCommands(image: withTopic, defaults: defaults).deleteTopics(names: ["t", "missing"], ids: [KafkaUUID(high: 9, low: 9)])
+        let deleted = TopicCommands(image: withTopic, defaults: defaults).deleteTopics(
+            names: ["t", "missing"], ids: [KafkaUUID(high: 9, low: 9)])
         #expect(deleted.response.map(\.result.error) == [.none, .unknownTopicOrPartition, .unknownTopicID])
         let after = replayed(withTopic, deleted.records)
         #expect(after.topic(named: "t") == nil)
@@ -79,29 +89,47 @@ import Testing
     }
 
     @Test func incrementalAlterConfigsValidatesAndAppliesEveryOperation() {
-        let created = TopicCommands(image: image, defaults: defaults).createTopics([.init(name: "t", configs: [("retention.ms", "5")])]) { KafkaUUID(high: 2, low: 2) }
+        let created = TopicCommands(image: image, defaults: defaults).createTopics([
+            .init(name: "t", configs: [("retention.ms", "5")])
+        ]) { KafkaUUID(high: 2, low: 2) }
         let base = replayed(image, created.records)
         let commands = ConfigCommands(image: base, nodeID: 1)
-        let changed = commands.incrementalAlter(type: ConfigResourceType.topic.rawValue, name: "t", changes: [
-            .init(name: "retention.ms", operation: .delete, value: nil),
-            .init(name: "cleanup.policy", operation: .append, value: "compact"),
-            .init(name: "max.message.bytes", operation: .set, value: "2048"),
-        ])
+        let changed = commands.incrementalAlter(
+            type: ConfigResourceType.topic.rawValue, name: "t",
+            changes: [
+                .init(name: "retention.ms", operation: .delete, value: nil),
+                .init(name: "cleanup.policy", operation: .append, value: "compact"),
+                .init(name: "max.message.bytes", operation: .set, value: "2048"),
+            ])
         #expect(changed.response == .ok)
         let after = replayed(base, changed.records)
         #expect(after.topic(named: "t")?.configs == ["cleanup.policy": "delete,compact", "max.message.bytes": "2048"])
 
-        #expect(commands.incrementalAlter(type: 2, name: "t", changes: [.init(name: "bogus", operation: .set, value: "1")]).response.error == .invalidConfig)
-        #expect(commands.incrementalAlter(type: 2, name: "t", changes: [.init(name: "segment.bytes", operation: .set, value: "-4")]).response.error == .invalidConfig)
-        #expect(commands.incrementalAlter(type: 2, name: "missing", changes: []).response.error == .unknownTopicOrPartition)
-        #expect(commands.incrementalAlter(type: 4, name: "1", changes: [.init(name: "log.retention.ms", operation: .set, value: "100")]).records.count == 1)
-        #expect(commands.incrementalAlter(type: 4, name: "1", changes: [.init(name: "retention.ms", operation: .set, value: "100")]).response.error == .invalidConfig)
+        #expect(
+            commands.incrementalAlter(type: 2, name: "t", changes: [.init(name: "bogus", operation: .set, value: "1")])
+                .response.error == .invalidConfig)
+        #expect(
+            commands.incrementalAlter(
+                type: 2, name: "t", changes: [.init(name: "segment.bytes", operation: .set, value: "-4")]
+            ).response.error == .invalidConfig)
+        #expect(
+            commands.incrementalAlter(type: 2, name: "missing", changes: []).response.error == .unknownTopicOrPartition)
+        #expect(
+            commands.incrementalAlter(
+                type: 4, name: "1", changes: [.init(name: "log.retention.ms", operation: .set, value: "100")]
+            ).records.count == 1)
+        #expect(
+            commands.incrementalAlter(
+                type: 4, name: "1", changes: [.init(name: "retention.ms", operation: .set, value: "100")]
+            ).response.error == .invalidConfig)
     }
 
     @Test func metadataRecordsRoundTripThroughTheirLogFraming() throws {
         let records: [MetadataRecord] = [
             .topic(TopicRecord(name: "t", topicID: KafkaUUID(high: 1, low: 2))),
-            .partition(PartitionRecord(partitionID: 0, topicID: KafkaUUID(high: 1, low: 2), replicas: [1], isr: [1], leader: 1)),
+            .partition(
+                PartitionRecord(partitionID: 0, topicID: KafkaUUID(high: 1, low: 2), replicas: [1], isr: [1], leader: 1)
+            ),
             .config(ConfigRecord(resourceType: 2, resourceName: "t", name: "retention.ms", value: nil)),
             .removeTopic(RemoveTopicRecord(topicID: KafkaUUID(high: 1, low: 2))),
             .producerIDs(ProducerIDsRecord(brokerID: 1, brokerEpoch: 0, nextProducerID: 1000)),

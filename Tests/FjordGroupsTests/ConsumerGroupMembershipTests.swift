@@ -101,21 +101,24 @@ import Testing
     private static let topic = AssignableTopic(topicID: KafkaUUID(high: 1, low: 1), partitionCount: 2)
 
     private func heartbeat(
-        _ manager: inout GroupManager, group: String = "g", member: String = "", epoch: Int32, owned: [Int32]? = nil, id: String = "m1"
+        _ manager: inout GroupManager, group: String = "g", member: String = "", epoch: Int32, owned: [Int32]? = nil,
+        id: String = "m1"
     ) -> ConsumerGroupHeartbeatResponse {
         let request = ConsumerGroupHeartbeatRequest(
             groupID: group, memberID: member, memberEpoch: epoch, rebalanceTimeoutMs: epoch == 0 ? 30_000 : -1,
             subscribedTopicNames: epoch == 0 ? ["t"] : nil,
             topicPartitions: epoch == 0 ? [] : owned.map { [.init(topicID: Self.topic.topicID, partitions: $0)] }
         )
-        let change = manager.planConsumerHeartbeat(request, context: .init(newMemberID: id, topics: ["t": Self.topic], now: 1000))
+        let change = manager.planConsumerHeartbeat(
+            request, context: .init(newMemberID: id, topics: ["t": Self.topic], now: 1000))
         for record in change.records { try! manager.replay(key: record.key, value: record.value, now: 1000) }
         manager.applyConsumerChange(change)
         return change.response
     }
 
     private func commit(_ manager: inout GroupManager, group: String = "g", member: String, epoch: Int32) -> ErrorCode {
-        let entry = GroupManager.OffsetCommitEntry(partition: TopicPartition("t", 0), offset: 5, leaderEpoch: 0, metadata: nil)
+        let entry = GroupManager.OffsetCommitEntry(
+            partition: TopicPartition("t", 0), offset: 5, leaderEpoch: 0, metadata: nil)
         let result = manager.commitOffsets(
             groupID: group, generationID: epoch, memberID: member, instanceID: nil, entries: [entry], now: 1000
         ) { _ in true }
@@ -160,7 +163,8 @@ import Testing
             groupID: "g", sessionTimeoutMs: 10_000, rebalanceTimeoutMs: 10_000, protocolType: "consumer",
             protocols: [.init(name: "range", metadata: ByteBuffer())]
         )
-        let context = JoinContext(requestID: 1, version: 9, clientID: "c", clientHost: "/127.0.0.1", newMemberID: "classic-1", now: 1000)
+        let context = JoinContext(
+            requestID: 1, version: 9, clientID: "c", clientHost: "/127.0.0.1", newMemberID: "classic-1", now: 1000)
         let joined = manager.join(join, context: context)
         #expect(joined.joinResponses.first?.1.errorCode == ErrorCode.inconsistentGroupProtocol.rawValue)
         _ = heartbeat(&manager, member: "m1", epoch: -1)
@@ -175,7 +179,10 @@ import Testing
             groupID: "c", sessionTimeoutMs: 10_000, rebalanceTimeoutMs: 10_000, memberID: "", protocolType: "consumer",
             protocols: [.init(name: "range", metadata: ByteBuffer())]
         )
-        _ = classic.join(classicJoin, context: JoinContext(requestID: 1, version: 3, clientID: "c", clientHost: "/h", newMemberID: "x", now: 1000))
+        _ = classic.join(
+            classicJoin,
+            context: JoinContext(requestID: 1, version: 3, clientID: "c", clientHost: "/h", newMemberID: "x", now: 1000)
+        )
         #expect(!(classic.groups["c"]?.isEmpty ?? true))
         let refused = heartbeat(&classic, group: "c", epoch: 0)
         #expect(refused.errorCode == ErrorCode.groupIDNotFoundError.rawValue)

@@ -1,14 +1,16 @@
 import FjordGroups
+import FjordTestSupport
 import KafkaProtocol
 import NIOCore
-import FjordTestSupport
 import Testing
 
 /// A scripted driver for the consumer protocol: topics, a clock, and clients that report what they own.
 struct ConsumerHarness {
     var manager = ConsumerGroupManager()
     var now: Int64 = 1_000_000
-    var topics: [String: AssignableTopic] = ["t": AssignableTopic(topicID: KafkaUUID(high: 1, low: 1), partitionCount: 4)]
+    var topics: [String: AssignableTopic] = [
+        "t": AssignableTopic(topicID: KafkaUUID(high: 1, low: 1), partitionCount: 4)
+    ]
     var nextID = 0
     /// Every record the manager asked to append, in order: replaying them must rebuild its state.
     var records: [GroupRecord] = []
@@ -21,7 +23,8 @@ struct ConsumerHarness {
     ) -> ConsumerGroupHeartbeatResponse {
         nextID += 1
         let request = ConsumerGroupHeartbeatRequest(
-            groupID: group, memberID: member, memberEpoch: epoch, instanceID: instance, rebalanceTimeoutMs: epoch == 0 ? 30_000 : -1,
+            groupID: group, memberID: member, memberEpoch: epoch, instanceID: instance,
+            rebalanceTimeoutMs: epoch == 0 ? 30_000 : -1,
             subscribedTopicNames: names, subscribedTopicRegex: regex, serverAssignor: assignor,
             topicPartitions: owned.map { set in set.map { .init(topicID: $0.key, partitions: $0.value.sorted()) } }
         )
@@ -66,7 +69,8 @@ struct ConsumerHarness {
     private func normalized(_ groups: [String: ConsumerGroup]) -> [String: Snapshot] {
         groups.mapValues { group in
             Snapshot(
-                groupEpoch: group.groupEpoch, assignmentEpoch: group.assignmentEpoch, subscribedTopics: group.subscribedTopics,
+                groupEpoch: group.groupEpoch, assignmentEpoch: group.assignmentEpoch,
+                subscribedTopics: group.subscribedTopics,
                 targetAssignment: group.targetAssignment,
                 members: group.members.mapValues { member in
                     var member = member
@@ -84,7 +88,9 @@ struct ConsumerHarness {
 
     func owned(_ response: ConsumerGroupHeartbeatResponse) -> TopicPartitionSet {
         var set = TopicPartitionSet()
-        for topic in response.assignment?.topicPartitions ?? [] { set[topic.topicID, default: []].formUnion(topic.partitions) }
+        for topic in response.assignment?.topicPartitions ?? [] {
+            set[topic.topicID, default: []].formUnion(topic.partitions)
+        }
         return set
     }
 
@@ -92,7 +98,9 @@ struct ConsumerHarness {
     func exclusive(_ group: String = "g") -> Bool {
         var seen = Set<String>()
         for member in manager.groups[group]?.members.values.map({ $0 }) ?? [] {
-            for (topic, partitions) in member.assigned.merging(member.pendingRevocation, uniquingKeysWith: { $0.union($1) }) {
+            for (topic, partitions) in member.assigned.merging(
+                member.pendingRevocation, uniquingKeysWith: { $0.union($1) })
+            {
                 for partition in partitions where !seen.insert("\(topic)-\(partition)").inserted { return false }
             }
         }
@@ -146,7 +154,8 @@ struct ConsumerHarness {
         var h = ConsumerHarness()
         let a = h.join()
         let b = h.join()
-        let aID = a.memberID!, bID = b.memberID!
+        let aID = a.memberID!
+        let bID = b.memberID!
         let revoke = h.heartbeat(aID, epoch: 1, owned: h.owned(a))
         _ = h.heartbeat(aID, epoch: 1, owned: h.owned(revoke))
         _ = h.heartbeat(bID, epoch: 2, owned: [:])
@@ -179,9 +188,12 @@ struct ConsumerHarness {
     @Test func invalidRequests() {
         // Flow: each malformed heartbeat gets Kafka's error and creates no group.
         var h = ConsumerHarness()
-        #expect(h.heartbeat(epoch: 0, topics: ["t"], owned: [:], group: "").errorCode == ErrorCode.invalidRequest.rawValue)
+        #expect(
+            h.heartbeat(epoch: 0, topics: ["t"], owned: [:], group: "").errorCode == ErrorCode.invalidRequest.rawValue)
         #expect(h.heartbeat(epoch: 0, topics: nil, owned: [:]).errorCode == ErrorCode.invalidRequest.rawValue)
-        #expect(h.heartbeat(epoch: 0, topics: ["t"], owned: [:], assignor: "sticky").errorCode == ErrorCode.unsupportedAssignor.rawValue)
+        #expect(
+            h.heartbeat(epoch: 0, topics: ["t"], owned: [:], assignor: "sticky").errorCode
+                == ErrorCode.unsupportedAssignor.rawValue)
         #expect(h.heartbeat(epoch: 3, topics: ["t"]).errorCode == ErrorCode.invalidRequest.rawValue)
         #expect(h.manager.groups.isEmpty)
     }
@@ -191,7 +203,8 @@ struct ConsumerHarness {
         // not subscribed to a topic gets none of it.
         let t = AssignableTopic(topicID: KafkaUUID(high: 0, low: 7), partitionCount: 7)
         let u = AssignableTopic(topicID: KafkaUUID(high: 0, low: 8), partitionCount: 2)
-        let result = RangeAssignor.assign(subscriptions: ["a": ["t"], "b": ["t"], "c": ["t", "u"]], topics: ["t": t, "u": u])
+        let result = RangeAssignor.assign(
+            subscriptions: ["a": ["t"], "b": ["t"], "c": ["t", "u"]], topics: ["t": t, "u": u])
         #expect(result["a"] == [t.topicID: [0, 1, 2]])
         #expect(result["b"] == [t.topicID: [3, 4]])
         #expect(result["c"] == [t.topicID: [5, 6], u.topicID: [0, 1]])
@@ -251,4 +264,3 @@ struct ConsumerHarness {
         #expect(h.replayMatches(), "seed \(seed)")
     }
 }
-

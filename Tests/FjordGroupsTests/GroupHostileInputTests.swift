@@ -97,11 +97,14 @@ import Testing
             groupID: "g", sessionTimeoutMs: 10_000, rebalanceTimeoutMs: 30_000, memberID: "", groupInstanceID: "static",
             protocolType: "consumer", protocols: [.init(name: "range", metadata: slice)]
         )
-        let context = JoinContext(requestID: 1, version: 9, clientID: "c", clientHost: "/127.0.0.1", newMemberID: "m1", now: h.now)
+        let context = JoinContext(
+            requestID: 1, version: 9, clientID: "c", clientHost: "/127.0.0.1", newMemberID: "m1", now: h.now)
         h.absorb(h.manager.join(request, context: context))
         let stored = h.manager.groups["g"]!.members["m1"]!.protocols[0].metadata
         #expect(stored.readableBytes == 3)
-        let frameRange = frame.withUnsafeReadableBytes { UInt(bitPattern: $0.baseAddress!)..<UInt(bitPattern: $0.baseAddress!) + UInt($0.count) }
+        let frameRange = frame.withUnsafeReadableBytes {
+            UInt(bitPattern: $0.baseAddress!)..<UInt(bitPattern: $0.baseAddress!) + UInt($0.count)
+        }
         let storedAddress = stored.withUnsafeReadableBytes { UInt(bitPattern: $0.baseAddress!) }
         #expect(!frameRange.contains(storedAddress))
     }
@@ -115,7 +118,8 @@ import Testing
         let valid = length > 0 && length <= 32_767
         let first = h.join(groupID)
         #expect(h.joins[first]?.errorCode == (valid ? ErrorCode.memberIDRequired : .invalidGroupID).rawValue)
-        let entry = GroupManager.OffsetCommitEntry(partition: TopicPartition("t", 0), offset: 5, leaderEpoch: -1, metadata: nil)
+        let entry = GroupManager.OffsetCommitEntry(
+            partition: TopicPartition("t", 0), offset: 5, leaderEpoch: -1, metadata: nil)
         let result = h.manager.commitOffsets(
             groupID: groupID, generationID: -1, memberID: "", instanceID: nil, entries: [entry], now: h.now
         ) { _ in true }
@@ -131,7 +135,9 @@ import Testing
         let entries = [TopicPartition("t", 0), TopicPartition("t", 9), TopicPartition("nope", 0)].map {
             GroupManager.OffsetCommitEntry(partition: $0, offset: 1, leaderEpoch: -1, metadata: nil)
         }
-        let result = h.manager.commitOffsets(groupID: "s", generationID: -1, memberID: "", instanceID: nil, entries: entries, now: h.now) {
+        let result = h.manager.commitOffsets(
+            groupID: "s", generationID: -1, memberID: "", instanceID: nil, entries: entries, now: h.now
+        ) {
             $0 == TopicPartition("t", 0)
         }
         #expect(result.answer == [.none, .unknownTopicOrPartition, .unknownTopicOrPartition])
@@ -146,21 +152,26 @@ import Testing
         var manager = GroupManager(configuration: configuration)
         let topic = AssignableTopic(topicID: KafkaUUID(high: 1, low: 1), partitionCount: 1)
         var nextID = 0
-        func heartbeat(group: String = "g", names: [String]? = ["t"], regex: String? = nil) -> ConsumerGroupHeartbeatResponse {
+        func heartbeat(group: String = "g", names: [String]? = ["t"], regex: String? = nil)
+            -> ConsumerGroupHeartbeatResponse
+        {
             nextID += 1
             let request = ConsumerGroupHeartbeatRequest(
                 groupID: group, memberEpoch: 0, rebalanceTimeoutMs: 1000, subscribedTopicNames: names,
                 subscribedTopicRegex: regex, topicPartitions: []
             )
-            let change = manager.planConsumerHeartbeat(request, context: .init(newMemberID: "m\(nextID)", topics: ["t": topic], now: 0))
+            let change = manager.planConsumerHeartbeat(
+                request, context: .init(newMemberID: "m\(nextID)", topics: ["t": topic], now: 0))
             manager.applyConsumerChange(change)
             return change.response
         }
         let manyNames = (0..<20_000).map { "topic-\($0)" }
         #expect(heartbeat(group: "a", names: manyNames).errorCode == ErrorCode.invalidRequest.rawValue)
-        #expect(heartbeat(group: "b", names: nil, regex: String(repeating: "a", count: 5000)).errorCode
-            == ErrorCode.invalidRegularExpression.rawValue)
-        #expect(heartbeat(group: "c", names: nil, regex: "[z-a]").errorCode == ErrorCode.invalidRegularExpression.rawValue)
+        #expect(
+            heartbeat(group: "b", names: nil, regex: String(repeating: "a", count: 5000)).errorCode
+                == ErrorCode.invalidRegularExpression.rawValue)
+        #expect(
+            heartbeat(group: "c", names: nil, regex: "[z-a]").errorCode == ErrorCode.invalidRegularExpression.rawValue)
         #expect(heartbeat(group: String(repeating: "g", count: 40_000)).errorCode == ErrorCode.invalidGroupID.rawValue)
         #expect(manager.consumerGroups.groups.isEmpty)
         #expect(heartbeat().errorCode == 0)

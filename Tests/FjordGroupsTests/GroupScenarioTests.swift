@@ -27,22 +27,27 @@ struct Harness {
 
     /// Sends a JoinGroup; returns its request id (the answer may come later).
     mutating func join(
-        _ group: String = "g", member: String = "", instance: String? = nil, session: Int32 = 10_000, rebalance: Int32 = 30_000,
+        _ group: String = "g", member: String = "", instance: String? = nil, session: Int32 = 10_000,
+        rebalance: Int32 = 30_000,
         protocols: [(String, String)] = [("range", "m")], version: Int16 = 9, newID: String? = nil
     ) -> RequestID {
         nextID += 1
         let request = JoinGroupRequest(
-            groupID: group, sessionTimeoutMs: session, rebalanceTimeoutMs: rebalance, memberID: member, groupInstanceID: instance,
+            groupID: group, sessionTimeoutMs: session, rebalanceTimeoutMs: rebalance, memberID: member,
+            groupInstanceID: instance,
             protocolType: "consumer", protocols: protocols.map { .init(name: $0.0, metadata: ByteBuffer(string: $0.1)) }
         )
-        let context = JoinContext(requestID: nextID, version: version, clientID: "c", clientHost: "/127.0.0.1", newMemberID: newID ?? "m\(nextID)", now: now)
+        let context = JoinContext(
+            requestID: nextID, version: version, clientID: "c", clientHost: "/127.0.0.1",
+            newMemberID: newID ?? "m\(nextID)", now: now)
         absorb(manager.join(request, context: context))
         return nextID
     }
 
     /// Joins a new dynamic member through MEMBER_ID_REQUIRED; returns the join request id of the second join.
     mutating func joinNew(
-        _ group: String = "g", session: Int32 = 10_000, rebalance: Int32 = 30_000, protocols: [(String, String)] = [("range", "m")]
+        _ group: String = "g", session: Int32 = 10_000, rebalance: Int32 = 30_000,
+        protocols: [(String, String)] = [("range", "m")]
     ) -> (RequestID, String) {
         let first = join(group, session: session, rebalance: rebalance, protocols: protocols)
         let memberID = joins[first]!.memberID
@@ -50,11 +55,15 @@ struct Harness {
         return (join(group, member: memberID, session: session, rebalance: rebalance, protocols: protocols), memberID)
     }
 
-    mutating func sync(_ group: String = "g", member: String, generation: Int32, assignments: [String: String] = [:]) -> RequestID {
+    mutating func sync(_ group: String = "g", member: String, generation: Int32, assignments: [String: String] = [:])
+        -> RequestID
+    {
         nextID += 1
         let request = SyncGroupRequest(
             groupID: group, generationID: generation, memberID: member,
-            assignments: assignments.sorted { $0.key < $1.key }.map { .init(memberID: $0.key, assignment: ByteBuffer(string: $0.value)) }
+            assignments: assignments.sorted { $0.key < $1.key }.map {
+                .init(memberID: $0.key, assignment: ByteBuffer(string: $0.value))
+            }
         )
         absorb(manager.sync(request, requestID: nextID, now: now))
         return nextID
@@ -86,9 +95,15 @@ struct Harness {
         #expect(h.syncs[sync]?.assignment == ByteBuffer(string: "A"))
         #expect(h.state() == .stable)
         #expect(h.records.count == 1)
-        #expect(h.manager.heartbeat(groupID: "g", memberID: memberID, instanceID: nil, generationID: 1, now: h.now) == .none)
-        #expect(h.manager.heartbeat(groupID: "g", memberID: memberID, instanceID: nil, generationID: 0, now: h.now) == .illegalGeneration)
-        #expect(h.manager.heartbeat(groupID: "g", memberID: "nobody", instanceID: nil, generationID: 1, now: h.now) == .unknownMemberID)
+        #expect(
+            h.manager.heartbeat(groupID: "g", memberID: memberID, instanceID: nil, generationID: 1, now: h.now) == .none
+        )
+        #expect(
+            h.manager.heartbeat(groupID: "g", memberID: memberID, instanceID: nil, generationID: 0, now: h.now)
+                == .illegalGeneration)
+        #expect(
+            h.manager.heartbeat(groupID: "g", memberID: "nobody", instanceID: nil, generationID: 1, now: h.now)
+                == .unknownMemberID)
     }
 
     @Test func secondMemberTriggersRebalanceAndBothGetAssignments() {
@@ -100,7 +115,9 @@ struct Harness {
         let (joinB, b) = h.joinNew()
         #expect(h.joins[joinB] == nil)
         #expect(h.state() == .preparingRebalance)
-        #expect(h.manager.heartbeat(groupID: "g", memberID: a, instanceID: nil, generationID: 1, now: h.now) == .rebalanceInProgress)
+        #expect(
+            h.manager.heartbeat(groupID: "g", memberID: a, instanceID: nil, generationID: 1, now: h.now)
+                == .rebalanceInProgress)
         let rejoinA = h.join(member: a)
         #expect(h.joins[rejoinA]?.generationID == 2)
         #expect(h.joins[rejoinA]?.members.count == 2)
@@ -127,7 +144,9 @@ struct Harness {
         _ = h.sync(member: b, generation: 2)
         for _ in 0..<4 {
             h.advance(2000)
-            #expect(h.manager.heartbeat(groupID: "g", memberID: a, instanceID: nil, generationID: 2, now: h.now) != .unknownMemberID)
+            #expect(
+                h.manager.heartbeat(groupID: "g", memberID: a, instanceID: nil, generationID: 2, now: h.now)
+                    != .unknownMemberID)
         }
         #expect(h.manager.groups["g"]?.members[b] == nil)
         #expect(h.state() == .preparingRebalance)
@@ -151,8 +170,10 @@ struct Harness {
         #expect(h.syncs[syncB] == nil)
         for _ in 0..<2 {
             h.advance(2000)
-            #expect(h.manager.heartbeat(groupID: "g", memberID: a, instanceID: nil, generationID: 2, now: h.now) == .none)
-            #expect(h.manager.heartbeat(groupID: "g", memberID: b, instanceID: nil, generationID: 2, now: h.now) == .none)
+            #expect(
+                h.manager.heartbeat(groupID: "g", memberID: a, instanceID: nil, generationID: 2, now: h.now) == .none)
+            #expect(
+                h.manager.heartbeat(groupID: "g", memberID: b, instanceID: nil, generationID: 2, now: h.now) == .none)
         }
         #expect(h.state() == .completingRebalance)
         h.advance(1500)
@@ -202,7 +223,9 @@ struct Harness {
         #expect(h.state() == .stable)
         let resync = h.sync(member: "s2b", generation: 2)
         #expect(h.syncs[resync]?.assignment == ByteBuffer(string: "B"))
-        #expect(h.manager.heartbeat(groupID: "g", memberID: "s2", instanceID: "i2", generationID: 2, now: h.now) == .fencedInstanceID)
+        #expect(
+            h.manager.heartbeat(groupID: "g", memberID: "s2", instanceID: "i2", generationID: 2, now: h.now)
+                == .fencedInstanceID)
         // A restarting static leader gets skip_assignment and the member list (v9).
         let leader = h.join(instance: "i1", newID: "s1b")
         #expect(h.joins[leader]?.skipAssignment == true)
@@ -260,23 +283,36 @@ struct Harness {
         // offsets; 3. a fresh manager replaying the same records (a restart) answers OffsetFetch the same; 4. a
         // commit from a stale generation is refused.
         var h = Harness()
-        let entries = [GroupManager.OffsetCommitEntry(partition: TopicPartition("t", 0), offset: 42, leaderEpoch: 3, metadata: "meta")]
-        let result = h.manager.commitOffsets(groupID: "simple", generationID: -1, memberID: "", instanceID: nil, entries: entries, now: h.now) { _ in true }
+        let entries = [
+            GroupManager.OffsetCommitEntry(
+                partition: TopicPartition("t", 0), offset: 42, leaderEpoch: 3, metadata: "meta")
+        ]
+        let result = h.manager.commitOffsets(
+            groupID: "simple", generationID: -1, memberID: "", instanceID: nil, entries: entries, now: h.now
+        ) { _ in true }
         #expect(result.answer == [.none])
         for record in result.records { try h.manager.replay(key: record.key, value: record.value, now: h.now) }
         let fetched = h.manager.fetchOffsets(groupID: "simple", partitions: nil)
         #expect(fetched.first?.1?.offset == 42)
         var restarted = GroupManager()
         for record in result.records { try restarted.replay(key: record.key, value: record.value, now: h.now) }
-        #expect(restarted.fetchOffsets(groupID: "simple", partitions: [TopicPartition("t", 0)]).first?.1?.metadata == "meta")
+        #expect(
+            restarted.fetchOffsets(groupID: "simple", partitions: [TopicPartition("t", 0)]).first?.1?.metadata == "meta"
+        )
         #expect(restarted.listGroups(statesFilter: [], typesFilter: []).map(\.groupID) == ["simple"])
-        let unknown = h.manager.commitOffsets(groupID: "simple", generationID: -1, memberID: "", instanceID: nil, entries: entries, now: h.now) { _ in false }
+        let unknown = h.manager.commitOffsets(
+            groupID: "simple", generationID: -1, memberID: "", instanceID: nil, entries: entries, now: h.now
+        ) { _ in false }
         #expect(unknown.answer == [.unknownTopicOrPartition])
         let (_, a) = h.joinNew()
         _ = h.sync(member: a, generation: 1)
-        let stale = h.manager.commitOffsets(groupID: "g", generationID: 0, memberID: a, instanceID: nil, entries: entries, now: h.now) { _ in true }
+        let stale = h.manager.commitOffsets(
+            groupID: "g", generationID: 0, memberID: a, instanceID: nil, entries: entries, now: h.now
+        ) { _ in true }
         #expect(stale.answer == [.illegalGeneration])
-        let stranger = h.manager.commitOffsets(groupID: "g", generationID: 1, memberID: "x", instanceID: nil, entries: entries, now: h.now) { _ in true }
+        let stranger = h.manager.commitOffsets(
+            groupID: "g", generationID: 1, memberID: "x", instanceID: nil, entries: entries, now: h.now
+        ) { _ in true }
         #expect(stranger.answer == [.unknownMemberID])
     }
 
@@ -300,13 +336,19 @@ struct Harness {
         var h = Harness()
         let day: Int64 = 86_400_000
         func commit(_ group: String, _ partition: Int32, generation: Int32 = -1, member: String = "") throws {
-            let entry = GroupManager.OffsetCommitEntry(partition: TopicPartition("t", partition), offset: 1, leaderEpoch: -1, metadata: nil)
-            let result = h.manager.commitOffsets(groupID: group, generationID: generation, memberID: member, instanceID: nil, entries: [entry], now: h.now) { _ in true }
+            let entry = GroupManager.OffsetCommitEntry(
+                partition: TopicPartition("t", partition), offset: 1, leaderEpoch: -1, metadata: nil)
+            let result = h.manager.commitOffsets(
+                groupID: group, generationID: generation, memberID: member, instanceID: nil, entries: [entry],
+                now: h.now
+            ) { _ in true }
             #expect(result.answer == [.none])
             for record in result.records { try h.manager.replay(key: record.key, value: record.value, now: h.now) }
         }
         func expire() throws {
-            for record in h.manager.expireOffsets(now: h.now) { try h.manager.replay(key: record.key, value: record.value, now: h.now) }
+            for record in h.manager.expireOffsets(now: h.now) {
+                try h.manager.replay(key: record.key, value: record.value, now: h.now)
+            }
         }
         let start = h.now
         try commit("simple", 0)

@@ -1,8 +1,8 @@
 import FjordGroups
+import FjordTestSupport
 import Foundation
 import KafkaProtocol
 import NIOCore
-import FjordTestSupport
 import Testing
 
 /// A simulated client following the classic protocol as librdkafka does (join, sync, heartbeat, rejoin on
@@ -58,7 +58,9 @@ struct SimClient {
                 guard let index = clients.firstIndex(where: { $0.waitingSync == id }) else { continue }
                 clients[index].waitingSync = nil
                 if response.errorCode != 0 { clients[index].needsJoin = true }
-                if response.errorCode == ErrorCode.unknownMemberID.rawValue || response.errorCode == ErrorCode.illegalGeneration.rawValue {
+                if response.errorCode == ErrorCode.unknownMemberID.rawValue
+                    || response.errorCode == ErrorCode.illegalGeneration.rawValue
+                {
                     clients[index].memberID = ""
                 }
             }
@@ -73,7 +75,8 @@ struct SimClient {
             } else if roll < 5 {
                 clients[index].alive = false  // crash: silent from now on
             } else if roll < 8, !client.memberID.isEmpty {
-                let result = manager.leave(groupID: "g", members: [.init(memberID: client.memberID, instanceID: nil)], now: now)
+                let result = manager.leave(
+                    groupID: "g", members: [.init(memberID: client.memberID, instanceID: nil)], now: now)
                 clients[index] = SimClient(instanceID: client.instanceID)
                 deliver(result.outputs)
             } else if client.needsJoin, client.waitingJoin == nil {
@@ -85,24 +88,33 @@ struct SimClient {
                     groupInstanceID: client.instanceID, protocolType: "consumer",
                     protocols: [.init(name: "range", metadata: ByteBuffer(string: "sub"))]
                 )
-                deliver(manager.join(request, context: JoinContext(
-                    requestID: nextID, version: 9, clientID: "c\(index)", clientHost: "/h", newMemberID: "m\(nextID)", now: now
-                )))
+                deliver(
+                    manager.join(
+                        request,
+                        context: JoinContext(
+                            requestID: nextID, version: 9, clientID: "c\(index)", clientHost: "/h",
+                            newMemberID: "m\(nextID)", now: now
+                        )))
             } else if let joined = client.joined, client.waitingSync == nil, !client.needsJoin {
                 nextID += 1
                 clients[index].waitingSync = nextID
                 clients[index].joined = nil
-                var request = SyncGroupRequest(groupID: "g", generationID: joined.generationID, memberID: client.memberID, groupInstanceID: client.instanceID)
+                var request = SyncGroupRequest(
+                    groupID: "g", generationID: joined.generationID, memberID: client.memberID,
+                    groupInstanceID: client.instanceID)
                 if joined.leader == client.memberID, !joined.skipAssignment {
                     let members = joined.members.map(\.memberID)
                     request.assignments = members.enumerated().map { position, memberID in
-                        let owned = stride(from: position, to: Self.partitions, by: members.count).map(String.init).joined(separator: ",")
+                        let owned = stride(from: position, to: Self.partitions, by: members.count).map(String.init)
+                            .joined(separator: ",")
                         return .init(memberID: memberID, assignment: ByteBuffer(string: owned))
                     }
                 }
                 deliver(manager.sync(request, requestID: nextID, now: now))
             } else if !client.memberID.isEmpty, client.waitingJoin == nil, client.waitingSync == nil {
-                let error = manager.heartbeat(groupID: "g", memberID: client.memberID, instanceID: client.instanceID, generationID: client.generation, now: now)
+                let error = manager.heartbeat(
+                    groupID: "g", memberID: client.memberID, instanceID: client.instanceID,
+                    generationID: client.generation, now: now)
                 if error == .rebalanceInProgress { clients[index].needsJoin = true }
                 if error == .unknownMemberID || error == .illegalGeneration || error == .fencedInstanceID {
                     clients[index] = SimClient(instanceID: client.instanceID)
@@ -116,7 +128,9 @@ struct SimClient {
         now += 120_000
         deliver(manager.tick(now: now))
         for client in clients {
-            #expect(client.waitingJoin == nil, "invariant: every JoinGroup is answered by the rebalance timeout (seed \(seed))")
+            #expect(
+                client.waitingJoin == nil,
+                "invariant: every JoinGroup is answered by the rebalance timeout (seed \(seed))")
         }
     }
 
@@ -125,19 +139,27 @@ struct SimClient {
     func checkInvariants(_ manager: GroupManager, seed: UInt64) {
         guard let group = manager.groups["g"] else { return }
         if group.state == .stable || group.state == .completingRebalance {
-            #expect(group.members.values.allSatisfy { $0.pendingJoin == nil }, "invariant: no waiting join once the join phase ended (seed \(seed))")
-            #expect(group.leaderID.map { group.members[$0] != nil } ?? false, "invariant: the leader is a member (seed \(seed))")
+            #expect(
+                group.members.values.allSatisfy { $0.pendingJoin == nil },
+                "invariant: no waiting join once the join phase ended (seed \(seed))")
+            #expect(
+                group.leaderID.map { group.members[$0] != nil } ?? false,
+                "invariant: the leader is a member (seed \(seed))")
         }
         if group.state == .stable {
             var owners: [String: String] = [:]
             for member in group.members.values {
                 for partition in String(buffer: member.assignment).split(separator: ",") {
-                    #expect(owners[String(partition)] == nil, "invariant: partition \(partition) has one owner (seed \(seed))")
+                    #expect(
+                        owners[String(partition)] == nil,
+                        "invariant: partition \(partition) has one owner (seed \(seed))")
                     owners[String(partition)] = member.memberID
                 }
             }
         }
-        if group.state == .empty { #expect(group.members.isEmpty, "invariant: an empty group has no members (seed \(seed))") }
+        if group.state == .empty {
+            #expect(group.members.isEmpty, "invariant: an empty group has no members (seed \(seed))")
+        }
     }
 
     static func seeds() -> [UInt64] {

@@ -1,12 +1,13 @@
-@testable import FjordStorage
 import Dispatch
-import KafkaProtocol
+import FjordTestSupport
 import Foundation
+import KafkaProtocol
 import KafkaRecords
 import NIOConcurrencyHelpers
 import NIOCore
-import FjordTestSupport
 import Testing
+
+@testable import FjordStorage
 
 @Suite struct ConcurrencyTests {
     /// Flow: 1. one thread appends 1,500 batches whose record values name their own offsets; 2. three threads read
@@ -21,7 +22,8 @@ import Testing
         configuration.segmentBytesMax = 16 * 1024
         configuration.indexIntervalBytes = 512
         let log = try PartitionLog(
-            directory: directory, topicPartition: TopicPartition("c", 0), topicID: KafkaUUIDFixture.id, configuration: configuration
+            directory: directory, topicPartition: TopicPartition("c", 0), topicID: KafkaUUIDFixture.id,
+            configuration: configuration
         )
         let done = NIOLockedValueBox(false)
         let failures = NIOLockedValueBox([String]())
@@ -41,7 +43,9 @@ import Testing
                     var builder = RecordBatchBuilder()
                     let next = log.logEndOffset
                     for record in 0..<(1 + index % 7) {
-                        builder.append(timestamp: 1_000 + Int64(index), key: nil, value: ByteBuffer(string: "o\(next + Int64(record))"))
+                        builder.append(
+                            timestamp: 1_000 + Int64(index), key: nil,
+                            value: ByteBuffer(string: "o\(next + Int64(record))"))
                     }
                     do { _ = try log.append(try builder.build().buffer, leaderEpoch: 0) } catch {
                         failures.withLockedValue { $0.append("append: \(error)") }
@@ -62,14 +66,18 @@ import Testing
                     var expected: Int64?
                     while let batch = try sequence.next() {
                         guard batch.isCRCValid else { throw LogError(.corrupt, "CRC at \(batch.baseOffset)") }
-                        if let expected, batch.baseOffset != expected { throw LogError(.corrupt, "gap before \(batch.baseOffset)") }
+                        if let expected, batch.baseOffset != expected {
+                            throw LogError(.corrupt, "gap before \(batch.baseOffset)")
+                        }
                         for record in try batch.records() where String(buffer: record.value!) != "o\(record.offset)" {
                             throw LogError(.corrupt, "record \(record.offset) holds \(String(buffer: record.value!))")
                         }
                         guard batch.lastOffset < end else { throw LogError(.corrupt, "read past the bound \(end)") }
                         expected = batch.nextOffset
                     }
-                    guard sequence.trailingPartialBytes == 0, expected != nil else { throw LogError(.corrupt, "partial batch") }
+                    guard sequence.trailingPartialBytes == 0, expected != nil else {
+                        throw LogError(.corrupt, "partial batch")
+                    }
                     reads.withLockedValue { $0 += 1 }
                 } catch {
                     failures.withLockedValue { $0.append("read at \(offset): \(error)") }
@@ -108,10 +116,13 @@ import Testing
         configuration.indexIntervalBytes = 64
         let template = root + "/template"
         let seedLog = try PartitionLog(
-            directory: template, topicPartition: TopicPartition("lazy", 0), topicID: KafkaUUIDFixture.id, configuration: configuration
+            directory: template, topicPartition: TopicPartition("lazy", 0), topicID: KafkaUUIDFixture.id,
+            configuration: configuration
         )
         for segment in 0..<3 {
-            for index in 0..<4 { _ = try seedLog.append(StorageFixtures.batch(count: 5, prefix: "s\(segment)i\(index)"), leaderEpoch: -1) }
+            for index in 0..<4 {
+                _ = try seedLog.append(StorageFixtures.batch(count: 5, prefix: "s\(segment)i\(index)"), leaderEpoch: -1)
+            }
             if segment < 2 { try seedLog.roll() }
         }
         try seedLog.close()
@@ -142,7 +153,9 @@ import Testing
         let started = ContinuousClock.now
         let logs = try manager.loadExisting { _ in configuration }
         let elapsed = ContinuousClock.now - started
-        print("opened \(partitions) partitions × 3 segments in \(elapsed), \(LogChecks.openDescriptorCount() - baseline) descriptors")
+        print(
+            "opened \(partitions) partitions × 3 segments in \(elapsed), \(LogChecks.openDescriptorCount() - baseline) descriptors"
+        )
         #expect(logs.count == partitions)
         #expect(manager.previousShutdownWasClean)
         // About 1.5 s here; the bound only catches pathological opens (what is read is checked just below), with

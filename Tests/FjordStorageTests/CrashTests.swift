@@ -1,13 +1,14 @@
-@testable import FjordStorage
-import KafkaProtocol
+import FjordTestSupport
 import Foundation
+import KafkaProtocol
 import KafkaRecords
 import NIOCore
-import FjordTestSupport
 import Testing
 
+@testable import FjordStorage
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Crash tests with a real child process (`fjord-storage-crash-writer`) killed by SIGKILL.
@@ -17,7 +18,8 @@ import Glibc
     static func writerPath() -> String? {
         if let path = ProcessInfo.processInfo.environment["FJORD_STORAGE_CRASH_WRITER"] { return path }
         var candidates = [String]()
-        for start in [CommandLine.arguments.first, Bundle.main.executablePath, Bundle.main.bundlePath].compactMap({ $0 }) {
+        for start in [CommandLine.arguments.first, Bundle.main.executablePath, Bundle.main.bundlePath].compactMap({ $0 }
+        ) {
             var url = URL(fileURLWithPath: start).standardizedFileURL
             for _ in 0..<4 {
                 url.deleteLastPathComponent()
@@ -36,7 +38,8 @@ import Glibc
     /// 4. Close, and run the next round on the same folder (≥ 20 rounds); at the end re-check every ACK of every round.
     @Test func sigkillNeverLosesAnAcknowledgedAppend() throws {
         guard let writer = Self.writerPath() else {
-            Issue.record("""
+            Issue.record(
+                """
                 fjord-storage-crash-writer not found next to the test bundle (\(CommandLine.arguments.first ?? "?")). \
                 Build it first: `swift build` (make test does), or set FJORD_STORAGE_CRASH_WRITER.
                 """)
@@ -73,14 +76,16 @@ import Glibc
             usleep(useconds_t(5_000 + random.next(below: 60_000)))
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
-            let start_ = try #require(start, "round \(round): the writer never started")
+            let writerStart = try #require(start, "round \(round): the writer never started")
             #expect(acknowledgedOnce, "round \(round): the writer acknowledged nothing within 60 s")
-            let lines = try String(contentsOfFile: output, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
+            let lines = try String(contentsOfFile: output, encoding: .utf8).split(
+                separator: "\n", omittingEmptySubsequences: false)
             var roundAcks: [(first: Int64, last: Int64, checksum: UInt32)] = []
             // Only complete lines count (the last may have been cut by the kill).
             for line in lines.dropLast() where line.hasPrefix("ACK ") {
                 let parts = line.split(separator: " ")
-                if parts.count == 4, let first = Int64(parts[1]), let last = Int64(parts[2]), let sum = UInt32(parts[3]) {
+                if parts.count == 4, let first = Int64(parts[1]), let last = Int64(parts[2]), let sum = UInt32(parts[3])
+                {
                     roundAcks.append((first, last, sum))
                 }
             }
@@ -91,26 +96,37 @@ import Glibc
             )
             // The writer recovered to where the previous round's reopen left the log.
             // The writer recovered at least everything acknowledged before.
-            #expect(start_ >= (acknowledged.last?.last ?? -1) + 1, "round \(round): the writer started at \(start_)")
-            #expect(log.logEndOffset >= (roundAcks.last?.last ?? start_ - 1) + 1, "round \(round): log end \(log.logEndOffset) lost ACKed appends")
-            let records = try LogChecks.allRecords(log, from: start_)
+            #expect(
+                writerStart >= (acknowledged.last?.last ?? -1) + 1,
+                "round \(round): the writer started at \(writerStart)")
+            #expect(
+                log.logEndOffset >= (roundAcks.last?.last ?? writerStart - 1) + 1,
+                "round \(round): log end \(log.logEndOffset) lost ACKed appends")
+            let records = try LogChecks.allRecords(log, from: writerStart)
             var byOffset = [Int64: Record]()
             for record in records { byOffset[record.offset] = record }
             for ack in roundAcks {
                 let range = (ack.first...ack.last).compactMap { byOffset[$0] }
-                #expect(range.count == Int(ack.last - ack.first + 1), "round \(round): records \(ack.first)...\(ack.last) missing (seed \(seed))")
-                #expect(LogChecks.contentChecksum(range) == ack.checksum, "round \(round): content of \(ack.first)...\(ack.last) differs (seed \(seed))")
+                #expect(
+                    range.count == Int(ack.last - ack.first + 1),
+                    "round \(round): records \(ack.first)...\(ack.last) missing (seed \(seed))")
+                #expect(
+                    LogChecks.contentChecksum(range) == ack.checksum,
+                    "round \(round): content of \(ack.first)...\(ack.last) differs (seed \(seed))")
             }
             acknowledged += roundAcks
             try log.close()
             try LogChecks.checkFolder(directory)
         }
         #expect(acknowledged.count > 20, "the writer acknowledged too few appends to mean anything")
-        print("crash test: \(acknowledged.count) acknowledged appends over 20 kills, log end \((acknowledged.last?.last ?? -1) + 1)")
+        print(
+            "crash test: \(acknowledged.count) acknowledged appends over 20 kills, log end \((acknowledged.last?.last ?? -1) + 1)"
+        )
 
         // Everything acknowledged in every round is still there.
         let log = try PartitionLog(
-            directory: directory, topicPartition: TopicPartition("crash", 0), topicID: .zero, configuration: Self.configuration
+            directory: directory, topicPartition: TopicPartition("crash", 0), topicID: .zero,
+            configuration: Self.configuration
         )
         let records = try LogChecks.allRecords(log, from: 0)
         var byOffset = [Int64: Record]()

@@ -1,10 +1,11 @@
-@testable import FjordStorage
-import KafkaProtocol
+import FjordTestSupport
 import Foundation
+import KafkaProtocol
 import KafkaRecords
 import NIOCore
-import FjordTestSupport
 import Testing
+
+@testable import FjordStorage
 
 /// Kafka's on-disk formats, byte for byte.
 @Suite struct FormatTests {
@@ -77,7 +78,8 @@ import Testing
         var epochs = try LeaderEpochCache(path: directory + "/leader-epoch-checkpoint")
         try epochs.assign(epoch: 1, startOffset: 0)
         try epochs.assign(epoch: 3, startOffset: 50)
-        #expect(try String(contentsOfFile: directory + "/leader-epoch-checkpoint", encoding: .utf8) == "0\n2\n1 0\n3 50\n")
+        #expect(
+            try String(contentsOfFile: directory + "/leader-epoch-checkpoint", encoding: .utf8) == "0\n2\n1 0\n3 50\n")
         #expect(epochs.endOffset(forEpoch: 2, logEndOffset: 80) == (1, 50))
         try epochs.truncate(fromStart: 60)
         #expect(try String(contentsOfFile: directory + "/leader-epoch-checkpoint", encoding: .utf8) == "0\n1\n3 60\n")
@@ -89,9 +91,13 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let id = KafkaUUIDFixture.id
         #expect(try PartitionMetadataFile.loadOrCreate(directory: directory, topicID: id) == id)
-        #expect(try String(contentsOfFile: directory + "/partition.metadata", encoding: .utf8) == "version: 0\ntopic_id: \(id.base64URLEncoded)\n")
+        #expect(
+            try String(contentsOfFile: directory + "/partition.metadata", encoding: .utf8)
+                == "version: 0\ntopic_id: \(id.base64URLEncoded)\n")
         #expect(try PartitionMetadataFile.loadOrCreate(directory: directory, topicID: .zero) == id)
-        #expect(throws: LogError.self) { try PartitionMetadataFile.loadOrCreate(directory: directory, topicID: KafkaUUID(high: 9, low: 9)) }
+        #expect(throws: LogError.self) {
+            try PartitionMetadataFile.loadOrCreate(directory: directory, topicID: KafkaUUID(high: 9, low: 9))
+        }
     }
 
     /// Flow: 1. the active segment's indexes are preallocated to `segment.index.bytes`; 2. a roll trims the old
@@ -104,10 +110,13 @@ import Testing
         configuration.segmentIndexBytesMax = 1024
         configuration.indexIntervalBytes = 10
         let manager = LogManager(dataDirectories: [directory], clock: ManualClock())
-        let log = try manager.createLog(TopicPartition("p", 0), topicID: KafkaUUIDFixture.id, configuration: configuration)
+        let log = try manager.createLog(
+            TopicPartition("p", 0), topicID: KafkaUUIDFixture.id, configuration: configuration)
         for _ in 0..<4 { _ = try log.append(StorageFixtures.batch(count: 2), leaderEpoch: 0) }
         let folder = log.directory
-        func size(_ name: String) throws -> Int { try FileManager.default.attributesOfItem(atPath: folder + "/" + name)[.size] as! Int }
+        func size(_ name: String) throws -> Int {
+            try FileManager.default.attributesOfItem(atPath: folder + "/" + name)[.size] as! Int
+        }
         #expect(try size("00000000000000000000.index") == 1024)
         #expect(try size("00000000000000000000.timeindex") == 1020)
         try log.roll()

@@ -1,10 +1,11 @@
-@testable import FjordStorage
-import KafkaProtocol
+import FjordTestSupport
 import Foundation
+import KafkaProtocol
 import KafkaRecords
 import NIOCore
-import FjordTestSupport
 import Testing
+
+@testable import FjordStorage
 
 @Suite struct LogCleanerTests {
     /// A clock at the real time, so segment files' modification times (the tombstone horizon) agree with it.
@@ -20,7 +21,9 @@ import Testing
         return configuration
     }
 
-    private func open(_ directory: String, _ configuration: LogConfiguration, clock: ManualClock, clean: Bool = true) throws -> PartitionLog {
+    private func open(_ directory: String, _ configuration: LogConfiguration, clock: ManualClock, clean: Bool = true)
+        throws -> PartitionLog
+    {
         try PartitionLog(
             directory: directory, topicPartition: TopicPartition("t", 0), topicID: KafkaUUIDFixture.id,
             configuration: configuration, clock: clock, cleanShutdown: clean
@@ -38,7 +41,8 @@ import Testing
         options.isTransactional = transactional
         var builder = RecordBatchBuilder(options: options)
         for (key, value) in records {
-            builder.append(timestamp: timestamp, key: ByteBuffer(string: key), value: value.map { ByteBuffer(string: $0) })
+            builder.append(
+                timestamp: timestamp, key: ByteBuffer(string: key), value: value.map { ByteBuffer(string: $0) })
         }
         return try! builder.build().buffer
     }
@@ -50,7 +54,9 @@ import Testing
         options.isTransactional = true
         options.isControl = true
         var builder = RecordBatchBuilder(options: options)
-        builder.append(timestamp: timestamp, key: ByteBuffer(bytes: [0, 0, 0, commit ? 1 : 0]), value: ByteBuffer(bytes: [0, 0, 0, 0, 0, 0]))
+        builder.append(
+            timestamp: timestamp, key: ByteBuffer(bytes: [0, 0, 0, commit ? 1 : 0]),
+            value: ByteBuffer(bytes: [0, 0, 0, 0, 0, 0]))
         return try! builder.build().buffer
     }
 
@@ -166,10 +172,14 @@ import Testing
         let clock = realClock()
         let now = clock.nowMilliseconds()
         let log = try open(directory, compacted(), clock: clock)
-        _ = try log.append(batch([("x", "aborted"), ("z", "aborted")], timestamp: now, producerID: 7, transactional: true), leaderEpoch: 0)  // 0, 1
-        _ = try log.append(batch([("y", "committed")], timestamp: now, producerID: 8, transactional: true), leaderEpoch: 0)  // 2
+        _ = try log.append(
+            batch([("x", "aborted"), ("z", "aborted")], timestamp: now, producerID: 7, transactional: true),
+            leaderEpoch: 0)  // 0, 1
+        _ = try log.append(
+            batch([("y", "committed")], timestamp: now, producerID: 8, transactional: true), leaderEpoch: 0)  // 2
         _ = try log.append(marker(producerID: 7, commit: false, timestamp: now), leaderEpoch: 0)  // 3
-        try log.addAbortedTransaction(AbortedTransaction(producerID: 7, firstOffset: 0, lastOffset: 3, lastStableOffset: 2))
+        try log.addAbortedTransaction(
+            AbortedTransaction(producerID: 7, firstOffset: 0, lastOffset: 3, lastStableOffset: 2))
         _ = try log.append(marker(producerID: 8, commit: true, timestamp: now), leaderEpoch: 0)  // 4
         _ = try log.append(batch([("plain", "p")], timestamp: now), leaderEpoch: 0)  // 5
         try log.roll()
@@ -228,7 +238,9 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let clock = realClock()
         let log = try open(directory, compacted(), clock: clock)
-        for value in 0..<4 { _ = try log.append(batch([("k", "\(value)")], timestamp: clock.nowMilliseconds()), leaderEpoch: 0) }
+        for value in 0..<4 {
+            _ = try log.append(batch([("k", "\(value)")], timestamp: clock.nowMilliseconds()), leaderEpoch: 0)
+        }
         try log.roll()
         try log.close()
         let cleaned = directory + "/" + LogSegment.fileName(0, ".log.cleaned")
@@ -252,7 +264,9 @@ import Testing
         let now = clock.nowMilliseconds()
         for directory in [original, copy] {
             let log = try open(directory, compacted(), clock: clock)
-            for value in 0..<5 { _ = try log.append(batch([("k\(value % 2)", "\(value)")], timestamp: now), leaderEpoch: 0) }
+            for value in 0..<5 {
+                _ = try log.append(batch([("k\(value % 2)", "\(value)")], timestamp: now), leaderEpoch: 0)
+            }
             try log.roll()
             _ = try log.append(batch([("k0", "active")], timestamp: now), leaderEpoch: 0)
             if directory == copy { _ = try LogCleaner().clean(log, firstDirtyOffset: 0) }
@@ -265,7 +279,9 @@ import Testing
         }
         let reopened = try open(original, compacted(), clock: clock, clean: false)
         #expect(keyed(try LogChecks.allRecords(reopened)).map(\.0) == [3, 4, 5])
-        let leftovers = try FileManager.default.contentsOfDirectory(atPath: original).filter { $0.hasSuffix(".swap") || $0.hasSuffix(".deleted") }
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: original).filter {
+            $0.hasSuffix(".swap") || $0.hasSuffix(".deleted")
+        }
         #expect(leftovers.isEmpty)
         try LogChecks.checkFolder(original)
     }
@@ -280,7 +296,9 @@ import Testing
         let manager = LogManager(dataDirectories: [directory], clock: clock)
         let partition = TopicPartition("t", 0)
         let log = try manager.createLog(partition, topicID: KafkaUUIDFixture.id, configuration: compacted())
-        for value in 0..<40 { _ = try log.append(batch([("k\(value % 20)", "\(value)")], timestamp: now), leaderEpoch: 0) }
+        for value in 0..<40 {
+            _ = try log.append(batch([("k\(value % 20)", "\(value)")], timestamp: now), leaderEpoch: 0)
+        }
         try log.roll()
         let first = try manager.cleanCompactedLogs(with: LogCleaner())
         #expect(first[partition]?.endOffset == 40)

@@ -1,21 +1,25 @@
-@testable import FjordStorage
-import KafkaProtocol
+import FjordTestSupport
 import Foundation
+import KafkaProtocol
 import KafkaRecords
 import NIOCore
-import FjordTestSupport
 import Testing
+
+@testable import FjordStorage
 
 /// Helpers shared by the storage tests.
 enum StorageFixtures {
     static func temporaryDirectory() -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("fjord-storage-\(UUID().uuidString)").path
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("fjord-storage-\(UUID().uuidString)")
+            .path
         try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         return path
     }
 
     /// A batch of `count` records with values `"<prefix>-<i>"` and timestamps `timestamp + i`.
-    static func batch(count: Int, prefix: String = "v", timestamp: Int64 = 1_700_000_000_000, compression: CompressionCodec = .none) -> ByteBuffer {
+    static func batch(
+        count: Int, prefix: String = "v", timestamp: Int64 = 1_700_000_000_000, compression: CompressionCodec = .none
+    ) -> ByteBuffer {
         var options = RecordBatchBuilder.Options()
         options.compression = compression
         var builder = RecordBatchBuilder(options: options)
@@ -34,7 +38,10 @@ enum StorageFixtures {
 }
 
 @Suite struct PartitionLogTests {
-    private func open(_ directory: String, configuration: LogConfiguration = LogConfiguration(), clean: Bool = true, clock: ManualClock = ManualClock()) throws -> PartitionLog {
+    private func open(
+        _ directory: String, configuration: LogConfiguration = LogConfiguration(), clean: Bool = true,
+        clock: ManualClock = ManualClock()
+    ) throws -> PartitionLog {
         try PartitionLog(
             directory: directory, topicPartition: TopicPartition("t", 0), topicID: KafkaUUIDFixture.id,
             configuration: configuration, clock: clock, cleanShutdown: clean
@@ -134,7 +141,9 @@ enum StorageFixtures {
         configuration.retentionMs = 1000
         configuration.fileDeleteDelayMs = 500
         let log = try open(directory, configuration: configuration, clock: clock)
-        for _ in 0..<6 { _ = try log.append(StorageFixtures.batch(count: 2, timestamp: clock.nowMilliseconds()), leaderEpoch: 0) }
+        for _ in 0..<6 {
+            _ = try log.append(StorageFixtures.batch(count: 2, timestamp: clock.nowMilliseconds()), leaderEpoch: 0)
+        }
         let segments = log.segmentCount
         #expect(segments > 2)
         #expect(try log.applyRetention() == 0)

@@ -1,10 +1,11 @@
-@testable import FjordStorage
-import KafkaProtocol
+import FjordTestSupport
 import Foundation
+import KafkaProtocol
 import KafkaRecords
 import NIOCore
-import FjordTestSupport
 import Testing
+
+@testable import FjordStorage
 
 /// A long seeded sequence of operations on a real `PartitionLog`, checked step by step against a simple in-memory
 /// model (the list of batches and the log start). A failure prints the seed; `STORAGE_SEED=n` replays it.
@@ -79,8 +80,12 @@ import Testing
                     for _ in 0..<(1 + random.next(below: 8)) {
                         sequence += 1
                         let timestamp = clock.nowMilliseconds() - Int64(random.next(below: 2_000))
-                        let entry = Model.Entry(offset: next, timestamp: timestamp, key: "k\(sequence)", value: "v\(sequence)-" + String(repeating: "p", count: random.next(below: 300)))
-                        builder.append(timestamp: timestamp, key: ByteBuffer(string: entry.key), value: ByteBuffer(string: entry.value))
+                        let entry = Model.Entry(
+                            offset: next, timestamp: timestamp, key: "k\(sequence)",
+                            value: "v\(sequence)-" + String(repeating: "p", count: random.next(below: 300)))
+                        builder.append(
+                            timestamp: timestamp, key: ByteBuffer(string: entry.key),
+                            value: ByteBuffer(string: entry.value))
                         entries.append(entry)
                         next += 1
                     }
@@ -94,7 +99,8 @@ import Testing
                 #expect(result.lastOffset == model.end - 1, "\(context)")
             case 45..<60:  // read at a random offset
                 let offset = model.logStart + Int64(random.next(below: Int(model.end - model.logStart) + 1))
-                let result = try log.read(from: offset, maximumBytes: 1 + random.next(below: 3000), upperBound: model.end)
+                let result = try log.read(
+                    from: offset, maximumBytes: 1 + random.next(below: 3000), upperBound: model.end)
                 if let slice = result.slice {
                     let records = try StorageFixtures.records(try log.bytes(of: slice)).filter { $0.offset >= offset }
                     let expected = model.visible.filter { $0.offset >= offset }.prefix(records.count)

@@ -1,10 +1,11 @@
-@testable import FjordStorage
-import KafkaProtocol
+import FjordTestSupport
 import Foundation
+import KafkaProtocol
 import KafkaRecords
 import NIOCore
-import FjordTestSupport
 import Testing
+
+@testable import FjordStorage
 
 /// Tears and corruptions of the files on disk, then an open: recovery cuts exactly at the last good batch, and
 /// indexes that do not agree with their log are rebuilt.
@@ -22,7 +23,9 @@ import Testing
         let directory = StorageFixtures.temporaryDirectory()
         let log = try open(directory, clean: true)
         for index in 0..<120 {
-            _ = try log.append(StorageFixtures.batch(count: 3, prefix: "r\(index)-" + String(repeating: "x", count: 100)), leaderEpoch: 0)
+            _ = try log.append(
+                StorageFixtures.batch(count: 3, prefix: "r\(index)-" + String(repeating: "x", count: 100)),
+                leaderEpoch: 0)
         }
         let last = try #require(log.baseOffsets.last)
         #expect(log.segmentCount > 3)
@@ -79,7 +82,8 @@ import Testing
     @Test func zeroedBlockInTheMiddleCutsThereAndDropsLaterSegments() throws {
         let (directory, _, _) = try makeLog()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let names = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".log") }.sorted()
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".log") }
+            .sorted()
         let victim = directory + "/" + names[1]
         let batches = try SegmentInspector.batches(ofLog: victim).batches
         let blockStart = 4096
@@ -103,7 +107,8 @@ import Testing
         let expected = try LogChecks.allRecords(reference)
         let expectedTime = try reference.offset(forTimestamp: 1_700_000_000_001)
         try reference.close()
-        let bases = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".log") }.sorted()
+        let bases = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".log") }
+            .sorted()
             .map { SegmentInspector.baseOffset(ofFile: $0) }
         try FileManager.default.removeItem(atPath: directory + "/" + LogSegment.fileName(bases[1], ".index"))
         try modify(directory + "/" + LogSegment.fileName(bases[2], ".timeindex")) { bytes in
@@ -126,7 +131,9 @@ import Testing
     @Test func cleanOpenChecksTheActiveSegmentTail() throws {
         let (directory, last, _) = try makeLog()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let indexSize = try FileManager.default.attributesOfItem(atPath: directory + "/" + LogSegment.fileName(last, ".index"))[.size] as? Int
+        let indexSize =
+            try FileManager.default.attributesOfItem(atPath: directory + "/" + LogSegment.fileName(last, ".index"))[
+                .size] as? Int
         #expect(indexSize.map { $0 % 8 == 0 && $0 < Self.configuration.segmentIndexBytesMax } == true)
         try modify(directory + "/" + LogSegment.fileName(last, ".log")) { $0 += [0, 0, 0, 0, 0, 0, 0, 9, 0, 0] }
         let log = try open(directory, clean: true)

@@ -1,11 +1,12 @@
-@testable import FjordStorage
-import KafkaProtocol
+import FjordTestSupport
 import Foundation
+import KafkaProtocol
 import KafkaRecords
 import NIOConcurrencyHelpers
 import NIOCore
-import FjordTestSupport
 import Testing
+
+@testable import FjordStorage
 
 @Suite struct StorageServicesTests {
     private func manager(_ clock: ManualClock) -> (LogManager, String) {
@@ -24,8 +25,10 @@ import Testing
         byTime.flushMs = 1000
         var byCount = LogConfiguration()
         byCount.flushMessages = 3
-        let timed = try manager.createLog(TopicPartition("timed", 0), topicID: KafkaUUIDFixture.id, configuration: byTime)
-        let counted = try manager.createLog(TopicPartition("counted", 0), topicID: KafkaUUIDFixture.id, configuration: byCount)
+        let timed = try manager.createLog(
+            TopicPartition("timed", 0), topicID: KafkaUUIDFixture.id, configuration: byTime)
+        let counted = try manager.createLog(
+            TopicPartition("counted", 0), topicID: KafkaUUIDFixture.id, configuration: byCount)
         let flusher = LogFlusher(manager: manager, clock: clock)
 
         _ = try timed.append(StorageFixtures.batch(count: 2), leaderEpoch: 0)
@@ -40,7 +43,8 @@ import Testing
         clock.advance(byMilliseconds: 1000)
         #expect(try await flusher.flushDue() == [TopicPartition("timed", 0)])
         #expect(timed.recoveryPoint == 2)
-        let checkpoint = try String(contentsOfFile: directory + "/" + LogManager.recoveryPointCheckpoint, encoding: .utf8)
+        let checkpoint = try String(
+            contentsOfFile: directory + "/" + LogManager.recoveryPointCheckpoint, encoding: .utf8)
         #expect(checkpoint == "0\n2\ncounted 0 3\ntimed 0 2\n")
     }
 
@@ -52,7 +56,8 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: directory) }
         var configuration = LogConfiguration()
         configuration.segmentBytesMax = 300
-        let log = try manager.createLog(TopicPartition("rolled", 0), topicID: KafkaUUIDFixture.id, configuration: configuration)
+        let log = try manager.createLog(
+            TopicPartition("rolled", 0), topicID: KafkaUUIDFixture.id, configuration: configuration)
         for _ in 0..<8 { _ = try log.append(StorageFixtures.batch(count: 2), leaderEpoch: 0) }
         #expect(log.segmentCount > 2)
         #expect(try await LogFlusher(manager: manager, clock: clock).flushDue().isEmpty)
@@ -68,13 +73,19 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: directory) }
         var configuration = LogConfiguration()
         configuration.flushMs = 0
-        let log = try manager.createLog(TopicPartition("s", 0), topicID: KafkaUUIDFixture.id, configuration: configuration)
+        let log = try manager.createLog(
+            TopicPartition("s", 0), topicID: KafkaUUIDFixture.id, configuration: configuration)
         _ = try log.append(StorageFixtures.batch(count: 4), leaderEpoch: 0)
         let sleeps = NIOLockedValueBox(0)
-        let flusher = LogFlusher(manager: manager, clock: clock, sleep: { _ in
-            let count = sleeps.withLockedValue { $0 += 1; return $0 }
-            if count > 3 { throw CancellationError() }
-        })
+        let flusher = LogFlusher(
+            manager: manager, clock: clock,
+            sleep: { _ in
+                let count = sleeps.withLockedValue {
+                    $0 += 1
+                    return $0
+                }
+                if count > 3 { throw CancellationError() }
+            })
         try await flusher.run()
         #expect(sleeps.withLockedValue { $0 } == 4)
         #expect(log.recoveryPoint == 4)
@@ -92,8 +103,10 @@ import Testing
         short.retentionMs = 1_000
         var long = short
         long.retentionMs = 100_000
-        let shortLog = try manager.createLog(TopicPartition("short", 0), topicID: KafkaUUIDFixture.id, configuration: short)
-        let longLog = try manager.createLog(TopicPartition("long", 0), topicID: KafkaUUIDFixture.id, configuration: long)
+        let shortLog = try manager.createLog(
+            TopicPartition("short", 0), topicID: KafkaUUIDFixture.id, configuration: short)
+        let longLog = try manager.createLog(
+            TopicPartition("long", 0), topicID: KafkaUUIDFixture.id, configuration: long)
         _ = try manager.createLog(TopicPartition("gone", 0), topicID: KafkaUUIDFixture.id, configuration: long)
         for _ in 0..<5 {
             _ = try shortLog.append(StorageFixtures.batch(count: 2, timestamp: clock.nowMilliseconds()), leaderEpoch: 0)
@@ -124,8 +137,10 @@ import Testing
         var compacted = LogConfiguration()
         compacted.isCompacted = true
         let logs = [
-            try manager.createLog(TopicPartition("compacted", 0), topicID: KafkaUUIDFixture.id, configuration: compacted),
-            try manager.createLog(TopicPartition("plain", 0), topicID: KafkaUUIDFixture.id, configuration: LogConfiguration()),
+            try manager.createLog(
+                TopicPartition("compacted", 0), topicID: KafkaUUIDFixture.id, configuration: compacted),
+            try manager.createLog(
+                TopicPartition("plain", 0), topicID: KafkaUUIDFixture.id, configuration: LogConfiguration()),
         ]
         for log in logs {
             for _ in 0..<4 { _ = try log.append(StorageFixtures.batch(count: 2), leaderEpoch: 0) }
@@ -134,20 +149,27 @@ import Testing
         let sleeps = NIOLockedValueBox(0)
         var configuration = LogCleanerService.Configuration()
         configuration.interval = .milliseconds(1)
-        let service = LogCleanerService(manager: manager, configuration: configuration, upperBound: { _ in 6 }, sleep: { _ in
-            let count = sleeps.withLockedValue { $0 += 1; return $0 }
-            if count > 2 { throw CancellationError() }
-        })
+        let service = LogCleanerService(
+            manager: manager, configuration: configuration, upperBound: { _ in 6 },
+            sleep: { _ in
+                let count = sleeps.withLockedValue {
+                    $0 += 1
+                    return $0
+                }
+                if count > 2 { throw CancellationError() }
+            })
         try await service.run()
         #expect(try LogChecks.allRecords(logs[0]).map(\.offset) == [4, 5, 6, 7])
         #expect(try LogChecks.allRecords(logs[1]).count == 8)
         #expect(try manager.cleanerCheckpoints() == [TopicPartition("compacted", 0): 6])
 
         configuration.isEnabled = false
-        let disabled = LogCleanerService(manager: manager, configuration: configuration, sleep: { _ in
-            Issue.record("a disabled cleaner must not run passes")
-            throw CancellationError()
-        })
+        let disabled = LogCleanerService(
+            manager: manager, configuration: configuration,
+            sleep: { _ in
+                Issue.record("a disabled cleaner must not run passes")
+                throw CancellationError()
+            })
         try await disabled.run()
     }
 }

@@ -1,9 +1,10 @@
-@testable import FjordStorage
 import FjordTestSupport
 import Foundation
 import KafkaRecords
 import NIOCore
 import Testing
+
+@testable import FjordStorage
 
 enum LogChecks {
     /// Every record of the log from `from`, in offset order.
@@ -29,8 +30,10 @@ enum LogChecks {
     static func checkFolder(_ directory: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
         let names = try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
         var previousEnd: Int64?
-        for name in names where name.hasSuffix(".log") || name.hasSuffix(".index") || name.hasSuffix(".timeindex")
-            || name.hasSuffix(".txnindex") {
+        for name in names
+        where name.hasSuffix(".log") || name.hasSuffix(".index") || name.hasSuffix(".timeindex")
+            || name.hasSuffix(".txnindex")
+        {
             let problems = try SegmentInspector.inspect(path: directory + "/" + name, verifyIndex: true).allProblems
             #expect(problems.isEmpty, "\(name): \(problems)", sourceLocation: sourceLocation)
             if name.hasSuffix(".log") {
@@ -39,8 +42,12 @@ enum LogChecks {
                 let allValid = batches.allSatisfy { $0.crcValid }
                 #expect(allValid, sourceLocation: sourceLocation)
                 if let first = batches.first {
-                    #expect(first.batch.baseOffset >= SegmentInspector.baseOffset(ofFile: name), sourceLocation: sourceLocation)
-                    if let previousEnd { #expect(first.batch.baseOffset >= previousEnd, sourceLocation: sourceLocation) }
+                    #expect(
+                        first.batch.baseOffset >= SegmentInspector.baseOffset(ofFile: name),
+                        sourceLocation: sourceLocation)
+                    if let previousEnd {
+                        #expect(first.batch.baseOffset >= previousEnd, sourceLocation: sourceLocation)
+                    }
                 }
                 if let last = batches.last { previousEnd = last.batch.nextOffset }
             }

@@ -1,10 +1,11 @@
-@testable import FjordStorage
-import KafkaProtocol
+import FjordTestSupport
 import Foundation
+import KafkaProtocol
 import KafkaRecords
 import NIOCore
-import FjordTestSupport
 import Testing
+
+@testable import FjordStorage
 
 @Suite struct TransactionIndexTests {
     private func open(_ directory: String, clean: Bool = true) throws -> PartitionLog {
@@ -29,7 +30,8 @@ import Testing
                 options.isTransactional = true
                 options.isControl = true
                 var builder = RecordBatchBuilder(options: options)
-                builder.append(timestamp: 1, key: ByteBuffer(bytes: [0, 0, 0, 0]), value: ByteBuffer(bytes: [0, 0, 0, 0, 0, 0]))
+                builder.append(
+                    timestamp: 1, key: ByteBuffer(bytes: [0, 0, 0, 0]), value: ByteBuffer(bytes: [0, 0, 0, 0, 0, 0]))
                 _ = try log.append(try builder.build().buffer, leaderEpoch: 0)
             } else {
                 _ = try log.append(StorageFixtures.batch(count: 1, prefix: "r\(offset)"), leaderEpoch: 0)
@@ -53,16 +55,21 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let log = try makeLog(directory, batches: 4)
         #expect(!FileManager.default.fileExists(atPath: path(directory, 0)))  // created on the first entry
-        let entry = AbortedTransaction(producerID: 0x0102_0304_0506_0708, firstOffset: 1, lastOffset: 3, lastStableOffset: 4)
+        let entry = AbortedTransaction(
+            producerID: 0x0102_0304_0506_0708, firstOffset: 1, lastOffset: 3, lastStableOffset: 4)
         try log.addAbortedTransaction(entry)
-        let expected: [UInt8] = [0, 0] + [1, 2, 3, 4, 5, 6, 7, 8] + [0, 0, 0, 0, 0, 0, 0, 1]
+        let expected: [UInt8] =
+            [0, 0] + [1, 2, 3, 4, 5, 6, 7, 8] + [0, 0, 0, 0, 0, 0, 0, 1]
             + [0, 0, 0, 0, 0, 0, 0, 3] + [0, 0, 0, 0, 0, 0, 0, 4]
         #expect(try bytes(path(directory, 0)) == expected)
         try log.addAbortedTransaction(entry)
         #expect(try bytes(path(directory, 0)).count == TransactionIndex.entrySize)
         let inspection = try SegmentInspector.inspect(path: path(directory, 0), verifyIndex: false)
         #expect(inspection.allProblems.isEmpty)
-        guard case .transactionIndex(let entries) = inspection.contents else { Issue.record("not a .txnindex"); return }
+        guard case .transactionIndex(let entries) = inspection.contents else {
+            Issue.record("not a .txnindex")
+            return
+        }
         #expect(entries.map(\.transaction) == [entry])
         try log.close()
     }
@@ -99,11 +106,13 @@ import Testing
         let log = try makeLog(directory, batches: 8)
         let a = AbortedTransaction(producerID: 1, firstOffset: 0, lastOffset: 3, lastStableOffset: 4)
         try log.addAbortedTransaction(a)
-        try log.addAbortedTransaction(AbortedTransaction(producerID: 2, firstOffset: 1, lastOffset: 6, lastStableOffset: 7))
+        try log.addAbortedTransaction(
+            AbortedTransaction(producerID: 2, firstOffset: 1, lastOffset: 6, lastStableOffset: 7))
         try log.truncate(to: 5)
         #expect(try log.abortedTransactions(from: 0, upperBound: 100) == [a])
         #expect(try bytes(path(directory, 0)).count == TransactionIndex.entrySize)
-        try log.addAbortedTransaction(AbortedTransaction(producerID: 9, firstOffset: 5, lastOffset: 5, lastStableOffset: 6))
+        try log.addAbortedTransaction(
+            AbortedTransaction(producerID: 9, firstOffset: 5, lastOffset: 5, lastStableOffset: 6))
         #expect(try log.abortedTransactions(from: 0, upperBound: 100) == [a])
         try log.close()
     }

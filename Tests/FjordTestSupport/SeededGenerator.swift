@@ -23,7 +23,8 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
     /// The seed of a randomized test: the environment variable `variable` when set (to replay a failure), else a
     /// fresh one. Printed with the command that replays it.
     public static func seed(from variable: String, test: String) -> UInt64 {
-        let seed = ProcessInfo.processInfo.environment[variable].flatMap(UInt64.init) ?? UInt64.random(in: 1...UInt64.max >> 1)
+        let seed =
+            ProcessInfo.processInfo.environment[variable].flatMap(UInt64.init) ?? UInt64.random(in: 1...UInt64.max >> 1)
         print("\(test): seed \(seed) (replay with \(variable)=\(seed))")
         return seed
     }

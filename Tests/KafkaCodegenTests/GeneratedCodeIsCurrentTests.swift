@@ -13,13 +13,17 @@ import Testing
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     static let specs = repository.deletingLastPathComponent().appendingPathComponent("shared/kafka-message-specs")
 
-    static var specsPresent: Bool { FileManager.default.fileExists(atPath: specs.appendingPathComponent("client").path) }
+    static var specsPresent: Bool {
+        FileManager.default.fileExists(atPath: specs.appendingPathComponent("client").path)
+    }
 
-    static let specsAbsent: Comment = "../shared/kafka-message-specs is absent beside the repository: nothing to regenerate from"
+    static let specsAbsent: Comment =
+        "../shared/kafka-message-specs is absent beside the repository: nothing to regenerate from"
 
     @Test(.enabled(if: specsPresent, specsAbsent)) func committedCodeMatchesTheGenerator() throws {
         let codegen = Codegen(specsDirectory: Self.specs)
-        let temporary = FileManager.default.temporaryDirectory.appendingPathComponent("fjord-codegen-\(UUID().uuidString)")
+        let temporary = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "fjord-codegen-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: temporary) }
         let sources = try codegen.sourceFiles()
         let tests = try codegen.testFiles()
@@ -30,8 +34,12 @@ import Testing
         // ... and the committed files must be exactly the same.
         let committedSources = Self.repository.appendingPathComponent("Sources/KafkaProtocol/Generated")
         let committedTests = Self.repository.appendingPathComponent("Tests/KafkaProtocolTests/Generated")
-        let problems = Codegen.differences(sources, in: committedSources) + Codegen.differences(tests, in: committedTests)
-        #expect(problems.isEmpty, "Generated code is stale; run `swift run fjord-codegen ../shared/kafka-message-specs`: \(problems.prefix(10))")
+        let problems =
+            Codegen.differences(sources, in: committedSources) + Codegen.differences(tests, in: committedTests)
+        #expect(
+            problems.isEmpty,
+            "Generated code is stale; run `swift run fjord-codegen ../shared/kafka-message-specs`: \(problems.prefix(10))"
+        )
         #expect(sources.keys.contains("12_Heartbeat.swift"))
         #expect(sources.keys.contains("Headers/RequestHeader.swift"))
         #expect(sources.keys.contains("GroupCoordinator/OffsetCommitKey.swift"))

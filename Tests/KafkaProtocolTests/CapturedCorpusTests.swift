@@ -43,7 +43,7 @@ import Testing
             at v9+, keeps them: the compact null 0x00 is followed by three more zero bytes, which shift its last three \
             bytes (allowAutoTopicCreation, includeTopicAuthorizedOperations, tagged fields) past the body
             """
-        ),
+        )
     ]
 
     static let root: URL? = Bundle.module.url(forResource: "Captured", withExtension: nil, subdirectory: "Fixtures")
@@ -63,7 +63,9 @@ import Testing
             let directory = root.appendingPathComponent(client)
             let names = Set((try? files.contentsOfDirectory(atPath: directory.path)) ?? [])
             for name in names.sorted() {
-                if name.hasSuffix(".response.bin"), names.contains(name.replacingOccurrences(of: ".response.", with: ".request.")) {
+                if name.hasSuffix(".response.bin"),
+                    names.contains(name.replacingOccurrences(of: ".response.", with: ".request."))
+                {
                     continue
                 }
                 guard name.hasSuffix(".request.bin"), let (key, version) = parseStem(name) else {
@@ -72,11 +74,12 @@ import Testing
                 }
                 let stem = String(name.dropLast(".request.bin".count))
                 let response = stem + ".response.bin"
-                entries.append(Entry(
-                    client: client, stem: stem, apiKey: key, apiVersion: version,
-                    request: directory.appendingPathComponent(name),
-                    response: names.contains(response) ? directory.appendingPathComponent(response) : nil
-                ))
+                entries.append(
+                    Entry(
+                        client: client, stem: stem, apiKey: key, apiVersion: version,
+                        request: directory.appendingPathComponent(name),
+                        response: names.contains(response) ? directory.appendingPathComponent(response) : nil
+                    ))
             }
         }
         return (entries, strays)
@@ -85,7 +88,8 @@ import Testing
     /// `03_Metadata_v12.request.bin` → (3, 12), if the name is the API's.
     private static func parseStem(_ name: String) -> (Int16, Int16)? {
         let parts = name.split(separator: ".")[0].split(separator: "_")
-        guard parts.count == 3, let key = Int16(parts[0]), parts[2].first == "v", let version = Int16(parts[2].dropFirst()),
+        guard parts.count == 3, let key = Int16(parts[0]), parts[2].first == "v",
+            let version = Int16(parts[2].dropFirst()),
             ApiKey(key).name == parts[1]
         else { return nil }
         return (key, version)
@@ -132,7 +136,8 @@ import Testing
     @Test(arguments: Self.entries)
     func requestReencodesToTheSameBytes(_ entry: Entry) throws {
         let bytes = try Self.load(entry.request)
-        let type = try #require(ApiKey.requestTypes[ApiKey(entry.apiKey)], "no generated request type for \(entry.stem)")
+        let type = try #require(
+            ApiKey.requestTypes[ApiKey(entry.apiKey)], "no generated request type for \(entry.stem)")
         let reencoded = try Self.reencodeRequest(type, bytes, entry: entry)
         Self.expectSameBytes(reencoded, bytes, entry.testDescription + " request")
     }
@@ -141,10 +146,13 @@ import Testing
     func responseReencodesToTheSameBytes(_ entry: Entry) throws {
         let request = try Self.load(entry.request)
         let bytes = try Self.load(try #require(entry.response))
-        let type = try #require(ApiKey.requestTypes[ApiKey(entry.apiKey)], "no generated request type for \(entry.stem)")
+        let type = try #require(
+            ApiKey.requestTypes[ApiKey(entry.apiKey)], "no generated request type for \(entry.stem)")
         let reencoded = try Self.reencodeResponse(type, bytes, entry: entry)
         // The response answers the request it is stored with.
-        #expect(bytes.getInteger(at: bytes.readerIndex, as: Int32.self) == request.getInteger(at: request.readerIndex + 4, as: Int32.self))
+        #expect(
+            bytes.getInteger(at: bytes.readerIndex, as: Int32.self)
+                == request.getInteger(at: request.readerIndex + 4, as: Int32.self))
         Self.expectSameBytes(reencoded, bytes, entry.testDescription + " response")
     }
 
@@ -152,7 +160,8 @@ import Testing
     /// happens to keep for Metadata v12 (Fixtures/librdkafka-Metadata-v12-all-topics.json).
     @Test func librdkafkaMetadataForAllTopicsEndsWithThreeStrayBytes() throws {
         let url = try #require(
-            Bundle.module.url(forResource: "librdkafka-Metadata-v12-all-topics", withExtension: "bin", subdirectory: "Fixtures")
+            Bundle.module.url(
+                forResource: "librdkafka-Metadata-v12-all-topics", withExtension: "bin", subdirectory: "Fixtures")
         )
         var buffer = try Self.load(url)
         let header = try RequestHeader(from: &buffer, version: MetadataRequest.requestHeaderVersion(for: 12))
@@ -171,11 +180,15 @@ import Testing
         ByteBuffer(bytes: try Data(contentsOf: url))
     }
 
-    private static func reencodeRequest<R: KafkaRequest>(_: R.Type, _ bytes: ByteBuffer, entry: Entry) throws -> ByteBuffer {
+    private static func reencodeRequest<R: KafkaRequest>(_: R.Type, _ bytes: ByteBuffer, entry: Entry) throws
+        -> ByteBuffer
+    {
         var buffer = bytes
         let headerVersion = R.requestHeaderVersion(for: entry.apiVersion)
         let header = try RequestHeader(from: &buffer, version: headerVersion)
-        #expect(header.requestApiKey == entry.apiKey && header.requestApiVersion == entry.apiVersion, "header of \(entry.stem)")
+        #expect(
+            header.requestApiKey == entry.apiKey && header.requestApiVersion == entry.apiVersion,
+            "header of \(entry.stem)")
         let body = try R(from: &buffer, version: entry.apiVersion)
         var out = ByteBuffer()
         header.write(to: &out, version: headerVersion)
@@ -192,7 +205,9 @@ import Testing
         return out
     }
 
-    private static func reencodeResponse<R: KafkaRequest>(_: R.Type, _ bytes: ByteBuffer, entry: Entry) throws -> ByteBuffer {
+    private static func reencodeResponse<R: KafkaRequest>(_: R.Type, _ bytes: ByteBuffer, entry: Entry) throws
+        -> ByteBuffer
+    {
         var buffer = bytes
         let headerVersion = R.responseHeaderVersion(for: entry.apiVersion)
         let header = try ResponseHeader(from: &buffer, version: headerVersion)
@@ -210,7 +225,8 @@ import Testing
         guard a != e else { return }
         let first = (0..<min(a.count, e.count)).first { a[$0] != e[$0] } ?? min(a.count, e.count)
         let window = { (bytes: [UInt8]) in
-            bytes[max(0, first - 8)..<min(bytes.count, first + 24)].map { String(format: "%02x", $0) }.joined(separator: " ")
+            bytes[max(0, first - 8)..<min(bytes.count, first + 24)].map { String(format: "%02x", $0) }.joined(
+                separator: " ")
         }
         Issue.record(
             """

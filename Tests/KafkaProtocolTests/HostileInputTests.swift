@@ -1,7 +1,7 @@
+import FjordTestSupport
 import Foundation
 import KafkaProtocol
 import NIOCore
-import FjordTestSupport
 import Testing
 
 /// Flow:
@@ -12,7 +12,8 @@ import Testing
 ///    beyond what the frame backs. At least 100,000 frames in total.
 @Suite struct HostileInputTests {
     @Test func randomAndMutatedFramesNeverCrashAnyRequestDecoder() {
-        let seed = ProcessInfo.processInfo.environment["FUZZ_SEED"].flatMap(UInt64.init) ?? UInt64.random(in: 1...UInt64.max)
+        let seed =
+            ProcessInfo.processInfo.environment["FUZZ_SEED"].flatMap(UInt64.init) ?? UInt64.random(in: 1...UInt64.max)
         print("HostileInputTests seed: \(seed) (replay with FUZZ_SEED=\(seed))")
         var random = SeededGenerator(seed: seed)
         let requestTypes = allGeneratedMessageTypes.filter { $0 is any KafkaRequest.Type }
@@ -32,7 +33,8 @@ import Testing
         #expect(rejected > frames / 10)
     }
 
-    private func fuzz<T: SampledMessage>(_ type: T.Type, random: inout SeededGenerator) -> (frames: Int, rejected: Int) {
+    private func fuzz<T: SampledMessage>(_ type: T.Type, random: inout SeededGenerator) -> (frames: Int, rejected: Int)
+    {
         var frames = 0
         var rejected = 0
         for version in T.validVersions {
@@ -65,7 +67,9 @@ import Testing
             let noise = (0..<(1 + Int(random.next() % 16))).map { _ in UInt8(truncatingIfNeeded: random.next()) }
             bytes.insert(contentsOf: noise, at: position)
         case 3:  // a huge or negative length/count somewhere
-            let lengths: [[UInt8]] = [[0x7F, 0xFF, 0xFF, 0xFF], [0xFF, 0xFF, 0xFF, 0xFE], [0x7F, 0xFF], [0xFF, 0xFF, 0xFF, 0xFF, 0x0F]]
+            let lengths: [[UInt8]] = [
+                [0x7F, 0xFF, 0xFF, 0xFF], [0xFF, 0xFF, 0xFF, 0xFE], [0x7F, 0xFF], [0xFF, 0xFF, 0xFF, 0xFF, 0x0F],
+            ]
             let length = lengths[Int(random.next() % UInt64(lengths.count))]
             let position = Int(random.next() % UInt64(bytes.count + 1))
             bytes.replaceSubrange(position..<min(bytes.count, position + length.count), with: length)
@@ -77,4 +81,3 @@ import Testing
         return bytes
     }
 }
-

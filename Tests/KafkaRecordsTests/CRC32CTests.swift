@@ -1,5 +1,5 @@
-import NIOCore
 import FjordTestSupport
+import NIOCore
 import Testing
 
 @testable import KafkaRecords
@@ -29,8 +29,8 @@ import Testing
 
     @Test func hardwarePathIsAvailableOnX86() {
         #if arch(x86_64)
-        // Every x86_64 CPU this project targets has SSE4.2; if this fails the hardware test above ran in software.
-        #expect(CRC32C.isHardwareAvailable)
+            // Every x86_64 CPU this project targets has SSE4.2; if this fails the hardware test above ran in software.
+            #expect(CRC32C.isHardwareAvailable)
         #endif
     }
 

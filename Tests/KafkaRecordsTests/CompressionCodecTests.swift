@@ -1,5 +1,5 @@
-import NIOCore
 import FjordTestSupport
+import NIOCore
 import Testing
 
 @testable import KafkaRecords

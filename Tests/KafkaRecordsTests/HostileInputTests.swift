@@ -1,6 +1,6 @@
+import FjordTestSupport
 import Foundation
 import NIOCore
-import FjordTestSupport
 import Testing
 
 @testable import KafkaRecords
@@ -111,7 +111,8 @@ import Testing
     /// Mutates valid batches at random (bit flips, byte stores, truncation, splices) and decodes the result in every
     /// way the broker and client do. Nothing may trap; errors are fine. `FUZZ_SEED=n` replays a run.
     @Test func seededMutationFuzz() throws {
-        let seed = ProcessInfo.processInfo.environment["FUZZ_SEED"].flatMap(UInt64.init)
+        let seed =
+            ProcessInfo.processInfo.environment["FUZZ_SEED"].flatMap(UInt64.init)
             ?? UInt64(Date().timeIntervalSince1970)
         print("HostileInputTests.seededMutationFuzz seed=\(seed) (replay with FUZZ_SEED=\(seed))")
         var generator = SeededGenerator(seed: seed)

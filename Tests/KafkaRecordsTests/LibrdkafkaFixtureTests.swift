@@ -1,8 +1,7 @@
 import Foundation
+import KafkaRecords
 import NIOCore
 import Testing
-
-import KafkaRecords
 
 /// Batches produced by a real client (librdkafka via confluent-kafka): the raw `records` field of a Produce request,
 /// one file per codec, with a JSON sidecar listing the records the client was asked to send.

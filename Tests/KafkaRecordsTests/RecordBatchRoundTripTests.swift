@@ -1,5 +1,5 @@
-import NIOCore
 import FjordTestSupport
+import NIOCore
 import Testing
 
 @testable import KafkaRecords
@@ -10,9 +10,14 @@ enum Sample {
         var generator = SeededGenerator(seed: seed)
         return (0..<count).map { index in
             let key: ByteBuffer? = index % 5 == 3 ? nil : ByteBuffer(string: "key-\(index)")
-            let value: ByteBuffer? = index % 7 == 4 ? nil : ByteBuffer(
-                bytes: (0..<Int.random(in: 0...300, using: &generator)).map { UInt8(truncatingIfNeeded: $0 &* index) }
-            )
+            let value: ByteBuffer? =
+                index % 7 == 4
+                ? nil
+                : ByteBuffer(
+                    bytes: (0..<Int.random(in: 0...300, using: &generator)).map {
+                        UInt8(truncatingIfNeeded: $0 &* index)
+                    }
+                )
             var headers: [RecordHeader] = []
             for headerIndex in 0..<(index % 3) {
                 headers.append(RecordHeader(key: "h\(headerIndex)-ü", value: headerIndex == 1 ? nil : "v\(index)"))
@@ -71,7 +76,9 @@ enum Sample {
                 timestamp: -1,
                 key: ByteBuffer(string: "k"),
                 value: nil,
-                headers: [RecordHeader(key: "", value: ByteBuffer()), RecordHeader(key: "n", value: nil as ByteBuffer?)]
+                headers: [
+                    RecordHeader(key: "", value: ByteBuffer()), RecordHeader(key: "n", value: nil as ByteBuffer?),
+                ]
             ),
         ]
         var builder = RecordBatchBuilder()
@@ -153,9 +160,11 @@ enum Sample {
         for mode in [RecordBatchSequence.Mode.fetch, .produce] {
             let batches = try RecordBatchSequence(blob, mode: mode).batches()
             #expect(batches.map(\.baseOffset) == [0, 10, 20, 30, 40])
-            #expect(try batches.map { try $0.records()[0].value } == CompressionCodec.allCases.map {
-                ByteBuffer(string: "\($0)")
-            })
+            #expect(
+                try batches.map { try $0.records()[0].value }
+                    == CompressionCodec.allCases.map {
+                        ByteBuffer(string: "\($0)")
+                    })
         }
     }
 }

@@ -4,14 +4,16 @@ import Testing
 
 /// What the broker refuses before a batch reaches the log: a header that disagrees with the records.
 @Suite struct RecordValidationTests {
-    private func batch(_ count: Int, compression: CompressionCodec = .none, nullKeyAt: Int? = nil) throws -> RecordBatch {
+    private func batch(_ count: Int, compression: CompressionCodec = .none, nullKeyAt: Int? = nil) throws -> RecordBatch
+    {
         var options = RecordBatchBuilder.Options()
         options.compression = compression
         var builder = RecordBatchBuilder(options: options)
         for index in 0..<count {
             builder.append(
                 timestamp: 10, key: index == nullKeyAt ? nil : ByteBuffer(string: "k\(index)"),
-                value: ByteBuffer(string: "v\(index)"), headers: [RecordHeader(key: "h", value: ByteBuffer(string: "x"))]
+                value: ByteBuffer(string: "v\(index)"),
+                headers: [RecordHeader(key: "h", value: ByteBuffer(string: "x"))]
             )
         }
         return try builder.build()
@@ -30,7 +32,9 @@ import Testing
             buffer.setInteger(count, at: buffer.readerIndex + 57)  // recordCount
             buffer.setInteger(delta, at: buffer.readerIndex + 23)  // lastOffsetDelta
             tampered = try RecordBatch(buffer: buffer)
-            #expect(throws: RecordBatchError.self, "count \(count), lastOffsetDelta \(delta)") { try tampered.validateRecords() }
+            #expect(throws: RecordBatchError.self, "count \(count), lastOffsetDelta \(delta)") {
+                try tampered.validateRecords()
+            }
         }
     }
 

@@ -38,7 +38,8 @@ struct ProduceHandler: APIHandler {
             var topicMetrics: TopicMetrics?
             for partition in topic.partitionData {
                 let outcome = produce(
-                    topic: topic.name, partition: partition, acks: request.acks, transactionalID: request.transactionalID,
+                    topic: topic.name, partition: partition, acks: request.acks,
+                    transactionalID: request.transactionalID,
                     version: context.apiVersion, image: image, now: now, unknownTopics: &unknownTopics
                 )
                 if outcome.error == .none, let records = partition.records {
@@ -49,12 +50,15 @@ struct ProduceHandler: APIHandler {
                 } else if outcome.error != .none {
                     metrics.countProduceError(outcome.error)
                 }
-                topicResponse.partitionResponses.append(ProduceResponse.PartitionProduceResponse(
-                    index: partition.index, errorCode: outcome.error.rawValue, baseOffset: outcome.baseOffset,
-                    logAppendTimeMs: outcome.logAppendTime, logStartOffset: outcome.logStartOffset,
-                    recordErrors: outcome.recordErrors.map { .init(batchIndex: $0.batchIndex, batchIndexErrorMessage: $0.message) },
-                    errorMessage: outcome.errorMessage
-                ))
+                topicResponse.partitionResponses.append(
+                    ProduceResponse.PartitionProduceResponse(
+                        index: partition.index, errorCode: outcome.error.rawValue, baseOffset: outcome.baseOffset,
+                        logAppendTimeMs: outcome.logAppendTime, logStartOffset: outcome.logStartOffset,
+                        recordErrors: outcome.recordErrors.map {
+                            .init(batchIndex: $0.batchIndex, batchIndexErrorMessage: $0.message)
+                        },
+                        errorMessage: outcome.errorMessage
+                    ))
             }
             response.responses.append(topicResponse)
         }
@@ -76,12 +80,14 @@ struct ProduceHandler: APIHandler {
     /// batch. The append validates the rest.
     static func transactionalProducer(of records: ByteBuffer?) -> (producerID: Int64, epoch: Int16)? {
         guard let records, let header = RecordBatchHeader(parsing: records, at: records.readerIndex),
-              header.isTransactional, !header.isControl else { return nil }
+            header.isTransactional, !header.isControl
+        else { return nil }
         return (header.producerID, header.producerEpoch)
     }
 
     private func produce(
-        topic: String, partition: ProduceRequest.PartitionProduceData, acks: Int16, transactionalID: String?, version: Int16,
+        topic: String, partition: ProduceRequest.PartitionProduceData, acks: Int16, transactionalID: String?,
+        version: Int16,
         image: MetadataImage, now: Int64, unknownTopics: inout [String]
     ) -> PartitionAppendOutcome {
         guard acks == 0 || acks == 1 || acks == -1 else {
@@ -97,14 +103,19 @@ struct ProduceHandler: APIHandler {
             return .failure(.unknownTopicOrPartition, "This server does not host this topic-partition.")
         }
         if acks == -1 {
-            let inSync = image.topic(named: topic)?.partitions.first { $0.index == partition.index }?.inSyncReplicas.count ?? 1
+            let inSync =
+                image.topic(named: topic)?.partitions.first { $0.index == partition.index }?.inSyncReplicas.count ?? 1
             let required = replica.config.minInsyncReplicas
             if inSync < required {
-                return .failure(.notEnoughReplicas, "The size of the current ISR \(inSync) is insufficient to satisfy the min.isr requirement of \(required) for partition \(replica.topicPartition)")
+                return .failure(
+                    .notEnoughReplicas,
+                    "The size of the current ISR \(inSync) is insufficient to satisfy the min.isr requirement of \(required) for partition \(replica.topicPartition)"
+                )
             }
         }
         if let transactionalID, services.configuration.transactionPartitionVerificationEnable,
-           let producer = Self.transactionalProducer(of: partition.records) {
+            let producer = Self.transactionalProducer(of: partition.records)
+        {
             let error = services.transactions.verify(
                 transactionalID: transactionalID, producerID: producer.producerID, producerEpoch: producer.epoch,
                 partition: TopicPartition(topic, partition.index)
@@ -114,7 +125,11 @@ struct ProduceHandler: APIHandler {
                     ? .failure(.transactionAbortable, "Partition was not added to the transaction")
                     : .failure(.invalidTxnState, "Partition was not added to the transaction")
             }
-            if error != .none { return .failure(error, "The transaction coordinator refused producer \(producer.producerID) epoch \(producer.epoch)") }
+            if error != .none {
+                return .failure(
+                    error, "The transaction coordinator refused producer \(producer.producerID) epoch \(producer.epoch)"
+                )
+            }
         }
         let outcome = replica.appendAsLeader(partition.records, now: now)
         BrokerServices.finishAppend(outcome, of: replica, threadPool: services.threadPool, logger: services.logger)

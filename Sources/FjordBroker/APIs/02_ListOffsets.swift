@@ -23,14 +23,17 @@ struct ListOffsetsHandler: TypedAPIHandler {
     static let latestTiered: Int64 = -5
 
     /// The first version that knows each special timestamp (Kafka's `timestampMinSupportedVersion`).
-    static let minimumVersions: [Int64: Int16] = [latest: 1, earliest: 1, maxTimestamp: 7, earliestLocal: 8, latestTiered: 9]
+    static let minimumVersions: [Int64: Int16] = [
+        latest: 1, earliest: 1, maxTimestamp: 7, earliestLocal: 8, latestTiered: 9,
+    ]
 
     func handle(_ request: ListOffsetsRequest, context: RequestContext) -> EventLoopFuture<ListOffsetsResponse> {
         var response = ListOffsetsResponse()
         var seen = Set<TopicPartition>()
         var duplicates = Set<TopicPartition>()
         for topic in request.topics {
-            for partition in topic.partitions where !seen.insert(TopicPartition(topic.name, partition.partitionIndex)).inserted {
+            for partition in topic.partitions
+            where !seen.insert(TopicPartition(topic.name, partition.partitionIndex)).inserted {
                 duplicates.insert(TopicPartition(topic.name, partition.partitionIndex))
             }
         }
@@ -38,10 +41,14 @@ struct ListOffsetsHandler: TypedAPIHandler {
             var topicResponse = ListOffsetsResponse.ListOffsetsTopicResponse(name: topic.name)
             for partition in topic.partitions {
                 let topicPartition = TopicPartition(topic.name, partition.partitionIndex)
-                var answer = ListOffsetsResponse.ListOffsetsPartitionResponse(partitionIndex: partition.partitionIndex, timestamp: -1, offset: -1, leaderEpoch: -1)
+                var answer = ListOffsetsResponse.ListOffsetsPartitionResponse(
+                    partitionIndex: partition.partitionIndex, timestamp: -1, offset: -1, leaderEpoch: -1)
                 if duplicates.contains(topicPartition) {
-                    answer.errorCode = ErrorCode.invalidRequest.rawValue  // Kafka rejects every entry of a partition listed twice
-                } else if partition.timestamp < 0, context.apiVersion < Self.minimumVersions[partition.timestamp] ?? Int16.max {
+                    // Kafka rejects every entry of a partition listed twice
+                    answer.errorCode = ErrorCode.invalidRequest.rawValue
+                } else if partition.timestamp < 0,
+                    context.apiVersion < Self.minimumVersions[partition.timestamp] ?? Int16.max
+                {
                     answer.errorCode = ErrorCode.unsupportedVersion.rawValue
                 } else {
                     answer = lookup(partition, topicPartition: topicPartition, isolationLevel: request.isolationLevel)
@@ -53,8 +60,11 @@ struct ListOffsetsHandler: TypedAPIHandler {
         return context.eventLoop.makeSucceededFuture(response)
     }
 
-    private func lookup(_ partition: ListOffsetsRequest.ListOffsetsPartition, topicPartition: TopicPartition, isolationLevel: Int8) -> ListOffsetsResponse.ListOffsetsPartitionResponse {
-        var answer = ListOffsetsResponse.ListOffsetsPartitionResponse(partitionIndex: partition.partitionIndex, timestamp: -1, offset: -1, leaderEpoch: -1)
+    private func lookup(
+        _ partition: ListOffsetsRequest.ListOffsetsPartition, topicPartition: TopicPartition, isolationLevel: Int8
+    ) -> ListOffsetsResponse.ListOffsetsPartitionResponse {
+        var answer = ListOffsetsResponse.ListOffsetsPartitionResponse(
+            partitionIndex: partition.partitionIndex, timestamp: -1, offset: -1, leaderEpoch: -1)
         guard let replica = services.replicas.replica(for: topicPartition) else {
             answer.errorCode = ErrorCode.unknownTopicOrPartition.rawValue
             return answer
@@ -65,7 +75,8 @@ struct ListOffsetsHandler: TypedAPIHandler {
         }
         let epoch = replica.leaderEpoch
         if partition.currentLeaderEpoch >= 0, partition.currentLeaderEpoch != epoch {
-            answer.errorCode = (partition.currentLeaderEpoch < epoch ? ErrorCode.fencedLeaderEpoch : .unknownLeaderEpoch).rawValue
+            answer.errorCode =
+                (partition.currentLeaderEpoch < epoch ? ErrorCode.fencedLeaderEpoch : .unknownLeaderEpoch).rawValue
             return answer
         }
         let log = replica.log

@@ -31,7 +31,8 @@ struct MetadataHandler: TypedAPIHandler {
         }
         // Create first, then answer from the new image: the client sees the topic in this very response.
         return services.blocking(on: context.eventLoop) { try services.autoCreate(missing) }
-            .map { created in answer(request, version: version, created: created.filter { $0.result.isOK }.map(\.name)) }
+            .map { created in answer(request, version: version, created: created.filter { $0.result.isOK }.map(\.name))
+            }
             .flatMapErrorThrowing { _ in answer(request, version: version, created: []) }
     }
 
@@ -39,7 +40,8 @@ struct MetadataHandler: TypedAPIHandler {
         let image = metadata.image
         var response = MetadataResponse()
         response.brokers = image.brokers.map { broker in
-            MetadataResponse.MetadataResponseBroker(nodeID: broker.nodeID, host: broker.host, port: broker.port, rack: broker.rack)
+            MetadataResponse.MetadataResponseBroker(
+                nodeID: broker.nodeID, host: broker.host, port: broker.port, rack: broker.rack)
         }
         response.clusterID = image.clusterID
         response.controllerID = image.controllerID
@@ -51,14 +53,16 @@ struct MetadataHandler: TypedAPIHandler {
                 if let name = requested.name, !(version >= 10 && requested.topicID != .zero) {
                     guard let topic = image.topic(named: name) else {
                         return MetadataResponse.MetadataResponseTopic(
-                            errorCode: (TopicName.isValid(name) ? ErrorCode.unknownTopicOrPartition : .invalidTopicException).rawValue,
+                            errorCode: (TopicName.isValid(name)
+                                ? ErrorCode.unknownTopicOrPartition : .invalidTopicException).rawValue,
                             name: name, topicID: .zero
                         )
                     }
                     return describe(topic)
                 }
                 guard let topic = image.topic(id: requested.topicID) else {
-                    return MetadataResponse.MetadataResponseTopic(errorCode: ErrorCode.unknownTopicID.rawValue, name: nil, topicID: requested.topicID)
+                    return MetadataResponse.MetadataResponseTopic(
+                        errorCode: ErrorCode.unknownTopicID.rawValue, name: nil, topicID: requested.topicID)
                 }
                 return describe(topic)
             }
@@ -72,7 +76,8 @@ struct MetadataHandler: TypedAPIHandler {
             partitions: topic.partitions.map { partition in
                 MetadataResponse.MetadataResponsePartition(
                     errorCode: ErrorCode.none.rawValue, partitionIndex: partition.index, leaderID: partition.leader,
-                    leaderEpoch: partition.leaderEpoch, replicaNodes: partition.replicas, isrNodes: partition.inSyncReplicas,
+                    leaderEpoch: partition.leaderEpoch, replicaNodes: partition.replicas,
+                    isrNodes: partition.inSyncReplicas,
                     offlineReplicas: []
                 )
             }

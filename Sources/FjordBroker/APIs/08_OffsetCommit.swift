@@ -36,10 +36,12 @@ struct OffsetCommitHandler: TypedAPIHandler {
         var response = OffsetCommitResponse()
         var index = 0
         response.topics = request.topics.map { topic in
-            .init(name: topic.name, partitions: topic.partitions.map { partition in
-                defer { index += 1 }
-                return .init(partitionIndex: partition.partitionIndex, errorCode: errors[index].rawValue)
-            })
+            .init(
+                name: topic.name,
+                partitions: topic.partitions.map { partition in
+                    defer { index += 1 }
+                    return .init(partitionIndex: partition.partitionIndex, errorCode: errors[index].rawValue)
+                })
         }
         return context.eventLoop.makeSucceededFuture(response)
     }

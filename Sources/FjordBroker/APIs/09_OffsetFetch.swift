@@ -22,38 +22,51 @@ struct OffsetFetchHandler: TypedAPIHandler {
         if version >= 8 {
             response.groups = request.groups.map { group in
                 let requested = group.topics.map { topics in topics.map { ($0.name, $0.partitionIndexes) } }
-                let memberError = services.groups.validateOffsetFetch(groupID: group.groupID, memberID: group.memberID, memberEpoch: group.memberEpoch)
-                guard memberError == .none else { return .init(groupID: group.groupID, topics: [], errorCode: memberError.rawValue) }
+                let memberError = services.groups.validateOffsetFetch(
+                    groupID: group.groupID, memberID: group.memberID, memberEpoch: group.memberEpoch)
+                guard memberError == .none else {
+                    return .init(groupID: group.groupID, topics: [], errorCode: memberError.rawValue)
+                }
                 let (error, topics) = fetch(group.groupID, requested, requireStable: request.requireStable)
-                return .init(groupID: group.groupID, topics: topics.map { .init(name: $0.name, partitions: $0.partitions) }, errorCode: error.rawValue)
+                return .init(
+                    groupID: group.groupID, topics: topics.map { .init(name: $0.name, partitions: $0.partitions) },
+                    errorCode: error.rawValue)
             }
         } else {
             let requested = request.topics.map { topics in topics.map { ($0.name, $0.partitionIndexes) } }
-            let (error, topics) = fetch(request.groupID, requested, requireStable: version >= 7 && request.requireStable)
+            let (error, topics) = fetch(
+                request.groupID, requested, requireStable: version >= 7 && request.requireStable)
             response.errorCode = error.rawValue
             response.topics = topics.map { topic in
-                .init(name: topic.name, partitions: topic.partitions.map { partition in
-                    .init(
-                        partitionIndex: partition.partitionIndex, committedOffset: partition.committedOffset,
-                        committedLeaderEpoch: partition.committedLeaderEpoch, metadata: partition.metadata,
-                        errorCode: version < 2 && error != .none ? error.rawValue : partition.errorCode
-                    )
-                })
+                .init(
+                    name: topic.name,
+                    partitions: topic.partitions.map { partition in
+                        .init(
+                            partitionIndex: partition.partitionIndex, committedOffset: partition.committedOffset,
+                            committedLeaderEpoch: partition.committedLeaderEpoch, metadata: partition.metadata,
+                            errorCode: version < 2 && error != .none ? error.rawValue : partition.errorCode
+                        )
+                    })
             }
         }
         return context.eventLoop.makeSucceededFuture(response)
     }
 
-    private func fetch(_ groupID: String, _ requested: [(String, [Int32])]?, requireStable: Bool) -> (ErrorCode, [(name: String, partitions: [Partition])]) {
+    private func fetch(_ groupID: String, _ requested: [(String, [Int32])]?, requireStable: Bool) -> (
+        ErrorCode, [(name: String, partitions: [Partition])]
+    ) {
         let error = services.groups.checkCoordinator(groupID)
-        let keys = requested.map { topics in topics.flatMap { name, partitions in partitions.map { TopicPartition(name, $0) } } }
+        let keys = requested.map { topics in
+            topics.flatMap { name, partitions in partitions.map { TopicPartition(name, $0) } }
+        }
         guard error == .none else {
             // Kafka lists the requested partitions with the error (v0-v1 read it there).
             let failed = (keys ?? []).map { ($0, nil as CommittedOffset?) }
             return (error, Self.grouped(failed))
         }
         let groups = services.groups
-        let unstable: (TopicPartition) -> Bool = requireStable && groups.hasPendingTransactionalOffsets(groupID: groupID, partition: nil)
+        let unstable: (TopicPartition) -> Bool =
+            requireStable && groups.hasPendingTransactionalOffsets(groupID: groupID, partition: nil)
             ? { groups.hasPendingTransactionalOffsets(groupID: groupID, partition: $0) }
             : { _ in false }
         return (.none, Self.grouped(groups.fetchOffsets(groupID: groupID, partitions: keys), unstable: unstable))
@@ -67,16 +80,19 @@ struct OffsetFetchHandler: TypedAPIHandler {
         for (key, committed) in offsets {
             if byTopic[key.topic] == nil { order.append(key.topic) }
             if unstable(key) {
-                byTopic[key.topic, default: []].append(Partition(
-                    partitionIndex: key.partition, committedOffset: -1, committedLeaderEpoch: -1, metadata: "",
-                    errorCode: ErrorCode.unstableOffsetCommit.rawValue
-                ))
+                byTopic[key.topic, default: []].append(
+                    Partition(
+                        partitionIndex: key.partition, committedOffset: -1, committedLeaderEpoch: -1, metadata: "",
+                        errorCode: ErrorCode.unstableOffsetCommit.rawValue
+                    ))
                 continue
             }
-            byTopic[key.topic, default: []].append(Partition(
-                partitionIndex: key.partition, committedOffset: committed?.offset ?? -1,
-                committedLeaderEpoch: committed?.leaderEpoch ?? -1, metadata: committed?.metadata ?? "", errorCode: 0
-            ))
+            byTopic[key.topic, default: []].append(
+                Partition(
+                    partitionIndex: key.partition, committedOffset: committed?.offset ?? -1,
+                    committedLeaderEpoch: committed?.leaderEpoch ?? -1, metadata: committed?.metadata ?? "",
+                    errorCode: 0
+                ))
         }
         return order.map { ($0, byTopic[$0]!) }
     }

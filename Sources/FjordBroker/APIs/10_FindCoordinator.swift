@@ -11,20 +11,23 @@ struct FindCoordinatorHandler: TypedAPIHandler {
     let versions: ClosedRange<Int16> = 0...6
     let services: BrokerServices
 
-    func handle(_ request: FindCoordinatorRequest, context: RequestContext) -> EventLoopFuture<FindCoordinatorResponse> {
+    func handle(_ request: FindCoordinatorRequest, context: RequestContext) -> EventLoopFuture<FindCoordinatorResponse>
+    {
         let version = context.apiVersion
         let keys = version >= 4 ? request.coordinatorKeys : [request.key]
-        let topic: InternalTopic? = switch request.keyType {
-        case 0: services.groups.internalTopic
-        case 1: services.transactions.internalTopic
-        default: nil
-        }
+        let topic: InternalTopic? =
+            switch request.keyType {
+            case 0: services.groups.internalTopic
+            case 1: services.transactions.internalTopic
+            default: nil
+            }
         let logger = services.logger
-        let ready: EventLoopFuture<Void> = if let topic, topic.topic == nil {
-            services.blocking(on: context.eventLoop) { try topic.createIfNeeded(logger: logger) }
-        } else {
-            context.eventLoop.makeSucceededVoidFuture()
-        }
+        let ready: EventLoopFuture<Void> =
+            if let topic, topic.topic == nil {
+                services.blocking(on: context.eventLoop) { try topic.createIfNeeded(logger: logger) }
+            } else {
+                context.eventLoop.makeSucceededVoidFuture()
+            }
         return ready.recover { _ in }.map {
             let answers = keys.map { key in coordinator(for: key, keyType: request.keyType) }
             var response = FindCoordinatorResponse()
@@ -43,7 +46,8 @@ struct FindCoordinatorHandler: TypedAPIHandler {
 
     private func coordinator(for key: String, keyType: Int8) -> FindCoordinatorResponse.Coordinator {
         let failure = { (error: ErrorCode, message: String?) in
-            FindCoordinatorResponse.Coordinator(key: key, nodeID: -1, host: "", port: -1, errorCode: error.rawValue, errorMessage: message)
+            FindCoordinatorResponse.Coordinator(
+                key: key, nodeID: -1, host: "", port: -1, errorCode: error.rawValue, errorMessage: message)
         }
         let topic: InternalTopic
         switch keyType {
@@ -58,7 +62,8 @@ struct FindCoordinatorHandler: TypedAPIHandler {
         }
         switch topic.coordinator(for: key) {
         case .success(let broker):
-            return .init(key: key, nodeID: broker.nodeID, host: broker.host, port: broker.port, errorCode: 0, errorMessage: nil)
+            return .init(
+                key: key, nodeID: broker.nodeID, host: broker.host, port: broker.port, errorCode: 0, errorMessage: nil)
         case .failure(let error):
             return failure(error, "The coordinator is not available.")
         }

@@ -16,11 +16,13 @@ struct JoinGroupHandler: TypedAPIHandler {
         let coordinator = services.groups
         let error = coordinator.checkCoordinator(request.groupID)
         guard error == .none else {
-            return context.eventLoop.makeSucceededFuture(JoinGroupResponse(errorCode: error.rawValue, generationID: -1, memberID: request.memberID))
+            return context.eventLoop.makeSucceededFuture(
+                JoinGroupResponse(errorCode: error.rawValue, generationID: -1, memberID: request.memberID))
         }
         let promise = context.eventLoop.makePromise(of: JoinGroupResponse.self)
         coordinator.join(
-            request, clientID: context.header.clientID ?? "", clientHost: GroupCoordinator.clientHost(peer: context.peer),
+            request, clientID: context.header.clientID ?? "",
+            clientHost: GroupCoordinator.clientHost(peer: context.peer),
             version: context.apiVersion, promise: promise
         )
         return promise.futureResult

@@ -19,7 +19,8 @@ struct LeaveGroupHandler: TypedAPIHandler {
             response.errorCode = error.rawValue
             return context.eventLoop.makeSucceededFuture(response)
         }
-        let leaving = version >= 3
+        let leaving =
+            version >= 3
             ? request.members.map { GroupManager.LeavingMember(memberID: $0.memberID, instanceID: $0.groupInstanceID) }
             : [GroupManager.LeavingMember(memberID: request.memberID, instanceID: nil)]
         let errors = services.groups.leave(groupID: request.groupID, members: leaving)

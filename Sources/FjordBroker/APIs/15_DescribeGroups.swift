@@ -14,7 +14,10 @@ struct DescribeGroupsHandler: TypedAPIHandler {
         var response = DescribeGroupsResponse()
         response.groups = request.groups.map { groupID in
             let error = services.groups.checkCoordinator(groupID)
-            guard error == .none else { return .init(errorCode: error.rawValue, groupID: groupID, groupState: "", protocolType: "", protocolData: "") }
+            guard error == .none else {
+                return .init(
+                    errorCode: error.rawValue, groupID: groupID, groupState: "", protocolType: "", protocolData: "")
+            }
             var described = services.groups.describe(groupID: groupID)
             described.authorizedOperations = Int32.min
             return described

@@ -12,8 +12,12 @@ struct ListGroupsHandler: TypedAPIHandler {
 
     func handle(_ request: ListGroupsRequest, context: RequestContext) -> EventLoopFuture<ListGroupsResponse> {
         var response = ListGroupsResponse()
-        response.groups = services.groups.listGroups(statesFilter: request.statesFilter, typesFilter: request.typesFilter).map { group in
-            .init(groupID: group.groupID, protocolType: group.protocolType, groupState: group.state, groupType: group.groupType)
+        response.groups = services.groups.listGroups(
+            statesFilter: request.statesFilter, typesFilter: request.typesFilter
+        ).map { group in
+            .init(
+                groupID: group.groupID, protocolType: group.protocolType, groupState: group.state,
+                groupType: group.groupType)
         }
         return context.eventLoop.makeSucceededFuture(response)
     }

@@ -13,17 +13,21 @@ struct ApiVersionsHandler: TypedAPIHandler {
     init(registry: APIRegistry) {
         var entries = registry.supportedVersions.map { entry in
             ApiVersionsResponse.ApiVersion(
-                apiKey: entry.apiKey.rawValue, minVersion: entry.versions.lowerBound, maxVersion: entry.versions.upperBound
+                apiKey: entry.apiKey.rawValue, minVersion: entry.versions.lowerBound,
+                maxVersion: entry.versions.upperBound
             )
         }
-        entries.append(.init(apiKey: ApiKey.apiVersions.rawValue, minVersion: versions.lowerBound, maxVersion: versions.upperBound))
+        entries.append(
+            .init(apiKey: ApiKey.apiVersions.rawValue, minVersion: versions.lowerBound, maxVersion: versions.upperBound)
+        )
         supported = entries.sorted { $0.apiKey < $1.apiKey }
     }
 
     func handle(_ request: ApiVersionsRequest, context: RequestContext) -> EventLoopFuture<ApiVersionsResponse> {
         var response = ApiVersionsResponse(errorCode: ErrorCode.none.rawValue, apiKeys: supported, throttleTimeMs: 0)
         if context.apiVersion >= 3,
-            !Self.isValidSoftwareField(request.clientSoftwareName) || !Self.isValidSoftwareField(request.clientSoftwareVersion)
+            !Self.isValidSoftwareField(request.clientSoftwareName)
+                || !Self.isValidSoftwareField(request.clientSoftwareVersion)
         {
             // Kafka refuses malformed client software fields with INVALID_REQUEST and no API list.
             response = ApiVersionsResponse(errorCode: ErrorCode.invalidRequest.rawValue)
@@ -42,7 +46,8 @@ struct ApiVersionsHandler: TypedAPIHandler {
         let scalars = Array(value.unicodeScalars)
         guard let first = scalars.first, let last = scalars.last else { return false }
         func alphanumeric(_ scalar: Unicode.Scalar) -> Bool {
-            scalar.isASCII && (("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar) || ("0"..."9").contains(scalar))
+            scalar.isASCII
+                && (("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar) || ("0"..."9").contains(scalar))
         }
         return alphanumeric(first) && alphanumeric(last)
             && scalars.allSatisfy { alphanumeric($0) || $0 == "-" || $0 == "." }

@@ -18,19 +18,24 @@ struct CreateTopicsHandler: TypedAPIHandler {
         let newTopics = request.topics.map { topic in
             TopicCommands.NewTopic(
                 name: topic.name, partitionCount: topic.numPartitions, replicationFactor: topic.replicationFactor,
-                assignments: Dictionary(topic.assignments.map { ($0.partitionIndex, $0.brokerIDs) }, uniquingKeysWith: { first, _ in first }),
+                assignments: Dictionary(
+                    topic.assignments.map { ($0.partitionIndex, $0.brokerIDs) }, uniquingKeysWith: { first, _ in first }
+                ),
                 configs: topic.configs.map { ($0.name, $0.value) }
             )
         }
         for topic in request.topics {
-            services.noteDeprecatedConfigs(topic.configs.map(\.name), api: "CreateTopics", resource: "topic \(topic.name)")
+            services.noteDeprecatedConfigs(
+                topic.configs.map(\.name), api: "CreateTopics", resource: "topic \(topic.name)")
         }
         let defaults = TopicCommands.Defaults(
-            partitionCount: services.configuration.defaultPartitionCount, replicationFactor: services.configuration.defaultReplicationFactor
+            partitionCount: services.configuration.defaultPartitionCount,
+            replicationFactor: services.configuration.defaultReplicationFactor
         )
         return context.eventLoop.makeCompletedFuture { () -> [TopicCommands.CreatedTopic] in
             if request.validateOnly {
-                return TopicCommands(image: services.image, defaults: defaults).createTopics(newTopics) { .zero }.response
+                return TopicCommands(image: services.image, defaults: defaults).createTopics(newTopics) { .zero }
+                    .response
             }
             return try services.metadata.execute { image in
                 TopicCommands(image: image, defaults: defaults).createTopics(newTopics) { KafkaUUID.random() }
@@ -46,10 +51,15 @@ struct CreateTopicsHandler: TypedAPIHandler {
                 if topic.result.isOK, version >= 5 {
                     result.numPartitions = topic.partitionCount
                     result.replicationFactor = topic.replicationFactor
-                    let model = image.topic(named: topic.name) ?? MetadataImage.Topic(name: topic.name, topicID: topic.topicID, configs: topic.configs)
+                    let model =
+                        image.topic(named: topic.name)
+                        ?? MetadataImage.Topic(name: topic.name, topicID: topic.topicID, configs: topic.configs)
                     result.configs = TopicConfigs.all.map { definition in
-                        let resolved = EffectiveTopicConfig.resolve(definition, topic: model, image: image, brokerProperties: services.configuration.properties)
-                        return .init(name: definition.name, value: resolved.value, readOnly: false, configSource: resolved.source, isSensitive: false)
+                        let resolved = EffectiveTopicConfig.resolve(
+                            definition, topic: model, image: image, brokerProperties: services.configuration.properties)
+                        return .init(
+                            name: definition.name, value: resolved.value, readOnly: false,
+                            configSource: resolved.source, isSensitive: false)
                     }
                 } else if !topic.result.isOK {
                     result.numPartitions = -1

@@ -12,16 +12,24 @@ struct DeleteTopicsHandler: TypedAPIHandler {
 
     func handle(_ request: DeleteTopicsRequest, context: RequestContext) -> EventLoopFuture<DeleteTopicsResponse> {
         let services = self.services
-        let names = context.apiVersion >= 6 ? request.topics.compactMap { $0.topicID == .zero ? $0.name : nil } : request.topicNames
+        let names =
+            context.apiVersion >= 6
+            ? request.topics.compactMap { $0.topicID == .zero ? $0.name : nil } : request.topicNames
         let ids = context.apiVersion >= 6 ? request.topics.compactMap { $0.topicID != .zero ? $0.topicID : nil } : []
         return context.eventLoop.makeCompletedFuture {
-            let results = try services.metadata.execute { image in TopicCommands(image: image, defaults: .init(partitionCount: 1, replicationFactor: 1)).deleteTopics(names: names, ids: ids) }
+            let results = try services.metadata.execute { image in
+                TopicCommands(image: image, defaults: .init(partitionCount: 1, replicationFactor: 1)).deleteTopics(
+                    names: names, ids: ids)
+            }
             try services.replicas.logManager.removeDeletedDirectories()
             return results
         }.map { results in
-            DeleteTopicsResponse(responses: results.map { result in
-                .init(name: result.name, topicID: result.topicID, errorCode: result.result.error.rawValue, errorMessage: result.result.message)
-            })
+            DeleteTopicsResponse(
+                responses: results.map { result in
+                    .init(
+                        name: result.name, topicID: result.topicID, errorCode: result.result.error.rawValue,
+                        errorMessage: result.result.message)
+                })
         }
     }
 }

@@ -15,34 +15,40 @@ struct DeleteRecordsHandler: TypedAPIHandler {
         let services = self.services
         return context.eventLoop.makeCompletedFuture {
             let topics = request.topics.map { topic in
-                DeleteRecordsResponse.DeleteRecordsTopicResult(name: topic.name, partitions: topic.partitions.map { partition in
-                    var result = DeleteRecordsResponse.DeleteRecordsPartitionResult(partitionIndex: partition.partitionIndex, lowWatermark: -1)
-                    // The coordinators' state lives in their topics' logs: moving the log start would lose it.
-                    guard !TopicName.isBrokerOwned(topic.name) else {
-                        result.errorCode = ErrorCode.invalidTopicException.rawValue
+                DeleteRecordsResponse.DeleteRecordsTopicResult(
+                    name: topic.name,
+                    partitions: topic.partitions.map { partition in
+                        var result = DeleteRecordsResponse.DeleteRecordsPartitionResult(
+                            partitionIndex: partition.partitionIndex, lowWatermark: -1)
+                        // The coordinators' state lives in their topics' logs: moving the log start would lose it.
+                        guard !TopicName.isBrokerOwned(topic.name) else {
+                            result.errorCode = ErrorCode.invalidTopicException.rawValue
+                            return result
+                        }
+                        guard
+                            let replica = services.replicas.replica(
+                                for: TopicPartition(topic.name, partition.partitionIndex))
+                        else {
+                            result.errorCode = ErrorCode.unknownTopicOrPartition.rawValue
+                            return result
+                        }
+                        guard replica.isLeader else {
+                            result.errorCode = ErrorCode.notLeaderOrFollower.rawValue
+                            return result
+                        }
+                        let highWatermark = replica.highWatermark
+                        let target = partition.offset == -1 ? highWatermark : partition.offset
+                        guard target >= 0, target <= highWatermark else {
+                            result.errorCode = ErrorCode.offsetOutOfRange.rawValue
+                            return result
+                        }
+                        do {
+                            result.lowWatermark = try replica.log.advanceLogStartOffset(to: target)
+                        } catch {
+                            result.errorCode = ErrorCode.kafkaStorageError.rawValue
+                        }
                         return result
-                    }
-                    guard let replica = services.replicas.replica(for: TopicPartition(topic.name, partition.partitionIndex)) else {
-                        result.errorCode = ErrorCode.unknownTopicOrPartition.rawValue
-                        return result
-                    }
-                    guard replica.isLeader else {
-                        result.errorCode = ErrorCode.notLeaderOrFollower.rawValue
-                        return result
-                    }
-                    let highWatermark = replica.highWatermark
-                    let target = partition.offset == -1 ? highWatermark : partition.offset
-                    guard target >= 0, target <= highWatermark else {
-                        result.errorCode = ErrorCode.offsetOutOfRange.rawValue
-                        return result
-                    }
-                    do {
-                        result.lowWatermark = try replica.log.advanceLogStartOffset(to: target)
-                    } catch {
-                        result.errorCode = ErrorCode.kafkaStorageError.rawValue
-                    }
-                    return result
-                })
+                    })
             }
             try? services.replicas.logManager.checkpoint()
             return DeleteRecordsResponse(topics: topics)

@@ -18,18 +18,28 @@ struct InitProducerIDHandler: TypedAPIHandler {
             let allocator = services.producerIDs
             return context.eventLoop.makeCompletedFuture { try allocator.next() }
                 .map { InitProducerIDResponse(errorCode: 0, producerID: $0, producerEpoch: 0) }
-                .flatMapErrorThrowing { _ in InitProducerIDResponse(errorCode: ErrorCode.coordinatorNotAvailable.rawValue, producerID: -1, producerEpoch: -1) }
+                .flatMapErrorThrowing { _ in
+                    InitProducerIDResponse(
+                        errorCode: ErrorCode.coordinatorNotAvailable.rawValue, producerID: -1, producerEpoch: -1)
+                }
         }
         let transactions = services.transactions
         return context.eventLoop.makeCompletedFuture {
-            if transactions.internalTopic.topic == nil { try transactions.internalTopic.createIfNeeded(logger: transactions.logger) }
+            if transactions.internalTopic.topic == nil {
+                try transactions.internalTopic.createIfNeeded(logger: transactions.logger)
+            }
             var response = transactions.initProducerID(
                 transactionalID: transactionalID, timeoutMs: request.transactionTimeoutMs,
-                producerID: version >= 3 ? request.producerID : -1, producerEpoch: version >= 3 ? request.producerEpoch : -1
+                producerID: version >= 3 ? request.producerID : -1,
+                producerEpoch: version >= 3 ? request.producerEpoch : -1
             )
-            response.errorCode = ErrorCode(rawValue: response.errorCode).fencedError(supportsProducerFenced: version >= 4).rawValue
+            response.errorCode =
+                ErrorCode(rawValue: response.errorCode).fencedError(supportsProducerFenced: version >= 4).rawValue
             return response
-        }.flatMapErrorThrowing { _ in InitProducerIDResponse(errorCode: ErrorCode.coordinatorNotAvailable.rawValue, producerID: -1, producerEpoch: -1) }
+        }.flatMapErrorThrowing { _ in
+            InitProducerIDResponse(
+                errorCode: ErrorCode.coordinatorNotAvailable.rawValue, producerID: -1, producerEpoch: -1)
+        }
     }
 }
 

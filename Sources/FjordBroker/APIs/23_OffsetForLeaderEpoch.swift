@@ -11,24 +11,32 @@ struct OffsetForLeaderEpochHandler: TypedAPIHandler {
     let execution = HandlerExecution.ioThreadPool
     let services: BrokerServices
 
-    func handle(_ request: OffsetForLeaderEpochRequest, context: RequestContext) -> EventLoopFuture<OffsetForLeaderEpochResponse> {
+    func handle(_ request: OffsetForLeaderEpochRequest, context: RequestContext) -> EventLoopFuture<
+        OffsetForLeaderEpochResponse
+    > {
         let topics = request.topics.map { topic in
-            OffsetForLeaderEpochResponse.OffsetForLeaderTopicResult(topic: topic.topic, partitions: topic.partitions.map { partition in
-                var result = OffsetForLeaderEpochResponse.EpochEndOffset(partition: partition.partition, leaderEpoch: -1, endOffset: -1)
-                guard let replica = services.replicas.replica(for: TopicPartition(topic.topic, partition.partition)) else {
-                    result.errorCode = ErrorCode.unknownTopicOrPartition.rawValue
+            OffsetForLeaderEpochResponse.OffsetForLeaderTopicResult(
+                topic: topic.topic,
+                partitions: topic.partitions.map { partition in
+                    var result = OffsetForLeaderEpochResponse.EpochEndOffset(
+                        partition: partition.partition, leaderEpoch: -1, endOffset: -1)
+                    guard let replica = services.replicas.replica(for: TopicPartition(topic.topic, partition.partition))
+                    else {
+                        result.errorCode = ErrorCode.unknownTopicOrPartition.rawValue
+                        return result
+                    }
+                    let current = replica.leaderEpoch
+                    if partition.currentLeaderEpoch >= 0, partition.currentLeaderEpoch != current {
+                        result.errorCode =
+                            (partition.currentLeaderEpoch < current ? ErrorCode.fencedLeaderEpoch : .unknownLeaderEpoch)
+                            .rawValue
+                        return result
+                    }
+                    let end = replica.log.endOffset(forEpoch: partition.leaderEpoch)
+                    result.leaderEpoch = end.epoch
+                    result.endOffset = end.endOffset
                     return result
-                }
-                let current = replica.leaderEpoch
-                if partition.currentLeaderEpoch >= 0, partition.currentLeaderEpoch != current {
-                    result.errorCode = (partition.currentLeaderEpoch < current ? ErrorCode.fencedLeaderEpoch : .unknownLeaderEpoch).rawValue
-                    return result
-                }
-                let end = replica.log.endOffset(forEpoch: partition.leaderEpoch)
-                result.leaderEpoch = end.epoch
-                result.endOffset = end.endOffset
-                return result
-            })
+                })
         }
         return context.eventLoop.makeSucceededFuture(OffsetForLeaderEpochResponse(topics: topics))
     }

@@ -13,10 +13,14 @@ struct AddPartitionsToTxnHandler: TypedAPIHandler {
     let execution = HandlerExecution.ioThreadPool
     let services: BrokerServices
 
-    func handle(_ request: AddPartitionsToTxnRequest, context: RequestContext) -> EventLoopFuture<AddPartitionsToTxnResponse> {
+    func handle(_ request: AddPartitionsToTxnRequest, context: RequestContext) -> EventLoopFuture<
+        AddPartitionsToTxnResponse
+    > {
         let version = context.apiVersion
         let transactions = services.transactions
-        let partitions = request.v3AndBelowTopics.flatMap { topic in topic.partitions.map { TopicPartition(topic.name, $0) } }
+        let partitions = request.v3AndBelowTopics.flatMap { topic in
+            topic.partitions.map { TopicPartition(topic.name, $0) }
+        }
         return context.eventLoop.makeCompletedFuture {
             let errors = transactions.addPartitions(
                 transactionalID: request.v3AndBelowTransactionalID, producerID: request.v3AndBelowProducerID,
@@ -24,10 +28,14 @@ struct AddPartitionsToTxnHandler: TypedAPIHandler {
             )
             var response = AddPartitionsToTxnResponse()
             response.resultsByTopicV3AndBelow = request.v3AndBelowTopics.map { topic in
-                .init(name: topic.name, resultsByPartition: topic.partitions.map { index in
-                    let error = errors[TopicPartition(topic.name, index)] ?? .none
-                    return .init(partitionIndex: index, partitionErrorCode: error.fencedError(supportsProducerFenced: version >= 2).rawValue)
-                })
+                .init(
+                    name: topic.name,
+                    resultsByPartition: topic.partitions.map { index in
+                        let error = errors[TopicPartition(topic.name, index)] ?? .none
+                        return .init(
+                            partitionIndex: index,
+                            partitionErrorCode: error.fencedError(supportsProducerFenced: version >= 2).rawValue)
+                    })
             }
             return response
         }

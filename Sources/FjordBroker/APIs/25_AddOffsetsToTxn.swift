@@ -9,16 +9,20 @@ struct AddOffsetsToTxnHandler: TypedAPIHandler {
     let execution = HandlerExecution.ioThreadPool
     let services: BrokerServices
 
-    func handle(_ request: AddOffsetsToTxnRequest, context: RequestContext) -> EventLoopFuture<AddOffsetsToTxnResponse> {
+    func handle(_ request: AddOffsetsToTxnRequest, context: RequestContext) -> EventLoopFuture<AddOffsetsToTxnResponse>
+    {
         let version = context.apiVersion
         let transactions = services.transactions
         return context.eventLoop.makeCompletedFuture {
-            guard !request.groupID.isEmpty else { return AddOffsetsToTxnResponse(errorCode: ErrorCode.invalidGroupID.rawValue) }
+            guard !request.groupID.isEmpty else {
+                return AddOffsetsToTxnResponse(errorCode: ErrorCode.invalidGroupID.rawValue)
+            }
             guard let partition = try transactions.offsetsPartition(for: request.groupID) else {
                 return AddOffsetsToTxnResponse(errorCode: ErrorCode.coordinatorNotAvailable.rawValue)
             }
             let errors = transactions.addPartitions(
-                transactionalID: request.transactionalID, producerID: request.producerID, producerEpoch: request.producerEpoch,
+                transactionalID: request.transactionalID, producerID: request.producerID,
+                producerEpoch: request.producerEpoch,
                 partitions: [partition]
             )
             let error = errors[partition] ?? .none

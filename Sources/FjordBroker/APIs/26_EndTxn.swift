@@ -16,10 +16,13 @@ struct EndTxnHandler: TypedAPIHandler {
         let transactions = services.transactions
         return context.eventLoop.makeCompletedFuture {
             let error = transactions.endTransaction(
-                transactionalID: request.transactionalID, producerID: request.producerID, producerEpoch: request.producerEpoch,
+                transactionalID: request.transactionalID, producerID: request.producerID,
+                producerEpoch: request.producerEpoch,
                 commit: request.committed
             )
-            return EndTxnResponse(errorCode: error.fencedError(supportsProducerFenced: version >= 2).rawValue, producerID: -1, producerEpoch: -1)
+            return EndTxnResponse(
+                errorCode: error.fencedError(supportsProducerFenced: version >= 2).rawValue, producerID: -1,
+                producerEpoch: -1)
         }
     }
 }

@@ -15,34 +15,48 @@ struct WriteTxnMarkersHandler: TypedAPIHandler {
     let execution = HandlerExecution.ioThreadPool
     let services: BrokerServices
 
-    func handle(_ request: WriteTxnMarkersRequest, context: RequestContext) -> EventLoopFuture<WriteTxnMarkersResponse> {
+    func handle(_ request: WriteTxnMarkersRequest, context: RequestContext) -> EventLoopFuture<WriteTxnMarkersResponse>
+    {
         let services = self.services
         // Marker appends write to the log: on the thread pool, like the coordinator's own.
         return context.eventLoop.makeCompletedFuture {
             let now = services.clock.nowMilliseconds()
             var response = WriteTxnMarkersResponse()
             response.markers = request.markers.map { marker in
-                .init(producerID: marker.producerID, topics: marker.topics.map { topic in
-                    .init(name: topic.name, partitions: topic.partitionIndexes.map { index in
-                        .init(partitionIndex: index, errorCode: write(marker, topic: topic.name, partition: index, now: now, services: services).rawValue)
+                .init(
+                    producerID: marker.producerID,
+                    topics: marker.topics.map { topic in
+                        .init(
+                            name: topic.name,
+                            partitions: topic.partitionIndexes.map { index in
+                                .init(
+                                    partitionIndex: index,
+                                    errorCode: write(
+                                        marker, topic: topic.name, partition: index, now: now, services: services
+                                    ).rawValue)
+                            })
                     })
-                })
             }
             return response
         }
     }
 
     private func write(
-        _ marker: WriteTxnMarkersRequest.WritableTxnMarker, topic: String, partition: Int32, now: Int64, services: BrokerServices
+        _ marker: WriteTxnMarkersRequest.WritableTxnMarker, topic: String, partition: Int32, now: Int64,
+        services: BrokerServices
     ) -> ErrorCode {
-        guard let replica = services.replicas.replica(for: TopicPartition(topic, partition)) else { return .unknownTopicOrPartition }
+        guard let replica = services.replicas.replica(for: TopicPartition(topic, partition)) else {
+            return .unknownTopicOrPartition
+        }
         let outcome = replica.appendTransactionMarker(
-            producerID: marker.producerID, producerEpoch: marker.producerEpoch, coordinatorEpoch: marker.coordinatorEpoch,
+            producerID: marker.producerID, producerEpoch: marker.producerEpoch,
+            coordinatorEpoch: marker.coordinatorEpoch,
             commit: marker.transactionResult, now: now
         )
         BrokerServices.finishAppend(outcome, of: replica, threadPool: services.threadPool, logger: services.logger)
         if outcome.error == .none, topic == GroupCoordinator.topicName {
-            services.groups.completeTransaction(producerID: marker.producerID, partition: partition, commit: marker.transactionResult)
+            services.groups.completeTransaction(
+                producerID: marker.producerID, partition: partition, commit: marker.transactionResult)
         }
         return outcome.error
     }

@@ -12,7 +12,8 @@ struct TxnOffsetCommitHandler: TypedAPIHandler {
     let execution = HandlerExecution.ioThreadPool
     let services: BrokerServices
 
-    func handle(_ request: TxnOffsetCommitRequest, context: RequestContext) -> EventLoopFuture<TxnOffsetCommitResponse> {
+    func handle(_ request: TxnOffsetCommitRequest, context: RequestContext) -> EventLoopFuture<TxnOffsetCommitResponse>
+    {
         let groups = services.groups
         let entries = request.topics.flatMap { topic in
             topic.partitions.map { partition in
@@ -24,17 +25,25 @@ struct TxnOffsetCommitHandler: TypedAPIHandler {
         }
         return context.eventLoop.makeCompletedFuture {
             let error = groups.checkCoordinator(request.groupID)
-            let errors = error != .none ? entries.map { _ in error } : groups.transactionalCommit(
-                groupID: request.groupID, producerID: request.producerID, producerEpoch: request.producerEpoch,
-                generationID: request.generationID, memberID: request.memberID, instanceID: request.groupInstanceID, entries: entries
-            )
+            let errors =
+                error != .none
+                ? entries.map { _ in error }
+                : groups.transactionalCommit(
+                    groupID: request.groupID, producerID: request.producerID, producerEpoch: request.producerEpoch,
+                    generationID: request.generationID, memberID: request.memberID, instanceID: request.groupInstanceID,
+                    entries: entries
+                )
             var index = 0
             var response = TxnOffsetCommitResponse()
             response.topics = request.topics.map { topic in
-                .init(name: topic.name, partitions: topic.partitions.map { partition in
-                    defer { index += 1 }
-                    return .init(partitionIndex: partition.partitionIndex, errorCode: errors[index].fencedError(supportsProducerFenced: false).rawValue)
-                })
+                .init(
+                    name: topic.name,
+                    partitions: topic.partitions.map { partition in
+                        defer { index += 1 }
+                        return .init(
+                            partitionIndex: partition.partitionIndex,
+                            errorCode: errors[index].fencedError(supportsProducerFenced: false).rawValue)
+                    })
             }
             return response
         }

@@ -12,10 +12,12 @@ struct DescribeConfigsHandler: TypedAPIHandler {
 
     typealias Entry = DescribeConfigsResponse.DescribeConfigsResourceResult
 
-    func handle(_ request: DescribeConfigsRequest, context: RequestContext) -> EventLoopFuture<DescribeConfigsResponse> {
+    func handle(_ request: DescribeConfigsRequest, context: RequestContext) -> EventLoopFuture<DescribeConfigsResponse>
+    {
         let image = services.image
         let results = request.resources.map { resource -> DescribeConfigsResponse.DescribeConfigsResult in
-            var result = DescribeConfigsResponse.DescribeConfigsResult(resourceType: resource.resourceType, resourceName: resource.resourceName)
+            var result = DescribeConfigsResponse.DescribeConfigsResult(
+                resourceType: resource.resourceType, resourceName: resource.resourceName)
             var entries: [Entry]
             switch ConfigResourceType(rawValue: resource.resourceType) {
             case .topic:
@@ -26,7 +28,8 @@ struct DescribeConfigsHandler: TypedAPIHandler {
                 }
                 entries = topicEntries(topic, image: image, request: request)
             case .broker:
-                guard resource.resourceName.isEmpty || resource.resourceName == String(services.configuration.nodeID) else {
+                guard resource.resourceName.isEmpty || resource.resourceName == String(services.configuration.nodeID)
+                else {
                     result.errorCode = ErrorCode.invalidRequest.rawValue
                     result.errorMessage = "Unexpected broker id \(resource.resourceName)"
                     return result
@@ -44,10 +47,15 @@ struct DescribeConfigsHandler: TypedAPIHandler {
         return context.eventLoop.makeSucceededFuture(DescribeConfigsResponse(results: results))
     }
 
-    private func topicEntries(_ topic: MetadataImage.Topic, image: MetadataImage, request: DescribeConfigsRequest) -> [Entry] {
+    private func topicEntries(_ topic: MetadataImage.Topic, image: MetadataImage, request: DescribeConfigsRequest)
+        -> [Entry]
+    {
         TopicConfigs.all.map { definition in
-            let resolved = EffectiveTopicConfig.resolve(definition, topic: topic, image: image, brokerProperties: services.configuration.properties)
-            return entry(definition, value: resolved.value, source: resolved.source, synonyms: resolved.synonyms, request: request)
+            let resolved = EffectiveTopicConfig.resolve(
+                definition, topic: topic, image: image, brokerProperties: services.configuration.properties)
+            return entry(
+                definition, value: resolved.value, source: resolved.source, synonyms: resolved.synonyms,
+                request: request)
         }
     }
 
@@ -56,14 +64,21 @@ struct DescribeConfigsHandler: TypedAPIHandler {
         for definition in TopicConfigs.all {
             guard let synonym = definition.brokerSynonym else { continue }
             var synonyms = [(name: String, value: String, source: Int8)]()
-            if let value = image.brokerConfigs[synonym] { synonyms.append((synonym, value, EffectiveTopicConfig.Source.dynamicBroker)) }
-            if let value = EffectiveTopicConfig.staticBrokerValue(synonym, brokerProperties: services.configuration.properties) {
+            if let value = image.brokerConfigs[synonym] {
+                synonyms.append((synonym, value, EffectiveTopicConfig.Source.dynamicBroker))
+            }
+            if let value = EffectiveTopicConfig.staticBrokerValue(
+                synonym, brokerProperties: services.configuration.properties)
+            {
                 synonyms.append((synonym, value, EffectiveTopicConfig.Source.staticBroker))
             }
             synonyms.append((synonym, definition.defaultValue, EffectiveTopicConfig.Source.defaultValue))
             var brokerDefinition = definition
             brokerDefinition.name = synonym
-            entries.append(entry(brokerDefinition, value: synonyms[0].value, source: synonyms[0].source, synonyms: synonyms, request: request))
+            entries.append(
+                entry(
+                    brokerDefinition, value: synonyms[0].value, source: synonyms[0].source, synonyms: synonyms,
+                    request: request))
         }
         let listed = Set(entries.map(\.name))
         let properties = services.configuration.properties
@@ -71,13 +86,18 @@ struct DescribeConfigsHandler: TypedAPIHandler {
         for key in keys.sorted() {
             var synonyms = [(name: String, value: String, source: Int8)]()
             if let value = properties[key] { synonyms.append((key, value, EffectiveTopicConfig.Source.staticBroker)) }
-            if let value = BrokerConfiguration.defaultValues[key] { synonyms.append((key, value, EffectiveTopicConfig.Source.defaultValue)) }
-            entries.append(Entry(
-                name: key, value: synonyms[0].value, readOnly: true, isDefault: synonyms[0].source == EffectiveTopicConfig.Source.defaultValue,
-                configSource: synonyms[0].source, isSensitive: false,
-                synonyms: request.includeSynonyms ? synonyms.map { .init(name: $0.name, value: $0.value, source: $0.source) } : [],
-                configType: Self.describeType(of: BrokerConfiguration.knownKeys[key]), documentation: nil
-            ))
+            if let value = BrokerConfiguration.defaultValues[key] {
+                synonyms.append((key, value, EffectiveTopicConfig.Source.defaultValue))
+            }
+            entries.append(
+                Entry(
+                    name: key, value: synonyms[0].value, readOnly: true,
+                    isDefault: synonyms[0].source == EffectiveTopicConfig.Source.defaultValue,
+                    configSource: synonyms[0].source, isSensitive: false,
+                    synonyms: request.includeSynonyms
+                        ? synonyms.map { .init(name: $0.name, value: $0.value, source: $0.source) } : [],
+                    configType: Self.describeType(of: BrokerConfiguration.knownKeys[key]), documentation: nil
+                ))
         }
         return entries.sorted { $0.name < $1.name }
     }
@@ -94,11 +114,16 @@ struct DescribeConfigsHandler: TypedAPIHandler {
         }
     }
 
-    private func entry(_ definition: ConfigDefinition, value: String, source: Int8, synonyms: [(name: String, value: String, source: Int8)], request: DescribeConfigsRequest) -> Entry {
+    private func entry(
+        _ definition: ConfigDefinition, value: String, source: Int8,
+        synonyms: [(name: String, value: String, source: Int8)], request: DescribeConfigsRequest
+    ) -> Entry {
         Entry(
-            name: definition.name, value: value, readOnly: false, isDefault: source == EffectiveTopicConfig.Source.defaultValue,
+            name: definition.name, value: value, readOnly: false,
+            isDefault: source == EffectiveTopicConfig.Source.defaultValue,
             configSource: source, isSensitive: false,
-            synonyms: request.includeSynonyms ? synonyms.map { .init(name: $0.name, value: $0.value, source: $0.source) } : [],
+            synonyms: request.includeSynonyms
+                ? synonyms.map { .init(name: $0.name, value: $0.value, source: $0.source) } : [],
             configType: definition.kind.describeType,
             documentation: request.includeDocumentation ? definition.documentation : nil
         )

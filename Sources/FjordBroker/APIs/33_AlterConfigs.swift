@@ -16,16 +16,23 @@ struct AlterConfigsHandler: TypedAPIHandler {
         return context.eventLoop.makeCompletedFuture {
             try request.resources.map { resource -> AlterConfigsResponse.AlterConfigsResourceResponse in
                 let configs = resource.configs.map { (name: $0.name, value: $0.value) }
-                services.noteDeprecatedConfigs(configs.map(\.name), api: "AlterConfigs", resource: resource.resourceName)
+                services.noteDeprecatedConfigs(
+                    configs.map(\.name), api: "AlterConfigs", resource: resource.resourceName)
                 let result: ItemResult
                 if request.validateOnly {
-                    result = ConfigCommands(image: services.image, nodeID: nodeID).replace(type: resource.resourceType, name: resource.resourceName, configs: configs).response
+                    result =
+                        ConfigCommands(image: services.image, nodeID: nodeID).replace(
+                            type: resource.resourceType, name: resource.resourceName, configs: configs
+                        ).response
                 } else {
                     result = try services.metadata.execute { image in
-                        ConfigCommands(image: image, nodeID: nodeID).replace(type: resource.resourceType, name: resource.resourceName, configs: configs)
+                        ConfigCommands(image: image, nodeID: nodeID).replace(
+                            type: resource.resourceType, name: resource.resourceName, configs: configs)
                     }
                 }
-                return .init(errorCode: result.error.rawValue, errorMessage: result.message, resourceType: resource.resourceType, resourceName: resource.resourceName)
+                return .init(
+                    errorCode: result.error.rawValue, errorMessage: result.message, resourceType: resource.resourceType,
+                    resourceName: resource.resourceName)
             }
         }.map { AlterConfigsResponse(responses: $0) }
     }

@@ -1,10 +1,9 @@
 // DescribeLogDirs v1-v4: each data directory with the partitions it holds (size, offset lag 0 on a single node),
 // and from v4 the directory's total and usable bytes.
 import FjordStorage
+import Glibc
 import KafkaProtocol
 import NIOCore
-
-import Glibc
 
 struct DescribeLogDirsHandler: TypedAPIHandler {
     let versions: ClosedRange<Int16> = 1...4
@@ -12,26 +11,32 @@ struct DescribeLogDirsHandler: TypedAPIHandler {
     let execution = HandlerExecution.ioThreadPool
     let services: BrokerServices
 
-    func handle(_ request: DescribeLogDirsRequest, context: RequestContext) -> EventLoopFuture<DescribeLogDirsResponse> {
+    func handle(_ request: DescribeLogDirsRequest, context: RequestContext) -> EventLoopFuture<DescribeLogDirsResponse>
+    {
         let services = self.services
         return context.eventLoop.makeCompletedFuture {
             let wanted: Set<TopicPartition>? = request.topics.map { topics in
                 Set(topics.flatMap { topic in topic.partitions.map { TopicPartition(topic.topic, $0) } })
             }
             let replicas = services.replicas.allReplicas
-            let results = services.replicas.logManager.dataDirectories.map { directory -> DescribeLogDirsResponse.DescribeLogDirsResult in
+            let results = services.replicas.logManager.dataDirectories.map {
+                directory -> DescribeLogDirsResponse.DescribeLogDirsResult in
                 var byTopic = [String: [DescribeLogDirsResponse.DescribeLogDirsPartition]]()
                 for (topicPartition, replica) in replicas where replica.log.directory.hasPrefix(directory + "/") {
                     if let wanted, !wanted.contains(topicPartition) { continue }
-                    byTopic[topicPartition.topic, default: []].append(.init(
-                        partitionIndex: topicPartition.partition, partitionSize: replica.log.sizeInBytes, offsetLag: 0, isFutureKey: false
-                    ))
+                    byTopic[topicPartition.topic, default: []].append(
+                        .init(
+                            partitionIndex: topicPartition.partition, partitionSize: replica.log.sizeInBytes,
+                            offsetLag: 0, isFutureKey: false
+                        ))
                 }
                 var stats = statvfs()
                 let hasStats = statvfs(directory, &stats) == 0
                 return .init(
                     errorCode: 0, logDir: directory,
-                    topics: byTopic.keys.sorted().map { .init(name: $0, partitions: byTopic[$0]!.sorted { $0.partitionIndex < $1.partitionIndex }) },
+                    topics: byTopic.keys.sorted().map {
+                        .init(name: $0, partitions: byTopic[$0]!.sorted { $0.partitionIndex < $1.partitionIndex })
+                    },
                     totalBytes: hasStats ? Int64(stats.f_blocks) * Int64(stats.f_frsize) : -1,
                     usableBytes: hasStats ? Int64(stats.f_bavail) * Int64(stats.f_frsize) : -1
                 )

@@ -10,7 +10,9 @@ struct CreatePartitionsHandler: TypedAPIHandler {
     let execution = HandlerExecution.ioThreadPool
     let services: BrokerServices
 
-    func handle(_ request: CreatePartitionsRequest, context: RequestContext) -> EventLoopFuture<CreatePartitionsResponse> {
+    func handle(_ request: CreatePartitionsRequest, context: RequestContext) -> EventLoopFuture<
+        CreatePartitionsResponse
+    > {
         let services = self.services
         let requests = request.topics.map { topic in
             (name: topic.name, count: topic.count, assignments: topic.assignments.map { $0.map(\.brokerIDs) })
@@ -20,9 +22,14 @@ struct CreatePartitionsHandler: TypedAPIHandler {
             if request.validateOnly {
                 return TopicCommands(image: services.image, defaults: defaults).createPartitions(requests).response
             }
-            return try services.metadata.execute { image in TopicCommands(image: image, defaults: defaults).createPartitions(requests) }
+            return try services.metadata.execute { image in
+                TopicCommands(image: image, defaults: defaults).createPartitions(requests)
+            }
         }.map { results in
-            CreatePartitionsResponse(results: results.map { .init(name: $0.name, errorCode: $0.result.error.rawValue, errorMessage: $0.result.message) })
+            CreatePartitionsResponse(
+                results: results.map {
+                    .init(name: $0.name, errorCode: $0.result.error.rawValue, errorMessage: $0.result.message)
+                })
         }
     }
 }

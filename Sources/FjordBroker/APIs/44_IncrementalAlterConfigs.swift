@@ -10,29 +10,46 @@ struct IncrementalAlterConfigsHandler: TypedAPIHandler {
     let execution = HandlerExecution.ioThreadPool
     let services: BrokerServices
 
-    func handle(_ request: IncrementalAlterConfigsRequest, context: RequestContext) -> EventLoopFuture<IncrementalAlterConfigsResponse> {
+    func handle(_ request: IncrementalAlterConfigsRequest, context: RequestContext) -> EventLoopFuture<
+        IncrementalAlterConfigsResponse
+    > {
         let services = self.services
         let nodeID = services.configuration.nodeID
         return context.eventLoop.makeCompletedFuture {
             try request.resources.map { resource -> IncrementalAlterConfigsResponse.AlterConfigsResourceResponse in
                 let changes = resource.configs.map { config in
-                    ConfigCommands.Change(name: config.name, operation: ConfigCommands.Operation(rawValue: config.configOperation) ?? .set, value: config.value)
+                    ConfigCommands.Change(
+                        name: config.name,
+                        operation: ConfigCommands.Operation(rawValue: config.configOperation) ?? .set,
+                        value: config.value)
                 }
                 services.noteDeprecatedConfigs(
-                    changes.filter { $0.operation != .delete }.map(\.name), api: "IncrementalAlterConfigs", resource: resource.resourceName
+                    changes.filter { $0.operation != .delete }.map(\.name), api: "IncrementalAlterConfigs",
+                    resource: resource.resourceName
                 )
-                if let bad = resource.configs.first(where: { ConfigCommands.Operation(rawValue: $0.configOperation) == nil }) {
-                    return .init(errorCode: ErrorCode.invalidRequest.rawValue, errorMessage: "Unknown operation \(bad.configOperation)", resourceType: resource.resourceType, resourceName: resource.resourceName)
+                if let bad = resource.configs.first(where: {
+                    ConfigCommands.Operation(rawValue: $0.configOperation) == nil
+                }) {
+                    return .init(
+                        errorCode: ErrorCode.invalidRequest.rawValue,
+                        errorMessage: "Unknown operation \(bad.configOperation)", resourceType: resource.resourceType,
+                        resourceName: resource.resourceName)
                 }
                 let result: ItemResult
                 if request.validateOnly {
-                    result = ConfigCommands(image: services.image, nodeID: nodeID).incrementalAlter(type: resource.resourceType, name: resource.resourceName, changes: changes).response
+                    result =
+                        ConfigCommands(image: services.image, nodeID: nodeID).incrementalAlter(
+                            type: resource.resourceType, name: resource.resourceName, changes: changes
+                        ).response
                 } else {
                     result = try services.metadata.execute { image in
-                        ConfigCommands(image: image, nodeID: nodeID).incrementalAlter(type: resource.resourceType, name: resource.resourceName, changes: changes)
+                        ConfigCommands(image: image, nodeID: nodeID).incrementalAlter(
+                            type: resource.resourceType, name: resource.resourceName, changes: changes)
                     }
                 }
-                return .init(errorCode: result.error.rawValue, errorMessage: result.message, resourceType: resource.resourceType, resourceName: resource.resourceName)
+                return .init(
+                    errorCode: result.error.rawValue, errorMessage: result.message, resourceType: resource.resourceType,
+                    resourceName: resource.resourceName)
             }
         }.map { IncrementalAlterConfigsResponse(responses: $0) }
     }

@@ -18,16 +18,20 @@ struct OffsetDeleteHandler: TypedAPIHandler {
             response.errorCode = error.rawValue
             return context.eventLoop.makeSucceededFuture(response)
         }
-        let keys = request.topics.flatMap { topic in topic.partitions.map { TopicPartition(topic.name, $0.partitionIndex) } }
+        let keys = request.topics.flatMap { topic in
+            topic.partitions.map { TopicPartition(topic.name, $0.partitionIndex) }
+        }
         let (groupError, errors) = services.groups.deleteOffsets(groupID: request.groupID, partitions: keys)
         response.errorCode = groupError.rawValue
         guard groupError == .none else { return context.eventLoop.makeSucceededFuture(response) }
         var index = 0
         response.topics = request.topics.map { topic in
-            .init(name: topic.name, partitions: topic.partitions.map { partition in
-                defer { index += 1 }
-                return .init(partitionIndex: partition.partitionIndex, errorCode: errors[index].rawValue)
-            })
+            .init(
+                name: topic.name,
+                partitions: topic.partitions.map { partition in
+                    defer { index += 1 }
+                    return .init(partitionIndex: partition.partitionIndex, errorCode: errors[index].rawValue)
+                })
         }
         return context.eventLoop.makeSucceededFuture(response)
     }

@@ -10,24 +10,35 @@ struct DescribeProducersHandler: TypedAPIHandler {
     let versions: ClosedRange<Int16> = 0...0
     let services: BrokerServices
 
-    func handle(_ request: DescribeProducersRequest, context: RequestContext) -> EventLoopFuture<DescribeProducersResponse> {
+    func handle(_ request: DescribeProducersRequest, context: RequestContext) -> EventLoopFuture<
+        DescribeProducersResponse
+    > {
         var response = DescribeProducersResponse()
         response.topics = request.topics.map { topic in
-            .init(name: topic.name, partitions: topic.partitionIndexes.map { index in
-                guard let replica = services.replicas.replica(for: TopicPartition(topic.name, index)) else {
-                    return .init(partitionIndex: index, errorCode: ErrorCode.unknownTopicOrPartition.rawValue, errorMessage: nil, activeProducers: [])
-                }
-                guard replica.isLeader else {
-                    return .init(partitionIndex: index, errorCode: ErrorCode.notLeaderOrFollower.rawValue, errorMessage: nil, activeProducers: [])
-                }
-                return .init(partitionIndex: index, errorCode: 0, errorMessage: nil, activeProducers: replica.activeProducers().map { producer in
-                    .init(
-                        producerID: producer.producerID, producerEpoch: Int32(producer.epoch), lastSequence: producer.lastSequence,
-                        lastTimestamp: producer.lastTimestamp, coordinatorEpoch: producer.coordinatorEpoch,
-                        currentTxnStartOffset: producer.currentTxnStartOffset
-                    )
+            .init(
+                name: topic.name,
+                partitions: topic.partitionIndexes.map { index in
+                    guard let replica = services.replicas.replica(for: TopicPartition(topic.name, index)) else {
+                        return .init(
+                            partitionIndex: index, errorCode: ErrorCode.unknownTopicOrPartition.rawValue,
+                            errorMessage: nil, activeProducers: [])
+                    }
+                    guard replica.isLeader else {
+                        return .init(
+                            partitionIndex: index, errorCode: ErrorCode.notLeaderOrFollower.rawValue, errorMessage: nil,
+                            activeProducers: [])
+                    }
+                    return .init(
+                        partitionIndex: index, errorCode: 0, errorMessage: nil,
+                        activeProducers: replica.activeProducers().map { producer in
+                            .init(
+                                producerID: producer.producerID, producerEpoch: Int32(producer.epoch),
+                                lastSequence: producer.lastSequence,
+                                lastTimestamp: producer.lastTimestamp, coordinatorEpoch: producer.coordinatorEpoch,
+                                currentTxnStartOffset: producer.currentTxnStartOffset
+                            )
+                        })
                 })
-            })
         }
         return context.eventLoop.makeSucceededFuture(response)
     }

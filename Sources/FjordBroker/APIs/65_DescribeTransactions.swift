@@ -7,7 +7,9 @@ struct DescribeTransactionsHandler: TypedAPIHandler {
     let versions: ClosedRange<Int16> = 0...0
     let services: BrokerServices
 
-    func handle(_ request: DescribeTransactionsRequest, context: RequestContext) -> EventLoopFuture<DescribeTransactionsResponse> {
+    func handle(_ request: DescribeTransactionsRequest, context: RequestContext) -> EventLoopFuture<
+        DescribeTransactionsResponse
+    > {
         var response = DescribeTransactionsResponse()
         response.transactionStates = services.transactions.describe(request.transactionalIDs)
         return context.eventLoop.makeSucceededFuture(response)

@@ -8,18 +8,27 @@ struct ListTransactionsHandler: TypedAPIHandler {
     let versions: ClosedRange<Int16> = 0...1
     let services: BrokerServices
 
-    func handle(_ request: ListTransactionsRequest, context: RequestContext) -> EventLoopFuture<ListTransactionsResponse> {
+    func handle(_ request: ListTransactionsRequest, context: RequestContext) -> EventLoopFuture<
+        ListTransactionsResponse
+    > {
         var response = ListTransactionsResponse()
         var states = Set<TransactionState>()
         for name in request.stateFilters {
-            if let state = TransactionState(name: name) { states.insert(state) } else { response.unknownStateFilters.append(name) }
+            if let state = TransactionState(name: name) {
+                states.insert(state)
+            } else {
+                response.unknownStateFilters.append(name)
+            }
         }
         // Filters that name only unknown states match nothing.
         if !request.stateFilters.isEmpty, states.isEmpty { return context.eventLoop.makeSucceededFuture(response) }
         let listed = services.transactions.list(
-            states: states, producerIDs: Set(request.producerIDFilters), minimumDurationMs: context.apiVersion >= 1 ? request.durationFilter : -1
+            states: states, producerIDs: Set(request.producerIDFilters),
+            minimumDurationMs: context.apiVersion >= 1 ? request.durationFilter : -1
         )
-        response.transactionStates = listed.map { .init(transactionalID: $0.transactionalID, producerID: $0.producerID, transactionState: $0.state.name) }
+        response.transactionStates = listed.map {
+            .init(transactionalID: $0.transactionalID, producerID: $0.producerID, transactionState: $0.state.name)
+        }
         return context.eventLoop.makeSucceededFuture(response)
     }
 }

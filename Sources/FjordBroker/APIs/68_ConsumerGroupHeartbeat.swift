@@ -13,13 +13,17 @@ struct ConsumerGroupHeartbeatHandler: TypedAPIHandler {
     let execution = HandlerExecution.ioThreadPool
     let services: BrokerServices
 
-    func handle(_ request: ConsumerGroupHeartbeatRequest, context: RequestContext) -> EventLoopFuture<ConsumerGroupHeartbeatResponse> {
+    func handle(_ request: ConsumerGroupHeartbeatRequest, context: RequestContext) -> EventLoopFuture<
+        ConsumerGroupHeartbeatResponse
+    > {
         let error = request.groupID.isEmpty ? .none : services.groups.checkCoordinator(request.groupID)
         guard error == .none else {
-            return context.eventLoop.makeSucceededFuture(ConsumerGroupHeartbeatResponse(errorCode: error.rawValue, memberEpoch: -1))
+            return context.eventLoop.makeSucceededFuture(
+                ConsumerGroupHeartbeatResponse(errorCode: error.rawValue, memberEpoch: -1))
         }
         let response = services.groups.consumerHeartbeat(
-            request, clientID: context.header.clientID ?? "", clientHost: GroupCoordinator.clientHost(peer: context.peer)
+            request, clientID: context.header.clientID ?? "",
+            clientHost: GroupCoordinator.clientHost(peer: context.peer)
         )
         return context.eventLoop.makeSucceededFuture(response)
     }

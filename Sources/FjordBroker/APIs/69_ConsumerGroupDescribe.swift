@@ -11,7 +11,9 @@ struct ConsumerGroupDescribeHandler: TypedAPIHandler {
     let execution = HandlerExecution.ioThreadPool
     let services: BrokerServices
 
-    func handle(_ request: ConsumerGroupDescribeRequest, context: RequestContext) -> EventLoopFuture<ConsumerGroupDescribeResponse> {
+    func handle(_ request: ConsumerGroupDescribeRequest, context: RequestContext) -> EventLoopFuture<
+        ConsumerGroupDescribeResponse
+    > {
         var served = [String]()
         var failed = [String: ErrorCode]()
         for groupID in request.groupIDs {

@@ -15,7 +15,9 @@ struct GetTelemetrySubscriptionsHandler: TypedAPIHandler {
     static let pushIntervalMs: Int32 = 300_000
     static let telemetryMaxBytes: Int32 = 1_048_576
 
-    func handle(_ request: GetTelemetrySubscriptionsRequest, context: RequestContext) -> EventLoopFuture<GetTelemetrySubscriptionsResponse> {
+    func handle(_ request: GetTelemetrySubscriptionsRequest, context: RequestContext) -> EventLoopFuture<
+        GetTelemetrySubscriptionsResponse
+    > {
         let instanceID = request.clientInstanceID == .zero ? KafkaUUID.random() : request.clientInstanceID
         let response = GetTelemetrySubscriptionsResponse(
             errorCode: 0, clientInstanceID: instanceID, subscriptionID: Self.emptySubscriptionID,

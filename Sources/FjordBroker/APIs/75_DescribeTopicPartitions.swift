@@ -9,7 +9,9 @@ struct DescribeTopicPartitionsHandler: TypedAPIHandler {
     let versions: ClosedRange<Int16> = 0...0
     let metadata: MetadataPublisher
 
-    func handle(_ request: DescribeTopicPartitionsRequest, context: RequestContext) -> EventLoopFuture<DescribeTopicPartitionsResponse> {
+    func handle(_ request: DescribeTopicPartitionsRequest, context: RequestContext) -> EventLoopFuture<
+        DescribeTopicPartitionsResponse
+    > {
         let image = metadata.image
         var names = request.topics.isEmpty ? image.topicNames : request.topics.map(\.name).sorted()
         if let cursor = request.cursor { names = names.filter { $0 >= cursor.topicName } }
@@ -17,7 +19,8 @@ struct DescribeTopicPartitionsHandler: TypedAPIHandler {
         var response = DescribeTopicPartitionsResponse()
         for name in names {
             guard let topic = image.topic(named: name) else {
-                response.topics.append(.init(errorCode: ErrorCode.unknownTopicOrPartition.rawValue, name: name, topicID: .zero))
+                response.topics.append(
+                    .init(errorCode: ErrorCode.unknownTopicOrPartition.rawValue, name: name, topicID: .zero))
                 continue
             }
             let first = request.cursor.map { $0.topicName == name ? $0.partitionIndex : 0 } ?? 0
@@ -27,14 +30,17 @@ struct DescribeTopicPartitionsHandler: TypedAPIHandler {
                     response.nextCursor = .init(topicName: name, partitionIndex: partition.index)
                     break
                 }
-                partitions.append(.init(
-                    partitionIndex: partition.index, leaderID: partition.leader, leaderEpoch: partition.leaderEpoch,
-                    replicaNodes: partition.replicas, isrNodes: partition.inSyncReplicas, eligibleLeaderReplicas: [],
-                    lastKnownElr: [], offlineReplicas: []
-                ))
+                partitions.append(
+                    .init(
+                        partitionIndex: partition.index, leaderID: partition.leader, leaderEpoch: partition.leaderEpoch,
+                        replicaNodes: partition.replicas, isrNodes: partition.inSyncReplicas,
+                        eligibleLeaderReplicas: [],
+                        lastKnownElr: [], offlineReplicas: []
+                    ))
                 remaining -= 1
             }
-            response.topics.append(.init(name: name, topicID: topic.topicID, isInternal: topic.isInternal, partitions: partitions))
+            response.topics.append(
+                .init(name: name, topicID: topic.topicID, isInternal: topic.isInternal, partitions: partitions))
             if response.nextCursor != nil { break }
             if remaining == 0, let next = names.first(where: { $0 > name }) {
                 response.nextCursor = .init(topicName: next, partitionIndex: 0)

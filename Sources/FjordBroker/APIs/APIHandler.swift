@@ -55,7 +55,9 @@ struct AnyAPIHandler: Sendable {
     /// `EmbeddedChannel`): every handler then runs in place.
     let execution: HandlerExecution
     let ioThreads: NIOThreadPool?
-    private let decode: @Sendable (inout ByteBuffer, RequestContext) throws(DecodeError) -> @Sendable () -> EventLoopFuture<ResponseBody?>
+    private let decode:
+        @Sendable (inout ByteBuffer, RequestContext) throws(DecodeError) ->
+            @Sendable () -> EventLoopFuture<ResponseBody?>
 
     init<Handler: APIHandler>(_ handler: Handler, ioThreads: NIOThreadPool?) {
         precondition(
@@ -67,7 +69,9 @@ struct AnyAPIHandler: Sendable {
         versions = handler.versions
         execution = ioThreads == nil ? .eventLoop : handler.execution
         self.ioThreads = ioThreads
-        decode = { (body: inout ByteBuffer, context: RequestContext) throws(DecodeError) -> @Sendable () -> EventLoopFuture<ResponseBody?> in
+        decode = {
+            (body: inout ByteBuffer, context: RequestContext) throws(DecodeError)
+                -> @Sendable () -> EventLoopFuture<ResponseBody?> in
             // Bytes after the body are ignored, as Kafka's request parser does: librdkafka 2.16, for one,
             // appends three bytes to its Metadata v12 request for all topics.
             let request = try Handler.Request(from: &body, version: context.apiVersion)
@@ -77,12 +81,16 @@ struct AnyAPIHandler: Sendable {
 
     /// Decodes the body (on the event loop) and returns the call of the handler, for the connection to run where
     /// `execution` says, in request order (`KafkaConnectionHandler`).
-    func prepare(_ body: inout ByteBuffer, context: RequestContext) throws(DecodeError) -> @Sendable () -> EventLoopFuture<ResponseBody?> {
+    func prepare(_ body: inout ByteBuffer, context: RequestContext) throws(DecodeError)
+        -> @Sendable () -> EventLoopFuture<ResponseBody?>
+    {
         try decode(&body, context)
     }
 
     /// Decodes and runs the handler where `execution` says (tests that call one handler at a time).
-    func respond(to body: inout ByteBuffer, context: RequestContext) throws(DecodeError) -> EventLoopFuture<ResponseBody?> {
+    func respond(to body: inout ByteBuffer, context: RequestContext) throws(DecodeError) -> EventLoopFuture<
+        ResponseBody?
+    > {
         let call = try prepare(&body, context: context)
         guard execution == .ioThreadPool, let ioThreads else { return call() }
         return ioThreads.runIfActive(eventLoop: context.eventLoop, call).flatMap { $0 }

@@ -6,9 +6,13 @@ extension BrokerConfiguration {
         func validate(_ value: String, key: String) throws(ConfigurationError) {
             switch self {
             case .int:
-                guard Int32(value) != nil else { throw ConfigurationError(key: key, "'\(value)' is not a 32-bit integer") }
+                guard Int32(value) != nil else {
+                    throw ConfigurationError(key: key, "'\(value)' is not a 32-bit integer")
+                }
             case .long:
-                guard Int64(value) != nil else { throw ConfigurationError(key: key, "'\(value)' is not a 64-bit integer") }
+                guard Int64(value) != nil else {
+                    throw ConfigurationError(key: key, "'\(value)' is not a 64-bit integer")
+                }
             case .bool:
                 guard ["true", "false"].contains(value.lowercased()) else {
                     throw ConfigurationError(key: key, "'\(value)' is not true or false")
@@ -45,11 +49,13 @@ extension BrokerConfiguration {
         "transaction.state.log.replication.factor": .int, "transaction.state.log.min.isr": .int,
         "transaction.state.log.num.partitions": .int, "transaction.state.log.segment.bytes": .int,
         "transaction.max.timeout.ms": .int, "transactional.id.expiration.ms": .int,
-        "transaction.abort.timed.out.transaction.cleanup.interval.ms": .int, "transaction.partition.verification.enable": .bool,
+        "transaction.abort.timed.out.transaction.cleanup.interval.ms": .int,
+        "transaction.partition.verification.enable": .bool,
         "share.coordinator.state.topic.replication.factor": .int, "share.coordinator.state.topic.min.isr": .int,
         "group.initial.rebalance.delay.ms": .int, "group.min.session.timeout.ms": .int,
         "group.max.session.timeout.ms": .int, "group.max.size": .int,
-        "group.consumer.session.timeout.ms": .int, "group.consumer.heartbeat.interval.ms": .int, "group.consumer.max.size": .int,
+        "group.consumer.session.timeout.ms": .int, "group.consumer.heartbeat.interval.ms": .int,
+        "group.consumer.max.size": .int,
         "log.retention.hours": .int, "log.retention.minutes": .int, "log.retention.ms": .long,
         "log.retention.bytes": .long, "log.segment.bytes": .int, "log.roll.ms": .long, "log.roll.hours": .int,
         "log.retention.check.interval.ms": .long, "log.index.interval.bytes": .int, "log.index.size.max.bytes": .int,
@@ -63,7 +69,8 @@ extension BrokerConfiguration {
         "log.cleaner.min.compaction.lag.ms": .long, "log.cleaner.max.compaction.lag.ms": .long,
         "log.cleaner.min.cleanable.ratio": .double, "log.cleaner.enable": .bool,
         "log.cleaner.backoff.ms": .long, "log.cleaner.dedupe.buffer.size": .long,
-        "offsets.topic.segment.bytes": .int, "offsets.retention.check.interval.ms": .long, "offset.metadata.max.bytes": .int,
+        "offsets.topic.segment.bytes": .int, "offsets.retention.check.interval.ms": .long,
+        "offset.metadata.max.bytes": .int,
         // Fjord's own: the Prometheus endpoint.
         "metrics.listener": .metricsListener, "metrics.partition.level": .bool,
     ]
@@ -76,7 +83,8 @@ extension BrokerConfiguration {
         "offsets.topic.num.partitions": "50", "offsets.topic.replication.factor": "1",
         "transaction.state.log.num.partitions": "50", "transaction.state.log.replication.factor": "1",
         "transaction.max.timeout.ms": "900000", "transactional.id.expiration.ms": "604800000",
-        "transaction.abort.timed.out.transaction.cleanup.interval.ms": "10000", "transaction.partition.verification.enable": "true",
+        "transaction.abort.timed.out.transaction.cleanup.interval.ms": "10000",
+        "transaction.partition.verification.enable": "true",
         "group.initial.rebalance.delay.ms": "3000", "group.min.session.timeout.ms": "6000",
         "group.max.session.timeout.ms": "1800000", "group.max.size": "2147483647", "offsets.retention.minutes": "10080",
         "group.consumer.session.timeout.ms": "45000", "group.consumer.heartbeat.interval.ms": "5000",

@@ -138,14 +138,17 @@ public struct BrokerConfiguration: Sendable {
         case "log.dirs", "log.dir":
             logDirs = value.split(separator: ",").map { $0.trimmingCharacters(in: " ") }.filter { !$0.isEmpty }
             guard !logDirs.isEmpty else { throw ConfigurationError(key: key, "needs at least one directory") }
-        case "socket.request.max.bytes": socketRequestMaxBytes = Int(try Self.integer(value, key: key, in: 1...Int(Int32.max)) as Int32)
+        case "socket.request.max.bytes":
+            socketRequestMaxBytes = Int(try Self.integer(value, key: key, in: 1...Int(Int32.max)) as Int32)
         case "num.network.threads": networkThreads = Int(try Self.integer(value, key: key, in: 1...1024) as Int32)
         case "num.io.threads": ioThreads = Int(try Self.integer(value, key: key, in: 1...1024) as Int32)
         case "num.partitions": defaultPartitionCount = try Self.integer(value, key: key, in: 1...Int(Int32.max))
-        case "default.replication.factor": defaultReplicationFactor = try Self.integer(value, key: key, in: 1...Int(Int16.max))
+        case "default.replication.factor":
+            defaultReplicationFactor = try Self.integer(value, key: key, in: 1...Int(Int16.max))
         case "auto.create.topics.enable": autoCreateTopicsEnable = value.lowercased() == "true"
         case "max.incremental.fetch.session.cache.slots":
-            maxIncrementalFetchSessionCacheSlots = Int(try Self.integer(value, key: key, in: 0...Int(Int32.max)) as Int32)
+            maxIncrementalFetchSessionCacheSlots = Int(
+                try Self.integer(value, key: key, in: 0...Int(Int32.max)) as Int32)
         case "log.retention.check.interval.ms":
             retentionCheckIntervalMs = Int64(try Self.integer(value, key: key, in: 1...Int(Int32.max)) as Int32)
         case "log.cleaner.enable": logCleanerEnable = value.lowercased() == "true"
@@ -155,29 +158,44 @@ public struct BrokerConfiguration: Sendable {
             logCleanerDedupeBufferSize = try Self.integer(value, key: key, in: 24...Int(Int64.max))
         case "log.flush.scheduler.interval.ms":
             flushSchedulerIntervalMs = Int64(try Self.integer(value, key: key, in: 1...Int(Int32.max)) as Int32)
-        case "offsets.topic.num.partitions": offsetsTopicPartitionCount = try Self.integer(value, key: key, in: 1...100_000)
-        case "offsets.topic.replication.factor": offsetsTopicReplicationFactor = try Self.integer(value, key: key, in: 1...Int(Int16.max))
-        case "offsets.topic.segment.bytes": offsetsTopicSegmentBytes = try Self.integer(value, key: key, in: 1...Int(Int32.max))
-        case "transaction.state.log.num.partitions": transactionStateTopicPartitionCount = try Self.integer(value, key: key, in: 1...100_000)
+        case "offsets.topic.num.partitions":
+            offsetsTopicPartitionCount = try Self.integer(value, key: key, in: 1...100_000)
+        case "offsets.topic.replication.factor":
+            offsetsTopicReplicationFactor = try Self.integer(value, key: key, in: 1...Int(Int16.max))
+        case "offsets.topic.segment.bytes":
+            offsetsTopicSegmentBytes = try Self.integer(value, key: key, in: 1...Int(Int32.max))
+        case "transaction.state.log.num.partitions":
+            transactionStateTopicPartitionCount = try Self.integer(value, key: key, in: 1...100_000)
         case "transaction.state.log.replication.factor":
             transactionStateTopicReplicationFactor = try Self.integer(value, key: key, in: 1...Int(Int16.max))
-        case "transaction.state.log.segment.bytes": transactionStateTopicSegmentBytes = try Self.integer(value, key: key, in: 1...Int(Int32.max))
-        case "transaction.partition.verification.enable": transactionPartitionVerificationEnable = value.lowercased() == "true"
-        case "transaction.max.timeout.ms": transactionMaxTimeoutMs = try Self.integer(value, key: key, in: 1...Int(Int32.max))
-        case "transactional.id.expiration.ms": transactionalIDExpirationMs = try Self.integer(value, key: key, in: 1...Int(Int32.max))
+        case "transaction.state.log.segment.bytes":
+            transactionStateTopicSegmentBytes = try Self.integer(value, key: key, in: 1...Int(Int32.max))
+        case "transaction.partition.verification.enable":
+            transactionPartitionVerificationEnable = value.lowercased() == "true"
+        case "transaction.max.timeout.ms":
+            transactionMaxTimeoutMs = try Self.integer(value, key: key, in: 1...Int(Int32.max))
+        case "transactional.id.expiration.ms":
+            transactionalIDExpirationMs = try Self.integer(value, key: key, in: 1...Int(Int32.max))
         case "transaction.abort.timed.out.transaction.cleanup.interval.ms":
             transactionAbortTimedOutCheckIntervalMs = try Self.integer(value, key: key, in: 1...Int(Int32.max))
-        case "group.initial.rebalance.delay.ms": groupInitialRebalanceDelayMs = try Self.integer(value, key: key, in: 0...Int(Int32.max))
-        case "group.min.session.timeout.ms": groupMinSessionTimeoutMs = try Self.integer(value, key: key, in: 0...Int(Int32.max))
-        case "group.max.session.timeout.ms": groupMaxSessionTimeoutMs = try Self.integer(value, key: key, in: 0...Int(Int32.max))
+        case "group.initial.rebalance.delay.ms":
+            groupInitialRebalanceDelayMs = try Self.integer(value, key: key, in: 0...Int(Int32.max))
+        case "group.min.session.timeout.ms":
+            groupMinSessionTimeoutMs = try Self.integer(value, key: key, in: 0...Int(Int32.max))
+        case "group.max.session.timeout.ms":
+            groupMaxSessionTimeoutMs = try Self.integer(value, key: key, in: 0...Int(Int32.max))
         case "group.max.size": groupMaxSize = try Self.integer(value, key: key, in: 1...Int(Int32.max))
-        case "group.consumer.session.timeout.ms": groupConsumerSessionTimeoutMs = try Self.integer(value, key: key, in: 1...Int(Int32.max))
-        case "group.consumer.heartbeat.interval.ms": groupConsumerHeartbeatIntervalMs = try Self.integer(value, key: key, in: 1...Int(Int32.max))
+        case "group.consumer.session.timeout.ms":
+            groupConsumerSessionTimeoutMs = try Self.integer(value, key: key, in: 1...Int(Int32.max))
+        case "group.consumer.heartbeat.interval.ms":
+            groupConsumerHeartbeatIntervalMs = try Self.integer(value, key: key, in: 1...Int(Int32.max))
         case "group.consumer.max.size": groupConsumerMaxSize = try Self.integer(value, key: key, in: 1...Int(Int32.max))
-        case "offsets.retention.minutes": offsetsRetentionMinutes = try Self.integer(value, key: key, in: 1...Int(Int32.max))
+        case "offsets.retention.minutes":
+            offsetsRetentionMinutes = try Self.integer(value, key: key, in: 1...Int(Int32.max))
         case "offsets.retention.check.interval.ms":
             offsetsRetentionCheckIntervalMs = Int64(try Self.integer(value, key: key, in: 1...Int(Int32.max)) as Int32)
-        case "offset.metadata.max.bytes": offsetMetadataMaxBytes = try Self.integer(value, key: key, in: 0...Int(Int32.max))
+        case "offset.metadata.max.bytes":
+            offsetMetadataMaxBytes = try Self.integer(value, key: key, in: 0...Int(Int32.max))
         case "metrics.listener": metricsListener = try Listener.parseMetrics(value, key: key)
         case "metrics.partition.level": metricsPartitionLevel = value.lowercased() == "true"
         case "min.insync.replicas": minInsyncReplicas = try Self.integer(value, key: key, in: 1...Int(Int32.max))
@@ -185,9 +203,12 @@ public struct BrokerConfiguration: Sendable {
         }
     }
 
-    private static func integer<T: FixedWidthInteger>(_ value: String, key: String, in range: ClosedRange<Int>) throws(ConfigurationError) -> T {
+    private static func integer<T: FixedWidthInteger>(_ value: String, key: String, in range: ClosedRange<Int>)
+        throws(ConfigurationError) -> T
+    {
         guard let number = Int(value), range.contains(number) else {
-            throw ConfigurationError(key: key, "'\(value)' is not an integer in \(range.lowerBound)...\(range.upperBound)")
+            throw ConfigurationError(
+                key: key, "'\(value)' is not an integer in \(range.lowerBound)...\(range.upperBound)")
         }
         return T(number)
     }

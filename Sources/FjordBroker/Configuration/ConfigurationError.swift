@@ -28,7 +28,9 @@ extension ConfigurationError {
             return try await bind()
         } catch let error as IOError {
             let reason = String(cString: strerror(error.errnoCode))
-            throw ConfigurationError(key: key, "cannot listen on \(host):\(port) for listener \(name): \(reason); set \(key) to a free address")
+            throw ConfigurationError(
+                key: key,
+                "cannot listen on \(host):\(port) for listener \(name): \(reason); set \(key) to a free address")
         }
     }
 }

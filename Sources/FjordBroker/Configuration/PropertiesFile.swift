@@ -9,7 +9,9 @@ public enum PropertiesFile {
         for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
             var line = String(rawLine)
             if line.hasSuffix("\r") { line.removeLast() }
-            let trimmed = logical.isEmpty ? line.drop { $0 == " " || $0 == "\t" } : Substring(line.drop { $0 == " " || $0 == "\t" })
+            let trimmed =
+                logical.isEmpty
+                ? line.drop { $0 == " " || $0 == "\t" } : Substring(line.drop { $0 == " " || $0 == "\t" })
             if logical.isEmpty, trimmed.isEmpty || trimmed.hasPrefix("#") || trimmed.hasPrefix("!") { continue }
             let trailingBackslashes = trimmed.reversed().prefix { $0 == "\\" }.count
             if trailingBackslashes % 2 == 1 {
@@ -41,7 +43,9 @@ public enum PropertiesFile {
             index = line.index(after: index)
         }
         var rest = line[index...].drop { $0 == " " || $0 == "\t" }
-        if let first = rest.first, first == "=" || first == ":" { rest = rest.dropFirst().drop { $0 == " " || $0 == "\t" } }
+        if let first = rest.first, first == "=" || first == ":" {
+            rest = rest.dropFirst().drop { $0 == " " || $0 == "\t" }
+        }
         return (key, try unescape(String(rest), key: key))
     }
 

@@ -28,7 +28,10 @@ final class FetchOperation {
     private var isParked = false
     private var timeout: Scheduled<Void>?
 
-    init(request: FetchRequest, context: RequestContext, services: BrokerServices, promise: EventLoopPromise<ResponseBody?>) {
+    init(
+        request: FetchRequest, context: RequestContext, services: BrokerServices,
+        promise: EventLoopPromise<ResponseBody?>
+    ) {
         self.request = request
         self.context = context
         self.services = services
@@ -65,8 +68,9 @@ final class FetchOperation {
     private func coldLogs() -> [(PartitionLog, Int64)] {
         partitions.compactMap { cached in
             guard let log = services.replicas.replica(for: cached.topicPartition)?.log,
-                  cached.fetchOffset >= log.logStartOffset, cached.fetchOffset < log.logEndOffset,
-                  !log.isReadyToRead(from: cached.fetchOffset) else { return nil }
+                cached.fetchOffset >= log.logStartOffset, cached.fetchOffset < log.logEndOffset,
+                !log.isReadyToRead(from: cached.fetchOffset)
+            else { return nil }
             return (log, cached.fetchOffset)
         }
     }
@@ -107,7 +111,8 @@ final class FetchOperation {
             case .wrongEpoch: return .invalidFetchSessionEpoch
             case .found(var existing):
                 for update in requested {
-                    if let index = existing.partitions.firstIndex(where: { $0.topicPartition == update.topicPartition }) {
+                    if let index = existing.partitions.firstIndex(where: { $0.topicPartition == update.topicPartition })
+                    {
                         existing.partitions[index].fetchOffset = update.fetchOffset
                         existing.partitions[index].maxBytes = update.maxBytes
                         existing.partitions[index].currentLeaderEpoch = update.currentLeaderEpoch
@@ -147,9 +152,11 @@ final class FetchOperation {
                     unknownTopicIDs.insert(topic.topicID)
                     name = ""
                     for partition in topic.partitions {
-                        result.append(.init(topicPartition: TopicPartition("", partition.partition), topicID: topic.topicID,
-                                            fetchOffset: partition.fetchOffset, maxBytes: partition.partitionMaxBytes,
-                                            currentLeaderEpoch: partition.currentLeaderEpoch))
+                        result.append(
+                            .init(
+                                topicPartition: TopicPartition("", partition.partition), topicID: topic.topicID,
+                                fetchOffset: partition.fetchOffset, maxBytes: partition.partitionMaxBytes,
+                                currentLeaderEpoch: partition.currentLeaderEpoch))
                     }
                     continue
                 }
@@ -157,11 +164,12 @@ final class FetchOperation {
             }
             let topicID = image.topic(named: name)?.topicID ?? topic.topicID
             for partition in topic.partitions {
-                result.append(.init(
-                    topicPartition: TopicPartition(name, partition.partition), topicID: topicID,
-                    fetchOffset: partition.fetchOffset, maxBytes: partition.partitionMaxBytes,
-                    currentLeaderEpoch: partition.currentLeaderEpoch
-                ))
+                result.append(
+                    .init(
+                        topicPartition: TopicPartition(name, partition.partition), topicID: topicID,
+                        fetchOffset: partition.fetchOffset, maxBytes: partition.partitionMaxBytes,
+                        currentLeaderEpoch: partition.currentLeaderEpoch
+                    ))
             }
         }
         return result
@@ -212,12 +220,15 @@ final class FetchOperation {
         return true
     }
 
-    private func read(_ cached: FetchSessionCache.CachedPartition, budget: Int, isFirstWithData: Bool) -> PartitionResult {
+    private func read(_ cached: FetchSessionCache.CachedPartition, budget: Int, isFirstWithData: Bool)
+        -> PartitionResult
+    {
         var data = FetchResponse.PartitionData(partitionIndex: cached.topicPartition.partition)
         data.highWatermark = -1
         data.lastStableOffset = -1
         data.logStartOffset = -1
-        if unknownTopicIDs.contains(cached.topicID) && version >= 13 && services.image.topic(id: cached.topicID) == nil {
+        if unknownTopicIDs.contains(cached.topicID) && version >= 13 && services.image.topic(id: cached.topicID) == nil
+        {
             data.errorCode = ErrorCode.unknownTopicID.rawValue
             return PartitionResult(cached: cached, data: data)
         }
@@ -231,7 +242,8 @@ final class FetchOperation {
         }
         let epoch = replica.leaderEpoch
         if version >= 9, cached.currentLeaderEpoch >= 0, cached.currentLeaderEpoch != epoch {
-            data.errorCode = (cached.currentLeaderEpoch < epoch ? ErrorCode.fencedLeaderEpoch : .unknownLeaderEpoch).rawValue
+            data.errorCode =
+                (cached.currentLeaderEpoch < epoch ? ErrorCode.fencedLeaderEpoch : .unknownLeaderEpoch).rawValue
             return PartitionResult(cached: cached, data: data)
         }
         let (lastStable, highWatermark) = replica.offsets
@@ -251,12 +263,14 @@ final class FetchOperation {
             if readCommitted, let last = read.lastBatchOffset {
                 // The aborted transactions overlapping what is returned, so the consumer can drop their records.
                 // Only the small list is built here; the records still go out as a file slice.
-                data.abortedTransactions = try replica.abortedTransactions(from: cached.fetchOffset, upperBound: last + 1).map {
+                data.abortedTransactions = try replica.abortedTransactions(
+                    from: cached.fetchOffset, upperBound: last + 1
+                ).map {
                     FetchResponse.AbortedTransaction(producerID: $0.producerID, firstOffset: $0.firstOffset)
                 }
             }
             return PartitionResult(cached: cached, data: data, slice: read.slice, lastOffset: read.lastBatchOffset)
-        } catch where error.code == .offsetOutOfRange {
+        } catch  where error.code == .offsetOutOfRange {
             data.errorCode = ErrorCode.offsetOutOfRange.rawValue
             return PartitionResult(cached: cached, data: data)
         } catch {
@@ -320,25 +334,30 @@ final class FetchOperation {
         var updatedSession = session
         for (index, result) in results.enumerated() {
             var cached = result.cached
-            let changed = result.slice != nil || result.isError
+            let changed =
+                result.slice != nil || result.isError
                 || cached.lastHighWatermark != result.data.highWatermark
                 || cached.lastStableOffset != result.data.lastStableOffset
                 || cached.lastLogStartOffset != result.data.logStartOffset
             cached.lastHighWatermark = result.data.highWatermark
             cached.lastStableOffset = result.data.lastStableOffset
             cached.lastLogStartOffset = result.data.logStartOffset
-            if updatedSession != nil, index < updatedSession!.partitions.count { updatedSession!.partitions[index] = cached }
+            if updatedSession != nil, index < updatedSession!.partitions.count {
+                updatedSession!.partitions[index] = cached
+            }
             // An incremental response lists only partitions with news.
             guard !isIncremental || changed else { continue }
             let partition = FetchResponseWriter.Partition(data: result.data, slice: result.slice)
             if let last = topics.last, last.name == cached.topicPartition.topic, last.topicID == cached.topicID {
                 topics[topics.count - 1].partitions.append(partition)
             } else {
-                topics.append(.init(name: cached.topicPartition.topic, topicID: cached.topicID, partitions: [partition]))
+                topics.append(
+                    .init(name: cached.topicPartition.topic, topicID: cached.topicID, partitions: [partition]))
             }
         }
         if let updatedSession { services.fetchSessions.update(updatedSession) }
-        return FetchResponseWriter(version: version).encode(errorCode: .none, sessionID: responseSessionID, topics: topics)
+        return FetchResponseWriter(version: version).encode(
+            errorCode: .none, sessionID: responseSessionID, topics: topics)
     }
 
     private func finish(_ body: ResponseBody) {

@@ -36,7 +36,11 @@ struct FetchResponseWriter {
         }
         buffer.writeKafkaArrayCount(topics.count, compact: isFlexible)
         for topic in topics {
-            if version >= 13 { buffer.writeKafkaUUID(topic.topicID) } else { buffer.writeKafkaString(topic.name, compact: isFlexible) }
+            if version >= 13 {
+                buffer.writeKafkaUUID(topic.topicID)
+            } else {
+                buffer.writeKafkaString(topic.name, compact: isFlexible)
+            }
             buffer.writeKafkaArrayCount(topic.partitions.count, compact: isFlexible)
             for partition in topic.partitions {
                 write(partition, into: &buffer, body: &body)

@@ -42,7 +42,10 @@ final class GroupCoordinator: Sendable {
         var pendingOffsets = PendingTransactionalOffsets()
     }
 
-    init(configuration: BrokerConfiguration, metadata: MetadataService, replicas: ReplicaManager, clock: any StorageClock, logger: Logger) {
+    init(
+        configuration: BrokerConfiguration, metadata: MetadataService, replicas: ReplicaManager,
+        clock: any StorageClock, logger: Logger
+    ) {
         self.configuration = configuration
         self.metadata = metadata
         self.replicas = replicas
@@ -50,7 +53,8 @@ final class GroupCoordinator: Sendable {
         self.logger = logger
         internalTopic = InternalTopic(
             name: Self.topicName, partitionCount: configuration.offsetsTopicPartitionCount,
-            replicationFactor: configuration.offsetsTopicReplicationFactor, segmentBytes: configuration.offsetsTopicSegmentBytes,
+            replicationFactor: configuration.offsetsTopicReplicationFactor,
+            segmentBytes: configuration.offsetsTopicSegmentBytes,
             metadata: metadata, nodeID: configuration.nodeID
         )
         var groupConfiguration = GroupConfiguration()
@@ -107,7 +111,8 @@ final class GroupCoordinator: Sendable {
         try internalTopic.forEachBatch(in: replicas) { partition, batch in
             if batch.isControl {
                 guard let marker = TransactionMarker(controlBatch: batch) else { return }
-                for record in pending.complete(producerID: batch.producerID, partition: partition) where marker.isCommit {
+                for record in pending.complete(producerID: batch.producerID, partition: partition) where marker.isCommit
+                {
                     try? loaded.replay(key: record.key, value: record.value, now: now)
                 }
                 return
@@ -116,8 +121,10 @@ final class GroupCoordinator: Sendable {
                 guard let key = record.key else { continue }
                 if batch.isTransactional {
                     if let offsetKey = GroupManager.offsetCommitKey(key) {
-                        pending.add(producerID: batch.producerID, partition: partition, groupID: offsetKey.groupID, key: offsetKey.partition,
-                                    record: GroupRecord(groupID: offsetKey.groupID, key: key, value: record.value))
+                        pending.add(
+                            producerID: batch.producerID, partition: partition, groupID: offsetKey.groupID,
+                            key: offsetKey.partition,
+                            record: GroupRecord(groupID: offsetKey.groupID, key: key, value: record.value))
                     }
                     continue
                 }
@@ -125,7 +132,9 @@ final class GroupCoordinator: Sendable {
                     try loaded.replay(key: key, value: record.value, now: now)
                     replayed += 1
                 } catch {
-                    logger.warning("skipping an unreadable record", metadata: ["partition": "\(partition)", "offset": "\(record.offset)", "error": "\(error)"])
+                    logger.warning(
+                        "skipping an unreadable record",
+                        metadata: ["partition": "\(partition)", "offset": "\(record.offset)", "error": "\(error)"])
                 }
             }
         }
@@ -133,7 +142,9 @@ final class GroupCoordinator: Sendable {
             state.manager = loaded
             state.pendingOffsets = pending
         }
-        if replayed > 0 { logger.info("groups loaded", metadata: ["records": "\(replayed)", "groups": "\(loaded.groups.count)"]) }
+        if replayed > 0 {
+            logger.info("groups loaded", metadata: ["records": "\(replayed)", "groups": "\(loaded.groups.count)"])
+        }
     }
 
     /// Session expiry, rebalance and initial delays, offset expiry, consumer-group deadlines: run every
@@ -156,7 +167,8 @@ final class GroupCoordinator: Sendable {
         // moved), since checking subscriptions matches every regular expression against every topic.
         let imageOffset = metadata.publisher.image.lastAppliedOffset
         let due = state.withLockedValue { state in
-            (state.manager.nextConsumerDeadline.map { $0 <= now } ?? false) || imageOffset != state.consumerTickImageOffset
+            (state.manager.nextConsumerDeadline.map { $0 <= now } ?? false)
+                || imageOffset != state.consumerTickImageOffset
         }
         guard due else { return }
         let topics = assignableTopics()
@@ -180,16 +192,21 @@ final class GroupCoordinator: Sendable {
     }
 
     /// ConsumerGroupHeartbeat: planned under the lock, its records appended, and only then applied and answered.
-    func consumerHeartbeat(_ request: ConsumerGroupHeartbeatRequest, clientID: String, clientHost: String) -> ConsumerGroupHeartbeatResponse {
+    func consumerHeartbeat(_ request: ConsumerGroupHeartbeatRequest, clientID: String, clientHost: String)
+        -> ConsumerGroupHeartbeatResponse
+    {
         let now = clock.nowMilliseconds()
         let context = ConsumerGroupManager.HeartbeatContext(
-            newMemberID: KafkaUUID.random().description, topics: assignableTopics(), now: now, clientID: clientID, clientHost: clientHost
+            newMemberID: KafkaUUID.random().description, topics: assignableTopics(), now: now, clientID: clientID,
+            clientHost: clientHost
         )
         return state.withLockedValue { state in
             let change = state.manager.planConsumerHeartbeat(request, context: context)
             let error = appendRecords(change.records, now: now)
             guard error == .none else {
-                return ConsumerGroupHeartbeatResponse(errorCode: error.rawValue, errorMessage: "The coordinator could not store the change.", memberEpoch: -1)
+                return ConsumerGroupHeartbeatResponse(
+                    errorCode: error.rawValue, errorMessage: "The coordinator could not store the change.",
+                    memberEpoch: -1)
             }
             state.manager.applyConsumerChange(change)
             return change.response
@@ -200,11 +217,15 @@ final class GroupCoordinator: Sendable {
         let image = metadata.publisher.image
         var names = [KafkaUUID: String]()
         for (name, topic) in image.topicsByName { names[topic.topicID] = name }
-        return state.withLockedValue { state in groupIDs.map { state.manager.describeConsumerGroup($0, topicNames: names) } }
+        return state.withLockedValue { state in
+            groupIDs.map { state.manager.describeConsumerGroup($0, topicNames: names) }
+        }
     }
 
     func validateOffsetFetch(groupID: String, memberID: String?, memberEpoch: Int32) -> ErrorCode {
-        state.withLockedValue { $0.manager.validateOffsetFetch(groupID: groupID, memberID: memberID, memberEpoch: memberEpoch) }
+        state.withLockedValue {
+            $0.manager.validateOffsetFetch(groupID: groupID, memberID: memberID, memberEpoch: memberEpoch)
+        }
     }
 
     // MARK: Requests
@@ -217,25 +238,33 @@ final class GroupCoordinator: Sendable {
             let error = appendRecords(outputs.records, now: clock.nowMilliseconds())
             var answers = [() -> Void]()
             for (id, response) in outputs.joinResponses {
-                if let promise = state.joinPromises.removeValue(forKey: id) { answers.append { promise.succeed(response) } }
+                if let promise = state.joinPromises.removeValue(forKey: id) {
+                    answers.append { promise.succeed(response) }
+                }
             }
             for (id, response) in outputs.syncResponses {
-                if let promise = state.syncPromises.removeValue(forKey: id) { answers.append { promise.succeed(response) } }
+                if let promise = state.syncPromises.removeValue(forKey: id) {
+                    answers.append { promise.succeed(response) }
+                }
             }
             return (answers, error)
         }
-        answers.forEach { $0() }
+        for answer in answers { answer() }
         return error
     }
 
-    func join(_ request: JoinGroupRequest, clientID: String, clientHost: String, version: Int16, promise: EventLoopPromise<JoinGroupResponse>) {
+    func join(
+        _ request: JoinGroupRequest, clientID: String, clientHost: String, version: Int16,
+        promise: EventLoopPromise<JoinGroupResponse>
+    ) {
         let now = clock.nowMilliseconds()
         let newMemberID = "\(clientID)-\(UUID().uuidString.lowercased())"
         perform { state in
             state.nextRequestID += 1
             state.joinPromises[state.nextRequestID] = promise
             let context = JoinContext(
-                requestID: state.nextRequestID, version: version, clientID: clientID, clientHost: clientHost, newMemberID: newMemberID,
+                requestID: state.nextRequestID, version: version, clientID: clientID, clientHost: clientHost,
+                newMemberID: newMemberID,
                 now: now
             )
             return state.manager.join(request, context: context)
@@ -254,7 +283,9 @@ final class GroupCoordinator: Sendable {
     func heartbeat(_ request: HeartbeatRequest) -> ErrorCode {
         let now = clock.nowMilliseconds()
         return state.withLockedValue {
-            $0.manager.heartbeat(groupID: request.groupID, memberID: request.memberID, instanceID: request.groupInstanceID, generationID: request.generationID, now: now)
+            $0.manager.heartbeat(
+                groupID: request.groupID, memberID: request.memberID, instanceID: request.groupInstanceID,
+                generationID: request.generationID, now: now)
         }
     }
 
@@ -271,17 +302,20 @@ final class GroupCoordinator: Sendable {
 
     /// OffsetCommit: records appended before the answer; the state changes by replaying them.
     func commit(
-        groupID: String, generationID: Int32, memberID: String, instanceID: String?, entries: [GroupManager.OffsetCommitEntry]
+        groupID: String, generationID: Int32, memberID: String, instanceID: String?,
+        entries: [GroupManager.OffsetCommitEntry]
     ) -> [ErrorCode] {
         let now = clock.nowMilliseconds()
         let image = metadata.publisher.image
         return state.withLockedValue { state in
             let result = state.manager.commitOffsets(
-                groupID: groupID, generationID: generationID, memberID: memberID, instanceID: instanceID, entries: entries, now: now
+                groupID: groupID, generationID: generationID, memberID: memberID, instanceID: instanceID,
+                entries: entries, now: now
             ) { key in
                 image.topic(named: key.topic)?.partitions.contains { $0.index == key.partition } ?? false
             }
-            return applyCommand(result.records, answer: result.answer, to: &state.manager, now: now) { errors, failure in
+            return applyCommand(result.records, answer: result.answer, to: &state.manager, now: now) {
+                errors, failure in
                 errors.map { $0 == .none ? failure : $0 }
             }
         }
@@ -291,25 +325,30 @@ final class GroupCoordinator: Sendable {
     /// (a transactional batch with its producer id and epoch, so a fenced producer's commit is refused by the
     /// partition) and wait there for the transaction's marker (`completeTransaction`).
     func transactionalCommit(
-        groupID: String, producerID: Int64, producerEpoch: Int16, generationID: Int32, memberID: String, instanceID: String?,
+        groupID: String, producerID: Int64, producerEpoch: Int16, generationID: Int32, memberID: String,
+        instanceID: String?,
         entries: [GroupManager.OffsetCommitEntry]
     ) -> [ErrorCode] {
         let now = clock.nowMilliseconds()
         let image = metadata.publisher.image
         return state.withLockedValue { state in
             let result = state.manager.commitOffsets(
-                groupID: groupID, generationID: generationID, memberID: memberID, instanceID: instanceID, entries: entries, now: now,
+                groupID: groupID, generationID: generationID, memberID: memberID, instanceID: instanceID,
+                entries: entries, now: now,
                 transactional: true
             ) { key in
                 image.topic(named: key.topic)?.partitions.contains { $0.index == key.partition } ?? false
             }
             guard !result.records.isEmpty else { return result.answer }
-            guard let partition = partition(for: groupID) else { return result.answer.map { $0 == .none ? .coordinatorNotAvailable : $0 } }
+            guard let partition = partition(for: groupID) else {
+                return result.answer.map { $0 == .none ? .coordinatorNotAvailable : $0 }
+            }
             let error = appendRecords(result.records, now: now, transaction: (producerID, producerEpoch))
             guard error == .none else { return result.answer.map { $0 == .none ? error : $0 } }
             for record in result.records {
                 guard let key = GroupManager.offsetCommitKey(record.key) else { continue }
-                state.pendingOffsets.add(producerID: producerID, partition: partition, groupID: groupID, key: key.partition, record: record)
+                state.pendingOffsets.add(
+                    producerID: producerID, partition: partition, groupID: groupID, key: key.partition, record: record)
             }
             return result.answer
         }
@@ -333,7 +372,9 @@ final class GroupCoordinator: Sendable {
     /// Whether an open transaction has committed an offset for the group (for `partition`, or any when nil):
     /// OffsetFetch with `require_stable` answers UNSTABLE_OFFSET_COMMIT for it.
     func hasPendingTransactionalOffsets(groupID: String, partition: TopicPartition?) -> Bool {
-        state.withLockedValue { !$0.pendingOffsets.isEmpty && $0.pendingOffsets.isPending(groupID: groupID, partition: partition) }
+        state.withLockedValue {
+            !$0.pendingOffsets.isEmpty && $0.pendingOffsets.isPending(groupID: groupID, partition: partition)
+        }
     }
 
     func fetchOffsets(groupID: String, partitions: [TopicPartition]?) -> [(TopicPartition, CommittedOffset?)] {
@@ -344,7 +385,9 @@ final class GroupCoordinator: Sendable {
         let now = clock.nowMilliseconds()
         return state.withLockedValue { state in
             let result = state.manager.deleteOffsets(groupID: groupID, partitions: partitions)
-            return applyCommand(result.records, answer: result.answer, to: &state.manager, now: now) { answer, failure in (failure, answer.1) }
+            return applyCommand(result.records, answer: result.answer, to: &state.manager, now: now) {
+                answer, failure in (failure, answer.1)
+            }
         }
     }
 
@@ -352,7 +395,8 @@ final class GroupCoordinator: Sendable {
         let now = clock.nowMilliseconds()
         return state.withLockedValue { state in
             let result = state.manager.deleteGroups(groupIDs)
-            return applyCommand(result.records, answer: result.answer, to: &state.manager, now: now) { errors, failure in
+            return applyCommand(result.records, answer: result.answer, to: &state.manager, now: now) {
+                errors, failure in
                 errors.map { $0 == .none ? failure : $0 }
             }
         }
@@ -368,7 +412,9 @@ final class GroupCoordinator: Sendable {
 
     /// What `/metrics` reports of the coordinator: every group's committed offsets (for lag), how many groups it
     /// knows, and the JoinGroup/SyncGroup answers waiting for a rebalance (its purgatory).
-    func metricsSnapshot() -> (offsets: [String: [TopicPartition: CommittedOffset]], groupCount: Int, waitingJoins: Int, waitingSyncs: Int) {
+    func metricsSnapshot() -> (
+        offsets: [String: [TopicPartition: CommittedOffset]], groupCount: Int, waitingJoins: Int, waitingSyncs: Int
+    ) {
         state.withLockedValue { state in
             let groupCount = Set(state.manager.groups.keys).union(state.manager.offsets.keys).count
             return (state.manager.offsets, groupCount, state.joinPromises.count, state.syncPromises.count)
@@ -380,7 +426,8 @@ final class GroupCoordinator: Sendable {
     /// Appends a command's records and replays them into `manager`; if the append fails the answer says so
     /// (`failed`). Called with the state lock held.
     private func applyCommand<Answer>(
-        _ records: [GroupRecord], answer: Answer, to manager: inout GroupManager, now: Int64, failed: (Answer, ErrorCode) -> Answer
+        _ records: [GroupRecord], answer: Answer, to manager: inout GroupManager, now: Int64,
+        failed: (Answer, ErrorCode) -> Answer
     ) -> Answer {
         guard !records.isEmpty else { return answer }
         let error = appendRecords(records, now: now)
@@ -397,7 +444,9 @@ final class GroupCoordinator: Sendable {
 
     /// Appends records to their groups' partitions, one batch per partition; with `transaction`, as that
     /// producer's transactional batch. Called with the state lock held.
-    private func appendRecords(_ records: [GroupRecord], now: Int64, transaction: (producerID: Int64, epoch: Int16)? = nil) -> ErrorCode {
+    private func appendRecords(
+        _ records: [GroupRecord], now: Int64, transaction: (producerID: Int64, epoch: Int16)? = nil
+    ) -> ErrorCode {
         guard !records.isEmpty else { return .none }
         var byPartition: [Int32: [GroupRecord]] = [:]
         var order: [Int32] = []

@@ -18,20 +18,24 @@ struct EffectiveTopicConfig: Sendable, Equatable {
     init(topic: MetadataImage.Topic?, image: MetadataImage, brokerProperties: [String: String]) {
         var values = [String: String]()
         for definition in TopicConfigs.all {
-            values[definition.name] = Self.resolve(definition, topic: topic, image: image, brokerProperties: brokerProperties).value
+            values[definition.name] =
+                Self.resolve(definition, topic: topic, image: image, brokerProperties: brokerProperties).value
         }
         self.values = values
     }
 
     /// The value of `definition` and where it came from.
     static func resolve(
-        _ definition: ConfigDefinition, topic: MetadataImage.Topic?, image: MetadataImage, brokerProperties: [String: String]
+        _ definition: ConfigDefinition, topic: MetadataImage.Topic?, image: MetadataImage,
+        brokerProperties: [String: String]
     ) -> (value: String, source: Int8, synonyms: [(name: String, value: String, source: Int8)]) {
         var synonyms = [(name: String, value: String, source: Int8)]()
         if let value = topic?.configs[definition.name] { synonyms.append((definition.name, value, Source.topic)) }
         if let synonym = definition.brokerSynonym {
             if let value = image.brokerConfigs[synonym] { synonyms.append((synonym, value, Source.dynamicBroker)) }
-            if let value = Self.staticBrokerValue(synonym, brokerProperties: brokerProperties) { synonyms.append((synonym, value, Source.staticBroker)) }
+            if let value = Self.staticBrokerValue(synonym, brokerProperties: brokerProperties) {
+                synonyms.append((synonym, value, Source.staticBroker))
+            }
         }
         // Named after the topic key: the broker key would collide with the static synonym of the same name in
         // clients that index synonyms by name (confluent-kafka's Python client does).
@@ -45,8 +49,12 @@ struct EffectiveTopicConfig: Sendable, Equatable {
         if let value = brokerProperties[key] { return value }
         switch key {
         case "log.retention.ms":
-            if let minutes = brokerProperties["log.retention.minutes"].flatMap(Int64.init) { return String(minutes * 60_000) }
-            if let hours = brokerProperties["log.retention.hours"].flatMap(Int64.init) { return String(hours * 3_600_000) }
+            if let minutes = brokerProperties["log.retention.minutes"].flatMap(Int64.init) {
+                return String(minutes * 60_000)
+            }
+            if let hours = brokerProperties["log.retention.hours"].flatMap(Int64.init) {
+                return String(hours * 3_600_000)
+            }
         case "log.roll.ms":
             if let hours = brokerProperties["log.roll.hours"].flatMap(Int64.init) { return String(hours * 3_600_000) }
         default: break
@@ -58,11 +66,19 @@ struct EffectiveTopicConfig: Sendable, Equatable {
 
     var maxMessageBytes: Int { Int(long("max.message.bytes")) }
     var minInsyncReplicas: Int { Int(long("min.insync.replicas")) }
-    var timestampType: TimestampType { values["message.timestamp.type"] == "LogAppendTime" ? .logAppendTime : .createTime }
+    var timestampType: TimestampType {
+        values["message.timestamp.type"] == "LogAppendTime" ? .logAppendTime : .createTime
+    }
     var timestampBeforeMaxMs: Int64 { long("message.timestamp.before.max.ms") }
     var timestampAfterMaxMs: Int64 { long("message.timestamp.after.max.ms") }
-    var isCompacted: Bool { (values["cleanup.policy"] ?? "").split(separator: ",").contains { $0.trimmingCharacters(in: " ") == "compact" } }
-    var deletesOldSegments: Bool { (values["cleanup.policy"] ?? "delete").split(separator: ",").contains { $0.trimmingCharacters(in: " ") == "delete" } }
+    var isCompacted: Bool {
+        (values["cleanup.policy"] ?? "").split(separator: ",").contains { $0.trimmingCharacters(in: " ") == "compact" }
+    }
+    var deletesOldSegments: Bool {
+        (values["cleanup.policy"] ?? "delete").split(separator: ",").contains {
+            $0.trimmingCharacters(in: " ") == "delete"
+        }
+    }
 
     /// The codec the topic stores, or nil to keep the producer's (`compression.type=producer`).
     var compression: CompressionCodec? {

@@ -31,8 +31,8 @@ struct InternalTopic: Sendable {
     func coordinator(for key: String) -> CoordinatorLookup {
         let image = metadata.publisher.image
         guard let topic = image.topic(named: name), let index = partition(for: key),
-              let partition = topic.partitions.first(where: { $0.index == index }),
-              let broker = image.brokers.first(where: { $0.nodeID == partition.leader })
+            let partition = topic.partitions.first(where: { $0.index == index }),
+            let broker = image.brokers.first(where: { $0.nodeID == partition.leader })
         else { return .failure(.coordinatorNotAvailable) }
         return .success(broker)
     }
@@ -53,15 +53,21 @@ struct InternalTopic: Sendable {
         let brokerCount = metadata.publisher.image.brokers.count
         let replicationFactor = min(replicationFactor, Int16(max(brokerCount, 1)))
         let created = try metadata.execute { image in
-            guard image.topic(named: name) == nil else { return ControllerResult(records: [], response: [TopicCommands.CreatedTopic]()) }
+            guard image.topic(named: name) == nil else {
+                return ControllerResult(records: [], response: [TopicCommands.CreatedTopic]())
+            }
             let defaults = TopicCommands.Defaults(partitionCount: partitionCount, replicationFactor: replicationFactor)
-            return TopicCommands(image: image, defaults: defaults).createTopics([TopicCommands.NewTopic(
-                name: name, partitionCount: partitionCount, replicationFactor: replicationFactor,
-                configs: [("cleanup.policy", "compact"), ("segment.bytes", String(segmentBytes))]
-            )]) { KafkaUUID.random() }
+            return TopicCommands(image: image, defaults: defaults).createTopics([
+                TopicCommands.NewTopic(
+                    name: name, partitionCount: partitionCount, replicationFactor: replicationFactor,
+                    configs: [("cleanup.policy", "compact"), ("segment.bytes", String(segmentBytes))]
+                )
+            ]) { KafkaUUID.random() }
         }
         for topic in created where !topic.result.isOK {
-            logger.error("could not create \(name)", metadata: ["error": "\(topic.result.error)", "message": "\(topic.result.message ?? "")"])
+            logger.error(
+                "could not create \(name)",
+                metadata: ["error": "\(topic.result.error)", "message": "\(topic.result.message ?? "")"])
         }
     }
 
@@ -70,7 +76,8 @@ struct InternalTopic: Sendable {
     /// outcome is what a coordinator answers: NOT_COORDINATOR when this node does not lead the partition,
     /// PRODUCER_FENCED when the transaction's producer is stale, COORDINATOR_NOT_AVAILABLE for any other failure.
     func append(
-        _ records: [(key: ByteBuffer, value: ByteBuffer?)], to partition: Int32, in replicas: ReplicaManager, now: Int64,
+        _ records: [(key: ByteBuffer, value: ByteBuffer?)], to partition: Int32, in replicas: ReplicaManager,
+        now: Int64,
         transaction: (producerID: Int64, epoch: Int16)? = nil, logger: Logger
     ) -> ErrorCode {
         guard let replica = replicas.replica(for: TopicPartition(name, partition)) else { return .notCoordinator }
@@ -90,7 +97,12 @@ struct InternalTopic: Sendable {
                 return .producerFenced
             }
             guard outcome.error == .none else {
-                logger.error("append to \(name) failed", metadata: ["partition": "\(partition)", "error": "\(outcome.error)", "message": "\(outcome.errorMessage ?? "")"])
+                logger.error(
+                    "append to \(name) failed",
+                    metadata: [
+                        "partition": "\(partition)", "error": "\(outcome.error)",
+                        "message": "\(outcome.errorMessage ?? "")",
+                    ])
                 return outcome.error == .notLeaderOrFollower ? .notCoordinator : .coordinatorNotAvailable
             }
             return .none
@@ -102,8 +114,11 @@ struct InternalTopic: Sendable {
 
     /// Calls `body` with every batch of the partitions of this topic that `replicas` holds, partition by
     /// partition in order. Blocking.
-    func forEachBatch(in replicas: ReplicaManager, _ body: (_ partition: Int32, _ batch: RecordBatch) throws -> Void) throws {
-        for (topicPartition, replica) in replicas.allReplicas.sorted(by: { $0.key < $1.key }) where topicPartition.topic == name {
+    func forEachBatch(in replicas: ReplicaManager, _ body: (_ partition: Int32, _ batch: RecordBatch) throws -> Void)
+        throws
+    {
+        for (topicPartition, replica) in replicas.allReplicas.sorted(by: { $0.key < $1.key })
+        where topicPartition.topic == name {
             let log = replica.log
             var offset = log.logStartOffset
             while offset < log.logEndOffset {

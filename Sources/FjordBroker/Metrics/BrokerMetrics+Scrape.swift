@@ -32,16 +32,20 @@ extension BrokerMetrics {
         let image = services.image
         var partitions = [TopicPartition: PartitionSnapshot]()
         for (topicPartition, replica) in services.replicas.allReplicas {
-            let partition = image.topic(named: topicPartition.topic)?.partitions.first { $0.index == topicPartition.partition }
+            let partition = image.topic(named: topicPartition.topic)?.partitions.first {
+                $0.index == topicPartition.partition
+            }
             partitions[topicPartition] = PartitionSnapshot(
                 logStartOffset: replica.log.logStartOffset, highWatermark: replica.highWatermark,
                 sizeBytes: replica.log.sizeInBytes, segments: replica.log.segmentCount, isLeader: replica.isLeader,
-                inSyncReplicas: partition?.inSyncReplicas.count ?? 0, minInsyncReplicas: replica.config.minInsyncReplicas
+                inSyncReplicas: partition?.inSyncReplicas.count ?? 0,
+                minInsyncReplicas: replica.config.minInsyncReplicas
             )
         }
         let groups = services.groups.metricsSnapshot()
         let snapshot = GroupSnapshot(
-            committedOffsets: groups.offsets.mapValues { $0.mapValues(\.offset) }, groupCount: groups.groupCount, waitingJoins: groups.waitingJoins,
+            committedOffsets: groups.offsets.mapValues { $0.mapValues(\.offset) }, groupCount: groups.groupCount,
+            waitingJoins: groups.waitingJoins,
             waitingSyncs: groups.waitingSyncs
         )
         retainTopics(Set(services.image.topicsByName.keys))
@@ -80,7 +84,8 @@ extension BrokerMetrics {
             for (key, committed) in offsets where committed >= 0 {
                 guard let partition = partitions[TopicPartition(key.topic, key.partition)] else { continue }
                 let lag = max(0, partition.highWatermark - committed)
-                values[ScrapeSeries("fjord_consumer_group_lag", ["group": group, "topic": key.topic]), default: 0] += lag
+                values[ScrapeSeries("fjord_consumer_group_lag", ["group": group, "topic": key.topic]), default: 0] +=
+                    lag
                 if partitionLevel {
                     let labels = ["group": group, "topic": key.topic, "partition": String(key.partition)]
                     values[ScrapeSeries("fjord_consumer_group_partition_lag", labels)] = lag
@@ -94,10 +99,13 @@ extension BrokerMetrics {
     func publish(_ values: [ScrapeSeries: Int64]) {
         scrapeState.withLockedValue { gauges in
             for (series, value) in values {
-                let meter = gauges[series] ?? Meter(
-                    label: series.name, dimensions: series.labels.sorted { $0.key < $1.key }.map { ($0.key, $0.value) },
-                    factory: factory
-                )
+                let meter =
+                    gauges[series]
+                    ?? Meter(
+                        label: series.name,
+                        dimensions: series.labels.sorted { $0.key < $1.key }.map { ($0.key, $0.value) },
+                        factory: factory
+                    )
                 meter.set(value)
                 gauges[series] = meter
             }

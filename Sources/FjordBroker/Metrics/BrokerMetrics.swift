@@ -45,22 +45,26 @@ final class BrokerMetrics: Sendable {
         "fjord_topic_bytes_in_total": "Record batch bytes appended by produce requests, by topic.",
         "fjord_topic_records_in_total": "Records appended by produce requests, by topic.",
         "fjord_topic_bytes_out_total": "Record batch bytes sent to fetchers, by topic.",
-        "fjord_topic_records_out_total": "Offsets sent to fetchers (from the fetch offset to the end of the last batch), by topic.",
+        "fjord_topic_records_out_total":
+            "Offsets sent to fetchers (from the fetch offset to the end of the last batch), by topic.",
         "fjord_produce_errors_total": "Partition-level produce failures, by Kafka error code.",
         "fjord_fetch_errors_total": "Partition-level fetch failures, by Kafka error code.",
         "fjord_connections_active": "Open Kafka client connections.",
-        "fjord_purgatory_size": "Requests waiting: parked fetches, JoinGroup and SyncGroup answers waiting for a rebalance.",
+        "fjord_purgatory_size":
+            "Requests waiting: parked fetches, JoinGroup and SyncGroup answers waiting for a rebalance.",
         "fjord_partitions": "Partitions hosted by this broker.",
         "fjord_under_min_isr_partitions": "Partitions led here whose ISR is smaller than min.insync.replicas.",
         "fjord_topic_partitions": "Partitions of each topic hosted by this broker.",
         "fjord_topic_log_size_bytes": "Bytes of all segments of a topic's partitions on this broker.",
         "fjord_topic_log_segments": "Segments of a topic's partitions on this broker.",
-        "fjord_consumer_group_lag": "Log end offset minus committed offset, summed over a group's committed partitions of a topic.",
+        "fjord_consumer_group_lag":
+            "Log end offset minus committed offset, summed over a group's committed partitions of a topic.",
         "fjord_consumer_groups": "Groups with committed offsets or members.",
         "fjord_partition_log_start_offset": "Log start offset of a partition (metrics.partition.level).",
         "fjord_partition_log_end_offset": "Log end offset of a partition (metrics.partition.level).",
         "fjord_partition_log_size_bytes": "Bytes of a partition's segments (metrics.partition.level).",
-        "fjord_consumer_group_partition_lag": "Log end offset minus committed offset of one partition (metrics.partition.level).",
+        "fjord_consumer_group_partition_lag":
+            "Log end offset minus committed offset of one partition (metrics.partition.level).",
     ]
 
     init(partitionLevel: Bool = false) {
@@ -88,14 +92,19 @@ final class BrokerMetrics: Sendable {
         }
     }
 
-    func countProduceError(_ code: ErrorCode) { errorCounter(.init(name: "fjord_produce_errors_total", code: code.rawValue)).increment() }
+    func countProduceError(_ code: ErrorCode) {
+        errorCounter(.init(name: "fjord_produce_errors_total", code: code.rawValue)).increment()
+    }
 
-    func countFetchError(_ code: ErrorCode) { errorCounter(.init(name: "fjord_fetch_errors_total", code: code.rawValue)).increment() }
+    func countFetchError(_ code: ErrorCode) {
+        errorCounter(.init(name: "fjord_fetch_errors_total", code: code.rawValue)).increment()
+    }
 
     private func errorCounter(_ series: ErrorSeries) -> CoreMetrics.Counter {
         errors.withLockedValue { cache in
             if let existing = cache[series] { return existing }
-            let counter = CoreMetrics.Counter(label: series.name, dimensions: [("code", String(series.code))], factory: factory)
+            let counter = CoreMetrics.Counter(
+                label: series.name, dimensions: [("code", String(series.code))], factory: factory)
             cache[series] = counter
             return counter
         }
@@ -109,7 +118,8 @@ final class BrokerMetrics: Sendable {
             let dimensions = [("api", key.name)]
             table[key] = RequestMetrics(
                 count: CoreMetrics.Counter(label: "fjord_requests_total", dimensions: dimensions, factory: factory),
-                latency: CoreMetrics.Timer(label: "fjord_request_duration_seconds", dimensions: dimensions, factory: factory)
+                latency: CoreMetrics.Timer(
+                    label: "fjord_request_duration_seconds", dimensions: dimensions, factory: factory)
             )
         }
         return RequestMetricsTable(byKey: table, connections: connections)
@@ -143,7 +153,8 @@ final class TopicMetrics: Sendable {
         bytesIn = CoreMetrics.Counter(label: "fjord_topic_bytes_in_total", dimensions: dimensions, factory: factory)
         recordsIn = CoreMetrics.Counter(label: "fjord_topic_records_in_total", dimensions: dimensions, factory: factory)
         bytesOut = CoreMetrics.Counter(label: "fjord_topic_bytes_out_total", dimensions: dimensions, factory: factory)
-        recordsOut = CoreMetrics.Counter(label: "fjord_topic_records_out_total", dimensions: dimensions, factory: factory)
+        recordsOut = CoreMetrics.Counter(
+            label: "fjord_topic_records_out_total", dimensions: dimensions, factory: factory)
     }
 
     func destroy() {

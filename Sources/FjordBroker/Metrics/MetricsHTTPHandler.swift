@@ -40,20 +40,24 @@ final class MetricsHTTPHandler: ChannelInboundHandler {
             bodyBytes += buffer.readableBytes
             if bodyBytes > Self.maximumBodyBytes {
                 head = nil
-                respond(context, status: .payloadTooLarge, body: "request body too large\n", keepAlive: false, includeBody: true)
+                respond(
+                    context, status: .payloadTooLarge, body: "request body too large\n", keepAlive: false,
+                    includeBody: true)
             }
         case .end:
             guard let head else { return }
             self.head = nil
             let (status, contentType, body, extraHeaders) = answer(head)
-            respond(context, status: status, contentType: contentType, body: body, headers: extraHeaders,
-                    keepAlive: head.isKeepAlive, includeBody: head.method != .HEAD)
+            respond(
+                context, status: status, contentType: contentType, body: body, headers: extraHeaders,
+                keepAlive: head.isKeepAlive, includeBody: head.method != .HEAD)
         }
     }
 
     /// The response to a complete request.
     func answer(_ head: HTTPRequestHead) -> (HTTPResponseStatus, String, ByteBuffer, [(String, String)]) {
-        let path = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
+        let path =
+            head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
         let text = "text/plain; charset=utf-8"
         guard path == "/metrics" || path == "/health" else {
             return (.notFound, text, ByteBuffer(string: "not found; try /metrics or /health\n"), [])
@@ -73,8 +77,9 @@ final class MetricsHTTPHandler: ChannelInboundHandler {
         _ context: ChannelHandlerContext, status: HTTPResponseStatus, contentType: String = "text/plain; charset=utf-8",
         body: String, keepAlive: Bool, includeBody: Bool
     ) {
-        respond(context, status: status, contentType: contentType, body: ByteBuffer(string: body), headers: [],
-                keepAlive: keepAlive, includeBody: includeBody)
+        respond(
+            context, status: status, contentType: contentType, body: ByteBuffer(string: body), headers: [],
+            keepAlive: keepAlive, includeBody: includeBody)
     }
 
     private func respond(
@@ -84,7 +89,8 @@ final class MetricsHTTPHandler: ChannelInboundHandler {
         var headers = HTTPHeaders([("Content-Type", contentType), ("Content-Length", String(body.readableBytes))])
         headers.add(contentsOf: extra)
         if !keepAlive { headers.add(name: "Connection", value: "close") }
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
+        context.write(
+            wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
         if includeBody { context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil) }
         let written = context.writeAndFlush(wrapOutboundOut(.end(nil)))
         if !keepAlive {

@@ -30,23 +30,28 @@ final class MetricsServer: Sendable {
         _ listener: Listener, group: any EventLoopGroup, routes: MetricsHTTPHandler.Routes, logger: Logger
     ) async throws -> MetricsServer {
         let host = listener.host.isEmpty ? "0.0.0.0" : listener.host
-        let channel = try await ConfigurationError.namingListener(key: "metrics.listener", "metrics", host: host, port: listener.port) {
-          try await ServerBootstrap(group: group)
-            .serverChannelOption(.backlog, value: 64)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelInitializer { channel in
-                channel.pipeline.configureHTTPServerPipeline(withDecoderLimitConfiguration: decoderLimits).flatMapThrowing {
-                    try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: idleTimeout))
-                    try channel.pipeline.syncOperations.addHandler(MetricsHTTPHandler(routes: routes))
+        let channel = try await ConfigurationError.namingListener(
+            key: "metrics.listener", "metrics", host: host, port: listener.port
+        ) {
+            try await ServerBootstrap(group: group)
+                .serverChannelOption(.backlog, value: 64)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .childChannelInitializer { channel in
+                    channel.pipeline.configureHTTPServerPipeline(withDecoderLimitConfiguration: decoderLimits)
+                        .flatMapThrowing {
+                            try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: idleTimeout))
+                            try channel.pipeline.syncOperations.addHandler(MetricsHTTPHandler(routes: routes))
+                        }
                 }
-            }
-            .bind(host: host, port: listener.port)
-            .get()
+                .bind(host: host, port: listener.port)
+                .get()
         }
         let address = channel.localAddress
-        logger.info("metrics listening", metadata: [
-            "address": "\(address.map { "\($0)" } ?? "?")", "port": "\(address?.port ?? listener.port)",
-        ])
+        logger.info(
+            "metrics listening",
+            metadata: [
+                "address": "\(address.map { "\($0)" } ?? "?")", "port": "\(address?.port ?? listener.port)",
+            ])
         return MetricsServer(channel: channel)
     }
 

@@ -1,6 +1,6 @@
+import FjordStorage
 import KafkaProtocol
 import Logging
-import FjordStorage
 import NIOCore
 
 /// One client connection: turns request frames into handler calls and handler results into response frames.
@@ -133,10 +133,15 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
         guard handler.versions.contains(version) else {
             if apiKey == .apiVersions {
                 let body = ResponseBody(apiVersions.unsupportedVersionResponse())
-                return respond(context, correlationID: header.correlationID, headerVersion: 0,
-                               body: context.eventLoop.makeSucceededFuture(body))
+                return respond(
+                    context, correlationID: header.correlationID, headerVersion: 0,
+                    body: context.eventLoop.makeSucceededFuture(body))
             }
-            return close(context, reason: "\(apiKey) v\(version) is not supported (serving v\(handler.versions.lowerBound)-v\(handler.versions.upperBound))")
+            return close(
+                context,
+                reason:
+                    "\(apiKey) v\(version) is not supported (serving v\(handler.versions.lowerBound)-v\(handler.versions.upperBound))"
+            )
         }
         let requestContext = RequestContext(header: header, peer: peer, eventLoop: context.eventLoop)
         let started = NIODeadline.now()
@@ -150,7 +155,8 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
         if let requestMetrics = metrics.byKey[apiKey] {
             // Counted once decoded; the latency runs until the handler's answer is ready (a parked fetch included).
             requestMetrics.count.increment()
-            body.whenComplete { _ in requestMetrics.latency.recordNanoseconds((NIODeadline.now() - started).nanoseconds) }
+            body.whenComplete { _ in requestMetrics.latency.recordNanoseconds((NIODeadline.now() - started).nanoseconds)
+            }
         }
         respond(context, correlationID: header.correlationID, headerVersion: responseHeaderVersion, body: body)
     }
@@ -160,7 +166,8 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
     /// were sent, even when the I/O pool has several threads. A handler on the pool holds back the handlers after
     /// it until it has returned (its future may complete later: a parked JoinGroup does not hold anything back).
     private func dispatch(
-        _ call: @escaping @Sendable () -> EventLoopFuture<ResponseBody?>, on handler: AnyAPIHandler, context: ChannelHandlerContext
+        _ call: @escaping @Sendable () -> EventLoopFuture<ResponseBody?>, on handler: AnyAPIHandler,
+        context: ChannelHandlerContext
     ) -> EventLoopFuture<ResponseBody?> {
         let eventLoop = context.eventLoop
         guard handler.execution == .ioThreadPool, let ioThreads = handler.ioThreads else {
@@ -183,7 +190,10 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
     /// Writes the response once it and every earlier response on this connection are ready. A nil body (Produce
     /// with acks=0) sends nothing but still keeps its place in the order. The request leaves the window when its
     /// answer's last byte is written to the socket.
-    private func respond(_ context: ChannelHandlerContext, correlationID: Int32, headerVersion: Int16, body: EventLoopFuture<ResponseBody?>) {
+    private func respond(
+        _ context: ChannelHandlerContext, correlationID: Int32, headerVersion: Int16,
+        body: EventLoopFuture<ResponseBody?>
+    ) {
         let ready = previousResponse.map { $0.and(body).map { $0.1 } } ?? body
         let loopBound = NIOLoopBound((context: context, handler: self), eventLoop: context.eventLoop)
         let logger = self.logger
@@ -216,7 +226,9 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
                     // Each region owns a duplicate descriptor, closed when the write is done, so the segment may
                     // be rolled, deleted or closed meanwhile.
                     let handle = try slice.file.duplicateHandle()
-                    let region = FileRegion(fileHandle: handle, readerIndex: Int(slice.position), endIndex: Int(slice.position) + slice.length)
+                    let region = FileRegion(
+                        fileHandle: handle, readerIndex: Int(slice.position),
+                        endIndex: Int(slice.position) + slice.length)
                     let promise = context.eventLoop.makePromise(of: Void.self)
                     promise.futureResult.whenComplete { _ in try? handle.close() }
                     context.write(NIOAny(IOData.fileRegion(region)), promise: promise)

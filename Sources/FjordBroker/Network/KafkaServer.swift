@@ -24,26 +24,31 @@ final class KafkaServer: Sendable {
         var channels = [any Channel]()
         for listener in listeners {
             let host = listener.host.isEmpty ? "0.0.0.0" : listener.host
-            let channel = try await ConfigurationError.namingListener(key: "listeners", listener.name, host: host, port: listener.port) {
-              try await ServerBootstrap(group: group)
-                .serverChannelOption(.backlog, value: 256)
-                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-                .childChannelOption(.maxMessagesPerRead, value: 16)
-                .childChannelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(
-                            ByteToMessageHandler(KafkaFrameDecoder.requests(maximumFrameBytes: maximumFrameBytes))
-                        )
-                        try channel.pipeline.syncOperations.addHandler(
-                            KafkaConnectionHandler(registry: registry, apiVersions: apiVersions, metrics: metrics, logger: logger)
-                        )
+            let channel = try await ConfigurationError.namingListener(
+                key: "listeners", listener.name, host: host, port: listener.port
+            ) {
+                try await ServerBootstrap(group: group)
+                    .serverChannelOption(.backlog, value: 256)
+                    .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                    .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                    .childChannelOption(.maxMessagesPerRead, value: 16)
+                    .childChannelInitializer { channel in
+                        channel.eventLoop.makeCompletedFuture {
+                            try channel.pipeline.syncOperations.addHandler(
+                                ByteToMessageHandler(KafkaFrameDecoder.requests(maximumFrameBytes: maximumFrameBytes))
+                            )
+                            try channel.pipeline.syncOperations.addHandler(
+                                KafkaConnectionHandler(
+                                    registry: registry, apiVersions: apiVersions, metrics: metrics, logger: logger)
+                            )
+                        }
                     }
-                }
-                .bind(host: host, port: listener.port)
-                .get()
+                    .bind(host: host, port: listener.port)
+                    .get()
             }
-            logger.info("listening", metadata: ["listener": "\(listener.name)", "address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
+            logger.info(
+                "listening",
+                metadata: ["listener": "\(listener.name)", "address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
             channels.append(channel)
         }
         return KafkaServer(channels: channels, logger: logger)

@@ -27,7 +27,9 @@ extension PartitionReplica {
     /// compacted topic, or a compression type other than the producer's). A transactional batch begins or
     /// continues its producer's transaction; `origin` decides which producer checks apply (`AppendOrigin`).
     func appendAsLeader(_ records: ByteBuffer?, now: Int64, origin: AppendOrigin = .client) -> PartitionAppendOutcome {
-        guard isLeader else { return .failure(.notLeaderOrFollower, "This broker is not the leader of \(topicPartition)") }
+        guard isLeader else {
+            return .failure(.notLeaderOrFollower, "This broker is not the leader of \(topicPartition)")
+        }
         guard let records, records.readableBytes > 0 else {
             return .failure(.corruptMessage, "The produce request for \(topicPartition) holds no record batch")
         }
@@ -36,14 +38,19 @@ extension PartitionReplica {
         do {
             let batches = try RecordBatchSequence(records, mode: .produce).batches()
             guard batches.count == 1 else {
-                return .failure(.invalidRecord, "Produce requests with version 3 and above must have exactly one record batch per partition")
+                return .failure(
+                    .invalidRecord,
+                    "Produce requests with version 3 and above must have exactly one record batch per partition")
             }
             batch = batches[0]
         } catch {
             return .failure(ErrorCode(rawValue: error.code.kafkaErrorCode), "\(error)")
         }
         if batch.sizeInBytes > config.maxMessageBytes {
-            return .failure(.messageTooLarge, "The batch of \(batch.sizeInBytes) bytes is larger than max.message.bytes \(config.maxMessageBytes) of \(topicPartition.topic)")
+            return .failure(
+                .messageTooLarge,
+                "The batch of \(batch.sizeInBytes) bytes is larger than max.message.bytes \(config.maxMessageBytes) of \(topicPartition.topic)"
+            )
         }
         if batch.isControl {
             return .failure(.invalidRecord, "Control records cannot be produced by clients")
@@ -80,10 +87,12 @@ extension PartitionReplica {
     private func timestampProblem(_ batch: RecordBatch, config: EffectiveTopicConfig, now: Int64) -> String? {
         for timestamp in [batch.baseTimestamp, batch.maxTimestamp] where timestamp >= 0 {
             if config.timestampBeforeMaxMs < Int64.max, now - timestamp > config.timestampBeforeMaxMs {
-                return "Timestamp \(timestamp) of message is out of range. The timestamp should be within [\(now - config.timestampBeforeMaxMs), \(now &+ config.timestampAfterMaxMs)]"
+                return
+                    "Timestamp \(timestamp) of message is out of range. The timestamp should be within [\(now - config.timestampBeforeMaxMs), \(now &+ config.timestampAfterMaxMs)]"
             }
             if config.timestampAfterMaxMs < Int64.max, timestamp - now > config.timestampAfterMaxMs {
-                return "Timestamp \(timestamp) of message is out of range. The timestamp should be within [\(now &- config.timestampBeforeMaxMs), \(now + config.timestampAfterMaxMs)]"
+                return
+                    "Timestamp \(timestamp) of message is out of range. The timestamp should be within [\(now &- config.timestampBeforeMaxMs), \(now + config.timestampAfterMaxMs)]"
             }
         }
         return nil
@@ -110,24 +119,33 @@ extension PartitionReplica {
     /// Checks idempotence and transaction state and appends. Appends are serialized by `appendLock`, held across
     /// the log append (so this runs on the I/O thread pool); the producer check and the state change each hold
     /// `state` briefly, and the change publishes the new high watermark with the producer state that covers it.
-    private func append(_ batch: RecordBatch, timestampType: TimestampType, origin: AppendOrigin) -> PartitionAppendOutcome {
+    private func append(_ batch: RecordBatch, timestampType: TimestampType, origin: AppendOrigin)
+        -> PartitionAppendOutcome
+    {
         let idempotent = batch.producerID >= 0
-        let lastSequence = batch.baseSequence == -1 ? -1 : Int32(truncatingIfNeeded: Int64(batch.baseSequence) + Int64(batch.lastOffsetDelta))
+        let lastSequence =
+            batch.baseSequence == -1
+            ? -1 : Int32(truncatingIfNeeded: Int64(batch.baseSequence) + Int64(batch.lastOffsetDelta))
         // A coordinator's batch carries no sequence numbers (Kafka's AppendOrigin.COORDINATOR).
         let tracksSequence = !(origin == .coordinator && batch.baseSequence == -1)
         let outcome = appendLock.withLock { () -> PartitionAppendOutcome in
             let (verdict, leaderEpoch) = state.withLockedValue { state in
-                let verdict: ProducerStateManager.Verdict = !idempotent ? .append : state.producerState.check(
-                    producerID: batch.producerID, epoch: batch.producerEpoch, firstSequence: batch.baseSequence,
-                    lastSequence: lastSequence, isTransactional: batch.isTransactional, checksSequence: tracksSequence
-                )
+                let verdict: ProducerStateManager.Verdict =
+                    !idempotent
+                    ? .append
+                    : state.producerState.check(
+                        producerID: batch.producerID, epoch: batch.producerEpoch, firstSequence: batch.baseSequence,
+                        lastSequence: lastSequence, isTransactional: batch.isTransactional,
+                        checksSequence: tracksSequence
+                    )
                 return (verdict, state.leaderEpoch)
             }
             switch verdict {
             case .append: break
             case .duplicate(let original):
                 // A retry of a batch already written: answer with where it went, as Kafka does.
-                return PartitionAppendOutcome(baseOffset: original.firstOffset, logAppendTime: -1, logStartOffset: log.logStartOffset)
+                return PartitionAppendOutcome(
+                    baseOffset: original.firstOffset, logAppendTime: -1, logStartOffset: log.logStartOffset)
             case .reject(let error, let message):
                 return .failure(error, message, logStartOffset: log.logStartOffset)
             }
@@ -144,7 +162,8 @@ extension PartitionReplica {
                     state.producerState.record(
                         producerID: batch.producerID, epoch: batch.producerEpoch,
                         batch: .init(
-                            firstSequence: batch.baseSequence, lastSequence: lastSequence, firstOffset: result.firstOffset,
+                            firstSequence: batch.baseSequence, lastSequence: lastSequence,
+                            firstOffset: result.firstOffset,
                             lastOffset: result.lastOffset, timestamp: batch.maxTimestamp
                         ),
                         isTransactional: batch.isTransactional, tracksSequence: tracksSequence
@@ -161,7 +180,8 @@ extension PartitionReplica {
 
     /// The outcome of a successful append; when it rolled the log, with the producer state to snapshot at its end.
     static func outcome(_ result: AppendResult, producerSnapshot: ProducerStateManager?) -> PartitionAppendOutcome {
-        var outcome = PartitionAppendOutcome(baseOffset: result.firstOffset, logAppendTime: result.logAppendTime, logStartOffset: result.logStartOffset)
+        var outcome = PartitionAppendOutcome(
+            baseOffset: result.firstOffset, logAppendTime: result.logAppendTime, logStartOffset: result.logStartOffset)
         outcome.flushRequested = result.flushRequested
         if let producerSnapshot { outcome.producerSnapshot = (result.lastOffset + 1, producerSnapshot) }
         return outcome

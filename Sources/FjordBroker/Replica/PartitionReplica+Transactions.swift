@@ -16,7 +16,9 @@ extension PartitionReplica {
     func appendTransactionMarker(
         producerID: Int64, producerEpoch: Int16, coordinatorEpoch: Int32, commit: Bool, now: Int64
     ) -> PartitionAppendOutcome {
-        guard isLeader else { return .failure(.notLeaderOrFollower, "This broker is not the leader of \(topicPartition)") }
+        guard isLeader else {
+            return .failure(.notLeaderOrFollower, "This broker is not the leader of \(topicPartition)")
+        }
         let marker = TransactionMarker(isCommit: commit, coordinatorEpoch: coordinatorEpoch)
         let batch: RecordBatch
         do {
@@ -27,7 +29,11 @@ extension PartitionReplica {
         let timestampType = config.timestampType
         let outcome = appendLock.withLock { () -> PartitionAppendOutcome in
             let (verdict, leaderEpoch) = state.withLockedValue { state in
-                (state.producerState.checkMarker(producerID: producerID, epoch: producerEpoch, coordinatorEpoch: coordinatorEpoch), state.leaderEpoch)
+                (
+                    state.producerState.checkMarker(
+                        producerID: producerID, epoch: producerEpoch, coordinatorEpoch: coordinatorEpoch),
+                    state.leaderEpoch
+                )
             }
             if case .reject(let error, let message) = verdict {
                 return .failure(error, message, logStartOffset: log.logStartOffset)
@@ -53,10 +59,12 @@ extension PartitionReplica {
             var indexError: String?
             if let completed, completed.isAborted {
                 do {
-                    try log.addAbortedTransaction(AbortedTransaction(
-                        producerID: producerID, firstOffset: completed.firstOffset, lastOffset: completed.lastOffset,
-                        lastStableOffset: completed.lastStableOffset
-                    ))
+                    try log.addAbortedTransaction(
+                        AbortedTransaction(
+                            producerID: producerID, firstOffset: completed.firstOffset,
+                            lastOffset: completed.lastOffset,
+                            lastStableOffset: completed.lastStableOffset
+                        ))
                 } catch {
                     // The marker is in the log and the state takes it in; the entry comes back when the log is next
                     // opened (the rebuild replays the abort). Report the failure all the same.

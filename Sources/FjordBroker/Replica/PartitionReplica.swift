@@ -23,7 +23,10 @@ final class PartitionReplica: Sendable {
     let appendLock = NIOLock()
     let state: NIOLockedValueBox<PartitionReplicaState>
 
-    init(topicPartition: TopicPartition, topicID: KafkaUUID, log: PartitionLog, leaderEpoch: Int32, isLeader: Bool, config: EffectiveTopicConfig) {
+    init(
+        topicPartition: TopicPartition, topicID: KafkaUUID, log: PartitionLog, leaderEpoch: Int32, isLeader: Bool,
+        config: EffectiveTopicConfig
+    ) {
         self.topicPartition = topicPartition
         self.topicID = topicID
         self.log = log
@@ -33,10 +36,11 @@ final class PartitionReplica: Sendable {
             // Re-adds index entries a crash lost between an ABORT marker and its entry (present ones are kept).
             for transaction in replayed.aborted { try? log.addAbortedTransaction(transaction) }
         }
-        state = NIOLockedValueBox(PartitionReplicaState(
-            leaderEpoch: leaderEpoch, isLeader: isLeader, config: config, highWatermark: log.logEndOffset,
-            producerState: producerState
-        ))
+        state = NIOLockedValueBox(
+            PartitionReplicaState(
+                leaderEpoch: leaderEpoch, isLeader: isLeader, config: config, highWatermark: log.logEndOffset,
+                producerState: producerState
+            ))
     }
 
     var leaderEpoch: Int32 { state.withLockedValue { $0.leaderEpoch } }

@@ -15,7 +15,8 @@ extension ProducerStateManager {
     ///
     /// Also returns every aborted transaction whose marker it replayed, for the caller to re-add to the
     /// transaction index: an entry lost in a crash between the marker and its index entry comes back this way.
-    static func replayed(from log: PartitionLog) throws -> (state: ProducerStateManager, aborted: [AbortedTransaction]) {
+    static func replayed(from log: PartitionLog) throws -> (state: ProducerStateManager, aborted: [AbortedTransaction])
+    {
         var state = ProducerStateManager()
         var aborted = [AbortedTransaction]()
         var offset = log.logStartOffset
@@ -32,10 +33,11 @@ extension ProducerStateManager {
             var progressed = false
             for batch in try RecordBatchSequence(bytes, mode: .fetch).batches() where batch.nextOffset > offset {
                 if let completed = state.replay(batch), completed.isAborted {
-                    aborted.append(AbortedTransaction(
-                        producerID: completed.producerID, firstOffset: completed.firstOffset,
-                        lastOffset: completed.lastOffset, lastStableOffset: completed.lastStableOffset
-                    ))
+                    aborted.append(
+                        AbortedTransaction(
+                            producerID: completed.producerID, firstOffset: completed.firstOffset,
+                            lastOffset: completed.lastOffset, lastStableOffset: completed.lastStableOffset
+                        ))
                 }
                 offset = batch.nextOffset
                 progressed = true
@@ -55,7 +57,9 @@ extension ProducerStateManager {
                 offset: batch.baseOffset, timestamp: batch.maxTimestamp, isAborted: !marker.isCommit
             )
         }
-        let lastSequence = batch.baseSequence < 0 ? -1 : Int32(truncatingIfNeeded: Int64(batch.baseSequence) + Int64(batch.lastOffsetDelta))
+        let lastSequence =
+            batch.baseSequence < 0
+            ? -1 : Int32(truncatingIfNeeded: Int64(batch.baseSequence) + Int64(batch.lastOffsetDelta))
         record(
             producerID: batch.producerID, epoch: batch.producerEpoch,
             batch: .init(

@@ -82,9 +82,11 @@ struct ProducerStateManager: Sendable {
     ) -> Verdict {
         let verdict: Verdict
         if checksSequence {
-            verdict = checkSequence(producerID: producerID, epoch: epoch, firstSequence: firstSequence, lastSequence: lastSequence)
+            verdict = checkSequence(
+                producerID: producerID, epoch: epoch, firstSequence: firstSequence, lastSequence: lastSequence)
         } else if let entry = producers[producerID], epoch < entry.epoch {
-            verdict = .reject(.invalidProducerEpoch, "Producer's epoch \(epoch) is older than the latest epoch \(entry.epoch)")
+            verdict = .reject(
+                .invalidProducerEpoch, "Producer's epoch \(epoch) is older than the latest epoch \(entry.epoch)")
         } else {
             verdict = .append
         }
@@ -98,30 +100,46 @@ struct ProducerStateManager: Sendable {
     private func checkSequence(producerID: Int64, epoch: Int16, firstSequence: Int32, lastSequence: Int32) -> Verdict {
         guard let entry = producers[producerID] else {
             if firstSequence != 0 {
-                return .reject(.outOfOrderSequenceNumber, "Out of order sequence number for producer \(producerID): \(firstSequence) (expected 0 for a new producer)")
+                return .reject(
+                    .outOfOrderSequenceNumber,
+                    "Out of order sequence number for producer \(producerID): \(firstSequence) (expected 0 for a new producer)"
+                )
             }
             return .append
         }
         if epoch < entry.epoch {
-            return .reject(.invalidProducerEpoch, "Producer's epoch \(epoch) is older than the latest epoch \(entry.epoch)")
+            return .reject(
+                .invalidProducerEpoch, "Producer's epoch \(epoch) is older than the latest epoch \(entry.epoch)")
         }
         if epoch > entry.epoch {
-            return firstSequence == 0 ? .append : .reject(.outOfOrderSequenceNumber, "Invalid sequence number for new epoch \(epoch): \(firstSequence) (expected 0)")
+            return firstSequence == 0
+                ? .append
+                : .reject(
+                    .outOfOrderSequenceNumber,
+                    "Invalid sequence number for new epoch \(epoch): \(firstSequence) (expected 0)")
         }
-        if let duplicate = entry.batches.first(where: { $0.firstSequence == firstSequence && $0.lastSequence == lastSequence }) {
+        if let duplicate = entry.batches.first(where: {
+            $0.firstSequence == firstSequence && $0.lastSequence == lastSequence
+        }) {
             return .duplicate(duplicate)
         }
         // No batch in this epoch (a marker set it): the next sequence is 0.
         let expected = entry.batches.last.map { $0.lastSequence == Int32.max ? 0 : $0.lastSequence + 1 } ?? 0
         guard firstSequence == expected else {
-            return .reject(.outOfOrderSequenceNumber, "Out of order sequence number for producer \(producerID) at epoch \(epoch): \(firstSequence) (incoming seq. number), \(entry.batches.last?.lastSequence ?? -1) (current end sequence number)")
+            return .reject(
+                .outOfOrderSequenceNumber,
+                "Out of order sequence number for producer \(producerID) at epoch \(epoch): \(firstSequence) (incoming seq. number), \(entry.batches.last?.lastSequence ?? -1) (current end sequence number)"
+            )
         }
         return .append
     }
 
     /// Records an appended data batch. Without `tracksSequence` (a coordinator's batch with no sequence numbers)
     /// the batch is not cached for deduplication; its epoch and transaction still count.
-    mutating func record(producerID: Int64, epoch: Int16, batch: BatchMetadata, isTransactional: Bool = false, tracksSequence: Bool = true) {
+    mutating func record(
+        producerID: Int64, epoch: Int16, batch: BatchMetadata, isTransactional: Bool = false,
+        tracksSequence: Bool = true
+    ) {
         var entry = producers[producerID] ?? Entry(epoch: epoch, batches: [])
         if epoch != entry.epoch {
             entry.epoch = epoch
@@ -129,7 +147,9 @@ struct ProducerStateManager: Sendable {
         }
         if tracksSequence {
             entry.batches.append(batch)
-            if entry.batches.count > Self.cachedBatches { entry.batches.removeFirst(entry.batches.count - Self.cachedBatches) }
+            if entry.batches.count > Self.cachedBatches {
+                entry.batches.removeFirst(entry.batches.count - Self.cachedBatches)
+            }
         }
         entry.lastTimestamp = batch.timestamp
         if isTransactional, entry.currentTxnFirstOffset == nil {
@@ -143,10 +163,15 @@ struct ProducerStateManager: Sendable {
     func checkMarker(producerID: Int64, epoch: Int16, coordinatorEpoch: Int32) -> Verdict {
         guard let entry = producers[producerID] else { return .append }
         if epoch < entry.epoch {
-            return .reject(.invalidProducerEpoch, "Epoch of producer \(producerID) is \(epoch), which is older than the last seen epoch \(entry.epoch)")
+            return .reject(
+                .invalidProducerEpoch,
+                "Epoch of producer \(producerID) is \(epoch), which is older than the last seen epoch \(entry.epoch)")
         }
         if coordinatorEpoch < entry.coordinatorEpoch {
-            return .reject(.transactionCoordinatorFenced, "Invalid coordinator epoch for producer \(producerID): \(coordinatorEpoch) (zombie), \(entry.coordinatorEpoch) (current)")
+            return .reject(
+                .transactionCoordinatorFenced,
+                "Invalid coordinator epoch for producer \(producerID): \(coordinatorEpoch) (zombie), \(entry.coordinatorEpoch) (current)"
+            )
         }
         return .append
     }

@@ -1,8 +1,7 @@
 import FjordStorage
+import Glibc
 import KafkaRecords
 import NIOCore
-
-import Glibc
 
 /// A partition's producer state saved beside its segments, so that a restart restores it without re-reading the
 /// log: `<offset, 20 digits>.snapshot`, where the state covers every batch below that offset.
@@ -57,22 +56,27 @@ enum ProducerStateSnapshot {
         var state = ProducerStateManager()
         for _ in 0..<count {
             guard let producerID = bytes.readInteger(as: Int64.self), let epoch = bytes.readInteger(as: Int16.self),
-                let lastSequence = bytes.readInteger(as: Int32.self), let lastOffset = bytes.readInteger(as: Int64.self),
+                let lastSequence = bytes.readInteger(as: Int32.self),
+                let lastOffset = bytes.readInteger(as: Int64.self),
                 let offsetDelta = bytes.readInteger(as: Int32.self), let timestamp = bytes.readInteger(as: Int64.self),
                 let coordinatorEpoch = bytes.readInteger(as: Int32.self),
                 let currentTxnFirstOffset = bytes.readInteger(as: Int64.self)
             else { return nil }
             var entry = ProducerStateManager.Entry(
                 epoch: epoch, batches: [], coordinatorEpoch: coordinatorEpoch,
-                currentTxnFirstOffset: currentTxnFirstOffset >= 0 ? currentTxnFirstOffset : nil, lastTimestamp: timestamp
+                currentTxnFirstOffset: currentTxnFirstOffset >= 0 ? currentTxnFirstOffset : nil,
+                lastTimestamp: timestamp
             )
             if lastSequence >= 0, lastOffset >= 0 {
                 let firstSequence = Int32(truncatingIfNeeded: Int64(lastSequence) - Int64(offsetDelta))
-                entry.batches = [.init(
-                    firstSequence: firstSequence < 0 ? firstSequence &+ Int32.max &+ 1 : firstSequence,
-                    lastSequence: lastSequence, firstOffset: lastOffset - Int64(offsetDelta), lastOffset: lastOffset,
-                    timestamp: timestamp
-                )]
+                entry.batches = [
+                    .init(
+                        firstSequence: firstSequence < 0 ? firstSequence &+ Int32.max &+ 1 : firstSequence,
+                        lastSequence: lastSequence, firstOffset: lastOffset - Int64(offsetDelta),
+                        lastOffset: lastOffset,
+                        timestamp: timestamp
+                    )
+                ]
             }
             state.restore(producerID: producerID, entry: entry)
         }
@@ -98,8 +102,12 @@ enum ProducerStateSnapshot {
         defer { closedir(handle) }
         var result = [Int64]()
         while let entry = readdir(handle) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            if name.hasSuffix(suffix), name.count == 20 + suffix.count, let offset = Int64(name.prefix(20)) { result.append(offset) }
+            let name = withUnsafeBytes(of: entry.pointee.d_name) {
+                String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            if name.hasSuffix(suffix), name.count == 20 + suffix.count, let offset = Int64(name.prefix(20)) {
+                result.append(offset)
+            }
         }
         return result.sorted()
     }

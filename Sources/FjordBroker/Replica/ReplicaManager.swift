@@ -39,18 +39,22 @@ final class ReplicaManager: Sendable {
                 let topicPartition = TopicPartition(topic.name, partition.index)
                 wanted.insert(topicPartition)
                 if let existing = replica(for: topicPartition), existing.topicID == topic.topicID {
-                    existing.update(leaderEpoch: partition.leaderEpoch, isLeader: partition.leader == nodeID, config: config)
+                    existing.update(
+                        leaderEpoch: partition.leaderEpoch, isLeader: partition.leader == nodeID, config: config)
                     continue
                 }
                 if let stale = replica(for: topicPartition) {
                     // Same name, new topic id: the old topic's data must go.
                     try retire(stale.topicPartition)
                 }
-                let log = try logManager.log(for: topicPartition).flatMap { $0.topicID == topic.topicID ? $0 : nil }
-                    ?? logManager.createLog(topicPartition, topicID: topic.topicID, configuration: config.logConfiguration)
+                let log =
+                    try logManager.log(for: topicPartition).flatMap { $0.topicID == topic.topicID ? $0 : nil }
+                    ?? logManager.createLog(
+                        topicPartition, topicID: topic.topicID, configuration: config.logConfiguration)
                 log.configuration = config.logConfiguration
                 let replica = PartitionReplica(
-                    topicPartition: topicPartition, topicID: topic.topicID, log: log, leaderEpoch: partition.leaderEpoch,
+                    topicPartition: topicPartition, topicID: topic.topicID, log: log,
+                    leaderEpoch: partition.leaderEpoch,
                     isLeader: partition.leader == nodeID, config: config
                 )
                 replicas.withLockedValue { $0[topicPartition] = replica }

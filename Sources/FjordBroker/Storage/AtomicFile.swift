@@ -17,7 +17,9 @@ enum AtomicFile {
         let bytes = Array(contents.utf8)
         var written = 0
         while written < bytes.count {
-            let result = bytes.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress! + written, bytes.count - written) }
+            let result = bytes.withUnsafeBytes {
+                Glibc.write(descriptor, $0.baseAddress! + written, bytes.count - written)
+            }
             if result < 0 {
                 if errno == EINTR { continue }
                 let error = errno

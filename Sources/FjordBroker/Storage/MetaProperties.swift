@@ -45,7 +45,8 @@ public struct MetaProperties: Equatable, Sendable {
         var values = [String: String]()
         for entry in try PropertiesFile.parse(text) { values[entry.key] = entry.value }
         guard values["version"] == "1" else {
-            throw ConfigurationError(key: nil, "\(path): unsupported meta.properties version '\(values["version"] ?? "none")'")
+            throw ConfigurationError(
+                key: nil, "\(path): unsupported meta.properties version '\(values["version"] ?? "none")'")
         }
         guard let clusterID = values["cluster.id"], !clusterID.isEmpty else {
             throw ConfigurationError(key: nil, "\(path): cluster.id is missing")
@@ -58,7 +59,8 @@ public struct MetaProperties: Equatable, Sendable {
 
     /// Loads the directory's `meta.properties`, or creates the directory and the file for a new node:
     /// the cluster id is generated once and then kept.
-    public static func loadOrCreate(directory: String, nodeID: Int32, clusterID: String? = nil) throws -> MetaProperties {
+    public static func loadOrCreate(directory: String, nodeID: Int32, clusterID: String? = nil) throws -> MetaProperties
+    {
         let path = directory + "/" + fileName
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         if let data = FileManager.default.contents(atPath: path) {

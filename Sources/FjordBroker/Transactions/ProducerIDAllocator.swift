@@ -21,8 +21,11 @@ final class ProducerIDAllocator: Sendable {
                 available = id < block.upperBound ? (id + 1)...block.upperBound : nil
                 return id
             }
-            let reserved = try metadata.execute { image in ProducerIDCommands.allocateBlock(image: image, brokerID: nodeID) }
-            available = reserved.lowerBound < reserved.upperBound ? (reserved.lowerBound + 1)...reserved.upperBound : nil
+            let reserved = try metadata.execute { image in
+                ProducerIDCommands.allocateBlock(image: image, brokerID: nodeID)
+            }
+            available =
+                reserved.lowerBound < reserved.upperBound ? (reserved.lowerBound + 1)...reserved.upperBound : nil
             return reserved.lowerBound
         }
     }

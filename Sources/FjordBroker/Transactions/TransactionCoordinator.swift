@@ -39,7 +39,8 @@ final class TransactionCoordinator: Sendable {
     private let published: NIOLockedValueBox<TransactionManager>
 
     init(
-        configuration: BrokerConfiguration, metadata: MetadataService, replicas: ReplicaManager, groups: GroupCoordinator,
+        configuration: BrokerConfiguration, metadata: MetadataService, replicas: ReplicaManager,
+        groups: GroupCoordinator,
         allocator: ProducerIDAllocator, clock: any StorageClock, logger: Logger,
         finishAppend: @escaping @Sendable (PartitionAppendOutcome, PartitionReplica) -> Void
     ) {
@@ -53,7 +54,8 @@ final class TransactionCoordinator: Sendable {
         internalTopic = InternalTopic(
             name: Self.topicName, partitionCount: configuration.transactionStateTopicPartitionCount,
             replicationFactor: configuration.transactionStateTopicReplicationFactor,
-            segmentBytes: configuration.transactionStateTopicSegmentBytes, metadata: metadata, nodeID: configuration.nodeID
+            segmentBytes: configuration.transactionStateTopicSegmentBytes, metadata: metadata,
+            nodeID: configuration.nodeID
         )
         var transactionConfiguration = TransactionConfiguration()
         transactionConfiguration.maxTimeoutMs = configuration.transactionMaxTimeoutMs
@@ -78,7 +80,9 @@ final class TransactionCoordinator: Sendable {
                     try loaded.replay(key: key, value: record.value)
                     replayed += 1
                 } catch {
-                    logger.warning("skipping an unreadable record", metadata: ["partition": "\(partition)", "offset": "\(record.offset)", "error": "\(error)"])
+                    logger.warning(
+                        "skipping an unreadable record",
+                        metadata: ["partition": "\(partition)", "offset": "\(record.offset)", "error": "\(error)"])
                 }
             }
         }
@@ -90,7 +94,11 @@ final class TransactionCoordinator: Sendable {
                 _ = finish(markers, in: &manager, now: now)
             }
         }
-        if replayed > 0 { logger.info("transactions loaded", metadata: ["records": "\(replayed)", "transactional.ids": "\(loaded.transactions.count)"]) }
+        if replayed > 0 {
+            logger.info(
+                "transactions loaded",
+                metadata: ["records": "\(replayed)", "transactional.ids": "\(loaded.transactions.count)"])
+        }
     }
 
     /// Aborts timed-out transactions and forgets idle ids (`TransactionCoordinatorService`). Blocking.
@@ -100,7 +108,11 @@ final class TransactionCoordinator: Sendable {
             guard let deadline = manager.nextDeadline, deadline <= now else { return }
             for plan in manager.tick(now: now) {
                 if let markers = plan.markers {
-                    logger.info("aborting a timed-out transaction", metadata: ["transactional.id": "\(markers.transactionalID)", "producer.id": "\(markers.producerID)"])
+                    logger.info(
+                        "aborting a timed-out transaction",
+                        metadata: [
+                            "transactional.id": "\(markers.transactionalID)", "producer.id": "\(markers.producerID)",
+                        ])
                 }
                 _ = perform(plan, in: &manager, now: now)
             }
@@ -111,23 +123,31 @@ final class TransactionCoordinator: Sendable {
     // MARK: Requests
 
     /// InitProducerId with a transactional id.
-    func initProducerID(transactionalID: String, timeoutMs: Int32, producerID: Int64, producerEpoch: Int16) -> InitProducerIDResponse {
+    func initProducerID(transactionalID: String, timeoutMs: Int32, producerID: Int64, producerEpoch: Int16)
+        -> InitProducerIDResponse
+    {
         let error = internalTopic.checkCoordinator(transactionalID)
-        guard error == .none else { return InitProducerIDResponse(errorCode: error.rawValue, producerID: -1, producerEpoch: -1) }
+        guard error == .none else {
+            return InitProducerIDResponse(errorCode: error.rawValue, producerID: -1, producerEpoch: -1)
+        }
         let now = clock.nowMilliseconds()
         return state.withLockedValue { manager in
             defer { publish(manager) }
             let plan: TransactionPlan
             do {
                 plan = try manager.initProducerID(
-                    transactionalID: transactionalID, timeoutMs: timeoutMs, producerID: producerID, producerEpoch: producerEpoch, now: now
+                    transactionalID: transactionalID, timeoutMs: timeoutMs, producerID: producerID,
+                    producerEpoch: producerEpoch, now: now
                 ) { try allocator.next() }
             } catch {
                 logger.error("no producer id could be allocated", metadata: ["error": "\(error)"])
-                return InitProducerIDResponse(errorCode: ErrorCode.coordinatorNotAvailable.rawValue, producerID: -1, producerEpoch: -1)
+                return InitProducerIDResponse(
+                    errorCode: ErrorCode.coordinatorNotAvailable.rawValue, producerID: -1, producerEpoch: -1)
             }
             let answer = perform(plan, in: &manager, now: now)
-            guard answer == .none else { return InitProducerIDResponse(errorCode: answer.rawValue, producerID: -1, producerEpoch: -1) }
+            guard answer == .none else {
+                return InitProducerIDResponse(errorCode: answer.rawValue, producerID: -1, producerEpoch: -1)
+            }
             return InitProducerIDResponse(errorCode: 0, producerID: plan.producerID, producerEpoch: plan.producerEpoch)
         }
     }
@@ -135,21 +155,28 @@ final class TransactionCoordinator: Sendable {
     /// AddPartitionsToTxn (and AddOffsetsToTxn, with the group's `__consumer_offsets` partition): one error for
     /// every partition. Partitions that do not exist get UNKNOWN_TOPIC_OR_PARTITION and the others
     /// OPERATION_NOT_ATTEMPTED, as Kafka answers.
-    func addPartitions(transactionalID: String, producerID: Int64, producerEpoch: Int16, partitions: [TopicPartition]) -> [TopicPartition: ErrorCode] {
+    func addPartitions(transactionalID: String, producerID: Int64, producerEpoch: Int16, partitions: [TopicPartition])
+        -> [TopicPartition: ErrorCode]
+    {
         let error = internalTopic.checkCoordinator(transactionalID)
         guard error == .none else { return Dictionary(partitions.map { ($0, error) }, uniquingKeysWith: { a, _ in a }) }
         let image = internalTopic.metadata.publisher.image
-        let unknown = Set(partitions.filter { key in
-            !(image.topic(named: key.topic)?.partitions.contains { $0.index == key.partition } ?? false)
-        })
+        let unknown = Set(
+            partitions.filter { key in
+                !(image.topic(named: key.topic)?.partitions.contains { $0.index == key.partition } ?? false)
+            })
         guard unknown.isEmpty else {
-            return Dictionary(partitions.map { ($0, unknown.contains($0) ? ErrorCode.unknownTopicOrPartition : .operationNotAttempted) }, uniquingKeysWith: { a, _ in a })
+            return Dictionary(
+                partitions.map {
+                    ($0, unknown.contains($0) ? ErrorCode.unknownTopicOrPartition : .operationNotAttempted)
+                }, uniquingKeysWith: { a, _ in a })
         }
         let now = clock.nowMilliseconds()
         let answer = state.withLockedValue { manager in
             defer { publish(manager) }
             let plan = manager.addPartitions(
-                transactionalID: transactionalID, producerID: producerID, producerEpoch: producerEpoch, partitions: partitions, now: now
+                transactionalID: transactionalID, producerID: producerID, producerEpoch: producerEpoch,
+                partitions: partitions, now: now
             )
             return perform(plan, in: &manager, now: now)
         }
@@ -170,7 +197,8 @@ final class TransactionCoordinator: Sendable {
         return state.withLockedValue { manager in
             defer { publish(manager) }
             let plan = manager.endTransaction(
-                transactionalID: transactionalID, producerID: producerID, producerEpoch: producerEpoch, commit: commit, now: now
+                transactionalID: transactionalID, producerID: producerID, producerEpoch: producerEpoch, commit: commit,
+                now: now
             )
             return perform(plan, in: &manager, now: now)
         }
@@ -180,11 +208,15 @@ final class TransactionCoordinator: Sendable {
     /// .none, INVALID_TXN_STATE when the partition was not added, INVALID_PRODUCER_ID_MAPPING or
     /// INVALID_PRODUCER_EPOCH when the producer is not the id's current one, NOT_COORDINATOR when another broker
     /// coordinates the id. Reads the published state: never waits behind an EndTxn that is writing its markers.
-    func verify(transactionalID: String, producerID: Int64, producerEpoch: Int16, partition: TopicPartition) -> ErrorCode {
+    func verify(transactionalID: String, producerID: Int64, producerEpoch: Int16, partition: TopicPartition)
+        -> ErrorCode
+    {
         let error = internalTopic.checkCoordinator(transactionalID)
         guard error == .none else { return error == .coordinatorNotAvailable ? .invalidProducerIDMapping : error }
         return published.withLockedValue { manager in
-            manager.verifyPartition(transactionalID: transactionalID, producerID: producerID, producerEpoch: producerEpoch, partition: partition)
+            manager.verifyPartition(
+                transactionalID: transactionalID, producerID: producerID, producerEpoch: producerEpoch,
+                partition: partition)
         }
     }
 
@@ -192,15 +224,20 @@ final class TransactionCoordinator: Sendable {
         transactionalIDs.map { id in
             let error = internalTopic.checkCoordinator(id)
             guard error == .none else {
-                return .init(errorCode: error.rawValue, transactionalID: id, transactionState: "", transactionTimeoutMs: 0, transactionStartTimeMs: -1, producerID: -1, producerEpoch: -1, topics: [])
+                return .init(
+                    errorCode: error.rawValue, transactionalID: id, transactionState: "", transactionTimeoutMs: 0,
+                    transactionStartTimeMs: -1, producerID: -1, producerEpoch: -1, topics: [])
             }
             return published.withLockedValue { $0.describe(id) }
         }
     }
 
-    func list(states: Set<TransactionState>, producerIDs: Set<Int64>, minimumDurationMs: Int64) -> [TransactionMetadata] {
+    func list(states: Set<TransactionState>, producerIDs: Set<Int64>, minimumDurationMs: Int64) -> [TransactionMetadata]
+    {
         let now = clock.nowMilliseconds()
-        return published.withLockedValue { $0.list(states: states, producerIDs: producerIDs, minimumDurationMs: minimumDurationMs, now: now) }
+        return published.withLockedValue {
+            $0.list(states: states, producerIDs: producerIDs, minimumDurationMs: minimumDurationMs, now: now)
+        }
     }
 
     // MARK: Carrying out plans
@@ -223,26 +260,34 @@ final class TransactionCoordinator: Sendable {
     /// Writes a transaction's markers into each of its partitions, then appends its Complete record. Called with
     /// the state lock held.
     private func finish(_ markers: TransactionMarkers, in manager: inout TransactionManager, now: Int64) -> ErrorCode {
-        let coordinatorEpoch = internalTopic.partition(for: markers.transactionalID)
+        let coordinatorEpoch =
+            internalTopic.partition(for: markers.transactionalID)
             .flatMap { replicas.replica(for: TopicPartition(Self.topicName, $0))?.leaderEpoch } ?? 0
         for partition in markers.partitions {
             // A partition whose topic was deleted since it joined the transaction has nothing left to mark.
-            guard let replica = replicas.replica(for: TopicPartition(partition.topic, partition.partition)) else { continue }
+            guard let replica = replicas.replica(for: TopicPartition(partition.topic, partition.partition)) else {
+                continue
+            }
             let outcome = replica.appendTransactionMarker(
-                producerID: markers.producerID, producerEpoch: markers.producerEpoch, coordinatorEpoch: coordinatorEpoch,
+                producerID: markers.producerID, producerEpoch: markers.producerEpoch,
+                coordinatorEpoch: coordinatorEpoch,
                 commit: markers.commit, now: now
             )
             finishAppend(outcome, replica)
             if outcome.error != .none, outcome.error != .invalidProducerEpoch {
                 // Not written: the transaction stays prepared and is completed at the next start-up (or when the
                 // producer's retry finds it prepared).
-                logger.error("writing a transaction marker failed", metadata: [
-                    "partition": "\(partition.topic)-\(partition.partition)", "error": "\(outcome.error)", "message": "\(outcome.errorMessage ?? "")",
-                ])
+                logger.error(
+                    "writing a transaction marker failed",
+                    metadata: [
+                        "partition": "\(partition.topic)-\(partition.partition)", "error": "\(outcome.error)",
+                        "message": "\(outcome.errorMessage ?? "")",
+                    ])
                 return .coordinatorNotAvailable
             }
             if partition.topic == GroupCoordinator.topicName {
-                groups.completeTransaction(producerID: markers.producerID, partition: partition.partition, commit: markers.commit)
+                groups.completeTransaction(
+                    producerID: markers.producerID, partition: partition.partition, commit: markers.commit)
             }
         }
         guard let completion = manager.completeTransaction(markers.transactionalID, now: now) else { return .none }
@@ -269,7 +314,9 @@ final class TransactionCoordinator: Sendable {
 
     /// Appends one record to its transactional id's partition. Called with the state lock held.
     private func append(_ record: TransactionRecord, now: Int64) -> ErrorCode {
-        guard let partition = internalTopic.partition(for: record.transactionalID) else { return .coordinatorNotAvailable }
+        guard let partition = internalTopic.partition(for: record.transactionalID) else {
+            return .coordinatorNotAvailable
+        }
         return internalTopic.append([(record.key, record.value)], to: partition, in: replicas, now: now, logger: logger)
     }
 }
