@@ -35,15 +35,13 @@ extension PartitionLog {
             let stampTime = timestampType == .logAppendTime
             headers.reserveCapacity(1)
             while position < output.writerIndex {
-                guard let length = output.getInteger(at: position + 8, as: Int32.self), length >= 0,
-                    position + RecordBatch.logOverhead + Int(length) <= output.writerIndex,
-                    Int(length) + RecordBatch.logOverhead >= RecordBatch.headerSize,
-                    let lastOffsetDelta = output.getInteger(at: position + 23, as: Int32.self), lastOffsetDelta >= 0,
-                    let recordCount = output.getInteger(at: position + 57, as: Int32.self)
+                guard let batchHeader = RecordBatchHeader(parsing: output, at: position), batchHeader.batchLength >= 0,
+                    position + batchHeader.sizeInBytes <= output.writerIndex,
+                    batchHeader.sizeInBytes >= RecordBatch.headerSize, batchHeader.lastOffsetDelta >= 0
                 else {
                     throw LogError(.corrupt, "\(topicPartition): append of bytes that are not whole record batches")
                 }
-                let size = RecordBatch.logOverhead + Int(length)
+                let size = batchHeader.sizeInBytes
                 if stampTime {
                     // The CRC covers the timestamps: patch a copy (once per append) and recompute it.
                     var batch = try! RecordBatch(buffer: output.getSlice(at: position, length: size)!)
@@ -56,8 +54,8 @@ extension PartitionLog {
                 header.baseOffset = nextOffset
                 header.partitionLeaderEpoch = leaderEpoch
                 headers.append(header)
-                messages += Int64(recordCount)
-                nextOffset += Int64(lastOffsetDelta) + 1
+                messages += Int64(batchHeader.recordCount)
+                nextOffset += Int64(batchHeader.lastOffsetDelta) + 1
                 position += size
             }
             guard !headers.isEmpty else { throw LogError(.corrupt, "\(topicPartition): append of no batches") }

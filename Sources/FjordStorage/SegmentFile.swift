@@ -150,17 +150,20 @@ public final class SegmentFile: Sendable {
     /// taken from `headers` (positions relative to the buffer's reader index) — one `pwritev` of the original bytes
     /// and small patched prefixes, no copy of the batches.
     func write(_ buffer: ByteBuffer, at position: Int64, patching headers: [BatchHeader]) throws(LogError) {
-        var prefixes = [UInt8](repeating: 0, count: headers.count * 16)
+        // The first 16 bytes of a batch: base offset, batch length, partition leader epoch (`RecordBatch.Offset`).
+        let prefixSize = RecordBatch.Offset.magic
+        typealias Offset = RecordBatch.Offset
+        var prefixes = [UInt8](repeating: 0, count: headers.count * prefixSize)
         for (index, header) in headers.enumerated() {
-            let base = index * 16
+            let base = index * prefixSize
             withUnsafeBytes(of: UInt64(bitPattern: header.baseOffset).bigEndian) {
-                prefixes.replaceSubrange(base..<base + 8, with: $0)
+                prefixes.replaceSubrange(base + Offset.baseOffset..<base + Offset.batchLength, with: $0)
             }
             withUnsafeBytes(of: UInt32(header.size - RecordBatch.logOverhead).bigEndian) {
-                prefixes.replaceSubrange(base + 8..<base + 12, with: $0)
+                prefixes.replaceSubrange(base + Offset.batchLength..<base + Offset.partitionLeaderEpoch, with: $0)
             }
             withUnsafeBytes(of: header.partitionLeaderEpoch.bigEndian) {
-                prefixes.replaceSubrange(base + 12..<base + 16, with: $0)
+                prefixes.replaceSubrange(base + Offset.partitionLeaderEpoch..<base + prefixSize, with: $0)
             }
         }
         let total = buffer.readableBytes
@@ -180,12 +183,13 @@ public final class SegmentFile: Sendable {
                         }
                         vectors.append(
                             iovec(
-                                iov_base: UnsafeMutableRawPointer(mutating: prefixBytes.baseAddress! + index * 16),
-                                iov_len: 16))
+                                iov_base: UnsafeMutableRawPointer(
+                                    mutating: prefixBytes.baseAddress! + index * prefixSize),
+                                iov_len: prefixSize))
                         vectors.append(
                             iovec(
-                                iov_base: UnsafeMutableRawPointer(mutating: bytes.baseAddress! + start + 16),
-                                iov_len: header.size - 16))
+                                iov_base: UnsafeMutableRawPointer(mutating: bytes.baseAddress! + start + prefixSize),
+                                iov_len: header.size - prefixSize))
                         cursor = start + header.size
                     }
                     if cursor < bytes.count {
@@ -208,8 +212,9 @@ public final class SegmentFile: Sendable {
         // A short write (or too many batches for one call): write the rest from a patched copy.
         var copy = buffer
         for header in headers {
-            copy.setInteger(header.baseOffset, at: copy.readerIndex + Int(header.position))
-            copy.setInteger(header.partitionLeaderEpoch, at: copy.readerIndex + Int(header.position) + 12)
+            let start = copy.readerIndex + Int(header.position)
+            copy.setInteger(header.baseOffset, at: start + RecordBatch.Offset.baseOffset)
+            copy.setInteger(header.partitionLeaderEpoch, at: start + RecordBatch.Offset.partitionLeaderEpoch)
         }
         copy.moveReaderIndex(forwardBy: written)
         try write(copy, at: position + Int64(written))

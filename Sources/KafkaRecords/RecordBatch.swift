@@ -39,20 +39,20 @@ public struct RecordBatch: Sendable {
     static let minimumRecordSize = 7
 
     /// Where each header field starts (the table above). `RecordBatchHeader` reads with these too.
-    enum Offset {
-        static let baseOffset = 0
-        static let batchLength = 8
-        static let partitionLeaderEpoch = 12
-        static let magic = 16
-        static let crc = 17
-        static let attributes = 21
-        static let lastOffsetDelta = 23
-        static let baseTimestamp = 27
-        static let maxTimestamp = 35
-        static let producerID = 43
-        static let producerEpoch = 51
-        static let baseSequence = 53
-        static let recordCount = 57
+    public enum Offset {
+        public static let baseOffset = 0
+        public static let batchLength = 8
+        public static let partitionLeaderEpoch = 12
+        public static let magic = 16
+        public static let crc = 17
+        public static let attributes = 21
+        public static let lastOffsetDelta = 23
+        public static let baseTimestamp = 27
+        public static let maxTimestamp = 35
+        public static let producerID = 43
+        public static let producerEpoch = 51
+        public static let baseSequence = 53
+        public static let recordCount = 57
     }
 
     enum AttributeBit {

@@ -63,14 +63,17 @@ public struct RecordBatchSequence: Sendable {
                 }
                 return nil
             }
-            guard let length = remaining.getInteger(at: remaining.readerIndex + 8, as: Int32.self) else {
+            guard
+                let length = remaining.getInteger(
+                    at: remaining.readerIndex + RecordBatch.Offset.batchLength, as: Int32.self)
+            else {
                 return try partial("\(remaining.readableBytes) bytes are too few for a batch length")
             }
             let minimum = RecordBatch.headerSize - RecordBatch.logOverhead
             guard length >= minimum else {
                 throw RecordBatchError(.invalidLength, "batchLength \(length) is below the minimum of \(minimum)")
             }
-            if let magic = remaining.getInteger(at: remaining.readerIndex + 16, as: Int8.self),
+            if let magic = remaining.getInteger(at: remaining.readerIndex + RecordBatch.Offset.magic, as: Int8.self),
                 magic != RecordBatch.currentMagic
             {
                 throw RecordBatchError(.unsupportedMagic, "record batch magic is \(magic), only 2 is supported")
