@@ -24,9 +24,9 @@ public struct ConfigCommands: Sendable {
     }
 
     public let image: MetadataImage
-    public let nodeID: Int32
+    public let nodeID: NodeID
 
-    public init(image: MetadataImage, nodeID: Int32) {
+    public init(image: MetadataImage, nodeID: NodeID) {
         self.image = image
         self.nodeID = nodeID
     }

@@ -8,12 +8,12 @@ import KafkaProtocol
 public struct MetadataImage: Sendable {
     /// A broker as clients see it in Metadata and DescribeCluster.
     public struct Broker: Hashable, Sendable {
-        public var nodeID: Int32
+        public var nodeID: NodeID
         public var host: String
         public var port: Int32
         public var rack: String?
 
-        public init(nodeID: Int32, host: String, port: Int32, rack: String? = nil) {
+        public init(nodeID: NodeID, host: String, port: Int32, rack: String? = nil) {
             self.nodeID = nodeID
             self.host = host
             self.port = port
@@ -44,13 +44,13 @@ public struct MetadataImage: Sendable {
     public struct Partition: Hashable, Sendable {
         public var index: Int32
         public var leader: Int32
-        public var leaderEpoch: Int32
+        public var leaderEpoch: LeaderEpoch
         public var partitionEpoch: Int32
         public var replicas: [Int32]
         public var inSyncReplicas: [Int32]
 
         public init(
-            index: Int32, leader: Int32, leaderEpoch: Int32 = 0, partitionEpoch: Int32 = 0, replicas: [Int32],
+            index: Int32, leader: Int32, leaderEpoch: LeaderEpoch = 0, partitionEpoch: Int32 = 0, replicas: [Int32],
             inSyncReplicas: [Int32]
         ) {
             self.index = index

@@ -6,10 +6,10 @@ extension GroupManager {
     public struct OffsetCommitEntry: Sendable {
         public var partition: TopicPartition
         public var offset: Int64
-        public var leaderEpoch: Int32
+        public var leaderEpoch: LeaderEpoch
         public var metadata: String?
 
-        public init(partition: TopicPartition, offset: Int64, leaderEpoch: Int32, metadata: String?) {
+        public init(partition: TopicPartition, offset: Int64, leaderEpoch: LeaderEpoch, metadata: String?) {
             self.partition = partition
             self.offset = offset
             self.leaderEpoch = leaderEpoch

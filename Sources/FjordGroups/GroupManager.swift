@@ -4,7 +4,7 @@ import NIOCore
 /// A committed offset as OffsetCommitValue stores it.
 public struct CommittedOffset: Sendable, Equatable {
     public var offset: Int64
-    public var leaderEpoch: Int32
+    public var leaderEpoch: LeaderEpoch
     public var metadata: String
     public var commitTimestamp: Int64
     public var expireTimestamp: Int64 = -1

@@ -16,7 +16,7 @@ public struct PendingTransactionalOffsets: Sendable {
     public init() {}
 
     public mutating func add(
-        producerID: Int64, partition: Int32, groupID: String, key: TopicPartition, record: GroupRecord
+        producerID: ProducerID, partition: Int32, groupID: String, key: TopicPartition, record: GroupRecord
     ) {
         entries[producerID, default: [:]][partition, default: []].append(
             Entry(groupID: groupID, partition: key, record: record))
@@ -24,7 +24,7 @@ public struct PendingTransactionalOffsets: Sendable {
 
     /// Ends the producer's transaction in one `__consumer_offsets` partition: its records, in append order, for the
     /// caller to replay on a commit (or drop on an abort).
-    public mutating func complete(producerID: Int64, partition: Int32) -> [GroupRecord] {
+    public mutating func complete(producerID: ProducerID, partition: Int32) -> [GroupRecord] {
         guard let completed = entries[producerID]?.removeValue(forKey: partition) else { return [] }
         if entries[producerID]?.isEmpty == true { entries[producerID] = nil }
         return completed.map(\.record)

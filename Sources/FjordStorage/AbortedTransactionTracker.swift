@@ -1,3 +1,5 @@
+import KafkaProtocol
+
 /// Tells, walking a log's batches in offset order, which transactional batches belong to aborted transactions —
 /// the way a read_committed consumer does it from the aborted-transaction list (`PartitionLog.abortedTransactions`).
 ///
@@ -17,7 +19,7 @@ struct AbortedTransactionTracker {
     /// Whether the batch `[baseOffset, lastOffset]` of `producerID` is data of an aborted transaction. Call for
     /// every batch (control batches too) in offset order; a control batch is never reported aborted.
     mutating func isAborted(
-        producerID: Int64, baseOffset: Int64, lastOffset: Int64, isTransactional: Bool, isControl: Bool
+        producerID: ProducerID, baseOffset: Int64, lastOffset: Int64, isTransactional: Bool, isControl: Bool
     ) -> Bool {
         while nextUpcoming < upcoming.count, upcoming[nextUpcoming].firstOffset <= lastOffset {
             let entry = upcoming[nextUpcoming]

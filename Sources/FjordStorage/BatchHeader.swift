@@ -1,3 +1,4 @@
+import KafkaProtocol
 import KafkaRecords
 import NIOCore
 
@@ -10,13 +11,13 @@ struct BatchHeader: Sendable {
     var baseOffset: Int64
     /// Total size of the batch in the file: 12 bytes of offset and length, then `batchLength` bytes.
     var size: Int
-    var partitionLeaderEpoch: Int32
+    var partitionLeaderEpoch: LeaderEpoch
     var magic: Int8
     var lastOffsetDelta: Int32
     var maxTimestamp: Int64
     var attributes: Int16
     /// The idempotent producer, or -1 (the log cleaner keeps each producer's last batch).
-    var producerID: Int64
+    var producerID: ProducerID
 
     var isControl: Bool { attributes & 0x20 != 0 }
     var isTransactional: Bool { attributes & 0x10 != 0 }

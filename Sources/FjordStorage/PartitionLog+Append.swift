@@ -1,3 +1,4 @@
+import KafkaProtocol
 import KafkaRecords
 import NIOCore
 
@@ -21,7 +22,7 @@ extension PartitionLog {
     ///
     /// `records` holds one or more complete v2 batches that the caller has validated (CRC, lengths, counts).
     public func append(
-        _ records: ByteBuffer, leaderEpoch: Int32, timestampType: TimestampType = .createTime
+        _ records: ByteBuffer, leaderEpoch: LeaderEpoch, timestampType: TimestampType = .createTime
     ) throws(LogError) -> AppendResult {
         let now = clock.nowMilliseconds()
         return try locked { (state) throws(LogError) -> AppendResult in

@@ -1,3 +1,4 @@
+import KafkaProtocol
 import KafkaRecords
 import NIOCore
 
@@ -5,7 +6,7 @@ import NIOCore
 public struct TimestampAndOffset: Sendable, Equatable {
     public var timestamp: Int64
     public var offset: Int64
-    public var leaderEpoch: Int32
+    public var leaderEpoch: LeaderEpoch
 }
 
 extension PartitionLog {

@@ -44,7 +44,7 @@ public struct TransactionManager: Sendable {
     /// `producerID`/`producerEpoch` (KIP-360, v3+) are -1 unless the producer is recovering its own id; then they
     /// must be the current ones. `allocate` hands out a fresh producer id.
     public func initProducerID(
-        transactionalID: String, timeoutMs: Int32, producerID: Int64, producerEpoch: Int16, now: Int64,
+        transactionalID: String, timeoutMs: Int32, producerID: ProducerID, producerEpoch: ProducerEpoch, now: Int64,
         allocate: () throws -> Int64
     ) rethrows -> TransactionPlan {
         guard !transactionalID.isEmpty else { return .failure(.invalidRequest) }
@@ -88,7 +88,8 @@ public struct TransactionManager: Sendable {
     /// AddPartitionsToTxn and AddOffsetsToTxn (whose partition is the group's `__consumer_offsets` partition):
     /// starts the transaction or widens it. No record when every partition is already in it.
     public func addPartitions(
-        transactionalID: String, producerID: Int64, producerEpoch: Int16, partitions: [TopicPartition], now: Int64
+        transactionalID: String, producerID: ProducerID, producerEpoch: ProducerEpoch, partitions: [TopicPartition],
+        now: Int64
     ) -> TransactionPlan {
         var metadata: TransactionMetadata
         switch checkProducer(transactionalID, producerID: producerID, producerEpoch: producerEpoch) {
@@ -108,7 +109,7 @@ public struct TransactionManager: Sendable {
     /// EndTxn: an open transaction moves to PrepareCommit/PrepareAbort and its markers are due. A retry of an end
     /// that already happened succeeds; the opposite end, or an end without a transaction, is INVALID_TXN_STATE.
     public func endTransaction(
-        transactionalID: String, producerID: Int64, producerEpoch: Int16, commit: Bool, now: Int64
+        transactionalID: String, producerID: ProducerID, producerEpoch: ProducerEpoch, commit: Bool, now: Int64
     ) -> TransactionPlan {
         var metadata: TransactionMetadata
         switch checkProducer(transactionalID, producerID: producerID, producerEpoch: producerEpoch) {
@@ -206,7 +207,7 @@ public struct TransactionManager: Sendable {
     /// INVALID_PRODUCER_ID_MAPPING for a producer id the transactional id does not have, INVALID_PRODUCER_EPOCH for
     /// an epoch that is not the current one.
     public func verifyPartition(
-        transactionalID: String, producerID: Int64, producerEpoch: Int16, partition: TopicPartition
+        transactionalID: String, producerID: ProducerID, producerEpoch: ProducerEpoch, partition: TopicPartition
     ) -> ErrorCode {
         guard let metadata = transactions[transactionalID], metadata.state != .dead, metadata.producerID == producerID
         else {
@@ -251,7 +252,9 @@ public struct TransactionManager: Sendable {
     // MARK: Helpers
 
     /// The metadata of `transactionalID` if the producer id and epoch are its current ones.
-    private func checkProducer(_ transactionalID: String, producerID: Int64, producerEpoch: Int16) -> ProducerCheck {
+    private func checkProducer(_ transactionalID: String, producerID: ProducerID, producerEpoch: ProducerEpoch)
+        -> ProducerCheck
+    {
         guard let metadata = transactions[transactionalID], metadata.state != .dead, metadata.producerID == producerID
         else {
             return .failure(.invalidProducerIDMapping)

@@ -4,8 +4,8 @@ import KafkaProtocol
 /// Everything the coordinator knows of one transactional id: the fields of its `TransactionLogValue`.
 public struct TransactionMetadata: Sendable, Equatable {
     public var transactionalID: String
-    public var producerID: Int64
-    public var producerEpoch: Int16
+    public var producerID: ProducerID
+    public var producerEpoch: ProducerEpoch
     public var timeoutMs: Int32
     public var state: TransactionState
     /// The partitions written in the current transaction (empty outside one).
@@ -15,7 +15,8 @@ public struct TransactionMetadata: Sendable, Equatable {
     public var lastUpdateTimestamp: Int64
 
     public init(
-        transactionalID: String, producerID: Int64, producerEpoch: Int16, timeoutMs: Int32, state: TransactionState,
+        transactionalID: String, producerID: ProducerID, producerEpoch: ProducerEpoch, timeoutMs: Int32,
+        state: TransactionState,
         partitions: Set<TopicPartition> = [], startTimestamp: Int64 = -1, lastUpdateTimestamp: Int64
     ) {
         self.transactionalID = transactionalID

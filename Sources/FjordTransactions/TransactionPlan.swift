@@ -8,12 +8,12 @@ public struct TransactionPlan: Sendable, Equatable {
     public var record: TransactionRecord?
     public var markers: TransactionMarkers?
     public var error: ErrorCode = .none
-    public var producerID: Int64 = -1
-    public var producerEpoch: Int16 = -1
+    public var producerID: ProducerID = -1
+    public var producerEpoch: ProducerEpoch = -1
 
     public init(
         record: TransactionRecord? = nil, markers: TransactionMarkers? = nil, error: ErrorCode = .none,
-        producerID: Int64 = -1, producerEpoch: Int16 = -1
+        producerID: ProducerID = -1, producerEpoch: ProducerEpoch = -1
     ) {
         self.record = record
         self.markers = markers
@@ -29,13 +29,14 @@ public struct TransactionPlan: Sendable, Equatable {
 /// The COMMIT or ABORT markers that end a transaction in each of its partitions (Kafka's WriteTxnMarkers).
 public struct TransactionMarkers: Sendable, Equatable {
     public var transactionalID: String
-    public var producerID: Int64
-    public var producerEpoch: Int16
+    public var producerID: ProducerID
+    public var producerEpoch: ProducerEpoch
     public var commit: Bool
     public var partitions: [TopicPartition]
 
     public init(
-        transactionalID: String, producerID: Int64, producerEpoch: Int16, commit: Bool, partitions: [TopicPartition]
+        transactionalID: String, producerID: ProducerID, producerEpoch: ProducerEpoch, commit: Bool,
+        partitions: [TopicPartition]
     ) {
         self.transactionalID = transactionalID
         self.producerID = producerID

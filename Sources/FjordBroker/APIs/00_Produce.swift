@@ -78,7 +78,7 @@ struct ProduceHandler: APIHandler {
 
     /// The producer id and epoch of a transactional (non-control) batch, read from its header; nil for any other
     /// batch. The append validates the rest.
-    static func transactionalProducer(of records: ByteBuffer?) -> (producerID: Int64, epoch: Int16)? {
+    static func transactionalProducer(of records: ByteBuffer?) -> (producerID: ProducerID, epoch: Int16)? {
         guard let records, let header = RecordBatchHeader(parsing: records, at: records.readerIndex),
             header.isTransactional, !header.isControl
         else { return nil }

@@ -1,3 +1,4 @@
+import KafkaProtocol
 import NIOCore
 
 /// The broker's static configuration: Kafka's property names and defaults (STYLE.md §12).
@@ -7,7 +8,7 @@ import NIOCore
 /// on yet are still checked for a well-formed value, so a Kafka `server.properties` loads unchanged.
 public struct BrokerConfiguration: Sendable {
     /// This node's id. Kafka: `node.id`. Default 1.
-    public var nodeID: Int32 = 1
+    public var nodeID: NodeID = 1
     /// Addresses to listen on. Kafka: `listeners`. Default `PLAINTEXT://127.0.0.1:9092`.
     public var listeners: [Listener] = [Listener(host: "127.0.0.1", port: 9092)]
     /// Addresses given to clients in Metadata. Kafka: `advertised.listeners`. Default: `listeners`, with an

@@ -17,7 +17,7 @@ final class FetchSessionCache: Sendable {
         var topicID: KafkaUUID
         var fetchOffset: Int64
         var maxBytes: Int32
-        var currentLeaderEpoch: Int32
+        var currentLeaderEpoch: LeaderEpoch
         var lastHighWatermark: Int64 = -1
         var lastStableOffset: Int64 = -1
         var lastLogStartOffset: Int64 = -1

@@ -325,7 +325,7 @@ final class GroupCoordinator: Sendable {
     /// (a transactional batch with its producer id and epoch, so a fenced producer's commit is refused by the
     /// partition) and wait there for the transaction's marker (`completeTransaction`).
     func transactionalCommit(
-        groupID: String, producerID: Int64, producerEpoch: Int16, generationID: Int32, memberID: String,
+        groupID: String, producerID: ProducerID, producerEpoch: ProducerEpoch, generationID: Int32, memberID: String,
         instanceID: String?,
         entries: [GroupManager.OffsetCommitEntry]
     ) -> [ErrorCode] {
@@ -356,7 +356,7 @@ final class GroupCoordinator: Sendable {
 
     /// A transaction's marker was written to `__consumer_offsets` partition `partition`: its offsets there become
     /// committed offsets (COMMIT) or are dropped (ABORT).
-    func completeTransaction(producerID: Int64, partition: Int32, commit: Bool) {
+    func completeTransaction(producerID: ProducerID, partition: Int32, commit: Bool) {
         let now = clock.nowMilliseconds()
         state.withLockedValue { state in
             for record in state.pendingOffsets.complete(producerID: producerID, partition: partition) where commit {
@@ -445,7 +445,7 @@ final class GroupCoordinator: Sendable {
     /// Appends records to their groups' partitions, one batch per partition; with `transaction`, as that
     /// producer's transactional batch. Called with the state lock held.
     private func appendRecords(
-        _ records: [GroupRecord], now: Int64, transaction: (producerID: Int64, epoch: Int16)? = nil
+        _ records: [GroupRecord], now: Int64, transaction: (producerID: ProducerID, epoch: Int16)? = nil
     ) -> ErrorCode {
         guard !records.isEmpty else { return .none }
         var byPartition: [Int32: [GroupRecord]] = [:]

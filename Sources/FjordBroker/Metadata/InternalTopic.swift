@@ -14,7 +14,7 @@ struct InternalTopic: Sendable {
     let replicationFactor: Int16
     let segmentBytes: Int32
     let metadata: MetadataService
-    let nodeID: Int32
+    let nodeID: NodeID
 
     /// The topic, if it exists.
     var topic: MetadataImage.Topic? { metadata.publisher.image.topic(named: name) }
@@ -78,7 +78,7 @@ struct InternalTopic: Sendable {
     func append(
         _ records: [(key: ByteBuffer, value: ByteBuffer?)], to partition: Int32, in replicas: ReplicaManager,
         now: Int64,
-        transaction: (producerID: Int64, epoch: Int16)? = nil, logger: Logger
+        transaction: (producerID: ProducerID, epoch: Int16)? = nil, logger: Logger
     ) -> ErrorCode {
         guard let replica = replicas.replica(for: TopicPartition(name, partition)) else { return .notCoordinator }
         var options = RecordBatchBuilder.Options()

@@ -14,7 +14,7 @@ extension PartitionReplica {
     ///
     /// The caller handles `flushRequested` and `producerSnapshot` of the outcome as the produce path does.
     func appendTransactionMarker(
-        producerID: Int64, producerEpoch: Int16, coordinatorEpoch: Int32, commit: Bool, now: Int64
+        producerID: ProducerID, producerEpoch: ProducerEpoch, coordinatorEpoch: Int32, commit: Bool, now: Int64
     ) -> PartitionAppendOutcome {
         guard isLeader else {
             return .failure(.notLeaderOrFollower, "This broker is not the leader of \(topicPartition)")

@@ -24,7 +24,7 @@ final class PartitionReplica: Sendable {
     let state: NIOLockedValueBox<PartitionReplicaState>
 
     init(
-        topicPartition: TopicPartition, topicID: KafkaUUID, log: PartitionLog, leaderEpoch: Int32, isLeader: Bool,
+        topicPartition: TopicPartition, topicID: KafkaUUID, log: PartitionLog, leaderEpoch: LeaderEpoch, isLeader: Bool,
         config: EffectiveTopicConfig
     ) {
         self.topicPartition = topicPartition
@@ -43,7 +43,7 @@ final class PartitionReplica: Sendable {
             ))
     }
 
-    var leaderEpoch: Int32 { state.withLockedValue { $0.leaderEpoch } }
+    var leaderEpoch: LeaderEpoch { state.withLockedValue { $0.leaderEpoch } }
     var isLeader: Bool { state.withLockedValue { $0.isLeader } }
     var config: EffectiveTopicConfig { state.withLockedValue { $0.config } }
 
@@ -67,7 +67,7 @@ final class PartitionReplica: Sendable {
         return state.withLockedValue { ($0.lastStableOffset(logStartOffset: logStart), $0.highWatermark) }
     }
 
-    func update(leaderEpoch: Int32, isLeader: Bool, config: EffectiveTopicConfig) {
+    func update(leaderEpoch: LeaderEpoch, isLeader: Bool, config: EffectiveTopicConfig) {
         let changed = state.withLockedValue { state -> Bool in
             let changed = state.config != config
             state.leaderEpoch = leaderEpoch

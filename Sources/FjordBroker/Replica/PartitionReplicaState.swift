@@ -1,10 +1,11 @@
 import FjordStorage
+import KafkaProtocol
 
 /// Everything a `PartitionReplica` knows about its partition besides the log's bytes, owned by the replica's
 /// `state` lock as one value: leadership, the high watermark, producer and transaction state, waiting fetches.
 /// A follower role (replication) adds its fields here, under the same lock.
 struct PartitionReplicaState: Sendable {
-    var leaderEpoch: Int32
+    var leaderEpoch: LeaderEpoch
     var isLeader: Bool
     var config: EffectiveTopicConfig
     /// The offset below which records are committed (see `PartitionReplica.highWatermark`).

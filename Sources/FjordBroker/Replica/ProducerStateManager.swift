@@ -36,7 +36,7 @@ struct ProducerStateManager: Sendable {
 
     /// A transaction a marker ended.
     struct CompletedTransaction: Sendable, Equatable {
-        var producerID: Int64
+        var producerID: ProducerID
         var firstOffset: Int64
         /// The marker's offset.
         var lastOffset: Int64
@@ -48,7 +48,7 @@ struct ProducerStateManager: Sendable {
 
     /// What DescribeProducers reports of a producer.
     struct ActiveProducer: Sendable, Equatable {
-        var producerID: Int64
+        var producerID: ProducerID
         var epoch: Int16
         /// -1 when the producer has no batch in its current epoch.
         var lastSequence: Int32
@@ -77,7 +77,7 @@ struct ProducerStateManager: Sendable {
     /// Checks a data batch. `checksSequence` is false for a coordinator's batch without sequence numbers (Kafka's
     /// AppendOrigin.COORDINATOR): only its epoch and transaction state are checked.
     func check(
-        producerID: Int64, epoch: Int16, firstSequence: Int32, lastSequence: Int32, isTransactional: Bool = false,
+        producerID: ProducerID, epoch: Int16, firstSequence: Int32, lastSequence: Int32, isTransactional: Bool = false,
         checksSequence: Bool = true
     ) -> Verdict {
         let verdict: Verdict
@@ -97,7 +97,9 @@ struct ProducerStateManager: Sendable {
         return .append
     }
 
-    private func checkSequence(producerID: Int64, epoch: Int16, firstSequence: Int32, lastSequence: Int32) -> Verdict {
+    private func checkSequence(producerID: ProducerID, epoch: Int16, firstSequence: Int32, lastSequence: Int32)
+        -> Verdict
+    {
         guard let entry = producers[producerID] else {
             if firstSequence != 0 {
                 return .reject(
@@ -137,7 +139,7 @@ struct ProducerStateManager: Sendable {
     /// Records an appended data batch. Without `tracksSequence` (a coordinator's batch with no sequence numbers)
     /// the batch is not cached for deduplication; its epoch and transaction still count.
     mutating func record(
-        producerID: Int64, epoch: Int16, batch: BatchMetadata, isTransactional: Bool = false,
+        producerID: ProducerID, epoch: Int16, batch: BatchMetadata, isTransactional: Bool = false,
         tracksSequence: Bool = true
     ) {
         var entry = producers[producerID] ?? Entry(epoch: epoch, batches: [])
@@ -160,7 +162,7 @@ struct ProducerStateManager: Sendable {
     }
 
     /// Checks a transaction marker before it is written.
-    func checkMarker(producerID: Int64, epoch: Int16, coordinatorEpoch: Int32) -> Verdict {
+    func checkMarker(producerID: ProducerID, epoch: Int16, coordinatorEpoch: Int32) -> Verdict {
         guard let entry = producers[producerID] else { return .append }
         if epoch < entry.epoch {
             return .reject(
@@ -180,7 +182,7 @@ struct ProducerStateManager: Sendable {
     /// Returns the transaction it ended, nil when none was open (the marker is harmless then, as in Kafka).
     @discardableResult
     mutating func completeTransaction(
-        producerID: Int64, epoch: Int16, coordinatorEpoch: Int32, offset: Int64, timestamp: Int64, isAborted: Bool
+        producerID: ProducerID, epoch: Int16, coordinatorEpoch: Int32, offset: Int64, timestamp: Int64, isAborted: Bool
     ) -> CompletedTransaction? {
         var entry = producers[producerID] ?? Entry(epoch: epoch, batches: [])
         let completed = entry.currentTxnFirstOffset.map { first in
@@ -202,7 +204,7 @@ struct ProducerStateManager: Sendable {
     }
 
     /// Puts back an entry read from a snapshot.
-    mutating func restore(producerID: Int64, entry: Entry) {
+    mutating func restore(producerID: ProducerID, entry: Entry) {
         producers[producerID] = entry
         ongoingTransactions[producerID] = entry.currentTxnFirstOffset
     }

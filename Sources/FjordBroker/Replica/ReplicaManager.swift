@@ -11,13 +11,13 @@ import NIOConcurrencyHelpers
 /// The table of replicas is behind its own lock (`replicas`), a leaf held only to look up, copy or change the
 /// table. `apply` runs on the metadata path, holding `MetadataService`'s lock, so one apply runs at a time.
 final class ReplicaManager: Sendable {
-    let nodeID: Int32
+    let nodeID: NodeID
     let logManager: LogManager
     let brokerProperties: [String: String]
     private let logger: Logger
     private let replicas = NIOLockedValueBox<[TopicPartition: PartitionReplica]>([:])
 
-    init(nodeID: Int32, logManager: LogManager, brokerProperties: [String: String], logger: Logger) {
+    init(nodeID: NodeID, logManager: LogManager, brokerProperties: [String: String], logger: Logger) {
         self.nodeID = nodeID
         self.logManager = logManager
         self.brokerProperties = brokerProperties

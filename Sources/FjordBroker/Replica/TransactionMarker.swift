@@ -1,3 +1,4 @@
+import KafkaProtocol
 import KafkaRecords
 import NIOCore
 
@@ -17,7 +18,7 @@ struct TransactionMarker: Sendable, Equatable {
     var coordinatorEpoch: Int32
 
     /// The control batch carrying this marker.
-    func batch(producerID: Int64, producerEpoch: Int16, timestamp: Int64) throws -> RecordBatch {
+    func batch(producerID: ProducerID, producerEpoch: ProducerEpoch, timestamp: Int64) throws -> RecordBatch {
         var options = RecordBatchBuilder.Options()
         options.producerID = producerID
         options.producerEpoch = producerEpoch

@@ -18,10 +18,10 @@ public struct MetaProperties: Equatable, Sendable {
     public static let fileName = "meta.properties"
 
     public var clusterID: String
-    public var nodeID: Int32
+    public var nodeID: NodeID
     public var directoryID: String
 
-    public init(clusterID: String, nodeID: Int32, directoryID: String) {
+    public init(clusterID: String, nodeID: NodeID, directoryID: String) {
         self.clusterID = clusterID
         self.nodeID = nodeID
         self.directoryID = directoryID
@@ -59,7 +59,8 @@ public struct MetaProperties: Equatable, Sendable {
 
     /// Loads the directory's `meta.properties`, or creates the directory and the file for a new node:
     /// the cluster id is generated once and then kept.
-    public static func loadOrCreate(directory: String, nodeID: Int32, clusterID: String? = nil) throws -> MetaProperties
+    public static func loadOrCreate(directory: String, nodeID: NodeID, clusterID: String? = nil) throws
+        -> MetaProperties
     {
         let path = directory + "/" + fileName
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)

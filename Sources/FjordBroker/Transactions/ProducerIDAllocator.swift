@@ -1,15 +1,16 @@
 import FjordController
+import KafkaProtocol
 import NIOConcurrencyHelpers
 
 /// Hands out producer ids from blocks reserved in the metadata log (`ProducerIDCommands`). Blocking when a new
 /// block must be committed.
 final class ProducerIDAllocator: Sendable {
     private let metadata: MetadataService
-    private let nodeID: Int32
+    private let nodeID: NodeID
     /// The ids left in the current block. Held across the commit of a new block, so one commit runs at a time.
     private let available = NIOLockedValueBox<ClosedRange<Int64>?>(nil)
 
-    init(metadata: MetadataService, nodeID: Int32) {
+    init(metadata: MetadataService, nodeID: NodeID) {
         self.metadata = metadata
         self.nodeID = nodeID
     }

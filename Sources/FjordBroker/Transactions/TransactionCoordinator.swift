@@ -123,7 +123,7 @@ final class TransactionCoordinator: Sendable {
     // MARK: Requests
 
     /// InitProducerId with a transactional id.
-    func initProducerID(transactionalID: String, timeoutMs: Int32, producerID: Int64, producerEpoch: Int16)
+    func initProducerID(transactionalID: String, timeoutMs: Int32, producerID: ProducerID, producerEpoch: ProducerEpoch)
         -> InitProducerIDResponse
     {
         let error = internalTopic.checkCoordinator(transactionalID)
@@ -155,7 +155,9 @@ final class TransactionCoordinator: Sendable {
     /// AddPartitionsToTxn (and AddOffsetsToTxn, with the group's `__consumer_offsets` partition): one error for
     /// every partition. Partitions that do not exist get UNKNOWN_TOPIC_OR_PARTITION and the others
     /// OPERATION_NOT_ATTEMPTED, as Kafka answers.
-    func addPartitions(transactionalID: String, producerID: Int64, producerEpoch: Int16, partitions: [TopicPartition])
+    func addPartitions(
+        transactionalID: String, producerID: ProducerID, producerEpoch: ProducerEpoch, partitions: [TopicPartition]
+    )
         -> [TopicPartition: ErrorCode]
     {
         let error = internalTopic.checkCoordinator(transactionalID)
@@ -190,7 +192,9 @@ final class TransactionCoordinator: Sendable {
     }
 
     /// EndTxn: the Prepare record, the markers, the Complete record, then the answer.
-    func endTransaction(transactionalID: String, producerID: Int64, producerEpoch: Int16, commit: Bool) -> ErrorCode {
+    func endTransaction(transactionalID: String, producerID: ProducerID, producerEpoch: ProducerEpoch, commit: Bool)
+        -> ErrorCode
+    {
         let error = internalTopic.checkCoordinator(transactionalID)
         guard error == .none else { return error }
         let now = clock.nowMilliseconds()
@@ -208,7 +212,9 @@ final class TransactionCoordinator: Sendable {
     /// .none, INVALID_TXN_STATE when the partition was not added, INVALID_PRODUCER_ID_MAPPING or
     /// INVALID_PRODUCER_EPOCH when the producer is not the id's current one, NOT_COORDINATOR when another broker
     /// coordinates the id. Reads the published state: never waits behind an EndTxn that is writing its markers.
-    func verify(transactionalID: String, producerID: Int64, producerEpoch: Int16, partition: TopicPartition)
+    func verify(
+        transactionalID: String, producerID: ProducerID, producerEpoch: ProducerEpoch, partition: TopicPartition
+    )
         -> ErrorCode
     {
         let error = internalTopic.checkCoordinator(transactionalID)
