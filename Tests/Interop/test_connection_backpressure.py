@@ -90,8 +90,9 @@ def test_pipelined_requests_without_reading_keep_memory_bounded(broker):
         got = confluent_consume(b, "wide-0", PARTITIONS, 10)
         assert [m.value() for m in got] == [r.value for r in records]
 
-        # The client reads: the answers arrive in request order. It hangs up after READ_BACK of them: the broker
-        # drops the requests still waiting, unhandled, and goes on serving everyone else.
+        # The client reads: the answers arrive in request order. It hangs up after READ_BACK of them, with answers
+        # unread (the kernel resets the connection): the broker drops the requests still waiting, unhandled, and
+        # goes on serving everyone else.
         sock.settimeout(TIMEOUT_S)
         for expected in range(READ_BACK):
             (size,) = struct.unpack(">i", recv_exactly(sock, 4))

@@ -39,6 +39,8 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
     private var readHeldBack = false
     private var isClosing = false
     private var isHandlingWaiting = false
+    /// The peer closed: nothing more is read; the Produce frames already read are still handled.
+    private var isPeerClosed = false
     /// Returns when the last handler sent to the I/O pool has returned; nil when none is outstanding.
     private var lastPoolDispatch: EventLoopFuture<Void>?
 
@@ -97,7 +99,7 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
     }
 
     private func resumeReadingIfPossible(_ context: ChannelHandlerContext) {
-        guard readHeldBack, mayRead, context.channel.isWritable, !isClosing else { return }
+        guard readHeldBack, mayRead, context.channel.isWritable, !isClosing, !isPeerClosed else { return }
         readHeldBack = false
         context.read()
     }
@@ -271,9 +273,18 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         logger.debug("connection closed")
-        // Frames a client pipelined and then hung up on are dropped unhandled: nobody will read their answers.
-        isClosing = true
-        waiting.removeAll()
+        // The peer closed with requests read but not handled yet. Their senders can read no answer; every client
+        // takes a request in flight on a closed connection as failed. Produce requests are still handled — an
+        // acks=0 producer that closes right after sending expects no answer and must lose nothing that reached the
+        // broker — and the rest are dropped. (A connection that fails — a reset, a write error, a malformed frame —
+        // drops them all: `errorCaught` and `close`.)
+        waiting.removeAll { $0.getInteger(at: $0.readerIndex, as: Int16.self) != ApiKey.produce.rawValue }
+        if waiting.isEmpty {
+            isClosing = true
+        } else {
+            isPeerClosed = true
+            handleWaiting(context)
+        }
         metrics.connections.decrement()
         context.fireChannelInactive()
     }
