@@ -90,6 +90,12 @@ let package = Package(
             dependencies: ["KafkaProtocol", .product(name: "NIOCore", package: "swift-nio")]
         ),
 
+        // MARK: Raft consensus of __cluster_metadata (pure: no I/O, clocks or tasks)
+        .target(
+            name: "FjordRaft",
+            dependencies: ["KafkaProtocol", .product(name: "NIOCore", package: "swift-nio")]
+        ),
+
         // MARK: Transactions (pure: no I/O, clocks or tasks)
         .target(
             name: "FjordTransactions",
@@ -186,6 +192,12 @@ let package = Package(
             name: "FjordGroupsTests",
             dependencies: [
                 "FjordGroups", "KafkaProtocol", "FjordTestSupport", .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "FjordRaftTests",
+            dependencies: [
+                "FjordRaft", "FjordTestSupport", "KafkaProtocol", .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
         .testTarget(

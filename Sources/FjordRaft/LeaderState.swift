@@ -1,0 +1,34 @@
+import KafkaProtocol
+
+/// The leader of `epoch`: what it knows of each replica's progress, and the timers of check-quorum and
+/// BeginQuorumEpoch.
+struct LeaderState: Sendable, Equatable {
+    /// One replica's fetch progress, as the leader saw it.
+    struct Progress: Sendable, Equatable {
+        var key: ReplicaKey
+        /// The replica's log end as its last fetch said (its fetch offset; durable on the follower).
+        var endOffset: Int64?
+        var lastFetchTimestamp: Int64?
+        var lastCaughtUpTimestamp: Int64?
+    }
+
+    /// A Fetch parked until new data, a high-watermark change, or `deadline`.
+    struct ParkedFetch: Sendable, Equatable {
+        var request: RaftMessage.FetchRequest
+        var deadline: Int64
+    }
+
+    var epoch: Int32
+    /// The offset of this epoch's LeaderChange batch: nothing commits before it.
+    var epochStartOffset: Int64
+    /// The voters that granted the winning election (recorded in the LeaderChange record).
+    var grantingVoters: Set<NodeID>
+    var voters: [NodeID: Progress]
+    var observers: [NodeID: Progress]
+    /// Voters (other than the leader) that fetched since the check-quorum timer was last reset.
+    var fetchedVoters: Set<NodeID>
+    var checkQuorumDeadline: Int64
+    /// Voters that have not acknowledged BeginQuorumEpoch (nor fetched) yet.
+    var unackedVoters: Set<NodeID>
+    var parkedFetches: [NodeID: ParkedFetch]
+}

@@ -1,0 +1,19 @@
+import NIOCore
+
+/// A snapshot of the committed metadata state (KIP-630). `id.offset` is the end offset (exclusive) of the log it
+/// replaces and `id.epoch` the epoch of the last record it contains. The bytes are opaque to the core: the driver
+/// writes them (Kafka's `<offset>-<epoch>.checkpoint` file) and the leader serves them in FetchSnapshot chunks.
+///
+/// `lastContainedLogTimestamp` lives in the snapshot's header record on disk and is not sent by FetchSnapshot, so a
+/// snapshot a follower assembled from chunks carries -1 there; the driver reads it from the bytes when it needs it.
+public struct RaftSnapshot: Sendable, Equatable {
+    public var id: OffsetAndEpoch
+    public var lastContainedLogTimestamp: Int64
+    public var bytes: ByteBuffer
+
+    public init(id: OffsetAndEpoch, lastContainedLogTimestamp: Int64, bytes: ByteBuffer) {
+        self.id = id
+        self.lastContainedLogTimestamp = lastContainedLogTimestamp
+        self.bytes = bytes
+    }
+}
