@@ -10,6 +10,9 @@ struct LeaderState: Sendable, Equatable {
         var endOffset: Int64?
         var lastFetchTimestamp: Int64?
         var lastCaughtUpTimestamp: Int64?
+        /// The high watermark the last answer to it carried: a fetch is parked only if it already knows the
+        /// current one.
+        var lastSentHighWatermark: Int64?
     }
 
     /// A Fetch parked until new data, a high-watermark change, or `deadline`.

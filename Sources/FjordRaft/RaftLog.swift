@@ -121,21 +121,22 @@ struct RaftLog: Sendable {
         while let last = batches.last, last.lastOffset >= offset { batches.removeLast() }
     }
 
-    /// Makes `snapshot` the latest snapshot and drops the batches it covers. When the snapshot ends beyond the log
-    /// or does not match it (a follower installing the leader's), the log restarts empty at its end.
+    /// Makes `snapshot` (taken here, of the committed log) the latest one and drops the batches it covers. Its end
+    /// must be a batch boundary of this log with the epoch of the record before it.
     mutating func adopt(_ snapshot: RaftSnapshot) {
         let end = snapshot.id.offset
-        let matches = end <= endOffset && (end == startOffset || epoch(before: end) == snapshot.id.epoch)
-        if matches {
-            batches.removeAll { $0.nextOffset <= end }
-            if let first = batches.first, first.baseOffset < end {
-                // A batch straddling the snapshot end cannot be split: the snapshot boundary must be a batch
-                // boundary (the driver snapshots at a committed batch end), so this is a broken invariant.
-                preconditionFailure("snapshot end \(end) inside batch at \(first.baseOffset)")
-            }
-        } else {
-            batches.removeAll()
+        precondition(end > startOffset && end <= endOffset, "snapshot \(snapshot.id) outside the log")
+        precondition(epoch(before: end) == snapshot.id.epoch, "snapshot \(snapshot.id) does not match the log")
+        batches.removeAll { $0.nextOffset <= end }
+        if let first = batches.first {
+            precondition(first.baseOffset == end, "snapshot end \(end) inside the batch at \(first.baseOffset)")
         }
+        self.snapshot = snapshot
+    }
+
+    /// Replaces everything with the leader's snapshot: the log restarts empty at its end.
+    mutating func restart(at snapshot: RaftSnapshot) {
+        batches.removeAll()
         self.snapshot = snapshot
     }
 }

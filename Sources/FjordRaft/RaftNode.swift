@@ -24,9 +24,8 @@ public struct RaftNode: Sendable {
     var voterSet: [ReplicaKey]
     /// The quorum state last persisted (or loaded): a transition persists only when it changes.
     var persistedQuorumState: QuorumState
-    var nextCorrelationID: Int32 = 1
     /// Requests in flight per destination: a response is accepted only if it answers one of these.
-    var inflight: [NodeID: InflightRequest] = [:]
+    var requests = RaftRequests()
     /// Outputs produced outside `step` (by `propose`), returned first by the next `step`.
     var pendingOutputs: [RaftOutput] = []
 
@@ -130,19 +129,4 @@ public struct RaftNode: Sendable {
         case .unattached, .follower: nil
         }
     }
-}
-
-/// A request this node sent and still waits for.
-struct InflightRequest: Sendable, Equatable {
-    enum Kind: Sendable, Equatable {
-        case vote(preVote: Bool, epoch: Int32)
-        case beginQuorumEpoch(epoch: Int32)
-        case endQuorumEpoch(epoch: Int32)
-        case fetch(offset: Int64)
-        case fetchSnapshot(id: OffsetAndEpoch, position: Int64)
-    }
-
-    var correlationID: Int32
-    var kind: Kind
-    var sentAt: Int64
 }
