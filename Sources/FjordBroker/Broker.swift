@@ -198,9 +198,16 @@ public final class Broker: Service, Sendable {
             maximumFrameBytes: configuration.socketRequestMaxBytes,
             metrics: services.metrics.requestMetrics(for: registry.supportedVersions.map(\.apiKey)), logger: logger
         )
-        // Port 0 asks the OS for a free port: advertise the real one.
+        // Port 0 asks the OS for a free port: advertise the real one, that of the listener advertised (not a
+        // controller listener listed before it).
         let publisher = services.metadata.publisher
-        if publisher.image.brokers[0].port == 0, let port = server.boundPorts.first {
+        let advertisedName =
+            configuration.advertisedListeners.first { $0.name == configuration.listeners.first?.name }
+            .map(\.name) ?? configuration.advertisedListeners[0].name
+        let advertisedIndex = configuration.listeners.firstIndex { $0.name == advertisedName } ?? 0
+        let ports = server.boundPorts
+        if publisher.image.brokers[0].port == 0, advertisedIndex < ports.count {
+            let port = ports[advertisedIndex]
             var image = publisher.image
             image.brokers[0].port = Int32(port)
             publisher.publish(image)
@@ -261,8 +268,16 @@ public final class Broker: Service, Sendable {
         )
     }
 
-    /// Creates or checks `meta.properties` in every data directory; all must name the same cluster.
+    /// Creates or checks `meta.properties` in every data directory; all must name the same cluster. With
+    /// `process.roles` set the directories must have been formatted (`fjord storage format`) and the quorum must be
+    /// one this node can run alone (`KRaftStartupCheck`).
     private func loadDataDirectories() throws -> MetaProperties {
+        if configuration.isKRaftMode {
+            let meta = try KRaftStartupCheck.loadFormattedDirectories(configuration)
+            try KRaftStartupCheck.removeIncompleteSnapshots(configuration)
+            try KRaftStartupCheck.checkQuorum(configuration)
+            return meta
+        }
         var first: MetaProperties?
         for directory in configuration.logDirs {
             let meta = try MetaProperties.loadOrCreate(

@@ -19,6 +19,7 @@ import Testing
             process.roles=broker,controller
             node.id=3
             controller.quorum.voters=3@localhost:9093
+            controller.listener.names=CONTROLLER
             listeners=PLAINTEXT://:9092,CONTROLLER://:9093
             advertised.listeners=PLAINTEXT://kafka.local:9092
             log.dirs=/tmp/a,/tmp/b

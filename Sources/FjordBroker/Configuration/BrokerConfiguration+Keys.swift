@@ -40,6 +40,11 @@ extension BrokerConfiguration {
         "listener.security.protocol.map": .list, "inter.broker.listener.name": .string,
         "controller.listener.names": .list, "controller.quorum.voters": .list,
         "controller.quorum.bootstrap.servers": .list,
+        "controller.quorum.election.timeout.ms": .int, "controller.quorum.election.backoff.max.ms": .int,
+        "controller.quorum.fetch.timeout.ms": .int, "controller.quorum.request.timeout.ms": .int,
+        "controller.quorum.retry.backoff.ms": .int, "broker.session.timeout.ms": .int,
+        "broker.heartbeat.interval.ms": .int, "metadata.log.max.record.bytes.between.snapshots": .long,
+        "metadata.log.max.snapshot.interval.ms": .long,
         "log.dirs": .list, "log.dir": .string, "metadata.log.dir": .string,
         "socket.request.max.bytes": .int, "socket.send.buffer.bytes": .int, "socket.receive.buffer.bytes": .int,
         "num.network.threads": .int, "num.io.threads": .int, "num.recovery.threads.per.data.dir": .int,
@@ -93,5 +98,11 @@ extension BrokerConfiguration {
         "log.cleaner.enable": "true", "log.cleaner.backoff.ms": "15000", "log.cleaner.dedupe.buffer.size": "134217728",
         "max.incremental.fetch.session.cache.slots": "1000", "process.roles": "broker,controller",
         "metrics.listener": "127.0.0.1:9644", "metrics.partition.level": "false",
+        "controller.quorum.election.timeout.ms": "1000", "controller.quorum.election.backoff.max.ms": "1000",
+        "controller.quorum.fetch.timeout.ms": "2000", "controller.quorum.request.timeout.ms": "2000",
+        "controller.quorum.retry.backoff.ms": "20", "broker.session.timeout.ms": "9000",
+        "broker.heartbeat.interval.ms": "2000", "metadata.log.max.record.bytes.between.snapshots": "20971520",
+        "metadata.log.max.snapshot.interval.ms": "3600000", "inter.broker.listener.name": "PLAINTEXT",
+        "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL",
     ]
 }

@@ -99,15 +99,69 @@ public struct BrokerConfiguration: Sendable {
     /// Also export per-partition series (log offsets and size, lag per partition). Off by default so the number of
     /// series grows with topics and groups, not partitions. Fjord: `metrics.partition.level`. Default false.
     public var metricsPartitionLevel = false
+    // MARK: KRaft (parsed in BrokerConfiguration+KRaft, checked in BrokerConfiguration+KRaftValidation)
+
+    /// The roles of this node. Kafka: `process.roles`. Default empty, which in Fjord means today's single combined
+    /// node whose metadata log is a quorum of one, started without a format step; once set, the node must be
+    /// formatted with `fjord storage format` and the KRaft keys below are checked as Kafka checks them.
+    public var processRoles: Set<ProcessRole> = []
+    /// Names of the listeners the controllers use; a broker talks to the quorum on the first. Kafka:
+    /// `controller.listener.names`. Default none (required once `process.roles` is set).
+    public var controllerListenerNames: [String] = []
+    /// The static voter set, `{id}@{host}:{port},...`. Kafka: `controller.quorum.voters`. Default empty.
+    public var quorumVoters: [QuorumVoter] = []
+    /// Controllers to discover a dynamic quorum from (KIP-853), `{host}:{port},...`. Kafka:
+    /// `controller.quorum.bootstrap.servers`. Default empty.
+    public var quorumBootstrapServers: [HostAndPort] = []
+    /// The explicit `listener.security.protocol.map`, or nil for Kafka's default (each protocol name maps to itself,
+    /// plus, in KRaft mode, PLAINTEXT for every controller listener name). See `effectiveSecurityProtocolMap`.
+    public var listenerSecurityProtocolMapOverride: [String: SecurityProtocol]?
+    /// The listener brokers use among themselves. Kafka: `inter.broker.listener.name`. Default: the listener named
+    /// after `inter.broker.security.protocol`, PLAINTEXT.
+    public var interBrokerListenerName = "PLAINTEXT"
+    /// Without a fetch from the leader for this long, a voter starts an election (ms). Kafka:
+    /// `controller.quorum.election.timeout.ms`. Default 1000.
+    public var quorumElectionTimeoutMs: Int32 = 1000
+    /// The longest randomised wait before a new election (ms). Kafka: `controller.quorum.election.backoff.max.ms`.
+    /// Default 1000.
+    public var quorumElectionBackoffMaxMs: Int32 = 1000
+    /// A follower that cannot fetch for this long becomes a candidate; a leader without fetches from a majority for
+    /// this long resigns (ms). Kafka: `controller.quorum.fetch.timeout.ms`. Default 2000.
+    public var quorumFetchTimeoutMs: Int32 = 2000
+    /// A quorum request without an answer after this long is retried (ms). Kafka:
+    /// `controller.quorum.request.timeout.ms`. Default 2000.
+    public var quorumRequestTimeoutMs: Int32 = 2000
+    /// The wait before retrying a failed quorum request (ms). Kafka: `controller.quorum.retry.backoff.ms`. Default 20.
+    public var quorumRetryBackoffMs: Int32 = 20
+    /// A broker that has not heartbeated for this long is fenced (ms). Kafka: `broker.session.timeout.ms`.
+    /// Default 9000.
+    public var brokerSessionTimeoutMs: Int32 = 9000
+    /// How often a broker heartbeats to the active controller (ms). Kafka: `broker.heartbeat.interval.ms`.
+    /// Default 2000.
+    public var brokerHeartbeatIntervalMs: Int32 = 2000
+    /// Metadata log bytes past the latest snapshot that trigger a new one. Kafka:
+    /// `metadata.log.max.record.bytes.between.snapshots`. Default 20971520 (20 MiB).
+    public var metadataSnapshotMaxNewRecordBytes: Int64 = 20 * 1024 * 1024
+    /// The longest wait before snapshotting committed records not yet in a snapshot (ms; 0 turns the time trigger
+    /// off). Kafka: `metadata.log.max.snapshot.interval.ms`. Default 3600000 (one hour).
+    public var metadataSnapshotMaxIntervalMs: Int64 = 3_600_000
+    /// Where the metadata log (`__cluster_metadata-0`) lives. Kafka: `metadata.log.dir`. Default nil: the first of
+    /// `log.dirs`. See `metadataLogDir`.
+    public var metadataLogDirOverride: String?
+
     /// Every property as given (after overrides), for DescribeConfigs.
     public private(set) var properties: [String: String] = [:]
 
     public init() {}
 
-    /// The listeners clients are told to connect to.
+    /// The listeners clients are told to connect to: never a controller listener (Kafka advertises only broker
+    /// listeners to clients).
     public var advertisedListeners: [Listener] {
-        if let advertisedListenersOverride { return advertisedListenersOverride }
-        return listeners.map { listener in
+        let controllerNames = Set(controllerListenerNames)
+        if let advertisedListenersOverride {
+            return advertisedListenersOverride.filter { !controllerNames.contains($0.name) }
+        }
+        return listeners.filter { !controllerNames.contains($0.name) }.map { listener in
             var advertised = listener
             if advertised.host.isEmpty || advertised.host == "0.0.0.0" || advertised.host == "::" {
                 advertised.host = "127.0.0.1"
@@ -122,6 +176,7 @@ public struct BrokerConfiguration: Sendable {
         for (key, value) in entries {
             try apply(key: key.trimmingCharacters(in: " "), value: value.trimmingCharacters(in: " "))
         }
+        try validateKRaft()
     }
 
     private mutating func apply(key: String, value: String) throws(ConfigurationError) {
@@ -200,11 +255,11 @@ public struct BrokerConfiguration: Sendable {
         case "metrics.listener": metricsListener = try Listener.parseMetrics(value, key: key)
         case "metrics.partition.level": metricsPartitionLevel = value.lowercased() == "true"
         case "min.insync.replicas": minInsyncReplicas = try Self.integer(value, key: key, in: 1...Int(Int32.max))
-        default: break
+        default: try applyKRaft(key: key, value: value)
         }
     }
 
-    private static func integer<T: FixedWidthInteger>(_ value: String, key: String, in range: ClosedRange<Int>)
+    static func integer<T: FixedWidthInteger>(_ value: String, key: String, in range: ClosedRange<Int>)
         throws(ConfigurationError) -> T
     {
         guard let number = Int(value), range.contains(number) else {

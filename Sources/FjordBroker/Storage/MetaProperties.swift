@@ -1,3 +1,4 @@
+import FjordStorage
 import Foundation
 import KafkaProtocol
 
@@ -12,8 +13,10 @@ import KafkaProtocol
 /// version=1
 /// ```
 ///
-/// Written once when a directory is first used (atomically: temp file, fsync, rename) and checked on every
-/// start: a directory that belongs to another node or cluster is refused rather than silently reused.
+/// Without `process.roles` the file is written when a directory is first used (atomically: temp file, fsync,
+/// rename); in KRaft mode only `fjord storage format` writes it, and a node refuses to start without it, as Kafka.
+/// It is checked on every start: a directory that belongs to another node or cluster is refused rather than
+/// silently reused.
 public struct MetaProperties: Equatable, Sendable {
     public static let fileName = "meta.properties"
 
@@ -57,6 +60,23 @@ public struct MetaProperties: Equatable, Sendable {
         self.init(clusterID: clusterID, nodeID: nodeID, directoryID: values["directory.id"] ?? "")
     }
 
+    /// The directory's `meta.properties`, or nil when it has none (an unformatted directory).
+    public static func load(directory: String) throws -> MetaProperties? {
+        let path = directory + "/" + fileName
+        guard let data = FileManager.default.contents(atPath: path) else { return nil }
+        return try MetaProperties(parsing: String(decoding: data, as: UTF8.self), path: path)
+    }
+
+    /// Writes the file into `directory` (which must exist), atomically.
+    public func write(to directory: String) throws {
+        try AtomicFile.write(text, to: directory + "/" + Self.fileName)
+    }
+
+    /// Whether `text` is a cluster id Kafka accepts: a 16-byte uuid in URL-safe base64 (22 characters).
+    public static func isValidClusterID(_ text: String) -> Bool {
+        KafkaUUID(base64URLEncoded: text) != nil
+    }
+
     /// Loads the directory's `meta.properties`, or creates the directory and the file for a new node:
     /// the cluster id is generated once and then kept.
     public static func loadOrCreate(directory: String, nodeID: NodeID, clusterID: String? = nil) throws
@@ -75,8 +95,8 @@ public struct MetaProperties: Equatable, Sendable {
             return existing
         }
         let created = MetaProperties(
-            clusterID: clusterID ?? KafkaUUID.random().base64URLEncoded, nodeID: nodeID,
-            directoryID: KafkaUUID.random().base64URLEncoded
+            clusterID: clusterID ?? KafkaUUID.randomIdentifier().base64URLEncoded, nodeID: nodeID,
+            directoryID: KafkaUUID.randomIdentifier().base64URLEncoded
         )
         try AtomicFile.write(created.text, to: path)
         return created

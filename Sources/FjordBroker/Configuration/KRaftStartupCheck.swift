@@ -1,0 +1,98 @@
+import FjordStorage
+import KafkaProtocol
+
+/// What a node with `process.roles` set checks before it opens its logs: that `fjord storage format` prepared every
+/// directory (Kafka refuses to start otherwise, with the same messages), and that the quorum it is asked to join is
+/// one Fjord can run today — a single combined node that is the only voter. Until the Raft driver exists, any other
+/// quorum fails here with "multi-node quorum not yet supported" instead of starting something that cannot work.
+enum KRaftStartupCheck {
+    /// The folder of the metadata partition in the metadata log directory.
+    static func metadataPartitionDirectory(_ configuration: BrokerConfiguration) -> String {
+        configuration.metadataLogDir + "/__cluster_metadata-0"
+    }
+
+    /// Loads `meta.properties` from every log directory and the metadata directory, checking them as Kafka's
+    /// `MetaPropertiesEnsemble.verify` and `KafkaRaftServer.initializeLogDirs` do: at least one readable, none
+    /// missing, all of one cluster and of this node.
+    static func loadFormattedDirectories(_ configuration: BrokerConfiguration) throws -> MetaProperties {
+        let directories = Array(Set(configuration.logDirs + [configuration.metadataLogDir])).sorted()
+        var found = [(directory: String, meta: MetaProperties)]()
+        for directory in directories {
+            if let meta = try MetaProperties.load(directory: directory) { found.append((directory, meta)) }
+        }
+        guard let first = found.first else {
+            throw ConfigurationError(
+                key: nil,
+                "No readable meta.properties files found. A node with process.roles set must be formatted first: "
+                    + "fjord storage format --cluster-id $(fjord storage random-uuid) --config <file>")
+        }
+        for (directory, meta) in found {
+            let path = directory + "/" + MetaProperties.fileName
+            guard meta.clusterID == first.meta.clusterID else {
+                throw ConfigurationError(
+                    key: "log.dirs",
+                    "Invalid cluster.id in: \(path). Expected \(first.meta.clusterID), but read \(meta.clusterID)")
+            }
+            guard meta.nodeID == configuration.nodeID else {
+                throw ConfigurationError(
+                    key: "node.id",
+                    "Stored node id \(meta.nodeID) doesn't match previous node id \(configuration.nodeID) in \(path). "
+                        + "If you moved your data, make sure your configured node id matches. If you intend to create "
+                        + "a new node, you should remove all data in your data directories.")
+            }
+        }
+        for directory in directories where !found.contains(where: { $0.directory == directory }) {
+            throw ConfigurationError(
+                key: nil,
+                "No `meta.properties` found in \(directory) (have you run `fjord storage format` to format the "
+                    + "directory?)")
+        }
+        return first.meta
+    }
+
+    /// Removes the snapshot files a crash left half-written (Kafka does this when it opens the metadata log).
+    static func removeIncompleteSnapshots(_ configuration: BrokerConfiguration) throws {
+        try RaftSnapshotFile.removeIncomplete(in: metadataPartitionDirectory(configuration))
+    }
+
+    /// Accepts only the quorum Fjord runs today: a combined node that is the only voter, named statically
+    /// (`controller.quorum.voters`) or in the voter set `fjord storage format --standalone` / `--initial-controllers`
+    /// wrote into the bootstrap snapshot.
+    static func checkQuorum(_ configuration: BrokerConfiguration) throws {
+        let nodeID = configuration.nodeID
+        guard configuration.processRoles == [.broker, .controller] else {
+            let roles = ProcessRole.allCases.filter(configuration.processRoles.contains).map(\.rawValue)
+            throw ConfigurationError(
+                key: "process.roles",
+                "process.roles=\(roles.joined(separator: ",")) needs other nodes in the cluster: multi-node quorum "
+                    + "not yet supported (Fjord runs one node with process.roles=broker,controller as the only voter)")
+        }
+        let voterIDs: [Int32]
+        if !configuration.quorumVoters.isEmpty {
+            voterIDs = configuration.quorumVoters.map(\.nodeID)
+        } else {
+            voterIDs = try bootstrapVoterIDs(configuration)
+        }
+        guard voterIDs == [nodeID] else {
+            throw ConfigurationError(
+                key: "controller.quorum.voters",
+                "the quorum has voters \(voterIDs.sorted()): multi-node quorum not yet supported (Fjord runs a "
+                    + "one-voter quorum: this node, \(nodeID), alone)")
+        }
+    }
+
+    /// The voter ids of the latest snapshot in the metadata partition (the bootstrap snapshot of a node formatted
+    /// for a dynamic quorum).
+    private static func bootstrapVoterIDs(_ configuration: BrokerConfiguration) throws -> [Int32] {
+        let directory = metadataPartitionDirectory(configuration)
+        guard let latest = try RaftSnapshotFile.list(in: directory).last,
+            let voters = try RaftSnapshotFile.read(latest, in: directory)?.voters
+        else {
+            throw ConfigurationError(
+                key: "controller.quorum.bootstrap.servers",
+                "\(directory) holds no voter set (formatted with --no-initial-controllers, to join an existing "
+                    + "quorum): multi-node quorum not yet supported; format with --standalone for a one-node quorum")
+        }
+        return voters.voters.map(\.voterID)
+    }
+}

@@ -1,0 +1,132 @@
+import FjordStorage
+import Foundation
+import KafkaProtocol
+import Logging
+import Testing
+
+@testable import FjordBroker
+
+/// A node with `process.roles` set starts only from formatted directories, and only as the one voter of its quorum.
+@Suite struct KRaftStartupCheckTests {
+    private let clusterID = "MkU3OEVBNTcwNTJENDM2Qg"
+
+    private func folder() -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("fjord-startup-\(UUID().uuidString)").path
+    }
+
+    private func configuration(_ root: String, _ quorum: String, roles: String = "broker,controller") throws
+        -> BrokerConfiguration
+    {
+        let listeners =
+            roles == "broker"
+            ? "listeners=PLAINTEXT://127.0.0.1:0" : "listeners=PLAINTEXT://127.0.0.1:0,CONTROLLER://127.0.0.1:0"
+        let text = """
+            process.roles=\(roles)
+            node.id=1
+            \(quorum)
+            \(listeners)
+            controller.listener.names=CONTROLLER
+            log.dirs=\(root)/a,\(root)/b
+            metrics.listener=none
+            """
+        return try BrokerConfiguration(properties: try PropertiesFile.parse(text))
+    }
+
+    /// Writes what `fjord storage format` writes that the check reads: meta.properties, and a voter set.
+    private func format(_ root: String, directories: [String] = ["a", "b"], nodeID: NodeID = 1, voters: [Int32]? = nil)
+        throws
+    {
+        for name in directories {
+            try FileManager.default.createDirectory(atPath: "\(root)/\(name)", withIntermediateDirectories: true)
+            try MetaProperties(
+                clusterID: clusterID, nodeID: nodeID, directoryID: KafkaUUID.randomIdentifier().description
+            )
+            .write(to: "\(root)/\(name)")
+        }
+        if let voters {
+            let record = VotersRecord(voters: voters.map { VotersRecord.Voter(voterID: $0) })
+            let checkpoint = KRaftCheckpoint(
+                lastContainedLogTimestamp: 0, kraftVersion: KRaftVersionRecord(kRaftVersion: 1), voters: record)
+            try RaftSnapshotFile.write(checkpoint, id: .bootstrap, in: "\(root)/a/__cluster_metadata-0", timestamp: 0)
+        }
+    }
+
+    private func failure(_ body: () throws -> Void) -> String {
+        do {
+            try body()
+            return "no error"
+        } catch {
+            return "\(error)"
+        }
+    }
+
+    @Test func anUnformattedNodeFailsWithKafkasMessage() async throws {
+        let root = folder()
+        let broker = Broker(
+            configuration: try configuration(root, "controller.quorum.voters=1@127.0.0.1:9093"),
+            logger: Logger(label: "test"))
+        do {
+            try await broker.run()
+            Issue.record("an unformatted node started")
+        } catch {
+            #expect("\(error)".contains("No readable meta.properties files found."))
+            #expect("\(error)".contains("fjord storage format"))
+        }
+        #expect(!FileManager.default.fileExists(atPath: "\(root)/a/meta.properties"))
+    }
+
+    @Test func everyDirectoryMustBeFormattedForThisNodeAndCluster() throws {
+        let root = folder()
+        let configuration = try configuration(root, "controller.quorum.voters=1@127.0.0.1:9093")
+        try format(root, directories: ["a"])
+        #expect(
+            failure { _ = try KRaftStartupCheck.loadFormattedDirectories(configuration) }
+                .contains("No `meta.properties` found in \(root)/b (have you run `fjord storage format`"))
+        try format(root, directories: ["b"], nodeID: 2)
+        #expect(
+            failure { _ = try KRaftStartupCheck.loadFormattedDirectories(configuration) }.contains("Stored node id 2"))
+        try format(root)
+        #expect(try KRaftStartupCheck.loadFormattedDirectories(configuration).clusterID == clusterID)
+        try MetaProperties(clusterID: "AAAAAAAAAAAAAAAAAAAAAQ", nodeID: 1, directoryID: "x").write(to: "\(root)/b")
+        #expect(
+            failure { _ = try KRaftStartupCheck.loadFormattedDirectories(configuration) }.contains("Invalid cluster.id")
+        )
+    }
+
+    @Test func onlyAOneVoterCombinedQuorumStarts() throws {
+        let root = folder()
+        try format(root)
+        #expect(
+            failure { try KRaftStartupCheck.checkQuorum(try configuration(root, "controller.quorum.voters=1@h:9093")) }
+                == "no error")
+        let multi = failure {
+            try KRaftStartupCheck.checkQuorum(try configuration(root, "controller.quorum.voters=1@h:9093,2@h:9094"))
+        }
+        #expect(multi.contains("multi-node quorum not yet supported") && multi.contains("[1, 2]"))
+        let brokerOnly = failure {
+            try KRaftStartupCheck.checkQuorum(
+                try configuration(root, "controller.quorum.voters=2@h:9093", roles: "broker"))
+        }
+        #expect(
+            brokerOnly.contains("process.roles=broker") && brokerOnly.contains("multi-node quorum not yet supported"))
+    }
+
+    /// Flow: 1. a dynamic quorum without a bootstrap snapshot (--no-initial-controllers) fails; 2. with a snapshot
+    /// naming two voters it fails; 3. with one naming only this node it passes; 4. a leftover `.part` file is removed.
+    @Test func aDynamicQuorumIsReadFromTheBootstrapSnapshot() throws {
+        let root = folder()
+        let configuration = try configuration(root, "controller.quorum.bootstrap.servers=127.0.0.1:9093")
+        try format(root)
+        #expect(failure { try KRaftStartupCheck.checkQuorum(configuration) }.contains("holds no voter set"))
+        try format(root, voters: [1, 2])
+        #expect(
+            failure { try KRaftStartupCheck.checkQuorum(configuration) }.contains("multi-node quorum not yet supported")
+        )
+        try format(root, voters: [1])
+        try KRaftStartupCheck.checkQuorum(configuration)
+        let partial = "\(root)/a/__cluster_metadata-0/00000000000000000007-0000000001-99.checkpoint.part"
+        FileManager.default.createFile(atPath: partial, contents: Data([0]))
+        try KRaftStartupCheck.removeIncompleteSnapshots(configuration)
+        #expect(!FileManager.default.fileExists(atPath: partial))
+    }
+}
