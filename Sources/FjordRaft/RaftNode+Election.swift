@@ -27,9 +27,20 @@ extension RaftNode {
         if prospective.granted.count >= majority {
             startCandidate(retries: prospective.retries, into: &outputs)
         } else if prospective.rejected.count >= majority {
-            prospective.backoffUntil = now + electionBackoff(retries: prospective.retries)
-            update(.prospective(prospective))
+            loseProspectiveRound(into: &outputs)
         }
+    }
+
+    /// A lost (or timed-out) pre-vote round: a node that came from following a leader goes back to it, since the
+    /// voters still hear from it (KIP-996); otherwise it backs off and asks again.
+    private mutating func loseProspectiveRound(into outputs: inout [RaftOutput]) {
+        guard case .prospective(var prospective) = state else { return }
+        if let leader = prospective.retained.leaderID, leader != configuration.nodeID {
+            becomeFollower(epoch: prospective.epoch, leader: leader, into: &outputs)
+            return
+        }
+        prospective.backoffUntil = now + electionBackoff(retries: prospective.retries)
+        update(.prospective(prospective))
     }
 
     /// Runs for leader at epoch + 1: votes for itself (persisted by the transition before any Vote is sent).
@@ -98,12 +109,11 @@ extension RaftNode {
             if isVoter, now >= unattached.electionDeadline { startProspective(retries: 1, into: &outputs) }
         case .voted(let voted):
             if now >= voted.electionDeadline { startProspective(retries: 1, into: &outputs) }
-        case .prospective(var prospective):
+        case .prospective(let prospective):
             if let until = prospective.backoffUntil {
                 if now >= until { startProspective(retries: prospective.retries + 1, into: &outputs) }
             } else if now >= prospective.electionDeadline {
-                prospective.backoffUntil = now + electionBackoff(retries: prospective.retries)
-                update(.prospective(prospective))
+                loseProspectiveRound(into: &outputs)
             } else {
                 sendVoteRequests(into: &outputs)
             }

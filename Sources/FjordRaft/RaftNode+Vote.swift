@@ -94,8 +94,11 @@ extension RaftNode {
             return
         }
         guard requestEpoch == state.epoch else { return }
-        if response.leaderEpoch == state.epoch, let leader = response.leaderID, leader != configuration.nodeID {
-            // The voter knows the leader of our epoch: stop campaigning and follow it.
+        if response.leaderEpoch == state.epoch, let leader = response.leaderID, leader != configuration.nodeID,
+            leader != leaderID
+        {
+            // The voter knows a leader of our epoch we did not: stop campaigning and follow it. (A prospective that
+            // lost contact with its own leader hears that leader's name from voters that remember it: no news.)
             switch state {
             case .prospective, .candidate: becomeFollower(epoch: state.epoch, leader: leader, into: &outputs)
             default: break

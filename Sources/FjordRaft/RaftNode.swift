@@ -37,7 +37,8 @@ public struct RaftNode: Sendable {
         self.now = now
         self.raftLog = RaftLog(snapshot: persisted.snapshot, batches: persisted.log)
         self.persistedEndOffset = raftLog.endOffset
-        self.highWatermarkValue = nil
+        // A snapshot holds only committed state: the high watermark is at least its end.
+        self.highWatermarkValue = persisted.snapshot?.id.offset
         self.appliedEndOffset = raftLog.startOffset
         self.voterSet = configuration.voters
         let quorumState = persisted.quorumState ?? QuorumState(leaderEpoch: 0)

@@ -10,7 +10,8 @@ import KafkaProtocol
 /// - `voted → voted`: a vote granted at a higher epoch.
 /// - `voted → unattached | follower | prospective`: a higher epoch; the leader of our epoch; the election timeout.
 /// - `prospective → candidate`: a majority granted the pre-vote (KIP-996): the epoch is bumped here.
-/// - `prospective → follower`: a pre-vote answer or BeginQuorumEpoch names the leader of our epoch or a higher one.
+/// - `prospective → follower`: a pre-vote answer or BeginQuorumEpoch names the leader of our epoch or a higher one;
+///   or the round was lost while the leader it came from is still heard by the voters (it follows it again).
 /// - `prospective → unattached | voted`: a higher epoch; a vote granted at a higher epoch.
 /// - `candidate → leader`: a majority granted the vote.
 /// - `candidate → follower | unattached | voted`: the winner of our epoch (or a higher one) announced itself; a

@@ -45,10 +45,12 @@ import Testing
         // 3. Node 1 becomes candidate of epoch 1: its quorum state is persisted before its Vote requests go out.
         // 4. Each voter persists its vote before the `.send` of its grant; node 1 leads epoch 1.
         // 5. Followers fetch; the LeaderChange commits on all three.
-        var cluster = RaftTestCluster(voters: [1, 2, 3])
-        // Node 1's randomized timeout is below 2000; the others' may be too, so tick only node 1.
-        cluster.now = 2_000
-        let prospective = cluster.step(1, .tick(now: cluster.now))
+        // Nodes 2 and 3 wait much longer, so node 1 (timeout below 2000) is first.
+        var cluster = RaftTestCluster(voters: [1, 2, 3]) { id, configuration in
+            if id != 1 { configuration.electionTimeoutMs = 10_000 }
+        }
+        cluster.tick(by: 2_000)
+        let prospective = cluster.history[1] ?? []
         #expect(cluster.nodes[1]!.role.name == .prospective)
         #expect(cluster.nodes[1]!.role.epoch == 0)
         #expect(!prospective.contains { if case .persistQuorumState = $0 { true } else { false } })

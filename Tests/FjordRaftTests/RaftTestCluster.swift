@@ -27,12 +27,12 @@ struct RaftTestCluster {
     static let clusterID = "fjord-raft-test"
 
     static func configuration(
-        _ id: NodeID, voters: [NodeID], configure: (inout RaftConfiguration) -> Void = { _ in }
+        _ id: NodeID, voters: [NodeID], configure: (NodeID, inout RaftConfiguration) -> Void = { _, _ in }
     ) -> RaftConfiguration {
         var configuration = RaftConfiguration(
             nodeID: id, directoryID: directory(id), voters: voters.map { ReplicaKey(id: $0, directoryID: directory($0)) },
             clusterID: clusterID)
-        configure(&configuration)
+        configure(id, &configuration)
         return configuration
     }
 
@@ -40,7 +40,7 @@ struct RaftTestCluster {
 
     init(
         voters: [NodeID], observers: [NodeID] = [], persisted: [NodeID: RaftPersistentState] = [:],
-        configure: (inout RaftConfiguration) -> Void = { _ in }
+        configure: (NodeID, inout RaftConfiguration) -> Void = { _, _ in }
     ) {
         for id in voters + observers {
             let configuration = Self.configuration(id, voters: voters, configure: configure)
@@ -139,4 +139,28 @@ extension RaftMessage {
 func dataBatch(_ base: Int64, epoch: Int32, _ values: [String]) -> RaftBatch {
     RaftBatch(
         baseOffset: base, epoch: epoch, appendTimeMs: 0, records: values.map { .data(ByteBuffer(string: $0)) })
+}
+
+extension RaftTestCluster {
+    /// Delivers the first queued message (dropping it if an end is isolated); false when the queue is empty.
+    @discardableResult
+    mutating func deliverNext() -> Bool {
+        guard !queue.isEmpty else { return false }
+        let envelope = queue.removeFirst()
+        guard !isolated.contains(envelope.from), !isolated.contains(envelope.to), nodes[envelope.to] != nil else {
+            return true
+        }
+        step(envelope.to, .received(envelope.message, from: envelope.from))
+        return true
+    }
+
+    /// Restarts a node from what it persisted, as a driver would after a crash.
+    mutating func restart(_ id: NodeID, persisted: RaftPersistentState) {
+        nodes[id] = RaftNode(configuration: configurations[id]!, persisted: persisted, randomSeed: 42, now: now)
+    }
+
+    /// The outputs of `id` that are `.roleChanged`, as role names.
+    func roleNames(_ id: NodeID) -> [RaftRoleSummary.Name] {
+        (history[id] ?? []).compactMap { if case .roleChanged(let role) = $0 { role.name } else { nil } }
+    }
 }
