@@ -1,0 +1,58 @@
+/// The simulation's agenda: events ordered by (simulated time, sequence number), so that two events due at the same
+/// millisecond run in the order they were scheduled and a seed always replays the same run. A binary min-heap.
+struct EventQueue<Event> {
+    private struct Entry {
+        var time: Int64
+        var sequence: UInt64
+        var event: Event
+
+        func precedes(_ other: Entry) -> Bool { (time, sequence) < (other.time, other.sequence) }
+    }
+
+    private var heap: [Entry] = []
+    private var nextSequence: UInt64 = 0
+
+    var isEmpty: Bool { heap.isEmpty }
+    var count: Int { heap.count }
+
+    /// The time of the earliest event, if any.
+    var nextTime: Int64? { heap.first?.time }
+
+    mutating func schedule(_ event: Event, at time: Int64) {
+        heap.append(Entry(time: time, sequence: nextSequence, event: event))
+        nextSequence += 1
+        siftUp(from: heap.count - 1)
+    }
+
+    /// Removes and returns the earliest event with its time.
+    mutating func pop() -> (time: Int64, event: Event)? {
+        guard !heap.isEmpty else { return nil }
+        heap.swapAt(0, heap.count - 1)
+        let entry = heap.removeLast()
+        if !heap.isEmpty { siftDown(from: 0) }
+        return (entry.time, entry.event)
+    }
+
+    private mutating func siftUp(from start: Int) {
+        var child = start
+        while child > 0 {
+            let parent = (child - 1) / 2
+            guard heap[child].precedes(heap[parent]) else { return }
+            heap.swapAt(child, parent)
+            child = parent
+        }
+    }
+
+    private mutating func siftDown(from start: Int) {
+        var parent = start
+        while true {
+            let left = 2 * parent + 1
+            guard left < heap.count else { return }
+            var smallest = left
+            if left + 1 < heap.count, heap[left + 1].precedes(heap[left]) { smallest = left + 1 }
+            guard heap[smallest].precedes(heap[parent]) else { return }
+            heap.swapAt(parent, smallest)
+            parent = smallest
+        }
+    }
+}

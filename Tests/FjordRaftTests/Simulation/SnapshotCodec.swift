@@ -1,0 +1,73 @@
+import FjordRaft
+import KafkaProtocol
+import NIOCore
+
+/// The simulation's snapshot format: every applied entry in order as (epoch, kind, length, bytes) up to the end of
+/// the bytes, control records in their Kafka encoding at the newest version. Opaque to the core, so a FetchSnapshot
+/// transfer that loses, repeats or reorders chunks shows up as bytes that do not decode to the snapshot's id.
+enum SnapshotCodec {
+    private enum Kind: UInt8 {
+        case data = 0
+        case leaderChange
+        case voters
+        case kraftVersion
+    }
+
+    /// Appends one entry: the state machine keeps its snapshot bytes up to date as it applies, so that taking a
+    /// snapshot costs a copy, not an encoding of everything.
+    static func append(_ entry: LogEntry, to buffer: inout ByteBuffer) {
+        buffer.writeInteger(entry.epoch)
+        let kind: Kind
+        var body = ByteBuffer()
+        switch entry.record {
+        case .data(let bytes):
+            kind = .data
+            body = bytes
+        case .leaderChange(let message):
+            kind = .leaderChange
+            message.write(to: &body, version: LeaderChangeMessage.validVersions.upperBound)
+        case .voters(let record):
+            kind = .voters
+            record.write(to: &body, version: VotersRecord.validVersions.upperBound)
+        case .kraftVersion(let record):
+            kind = .kraftVersion
+            record.write(to: &body, version: KRaftVersionRecord.validVersions.upperBound)
+        }
+        buffer.writeInteger(kind.rawValue)
+        buffer.writeInteger(UInt32(body.readableBytes))
+        buffer.writeImmutableBuffer(body)
+    }
+
+    static func decode(_ bytes: ByteBuffer) -> [LogEntry]? {
+        var buffer = bytes
+        var entries: [LogEntry] = []
+        while buffer.readableBytes > 0 {
+            guard let epoch = buffer.readInteger(as: Int32.self),
+                let kind = buffer.readInteger(as: UInt8.self).flatMap(Kind.init(rawValue:)),
+                let length = buffer.readInteger(as: UInt32.self),
+                var body = buffer.readSlice(length: Int(length)),
+                let record = record(kind, from: &body)
+            else { return nil }
+            entries.append(LogEntry(epoch: epoch, record: record))
+        }
+        return entries
+    }
+
+    private static func record(_ kind: Kind, from body: inout ByteBuffer) -> RaftRecord? {
+        do {
+            switch kind {
+            case .data: return .data(body)
+            case .leaderChange:
+                return .leaderChange(
+                    try LeaderChangeMessage(from: &body, version: LeaderChangeMessage.validVersions.upperBound))
+            case .voters:
+                return .voters(try VotersRecord(from: &body, version: VotersRecord.validVersions.upperBound))
+            case .kraftVersion:
+                return .kraftVersion(
+                    try KRaftVersionRecord(from: &body, version: KRaftVersionRecord.validVersions.upperBound))
+            }
+        } catch {
+            return nil
+        }
+    }
+}
