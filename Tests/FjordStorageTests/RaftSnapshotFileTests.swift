@@ -82,6 +82,12 @@ import Testing
         }
         FileManager.default.createFile(atPath: directory + "/00000000000000000000.log", contents: Data())
         #expect(try RaftSnapshotFile.list(in: directory) == [id])
+        // Kafka orders ids by epoch first: (5, epoch 2) is later than (10, epoch 1).
+        let later = RaftSnapshotFile.ID(endOffset: 5, epoch: 2)
+        try RaftSnapshotFile.write(
+            KRaftCheckpoint(lastContainedLogTimestamp: 0), id: later, in: directory, timestamp: 0)
+        #expect(try RaftSnapshotFile.list(in: directory) == [id, later])
+        try FileManager.default.removeItem(atPath: directory + "/" + RaftSnapshotFile.fileName(for: later))
         let removed = try RaftSnapshotFile.removeIncomplete(in: directory)
         #expect(removed.count == 2)
         let left = try FileManager.default.contentsOfDirectory(atPath: directory).sorted()

@@ -36,9 +36,9 @@ public enum RaftSnapshotFile {
         /// The id of the snapshot `fjord storage format` writes (Kafka's `BOOTSTRAP_SNAPSHOT_ID`).
         public static let bootstrap = ID(endOffset: 0, epoch: 0)
 
-        /// Kafka orders snapshot ids by offset, then epoch.
+        /// Kafka's order (`OffsetAndEpoch.compareTo`): by epoch, then by offset; the latest snapshot is the largest.
         public static func < (lhs: ID, rhs: ID) -> Bool {
-            (lhs.endOffset, lhs.epoch) < (rhs.endOffset, rhs.epoch)
+            (lhs.epoch, lhs.endOffset) < (rhs.epoch, rhs.endOffset)
         }
 
         /// `00000000000000000000-0000000000`: the file name without its suffix.
@@ -86,7 +86,7 @@ public enum RaftSnapshotFile {
         return (ID(endOffset: offset, epoch: epoch), kind)
     }
 
-    /// The complete snapshots in `directory`, oldest first; none if the folder does not exist.
+    /// The complete snapshots in `directory`, oldest first (Kafka's order); none if the folder does not exist.
     public static func list(in directory: String) throws(LogError) -> [ID] {
         guard SegmentFile.exists(directory) else { return [] }
         return try PartitionLog.listDirectory(directory).compactMap { name in
