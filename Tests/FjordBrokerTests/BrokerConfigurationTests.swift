@@ -51,7 +51,7 @@ import Testing
         ("auto.create.topics.enable", "yes", "not true or false"),
         ("listeners", "localhost:9092", "not of the form"),
         ("listeners", "PLAINTEXT://host:99999", "no valid port"),
-        ("process.roles", "broker,zookeeper", "not broker or controller"),
+        ("process.roles", "broker,zookeeper", "Unknown process role 'zookeeper' (only 'broker' and 'controller'"),
     ])
     func badPropertiesNameTheKey(key: String, value: String, message: String) {
         do {

@@ -22,12 +22,7 @@ extension BrokerConfiguration {
             case .string, .list: break
             case .listenerList: _ = try Listener.parseList(value, key: key)
             case .metricsListener: _ = try Listener.parseMetrics(value, key: key)
-            case .roles:
-                for role in value.split(separator: ",") {
-                    guard ["broker", "controller"].contains(role.trimmingCharacters(in: " ")) else {
-                        throw ConfigurationError(key: key, "'\(role)' is not broker or controller")
-                    }
-                }
+            case .roles: _ = try ProcessRole.parseList(value, key: key)
             }
         }
     }
