@@ -30,6 +30,7 @@ struct BrokerCommand: AsyncParsableCommand {
     var logLevel: Logger.Level = .info
 
     func run() async throws {
+        MemoryAllocatorTuning.applyBrokerDefaults()
         let level = logLevel
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)

@@ -1,0 +1,110 @@
+import KafkaProtocol
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOEmbedded
+import Testing
+
+@testable import FjordBroker
+
+/// When the connection handler lets the socket be read again: small requests pipeline up to the window of
+/// `maximumInFlight`, a large one (over `maximumInFlightBytes`) is handled alone, as Kafka handles every request.
+///
+/// Flow (each test):
+/// 1. An `EmbeddedChannel`: a read counter (outbound, at the head), the frame decoder, the connection handler with
+///    a Metadata handler whose answers the test releases one at a time.
+/// 2. Send requests, ask the channel to read, and count the reads that reach the socket.
+@Suite struct ConnectionReadWindowTests {
+    /// Counts the `read` calls that pass the connection handler on their way to the socket.
+    private final class ReadCounter: ChannelOutboundHandler, @unchecked Sendable {
+        typealias OutboundIn = Any
+        var reads = 0
+        func read(context: ChannelHandlerContext) {
+            reads += 1
+            context.read()
+        }
+    }
+
+    /// Answers Metadata only when the test completes the oldest held promise.
+    private struct HeldMetadataHandler: TypedAPIHandler {
+        let held: NIOLockedValueBox<[EventLoopPromise<MetadataResponse>]>
+        var versions: ClosedRange<Int16> { 0...12 }
+        func handle(_ request: MetadataRequest, context: RequestContext) -> EventLoopFuture<MetadataResponse> {
+            let promise = context.eventLoop.makePromise(of: MetadataResponse.self)
+            held.withLockedValue { $0.append(promise) }
+            return promise.futureResult
+        }
+    }
+
+    private let held = NIOLockedValueBox<[EventLoopPromise<MetadataResponse>]>([])
+    private let counter = ReadCounter()
+
+    private func makeChannel() throws -> EmbeddedChannel {
+        var registry = APIRegistry()
+        registry.register(HeldMetadataHandler(held: held))
+        let apiVersions = ApiVersionsHandler(registry: registry)
+        registry.register(apiVersions)
+        let channel = EmbeddedChannel()
+        try channel.pipeline.syncOperations.addHandler(counter)
+        try channel.pipeline.syncOperations.addHandler(
+            ByteToMessageHandler(KafkaFrameDecoder.requests(maximumFrameBytes: 1 << 20)))
+        try channel.pipeline.syncOperations.addHandler(
+            KafkaConnectionHandler(
+                registry: registry, apiVersions: apiVersions,
+                metrics: BrokerMetrics().requestMetrics(for: registry.supportedVersions.map(\.apiKey)),
+                logger: Logger(label: "test")
+            )
+        )
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+        return channel
+    }
+
+    /// A Metadata request naming `topicCount` topics of 40 characters: about 42 bytes per topic on the wire.
+    private func sendMetadata(topicCount: Int, correlationID: Int32, on channel: EmbeddedChannel) throws {
+        let name = String(repeating: "t", count: 40)
+        let request = MetadataRequest(topics: (0..<topicCount).map { _ in MetadataRequest.MetadataRequestTopic(name: name) })
+        var frame = ByteBuffer()
+        frame.writeInteger(Int32(0))
+        RequestHeader(requestApiKey: ApiKey.metadata.rawValue, requestApiVersion: 9, correlationID: correlationID)
+            .write(to: &frame, version: MetadataRequest.requestHeaderVersion(for: 9))
+        request.write(to: &frame, version: 9)
+        frame.setInteger(Int32(frame.readableBytes - 4), at: 0)
+        try channel.writeInbound(frame)
+    }
+
+    private func releaseOldest(on channel: EmbeddedChannel) throws {
+        let promise = try #require(held.withLockedValue { $0.isEmpty ? nil : $0.removeFirst() })
+        promise.succeed(MetadataResponse(brokers: [], topics: []))
+        channel.embeddedEventLoop.run()
+        #expect(try channel.readOutbound(as: ByteBuffer.self) != nil)
+    }
+
+    @Test func smallRequestsPipelineUpToTheWindow() throws {
+        let channel = try makeChannel()
+        defer { _ = try? channel.finish() }
+        for id in 0..<Int32(KafkaConnectionHandler.maximumInFlight - 1) {
+            try sendMetadata(topicCount: 1, correlationID: id, on: channel)
+        }
+        channel.read()
+        #expect(counter.reads == 1, "a window with room lets the socket be read")
+
+        try sendMetadata(topicCount: 1, correlationID: 99, on: channel)
+        channel.read()
+        #expect(counter.reads == 1, "a full window holds the read back")
+        try releaseOldest(on: channel)
+        #expect(counter.reads == 2, "the held read goes out once an answer leaves")
+    }
+
+    @Test func aLargeRequestIsHandledAlone() throws {
+        let channel = try makeChannel()
+        defer { _ = try? channel.finish() }
+        let topics = KafkaConnectionHandler.maximumInFlightBytes / 42 + 10
+        try sendMetadata(topicCount: topics, correlationID: 1, on: channel)
+        #expect(held.withLockedValue { $0.count } == 1)
+        channel.read()
+        #expect(counter.reads == 0, "nothing more is read while a large request is in flight")
+
+        try releaseOldest(on: channel)
+        #expect(counter.reads == 1, "the held read goes out once the large request is answered")
+    }
+}
