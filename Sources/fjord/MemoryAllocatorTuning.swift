@@ -9,7 +9,7 @@ import Glibc
 /// zeroes and maps every 4 KiB of it again — measured at 10–20 times the minor page faults of handling the same
 /// load on the event loop, and +40–50% broker CPU per MB for 1 KiB records. Fixed thresholds keep buffers of up to
 /// `mmapThresholdBytes` in the arenas and let an arena keep up to `trimThresholdBytes` free before trimming, so
-/// request buffers are recycled instead of faulted in (Benchmarks/README.md, "Allocator").
+/// request buffers are recycled instead of faulted in (Benchmarks/README.md, "Allocator", has the figures).
 enum MemoryAllocatorTuning {
     /// Allocations at or above this size are `mmap`ped (and unmapped on free). glibc's default starts at 128 KiB.
     static let mmapThresholdBytes: Int32 = 8 << 20
