@@ -21,6 +21,18 @@ struct LeaderState: Sendable, Equatable {
         var deadline: Int64
     }
 
+    /// A voter change (KIP-853) appended and not yet committed: its request is answered once it commits.
+    struct PendingVoterChange: Sendable, Equatable {
+        enum Kind: Sendable, Equatable { case add, remove, update }
+        var kind: Kind
+        var requester: NodeID
+        var correlationID: Int32
+        /// The offset of the `VotersRecord`: committed once the high watermark passes it.
+        var offset: Int64
+        /// A leader that removed itself resigns once the change commits.
+        var removesLeader: Bool
+    }
+
     var epoch: Int32
     /// The offset of this epoch's LeaderChange batch: nothing commits before it.
     var epochStartOffset: Int64
@@ -34,4 +46,5 @@ struct LeaderState: Sendable, Equatable {
     /// Voters that have not acknowledged BeginQuorumEpoch (nor fetched) yet.
     var unackedVoters: Set<NodeID>
     var parkedFetches: [NodeID: ParkedFetch]
+    var pendingVoterChange: PendingVoterChange? = nil
 }

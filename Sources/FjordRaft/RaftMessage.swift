@@ -19,6 +19,13 @@ public enum RaftMessage: Sendable, Equatable {
     /// FetchSnapshot, API 59: a replica too far behind pulls the leader's snapshot in chunks.
     case fetchSnapshotRequest(FetchSnapshotRequest)
     case fetchSnapshotResponse(FetchSnapshotResponse)
+    /// AddRaftVoter, RemoveRaftVoter, UpdateRaftVoter (APIs 80-82, KIP-853): voter changes, served by the leader.
+    case addRaftVoterRequest(AddRaftVoterRequest)
+    case addRaftVoterResponse(AddRaftVoterResponse)
+    case removeRaftVoterRequest(RemoveRaftVoterRequest)
+    case removeRaftVoterResponse(RemoveRaftVoterResponse)
+    case updateRaftVoterRequest(UpdateRaftVoterRequest)
+    case updateRaftVoterResponse(UpdateRaftVoterResponse)
 
     /// The header correlation id of the request or response.
     public var correlationID: Int32 {
@@ -33,13 +40,20 @@ public enum RaftMessage: Sendable, Equatable {
         case .fetchResponse(let message): message.correlationID
         case .fetchSnapshotRequest(let message): message.correlationID
         case .fetchSnapshotResponse(let message): message.correlationID
+        case .addRaftVoterRequest(let message): message.correlationID
+        case .addRaftVoterResponse(let message): message.correlationID
+        case .removeRaftVoterRequest(let message): message.correlationID
+        case .removeRaftVoterResponse(let message): message.correlationID
+        case .updateRaftVoterRequest(let message): message.correlationID
+        case .updateRaftVoterResponse(let message): message.correlationID
         }
     }
 
     /// Whether this is a request (as opposed to a response).
     public var isRequest: Bool {
         switch self {
-        case .voteRequest, .beginQuorumEpochRequest, .endQuorumEpochRequest, .fetchRequest, .fetchSnapshotRequest:
+        case .voteRequest, .beginQuorumEpochRequest, .endQuorumEpochRequest, .fetchRequest, .fetchSnapshotRequest,
+            .addRaftVoterRequest, .removeRaftVoterRequest, .updateRaftVoterRequest:
             true
         default:
             false

@@ -1,6 +1,6 @@
 import KafkaProtocol
 
-/// The inputs that are not messages: ticks, fsync reports, snapshots taken; the voter set; DescribeQuorum.
+/// The inputs that are not messages: ticks, fsync reports, snapshots taken; DescribeQuorum.
 extension RaftNode {
     mutating func onTick(into outputs: inout [RaftOutput]) {
         switch state {
@@ -45,22 +45,10 @@ extension RaftNode {
             snapshot.id.offset <= appliedEndOffset,
             "snapshot \(snapshot.id) beyond the committed and applied \(appliedEndOffset)")
         guard snapshot.id.offset > raftLog.startOffset else { return }
+        var snapshot = snapshot
+        if snapshot.voters == nil { snapshot.voters = votersRecord(before: snapshot.id.offset) }
         raftLog.adopt(snapshot)
         outputs.append(.deleteLogPrefix(before: snapshot.id.offset))
-    }
-
-    /// The voter set is the latest `VotersRecord` in the log (KIP-853: it takes effect once appended, committed or
-    /// not), else the configured voters.
-    mutating func recomputeVoterSet() {
-        for batch in raftLog.batches.reversed() {
-            for record in batch.records.reversed() {
-                if case .voters(let voters) = record {
-                    voterSet = voters.voters.map { ReplicaKey(id: $0.voterID, wireDirectoryID: $0.voterDirectoryID) }
-                    return
-                }
-            }
-        }
-        voterSet = configuration.voters
     }
 
     /// DescribeQuorum's content. Only the leader knows the others' progress; other nodes report their own.

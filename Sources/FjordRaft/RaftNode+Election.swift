@@ -21,9 +21,10 @@ extension RaftNode {
         evaluateProspective(into: &outputs)
     }
 
-    /// A majority of pre-vote grants makes a candidate; a majority of rejections ends the round with a backoff.
+    /// A majority of pre-vote grants makes a candidate; a majority of rejections ends the round (see
+    /// `loseProspectiveRound`).
     mutating func evaluateProspective(into outputs: inout [RaftOutput]) {
-        guard case .prospective(var prospective) = state, prospective.backoffUntil == nil else { return }
+        guard case .prospective(let prospective) = state, prospective.backoffUntil == nil else { return }
         if prospective.granted.count >= majority {
             startCandidate(retries: prospective.retries, into: &outputs)
         } else if prospective.rejected.count >= majority {

@@ -41,10 +41,13 @@ extension RaftNode {
             progress.endOffset = request.fetchOffset
             progress.lastFetchTimestamp = now
             if request.fetchOffset >= raftLog.endOffset { progress.lastCaughtUpTimestamp = now }
-            if leader.voters[sender] != nil, isVoter(request.replicaKey) {
+            // Voters and observers are kept apart for DescribeQuorum; a voter change moves a replica across.
+            if isVoter(request.replicaKey) {
                 leader.voters[sender] = progress
+                leader.observers[sender] = nil
             } else {
                 leader.observers[sender] = progress
+                leader.voters[sender] = nil
             }
         }
         leader.parkedFetches[sender] = nil

@@ -62,7 +62,8 @@ extension RaftNode {
     mutating func maybeAdvanceLeaderHighWatermark(into outputs: inout [RaftOutput]) {
         guard case .leader(let leader) = state else { return }
         let ends = voterSet.map { key -> Int64 in
-            key.id == configuration.nodeID ? persistedEndOffset : (leader.voters[key.id]?.endOffset ?? -1)
+            if key.id == configuration.nodeID { return persistedEndOffset }
+            return (leader.voters[key.id] ?? leader.observers[key.id])?.endOffset ?? -1
         }
         .sorted(by: >)
         guard !ends.isEmpty else { return }
@@ -70,6 +71,7 @@ extension RaftNode {
         guard candidate > leader.epochStartOffset, candidate > (highWatermarkValue ?? -1) else { return }
         setHighWatermark(candidate, into: &outputs)
         answerParkedFetches(onlyExpired: false, into: &outputs)
+        completeVoterChange(into: &outputs)
     }
 
     /// Raises the high watermark and hands the batches it newly covers to the driver, once each, in order.

@@ -31,6 +31,12 @@ extension RaftNode {
         case .fetchResponse(let response): handleFetchResponse(response, from: sender, into: &outputs)
         case .fetchSnapshotRequest(let request): handleFetchSnapshotRequest(request, from: sender, into: &outputs)
         case .fetchSnapshotResponse(let response): handleFetchSnapshotResponse(response, from: sender, into: &outputs)
+        case .addRaftVoterRequest(let request): handleAddVoter(request, from: sender, into: &outputs)
+        case .removeRaftVoterRequest(let request): handleRemoveVoter(request, from: sender, into: &outputs)
+        case .updateRaftVoterRequest(let request): handleUpdateVoter(request, from: sender, into: &outputs)
+        case .addRaftVoterResponse, .removeRaftVoterResponse, .updateRaftVoterResponse:
+            // This core never sends voter changes (the admin client and the driver do): nothing to match.
+            break
         }
     }
 

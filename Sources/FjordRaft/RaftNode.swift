@@ -22,6 +22,10 @@ public struct RaftNode: Sendable {
     var appliedEndOffset: Int64
     /// The current voter set: the latest `VotersRecord` of the log or snapshot, else the configured voters.
     var voterSet: [ReplicaKey]
+    /// The `VotersRecord` behind `voterSet` (nil: the configured voters) and its offset in the log (nil: it came
+    /// from the snapshot).
+    var votersRecord: VotersRecord?
+    var votersRecordOffset: Int64?
     /// The quorum state last persisted (or loaded): a transition persists only when it changes.
     var persistedQuorumState: QuorumState
     /// Requests in flight per destination: a response is accepted only if it answers one of these.

@@ -76,6 +76,8 @@ extension RaftNode {
             precondition(before.votedKey == after.votedKey, "two votes in epoch \(next.epoch)")
         }
         let parked = Self.parkedFetches(of: previous)
+        var pendingVoterChange: LeaderState.PendingVoterChange?
+        if case .leader(let leader) = previous { pendingVoterChange = leader.pendingVoterChange }
         state = next
         requests.reset()
         let quorum = quorumState(of: next)
@@ -86,6 +88,10 @@ extension RaftNode {
         outputs.append(.roleChanged(role))
         // Fetches a former leader parked are answered now, so their fetchers learn the new state at once.
         for fetch in parked { answerFetch(fetch, into: &outputs) }
+        // A voter change the former leader had not committed is answered as Kafka does: this node no longer leads.
+        if let pending = pendingVoterChange {
+            outputs.append(Self.voterChangeAnswer(pending, error: .notLeaderOrFollower, leader: currentLeaderAndEpoch))
+        }
     }
 
     /// Replaces the current role's state without changing the role (timers, vote tallies, progress).

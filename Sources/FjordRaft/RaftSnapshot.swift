@@ -1,3 +1,4 @@
+import KafkaProtocol
 import NIOCore
 
 /// A snapshot of the committed metadata state (KIP-630). `id.offset` is the end offset (exclusive) of the log it
@@ -6,14 +7,22 @@ import NIOCore
 ///
 /// `lastContainedLogTimestamp` lives in the snapshot's header record on disk and is not sent by FetchSnapshot, so a
 /// snapshot a follower assembled from chunks carries -1 there; the driver reads it from the bytes when it needs it.
+///
+/// `voters` (KIP-853) is the voter set in effect at the snapshot's end when it differs from the configured one:
+/// the core fills it when the driver reports `.snapshotTaken` (see `RaftNode.latestSnapshot`), and the driver keeps
+/// it with the snapshot (Kafka writes it as a control record at the head of the snapshot) and passes it back on
+/// restart. FetchSnapshot does not carry it (Kafka has it inside the bytes), so a follower that installs a fetched
+/// snapshot knows a changed voter set only from a `VotersRecord` after it.
 public struct RaftSnapshot: Sendable, Equatable {
     public var id: OffsetAndEpoch
     public var lastContainedLogTimestamp: Int64
     public var bytes: ByteBuffer
+    public var voters: VotersRecord?
 
-    public init(id: OffsetAndEpoch, lastContainedLogTimestamp: Int64, bytes: ByteBuffer) {
+    public init(id: OffsetAndEpoch, lastContainedLogTimestamp: Int64, bytes: ByteBuffer, voters: VotersRecord? = nil) {
         self.id = id
         self.lastContainedLogTimestamp = lastContainedLogTimestamp
         self.bytes = bytes
+        self.voters = voters
     }
 }
