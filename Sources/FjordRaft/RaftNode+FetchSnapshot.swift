@@ -91,8 +91,9 @@ extension RaftNode {
         follower.snapshotDownload = download
         update(.follower(follower))
         if Int64(download.bytes.count) >= response.size {
-            install(RaftSnapshot(id: id, lastContainedLogTimestamp: -1, bytes: ByteBuffer(bytes: download.bytes)),
-                    into: &outputs)
+            install(
+                RaftSnapshot(id: id, lastContainedLogTimestamp: -1, bytes: ByteBuffer(bytes: download.bytes)),
+                into: &outputs)
         }
         maybeSendFetch(into: &outputs)
     }

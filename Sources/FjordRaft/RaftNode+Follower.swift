@@ -30,7 +30,8 @@ extension RaftNode {
     private mutating func randomFetchTarget() -> NodeID? {
         let timeout = configuration.requestTimeoutMs
         let voters = otherVoterIDs
-        guard !voters.isEmpty, !voters.contains(where: { requests.isWaiting(on: $0, now: now, requestTimeoutMs: timeout) })
+        guard !voters.isEmpty,
+            !voters.contains(where: { requests.isWaiting(on: $0, now: now, requestTimeoutMs: timeout) })
         else { return nil }
         let choice = voters[Int(random.next(below: Int64(voters.count)))]
         return requests.canSend(to: choice, now: now, requestTimeoutMs: timeout) ? choice : nil
@@ -49,7 +50,8 @@ extension RaftNode {
                     .fetchSnapshotRequest(
                         RaftMessage.FetchSnapshotRequest(
                             correlationID: id, clusterID: configuration.clusterID, replicaID: configuration.nodeID,
-                            replicaDirectoryID: configuration.directoryID, maxBytes: maxBytes, currentLeaderEpoch: epoch,
+                            replicaDirectoryID: configuration.directoryID, maxBytes: maxBytes,
+                            currentLeaderEpoch: epoch,
                             snapshotID: download.id, position: position)),
                     to: target))
             return

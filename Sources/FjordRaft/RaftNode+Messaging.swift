@@ -9,7 +9,8 @@ extension ErrorCode {
     public static let voterNotFound = ErrorCode(rawValue: 127)
 }
 
-/// Dispatch of received messages and what every handler shares: the cluster-id check, moving to a higher epoch a peer revealed.
+/// Dispatch of received messages and what every handler shares: the cluster-id check, moving to a higher epoch a
+/// peer revealed.
 extension RaftNode {
     mutating func onReceive(_ message: RaftMessage, from sender: NodeID, into outputs: inout [RaftOutput]) {
         // A node never talks to itself: such a message is a driver bug or a spoof; either way it is not a peer's.

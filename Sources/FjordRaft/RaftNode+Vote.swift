@@ -123,8 +123,10 @@ extension RaftNode {
         }
     }
 
-    private func record(_ granted: Bool, from voter: NodeID, granted grants: inout Set<NodeID>,
-                        rejected rejections: inout Set<NodeID>) {
+    private func record(
+        _ granted: Bool, from voter: NodeID, granted grants: inout Set<NodeID>,
+        rejected rejections: inout Set<NodeID>
+    ) {
         guard isVoter(id: voter) else { return }
         if granted { grants.insert(voter) } else { rejections.insert(voter) }
     }

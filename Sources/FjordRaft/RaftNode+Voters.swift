@@ -81,8 +81,9 @@ extension RaftNode {
         leader.voters[request.voterID] = progress
         leader.observers[request.voterID] = nil
         update(.leader(leader))
-        appendVoterChange(record, kind: .add, requester: sender, correlationID: request.correlationID,
-                          removesLeader: false, into: &outputs)
+        appendVoterChange(
+            record, kind: .add, requester: sender, correlationID: request.correlationID,
+            removesLeader: false, into: &outputs)
     }
 
     mutating func handleRemoveVoter(
@@ -110,8 +111,9 @@ extension RaftNode {
         leader.fetchedVoters.remove(request.voterID)
         leader.unackedVoters.remove(request.voterID)
         update(.leader(leader))
-        appendVoterChange(record, kind: .remove, requester: sender, correlationID: request.correlationID,
-                          removesLeader: request.voterID == configuration.nodeID, into: &outputs)
+        appendVoterChange(
+            record, kind: .remove, requester: sender, correlationID: request.correlationID,
+            removesLeader: request.voterID == configuration.nodeID, into: &outputs)
     }
 
     mutating func handleUpdateVoter(
@@ -139,8 +141,9 @@ extension RaftNode {
             record.voters[index].endpoints = request.listeners
             record.voters[index].kRaftVersionFeature = request.kRaftVersionFeature
         }
-        appendVoterChange(record, kind: .update, requester: sender, correlationID: request.correlationID,
-                          removesLeader: false, into: &outputs)
+        appendVoterChange(
+            record, kind: .update, requester: sender, correlationID: request.correlationID,
+            removesLeader: false, into: &outputs)
     }
 
     /// Appends the new voter set (in effect from now on) and remembers whom to answer when it commits. The first

@@ -17,9 +17,15 @@ import Testing
         let outputs = cluster.step(1, .tick(now: cluster.now))
         let names = outputs.compactMap { if case .roleChanged(let role) = $0 { role.name } else { nil } }
         #expect(names == [.prospective, .candidate, .leader])
-        #expect(outputs.first { if case .persistQuorumState = $0 { true } else { false } }
-            == .persistQuorumState(QuorumState(leaderEpoch: 1, votedKey: ReplicaKey(id: 1, directoryID:
-                RaftTestCluster.directory(1)))))
+        #expect(
+            outputs.first { if case .persistQuorumState = $0 { true } else { false } }
+                == .persistQuorumState(
+                    QuorumState(
+                        leaderEpoch: 1,
+                        votedKey: ReplicaKey(
+                            id: 1,
+                            directoryID:
+                                RaftTestCluster.directory(1)))))
         #expect(cluster.nodes[1]!.role.epoch == 1)
         #expect(cluster.nodes[1]!.highWatermark == nil)
         #expect(cluster.nodes[1]!.propose([ByteBuffer(string: "early")], now: 2_500) == .notReady)
@@ -31,7 +37,8 @@ import Testing
         let result = cluster.nodes[1]!.propose([ByteBuffer(string: "a"), ByteBuffer(string: "b")], now: 2_510)
         #expect(result == .accepted(baseOffset: 1, lastOffset: 2, epoch: 1))
         let next = cluster.step(1, .tick(now: 2_510))
-        #expect(next.contains { if case .appendLog(let batches) = $0 { batches.first?.baseOffset == 1 } else { false } })
+        #expect(
+            next.contains { if case .appendLog(let batches) = $0 { batches.first?.baseOffset == 1 } else { false } })
         cluster.step(1, .persisted(through: 3))
         #expect(cluster.nodes[1]!.highWatermark == 3)
         #expect(cluster.committedData(1) == ["a", "b"])
@@ -72,7 +79,8 @@ import Testing
         for envelope in grants {
             candidateOutputs += cluster.step(envelope.to, .received(envelope.message, from: envelope.from))
         }
-        let persistIndex = try #require(candidateOutputs.firstIndex { if case .persistQuorumState = $0 { true } else { false } })
+        let persistIndex = try #require(
+            candidateOutputs.firstIndex { if case .persistQuorumState = $0 { true } else { false } })
         let firstSend = try #require(candidateOutputs.firstIndex { if case .send = $0 { true } else { false } })
         #expect(persistIndex < firstSend)
         #expect(cluster.nodes[1]!.role.name == .candidate)
@@ -83,10 +91,12 @@ import Testing
         cluster.queue = []
         for envelope in votes {
             let outputs = cluster.step(envelope.to, .received(envelope.message, from: envelope.from))
-            let persisted = try #require(outputs.firstIndex { if case .persistQuorumState = $0 { true } else { false } })
-            let grant = try #require(outputs.firstIndex {
-                if case .send(.voteResponse(let response), _) = $0 { response.voteGranted } else { false }
-            })
+            let persisted = try #require(
+                outputs.firstIndex { if case .persistQuorumState = $0 { true } else { false } })
+            let grant = try #require(
+                outputs.firstIndex {
+                    if case .send(.voteResponse(let response), _) = $0 { response.voteGranted } else { false }
+                })
             #expect(persisted < grant)
             #expect(cluster.nodes[envelope.to]!.quorumState.votedKey?.id == 1)
         }
@@ -119,8 +129,10 @@ import Testing
         cluster.run(for: 3_000)
         #expect(cluster.nodes[victim]!.role.name == .follower)
         #expect(cluster.nodes[victim]!.role.leaderID == leader)
-        #expect(cluster.nodes[leader]!.role == RaftRoleSummary(
-            name: .leader, epoch: epoch, leaderID: leader, votedKey: cluster.configurations[leader]!.localKey))
+        #expect(
+            cluster.nodes[leader]!.role
+                == RaftRoleSummary(
+                    name: .leader, epoch: epoch, leaderID: leader, votedKey: cluster.configurations[leader]!.localKey))
     }
 
     @Test func votesAreGrantedOnlyToUpToDateLogsAndOncePerEpoch() throws {
@@ -187,18 +199,26 @@ import Testing
         var outputs = cluster.step(1, .received(vote(cluster: "other", epoch: 9, voterDirectory: mine), from: 2))
         #expect(answer(outputs)?.errorCode == .inconsistentClusterID)
         #expect(outputs.count == 1)
-        outputs = cluster.step(1, .received(vote(cluster: RaftTestCluster.clusterID, epoch: 3, voterDirectory: mine),
-                                            from: 2))
+        outputs = cluster.step(
+            1,
+            .received(
+                vote(cluster: RaftTestCluster.clusterID, epoch: 3, voterDirectory: mine),
+                from: 2))
         #expect(answer(outputs)?.partitionErrorCode == .fencedLeaderEpoch)
         #expect(answer(outputs)?.leaderEpoch == 4)
-        outputs = cluster.step(1, .received(vote(cluster: RaftTestCluster.clusterID, epoch: 5,
-                                                 voterDirectory: KafkaUUID(high: 9, low: 9)), from: 2))
+        outputs = cluster.step(
+            1,
+            .received(
+                vote(
+                    cluster: RaftTestCluster.clusterID, epoch: 5,
+                    voterDirectory: KafkaUUID(high: 9, low: 9)), from: 2))
         #expect(answer(outputs)?.partitionErrorCode == .invalidVoterKey)
         #expect(cluster.nodes[1]!.role.epoch == 4)
 
         let strayFetch = RaftMessage.fetchResponse(
             RaftMessage.FetchResponse(
-                correlationID: 99, highWatermark: 10, logStartOffset: 0, currentLeader: LeaderAndEpoch(leaderID: 2, epoch: 9),
+                correlationID: 99, highWatermark: 10, logStartOffset: 0,
+                currentLeader: LeaderAndEpoch(leaderID: 2, epoch: 9),
                 batches: [dataBatch(0, epoch: 9, ["x"])]))
         #expect(cluster.step(1, .received(strayFetch, from: 2)).isEmpty)
         let strayVote = RaftMessage.voteResponse(

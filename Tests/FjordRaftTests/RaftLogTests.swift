@@ -23,8 +23,12 @@ import Testing
         // 1. A log with epochs 1 (offsets 0-2), 3 (3-4), 5 (5).
         // 2. Epoch 1 ends at 3, epoch 2 (absent) answers epoch 1's end, epoch 4 answers epoch 3's end (5),
         //    epoch 5 and above answer the log end (6).
-        let log = RaftLog(snapshot: nil, batches: [batch(0, epoch: 1, count: 3), batch(3, epoch: 3, count: 2),
-                                                   batch(5, epoch: 5)])
+        let log = RaftLog(
+            snapshot: nil,
+            batches: [
+                batch(0, epoch: 1, count: 3), batch(3, epoch: 3, count: 2),
+                batch(5, epoch: 5),
+            ])
         #expect(log.endOffset(forEpoch: 1) == OffsetAndEpoch(offset: 3, epoch: 1))
         #expect(log.endOffset(forEpoch: 2) == OffsetAndEpoch(offset: 3, epoch: 1))
         #expect(log.endOffset(forEpoch: 4) == OffsetAndEpoch(offset: 5, epoch: 3))

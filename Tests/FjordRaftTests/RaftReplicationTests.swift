@@ -73,15 +73,20 @@ import Testing
         // 3. A follower fetches [a], persists it and fetches at offset 1: a majority now holds offset 1, but the
         //    high watermark stays unset because no record of epoch 2 is covered.
         // 4. Once a follower fetches at offset 2, the high watermark jumps to 2 and [a] commits with it.
-        let persisted = RaftPersistentState(quorumState: QuorumState(leaderEpoch: 1), log: [dataBatch(0, epoch: 1, ["a"])])
-        var cluster = RaftTestCluster(voters: [1, 2, 3], persisted: [1: persisted]) { _, configuration in configuration.fetchMaxBytes = 1 }
+        let persisted = RaftPersistentState(
+            quorumState: QuorumState(leaderEpoch: 1), log: [dataBatch(0, epoch: 1, ["a"])])
+        var cluster = RaftTestCluster(voters: [1, 2, 3], persisted: [1: persisted]) { _, configuration in
+            configuration.fetchMaxBytes = 1
+        }
         var sawMajorityAtOne = false
         for _ in 0..<2_000 {
             cluster.tick(by: 10)
             while cluster.deliverNext() {
                 guard cluster.nodes[1]!.role.name == .leader else { continue }
                 let atOne = cluster.history.filter { $0.key != 1 }.contains { _, outputs in
-                    outputs.contains { if case .send(.fetchRequest(let f), 1) = $0 { f.fetchOffset == 1 } else { false } }
+                    outputs.contains {
+                        if case .send(.fetchRequest(let f), 1) = $0 { f.fetchOffset == 1 } else { false }
+                    }
                 }
                 if atOne { sawMajorityAtOne = true }
                 if let highWatermark = cluster.nodes[1]!.highWatermark { #expect(highWatermark >= 2) }
@@ -89,8 +94,10 @@ import Testing
             if cluster.nodes[1]!.highWatermark != nil { break }
         }
         #expect(sawMajorityAtOne)
-        #expect(cluster.nodes[1]!.role == RaftRoleSummary(
-            name: .leader, epoch: 2, leaderID: 1, votedKey: cluster.configurations[1]!.localKey))
+        #expect(
+            cluster.nodes[1]!.role
+                == RaftRoleSummary(
+                    name: .leader, epoch: 2, leaderID: 1, votedKey: cluster.configurations[1]!.localKey))
         #expect(cluster.nodes[1]!.highWatermark == 2)
         #expect(cluster.committedData(1) == ["a"])
     }

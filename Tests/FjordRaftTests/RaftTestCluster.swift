@@ -30,7 +30,8 @@ struct RaftTestCluster {
         _ id: NodeID, voters: [NodeID], configure: (NodeID, inout RaftConfiguration) -> Void = { _, _ in }
     ) -> RaftConfiguration {
         var configuration = RaftConfiguration(
-            nodeID: id, directoryID: directory(id), voters: voters.map { ReplicaKey(id: $0, directoryID: directory($0)) },
+            nodeID: id, directoryID: directory(id),
+            voters: voters.map { ReplicaKey(id: $0, directoryID: directory($0)) },
             clusterID: clusterID)
         configure(id, &configuration)
         return configuration

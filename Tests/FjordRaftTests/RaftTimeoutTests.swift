@@ -54,8 +54,10 @@ import Testing
         cluster.run(for: 300)
         #expect(cluster.nodes[successors[0]]!.role.name == .leader)
         #expect(cluster.nodes[successors[0]]!.role.epoch == epoch + 1)
-        #expect(cluster.nodes[leader]!.role == RaftRoleSummary(
-            name: .follower, epoch: epoch + 1, leaderID: successors[0], votedKey: nil))
+        #expect(
+            cluster.nodes[leader]!.role
+                == RaftRoleSummary(
+                    name: .follower, epoch: epoch + 1, leaderID: successors[0], votedKey: nil))
     }
 
     @Test func unansweredRequestsAreSentAgainAndLateAnswersOfAnOldRoleAreIgnored() throws {

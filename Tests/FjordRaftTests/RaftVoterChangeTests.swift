@@ -37,13 +37,22 @@ import Testing
                 correlationID: 2, clusterID: RaftTestCluster.clusterID, voterID: 3,
                 voterDirectoryID: RaftTestCluster.directory(3)))
         let blocked = cluster.step(leader, .received(remove, from: Self.admin))
-        #expect(blocked == [.send(.removeRaftVoterResponse(.init(correlationID: 2, errorCode: .requestTimedOut)),
-                                  to: Self.admin)])
+        #expect(
+            blocked == [
+                .send(
+                    .removeRaftVoterResponse(.init(correlationID: 2, errorCode: .requestTimedOut)),
+                    to: Self.admin)
+            ])
         cluster.run(for: 1_000)
-        #expect(answers(cluster, to: Self.admin).contains(.addRaftVoterResponse(.init(correlationID: 1, errorCode: .none))))
+        #expect(
+            answers(cluster, to: Self.admin).contains(.addRaftVoterResponse(.init(correlationID: 1, errorCode: .none))))
         let again = cluster.step(leader, .received(add, from: Self.admin))
-        #expect(again == [.send(.addRaftVoterResponse(.init(correlationID: 1, errorCode: .duplicateVoter)),
-                                to: Self.admin)])
+        #expect(
+            again == [
+                .send(
+                    .addRaftVoterResponse(.init(correlationID: 1, errorCode: .duplicateVoter)),
+                    to: Self.admin)
+            ])
         for id: NodeID in [1, 2, 3, 4] { #expect(cluster.nodes[id]!.voters.map(\.id) == [1, 2, 3, 4]) }
         #expect(cluster.nodes[4]!.isVoter)
 
@@ -82,7 +91,9 @@ import Testing
         #expect(cluster.nodes[leader]!.isVoter == false)
         #expect(cluster.nodes[leader]!.role.name == .leader)
         cluster.run(for: 5_000)
-        #expect(answers(cluster, to: Self.admin).contains(.removeRaftVoterResponse(.init(correlationID: 5, errorCode: .none))))
+        #expect(
+            answers(cluster, to: Self.admin).contains(
+                .removeRaftVoterResponse(.init(correlationID: 5, errorCode: .none))))
         #expect(cluster.roleNames(leader).contains(.resigned))
         let next = try #require(cluster.leader)
         #expect(others.contains(next))
@@ -95,10 +106,16 @@ import Testing
             RaftMessage.RemoveRaftVoterRequest(
                 correlationID: 6, clusterID: RaftTestCluster.clusterID, voterID: 7,
                 voterDirectoryID: RaftTestCluster.directory(7)))
-        #expect(cluster.step(next, .received(unknown, from: Self.admin))
-            == [.send(.removeRaftVoterResponse(.init(correlationID: 6, errorCode: .voterNotFound)), to: Self.admin)])
-        #expect(cluster.step(leader, .received(unknown, from: Self.admin))
-            == [.send(.removeRaftVoterResponse(.init(correlationID: 6, errorCode: .notLeaderOrFollower)),
-                      to: Self.admin)])
+        #expect(
+            cluster.step(next, .received(unknown, from: Self.admin))
+                == [.send(.removeRaftVoterResponse(.init(correlationID: 6, errorCode: .voterNotFound)), to: Self.admin)]
+        )
+        #expect(
+            cluster.step(leader, .received(unknown, from: Self.admin))
+                == [
+                    .send(
+                        .removeRaftVoterResponse(.init(correlationID: 6, errorCode: .notLeaderOrFollower)),
+                        to: Self.admin)
+                ])
     }
 }
