@@ -86,8 +86,7 @@ extension RaftNode {
             response.size >= 0
         else { return }
         download.bytes += response.unalignedRecords.readableBytesView
-        follower.lastLeaderContact = now
-        follower.fetchDeadline = now + configuration.fetchTimeoutMs
+        follower.noteLeaderContact(at: now, fetchTimeoutMs: configuration.fetchTimeoutMs)
         follower.snapshotDownload = download
         update(.follower(follower))
         if Int64(download.bytes.count) >= response.size {

@@ -89,8 +89,7 @@ extension RaftNode {
         guard case .follower(var follower) = state, follower.leaderID == sender, offset == raftLog.endOffset,
             follower.snapshotDownload == nil
         else { return }
-        follower.lastLeaderContact = now
-        follower.fetchDeadline = now + configuration.fetchTimeoutMs
+        follower.noteLeaderContact(at: now, fetchTimeoutMs: configuration.fetchTimeoutMs)
         follower.backoffUntil = nil
         if let diverging = response.divergingEpoch {
             update(.follower(follower))

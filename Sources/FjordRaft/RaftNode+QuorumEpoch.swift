@@ -71,6 +71,7 @@ extension RaftNode {
             follower.fetchDeadline = min(follower.fetchDeadline, deadline)
             // The leader said it is gone: its last fetch no longer counts against pre-votes.
             follower.lastLeaderContact = nil
+            follower.leaderResigned = true
             update(.follower(follower))
         case .unattached(var unattached):
             unattached.electionDeadline = min(unattached.electionDeadline, deadline)

@@ -54,6 +54,18 @@ struct FollowerState: Sendable, Equatable {
     var awaitingPersistThrough: Int64?
     /// Do not fetch again before this (retry backoff after an error).
     var backoffUntil: Int64?
+    /// The leader announced its resignation (EndQuorumEpoch): answers it sent before that, arriving late, must not
+    /// re-arm the shortened fetch timeout nor count as contact against pre-votes.
+    var leaderResigned = false
+}
+
+extension FollowerState {
+    /// A successful answer from the leader: it is alive, the fetch timeout starts over — unless it resigned.
+    mutating func noteLeaderContact(at now: Int64, fetchTimeoutMs: Int64) {
+        guard !leaderResigned else { return }
+        lastLeaderContact = now
+        fetchDeadline = now + fetchTimeoutMs
+    }
 }
 
 /// A follower's partly downloaded snapshot.

@@ -98,4 +98,37 @@ import Testing
         cluster.deliverAll()
         #expect(cluster.nodes[1]!.role.name == .leader)
     }
+
+    @Test func aLateFetchAnswerFromAResignedLeaderDoesNotDelayTheHandover() throws {
+        // Flow:
+        // 1. Three voters; the leader answers both followers' parked fetches with a new batch, then resigns: its
+        //    EndQuorumEpoch requests are queued behind those answers.
+        // 2. The network reorders: EndQuorumEpoch arrives first, then the (successful) fetch answers.
+        // 3. The late answers neither re-arm the followers' shortened fetch timeout nor count as live contact:
+        //    the first successor is prospective at the next tick, the other grants its pre-vote, and a new leader
+        //    leads well within one fetch timeout (found by the simulation, scenario seed 7).
+        var cluster = RaftTestCluster(voters: [1, 2, 3])
+        let elected = cluster.runUntilLeader()
+        let leader = try #require(elected)
+        cluster.run(for: 600)
+        let followers = [1, 2, 3].map { NodeID($0) }.filter { $0 != leader }
+        _ = cluster.nodes[leader]!.propose([ByteBuffer(string: "late")], now: cluster.now)
+        cluster.step(leader, .tick(now: cluster.now))
+        let answers = cluster.queue.filter { $0.message.fetchResponse != nil }
+        #expect(answers.count == 2)
+        cluster.step(leader, .resign)
+        let resignedAt = cluster.now
+        let ends = cluster.queue.filter { if case .endQuorumEpochRequest = $0.message { true } else { false } }
+        cluster.queue = ends + answers
+        while cluster.deliverNext() {}
+        for follower in followers {
+            #expect(cluster.nodes[follower]!.logEndOffset == cluster.nodes[leader]!.logEndOffset)
+        }
+        cluster.tick(by: 10)
+        #expect(cluster.nodes[followers[0]]!.role.name == .prospective)
+        cluster.deliverAll()
+        cluster.run(for: 300)
+        #expect(cluster.nodes[followers[0]]!.role.name == .leader)
+        #expect(cluster.now - resignedAt < cluster.configurations[leader]!.fetchTimeoutMs)
+    }
 }
