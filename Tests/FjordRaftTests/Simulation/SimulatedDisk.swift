@@ -22,6 +22,8 @@ struct SimulatedDisk {
     private(set) var startOffset: Int64 = 0
     /// The log is fsynced below this offset.
     private(set) var durableEndOffset: Int64 = 0
+    /// What a crash really keeps: `durableEndOffset` unless the disk lied about an fsync (a test's broken disk).
+    private var trulyDurableEndOffset: Int64 = 0
 
     var endOffset: Int64 { batches.last?.nextOffset ?? startOffset }
     /// Everything below this offset is in the snapshot (0 without one).
@@ -76,11 +78,14 @@ struct SimulatedDisk {
             batches.removeSubrange(index...)
         }
         durableEndOffset = min(durableEndOffset, endOffset)
+        trulyDurableEndOffset = min(trulyDurableEndOffset, endOffset)
     }
 
-    /// The simulated fsync completes: everything appended so far is durable. Returns the durable end offset.
-    mutating func fsync() -> Int64 {
+    /// The simulated fsync completes: everything appended so far is durable. Returns the durable end offset. A
+    /// lying disk (`honest: false`) claims so, but a crash loses what it claimed.
+    mutating func fsync(honest: Bool = true) -> Int64 {
         durableEndOffset = endOffset
+        if honest { trulyDurableEndOffset = endOffset }
         return durableEndOffset
     }
 
@@ -95,6 +100,7 @@ struct SimulatedDisk {
         batches = []
         startOffset = newSnapshot.id.offset
         durableEndOffset = startOffset
+        trulyDurableEndOffset = startOffset
     }
 
     /// Deletes the batches wholly before `offset`, which the latest snapshot must cover.
@@ -112,10 +118,11 @@ struct SimulatedDisk {
     /// The process dies: the unsynced tail is lost except its first `keptUnsyncedBatches` whole batches. Returns the
     /// lowest offset that was lost (the log end when nothing was).
     mutating func crash(keptUnsyncedBatches: Int) -> Int64 {
-        let firstUnsynced = batches.firstIndex { $0.baseOffset >= durableEndOffset } ?? batches.count
+        let firstUnsynced = batches.firstIndex { $0.baseOffset >= trulyDurableEndOffset } ?? batches.count
         let keep = min(batches.count, firstUnsynced + keptUnsyncedBatches)
         if keep < batches.count { batches.removeSubrange(keep...) }
         durableEndOffset = endOffset
+        trulyDurableEndOffset = endOffset
         return endOffset
     }
 
@@ -134,6 +141,7 @@ struct SimulatedDisk {
         batches.removeAll { $0.baseOffset < snapshotEnd }
         startOffset = max(startOffset, snapshotEnd)
         durableEndOffset = endOffset
+        trulyDurableEndOffset = endOffset
         return RaftPersistentState(quorumState: quorumState, snapshot: snapshot, log: batches)
     }
 }

@@ -1,4 +1,5 @@
 import FjordRaft
+import KafkaProtocol
 import NIOCore
 import Testing
 
@@ -68,13 +69,18 @@ import Testing
     }
 
     @Test func eventsComeOutInTimeThenSchedulingOrder() {
-        // Flow: events scheduled out of order come out by time, ties in the order they were scheduled.
-        var queue = EventQueue<String>()
-        for (time, name) in [(5, "c"), (1, "a"), (5, "d"), (3, "b"), (1, "a2")] {
-            queue.schedule(name, at: Int64(time))
+        // Flow: events scheduled out of order come out by time, ties in the order they were scheduled; slots freed
+        // by popped events are reused without mixing events up.
+        var queue = EventQueue()
+        for (time, node) in [(5, 3), (1, 1), (5, 4), (3, 2), (1, 11)] {
+            queue.schedule(.tick(NodeID(node), incarnation: 0), at: Int64(time))
         }
-        var order: [String] = []
-        while let (_, event) = queue.pop() { order.append(event) }
-        #expect(order == ["a", "a2", "b", "c", "d"])
+        var order: [NodeID] = []
+        while let (_, event) = queue.pop() {
+            guard case .tick(let node, _) = event else { continue }
+            order.append(node)
+            if node == 2 { queue.schedule(.tick(9, incarnation: 0), at: 4) }
+        }
+        #expect(order == [1, 11, 2, 9, 3, 4])
     }
 }

@@ -51,4 +51,10 @@ struct SimulatedStateMachine {
     }
 
     init() {}
+
+    /// Whether `bytes` (a snapshot's) are exactly the start of this state machine's encoding: then the snapshot holds
+    /// a prefix of what was applied here, entry for entry.
+    func encodingStarts(with bytes: ByteBuffer) -> Bool {
+        encoded.getSlice(at: encoded.readerIndex, length: bytes.readableBytes) == bytes
+    }
 }

@@ -20,18 +20,21 @@ struct SimulationParameters {
     var fetchMaxBytes: Int = 2048
 
     /// The driver ticks each node after a delay drawn from here (milliseconds).
-    var tickIntervalMs: ClosedRange<Int64> = 4...10
+    var tickIntervalMs: ClosedRange<Int64> = 5...12
     /// A simulated fsync completes after a delay drawn from here.
     var fsyncDelayMs: ClosedRange<Int64> = 1...6
     /// Clients propose to every node that believes it leads after a delay drawn from here.
     var proposalIntervalMs: ClosedRange<Int64> = 15...50
+    /// Off only in the test that proves the simulation catches a lying disk: fsync then reports the log persisted,
+    /// but a crash loses everything fsynced since the start.
+    var fsyncIsHonest = true
     /// Each node's driver snapshots its state machine after a delay drawn from here.
-    var snapshotIntervalMs: ClosedRange<Int64> = 150...500
+    var snapshotIntervalMs: ClosedRange<Int64> = 200...600
 
     /// The faulty part of the run (faults start and heal within it); a calm phase of `finalCalmMs` follows.
-    var faultyDurationMs: Int64 = 2_000
+    var faultyDurationMs: Int64 = 1_600
     /// How many election rounds (timeout, randomized wait, backoff) the liveness bound allows for split votes.
-    var electionRounds: Int64 = 5
+    var electionRounds: Int64 = 3
 
     init(voterCount: Int, observerCount: Int) {
         self.voterCount = voterCount
@@ -63,7 +66,7 @@ struct SimulationParameters {
 
     /// After the liveness bound of the final calm phase, every running node must have applied everything committed
     /// by then within this long.
-    var catchUpMs: Int64 { 4 * fetchTimeoutMs }
+    var catchUpMs: Int64 { 3 * fetchTimeoutMs }
 
     func directoryID(of node: NodeID) -> KafkaUUID { KafkaUUID(high: 0xF10D, low: UInt64(node)) }
 

@@ -2,7 +2,7 @@ import FjordRaft
 import KafkaProtocol
 import NIOCore
 
-/// The simulation's snapshot format: every applied entry in order as (epoch, kind, length, bytes) up to the end of
+/// The simulation's snapshot format: every applied entry in order as (epoch, length, kind, bytes) up to the end of
 /// the bytes, control records in their Kafka encoding at the newest version. Opaque to the core, so a FetchSnapshot
 /// transfer that loses, repeats or reorders chunks shows up as bytes that do not decode to the snapshot's id.
 enum SnapshotCodec {
@@ -16,25 +16,31 @@ enum SnapshotCodec {
     /// Appends one entry: the state machine keeps its snapshot bytes up to date as it applies, so that taking a
     /// snapshot costs a copy, not an encoding of everything.
     static func append(_ entry: LogEntry, to buffer: inout ByteBuffer) {
-        buffer.writeInteger(entry.epoch)
         let kind: Kind
-        var body = ByteBuffer()
+        var body: ByteBuffer
         switch entry.record {
         case .data(let bytes):
             kind = .data
             body = bytes
         case .leaderChange(let message):
             kind = .leaderChange
+            body = ByteBuffer()
             message.write(to: &body, version: LeaderChangeMessage.validVersions.upperBound)
         case .voters(let record):
             kind = .voters
+            body = ByteBuffer()
             record.write(to: &body, version: VotersRecord.validVersions.upperBound)
         case .kraftVersion(let record):
             kind = .kraftVersion
+            body = ByteBuffer()
             record.write(to: &body, version: KRaftVersionRecord.validVersions.upperBound)
         }
-        buffer.writeInteger(kind.rawValue)
-        buffer.writeInteger(UInt32(body.readableBytes))
+        // The 9-byte header in one write: NIO's generic integer writes are slow in the debug build `swift test` runs.
+        let length = UInt32(body.readableBytes)
+        let header: (UInt32, UInt32, UInt8) = (
+            UInt32(bitPattern: entry.epoch).bigEndian, length.bigEndian, kind.rawValue
+        )
+        withUnsafeBytes(of: header) { buffer.writeBytes(UnsafeRawBufferPointer(rebasing: $0[0..<9])) }
         buffer.writeImmutableBuffer(body)
     }
 
@@ -43,8 +49,8 @@ enum SnapshotCodec {
         var entries: [LogEntry] = []
         while buffer.readableBytes > 0 {
             guard let epoch = buffer.readInteger(as: Int32.self),
-                let kind = buffer.readInteger(as: UInt8.self).flatMap(Kind.init(rawValue:)),
                 let length = buffer.readInteger(as: UInt32.self),
+                let kind = buffer.readInteger(as: UInt8.self).flatMap(Kind.init(rawValue:)),
                 var body = buffer.readSlice(length: Int(length)),
                 let record = record(kind, from: &body)
             else { return nil }
