@@ -28,12 +28,9 @@ extension RaftNode {
         switch state {
         case .leader:
             maybeAdvanceLeaderHighWatermark(into: &outputs)
-        case .follower(var follower):
-            if let awaited = follower.awaitingPersistThrough, persisted >= awaited {
-                follower.awaitingPersistThrough = nil
-                update(.follower(follower))
-                maybeSendFetch(into: &outputs)
-            }
+        case .follower, .unattached:
+            // A fetch held back until the log was durable can go now.
+            maybeSendFetch(into: &outputs)
         default:
             break
         }

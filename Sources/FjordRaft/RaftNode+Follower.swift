@@ -3,12 +3,14 @@ import KafkaProtocol
 /// Fetch (API 1) on the fetching side: followers pull from their leader, observers from the leader or, while it
 /// is unknown or silent, from any voter (whose answer names the leader).
 extension RaftNode {
-    /// Sends the next Fetch (or FetchSnapshot chunk) if nothing is in flight, the last append is persisted and no
-    /// backoff is running.
+    /// Sends the next Fetch (or FetchSnapshot chunk) if nothing is in flight, the whole log is persisted and no
+    /// backoff is running. Waiting for the fsync makes the fetch offset durable, which is what lets the leader count
+    /// it towards the high watermark; it holds across role changes, so it is checked on the log, not on the role.
     mutating func maybeSendFetch(into outputs: inout [RaftOutput]) {
+        guard persistedEndOffset >= raftLog.endOffset else { return }
         switch state {
         case .follower(let follower):
-            guard follower.awaitingPersistThrough == nil, now >= (follower.backoffUntil ?? now) else { return }
+            guard now >= (follower.backoffUntil ?? now) else { return }
             // A voter only ever fetches from its leader; an observer whose leader went quiet asks any voter.
             let target: NodeID
             if isVoter || now < follower.fetchDeadline {
@@ -99,10 +101,7 @@ extension RaftNode {
             update(.follower(follower))
         } else {
             let appended = appendFetched(response.batches, upToEpoch: follower.epoch)
-            if !appended.isEmpty {
-                outputs.append(.appendLog(appended))
-                follower.awaitingPersistThrough = raftLog.endOffset
-            }
+            if !appended.isEmpty { outputs.append(.appendLog(appended)) }
             update(.follower(follower))
             // A follower's high watermark is the leader's, capped by its own log, and never goes back.
             let highWatermark = min(response.highWatermark, raftLog.endOffset)

@@ -64,7 +64,7 @@ extension RaftNode {
         if case .follower(let follower) = state, follower.epoch == epoch, follower.leaderID == leader { return }
         let follower = FollowerState(
             epoch: epoch, leaderID: leader, fetchDeadline: now + configuration.fetchTimeoutMs, lastLeaderContact: nil,
-            snapshotDownload: nil, awaitingPersistThrough: nil, backoffUntil: nil)
+            snapshotDownload: nil, backoffUntil: nil)
         transition(to: .follower(follower), into: &outputs)
         maybeSendFetch(into: &outputs)
     }

@@ -112,7 +112,7 @@ extension RaftNode {
             state = .follower(
                 FollowerState(
                     epoch: epoch, leaderID: leader, fetchDeadline: now + configuration.fetchTimeoutMs,
-                    lastLeaderContact: nil, snapshotDownload: nil, awaitingPersistThrough: nil, backoffUntil: nil))
+                    lastLeaderContact: nil, snapshotDownload: nil, backoffUntil: nil))
         } else if let voted = quorumState.votedKey, isVoter {
             state = .voted(VotedState(epoch: epoch, votedKey: voted, electionDeadline: deadline))
         } else {

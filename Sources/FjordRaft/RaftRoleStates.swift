@@ -50,8 +50,6 @@ struct FollowerState: Sendable, Equatable {
     var lastLeaderContact: Int64?
     /// A snapshot being downloaded from the leader: its id, the bytes so far.
     var snapshotDownload: SnapshotDownload?
-    /// Set after `.appendLog` until the driver reports `.persisted` through this offset: no fetch before.
-    var awaitingPersistThrough: Int64?
     /// Do not fetch again before this (retry backoff after an error).
     var backoffUntil: Int64?
     /// The leader announced its resignation (EndQuorumEpoch): answers it sent before that, arriving late, must not

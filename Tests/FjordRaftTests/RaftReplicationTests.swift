@@ -65,6 +65,43 @@ import Testing
         #expect(cluster.committedData(leader) == ["p"])
     }
 
+    @Test func aFetchOffsetIsDurableEvenAcrossALeaderChange() throws {
+        // Flow:
+        // 1. Node 2 learns leader 1 of epoch 1 (BeginQuorumEpoch) and fetches at 0; the answer brings [a], which
+        //    is appended but not yet persisted.
+        // 2. Before the fsync, BeginQuorumEpoch of epoch 2 from node 3 arrives: node 2 follows 3 but sends no Fetch,
+        //    because offset 1 is not durable (a leader would count it towards the high watermark).
+        // 3. `.persisted(through: 1)` releases the Fetch to node 3 at offset 1 with last epoch 1.
+        var cluster = RaftTestCluster(voters: [1, 2, 3])
+        cluster.autoPersist = false
+        func begin(_ leader: NodeID, epoch: Int32, id: Int32) -> RaftMessage {
+            .beginQuorumEpochRequest(
+                RaftMessage.BeginQuorumEpochRequest(
+                    correlationID: id, clusterID: RaftTestCluster.clusterID, voterID: 2,
+                    voterDirectoryID: RaftTestCluster.directory(2), leaderID: leader, leaderEpoch: epoch))
+        }
+        func fetches(_ outputs: [RaftOutput]) -> [(RaftMessage.FetchRequest, NodeID)] {
+            outputs.compactMap { if case .send(.fetchRequest(let f), let to) = $0 { (f, to) } else { nil } }
+        }
+        let first = fetches(cluster.step(2, .received(begin(1, epoch: 1, id: 1), from: 1)))
+        let request = try #require(first.first?.0)
+        #expect(request.fetchOffset == 0)
+        let answer = RaftMessage.fetchResponse(
+            RaftMessage.FetchResponse(
+                correlationID: request.correlationID, highWatermark: 0, logStartOffset: 0,
+                currentLeader: LeaderAndEpoch(leaderID: 1, epoch: 1), batches: [dataBatch(0, epoch: 1, ["a"])]))
+        let appended = cluster.step(2, .received(answer, from: 1))
+        #expect(appended.contains(.appendLog([dataBatch(0, epoch: 1, ["a"])])))
+        #expect(fetches(appended).isEmpty)
+        let moved = cluster.step(2, .received(begin(3, epoch: 2, id: 2), from: 3))
+        #expect(cluster.nodes[2]!.role.leaderID == 3)
+        #expect(fetches(moved).isEmpty)
+        let released = fetches(cluster.step(2, .persisted(through: 1)))
+        #expect(released.map(\.1) == [3])
+        #expect(released.first?.0.fetchOffset == 1)
+        #expect(released.first?.0.lastFetchedEpoch == 1)
+    }
+
     @Test func theHighWatermarkWaitsForTheLeaderChangeOfTheNewEpoch() throws {
         // Flow:
         // 1. Node 1 holds [a] of epoch 1, uncommitted; nodes 2 and 3 are empty. Fetches carry one batch each
