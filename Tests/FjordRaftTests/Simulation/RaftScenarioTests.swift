@@ -1,9 +1,3 @@
-// KNOWN-FAILING: gracefulResignationHandsOverFasterThanAFetchTimeout (seed 7 of the scenario cluster): the first
-// preferred successor gets EndQuorumEpoch, but a fetch answer (error NONE) that the resigned leader sends 1 ms later
-// re-arms its fetch timeout and makes it refuse the second successor's pre-vote as "still has a leader"; the new
-// leader comes only after a full fetch timeout (226 ms after the resignation, fetch timeout 200 ms), slower than
-// after a crash. Kafka's first preferred successor stands at once. Marked `withKnownIssue` until the core is fixed.
-
 import FjordRaft
 import KafkaProtocol
 import Testing
@@ -112,10 +106,7 @@ import Testing
             return simulation.nodes[leader]!.role!.epoch > epoch
         }
         #expect(successor)
-        withKnownIssue("KNOWN-FAILING (see the top of this file): a resigned leader's fetch answer re-arms the timeout")
-        {
-            #expect(simulation.now - resignedAt < simulation.parameters.fetchTimeoutMs)
-        }
+        #expect(simulation.now - resignedAt < simulation.parameters.fetchTimeoutMs)
         #expect(try newLeaderCommits(&simulation, other: old, after: epoch, entries: 3, within: 1_000))
     }
 
