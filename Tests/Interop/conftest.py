@@ -164,15 +164,17 @@ def start_fjord(tmp_path: Path, node_id: int = 1, overrides: dict[str, str] | No
 
 
 def _wait_for_metrics(broker: BrokerProcess, port: int, timeout: float = START_TIMEOUT_S) -> int:
-    """The metrics listener binds just after the Kafka one: wait for it. Port 0 is read from the
-    broker's `metrics listening ... port=N` log line."""
+    """The metrics listener binds just after the Kafka one: wait for it and for the broker's `ready` line. Port 0
+    is read from the broker's `metrics listening ... port=N` log line."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and broker.alive():
         if port == 0:
             for line in broker.log_text().splitlines():
                 if "metrics listening" in line and "port=" in line:
                     port = int(line.split("port=", 1)[1].split()[0])
-        if port:
+        # Listening is not serving: /health answers 200 only once the broker has logged `ready` (a loaded
+        # machine once caught /health between the two, answering 503).
+        if port and "[FjordBroker] ready" in broker.log_text():
             try:
                 with socket.create_connection(("127.0.0.1", port), timeout=0.5):
                     return port
