@@ -1,7 +1,8 @@
 import KafkaProtocol
 
-/// The role of a Raft node, each with its own state. The legal edges are listed on
-/// `RaftNode.transition(to:)` in RaftRole+Transitions.swift, the only place that assigns a role.
+/// The role of a Raft node, each with its own state type (`UnattachedState`, `VotedState`, `ProspectiveState`,
+/// `CandidateState`, `LeaderState`, `FollowerState`, `ResignedState`, one file each). The legal edges are listed in
+/// RaftRole+Transitions.swift, the only place that assigns a role.
 enum RaftRole: Sendable, Equatable {
     case unattached(UnattachedState)
     case voted(VotedState)
