@@ -102,6 +102,35 @@ import Testing
         #expect(released.first?.0.lastFetchedEpoch == 1)
     }
 
+    @Test func aFollowerOfAnOldEpochIsFencedAndLearnsTheNewLeaderFromTheAnswer() throws {
+        // Flow:
+        // 1. Node 3 restarts following leader 1 in epoch 1, while node 1 already follows node 2 in epoch 2; node 3
+        //    fetches from node 1.
+        // 2. Node 1, now a follower of 2 in epoch 2, answers node 3's fetch (current leader epoch 1) with
+        //    FENCED_LEADER_EPOCH and currentLeader (2, epoch 2).
+        // 3. Node 3 moves to epoch 2 (persisted), follows node 2 and fetches from it.
+        let old = RaftPersistentState(quorumState: QuorumState(leaderEpoch: 1, leaderID: 1))
+        let current = RaftPersistentState(quorumState: QuorumState(leaderEpoch: 2, leaderID: 2))
+        var cluster = RaftTestCluster(voters: [1, 2, 3], persisted: [1: current, 3: old])
+        cluster.now = 10
+        let fetch = try #require(
+            cluster.step(3, .tick(now: cluster.now)).compactMap { output -> RaftMessage.FetchRequest? in
+                if case .send(.fetchRequest(let request), 1) = output { request } else { nil }
+            }.first)
+        #expect(fetch.currentLeaderEpoch == 1)
+        let answer = try #require(
+            cluster.step(1, .received(.fetchRequest(fetch), from: 3)).compactMap { output -> RaftMessage? in
+                if case .send(let message, 3) = output { message } else { nil }
+            }.first)
+        #expect(answer.fetchResponse?.partitionErrorCode == .fencedLeaderEpoch)
+        #expect(answer.fetchResponse?.currentLeader == LeaderAndEpoch(leaderID: 2, epoch: 2))
+        let moved = cluster.step(3, .received(answer, from: 1))
+        #expect(moved.first == .persistQuorumState(QuorumState(leaderEpoch: 2, leaderID: 2)))
+        #expect(cluster.nodes[3]!.role.leaderID == 2)
+        #expect(
+            moved.contains { if case .send(.fetchRequest(let f), 2) = $0 { f.currentLeaderEpoch == 2 } else { false } })
+    }
+
     @Test func theHighWatermarkWaitsForTheLeaderChangeOfTheNewEpoch() throws {
         // Flow:
         // 1. Node 1 holds [a] of epoch 1, uncommitted; nodes 2 and 3 are empty. Fetches carry one batch each

@@ -118,4 +118,48 @@ import Testing
                         to: Self.admin)
                 ])
     }
+
+    @Test func aVoterUpdatesItsEndpointsThroughTheLeader() throws {
+        // Flow:
+        // 1. Voters 1-3 elect a leader; UpdateRaftVoter for a follower with a stale epoch is FENCED_LEADER_EPOCH.
+        // 2. With the current epoch it appends a VotersRecord carrying the new endpoint and answers with the
+        //    leader once that commits; every node's voter set is unchanged in membership.
+        var cluster = RaftTestCluster(voters: [1, 2, 3])
+        let elected = cluster.runUntilLeader()
+        let leader = try #require(elected)
+        cluster.run(for: 500)
+        let epoch = cluster.nodes[leader]!.role.epoch
+        let voter = [1, 2, 3].map { NodeID($0) }.first { $0 != leader }!
+        let endpoint = VotersRecord.Endpoint(name: "CONTROLLER", host: "node\(voter)", port: 9093)
+        func update(epoch: Int32, id: Int32) -> RaftMessage {
+            .updateRaftVoterRequest(
+                RaftMessage.UpdateRaftVoterRequest(
+                    correlationID: id, clusterID: RaftTestCluster.clusterID, currentLeaderEpoch: epoch,
+                    voterID: voter, voterDirectoryID: RaftTestCluster.directory(voter), listeners: [endpoint],
+                    kRaftVersionFeature: VotersRecord.KRaftVersionFeature(
+                        minSupportedVersion: 0, maxSupportedVersion: 1)))
+        }
+        let fenced = cluster.step(leader, .received(update(epoch: epoch - 1, id: 1), from: voter))
+        #expect(
+            fenced == [
+                .send(
+                    .updateRaftVoterResponse(
+                        .init(
+                            correlationID: 1, errorCode: .fencedLeaderEpoch,
+                            currentLeader: LeaderAndEpoch(leaderID: leader, epoch: epoch))), to: voter)
+            ])
+        cluster.step(leader, .received(update(epoch: epoch, id: 2), from: voter))
+        cluster.run(for: 1_000)
+        #expect(
+            answers(cluster, to: voter).contains(
+                .updateRaftVoterResponse(
+                    .init(
+                        correlationID: 2, errorCode: .none,
+                        currentLeader: LeaderAndEpoch(leaderID: leader, epoch: epoch)))))
+        let records = cluster.nodes[leader]!.committedLog.flatMap(\.records).compactMap { record -> VotersRecord? in
+            if case .voters(let voters) = record { voters } else { nil }
+        }
+        #expect(records.last?.voters.first { $0.voterID == voter }?.endpoints == [endpoint])
+        for id: NodeID in [1, 2, 3] { #expect(cluster.nodes[id]!.voters.map(\.id) == [1, 2, 3]) }
+    }
 }
