@@ -107,6 +107,7 @@ let package = Package(
             name: "FjordBroker",
             dependencies: [
                 "KafkaProtocol", "KafkaRecords", "FjordStorage", "FjordController", "FjordGroups", "FjordTransactions",
+                "FjordRaft",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -186,7 +187,7 @@ let package = Package(
         ),
         .testTarget(
             name: "FjordControllerTests",
-            dependencies: ["FjordController", "KafkaProtocol"]
+            dependencies: ["FjordController", "KafkaProtocol", "FjordTestSupport"]
         ),
         .testTarget(
             name: "FjordGroupsTests",
@@ -218,6 +219,7 @@ let package = Package(
             name: "FjordBrokerTests",
             dependencies: [
                 "FjordBroker", "FjordController", "FjordStorage", "KafkaProtocol", "KafkaRecords", "FjordTestSupport",
+                "FjordRaft",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOTestUtils", package: "swift-nio"),

@@ -21,7 +21,7 @@ public final class Broker: Service, Sendable {
     static let metadataTopicID = KafkaUUID(high: 0, low: 1)
 
     public let configuration: BrokerConfiguration
-    private let logger: Logger
+    let logger: Logger
     private let boundPortsBox = NIOLockedValueBox<[Int]>([])
     private let metricsPortBox = NIOLockedValueBox<Int?>(nil)
     /// True from the moment the listeners are up until shutdown starts: what `/health` reports.
@@ -46,51 +46,30 @@ public final class Broker: Service, Sendable {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.networkThreads)
         let logManager = LogManager(dataDirectories: configuration.logDirs, logger: logger)
         do {
-            let services = try openLogs(logManager: logManager, clusterID: meta.clusterID, threadPool: threadPool)
-            let server = try await startServer(services: services, group: group)
-            boundPortsBox.withLockedValue { $0 = server.boundPorts }
-            let metricsServer: MetricsServer?
+            let kraft = configuration.isKRaftMode
+            let services = try openLogs(
+                logManager: logManager, clusterID: meta.clusterID, threadPool: threadPool, throughQuorum: kraft)
+            // KRaft mode: the controller listener and the quorum's driver come first; the broker side waits until
+            // the metadata image has caught up with the quorum (`serve`).
+            let quorum = kraft ? try await startQuorum(services: services, meta: meta, group: group) : nil
             do {
-                metricsServer = try await startMetricsServer(services: services, group: group)
+                try await withThrowingTaskGroup(of: Void.self) { tasks in
+                    if let quorum { tasks.addTask { try await quorum.driver.run() } }
+                    tasks.addTask {
+                        try await self.serve(
+                            services: services, quorum: quorum, logManager: logManager, group: group,
+                            threadPool: threadPool)
+                    }
+                    // The first to end (serving after a graceful shutdown, or a driver that failed) ends the other.
+                    try await tasks.next()
+                    tasks.cancelAll()
+                    while try await tasks.next() != nil {}
+                }
             } catch {
-                await server.close()
+                await quorum?.server.close()
                 throw error
             }
-            servingBox.withLockedValue { $0 = true }
-            logger.info(
-                "ready",
-                metadata: ["ports": "\(server.boundPorts)", "metrics.port": "\(metricsPort.map(String.init) ?? "off")"])
-            // The storage services run until the graceful shutdown that ends this node, then stop with it.
-            try await withThrowingTaskGroup(of: Void.self) { tasks in
-                tasks.addTask { try await self.makeFlusher(logManager: logManager, threadPool: threadPool).run() }
-                tasks.addTask { try await self.makeRetention(logManager: logManager, threadPool: threadPool).run() }
-                tasks.addTask {
-                    try await self.makeCleaner(
-                        logManager: logManager, replicas: services.replicas, threadPool: threadPool
-                    ).run()
-                }
-                // Session expiry, rebalance timeouts and offset expiry of the group coordinator.
-                tasks.addTask {
-                    try await GroupCoordinatorService(coordinator: services.groups, threadPool: threadPool).run()
-                }
-                // Timed-out transactions and idle transactional ids.
-                tasks.addTask {
-                    try await TransactionCoordinatorService(
-                        coordinator: services.transactions, threadPool: threadPool,
-                        interval: .milliseconds(Int64(self.configuration.transactionAbortTimedOutCheckIntervalMs))
-                    ).run()
-                }
-                try? await gracefulShutdown()
-                tasks.cancelAll()
-                while (try? await tasks.next()) != nil {}
-            }
-            logger.info("shutting down")
-            servingBox.withLockedValue { $0 = false }
-            // Order matters: stop answering probes and scrapes (a stopping broker is not healthy); stop accepting; let blocking work already queued (metadata commits, topic creation)
-            // finish while the event loops can still take its results; close the connections; then save producer
-            // state and close every log, so nothing writes to a log after it is closed.
-            await metricsServer?.close()
-            await server.close()
+            await quorum?.server.close()
             try? await threadPool.shutdownGracefully()
             try? await group.shutdownGracefully()
             services.writeProducerSnapshots()
@@ -104,9 +83,74 @@ public final class Broker: Service, Sendable {
         logger.info("stopped")
     }
 
+    /// The broker side: once the metadata image is current (at once for a node alone; after catching up with the
+    /// quorum in KRaft mode), loads the coordinators, opens the broker listeners and runs the storage and
+    /// coordinator services until a graceful shutdown, then closes the listeners.
+    private func serve(
+        services: BrokerServices, quorum: QuorumRuntime?, logManager: LogManager, group: MultiThreadedEventLoopGroup,
+        threadPool: NIOThreadPool
+    ) async throws {
+        if let quorum {
+            guard try await waitUntilCaughtUp(quorum.driver) else { return }
+            try await threadPool.runIfActive {
+                try services.groups.load()
+                try services.transactions.load()
+            }
+        }
+        let server = try await startServer(services: services, group: group, quorum: quorum)
+        boundPortsBox.withLockedValue { $0 = boundPortsInListenerOrder(broker: server, controller: quorum?.server) }
+        let metricsServer: MetricsServer?
+        do {
+            metricsServer = try await startMetricsServer(services: services, group: group)
+        } catch {
+            await server.close()
+            throw error
+        }
+        servingBox.withLockedValue { $0 = true }
+        logger.info(
+            "ready",
+            metadata: ["ports": "\(server.boundPorts)", "metrics.port": "\(metricsPort.map(String.init) ?? "off")"])
+        // The storage services run until the graceful shutdown that ends this node, then stop with it.
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await self.makeFlusher(logManager: logManager, threadPool: threadPool).run() }
+            tasks.addTask { try await self.makeRetention(logManager: logManager, threadPool: threadPool).run() }
+            tasks.addTask {
+                try await self.makeCleaner(
+                    logManager: logManager, replicas: services.replicas, threadPool: threadPool
+                ).run()
+            }
+            // Session expiry, rebalance timeouts and offset expiry of the group coordinator.
+            tasks.addTask {
+                try await GroupCoordinatorService(coordinator: services.groups, threadPool: threadPool).run()
+            }
+            // Timed-out transactions and idle transactional ids.
+            tasks.addTask {
+                try await TransactionCoordinatorService(
+                    coordinator: services.transactions, threadPool: threadPool,
+                    interval: .milliseconds(Int64(self.configuration.transactionAbortTimedOutCheckIntervalMs))
+                ).run()
+            }
+            try? await gracefulShutdown()
+            tasks.cancelAll()
+            while (try? await tasks.next()) != nil {}
+        }
+        logger.info("shutting down")
+        servingBox.withLockedValue { $0 = false }
+        // Order matters: stop answering probes and scrapes (a stopping broker is not healthy); stop accepting; the
+        // caller then lets blocking work already queued (metadata commits, topic creation) finish while the event
+        // loops can still take its results, closes the connections, saves producer state and closes every log, so
+        // nothing writes to a log after it is closed.
+        await metricsServer?.close()
+        await server.close()
+    }
+
     /// Opens every partition log (recovering after an unclean stop), then replays the metadata log into the image
     /// and the replicas. Internal, not private: the handler tests build their services with it (`BrokerHarness`).
-    func openLogs(logManager: LogManager, clusterID: String, threadPool: NIOThreadPool) throws -> BrokerServices {
+    /// `throughQuorum` (KRaft mode): the metadata log is the quorum's — not replayed here, and the coordinators are
+    /// loaded only once the quorum's driver has caught up (`serve`).
+    func openLogs(logManager: LogManager, clusterID: String, threadPool: NIOThreadPool, throughQuorum: Bool = false)
+        throws -> BrokerServices
+    {
         try logManager.loadExisting { topicPartition in
             topicPartition.topic == MetadataService.topicName ? MetadataService.logConfiguration : LogConfiguration()
         }
@@ -131,28 +175,51 @@ public final class Broker: Service, Sendable {
             logger: logger
         )
         let metadata = MetadataService(log: metadataLog, publisher: publisher, replicas: replicas, logger: logger)
-        try metadata.load()
+        if throughQuorum {
+            metadata.awaitQuorumCatchUp()
+        } else {
+            try metadata.load()
+        }
         let services = BrokerServices(
             configuration: configuration, metadata: metadata, replicas: replicas, threadPool: threadPool,
             clock: SystemStorageClock(), metrics: BrokerMetrics(partitionLevel: configuration.metricsPartitionLevel),
             logger: logger
         )
-        try services.groups.load()
-        // After the groups: finishing an interrupted transaction may complete offsets in __consumer_offsets.
-        try services.transactions.load()
+        if !throughQuorum {
+            try services.groups.load()
+            // After the groups: finishing an interrupted transaction may complete offsets in __consumer_offsets.
+            try services.transactions.load()
+        }
         return services
     }
 
-    /// Every API this broker serves. ApiVersions is derived from this list.
-    static func makeRegistry(services: BrokerServices) -> (APIRegistry, ApiVersionsHandler) {
+    /// Every API this broker serves. ApiVersions is derived from this list. On a node of a metadata quorum the
+    /// admin requests that change metadata are forwarded to the active controller (`ForwardingHandler`), and
+    /// DescribeQuorum is served.
+    static func makeRegistry(services: BrokerServices, quorum: QuorumRuntime? = nil) -> (
+        APIRegistry, ApiVersionsHandler
+    ) {
         let publisher = services.metadata.publisher
         var registry = APIRegistry(ioThreads: services.threadPool)
+        func registerAdmin<Handler: TypedAPIHandler>(_ handler: Handler) {
+            if let quorum {
+                registry.register(ForwardingHandler(inner: handler, quorum: quorum))
+            } else {
+                registry.register(handler)
+            }
+        }
+        if let quorum {
+            registry.register(
+                DescribeQuorumHandler(
+                    driver: quorum.driver, endpoints: quorum.endpoints,
+                    listenerName: services.configuration.controllerListenerNames.first ?? "CONTROLLER"))
+        }
         registry.register(ProduceHandler(services: services))
         registry.register(FetchHandler(services: services))
         registry.register(ListOffsetsHandler(services: services))
         registry.register(MetadataHandler(metadata: publisher, services: services))
-        registry.register(CreateTopicsHandler(services: services))
-        registry.register(DeleteTopicsHandler(services: services))
+        registerAdmin(CreateTopicsHandler(services: services))
+        registerAdmin(DeleteTopicsHandler(services: services))
         registry.register(DeleteRecordsHandler(services: services))
         registry.register(InitProducerIDHandler(services: services))
         registry.register(AddPartitionsToTxnHandler(services: services))
@@ -165,10 +232,10 @@ public final class Broker: Service, Sendable {
         registry.register(WriteTxnMarkersHandler(services: services))
         registry.register(OffsetForLeaderEpochHandler(services: services))
         registry.register(DescribeConfigsHandler(services: services))
-        registry.register(AlterConfigsHandler(services: services))
+        registerAdmin(AlterConfigsHandler(services: services))
         registry.register(DescribeLogDirsHandler(services: services))
-        registry.register(CreatePartitionsHandler(services: services))
-        registry.register(IncrementalAlterConfigsHandler(services: services))
+        registerAdmin(CreatePartitionsHandler(services: services))
+        registerAdmin(IncrementalAlterConfigsHandler(services: services))
         registry.register(DescribeClusterHandler(metadata: publisher))
         registry.register(DescribeTopicPartitionsHandler(metadata: publisher))
         registry.register(GetTelemetrySubscriptionsHandler())
@@ -191,26 +258,28 @@ public final class Broker: Service, Sendable {
         return (registry, apiVersions)
     }
 
-    private func startServer(services: BrokerServices, group: MultiThreadedEventLoopGroup) async throws -> KafkaServer {
-        let (registry, apiVersions) = Self.makeRegistry(services: services)
+    /// Binds the broker listeners (in KRaft mode every listener but the controller's, which `startQuorum` bound).
+    private func startServer(services: BrokerServices, group: MultiThreadedEventLoopGroup, quorum: QuorumRuntime?)
+        async throws -> KafkaServer
+    {
+        let (registry, apiVersions) = Self.makeRegistry(services: services, quorum: quorum)
+        let controllerNames = Set(configuration.controllerListenerNames)
+        let listeners = configuration.listeners.filter { !controllerNames.contains($0.name) }
         let server = try await KafkaServer.bind(
-            listeners: configuration.listeners, group: group, registry: registry, apiVersions: apiVersions,
+            listeners: listeners, group: group, registry: registry, apiVersions: apiVersions,
             maximumFrameBytes: configuration.socketRequestMaxBytes,
             metrics: services.metrics.requestMetrics(for: registry.supportedVersions.map(\.apiKey)), logger: logger
         )
         // Port 0 asks the OS for a free port: advertise the real one, that of the listener advertised (not a
         // controller listener listed before it).
-        let publisher = services.metadata.publisher
         let advertisedName =
             configuration.advertisedListeners.first { $0.name == configuration.listeners.first?.name }
             .map(\.name) ?? configuration.advertisedListeners[0].name
-        let advertisedIndex = configuration.listeners.firstIndex { $0.name == advertisedName } ?? 0
+        let advertisedIndex = listeners.firstIndex { $0.name == advertisedName } ?? 0
         let ports = server.boundPorts
-        if publisher.image.brokers[0].port == 0, advertisedIndex < ports.count {
+        if services.metadata.publisher.image.brokers[0].port == 0, advertisedIndex < ports.count {
             let port = ports[advertisedIndex]
-            var image = publisher.image
-            image.brokers[0].port = Int32(port)
-            publisher.publish(image)
+            services.metadata.updateImage { image in image.brokers[0].port = Int32(port) }
         }
         return server
     }

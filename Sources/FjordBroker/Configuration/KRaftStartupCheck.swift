@@ -3,8 +3,7 @@ import KafkaProtocol
 
 /// What a node with `process.roles` set checks before it opens its logs: that `fjord storage format` prepared every
 /// directory (Kafka refuses to start otherwise, with the same messages), and that the quorum it is asked to join is
-/// one Fjord can run today — a single combined node that is the only voter. Until the Raft driver exists, any other
-/// quorum fails here with "multi-node quorum not yet supported" instead of starting something that cannot work.
+/// one Fjord can run today — combined nodes, each a voter (`checkQuorum`).
 enum KRaftStartupCheck {
     /// The folder of the metadata partition in the metadata log directory.
     static func metadataPartitionDirectory(_ configuration: BrokerConfiguration) -> String {
@@ -55,17 +54,18 @@ enum KRaftStartupCheck {
         try RaftSnapshotFile.removeIncomplete(in: metadataPartitionDirectory(configuration))
     }
 
-    /// Accepts only the quorum Fjord runs today: a combined node that is the only voter, named statically
-    /// (`controller.quorum.voters`) or in the voter set `fjord storage format --standalone` / `--initial-controllers`
-    /// wrote into the bootstrap snapshot.
+    /// Accepts the quorums Fjord runs today: combined nodes (`process.roles=broker,controller`) that are voters,
+    /// named statically (`controller.quorum.voters`) or in the voter set `fjord storage format --standalone` /
+    /// `--initial-controllers` wrote into the bootstrap snapshot. A node with one role alone is refused: separate
+    /// brokers and controllers need broker registration, which comes later.
     static func checkQuorum(_ configuration: BrokerConfiguration) throws {
         let nodeID = configuration.nodeID
         guard configuration.processRoles == [.broker, .controller] else {
             let roles = ProcessRole.allCases.filter(configuration.processRoles.contains).map(\.rawValue)
             throw ConfigurationError(
                 key: "process.roles",
-                "process.roles=\(roles.joined(separator: ",")) needs other nodes in the cluster: multi-node quorum "
-                    + "not yet supported (Fjord runs one node with process.roles=broker,controller as the only voter)")
+                "process.roles=\(roles.joined(separator: ",")) is not supported yet: Fjord runs combined nodes "
+                    + "(process.roles=broker,controller), each a voter of the metadata quorum")
         }
         let voterIDs: [Int32]
         if !configuration.quorumVoters.isEmpty {
@@ -73,11 +73,11 @@ enum KRaftStartupCheck {
         } else {
             voterIDs = try bootstrapVoterIDs(configuration)
         }
-        guard voterIDs == [nodeID] else {
+        guard voterIDs.contains(nodeID) else {
             throw ConfigurationError(
                 key: "controller.quorum.voters",
-                "the quorum has voters \(voterIDs.sorted()): multi-node quorum not yet supported (Fjord runs a "
-                    + "one-voter quorum: this node, \(nodeID), alone)")
+                "the quorum has voters \(voterIDs.sorted()) and this combined node, \(nodeID), is not one of them: "
+                    + "observers (brokers that only follow the metadata log) are not supported yet")
         }
     }
 
@@ -91,7 +91,8 @@ enum KRaftStartupCheck {
             throw ConfigurationError(
                 key: "controller.quorum.bootstrap.servers",
                 "\(directory) holds no voter set (formatted with --no-initial-controllers, to join an existing "
-                    + "quorum): multi-node quorum not yet supported; format with --standalone for a one-node quorum")
+                    + "quorum): joining a quorum as a new voter is not supported yet; format with --standalone or "
+                    + "--initial-controllers, or list controller.quorum.voters")
         }
         return voters.voters.map(\.voterID)
     }

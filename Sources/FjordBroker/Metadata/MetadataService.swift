@@ -1,34 +1,57 @@
 import FjordController
 import FjordStorage
+import Foundation
 import KafkaProtocol
 import KafkaRecords
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 
-/// The single node's metadata quorum of one: commands become metadata records appended (and fsynced) to the
-/// local `__cluster_metadata` log, then replayed into a new `MetadataImage` that is published and applied to
-/// the replicas. At start-up the whole log is replayed the same way. This is the seam where Raft will sit.
+/// Commands → metadata records → committed log → image. Two ways to commit, one replay path:
 ///
-/// Commands run one at a time (the service's lock, `commandLock`) and block on fsync: call `execute` from a thread
-/// pool. The lock guards no value of its own — the metadata log, the published image and the replicas each have
-/// their own owner — it orders the commands: it is held across a command's commit (append, fsync, replay,
-/// publish, apply to the replicas).
+/// - **Alone** (no `process.roles`): the records are appended (and fsynced) to the local `__cluster_metadata` log,
+///   then replayed into a new `MetadataImage` that is published and applied to the replicas. At start-up the whole
+///   log is replayed the same way (`load`).
+/// - **Through the quorum** (`attach(quorum:)`, KRaft mode): on the active controller (the Raft leader) the records
+///   are proposed to the `RaftDriver`; the command answers once they are committed by a majority and replayed here
+///   (`applyCommitted`, called by the driver for every committed batch, on every node). A node that does not lead
+///   refuses with `MetadataCommandError.notController`.
+///
+/// Commands run one at a time (`commandLock`) and block (fsync, or the wait for the commit): call `execute` from a
+/// thread pool. The lock guards no value of its own — the metadata log, the published image and the replicas each
+/// have their own owner — it orders the commands: it is held across a command's commit.
 final class MetadataService: Sendable {
     static let topicName = "__cluster_metadata"
     static let topicPartition = TopicPartition(topicName, 0)
+    /// How long a command waits for its records to commit before it answers REQUEST_TIMED_OUT.
+    static let commitTimeout: TimeInterval = 30
+    /// How long a new leader's command waits for the leader's first batch to commit.
+    static let leaderReadyTimeout: TimeInterval = 5
 
     let publisher: MetadataPublisher
-    private let log: PartitionLog
-    private let replicas: ReplicaManager
-    private let logger: Logger
+    let log: PartitionLog
+    let replicas: ReplicaManager
+    let logger: Logger
     private let commandLock = NIOLock()
+    /// The image before any record: what a snapshot's records are replayed onto.
+    let baseImage: MetadataImage
+    private let quorumBox = NIOLockedValueBox<Quorum?>(nil)
+    /// Through the quorum: whether the image has caught up with the log (`caughtUp`). Until then images are
+    /// published but not applied to the replicas, which would delete the logs of topics not replayed yet.
+    let replicasFollowImage = NIOLockedValueBox(true)
+
+    /// The quorum commands go through, and an event loop for its answers.
+    struct Quorum: Sendable {
+        var driver: RaftDriver
+        var eventLoop: any EventLoop
+    }
 
     init(log: PartitionLog, publisher: MetadataPublisher, replicas: ReplicaManager, logger: Logger) {
         self.log = log
         self.publisher = publisher
         self.replicas = replicas
         self.logger = logger
+        self.baseImage = publisher.image
     }
 
     /// The storage settings of the metadata log: kept whole, never deleted by retention.
@@ -40,7 +63,35 @@ final class MetadataService: Sendable {
         return configuration
     }
 
-    /// Replays every record of the log into the published image and applies it to the replicas.
+    /// Orders the read-modify-publish steps of the image that do not run under `commandLock`: the quorum's
+    /// commits (driver thread) and the start-up patch of the advertised port. A leaf lock, held for no I/O.
+    let imageLock = NIOLock()
+
+    /// Changes the published image in one step with respect to the quorum's commits; returns the new image.
+    @discardableResult
+    func updateImage(_ body: (inout MetadataImage) -> Void) -> MetadataImage {
+        imageLock.withLock {
+            var image = publisher.image
+            body(&image)
+            publisher.publish(image)
+            return image
+        }
+    }
+
+    /// From now on commands commit through `quorum` (KRaft mode).
+    func attach(quorum: Quorum) {
+        quorumBox.withLockedValue { $0 = quorum }
+    }
+
+    /// Before the quorum's driver loads: images are not applied to the replicas until it has caught up.
+    func awaitQuorumCatchUp() {
+        replicasFollowImage.withLockedValue { $0 = false }
+    }
+
+    /// The quorum commands go through, if any.
+    var quorum: Quorum? { quorumBox.withLockedValue { $0 } }
+
+    /// Replays every record of the log into the published image and applies it to the replicas (a node alone).
     func load() throws {
         var image = publisher.image
         var offset = log.logStartOffset
@@ -50,10 +101,14 @@ final class MetadataService: Sendable {
             guard let slice = read.slice else { break }
             let bytes = try log.bytes(of: slice)
             for batch in try RecordBatchSequence(bytes, mode: .fetch).batches() {
-                for record in try batch.records() {
-                    guard let value = record.value, let decoded = try MetadataRecord(decoding: value) else { continue }
-                    image.replay(decoded, offset: record.offset)
-                    replayed += 1
+                if !batch.isControl {
+                    for record in try batch.records() {
+                        guard let value = record.value, let decoded = try MetadataRecord(decoding: value) else {
+                            continue
+                        }
+                        image.replay(decoded, offset: record.offset)
+                        replayed += 1
+                    }
                 }
                 offset = batch.nextOffset
             }
@@ -63,13 +118,17 @@ final class MetadataService: Sendable {
         logger.info("metadata loaded", metadata: ["records": "\(replayed)", "topics": "\(image.topicsByName.count)"])
     }
 
-    /// Runs a controller command against the current image; commits its records (append, fsync, replay, publish,
-    /// apply) before returning its response. Blocking.
+    /// Runs a controller command against the current image; commits its records before returning its response
+    /// (append, fsync, replay, publish, apply — or, through the quorum, propose and wait until committed and
+    /// applied). Blocking.
     func execute<Response>(_ command: (MetadataImage) -> ControllerResult<Response>) throws -> Response {
         try commandLock.withLock {
-            let result = command(publisher.image)
-            if !result.records.isEmpty { try commit(result.records) }
-            return result.response
+            guard let quorum else {
+                let result = command(publisher.image)
+                if !result.records.isEmpty { try commit(result.records) }
+                return result.response
+            }
+            return try execute(command, through: quorum)
         }
     }
 

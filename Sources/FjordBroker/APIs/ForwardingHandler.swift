@@ -1,0 +1,44 @@
+// Not an API of its own: wraps the admin APIs a broker listener serves (CreateTopics, DeleteTopics, CreatePartitions,
+// AlterConfigs, IncrementalAlterConfigs) on a node of a metadata quorum.
+import FjordRaft
+import KafkaProtocol
+import NIOCore
+
+/// An admin request that changes metadata, answered by the active controller: handled here when this node leads
+/// the quorum, otherwise forwarded as is (same API and version) over the controller connection to the leader's
+/// controller listener, whose answer is relayed — Kafka 4's forwarding, without the Envelope (the nodes trust
+/// each other's controller listeners; there is no principal to carry yet). While no leader is known the request
+/// waits for one (`leaderWait`), then is handled here (and refused NOT_CONTROLLER by the metadata service).
+struct ForwardingHandler<Inner: TypedAPIHandler>: TypedAPIHandler {
+    typealias Request = Inner.Request
+    let inner: Inner
+    let quorum: QuorumRuntime
+    /// How long a request waits for an elected leader before it is handled (and refused) here.
+    var leaderWait: TimeAmount = .seconds(5)
+    /// How long the leader may take to answer a forwarded request.
+    var forwardTimeout: TimeAmount = .seconds(60)
+
+    var versions: ClosedRange<Int16> { inner.versions }
+    var execution: HandlerExecution { inner.execution }
+
+    func handle(_ request: Request, context: RequestContext) -> EventLoopFuture<Request.Response> {
+        let deadline = NIODeadline.now() + leaderWait
+        return route(request, context: context, deadline: deadline)
+    }
+
+    private func route(_ request: Request, context: RequestContext, deadline: NIODeadline) -> EventLoopFuture<
+        Request.Response
+    > {
+        let status = quorum.driver.status
+        if status.isLeader { return inner.handle(request, context: context) }
+        let localID = quorum.driver.configuration.raft.nodeID
+        if let leader = status.role.leaderID, leader != localID, quorum.peers.knows(leader) {
+            return quorum.peers.forward(request, version: context.apiVersion, to: leader, timeout: forwardTimeout)
+                .hop(to: context.eventLoop)
+        }
+        guard NIODeadline.now() < deadline else { return inner.handle(request, context: context) }
+        return context.eventLoop.flatScheduleTask(in: .milliseconds(50)) {
+            route(request, context: context, deadline: deadline)
+        }.futureResult
+    }
+}

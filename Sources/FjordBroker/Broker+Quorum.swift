@@ -1,0 +1,122 @@
+import FjordController
+import FjordRaft
+import FjordStorage
+import KafkaProtocol
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+
+/// What a KRaft node runs for its metadata quorum: the driver, its connections to the other controllers, and the
+/// controller listener.
+struct QuorumRuntime: Sendable {
+    let driver: RaftDriver
+    let peers: ControllerPeers
+    let server: KafkaServer
+    /// Each voter's controller listener.
+    let endpoints: [NodeID: HostAndPort]
+}
+
+extension Broker {
+    /// Loads the quorum's durable state, starts its driver's connections and binds the controller listener. The
+    /// driver itself runs as a child task of `run()`; commands go through it from now on.
+    func startQuorum(services: BrokerServices, meta: MetaProperties, group: MultiThreadedEventLoopGroup) async throws
+        -> QuorumRuntime
+    {
+        let directory = KRaftStartupCheck.metadataPartitionDirectory(configuration)
+        let endpoints = try quorumEndpoints(directory: directory)
+        var raft = RaftConfiguration(
+            nodeID: configuration.nodeID,
+            directoryID: KafkaUUID(base64URLEncoded: meta.directoryID) ?? .zero,
+            voters: configuration.quorumVoters.map { ReplicaKey(id: $0.nodeID) }, clusterID: meta.clusterID)
+        raft.electionTimeoutMs = Int64(configuration.quorumElectionTimeoutMs)
+        raft.electionBackoffMaxMs = Int64(configuration.quorumElectionBackoffMaxMs)
+        raft.fetchTimeoutMs = Int64(configuration.quorumFetchTimeoutMs)
+        raft.requestTimeoutMs = Int64(configuration.quorumRequestTimeoutMs)
+        raft.retryBackoffMs = Int64(configuration.quorumRetryBackoffMs)
+        var driverConfiguration = RaftDriver.Configuration(raft: raft)
+        driverConfiguration.snapshotMaxNewRecordBytes = configuration.metadataSnapshotMaxNewRecordBytes
+        let peers = ControllerPeers(
+            localID: configuration.nodeID, endpoints: endpoints, group: group,
+            requestTimeout: .milliseconds(Int64(configuration.quorumRequestTimeoutMs)), logger: logger)
+        let store = RaftLogStore(directory: directory, log: services.metadata.log, logger: logger)
+        let driver = try RaftDriver(
+            configuration: driverConfiguration, store: store, peers: peers, stateMachine: services.metadata,
+            logger: logger)
+        services.metadata.attach(quorum: MetadataService.Quorum(driver: driver, eventLoop: group.next()))
+        let (registry, apiVersions) = Self.makeControllerRegistry(
+            services: services, driver: driver, endpoints: endpoints,
+            listenerName: configuration.controllerListenerNames.first ?? "CONTROLLER")
+        let server = try await KafkaServer.bind(
+            listeners: configuration.controllerListeners, group: group, registry: registry, apiVersions: apiVersions,
+            maximumFrameBytes: configuration.socketRequestMaxBytes,
+            metrics: services.metrics.requestMetrics(for: registry.supportedVersions.map(\.apiKey)), logger: logger)
+        return QuorumRuntime(driver: driver, peers: peers, server: server, endpoints: endpoints)
+    }
+
+    /// The voters' controller listeners: `controller.quorum.voters`, else the endpoints of the voter set in the
+    /// latest snapshot (the bootstrap snapshot `fjord storage format` wrote), on the first controller listener name.
+    private func quorumEndpoints(directory: String) throws -> [NodeID: HostAndPort] {
+        if !configuration.quorumVoters.isEmpty {
+            return Dictionary(
+                configuration.quorumVoters.map { ($0.nodeID, HostAndPort(host: $0.host, port: $0.port)) },
+                uniquingKeysWith: { first, _ in first })
+        }
+        guard let latest = try RaftSnapshotFile.list(in: directory).last,
+            let voters = try RaftSnapshotFile.read(latest, in: directory)?.voters
+        else { return [:] }
+        let name = configuration.controllerListenerNames.first
+        var endpoints = [NodeID: HostAndPort]()
+        for voter in voters.voters {
+            let endpoint = voter.endpoints.first { $0.name == name } ?? voter.endpoints.first
+            if let endpoint { endpoints[voter.voterID] = HostAndPort(host: endpoint.host, port: Int(endpoint.port)) }
+        }
+        return endpoints
+    }
+
+    /// Waits until the metadata image has caught up with the quorum; false if shutdown came first.
+    func waitUntilCaughtUp(_ driver: RaftDriver) async throws -> Bool {
+        var waited = 0
+        while !driver.status.isCaughtUp {
+            if Task.isCancelled || Task.isShuttingDownGracefully { return false }
+            if waited % 250 == 0 {
+                logger.info("waiting for the metadata quorum", metadata: ["quorum": "\(driver.status.role)"])
+            }
+            try await Task.sleep(nanoseconds: 20_000_000)
+            waited += 1
+        }
+        return true
+    }
+
+    /// What the controller listener serves: the Raft RPCs, DescribeQuorum, and the admin requests other nodes
+    /// forward to the active controller. ApiVersions on this listener lists exactly these.
+    static func makeControllerRegistry(
+        services: BrokerServices, driver: RaftDriver, endpoints: [NodeID: HostAndPort], listenerName: String
+    ) -> (APIRegistry, ApiVersionsHandler) {
+        var registry = APIRegistry(ioThreads: services.threadPool)
+        registry.register(VoteHandler(driver: driver))
+        registry.register(BeginQuorumEpochHandler(driver: driver))
+        registry.register(EndQuorumEpochHandler(driver: driver))
+        registry.register(ControllerFetchHandler(driver: driver))
+        registry.register(FetchSnapshotHandler(driver: driver))
+        registry.register(DescribeQuorumHandler(driver: driver, endpoints: endpoints, listenerName: listenerName))
+        registry.register(CreateTopicsHandler(services: services))
+        registry.register(DeleteTopicsHandler(services: services))
+        registry.register(CreatePartitionsHandler(services: services))
+        registry.register(AlterConfigsHandler(services: services))
+        registry.register(IncrementalAlterConfigsHandler(services: services))
+        let apiVersions = ApiVersionsHandler(registry: registry)
+        registry.register(apiVersions)
+        return (registry, apiVersions)
+    }
+
+    /// The bound ports in `listeners` order, whichever server bound them.
+    func boundPortsInListenerOrder(broker: KafkaServer, controller: KafkaServer?) -> [Int] {
+        let controllerNames = Set(configuration.controllerListenerNames)
+        var brokerPorts = broker.boundPorts.makeIterator()
+        var controllerPorts = (controller?.boundPorts ?? []).makeIterator()
+        return configuration.listeners.compactMap { listener in
+            controllerNames.contains(listener.name) && controller != nil ? controllerPorts.next() : brokerPorts.next()
+        }
+    }
+}

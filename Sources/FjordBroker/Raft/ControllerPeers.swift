@@ -1,0 +1,107 @@
+import FjordRaft
+import KafkaProtocol
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+
+/// The connections from this node to the other controllers' controller listeners (one per peer, opened on first
+/// use): the Raft requests the core sends — whose answers go back to the driver as `.response(message, from:)` —
+/// and the admin requests a node that is not the active controller forwards to it.
+final class ControllerPeers: Sendable {
+    private let endpoints: [NodeID: HostAndPort]
+    private let connections: NIOLockedValueBox<[NodeID: ControllerConnection]>
+    private let group: any EventLoopGroup
+    private let localID: NodeID
+    private let requestTimeout: TimeAmount
+    private let logger: Logger
+
+    /// `endpoints`: each voter's controller listener (`controller.quorum.voters`, or the voter set's endpoints).
+    init(
+        localID: NodeID, endpoints: [NodeID: HostAndPort], group: any EventLoopGroup, requestTimeout: TimeAmount,
+        logger: Logger
+    ) {
+        self.localID = localID
+        self.endpoints = endpoints
+        self.group = group
+        self.requestTimeout = requestTimeout
+        self.logger = logger
+        self.connections = NIOLockedValueBox([:])
+    }
+
+    /// Whether a controller listener is known for `node`.
+    func knows(_ node: NodeID) -> Bool { endpoints[node] != nil }
+
+    private func connection(to node: NodeID) -> ControllerConnection? {
+        guard let endpoint = endpoints[node] else { return nil }
+        return connections.withLockedValue { connections in
+            if let existing = connections[node] { return existing }
+            let connection = ControllerConnection(
+                nodeID: node, host: endpoint.host, port: endpoint.port, group: group,
+                clientID: "fjord-controller-\(localID)", logger: logger)
+            connections[node] = connection
+            return connection
+        }
+    }
+
+    /// Sends a request of the core to `node`; its answer is handed to `deliver`. A request that cannot be sent or
+    /// is not answered is dropped (logged at debug): the core resends after its request timeout.
+    func send(_ message: RaftMessage, to node: NodeID, deliver: @escaping @Sendable (RaftMessage, NodeID) -> Void) {
+        let outbound: RaftWire.OutboundRequest?
+        do {
+            outbound = try RaftWire.encodeRequest(message)
+        } catch {
+            logger.error("cannot encode a Raft request", metadata: ["error": "\(error)"])
+            return
+        }
+        guard let outbound, let connection = connection(to: node) else {
+            logger.debug("no route for a Raft message", metadata: ["to": "\(node)"])
+            return
+        }
+        var timeout = requestTimeout
+        if case .fetchRequest(let fetch) = message { timeout = timeout + .milliseconds(Int64(fetch.maxWaitMs)) }
+        guard let type = ApiKey.requestTypes[outbound.apiKey] else { return }
+        let coreID = message.correlationID
+        let logger = logger
+        connection.send(
+            apiKey: outbound.apiKey, version: outbound.version,
+            headerVersion: type.requestHeaderVersion(for: outbound.version),
+            responseHeaderVersion: type.responseHeaderVersion(for: outbound.version), body: outbound.body,
+            timeout: timeout
+        ).whenComplete { result in
+            switch result {
+            case .success(let body):
+                do {
+                    let response = try RaftWire.decodeResponse(
+                        apiKey: outbound.apiKey, version: outbound.version, body: body, correlationID: coreID)
+                    deliver(response, node)
+                } catch {
+                    logger.warning("unreadable Raft response", metadata: ["from": "\(node)", "error": "\(error)"])
+                }
+            case .failure(let error):
+                logger.debug("Raft request failed", metadata: ["to": "\(node)", "error": "\(error)"])
+            }
+        }
+    }
+
+    /// Forwards an admin request to the active controller `node` and completes with its answer.
+    func forward<Request: KafkaRequest>(_ request: Request, version: Int16, to node: NodeID, timeout: TimeAmount)
+        -> EventLoopFuture<Request.Response>
+    {
+        guard let connection = connection(to: node) else {
+            return group.next().makeFailedFuture(
+                RaftDriverError(.notController, "no controller listener known for node \(node)"))
+        }
+        return connection.send(request, version: version, timeout: timeout).flatMapThrowing { body in
+            try Request.Response.decodeWhole(from: body, version: version)
+        }
+    }
+
+    /// Closes every connection (shutdown).
+    func close() {
+        let all = connections.withLockedValue { connections in
+            defer { connections = [:] }
+            return Array(connections.values)
+        }
+        for connection in all { connection.close() }
+    }
+}

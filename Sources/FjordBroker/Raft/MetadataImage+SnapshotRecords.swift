@@ -1,0 +1,45 @@
+import FjordController
+import KafkaProtocol
+
+extension MetadataImage {
+    /// The metadata records that rebuild this image when replayed into an empty one: what a snapshot of the
+    /// metadata log holds (KIP-630) — topics with their partitions and configs, broker configs, and the producer-id
+    /// high mark. Replaying them must give the same topics, configs and producer ids (a test checks it).
+    ///
+    /// Broker and controller registrations and feature levels are not written yet: they come with the controller's
+    /// cluster membership, which will extend this list.
+    func snapshotRecords() -> [MetadataRecord] {
+        var records = [MetadataRecord]()
+        for name in topicNames {
+            guard let topic = topic(named: name) else { continue }
+            records.append(.topic(TopicRecord(name: topic.name, topicID: topic.topicID)))
+            for key in topic.configs.keys.sorted() {
+                records.append(
+                    .config(
+                        ConfigRecord(
+                            resourceType: ConfigResourceType.topic.rawValue, resourceName: topic.name, name: key,
+                            value: topic.configs[key])))
+            }
+            for partition in topic.partitions {
+                records.append(
+                    .partition(
+                        PartitionRecord(
+                            partitionID: partition.index, topicID: topic.topicID, replicas: partition.replicas,
+                            isr: partition.inSyncReplicas, leader: partition.leader,
+                            leaderEpoch: partition.leaderEpoch, partitionEpoch: partition.partitionEpoch)))
+            }
+        }
+        for key in brokerConfigs.keys.sorted() {
+            records.append(
+                .config(
+                    ConfigRecord(
+                        resourceType: ConfigResourceType.broker.rawValue, resourceName: "", name: key,
+                        value: brokerConfigs[key])))
+        }
+        if nextProducerID > 0 {
+            records.append(
+                .producerIDs(ProducerIDsRecord(brokerID: controllerID, brokerEpoch: 0, nextProducerID: nextProducerID)))
+        }
+        return records
+    }
+}
