@@ -2,7 +2,8 @@ import KafkaProtocol
 
 extension RaftMessage {
     /// AddRaftVoter (API 80, KIP-853, `AddRaftVoterRequest.json`): make a caught-up observer a voter. Answered by
-    /// the leader once the new `VotersRecord` commits.
+    /// the leader once the new `VotersRecord` commits, or with NOT_LEADER_OR_FOLLOWER if it steps down first;
+    /// `timeoutMs` is the driver's to enforce (the core keeps no per-request timers).
     public struct AddRaftVoterRequest: Sendable, Equatable {
         public var correlationID: Int32
         public var clusterID: String?
