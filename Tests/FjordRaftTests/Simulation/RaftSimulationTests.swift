@@ -17,7 +17,7 @@ enum SimulationSeeds {
             if bounds.count == 2, let low = UInt64(bounds[0]), let high = UInt64(bounds[1]), low <= high {
                 return Array(low...high)
             }
-            Issue.record("RAFT_SEEDS=\(range): expected a..b")
+            preconditionFailure("RAFT_SEEDS=\(range): expected a..b (both inclusive)")
         }
         return Array(0..<defaultCount)
     }
