@@ -30,4 +30,6 @@ extension FollowerState {
 struct SnapshotDownload: Sendable, Equatable {
     var id: OffsetAndEpoch
     var bytes: [UInt8]
+    /// The voter set the leader keeps with the snapshot (KIP-853).
+    var voters: VotersRecord? = nil
 }

@@ -30,6 +30,10 @@ extension RaftMessage {
 
     /// One chunk of a snapshot (`FetchSnapshotResponse.json`): `size` is the whole snapshot's, `position` where
     /// `unalignedRecords` starts. The last chunk is the one that reaches `size`.
+    ///
+    /// `voters` is the snapshot's voter set (KIP-853, `RaftSnapshot.voters`). Kafka has no such field: it sends the
+    /// `VotersRecord` inside the snapshot bytes, as a control record of the snapshot's header batch; a driver
+    /// translating to the wire writes it there and reads it back, since the core keeps the payload opaque.
     public struct FetchSnapshotResponse: Sendable, Equatable {
         public var correlationID: Int32
         public var errorCode: ErrorCode
@@ -39,11 +43,12 @@ extension RaftMessage {
         public var size: Int64
         public var position: Int64
         public var unalignedRecords: ByteBuffer
+        public var voters: VotersRecord?
 
         public init(
             correlationID: Int32, errorCode: ErrorCode = .none, partitionErrorCode: ErrorCode = .none,
             snapshotID: OffsetAndEpoch, currentLeader: LeaderAndEpoch, size: Int64, position: Int64,
-            unalignedRecords: ByteBuffer
+            unalignedRecords: ByteBuffer, voters: VotersRecord? = nil
         ) {
             self.correlationID = correlationID
             self.errorCode = errorCode
@@ -53,6 +58,7 @@ extension RaftMessage {
             self.size = size
             self.position = position
             self.unalignedRecords = unalignedRecords
+            self.voters = voters
         }
     }
 }

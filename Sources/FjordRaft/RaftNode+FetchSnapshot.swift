@@ -51,7 +51,7 @@ extension RaftNode {
                     RaftMessage.FetchSnapshotResponse(
                         correlationID: request.correlationID, snapshotID: snapshot.id,
                         currentLeader: currentLeaderAndEpoch, size: size, position: request.position,
-                        unalignedRecords: chunk)),
+                        unalignedRecords: chunk, voters: snapshot.voters)),
                 to: sender))
     }
 
@@ -86,12 +86,15 @@ extension RaftNode {
             response.size >= 0
         else { return }
         download.bytes += response.unalignedRecords.readableBytesView
+        download.voters = response.voters
         follower.noteLeaderContact(at: now, fetchTimeoutMs: configuration.fetchTimeoutMs)
         follower.snapshotDownload = download
         update(.follower(follower))
         if Int64(download.bytes.count) >= response.size {
             install(
-                RaftSnapshot(id: id, lastContainedLogTimestamp: -1, bytes: ByteBuffer(bytes: download.bytes)),
+                RaftSnapshot(
+                    id: id, lastContainedLogTimestamp: -1, bytes: ByteBuffer(bytes: download.bytes),
+                    voters: download.voters),
                 into: &outputs)
         }
         maybeSendFetch(into: &outputs)

@@ -11,8 +11,8 @@ import NIOCore
 /// `voters` (KIP-853) is the voter set in effect at the snapshot's end when it differs from the configured one:
 /// the core fills it when the driver reports `.snapshotTaken` (see `RaftNode.latestSnapshot`), and the driver keeps
 /// it with the snapshot (Kafka writes it as a control record at the head of the snapshot) and passes it back on
-/// restart. FetchSnapshot does not carry it (Kafka has it inside the bytes), so a follower that installs a fetched
-/// snapshot knows a changed voter set only from a `VotersRecord` after it.
+/// restart. FetchSnapshot answers carry it beside the chunk (Kafka has it inside the bytes), so a follower that
+/// installs a fetched snapshot knows the voter set at once.
 public struct RaftSnapshot: Sendable, Equatable {
     public var id: OffsetAndEpoch
     public var lastContainedLogTimestamp: Int64

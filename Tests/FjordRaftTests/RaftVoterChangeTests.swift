@@ -162,4 +162,41 @@ import Testing
         #expect(records.last?.voters.first { $0.voterID == voter }?.endpoints == [endpoint])
         for id: NodeID in [1, 2, 3] { #expect(cluster.nodes[id]!.voters.map(\.id) == [1, 2, 3]) }
     }
+
+    @Test func aSnapshotThatCoversAVoterChangeCarriesTheVoterSetToAFollowerThatFetchesIt() throws {
+        // Flow:
+        // 1. Voters 1-3, observers 4 and 5 (5 cut off). A leader adds 4 as a voter; the change commits.
+        // 2. The leader's driver snapshots past the VotersRecord: the core keeps the voter set with the snapshot.
+        // 3. Node 5 reconnects, installs the snapshot through FetchSnapshot and knows voters [1, 2, 3, 4] although
+        //    no VotersRecord is left in the log it fetched.
+        var cluster = RaftTestCluster(voters: [1, 2, 3], observers: [4, 5])
+        cluster.isolated = [5]
+        let elected = cluster.runUntilLeader()
+        let leader = try #require(elected)
+        cluster.run(for: 1_000)
+        let add = RaftMessage.addRaftVoterRequest(
+            RaftMessage.AddRaftVoterRequest(
+                correlationID: 1, clusterID: RaftTestCluster.clusterID, timeoutMs: 30_000, voterID: 4,
+                voterDirectoryID: RaftTestCluster.directory(4), listeners: []))
+        cluster.step(leader, .received(add, from: Self.admin))
+        cluster.run(for: 1_000)
+        _ = cluster.nodes[leader]!.propose([ByteBuffer(string: "x")], now: cluster.now)
+        cluster.run(for: 500)
+        let last = try #require(cluster.nodes[leader]!.committedLog.last)
+        let snapshot = RaftSnapshot(
+            id: OffsetAndEpoch(offset: last.nextOffset, epoch: last.epoch), lastContainedLogTimestamp: 0,
+            bytes: ByteBuffer(string: "state"))
+        cluster.step(leader, .snapshotTaken(snapshot))
+        #expect(cluster.nodes[leader]!.latestSnapshot?.voters?.voters.map(\.voterID) == [1, 2, 3, 4])
+        #expect(cluster.nodes[leader]!.voters.map(\.id) == [1, 2, 3, 4])
+
+        cluster.isolated = []
+        cluster.run(for: 2_000)
+        #expect(cluster.nodes[5]!.logStartOffset == snapshot.id.offset)
+        #expect(cluster.nodes[5]!.voters.map(\.id) == [1, 2, 3, 4])
+        let votersInLog = cluster.nodes[5]!.log.flatMap(\.records).contains {
+            if case .voters = $0 { true } else { false }
+        }
+        #expect(!votersInLog)
+    }
 }
