@@ -8,7 +8,8 @@ import NIOPosix
 /// forwarded to the active controller. It connects on first use, queues what is sent while it connects (at most
 /// `maximumQueuedRequests`; beyond that a request fails at once — Raft resends), and after a failure waits an
 /// exponential backoff (`reconnectBackoff` doubling to `reconnectBackoffMax`, Kafka's `reconnect.backoff.ms` and
-/// `reconnect.backoff.max.ms`) before the next attempt; requests sent while backing off fail at once.
+/// `reconnect.backoff.max.ms`) before the next attempt, which the first request sent after the failure schedules
+/// (requests wait for it as for any connect).
 ///
 /// The frames are Kafka's: size, request header (v2 for flexible versions), body; responses are cut by
 /// `KafkaFrameDecoder` and matched by `ControllerResponseHandler`.
@@ -100,7 +101,7 @@ final class ControllerConnection: Sendable {
     private func dispatch(_ outbound: ControllerOutboundFrame) {
         enum Action {
             case write(any Channel)
-            case connect
+            case connect(at: NIODeadline?)
             case queued
             case fail(String)
         }
@@ -114,17 +115,21 @@ final class ControllerConnection: Sendable {
                 queued.append(outbound)
                 state.phase = .connecting(queued: queued)
                 return .queued
-            case .backingOff(let until) where until > .now():
-                return .fail("reconnect backoff")
-            case .idle, .backingOff:
+            case .backingOff(let until):
+                // The next attempt waits out the backoff; what is sent meanwhile waits for it (a dropped request
+                // would cost the core a whole request timeout).
                 state.phase = .connecting(queued: [outbound])
-                return .connect
+                return .connect(at: until > .now() ? until : nil)
+            case .idle:
+                state.phase = .connecting(queued: [outbound])
+                return .connect(at: nil)
             }
         }
         switch action {
         case .write(let channel): channel.writeAndFlush(outbound, promise: nil)
         case .queued: break
-        case .connect: connect()
+        case .connect(nil): connect()
+        case .connect(let deadline?): group.next().scheduleTask(deadline: deadline) { self.connect() }
         case .fail(let reason): outbound.promise.fail(ConnectionFailure("\(peer): \(reason)"))
         }
     }

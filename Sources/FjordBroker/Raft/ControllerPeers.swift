@@ -4,12 +4,19 @@ import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 
-/// The connections from this node to the other controllers' controller listeners (one per peer, opened on first
-/// use): the Raft requests the core sends — whose answers go back to the driver as `.response(message, from:)` —
-/// and the admin requests a node that is not the active controller forwards to it.
+/// The connections from this node to the other controllers' controller listeners, opened on first use: one per
+/// peer for the Raft requests the core sends — whose answers go back to the driver as `.response(message, from:)` —
+/// and another per peer for the admin requests a node that is not the active controller forwards to it. They must
+/// not share one: a peer answers a connection's requests in order, and a forwarded CreateTopics is answered only
+/// once its records commit, which needs this node's next Fetch answered first.
 final class ControllerPeers: Sendable {
     private let endpoints: [NodeID: HostAndPort]
-    private let connections: NIOLockedValueBox<[NodeID: ControllerConnection]>
+    /// What a connection carries.
+    enum Purpose: Hashable, Sendable {
+        case raft, forwarding
+    }
+
+    private let connections: NIOLockedValueBox<[Purpose: [NodeID: ControllerConnection]]>
     private let group: any EventLoopGroup
     private let localID: NodeID
     private let requestTimeout: TimeAmount
@@ -31,14 +38,14 @@ final class ControllerPeers: Sendable {
     /// Whether a controller listener is known for `node`.
     func knows(_ node: NodeID) -> Bool { endpoints[node] != nil }
 
-    private func connection(to node: NodeID) -> ControllerConnection? {
+    private func connection(to node: NodeID, for purpose: Purpose) -> ControllerConnection? {
         guard let endpoint = endpoints[node] else { return nil }
         return connections.withLockedValue { connections in
-            if let existing = connections[node] { return existing }
+            if let existing = connections[purpose]?[node] { return existing }
             let connection = ControllerConnection(
                 nodeID: node, host: endpoint.host, port: endpoint.port, group: group,
-                clientID: "fjord-controller-\(localID)", logger: logger)
-            connections[node] = connection
+                clientID: purpose == .raft ? "fjord-raft-\(localID)" : "fjord-forwarding-\(localID)", logger: logger)
+            connections[purpose, default: [:]][node] = connection
             return connection
         }
     }
@@ -53,7 +60,7 @@ final class ControllerPeers: Sendable {
             logger.error("cannot encode a Raft request", metadata: ["error": "\(error)"])
             return
         }
-        guard let outbound, let connection = connection(to: node) else {
+        guard let outbound, let connection = connection(to: node, for: .raft) else {
             logger.debug("no route for a Raft message", metadata: ["to": "\(node)"])
             return
         }
@@ -87,7 +94,7 @@ final class ControllerPeers: Sendable {
     func forward<Request: KafkaRequest>(_ request: Request, version: Int16, to node: NodeID, timeout: TimeAmount)
         -> EventLoopFuture<Request.Response>
     {
-        guard let connection = connection(to: node) else {
+        guard let connection = connection(to: node, for: .forwarding) else {
             return group.next().makeFailedFuture(
                 RaftDriverError(.notController, "no controller listener known for node \(node)"))
         }
@@ -100,7 +107,7 @@ final class ControllerPeers: Sendable {
     func close() {
         let all = connections.withLockedValue { connections in
             defer { connections = [:] }
-            return Array(connections.values)
+            return connections.values.flatMap(\.values)
         }
         for connection in all { connection.close() }
     }

@@ -1,0 +1,212 @@
+"""Three combined KRaft nodes (`process.roles=broker,controller`, static `controller.quorum.voters`, each formatted
+with `fjord storage format`) on loopback ports form one metadata quorum over Kafka's Raft RPCs (issue 12 items 1, 3,
+8): they elect one leader; a topic created through any node (the others forward to the active controller) exists
+on all three; the leader killed with SIGKILL is replaced within 5 s with default settings, topic creation goes on,
+and the killed node restarts and catches up; the leader stopped with SIGSTOP past the fetch timeout is replaced, and
+after SIGCONT it steps down and the three agree on one history. Every topic acknowledged to a client during the
+faults exists afterwards on every node.
+
+The leader is read from the nodes' logs ("metadata quorum role" lines): each node logs every role change."""
+
+from __future__ import annotations
+
+import re
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from conftest import BrokerProcess, _track, fjord_bin, free_port
+from datapath_clients import admin, drop_admin_clients  # noqa: F401 - drop_admin_clients: autouse fixture
+from waiting import wait_for, wait_until
+
+ROLE = re.compile(r"role=(\w+)\(epoch (\d+)(?:, leader (\d+))?")
+# Default settings: election timeout 1 s, fetch timeout 2 s. The issue asks for a new leader within 5 s.
+FAILOVER_S = 5.0
+STEP_S = 30.0
+
+
+class Cluster:
+    """Three combined nodes with their own data folders and logs; `nodes[i]` is node id i + 1."""
+
+    def __init__(self, request: pytest.FixtureRequest, tmp_path: Path):
+        self.request = request
+        self.tmp_path = tmp_path
+        self.ports = [free_port() for _ in range(3)]
+        self.controller_ports = [free_port() for _ in range(3)]
+        voters = ",".join(f"{i + 1}@127.0.0.1:{p}" for i, p in enumerate(self.controller_ports))
+        cluster_id = subprocess.run([fjord_bin(), "storage", "random-uuid"], capture_output=True, text=True,
+                                    timeout=60, check=True).stdout.strip()
+        self.configs = []
+        for i in range(3):
+            folder = tmp_path / f"node{i + 1}"
+            folder.mkdir()
+            config = folder / "server.properties"
+            config.write_text("\n".join([
+                "process.roles=broker,controller",
+                f"node.id={i + 1}",
+                f"controller.quorum.voters={voters}",
+                f"listeners=CONTROLLER://127.0.0.1:{self.controller_ports[i]},PLAINTEXT://127.0.0.1:{self.ports[i]}",
+                "controller.listener.names=CONTROLLER",
+                f"log.dirs={folder}/data",
+                "metrics.listener=none",
+            ]) + "\n")
+            done = subprocess.run([fjord_bin(), "storage", "format", "-t", cluster_id, "-c", str(config)],
+                                  capture_output=True, text=True, timeout=60)
+            assert done.returncode == 0, done
+            self.configs.append(config)
+        # All three start at once: a node opens its broker listener only once the quorum has a leader.
+        self.nodes = [self._spawn(i) for i in range(3)]
+        for node in self.nodes:
+            _track(request, node)
+        for node in self.nodes:
+            node.wait_until_ready(STEP_S)
+
+    def _spawn(self, i: int, append: bool = False) -> BrokerProcess:
+        log_path = self.tmp_path / f"node{i + 1}.log"
+        argv = [fjord_bin(), "broker", "--config", str(self.configs[i])]
+        with open(log_path, "ab" if append else "wb") as log:
+            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                    cwd=self.tmp_path)
+        return BrokerProcess(f"node{i + 1}", self.ports[i], proc, self.tmp_path / f"node{i + 1}", log_path, argv)
+
+    def restart(self, i: int) -> None:
+        """Starts node i again (same configuration, data and log) after it was killed."""
+        with open(self.nodes[i].log_path, "ab") as log:
+            log.write(b"\n--- restart ---\n")
+        self.nodes[i] = self._spawn(i, append=True)
+        _track(self.request, self.nodes[i])
+        self.nodes[i].wait_until_ready(STEP_S)
+
+    def role(self, i: int) -> tuple[str, int, int | None] | None:
+        """Node i's latest role: (name, epoch, leader id)."""
+        matches = ROLE.findall(self.nodes[i].log_text().split("--- restart ---")[-1])
+        if not matches:
+            return None
+        name, epoch, leader = matches[-1]
+        return name, int(epoch), int(leader) if leader else None
+
+    def leader(self, among: list[int] | None = None, above_epoch: int = -1) -> tuple[int, int] | None:
+        """(index, epoch) of the node that leads when every node of `among` agrees on it, else None."""
+        among = among if among is not None else [0, 1, 2]
+        roles = [self.role(i) for i in among]
+        if any(r is None for r in roles):
+            return None
+        leaders = [(i, r[1]) for i, r in zip(among, roles) if r[0] == "leader" and r[1] > above_epoch]
+        if len(leaders) != 1:
+            return None
+        index, epoch = leaders[0]
+        agree = all(r[1] == epoch and r[2] == index + 1 for r in roles)
+        return (index, epoch) if agree else None
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            if node.alive():
+                node.proc.send_signal(signal.SIGCONT)
+            node.stop()
+
+
+@pytest.fixture
+def cluster(request, tmp_path):
+    c = Cluster(request, tmp_path)
+    try:
+        yield c
+    finally:
+        c.stop()
+
+
+def admin_of(node: BrokerProcess) -> AdminClient:
+    """The node's AdminClient, kept for the test (one destroyed before its futures resolve fails them)."""
+    return admin(node.bootstrap)
+
+
+def create(node: BrokerProcess, name: str, timeout: float = 15) -> bool:
+    """Creates a topic through `node`; True when the cluster acknowledged it."""
+    futures = admin_of(node).create_topics([NewTopic(name, 1, 1)], operation_timeout=timeout,
+                                           request_timeout=timeout)
+    try:
+        futures[name].result(timeout=timeout + 5)
+        return True
+    except Exception:  # noqa: BLE001 - any failure means "not acknowledged"
+        return False
+
+
+def topics(node: BrokerProcess) -> set[str]:
+    metadata = admin_of(node).list_topics(timeout=10)
+    return {name for name in metadata.topics if not name.startswith("__")}
+
+
+def all_have(cluster: Cluster, names: set[str], among: list[int] | None = None) -> bool:
+    return all(names <= topics(cluster.nodes[i]) for i in (among if among is not None else [0, 1, 2]))
+
+
+def test_three_nodes_elect_one_leader_and_share_topics(cluster):
+    # Flow: 1. one leader, on whom all three agree; 2. a topic created through each node (two of them forward to
+    # the active controller); 3. Metadata from every node lists the three topics.
+    leader, _ = wait_for(cluster.leader, STEP_S, lambda: f"no agreed leader: {[cluster.role(i) for i in range(3)]}")
+    names = {f"via-node{i + 1}" for i in range(3)}
+    for i in range(3):
+        assert create(cluster.nodes[i], f"via-node{i + 1}"), f"creation through node {i + 1} failed"
+    wait_until(lambda: all_have(cluster, names), STEP_S, lambda: [topics(n) for n in cluster.nodes])
+    # The leader did not change on the way.
+    assert cluster.leader() is not None and cluster.leader()[0] == leader
+
+
+def test_the_killed_leader_is_replaced_and_catches_up(cluster):
+    # Flow: 1. a topic before the fault; 2. SIGKILL the leader: another node leads within 5 s; 3. topics created
+    # through a survivor meanwhile; 4. the killed node restarts and lists every acknowledged topic.
+    leader, epoch = wait_for(cluster.leader, STEP_S, "no agreed leader")
+    survivors = [i for i in range(3) if i != leader]
+    acknowledged = {"before-kill"} if create(cluster.nodes[survivors[0]], "before-kill") else set()
+    assert acknowledged, "creation before the fault failed"
+    cluster.nodes[leader].proc.kill()
+    cluster.nodes[leader].proc.wait()
+    killed_at = time.monotonic()
+    wait_for(lambda: cluster.leader(survivors, above_epoch=epoch), FAILOVER_S + STEP_S, "no new leader")
+    failover = time.monotonic() - killed_at
+    assert failover <= FAILOVER_S, f"a new leader took {failover:.1f} s"
+    for n in range(4):
+        name = f"after-kill-{n}"
+        if create(cluster.nodes[survivors[n % 2]], name):
+            acknowledged.add(name)
+    assert len(acknowledged) == 5, f"only {sorted(acknowledged)} were acknowledged with two of three nodes up"
+    cluster.restart(leader)
+    wait_until(lambda: all_have(cluster, acknowledged), STEP_S,
+               lambda: f"{sorted(acknowledged)} vs {[sorted(topics(n)) for n in cluster.nodes]}")
+    assert cluster.role(leader)[0] == "follower"
+
+
+def test_the_stopped_leader_steps_down_after_resuming(cluster):
+    # Flow: 1. SIGSTOP the leader past the fetch timeout: the other two elect; 2. topics created through them;
+    # 3. a create sent to the stopped node waits in its socket; 4. SIGCONT: it steps down (follows the new
+    # leader), and all three end with one history: the same topics, every acknowledged one among them.
+    leader, epoch = wait_for(cluster.leader, STEP_S, "no agreed leader")
+    others = [i for i in range(3) if i != leader]
+    stopped = cluster.nodes[leader]
+    stopped.proc.send_signal(signal.SIGSTOP)
+    try:
+        wait_for(lambda: cluster.leader(others, above_epoch=epoch), FAILOVER_S + STEP_S, "no new leader")
+        acknowledged = {f"during-stop-{n}" for n in range(3) if create(cluster.nodes[others[n % 2]],
+                                                                         f"during-stop-{n}")}
+        assert len(acknowledged) == 3, f"only {sorted(acknowledged)} acknowledged by the majority"
+        # A request to the stopped node: it reaches the old leader's socket and is read after SIGCONT.
+        late = admin_of(stopped).create_topics([NewTopic("sent-to-stopped", 1, 1)], operation_timeout=10,
+                                               request_timeout=10)
+    finally:
+        stopped.proc.send_signal(signal.SIGCONT)
+    wait_until(lambda: cluster.role(leader) is not None and cluster.role(leader)[0] == "follower"
+               and cluster.role(leader)[1] > epoch, STEP_S, lambda: f"still {cluster.role(leader)}")
+    try:
+        late["sent-to-stopped"].result(timeout=30)
+        acknowledged.add("sent-to-stopped")
+    except Exception:  # noqa: BLE001 - refused or timed out: then it must not appear anywhere either
+        pass
+
+    def one_history() -> bool:
+        seen = [topics(node) for node in cluster.nodes]
+        return seen[0] == seen[1] == seen[2] and acknowledged <= seen[0]
+
+    wait_until(one_history, STEP_S, lambda: f"{sorted(acknowledged)} vs {[sorted(topics(n)) for n in cluster.nodes]}")
