@@ -152,7 +152,7 @@ final class RaftDriver: Service, Sendable {
         diskThread.start()
         defer { peers.close() }
         do {
-            try await withGracefulShutdownHandler {
+            try await withTaskCancellationOrGracefulShutdownHandler {
                 try await withThrowingTaskGroup(of: Void.self) { tasks in
                     tasks.addTask { await self.tickUntilStopped() }
                     tasks.addTask { try await self.loop() }
@@ -160,7 +160,7 @@ final class RaftDriver: Service, Sendable {
                     tasks.cancelAll()
                     while (try? await tasks.next()) != nil {}
                 }
-            } onGracefulShutdown: {
+            } onCancelOrGracefulShutdown: {
                 self.stop()
             }
         } catch {
