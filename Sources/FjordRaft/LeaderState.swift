@@ -45,6 +45,10 @@ struct LeaderState: Sendable, Equatable {
     var checkQuorumDeadline: Int64
     /// Voters that have not acknowledged BeginQuorumEpoch (nor fetched) yet.
     var unackedVoters: Set<NodeID>
+    /// When BeginQuorumEpoch goes to every voter again (every fetch timeout / 2, as Kafka): a voter stuck at a
+    /// higher epoch (a lost candidacy it cannot win with its log) answers with that epoch, and the leader steps down
+    /// so that the quorum moves past it; otherwise it would never hear from this leader again.
+    var beginQuorumEpochDeadline: Int64 = 0
     var parkedFetches: [NodeID: ParkedFetch]
     var pendingVoterChange: PendingVoterChange? = nil
 }

@@ -15,7 +15,8 @@ extension RaftNode {
         let leader = LeaderState(
             epoch: state.epoch, epochStartOffset: raftLog.endOffset, grantingVoters: grantingVoters,
             voters: progress, observers: [:], fetchedVoters: [], checkQuorumDeadline: now + checkQuorumTimeoutMs,
-            unackedVoters: Set(otherVoterIDs), parkedFetches: [:])
+            unackedVoters: Set(otherVoterIDs), beginQuorumEpochDeadline: now + configuration.fetchTimeoutMs / 2,
+            parkedFetches: [:])
         transition(to: .leader(leader), into: &outputs)
         let change = LeaderChangeMessage(
             version: 0, leaderID: configuration.nodeID,
@@ -102,10 +103,15 @@ extension RaftNode {
 
     /// Leader timers: check-quorum, BeginQuorumEpoch resends, parked fetches that waited long enough.
     mutating func tickLeader(into outputs: inout [RaftOutput]) {
-        guard case .leader(let leader) = state else { return }
+        guard case .leader(var leader) = state else { return }
         if voterSet.count > 1 || !isVoter, now >= leader.checkQuorumDeadline {
             resign(into: &outputs)
             return
+        }
+        if now >= leader.beginQuorumEpochDeadline {
+            leader.unackedVoters = Set(otherVoterIDs)
+            leader.beginQuorumEpochDeadline = now + configuration.fetchTimeoutMs / 2
+            update(.leader(leader))
         }
         sendBeginQuorumEpoch(into: &outputs)
         answerParkedFetches(onlyExpired: true, into: &outputs)

@@ -131,4 +131,28 @@ import Testing
         #expect(cluster.nodes[followers[0]]!.role.name == .leader)
         #expect(cluster.now - resignedAt < cluster.configurations[leader]!.fetchTimeoutMs)
     }
+
+    @Test func aVoterStuckAtAHigherEpochIsReachedByThePeriodicBeginQuorumEpoch() throws {
+        // Flow:
+        // 1. Three voters elect a leader and a follower fetches (so the leader has no BeginQuorumEpoch left to resend).
+        // 2. That follower restarts at epoch 9 (as after a candidacy nobody heard): its pre-votes are rejected (the others
+        //    have a live leader) and it fences every message of the leader's lower epoch.
+        // 3. The leader's periodic BeginQuorumEpoch (every fetch timeout / 2) is answered with epoch 9: the leader
+        //    steps down, a leader of an epoch above 9 is elected, and everyone follows it.
+        var cluster = RaftTestCluster(voters: [1, 2, 3])
+        let elected = cluster.runUntilLeader()
+        let leader = try #require(elected)
+        let stuck = [1, 2, 3].map { NodeID($0) }.first { $0 != leader }!
+        cluster.run(for: 1_000)
+        let stale = RaftPersistentState(
+            quorumState: QuorumState(leaderEpoch: 9, votedKey: cluster.configurations[stuck]!.localKey),
+            log: cluster.nodes[stuck]!.log)
+        cluster.restart(stuck, persisted: stale)
+        cluster.run(for: 5_000)
+        let next = try #require(cluster.leader)
+        #expect(cluster.nodes[next]!.role.epoch > 9)
+        #expect(cluster.roleNames(leader).contains(.unattached))
+        for id: NodeID in [1, 2, 3] where id != next { #expect(cluster.nodes[id]!.role.leaderID == next) }
+        #expect(cluster.nodes[stuck]!.logEndOffset == cluster.nodes[next]!.logEndOffset)
+    }
 }
