@@ -5,7 +5,7 @@ import KafkaProtocol
 /// Nothing changes an image in place from outside: a command produces metadata records, and `replay(_:)` applies
 /// committed records to make the next image (DESIGN.md §3.4). Handlers read one whole image per request, swapped
 /// atomically by the broker's `MetadataPublisher`.
-public struct MetadataImage: Sendable {
+public struct MetadataImage: Sendable, Equatable {
     /// A broker as clients see it in Metadata and DescribeCluster.
     public struct Broker: Hashable, Sendable {
         public var nodeID: NodeID
@@ -64,7 +64,13 @@ public struct MetadataImage: Sendable {
 
     public var clusterID: String
     public var controllerID: Int32
-    public var brokers: [Broker]
+    /// Every registered broker by id, fenced or not (`MetadataImage+Cluster`).
+    public internal(set) var brokerRegistrations: [NodeID: BrokerRegistration]
+    /// Controllers that registered (KIP-919), by id.
+    public internal(set) var controllerRegistrations: [NodeID: ControllerRegistration]
+    /// Finalized feature levels, `metadata.version` included once a FeatureLevelRecord set it. A level of 0 is
+    /// never kept: it means the feature is off.
+    public internal(set) var finalizedFeatures: [String: Int16]
     public private(set) var topicsByName: [String: Topic]
     public private(set) var topicNamesByID: [KafkaUUID: String]
     /// Dynamic broker configs (IncrementalAlterConfigs on the broker resource): name → value.
@@ -74,14 +80,20 @@ public struct MetadataImage: Sendable {
     /// The offset of the last metadata record applied (-1 for none).
     public private(set) var lastAppliedOffset: Int64
 
+    /// An image with `brokers` registered from configuration (epoch -1, unfenced, supporting this build's
+    /// features): how a single node that writes no `RegisterBrokerRecord` knows itself. A replayed registration of
+    /// the same id replaces it.
     public init(clusterID: String, controllerID: Int32, brokers: [Broker]) {
         self.clusterID = clusterID
         self.controllerID = controllerID
-        self.brokers = brokers
+        brokerRegistrations = [:]
+        controllerRegistrations = [:]
+        finalizedFeatures = [:]
         topicsByName = [:]
         topicNamesByID = [:]
         brokerConfigs = [:]
         lastAppliedOffset = -1
+        self.brokers = brokers
     }
 
     public func topic(named name: String) -> Topic? { topicsByName[name] }
@@ -93,10 +105,14 @@ public struct MetadataImage: Sendable {
 
     // MARK: Replay
 
-    /// Applies one committed metadata record. Records that name unknown topics are ignored, as a replaying broker
-    /// must survive a log written by a newer controller.
+    /// Applies one committed metadata record at `offset` (-1 when unknown: a registration then takes its offset
+    /// from its epoch). Records that name unknown topics or brokers are ignored, as a replaying broker must survive
+    /// a log written by a newer controller.
     public mutating func replay(_ record: MetadataRecord, offset: Int64 = -1) {
         switch record {
+        case .registerBroker, .unregisterBroker, .fenceBroker, .unfenceBroker, .brokerRegistrationChange,
+            .registerController, .featureLevel:
+            replayCluster(record, offset: offset)
         case .topic(let topic):
             topicsByName[topic.name] = Topic(name: topic.name, topicID: topic.topicID)
             topicNamesByID[topic.topicID] = topic.name

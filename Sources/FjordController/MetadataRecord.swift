@@ -13,6 +13,13 @@ public enum MetadataRecord: Sendable, Equatable {
     case config(ConfigRecord)
     case removeTopic(RemoveTopicRecord)
     case producerIDs(ProducerIDsRecord)
+    case registerBroker(RegisterBrokerRecord)
+    case unregisterBroker(UnregisterBrokerRecord)
+    case fenceBroker(FenceBrokerRecord)
+    case unfenceBroker(UnfenceBrokerRecord)
+    case brokerRegistrationChange(BrokerRegistrationChangeRecord)
+    case featureLevel(FeatureLevelRecord)
+    case registerController(RegisterControllerRecord)
 
     static let frameVersion: UInt32 = 1
 
@@ -33,6 +40,13 @@ public enum MetadataRecord: Sendable, Equatable {
         case .config(let record): frame(record, type: ConfigRecord.recordType)
         case .removeTopic(let record): frame(record, type: RemoveTopicRecord.recordType)
         case .producerIDs(let record): frame(record, type: ProducerIDsRecord.recordType)
+        case .registerBroker(let record): frame(record, type: RegisterBrokerRecord.recordType)
+        case .unregisterBroker(let record): frame(record, type: UnregisterBrokerRecord.recordType)
+        case .fenceBroker(let record): frame(record, type: FenceBrokerRecord.recordType)
+        case .unfenceBroker(let record): frame(record, type: UnfenceBrokerRecord.recordType)
+        case .brokerRegistrationChange(let record): frame(record, type: BrokerRegistrationChangeRecord.recordType)
+        case .featureLevel(let record): frame(record, type: FeatureLevelRecord.recordType)
+        case .registerController(let record): frame(record, type: RegisterControllerRecord.recordType)
         }
         return buffer
     }
@@ -59,6 +73,14 @@ public enum MetadataRecord: Sendable, Equatable {
         case ConfigRecord.recordType: self = .config(try decode(ConfigRecord.self))
         case RemoveTopicRecord.recordType: self = .removeTopic(try decode(RemoveTopicRecord.self))
         case ProducerIDsRecord.recordType: self = .producerIDs(try decode(ProducerIDsRecord.self))
+        case RegisterBrokerRecord.recordType: self = .registerBroker(try decode(RegisterBrokerRecord.self))
+        case UnregisterBrokerRecord.recordType: self = .unregisterBroker(try decode(UnregisterBrokerRecord.self))
+        case FenceBrokerRecord.recordType: self = .fenceBroker(try decode(FenceBrokerRecord.self))
+        case UnfenceBrokerRecord.recordType: self = .unfenceBroker(try decode(UnfenceBrokerRecord.self))
+        case BrokerRegistrationChangeRecord.recordType:
+            self = .brokerRegistrationChange(try decode(BrokerRegistrationChangeRecord.self))
+        case FeatureLevelRecord.recordType: self = .featureLevel(try decode(FeatureLevelRecord.self))
+        case RegisterControllerRecord.recordType: self = .registerController(try decode(RegisterControllerRecord.self))
         default: return nil
         }
     }

@@ -47,10 +47,15 @@ public struct TopicCommands: Sendable {
 
     public let image: MetadataImage
     public let defaults: Defaults
+    /// The caller's randomness for replica placement (`ReplicaPlacer`): the active controller passes a fresh
+    /// random value per command, so successive topics start their leaders on different brokers; 0 is fine for a
+    /// single broker.
+    public let placementSeed: UInt64
 
-    public init(image: MetadataImage, defaults: Defaults) {
+    public init(image: MetadataImage, defaults: Defaults, placementSeed: UInt64 = 0) {
         self.image = image
         self.defaults = defaults
+        self.placementSeed = placementSeed
     }
 
     // MARK: CreateTopics
@@ -77,18 +82,11 @@ public struct TopicCommands: Sendable {
             case .success(let plan):
                 let id = newTopicID()
                 created.topicID = id
-                created.partitionCount = Int32(plan.replicas.count)
-                created.replicationFactor = Int16(plan.replicas.first?.count ?? 0)
+                created.partitionCount = Int32(plan.partitions.count)
+                created.replicationFactor = Int16(plan.partitions.first?.replicas.count ?? 0)
                 created.configs = plan.configs
                 records.append(.topic(TopicRecord(name: topic.name, topicID: id)))
-                for (index, replicas) in plan.replicas.enumerated() {
-                    records.append(
-                        .partition(
-                            PartitionRecord(
-                                partitionID: Int32(index), topicID: id, replicas: replicas, isr: replicas,
-                                leader: replicas[0], leaderEpoch: 0, partitionEpoch: 0
-                            )))
-                }
+                records += Self.partitionRecords(plan.partitions, topicID: id, firstIndex: 0)
                 for (name, value) in plan.configs.sorted(by: { $0.key < $1.key }) {
                     records.append(
                         .config(
@@ -104,8 +102,25 @@ public struct TopicCommands: Sendable {
     }
 
     struct TopicPlan {
-        var replicas: [[Int32]]
+        var partitions: [PlannedPartition]
         var configs: [String: String]
+    }
+
+    /// A new partition's replicas and its first ISR: the replicas that are active (Kafka's rule), led by the first.
+    struct PlannedPartition {
+        var replicas: [Int32]
+        var isr: [Int32]
+    }
+
+    static func partitionRecords(_ partitions: [PlannedPartition], topicID: KafkaUUID, firstIndex: Int32)
+        -> [MetadataRecord]
+    {
+        partitions.enumerated().map { offset, planned in
+            .partition(
+                PartitionRecord(
+                    partitionID: firstIndex + Int32(offset), topicID: topicID, replicas: planned.replicas,
+                    isr: planned.isr, leader: planned.isr[0], leaderEpoch: 0, partitionEpoch: 0))
+        }
     }
 
     private func validate(_ topic: NewTopic, existingNames: [String]) -> Result<TopicPlan, ItemResult> {
@@ -124,25 +139,33 @@ public struct TopicCommands: Sendable {
             return .failure(
                 ItemResult(.invalidTopicException, "Topic '\(topic.name)' collides with existing topic: \(other)"))
         }
-        let brokers = image.brokers.map(\.nodeID).sorted()
-        var replicas = [[Int32]]()
+        let partitions: [PlannedPartition]
         if !topic.assignments.isEmpty {
-            if topic.partitionCount != -1 || topic.replicationFactor != -1 {
+            if topic.replicationFactor != -1 {
                 return .failure(
                     ItemResult(
                         .invalidRequest,
-                        "Both numPartitions or replicationFactor and replicasAssignments were specified. Use either."))
+                        "A manual partition assignment was specified, but replication factor was not set to -1."))
             }
+            if topic.partitionCount != -1 {
+                return .failure(
+                    ItemResult(
+                        .invalidRequest,
+                        "A manual partition assignment was specified, but numPartitions was not set to -1."))
+            }
+            var planned = [PlannedPartition]()
             for index in 0..<Int32(topic.assignments.count) {
                 guard let assigned = topic.assignments[index] else {
                     return .failure(
                         ItemResult(
-                            .invalidReplicaAssignment,
-                            "Partitions should be 0-based and consecutive: partition \(index) is missing."))
+                            .invalidReplicaAssignment, "partitions should be a consecutive 0-based integer sequence"))
                 }
-                if let error = checkReplicas(assigned, brokers: brokers, partition: index) { return .failure(error) }
-                replicas.append(assigned)
+                switch checkAssignment(assigned, partition: index, replicationFactor: planned.first?.replicas.count) {
+                case .failure(let error): return .failure(error)
+                case .success(let partition): planned.append(partition)
+                }
             }
+            partitions = planned
         } else {
             let count = topic.partitionCount == -1 ? defaults.partitionCount : topic.partitionCount
             guard count > 0 else {
@@ -156,14 +179,10 @@ public struct TopicCommands: Sendable {
                         .invalidReplicationFactor,
                         "Replication factor must be larger than 0, or -1 to use the default value."))
             }
-            guard Int(factor) <= brokers.count else {
-                return .failure(
-                    ItemResult(
-                        .invalidReplicationFactor,
-                        "Unable to replicate the partition \(factor) time(s): The target replication factor of \(factor) cannot be reached because only \(brokers.count) broker(s) are registered."
-                    ))
+            switch place(count: count, replicationFactor: factor) {
+            case .failure(let error): return .failure(error)
+            case .success(let placed): partitions = placed
             }
-            replicas = Self.assign(partitions: count, replicationFactor: factor, brokers: brokers, startingAt: 0)
         }
         var configs = [String: String]()
         for config in topic.configs {
@@ -172,34 +191,59 @@ public struct TopicCommands: Sendable {
             case .success(let value): configs[config.name] = value
             }
         }
-        return .success(TopicPlan(replicas: replicas, configs: configs))
+        return .success(TopicPlan(partitions: partitions, configs: configs))
     }
 
-    private func checkReplicas(_ replicas: [Int32], brokers: [Int32], partition: Int32) -> ItemResult? {
-        guard !replicas.isEmpty else {
-            return ItemResult(
-                .invalidReplicaAssignment, "The manual partition assignment includes an empty replica list.")
+    /// Automatic placement over the active brokers (`ReplicaPlacer`), refused with Kafka's message when there
+    /// are too few.
+    private func place(count: Int32, replicationFactor: Int16) -> Result<[PlannedPartition], ItemResult> {
+        let placer = ReplicaPlacer(image: image, seed: placementSeed)
+        if let problem = placer.problem(replicationFactor: replicationFactor) {
+            return .failure(
+                ItemResult(
+                    .invalidReplicationFactor,
+                    "Unable to replicate the partition \(replicationFactor) time(s): \(problem)"))
         }
-        guard Set(replicas).count == replicas.count else {
-            return ItemResult(
-                .invalidReplicaAssignment,
-                "The manual partition assignment includes the broker \(replicas[0]) more than once.")
-        }
-        if let unknown = replicas.first(where: { !brokers.contains($0) }) {
-            return ItemResult(
-                .invalidReplicaAssignment,
-                "The manual partition assignment includes broker \(unknown), but no such broker is registered.")
-        }
-        return nil
+        return .success(
+            placer.place(count: count, replicationFactor: replicationFactor).map {
+                PlannedPartition(replicas: $0, isr: $0)
+            })
     }
 
-    /// Round-robin placement: partition p's replicas are the brokers from position p on, wrapping around.
-    static func assign(partitions: Int32, replicationFactor: Int16, brokers: [Int32], startingAt first: Int32)
-        -> [[Int32]]
+    /// A manual assignment as Kafka checks it: not empty, every broker registered and named once, as many
+    /// replicas as the topic's other partitions, and at least one of them active to lead.
+    private func checkAssignment(_ replicas: [Int32], partition: Int32, replicationFactor: Int?)
+        -> Result<PlannedPartition, ItemResult>
     {
-        (first..<(first + partitions)).map { partition in
-            (0..<Int(replicationFactor)).map { brokers[(Int(partition) + $0) % brokers.count] }
+        func refuse(_ message: String) -> Result<PlannedPartition, ItemResult> {
+            .failure(ItemResult(.invalidReplicaAssignment, message))
         }
+        guard !replicas.isEmpty else {
+            return refuse("The manual partition assignment includes an empty replica list.")
+        }
+        var previous: Int32?
+        for broker in replicas.sorted() {
+            if image.brokerRegistrations[broker] == nil {
+                return refuse(
+                    "The manual partition assignment includes broker \(broker), but no such broker is registered.")
+            }
+            if broker == previous {
+                return refuse("The manual partition assignment includes the broker \(broker) more than once.")
+            }
+            previous = broker
+        }
+        if let replicationFactor, replicas.count != replicationFactor {
+            return refuse(
+                "The manual partition assignment includes a partition with \(replicas.count) replica(s), but this is "
+                    + "not consistent with previous partitions, which have \(replicationFactor) replica(s).")
+        }
+        let isr = replicas.filter(image.isActive)
+        guard !isr.isEmpty else {
+            return refuse(
+                "All brokers specified in the manual partition assignment for partition \(partition) are fenced or "
+                    + "in controlled shutdown.")
+        }
+        return .success(PlannedPartition(replicas: replicas, isr: isr))
     }
 
     static func validateConfig(name: String, value: String?) -> Result<String, ItemResult> {
@@ -272,7 +316,6 @@ public struct TopicCommands: Sendable {
     {
         var records = [MetadataRecord]()
         var results = [(name: String, result: ItemResult)]()
-        let brokers = image.brokers.map(\.nodeID).sorted()
         for request in requests {
             if TopicName.isBrokerOwned(request.name) {
                 results.append((request.name, Self.internalTopicRefused(request.name, "given more partitions")))
@@ -300,40 +343,38 @@ public struct TopicCommands: Sendable {
                     (request.name, ItemResult(.invalidPartitions, "Topic already has \(current) partitions.")))
                 continue
             }
-            let factor = Int16(topic.partitions.first?.replicas.count ?? 1)
-            var newReplicas = Self.assign(
-                partitions: request.count - current, replicationFactor: factor, brokers: brokers, startingAt: current)
-            if let assignments = request.assignments {
-                guard assignments.count == Int(request.count - current) else {
-                    results.append(
-                        (
-                            request.name,
-                            ItemResult(
-                                .invalidReplicaAssignment,
-                                "Increasing the number of partitions by \(request.count - current) but \(assignments.count) assignments provided."
-                            )
-                        ))
-                    continue
-                }
-                if let error = assignments.enumerated().lazy.compactMap({
-                    checkReplicas($0.element, brokers: brokers, partition: current + Int32($0.offset))
-                }).first {
-                    results.append((request.name, error))
-                    continue
-                }
-                newReplicas = assignments
+            switch plan(adding: request.count - current, to: topic, assignments: request.assignments) {
+            case .failure(let error):
+                results.append((request.name, error))
+            case .success(let planned):
+                records += Self.partitionRecords(planned, topicID: topic.topicID, firstIndex: current)
+                results.append((request.name, .ok))
             }
-            for (offset, replicas) in newReplicas.enumerated() {
-                records.append(
-                    .partition(
-                        PartitionRecord(
-                            partitionID: current + Int32(offset), topicID: topic.topicID, replicas: replicas,
-                            isr: replicas,
-                            leader: replicas[0], leaderEpoch: 0, partitionEpoch: 0
-                        )))
-            }
-            results.append((request.name, .ok))
         }
         return ControllerResult(records: records, response: results)
+    }
+
+    /// The new partitions of a topic: placed as at creation, with the topic's replication factor, or checked
+    /// against it when assigned by hand.
+    private func plan(adding count: Int32, to topic: MetadataImage.Topic, assignments: [[Int32]]?)
+        -> Result<[PlannedPartition], ItemResult>
+    {
+        let factor = Int16(topic.partitions.first?.replicas.count ?? 1)
+        guard let assignments else { return place(count: count, replicationFactor: factor) }
+        guard assignments.count == Int(count) else {
+            return .failure(
+                ItemResult(
+                    .invalidReplicaAssignment,
+                    "Increasing the number of partitions by \(count) but \(assignments.count) assignments provided."))
+        }
+        var planned = [PlannedPartition]()
+        let first = Int32(topic.partitions.count)
+        for (offset, replicas) in assignments.enumerated() {
+            switch checkAssignment(replicas, partition: first + Int32(offset), replicationFactor: Int(factor)) {
+            case .failure(let error): return .failure(error)
+            case .success(let partition): planned.append(partition)
+            }
+        }
+        return .success(planned)
     }
 }
