@@ -25,8 +25,8 @@ extension RaftSimulation {
         record(
             "start node \(id) (incarnation \(node.incarnation)): \(persisted.log.count) batches after snapshot "
                 + "\(persisted.snapshot.map { "\($0.id)" } ?? "none"), "
-                + (persisted.quorumState.map { "\($0)" } ?? "no quorum state")
-        )
+                + (persisted.quorumState.map { "\($0)" } ?? "no quorum state"),
+            milestone: true)
         scheduleTick(id)
         queue.schedule(
             .takeSnapshot(id, incarnation: node.incarnation), at: now + draw(parameters.snapshotIntervalMs))
@@ -45,7 +45,7 @@ extension RaftSimulation {
         nodes[id]!.fsyncScheduled = false
         statistics.crashes += 1
         durableChanges += 1
-        record("crash node \(id): kept \(kept) of \(unsynced) unsynced batches, log ends at \(end)")
+        record("crash node \(id): kept \(kept) of \(unsynced) unsynced batches, log ends at \(end)", milestone: true)
     }
 
     mutating func restart(_ id: NodeID) throws(InvariantViolation) {
@@ -76,7 +76,7 @@ extension RaftSimulation {
                 checker.logRewound(of: id, to: offset)
                 statistics.truncations += 1
                 durableChanges += 1
-                record("node \(id) truncates to \(offset)")
+                record("node \(id) truncates to \(offset)", milestone: true)
             case .installSnapshot(let snapshot):
                 try install(snapshot, on: id)
             case .deleteLogPrefix(let offset):
@@ -91,7 +91,7 @@ extension RaftSimulation {
                 statistics.batchesApplied += batches.count
             case .roleChanged(let role):
                 try checker.observeRole(of: id, role)
-                record("node \(id) is now \(role)")
+                record("node \(id) is now \(role)", milestone: true)
                 if role.name == .leader { statistics.leaderEpochs += 1 }
             }
         }
@@ -107,7 +107,7 @@ extension RaftSimulation {
         durableChanges += 1
         checker.logRewound(of: id, to: snapshot.id.offset)
         statistics.snapshotsInstalled += 1
-        record("node \(id) installs snapshot \(snapshot.id)")
+        record("node \(id) installs snapshot \(snapshot.id)", milestone: true)
     }
 
     private mutating func send(_ message: RaftMessage, from: NodeID, to: NodeID) {
@@ -147,9 +147,9 @@ extension RaftSimulation {
         try step(id, .snapshotTaken(snapshot))
     }
 
-    /// Clients propose one to three records to every node that believes it leads. Their `.appendLog` comes out of
-    /// the node's next step.
-    mutating func proposeToLeaders() {
+    /// Clients propose one to three records to every node that believes it leads. As the broker's RaftDriver does,
+    /// an accepted proposal is followed at once by a tick at the same time, whose step returns its `.appendLog`.
+    mutating func proposeToLeaders() throws(InvariantViolation) {
         for id in parameters.nodeIDs where nodes[id]!.isLeader {
             let count = 1 + generator.next(below: 3)
             var records: [ByteBuffer] = []
@@ -161,8 +161,11 @@ extension RaftSimulation {
                 records.append(payload.bytes(using: &generator))
             }
             let result = nodes[id]!.raft!.propose(records, now: now)
-            if case .accepted = result { statistics.proposalsAccepted += 1 }
             record("propose \(count) records to node \(id): \(result)")
+            if case .accepted = result {
+                statistics.proposalsAccepted += 1
+                try step(id, .tick(now: now))
+            }
         }
     }
 }

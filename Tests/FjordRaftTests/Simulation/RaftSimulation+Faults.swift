@@ -6,7 +6,7 @@ extension RaftSimulation {
     /// Carries out `action` now, between events (the named scenarios' way in), and checks the invariants after it
     /// as after any event.
     mutating func apply(_ action: FaultAction) throws(InvariantViolation) {
-        record("FAULT \(action)")
+        record("FAULT \(action)", milestone: true)
         try carryOut(action)
         try checkAfterEvent()
     }

@@ -11,7 +11,8 @@ import KafkaProtocol
 /// The driver (RaftSimulation+Driver.swift) carries out each output in order: `.persistQuorumState` is durable at
 /// once, `.appendLog` is unsynced until a simulated fsync reports `.persisted(through:)`, `.send` goes to the
 /// network, `.commit` to the state machine; it ticks every few milliseconds and snapshots the state machine now and
-/// then (`.snapshotTaken`). Clients propose to every node that believes it leads.
+/// then (`.snapshotTaken`). Clients propose to every node that believes it leads. (The broker's RaftDriver fsyncs
+/// right after the outputs that appended; the simulation fsyncs after a random delay, which covers that and more.)
 struct RaftSimulation {
     let seed: UInt64
     let parameters: SimulationParameters
@@ -32,6 +33,8 @@ struct RaftSimulation {
     var durabilityCheckedAt: (durableChanges: Int, committedEnd: Int64) = (-1, -1)
     /// The last events, when tracing (a failing seed is replayed with tracing on to show how it got there).
     private(set) var trace: [String]?
+    /// Every fault, start, crash, role change, truncation and snapshot installation of the run, when tracing.
+    private(set) var milestones: [String] = []
     static let traceLength = 300
 
     /// A cluster of `parameters` with every node started (empty disks) at time 0 and the given fault schedule.
@@ -101,7 +104,6 @@ struct RaftSimulation {
         switch event {
         case .tick(let id, let incarnation):
             guard isCurrent(id, incarnation) else { return }
-            record("tick \(id)")
             try step(id, .tick(now: now))
             scheduleTick(id)
         case .deliver(let message, let from, let to):
@@ -117,10 +119,10 @@ struct RaftSimulation {
             try takeSnapshot(id)
             queue.schedule(.takeSnapshot(id, incarnation: incarnation), at: now + draw(parameters.snapshotIntervalMs))
         case .propose:
-            proposeToLeaders()
+            try proposeToLeaders()
             queue.schedule(.propose, at: now + draw(parameters.proposalIntervalMs))
         case .fault(let action):
-            record("FAULT \(action)")
+            record("FAULT \(action)", milestone: true)
             try carryOut(action)
         case .setCatchUpTarget:
             catchUpTarget = checker.ledger.endOffset
@@ -143,10 +145,13 @@ struct RaftSimulation {
         nodes.values.filter { $0.isLeader }.max { $0.role!.epoch < $1.role!.epoch }?.id
     }
 
-    mutating func record(_ line: @autoclosure () -> String) {
+    /// Adds a line to the trace (ticks are left out: they are most events and say little).
+    mutating func record(_ line: @autoclosure () -> String, milestone: Bool = false) {
         guard trace != nil else { return }
-        trace!.append("\(now) ms: \(line())")
+        let text = "\(now) ms: \(line())"
+        trace!.append(text)
         if trace!.count > Self.traceLength { trace!.removeFirst(trace!.count - Self.traceLength) }
+        if milestone { milestones.append(text) }
     }
 
     static func summary(of message: RaftMessage) -> String {

@@ -69,18 +69,22 @@ enum SimulationSeeds {
         #expect(first.3 == second.3)
     }
 
-    /// The failure message: the violation, how to replay it, and the tail of a traced replay.
+    /// The failure message: the violation, how to replay it, the run's milestones (faults, starts, crashes, role
+    /// changes, truncations, installed snapshots) and its last events, from a traced replay.
     static func report(seed: UInt64, violation: InvariantViolation) -> String {
         var traced: RaftSimulation?
         do {
             traced = try RaftSimulation.seeded(seed, tracing: true)
             try traced!.runToEnd()
         } catch {}
-        let tail = traced?.trace?.suffix(60).joined(separator: "\n  ") ?? "(no trace)"
+        let milestones = traced?.milestones.suffix(120).joined(separator: "\n  ") ?? "(none)"
+        let tail = traced?.trace?.suffix(40).joined(separator: "\n  ") ?? "(no trace)"
         return """
             Raft simulation seed \(seed) failed: \(violation)
             Replay: RAFT_SEED=\(seed) swift test --filter RaftSimulationTests
             \(traced.map { "Statistics: \($0.statistics)" } ?? "")
+            Milestones:
+              \(milestones)
             Last events:
               \(tail)
             """
