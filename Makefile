@@ -2,6 +2,7 @@
 #   make deps     Debian packages (only those missing) + .venv with pinned Python clients
 #   make build    debug build            make release  release build
 #   make run      release build, then `fjord broker` (extra flags: make run ARGS="...")
+#   make cluster  release build, then `fjord dev cluster --nodes 3` (three KRaft nodes in ./fjord-cluster; ARGS="...")
 #   make test     deps, build, swift test, then the interop suite (pytest)
 #   make interop  deps, build, interop suite only
 #   make docs     FjordClient documentation (DocC) into .build/docs
@@ -24,7 +25,7 @@ VENV_STAMP    := $(VENV)/.fjord-requirements.txt
 FJORD_BIN     ?= $(CURDIR)/.build/debug/fjord
 RUN_INTEROP    = FJORD_BIN=$(FJORD_BIN) $(VENV)/bin/pytest -q Tests/Interop
 
-.PHONY: all deps apt-deps venv build release run test interop clean bench bench-baseline conformance docs capture
+.PHONY: all deps apt-deps venv build release run cluster test interop clean bench bench-baseline conformance docs capture
 
 all: build
 
@@ -69,6 +70,9 @@ release: apt-deps
 
 run: release
 	.build/release/fjord broker $(ARGS)
+
+cluster: release
+	.build/release/fjord dev cluster --nodes 3 $(ARGS)
 
 test: deps build
 	$(SWIFT) test
