@@ -1,7 +1,8 @@
 import ArgumentParser
 import FjordClient
 
-/// `fjord cluster describe`: the cluster id, the controller and the brokers.
+/// `fjord cluster describe`: the cluster id, the controller, the brokers and, in KRaft mode, the controllers (the
+/// metadata quorum's voters).
 struct ClusterCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cluster",
@@ -13,10 +14,13 @@ struct ClusterCommand: AsyncParsableCommand {
 struct ClusterDescribe: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "describe",
-        abstract: "Show the cluster id, the active controller and every broker with its address.",
+        abstract: "Show the cluster id, the active controller, every broker and every controller with its address.",
         discussion: """
+            In KRaft mode the controllers are the metadata quorum's voters on their controller listeners
+            (DescribeQuorum), the active one being the quorum's leader; a node without process.roles has none.
             JSON: {"cluster_id":"..","controller":1,"brokers":[{"id":1,"host":"127.0.0.1","port":9092,
-            "controller":true}],"topics":3,"partitions":9}
+            "controller":true}],"topics":3,"partitions":9,"controllers":[{"id":1,"host":"127.0.0.1","port":9093,
+            "active":true}]}
 
             Example:
               fjord cluster describe --bootstrap 127.0.0.1:9092
@@ -27,9 +31,13 @@ struct ClusterDescribe: AsyncParsableCommand {
     @OptionGroup var output: FormatOptions
 
     func run() async throws {
-        let (cluster, metadata) = try await connection.withAdmin { admin in
-            (try await admin.describeCluster(), try await admin.client.refreshMetadata(allTopics: true))
+        let (cluster, metadata, quorum) = try await connection.withAdmin { admin in
+            (
+                try await admin.describeCluster(), try await admin.client.refreshMetadata(allTopics: true),
+                try await Self.quorum(admin)
+            )
         }
+        let controllers = Self.controllers(quorum)
         let brokers = cluster.brokers.sorted { $0.key < $1.key }
         let topics = metadata.topics.values.filter { !$0.isInternal }
         let partitions = topics.reduce(0) { $0 + $1.partitions.count }
@@ -51,6 +59,17 @@ struct ClusterDescribe: AsyncParsableCommand {
                     ),
                     ("topics", .int(topics.count)),
                     ("partitions", .int(partitions)),
+                    (
+                        "controllers",
+                        .array(
+                            controllers.map { controller in
+                                .object([
+                                    ("id", .int(controller.id)), ("host", .optional(controller.endpoint?.host)),
+                                    ("port", .optional(controller.endpoint?.port)),
+                                    ("active", .bool(controller.active)),
+                                ])
+                            })
+                    ),
                 ]))
         case .text:
             print("Cluster ID:  \(cluster.clusterID ?? "(none)")")
@@ -62,10 +81,48 @@ struct ClusterDescribe: AsyncParsableCommand {
                 brokers.map { id, address in
                     [
                         "\(id)", address.host, "\(address.port)",
-                        id == cluster.controllerID ? "broker,controller" : "broker",
+                        quorum == nil
+                            ? (id == cluster.controllerID ? "broker,controller" : "broker")
+                            : (controllers.contains { $0.id == id } ? "broker,controller" : "broker"),
                     ]
                 }
             )
+            guard !controllers.isEmpty else { return }
+            print("")
+            Output.table(
+                ["CONTROLLER", "HOST", "PORT", "STATUS"],
+                controllers.map { controller in
+                    [
+                        "\(controller.id)", controller.endpoint?.host ?? "?",
+                        controller.endpoint.map { "\($0.port)" } ?? "?", controller.active ? "active" : "voter",
+                    ]
+                })
+        }
+    }
+}
+
+extension ClusterDescribe {
+    /// One voter of the metadata quorum, on its controller listener when DescribeQuorum v2 listed it.
+    struct Controller {
+        var id: Int32
+        var endpoint: MetadataQuorumDescription.Endpoint?
+        var active: Bool
+    }
+
+    /// The metadata quorum, or nil when the cluster has none to describe (a node without process.roles does not
+    /// serve DescribeQuorum).
+    static func quorum(_ admin: Admin) async throws -> MetadataQuorumDescription? {
+        do {
+            return try await admin.describeMetadataQuorum()
+        } catch let error as ClientError where error.code == .unsupportedVersion {
+            return nil
+        }
+    }
+
+    static func controllers(_ quorum: MetadataQuorumDescription?) -> [Controller] {
+        guard let quorum else { return [] }
+        return quorum.voters.map(\.nodeID).sorted().map { id in
+            Controller(id: id, endpoint: quorum.nodes[id]?.first, active: id == quorum.leaderID)
         }
     }
 }

@@ -49,7 +49,11 @@ extension BrokerMetrics {
             waitingSyncs: groups.waitingSyncs
         )
         retainTopics(Set(services.image.topicsByName.keys))
-        publish(Self.gauges(partitions: partitions, groups: snapshot, partitionLevel: partitionLevel))
+        var values = Self.gauges(partitions: partitions, groups: snapshot, partitionLevel: partitionLevel)
+        if let quorum = services.metadata.quorum {
+            values.merge(quorumGauges(driver: quorum.driver, eventLoop: quorum.eventLoop)) { _, quorum in quorum }
+        }
+        publish(values)
     }
 
     /// The scrape-time gauges (pure, so tests can check the lag arithmetic).

@@ -1,4 +1,5 @@
 import CoreMetrics
+import FjordRaft
 import KafkaProtocol
 import NIOConcurrencyHelpers
 import NIOCore
@@ -30,6 +31,9 @@ final class BrokerMetrics: Sendable {
     private let errors = NIOLockedValueBox<[ErrorSeries: CoreMetrics.Counter]>([:])
     /// The gauges set by the last scrape, so the next one can drop the series that vanished.
     let scrapeState = NIOLockedValueBox<[ScrapeSeries: Meter]>([:])
+    /// The metadata quorum as the driver last described it (asked at each scrape, answered between its rounds:
+    /// `BrokerMetrics+Quorum.swift`).
+    let lastQuorumDescription = NIOLockedValueBox<QuorumDescription?>(nil)
 
     /// Request latency buckets: from sub-millisecond produces to long-polling fetches.
     static let latencyBuckets: [Duration] = [
@@ -65,6 +69,17 @@ final class BrokerMetrics: Sendable {
         "fjord_partition_log_size_bytes": "Bytes of a partition's segments (metrics.partition.level).",
         "fjord_consumer_group_partition_lag":
             "Log end offset minus committed offset of one partition (metrics.partition.level).",
+        "fjord_metadata_quorum_leader_id":
+            "The metadata quorum's leader (the active controller) as this node knows it; -1: none.",
+        "fjord_metadata_quorum_epoch": "The metadata quorum's epoch on this node.",
+        "fjord_metadata_quorum_is_leader": "1 while this node leads the metadata quorum, else 0.",
+        "fjord_metadata_quorum_high_watermark":
+            "The metadata log's high watermark as this node knows it; -1: unknown.",
+        "fjord_metadata_quorum_applied_end_offset": "The offset after the last committed metadata batch applied here.",
+        "fjord_metadata_quorum_voter_lag":
+            "On the leader: its log end minus each voter's fetched log end (offsets), by voter.",
+        "fjord_metadata_quorum_voter_caught_up_lag_ms":
+            "On the leader: ms since each voter last fetched up to the leader's log end, by voter.",
     ]
 
     init(partitionLevel: Bool = false) {

@@ -1,0 +1,117 @@
+"""Operators see the metadata quorum (issue 12 item 6): `fjord metadata-quorum describe --status | --replication`
+against three combined nodes (the cluster of test_kraft_quorum.py), through a controller listener and through a
+broker listener, and the quorum's gauges on each node's /metrics.
+
+Flow:
+1. Three nodes, each with a metrics listener, elect a leader (read from their logs, as test_kraft_quorum.py does).
+2. `--status --bootstrap-controller <a follower's controller listener>`: LeaderId is the leader the logs name, three
+   CurrentVoters with their CONTROLLER endpoints, no observers, and MaxFollowerLag reaches 0.
+3. `--replication --bootstrap-server <a follower's broker listener>` (the command follows the follower's answer to
+   the leader): one Leader row for the leader, two Follower rows, and every Lag reaches 0; `--format json` agrees.
+4. /metrics of every node: fjord_metadata_quorum_leader_id and _epoch agree with the logs, _is_leader is 1 on the
+   leader only, the high watermark is known; the leader exports a voter lag per voter, which reaches 0.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+
+import pytest
+
+from conftest import BrokerProcess, _wait_for_metrics, fjord_bin, free_port
+from datapath_clients import drop_admin_clients  # noqa: F401 - autouse fixture
+from test_kraft_quorum import STEP_S, Cluster
+from test_metrics import Scrape
+from waiting import wait_for, wait_until
+
+
+class MetricsCluster(Cluster):
+    """test_kraft_quorum's three nodes, each also serving /metrics on a port of its own."""
+
+    def _spawn(self, i: int, append: bool = False) -> BrokerProcess:
+        if not hasattr(self, "metrics_ports"):
+            self.metrics_ports = [free_port() for _ in range(3)]
+        log_path = self.tmp_path / f"node{i + 1}.log"
+        argv = [fjord_bin(), "broker", "--config", str(self.configs[i]),
+                "--override", f"metrics.listener=127.0.0.1:{self.metrics_ports[i]}"]
+        with open(log_path, "ab" if append else "wb") as log:
+            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                    cwd=self.tmp_path)
+        return BrokerProcess(f"node{i + 1}", self.ports[i], proc, self.tmp_path / f"node{i + 1}", log_path, argv,
+                             metrics_port=self.metrics_ports[i])
+
+
+@pytest.fixture
+def cluster(request, tmp_path):
+    c = MetricsCluster(request, tmp_path)
+    try:
+        yield c
+    finally:
+        c.stop()
+
+
+def describe(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([fjord_bin(), "metadata-quorum", "describe", *args], capture_output=True, text=True,
+                          timeout=60)
+
+
+def status_fields(text: str) -> dict[str, str]:
+    return {m[0]: m[1] for m in re.findall(r"^(\w+):\s+(.*)$", text, re.M)}
+
+
+def test_describe_and_metrics_show_the_leader_three_voters_and_lags_reaching_zero(cluster):
+    leader, epoch = wait_for(cluster.leader, STEP_S, lambda: f"no agreed leader: {[cluster.role(i) for i in range(3)]}")
+    leader_id = leader + 1
+    follower = next(i for i in range(3) if i != leader)
+    controller = f"127.0.0.1:{cluster.controller_ports[follower]}"
+
+    def status_caught_up():
+        done = describe("--status", "--bootstrap-controller", controller)
+        assert done.returncode == 0, done
+        fields = status_fields(done.stdout)
+        return fields if fields["MaxFollowerLag"] == "0" else None
+
+    fields = wait_for(status_caught_up, STEP_S, "MaxFollowerLag never reached 0")
+    assert fields["LeaderId"] == str(leader_id) and fields["LeaderEpoch"] == str(epoch), fields
+    assert int(fields["HighWatermark"]) > 0, fields
+    voters = re.findall(r'\{"id": (\d+), "directoryId": [^,]+, "endpoints": \["CONTROLLER://127\.0\.0\.1:(\d+)"\]\}',
+                        fields["CurrentVoters"])
+    assert sorted((int(i), int(p)) for i, p in voters) == [(i + 1, cluster.controller_ports[i]) for i in range(3)], \
+        fields["CurrentVoters"]
+    assert fields["CurrentObservers"] == "[]", fields
+
+    bootstrap = cluster.nodes[follower].bootstrap
+
+    def replication_caught_up():
+        done = describe("--replication", "--bootstrap-server", bootstrap)
+        assert done.returncode == 0, done
+        rows = [line.split("\t") for line in done.stdout.splitlines()[1:]]
+        return rows if all(row[3].strip() == "0" for row in rows) else None
+
+    rows = wait_for(replication_caught_up, STEP_S, "a voter's Lag never reached 0")
+    assert [(int(r[0]), r[6].strip()) for r in rows][0] == (leader_id, "Leader"), rows
+    assert sorted(int(r[0]) for r in rows if r[6].strip() == "Follower") == sorted(
+        i + 1 for i in range(3) if i != leader), rows
+    done = describe("--replication", "--format", "json", "--bootstrap-server", bootstrap)
+    assert done.returncode == 0, done
+    replicas = json.loads(done.stdout)["replicas"]
+    assert {r["node_id"]: r["status"] for r in replicas} == {
+        i + 1: "leader" if i == leader else "follower" for i in range(3)}
+
+    ports = [_wait_for_metrics(node, node.metrics_port) for node in cluster.nodes]
+    for i, port in enumerate(ports):
+        scrape = Scrape(port)
+        assert scrape.value("fjord_metadata_quorum_leader_id") == leader_id, (i, scrape.text)
+        assert scrape.value("fjord_metadata_quorum_epoch") == epoch
+        assert scrape.value("fjord_metadata_quorum_is_leader") == (1 if i == leader else 0)
+        assert scrape.value("fjord_metadata_quorum_high_watermark") > 0
+
+    def leader_lags():
+        lags = Scrape(ports[leader]).series("fjord_metadata_quorum_voter_lag")
+        by_voter = {int(dict(labels)["voter"]): value for labels, value in lags.items()}
+        return by_voter if sorted(by_voter) == [1, 2, 3] and all(v == 0 for v in by_voter.values()) else None
+
+    wait_for(leader_lags, STEP_S, lambda: Scrape(ports[leader]).text)
+    assert not Scrape(ports[follower]).series("fjord_metadata_quorum_voter_lag"), "a follower exports voter lags"
