@@ -15,6 +15,8 @@ struct QuorumRuntime: Sendable {
     let server: KafkaServer
     /// Each voter's controller listener.
     let endpoints: [NodeID: HostAndPort]
+    /// The broker sessions this node keeps while it is the active controller.
+    let sessions: BrokerSessions
 }
 
 extension Broker {
@@ -36,6 +38,8 @@ extension Broker {
         raft.retryBackoffMs = Int64(configuration.quorumRetryBackoffMs)
         var driverConfiguration = RaftDriver.Configuration(raft: raft)
         driverConfiguration.snapshotMaxNewRecordBytes = configuration.metadataSnapshotMaxNewRecordBytes
+        // The broker side's controlled shutdown may need this node's quorum: `run()` cancels the driver after it.
+        driverConfiguration.stopsOnGracefulShutdown = false
         let peers = ControllerPeers(
             localID: configuration.nodeID, endpoints: endpoints, group: group,
             requestTimeout: .milliseconds(Int64(configuration.quorumRequestTimeoutMs)), logger: logger)
@@ -44,14 +48,15 @@ extension Broker {
             configuration: driverConfiguration, store: store, peers: peers, stateMachine: services.metadata,
             logger: logger)
         services.metadata.attach(quorum: MetadataService.Quorum(driver: driver, eventLoop: group.next()))
+        let sessions = BrokerSessions(sessionTimeoutMs: Int64(configuration.brokerSessionTimeoutMs))
         let (registry, apiVersions) = Self.makeControllerRegistry(
-            services: services, driver: driver, endpoints: endpoints,
+            services: services, driver: driver, sessions: sessions, endpoints: endpoints,
             listenerName: configuration.controllerListenerNames.first ?? "CONTROLLER")
         let server = try await KafkaServer.bind(
             listeners: configuration.controllerListeners, group: group, registry: registry, apiVersions: apiVersions,
             maximumFrameBytes: configuration.socketRequestMaxBytes,
             metrics: services.metrics.requestMetrics(for: registry.supportedVersions.map(\.apiKey)), logger: logger)
-        return QuorumRuntime(driver: driver, peers: peers, server: server, endpoints: endpoints)
+        return QuorumRuntime(driver: driver, peers: peers, server: server, endpoints: endpoints, sessions: sessions)
     }
 
     /// The voters' controller listeners: `controller.quorum.voters`, else the endpoints of the voter set in the
@@ -88,10 +93,12 @@ extension Broker {
         return true
     }
 
-    /// What the controller listener serves: the Raft RPCs, DescribeQuorum, and the admin requests other nodes
-    /// forward to the active controller. ApiVersions on this listener lists exactly these.
+    /// What the controller listener serves: the Raft RPCs, DescribeQuorum, broker registration and heartbeats, and
+    /// the admin requests other nodes forward to the active controller. ApiVersions on this listener lists exactly
+    /// these.
     static func makeControllerRegistry(
-        services: BrokerServices, driver: RaftDriver, endpoints: [NodeID: HostAndPort], listenerName: String
+        services: BrokerServices, driver: RaftDriver, sessions: BrokerSessions, endpoints: [NodeID: HostAndPort],
+        listenerName: String
     ) -> (APIRegistry, ApiVersionsHandler) {
         var registry = APIRegistry(ioThreads: services.threadPool)
         registry.register(VoteHandler(driver: driver))
@@ -100,6 +107,8 @@ extension Broker {
         registry.register(ControllerFetchHandler(driver: driver))
         registry.register(FetchSnapshotHandler(driver: driver))
         registry.register(DescribeQuorumHandler(driver: driver, endpoints: endpoints, listenerName: listenerName))
+        registry.register(BrokerRegistrationHandler(services: services, driver: driver, sessions: sessions))
+        registry.register(BrokerHeartbeatHandler(services: services, driver: driver, sessions: sessions))
         registry.register(CreateTopicsHandler(services: services))
         registry.register(DeleteTopicsHandler(services: services))
         registry.register(CreatePartitionsHandler(services: services))

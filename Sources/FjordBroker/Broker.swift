@@ -54,13 +54,22 @@ public final class Broker: Service, Sendable {
             let quorum = kraft ? try await startQuorum(services: services, meta: meta, group: group) : nil
             do {
                 try await withThrowingTaskGroup(of: Void.self) { tasks in
-                    if let quorum { tasks.addTask { try await quorum.driver.run() } }
+                    if let quorum {
+                        tasks.addTask { try await quorum.driver.run() }
+                        // Both run until cancelled: they outlive the broker side's controlled shutdown.
+                        tasks.addTask {
+                            try await BrokerSessionExpiry(
+                                metadata: services.metadata, driver: quorum.driver, sessions: quorum.sessions,
+                                threadPool: threadPool, logger: self.logger
+                            ).run()
+                        }
+                    }
                     tasks.addTask {
                         try await self.serve(
-                            services: services, quorum: quorum, logManager: logManager, group: group,
+                            services: services, quorum: quorum, meta: meta, logManager: logManager, group: group,
                             threadPool: threadPool)
                     }
-                    // The first to end (serving after a graceful shutdown, or a driver that failed) ends the other.
+                    // The first to end (serving after a graceful shutdown, or a driver that failed) ends the others.
                     try await tasks.next()
                     tasks.cancelAll()
                     while try await tasks.next() != nil {}
@@ -85,10 +94,11 @@ public final class Broker: Service, Sendable {
 
     /// The broker side: once the metadata image is current (at once for a node alone; after catching up with the
     /// quorum in KRaft mode), loads the coordinators, opens the broker listeners and runs the storage and
-    /// coordinator services until a graceful shutdown, then closes the listeners.
+    /// coordinator services until a graceful shutdown, then closes the listeners. In KRaft mode the broker registers
+    /// with the active controller and is "ready" once unfenced; at shutdown it makes a controlled shutdown first.
     private func serve(
-        services: BrokerServices, quorum: QuorumRuntime?, logManager: LogManager, group: MultiThreadedEventLoopGroup,
-        threadPool: NIOThreadPool
+        services: BrokerServices, quorum: QuorumRuntime?, meta: MetaProperties, logManager: LogManager,
+        group: MultiThreadedEventLoopGroup, threadPool: NIOThreadPool
     ) async throws {
         if let quorum {
             guard try await waitUntilCaughtUp(quorum.driver) else { return }
@@ -97,51 +107,84 @@ public final class Broker: Service, Sendable {
                 try services.transactions.load()
             }
         }
-        let server = try await startServer(services: services, group: group, quorum: quorum)
-        boundPortsBox.withLockedValue { $0 = boundPortsInListenerOrder(broker: server, controller: quorum?.server) }
-        let metricsServer: MetricsServer?
+        // KRaft mode: the broker registers and waits to be unfenced before its listeners open, so a client that can
+        // connect finds it in Metadata; a listener on port 0 is bound first, as its port must be advertised.
+        let bindFirst = quorum == nil || configuration.advertisedListeners.contains { $0.port == 0 }
+        var opened = bindFirst ? try await startServer(services: services, group: group, quorum: quorum) : nil
+        let lifecycle = quorum.map {
+            makeLifecycle(quorum: $0, services: services, meta: meta, boundPorts: opened?.boundPorts ?? [])
+        }
         do {
-            metricsServer = try await startMetricsServer(services: services, group: group)
+            try await withThrowingTaskGroup(of: Void.self) { tasks in
+                if let lifecycle {
+                    tasks.addTask { try await lifecycle.run() }
+                    guard await lifecycle.waitUntilUnfenced() else {
+                        tasks.cancelAll()
+                        return
+                    }
+                }
+                let server: KafkaServer
+                if let opened {
+                    server = opened
+                } else {
+                    server = try await startServer(services: services, group: group, quorum: quorum)
+                    opened = server
+                }
+                boundPortsBox.withLockedValue {
+                    $0 = boundPortsInListenerOrder(broker: server, controller: quorum?.server)
+                }
+                let metricsServer = try await startMetricsServer(services: services, group: group)
+                servingBox.withLockedValue { $0 = true }
+                logger.info(
+                    "ready",
+                    metadata: [
+                        "ports": "\(server.boundPorts)", "metrics.port": "\(metricsPort.map(String.init) ?? "off")",
+                        "brokers": "\(services.metadata.liveBrokers(services.image).map(\.nodeID))",
+                    ])
+                addStorageServices(to: &tasks, services: services, logManager: logManager, threadPool: threadPool)
+                try? await gracefulShutdown()
+                logger.info("shutting down")
+                // Still serving: the controller moves this broker's leaderships away before it stops.
+                await lifecycle?.controlledShutdown(timeout: .milliseconds(configuration.brokerSessionTimeoutMs))
+                tasks.cancelAll()
+                while (try? await tasks.next()) != nil {}
+                servingBox.withLockedValue { $0 = false }
+                // Order matters: stop answering probes and scrapes (a stopping broker is not healthy); stop accepting;
+                // the caller then lets blocking work already queued (metadata commits, topic creation) finish while
+                // the event loops can still take its results, closes the connections, saves producer state and
+                // closes every log, so nothing writes to a log after it is closed.
+                await metricsServer?.close()
+            }
         } catch {
-            await server.close()
+            await opened?.close()
             throw error
         }
-        servingBox.withLockedValue { $0 = true }
-        logger.info(
-            "ready",
-            metadata: ["ports": "\(server.boundPorts)", "metrics.port": "\(metricsPort.map(String.init) ?? "off")"])
-        // The storage services run until the graceful shutdown that ends this node, then stop with it.
-        try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await self.makeFlusher(logManager: logManager, threadPool: threadPool).run() }
-            tasks.addTask { try await self.makeRetention(logManager: logManager, threadPool: threadPool).run() }
-            tasks.addTask {
-                try await self.makeCleaner(
-                    logManager: logManager, replicas: services.replicas, threadPool: threadPool
-                ).run()
-            }
-            // Session expiry, rebalance timeouts and offset expiry of the group coordinator.
-            tasks.addTask {
-                try await GroupCoordinatorService(coordinator: services.groups, threadPool: threadPool).run()
-            }
-            // Timed-out transactions and idle transactional ids.
-            tasks.addTask {
-                try await TransactionCoordinatorService(
-                    coordinator: services.transactions, threadPool: threadPool,
-                    interval: .milliseconds(Int64(self.configuration.transactionAbortTimedOutCheckIntervalMs))
-                ).run()
-            }
-            try? await gracefulShutdown()
-            tasks.cancelAll()
-            while (try? await tasks.next()) != nil {}
+        await opened?.close()
+    }
+
+    /// The storage and coordinator services, run until the graceful shutdown that ends this node.
+    private func addStorageServices(
+        to tasks: inout ThrowingTaskGroup<Void, any Error>, services: BrokerServices, logManager: LogManager,
+        threadPool: NIOThreadPool
+    ) {
+        tasks.addTask { try await self.makeFlusher(logManager: logManager, threadPool: threadPool).run() }
+        tasks.addTask { try await self.makeRetention(logManager: logManager, threadPool: threadPool).run() }
+        tasks.addTask {
+            try await self.makeCleaner(
+                logManager: logManager, replicas: services.replicas, threadPool: threadPool
+            ).run()
         }
-        logger.info("shutting down")
-        servingBox.withLockedValue { $0 = false }
-        // Order matters: stop answering probes and scrapes (a stopping broker is not healthy); stop accepting; the
-        // caller then lets blocking work already queued (metadata commits, topic creation) finish while the event
-        // loops can still take its results, closes the connections, saves producer state and closes every log, so
-        // nothing writes to a log after it is closed.
-        await metricsServer?.close()
-        await server.close()
+        // Session expiry, rebalance timeouts and offset expiry of the group coordinator.
+        tasks.addTask {
+            try await GroupCoordinatorService(coordinator: services.groups, threadPool: threadPool).run()
+        }
+        // Timed-out transactions and idle transactional ids.
+        tasks.addTask {
+            try await TransactionCoordinatorService(
+                coordinator: services.transactions, threadPool: threadPool,
+                interval: .milliseconds(Int64(self.configuration.transactionAbortTimedOutCheckIntervalMs))
+            ).run()
+        }
     }
 
     /// Opens every partition log (recovering after an unclean stop), then replays the metadata log into the image
@@ -165,16 +208,21 @@ public final class Broker: Service, Sendable {
         let advertised =
             configuration.advertisedListeners.first { $0.name == configuration.listeners.first?.name }
             ?? configuration.advertisedListeners[0]
+        // A node alone knows itself from configuration; in KRaft mode every broker, this one too, is known only from
+        // its replayed registration, so all nodes' images agree.
         let publisher = MetadataPublisher(
             MetadataImage(
                 clusterID: clusterID, controllerID: configuration.nodeID,
-                brokers: [.init(nodeID: configuration.nodeID, host: advertised.host, port: Int32(advertised.port))]
+                brokers: throughQuorum
+                    ? [] : [.init(nodeID: configuration.nodeID, host: advertised.host, port: Int32(advertised.port))]
             ))
         let replicas = ReplicaManager(
             nodeID: configuration.nodeID, logManager: logManager, brokerProperties: configuration.properties,
             logger: logger
         )
-        let metadata = MetadataService(log: metadataLog, publisher: publisher, replicas: replicas, logger: logger)
+        let metadata = MetadataService(
+            log: metadataLog, publisher: publisher, replicas: replicas, logger: logger,
+            clientListenerName: throughQuorum ? advertised.name : nil)
         if throughQuorum {
             metadata.awaitQuorumCatchUp()
         } else {
@@ -236,7 +284,7 @@ public final class Broker: Service, Sendable {
         registry.register(DescribeLogDirsHandler(services: services))
         registerAdmin(CreatePartitionsHandler(services: services))
         registerAdmin(IncrementalAlterConfigsHandler(services: services))
-        registry.register(DescribeClusterHandler(metadata: publisher))
+        registry.register(DescribeClusterHandler(metadata: services.metadata))
         registry.register(DescribeTopicPartitionsHandler(metadata: publisher))
         registry.register(GetTelemetrySubscriptionsHandler())
         registry.register(PushTelemetryHandler())
@@ -277,7 +325,8 @@ public final class Broker: Service, Sendable {
             .map(\.name) ?? configuration.advertisedListeners[0].name
         let advertisedIndex = listeners.firstIndex { $0.name == advertisedName } ?? 0
         let ports = server.boundPorts
-        if services.metadata.publisher.image.brokers[0].port == 0, advertisedIndex < ports.count {
+        // (In KRaft mode the registration carries the bound ports instead.)
+        if quorum == nil, services.metadata.publisher.image.brokers.first?.port == 0, advertisedIndex < ports.count {
             let port = ports[advertisedIndex]
             services.metadata.updateImage { image in image.brokers[0].port = Int32(port) }
         }

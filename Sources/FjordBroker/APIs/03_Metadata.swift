@@ -39,7 +39,7 @@ struct MetadataHandler: TypedAPIHandler {
     private func answer(_ request: MetadataRequest, version: Int16, created: [String]) -> MetadataResponse {
         let image = metadata.image
         var response = MetadataResponse()
-        response.brokers = image.brokers.map { broker in
+        response.brokers = (services?.metadata.liveBrokers(image) ?? image.brokers).map { broker in
             MetadataResponse.MetadataResponseBroker(
                 nodeID: broker.nodeID, host: broker.host, port: broker.port, rack: broker.rack)
         }

@@ -32,7 +32,7 @@ struct InternalTopic: Sendable {
         let image = metadata.publisher.image
         guard let topic = image.topic(named: name), let index = partition(for: key),
             let partition = topic.partitions.first(where: { $0.index == index }),
-            let broker = image.brokers.first(where: { $0.nodeID == partition.leader })
+            let broker = metadata.liveBrokers(image).first(where: { $0.nodeID == partition.leader })
         else { return .failure(.coordinatorNotAvailable) }
         return .success(broker)
     }

@@ -79,9 +79,10 @@ extension MetadataService: RaftStateMachine {
             guard let record = try MetadataRecord(decoding: value) else { continue }
             image.replay(record, offset: endOffset - Int64(records.count) + Int64(index))
         }
-        // The node's own broker entry (its advertised port) is kept as it is now.
+        // Brokers known from configuration only (a node alone: its advertised port) are kept as they are now;
+        // registered ones come from the snapshot.
         updateImage { current in
-            image.brokers = current.brokers
+            image.brokers = current.brokers.filter { current.brokerRegistrations[$0.nodeID]?.epoch == -1 }
             current = image
         }
         if replicasFollowImage.withLockedValue({ $0 }) { try replicas.apply(image) }

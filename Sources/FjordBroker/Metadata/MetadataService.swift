@@ -46,12 +46,26 @@ final class MetadataService: Sendable {
         var eventLoop: any EventLoop
     }
 
-    init(log: PartitionLog, publisher: MetadataPublisher, replicas: ReplicaManager, logger: Logger) {
+    /// The listener clients reach brokers on, in KRaft mode: Metadata, DescribeCluster and FindCoordinator list
+    /// each live broker at its endpoint of this name (`liveBrokers`). Nil for a node alone.
+    let clientListenerName: String?
+
+    init(
+        log: PartitionLog, publisher: MetadataPublisher, replicas: ReplicaManager, logger: Logger,
+        clientListenerName: String? = nil
+    ) {
+        self.clientListenerName = clientListenerName
         self.log = log
         self.publisher = publisher
         self.replicas = replicas
         self.logger = logger
         self.baseImage = publisher.image
+    }
+
+    /// The unfenced brokers as clients reach them: at their `clientListenerName` endpoint (brokers without one are
+    /// not listed, as Kafka lists only brokers reachable on the client's listener); a node alone lists itself.
+    func liveBrokers(_ image: MetadataImage) -> [MetadataImage.Broker] {
+        clientListenerName.map { image.brokers(listener: $0) } ?? image.brokers
     }
 
     /// The storage settings of the metadata log: kept whole, never deleted by retention.

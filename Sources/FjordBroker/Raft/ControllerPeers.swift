@@ -11,9 +11,10 @@ import NIOCore
 /// once its records commit, which needs this node's next Fetch answered first.
 final class ControllerPeers: Sendable {
     private let endpoints: [NodeID: HostAndPort]
-    /// What a connection carries.
+    /// What a connection carries: the core's requests, forwarded admin requests, or this node's broker
+    /// registration and heartbeats (their own connection, so a heartbeat never waits behind a forwarded command).
     enum Purpose: Hashable, Sendable {
-        case raft, forwarding
+        case raft, forwarding, lifecycle
     }
 
     private let connections: NIOLockedValueBox<[Purpose: [NodeID: ControllerConnection]]>
@@ -44,7 +45,7 @@ final class ControllerPeers: Sendable {
             if let existing = connections[purpose]?[node] { return existing }
             let connection = ControllerConnection(
                 nodeID: node, host: endpoint.host, port: endpoint.port, group: group,
-                clientID: purpose == .raft ? "fjord-raft-\(localID)" : "fjord-forwarding-\(localID)", logger: logger)
+                clientID: "fjord-\(purpose)-\(localID)", logger: logger)
             connections[purpose, default: [:]][node] = connection
             return connection
         }
@@ -90,11 +91,12 @@ final class ControllerPeers: Sendable {
         }
     }
 
-    /// Forwards an admin request to the active controller `node` and completes with its answer.
-    func forward<Request: KafkaRequest>(_ request: Request, version: Int16, to node: NodeID, timeout: TimeAmount)
-        -> EventLoopFuture<Request.Response>
-    {
-        guard let connection = connection(to: node, for: .forwarding) else {
+    /// Forwards an admin request (or, with `purpose` `.lifecycle`, sends this broker's registration or heartbeat)
+    /// to the active controller `node` and completes with its answer.
+    func forward<Request: KafkaRequest>(
+        _ request: Request, version: Int16, to node: NodeID, timeout: TimeAmount, purpose: Purpose = .forwarding
+    ) -> EventLoopFuture<Request.Response> {
+        guard let connection = connection(to: node, for: purpose) else {
             return group.next().makeFailedFuture(
                 RaftDriverError(.notController, "no controller listener known for node \(node)"))
         }

@@ -26,6 +26,10 @@ final class RaftDriver: Service, Sendable {
         var snapshotMaxNewRecordBytes: Int64 = 20 << 20
         /// How long an inbound request may wait for the core's answer before it is answered REQUEST_TIMED_OUT.
         var inboundAnswerTimeoutMs: Int64 = 5000
+        /// Stop on graceful shutdown as well as on cancellation. A node whose broker side makes a controlled
+        /// shutdown sets it false and cancels the driver after the broker has stopped: the broker's last heartbeats
+        /// may need this node's quorum (Kafka too stops the broker before the controller).
+        var stopsOnGracefulShutdown = true
     }
 
     private struct Inbox {
@@ -152,16 +156,18 @@ final class RaftDriver: Service, Sendable {
         diskThread.start()
         defer { peers.close() }
         do {
-            try await withTaskCancellationOrGracefulShutdownHandler {
-                try await withThrowingTaskGroup(of: Void.self) { tasks in
-                    tasks.addTask { await self.tickUntilStopped() }
-                    tasks.addTask { try await self.loop() }
-                    try await tasks.next()
-                    tasks.cancelAll()
-                    while (try? await tasks.next()) != nil {}
+            if configuration.stopsOnGracefulShutdown {
+                try await withTaskCancellationOrGracefulShutdownHandler {
+                    try await runRounds()
+                } onCancelOrGracefulShutdown: {
+                    self.stop()
                 }
-            } onCancelOrGracefulShutdown: {
-                self.stop()
+            } else {
+                try await withTaskCancellationHandler {
+                    try await runRounds()
+                } onCancel: {
+                    self.stop()
+                }
             }
         } catch {
             stop()
@@ -171,6 +177,16 @@ final class RaftDriver: Service, Sendable {
         }
         failEverything("the metadata quorum stopped")
         try? await diskThread.shutdownGracefully()
+    }
+
+    private func runRounds() async throws {
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { await self.tickUntilStopped() }
+            tasks.addTask { try await self.loop() }
+            try await tasks.next()
+            tasks.cancelAll()
+            while (try? await tasks.next()) != nil {}
+        }
     }
 
     private func tickUntilStopped() async {
