@@ -3,13 +3,11 @@ import KafkaProtocol
 
 extension MetadataImage {
     /// The metadata records that rebuild this image when replayed into an empty one: what a snapshot of the
-    /// metadata log holds (KIP-630) — topics with their partitions and configs, broker configs, and the producer-id
-    /// high mark. Replaying them must give the same topics, configs and producer ids (a test checks it).
-    ///
-    /// Broker and controller registrations and feature levels are not written yet: they come with the controller's
-    /// cluster membership, which will extend this list.
+    /// metadata log holds (KIP-630) — feature levels and broker and controller registrations first (a partition's
+    /// leader names a registered broker), then topics with their partitions and configs, broker configs, and the
+    /// producer-id high mark. Replaying them must give the same image (a test checks it).
     func snapshotRecords() -> [MetadataRecord] {
-        var records = [MetadataRecord]()
+        var records = membershipSnapshotRecords()
         for name in topicNames {
             guard let topic = topic(named: name) else { continue }
             records.append(.topic(TopicRecord(name: topic.name, topicID: topic.topicID)))
