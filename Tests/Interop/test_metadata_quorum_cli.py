@@ -15,6 +15,7 @@ Flow:
 from __future__ import annotations
 
 import json
+import time
 import re
 import subprocess
 
@@ -99,6 +100,10 @@ def test_describe_and_metrics_show_the_leader_three_voters_and_lags_reaching_zer
     replicas = json.loads(done.stdout)["replicas"]
     assert {r["node_id"]: r["status"] for r in replicas} == {
         i + 1: "leader" if i == leader else "follower" for i in range(3)}
+    # Kafka reports fetch times as wall-clock milliseconds since the epoch: every voter fetched within the test.
+    now_ms = time.time() * 1000
+    for r in replicas:
+        assert now_ms - 120_000 < r["last_fetch_timestamp"] <= now_ms + 1_000, r
 
     ports = [_wait_for_metrics(node, node.metrics_port) for node in cluster.nodes]
     for i, port in enumerate(ports):

@@ -2,6 +2,7 @@
 // progress; another node answers NOT_LEADER_OR_FOLLOWER with the leader it knows, as Kafka's controllers do. v1
 // adds the fetch and caught-up times, v2 directory ids and the nodes' controller listeners.
 import FjordRaft
+import Glibc
 import KafkaProtocol
 import NIOCore
 
@@ -55,13 +56,26 @@ struct DescribeQuorumHandler: TypedAPIHandler {
         return DescribeQuorumResponse.PartitionData(
             partitionIndex: RaftWire.partitionIndex, leaderID: description.leaderID ?? -1,
             leaderEpoch: description.leaderEpoch, highWatermark: description.highWatermark ?? -1,
-            currentVoters: description.voters.map(replicaState), observers: description.observers.map(replicaState))
+            currentVoters: description.voters.map { replicaState($0, toWallClock: wallClockOffset) },
+            observers: description.observers.map { replicaState($0, toWallClock: wallClockOffset) })
     }
 
-    private func replicaState(_ replica: QuorumDescription.Replica) -> DescribeQuorumResponse.ReplicaState {
+    /// The core keeps times on the monotonic clock; Kafka reports them as wall-clock milliseconds since the epoch
+    /// (kafka-metadata-quorum.sh prints "ms ago" from them). Adding this converts one to the other.
+    private var wallClockOffset: Int64 {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        let wallMilliseconds = Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
+        return wallMilliseconds - RaftDriver.monotonicMilliseconds()
+    }
+
+    private func replicaState(_ replica: QuorumDescription.Replica, toWallClock offset: Int64)
+        -> DescribeQuorumResponse.ReplicaState
+    {
         DescribeQuorumResponse.ReplicaState(
             replicaID: replica.key.id, replicaDirectoryID: replica.key.wireDirectoryID,
-            logEndOffset: replica.logEndOffset ?? -1, lastFetchTimestamp: replica.lastFetchTimestamp ?? -1,
-            lastCaughtUpTimestamp: replica.lastCaughtUpTimestamp ?? -1)
+            logEndOffset: replica.logEndOffset ?? -1,
+            lastFetchTimestamp: replica.lastFetchTimestamp.map { $0 + offset } ?? -1,
+            lastCaughtUpTimestamp: replica.lastCaughtUpTimestamp.map { $0 + offset } ?? -1)
     }
 }
