@@ -121,7 +121,7 @@ let package = Package(
         .executableTarget(
             name: "fjord",
             dependencies: [
-                "FjordBroker", "FjordStorage", "FjordClient", "KafkaProtocol", "KafkaRecords",
+                "FjordBroker", "FjordController", "FjordStorage", "FjordClient", "KafkaProtocol", "KafkaRecords",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -24,7 +24,7 @@ struct Fjord: AsyncParsableCommand {
         subcommands: [
             BrokerCommand.self, TopicCommand.self, ProduceCommand.self, ConsumeCommand.self, GroupCommand.self,
             ConfigCommand.self, ClusterCommand.self, TransactionCommand.self, PerfCommand.self, LogCommand.self,
-            StorageCommand.self, DevCommand.self, MetadataQuorumCommand.self,
+            StorageCommand.self, DevCommand.self, MetadataQuorumCommand.self, MetadataCommand.self,
         ]
     )
 
