@@ -122,7 +122,8 @@ final class BrokerServices: Sendable {
         )
         return try metadata.execute { image in
             let missing = names.filter { image.topic(named: $0) == nil && TopicName.isValid($0) }
-            return TopicCommands(image: image, defaults: defaults).createTopics(
+            let seed = UInt64.random(in: .min ... .max)
+            return TopicCommands(image: image, defaults: defaults, placementSeed: seed).createTopics(
                 missing.map { TopicCommands.NewTopic(name: $0) }
             ) {
                 KafkaUUID.random()

@@ -5,7 +5,8 @@
 // once the transaction coordinator confirms that the partition is in the producer's open transaction (KIP-890
 // part 1, `transaction.partition.verification.enable`): otherwise INVALID_TXN_STATE ("Partition was not added to
 // the transaction"), or TRANSACTION_ABORTABLE from v11, so a late or stray write cannot open a transaction that
-// nobody will ever end.
+// nobody will ever end. A partition another broker leads answers NOT_LEADER_OR_FOLLOWER, with (v10+) its current
+// leader and that leader's endpoint (KIP-951).
 import FjordController
 import FjordGroups
 import FjordStorage
@@ -33,6 +34,7 @@ struct ProduceHandler: APIHandler {
         var unknownTopics = [String]()
         var response = ProduceResponse()
         let metrics = services.metrics
+        var leaders = PartitionLeaders(image: image, liveBrokers: services.metadata.liveBrokers(image))
         for topic in request.topicData {
             var topicResponse = ProduceResponse.TopicProduceResponse(name: topic.name)
             var topicMetrics: TopicMetrics?
@@ -42,6 +44,12 @@ struct ProduceHandler: APIHandler {
                     transactionalID: request.transactionalID,
                     version: context.apiVersion, image: image, now: now, unknownTopics: &unknownTopics
                 )
+                var currentLeader = ProduceResponse.LeaderIDAndEpoch()
+                if outcome.error == .notLeaderOrFollower, context.apiVersion >= 10,
+                    let leader = leaders.current(TopicPartition(topic.name, partition.index))
+                {
+                    currentLeader = .init(leaderID: leader.leaderID, leaderEpoch: leader.leaderEpoch)
+                }
                 if outcome.error == .none, let records = partition.records {
                     // Per batch, never per record: the count is read from the (validated) batch header.
                     topicMetrics = topicMetrics ?? metrics.topic(topic.name)
@@ -57,10 +65,15 @@ struct ProduceHandler: APIHandler {
                         recordErrors: outcome.recordErrors.map {
                             .init(batchIndex: $0.batchIndex, batchIndexErrorMessage: $0.message)
                         },
-                        errorMessage: outcome.errorMessage
+                        errorMessage: outcome.errorMessage, currentLeader: currentLeader
                     ))
             }
             response.responses.append(topicResponse)
+        }
+        if context.apiVersion >= 10 {
+            response.nodeEndpoints = leaders.endpoints.map {
+                .init(nodeID: $0.nodeID, host: $0.host, port: $0.port, rack: $0.rack)
+            }
         }
         if !unknownTopics.isEmpty, services.configuration.autoCreateTopicsEnable {
             let services = self.services
@@ -99,8 +112,15 @@ struct ProduceHandler: APIHandler {
             return .failure(.invalidTopicException, "Cannot append to internal topic \(topic)")
         }
         guard let replica = services.replicas.replica(for: TopicPartition(topic, partition.index)) else {
-            if image.topic(named: topic) == nil { unknownTopics.append(topic) }
-            return .failure(.unknownTopicOrPartition, "This server does not host this topic-partition.")
+            guard let known = image.topic(named: topic) else {
+                unknownTopics.append(topic)
+                return .failure(.unknownTopicOrPartition, "This server does not host this topic-partition.")
+            }
+            // Placed on another broker: tell the client to go to its leader.
+            guard known.partitions.contains(where: { $0.index == partition.index }) else {
+                return .failure(.unknownTopicOrPartition, "This server does not host this topic-partition.")
+            }
+            return .failure(.notLeaderOrFollower, "This broker is not the leader of \(topic)-\(partition.index)")
         }
         if acks == -1 {
             let inSync =

@@ -47,7 +47,7 @@ struct MetadataHandler: TypedAPIHandler {
         response.controllerID = image.controllerID
         let wantsAll = request.topics == nil || (version == 0 && request.topics?.isEmpty == true)
         if wantsAll {
-            response.topics = image.topicNames.map { describe(image.topic(named: $0)!) }
+            response.topics = image.topicNames.map { describe(image.topic(named: $0)!, image: image) }
         } else {
             response.topics = (request.topics ?? []).map { requested in
                 if let name = requested.name, !(version >= 10 && requested.topicID != .zero) {
@@ -58,27 +58,31 @@ struct MetadataHandler: TypedAPIHandler {
                             name: name, topicID: .zero
                         )
                     }
-                    return describe(topic)
+                    return describe(topic, image: image)
                 }
                 guard let topic = image.topic(id: requested.topicID) else {
                     return MetadataResponse.MetadataResponseTopic(
                         errorCode: ErrorCode.unknownTopicID.rawValue, name: nil, topicID: requested.topicID)
                 }
-                return describe(topic)
+                return describe(topic, image: image)
             }
         }
         return response
     }
 
-    private func describe(_ topic: MetadataImage.Topic) -> MetadataResponse.MetadataResponseTopic {
+    /// A partition without a leader (its broker fenced) is LEADER_NOT_AVAILABLE, and replicas on brokers that are
+    /// fenced or gone are listed offline, as Kafka answers.
+    private func describe(_ topic: MetadataImage.Topic, image: MetadataImage) -> MetadataResponse.MetadataResponseTopic
+    {
         MetadataResponse.MetadataResponseTopic(
             errorCode: ErrorCode.none.rawValue, name: topic.name, topicID: topic.topicID, isInternal: topic.isInternal,
             partitions: topic.partitions.map { partition in
                 MetadataResponse.MetadataResponsePartition(
-                    errorCode: ErrorCode.none.rawValue, partitionIndex: partition.index, leaderID: partition.leader,
+                    errorCode: (partition.leader < 0 ? ErrorCode.leaderNotAvailable : .none).rawValue,
+                    partitionIndex: partition.index, leaderID: partition.leader,
                     leaderEpoch: partition.leaderEpoch, replicaNodes: partition.replicas,
                     isrNodes: partition.inSyncReplicas,
-                    offlineReplicas: []
+                    offlineReplicas: partition.replicas.filter { image.brokerRegistrations[$0]?.isFenced ?? true }
                 )
             }
         )

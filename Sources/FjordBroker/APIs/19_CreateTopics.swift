@@ -38,7 +38,8 @@ struct CreateTopicsHandler: TypedAPIHandler {
                     .response
             }
             return try services.metadata.execute { image in
-                TopicCommands(image: image, defaults: defaults).createTopics(newTopics) { KafkaUUID.random() }
+                TopicCommands(image: image, defaults: defaults, placementSeed: .random(in: .min ... .max))
+                    .createTopics(newTopics) { KafkaUUID.random() }
             }
         }.map { created in
             var response = CreateTopicsResponse()

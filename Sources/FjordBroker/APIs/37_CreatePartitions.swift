@@ -23,7 +23,8 @@ struct CreatePartitionsHandler: TypedAPIHandler {
                 return TopicCommands(image: services.image, defaults: defaults).createPartitions(requests).response
             }
             return try services.metadata.execute { image in
-                TopicCommands(image: image, defaults: defaults).createPartitions(requests)
+                TopicCommands(image: image, defaults: defaults, placementSeed: .random(in: .min ... .max))
+                    .createPartitions(requests)
             }
         }.map { results in
             CreatePartitionsResponse(

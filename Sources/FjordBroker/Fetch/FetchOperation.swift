@@ -232,12 +232,16 @@ final class FetchOperation {
             data.errorCode = ErrorCode.unknownTopicID.rawValue
             return PartitionResult(cached: cached, data: data)
         }
-        guard let replica = services.replicas.replica(for: cached.topicPartition) else {
-            data.errorCode = ErrorCode.unknownTopicOrPartition.rawValue
-            return PartitionResult(cached: cached, data: data)
-        }
-        guard replica.isLeader else {
+        guard let replica = services.replicas.replica(for: cached.topicPartition), replica.isLeader else {
+            // Another broker's partition (or one this broker no longer leads): name its leader (KIP-951, v12+).
+            let image = services.image
+            var leaders = PartitionLeaders(image: image, liveBrokers: services.metadata.liveBrokers(image))
+            guard let leader = leaders.current(cached.topicPartition) else {
+                data.errorCode = ErrorCode.unknownTopicOrPartition.rawValue
+                return PartitionResult(cached: cached, data: data)
+            }
             data.errorCode = ErrorCode.notLeaderOrFollower.rawValue
+            if version >= 12 { data.currentLeader = .init(leaderID: leader.leaderID, leaderEpoch: leader.leaderEpoch) }
             return PartitionResult(cached: cached, data: data)
         }
         let epoch = replica.leaderEpoch
@@ -356,8 +360,17 @@ final class FetchOperation {
             }
         }
         if let updatedSession { services.fetchSessions.update(updatedSession) }
+        // The endpoints of the leaders named in NOT_LEADER_OR_FOLLOWER answers (KIP-951, v16+).
+        let named = Set(topics.flatMap { $0.partitions.map(\.data.currentLeader.leaderID) }.filter { $0 >= 0 })
+        let endpoints =
+            named.isEmpty
+            ? []
+            : services.metadata.liveBrokers(services.image).filter {
+                named.contains($0.nodeID)
+            }
         return FetchResponseWriter(version: version).encode(
-            errorCode: .none, sessionID: responseSessionID, topics: topics)
+            errorCode: .none, sessionID: responseSessionID, topics: topics,
+            nodeEndpoints: endpoints.map { .init(nodeID: $0.nodeID, host: $0.host, port: $0.port, rack: $0.rack) })
     }
 
     private func finish(_ body: ResponseBody) {

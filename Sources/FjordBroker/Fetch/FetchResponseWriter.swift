@@ -26,7 +26,11 @@ struct FetchResponseWriter {
 
     var isFlexible: Bool { version >= 12 }
 
-    func encode(throttleTimeMs: Int32 = 0, errorCode: ErrorCode, sessionID: Int32, topics: [Topic]) -> ResponseBody {
+    /// `nodeEndpoints`: the leaders named by NOT_LEADER_OR_FOLLOWER partitions (tagged field 0, v16+).
+    func encode(
+        throttleTimeMs: Int32 = 0, errorCode: ErrorCode, sessionID: Int32, topics: [Topic],
+        nodeEndpoints: [FetchResponse.NodeEndpoint] = []
+    ) -> ResponseBody {
         var body = ResponseBody()
         var buffer = ByteBuffer()
         if version >= 1 { buffer.writeInteger(throttleTimeMs) }
@@ -47,7 +51,22 @@ struct FetchResponseWriter {
             }
             if isFlexible { buffer.writeKafkaUnsignedVarint(0) }  // topic tagged fields
         }
-        if isFlexible { buffer.writeKafkaUnsignedVarint(0) }  // response tagged fields (no node endpoints)
+        if isFlexible {
+            var tagged: [(tag: UInt32, write: (inout ByteBuffer) -> Void)] = []
+            if version >= 16, !nodeEndpoints.isEmpty {
+                let version = self.version
+                tagged.append(
+                    (
+                        tag: 0,
+                        write: { buffer in
+                            buffer.writeKafkaArray(nodeEndpoints, compact: true) { endpoint, element in
+                                endpoint.write(to: &element, version: version)
+                            }
+                        }
+                    ))
+            }
+            buffer.writeKafkaTaggedFields(tagged, unknown: [])
+        }
         body.append(buffer)
         return body
     }

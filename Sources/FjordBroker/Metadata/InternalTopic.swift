@@ -57,7 +57,8 @@ struct InternalTopic: Sendable {
                 return ControllerResult(records: [], response: [TopicCommands.CreatedTopic]())
             }
             let defaults = TopicCommands.Defaults(partitionCount: partitionCount, replicationFactor: replicationFactor)
-            return TopicCommands(image: image, defaults: defaults).createTopics([
+            let seed = UInt64.random(in: .min ... .max)
+            return TopicCommands(image: image, defaults: defaults, placementSeed: seed).createTopics([
                 TopicCommands.NewTopic(
                     name: name, partitionCount: partitionCount, replicationFactor: replicationFactor,
                     configs: [("cleanup.policy", "compact"), ("segment.bytes", String(segmentBytes))]

@@ -1,0 +1,57 @@
+import FjordController
+import KafkaProtocol
+import Testing
+
+@testable import FjordBroker
+
+/// KIP-951's current leader for NOT_LEADER_OR_FOLLOWER answers, and the snapshot's membership records.
+@Suite struct PartitionLeadersTests {
+    static let topicID = KafkaUUID(high: 1, low: 2)
+
+    /// Brokers 1 and 2 registered on PLAINTEXT (2 fenced), topic "t" with partition 0 led by 1, 1 by 2, 2 by none.
+    static func image() -> MetadataImage {
+        var image = MetadataImage(clusterID: "c", controllerID: 1, brokers: [])
+        for (offset, id) in [(Int64(0), Int32(1)), (1, 2)] {
+            image.replay(
+                .registerBroker(
+                    RegisterBrokerRecord(
+                        brokerID: id, incarnationID: KafkaUUID(high: 9, low: UInt64(id)), brokerEpoch: offset,
+                        endPoints: [.init(name: "PLAINTEXT", host: "127.0.0.1", port: UInt16(9000 + id))],
+                        rack: nil, fenced: id == 2)),
+                offset: offset)
+        }
+        image.replay(.topic(TopicRecord(name: "t", topicID: topicID)), offset: 2)
+        for (index, leader) in [(Int32(0), Int32(1)), (1, 2), (2, -1)] {
+            image.replay(
+                .partition(
+                    PartitionRecord(
+                        partitionID: index, topicID: topicID, replicas: [max(leader, 1)], isr: [max(leader, 1)],
+                        leader: leader, leaderEpoch: 3, partitionEpoch: 0)),
+                offset: 3 + Int64(index))
+        }
+        return image
+    }
+
+    @Test func namesTheLeaderAndListsOnlyLiveLeadersOnce() {
+        let image = Self.image()
+        var leaders = PartitionLeaders(image: image, liveBrokers: image.brokers(listener: "PLAINTEXT"))
+        #expect(leaders.current(TopicPartition("t", 0))! == (leaderID: 1, leaderEpoch: 3))
+        #expect(leaders.current(TopicPartition("t", 0))! == (leaderID: 1, leaderEpoch: 3))
+        // Broker 2 is fenced: named as leader, but it has no endpoint to offer.
+        #expect(leaders.current(TopicPartition("t", 1))! == (leaderID: 2, leaderEpoch: 3))
+        #expect(leaders.current(TopicPartition("t", 2))! == (leaderID: -1, leaderEpoch: 3))
+        #expect(leaders.current(TopicPartition("t", 3)) == nil)
+        #expect(leaders.current(TopicPartition("other", 0)) == nil)
+        #expect(leaders.endpoints == [MetadataImage.Broker(nodeID: 1, host: "127.0.0.1", port: 9001)])
+    }
+
+    @Test func snapshotRecordsRebuildTheMembership() {
+        let image = Self.image()
+        var rebuilt = MetadataImage(clusterID: "c", controllerID: 1, brokers: [])
+        for (offset, record) in image.snapshotRecords().enumerated() { rebuilt.replay(record, offset: Int64(offset)) }
+        #expect(rebuilt.brokerRegistrations.keys.sorted() == [1, 2])
+        #expect(rebuilt.brokerRegistrations[2]?.isFenced == true)
+        #expect(rebuilt.brokerRegistrations[1]?.endpoints == image.brokerRegistrations[1]?.endpoints)
+        #expect(rebuilt.topic(named: "t")?.partitions.map(\.leader) == [1, 2, -1])
+    }
+}
