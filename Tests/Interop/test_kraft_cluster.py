@@ -4,7 +4,8 @@ are placed over the registered brokers, so a 6-partition topic has leaders on al
 confluent-kafka bootstrapped to one node produces 300 records across every partition and reads exactly them back
 (following each partition's leader to its node); a broker killed with SIGKILL is fenced once its session times out
 (`broker.session.timeout.ms=3000` here) and its partitions are reported without a leader (LEADER_NOT_AVAILABLE, the
-replication issue will move them), and when it restarts it is unfenced and leads them again.
+replication issue will move them), and when it restarts it is unfenced and leads them again; a broker stopped with
+SIGTERM makes a controlled shutdown: its leaderships are moved (here: dropped) before it exits.
 
 The cluster comes from test_kraft_quorum.py's `Cluster`, with short broker sessions added to each node's
 configuration. One cluster serves the whole module (bounded to about two minutes)."""
@@ -18,7 +19,7 @@ import pytest
 from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from test_kraft_quorum import STEP_S, Cluster
+from test_kraft_quorum import ROLE, STEP_S, Cluster
 from waiting import wait_for, wait_until
 
 SESSION_MS = 3000
@@ -64,6 +65,16 @@ def partition_leaders(bootstrap: str, topic: str) -> dict[int, tuple[int, KafkaE
     """partition → (leader, error) as `bootstrap` reports it."""
     metadata = fresh_admin(bootstrap).list_topics(topic, timeout=10)
     return {p.id: (p.leader, p.error) for p in metadata.topics[topic].partitions.values()}
+
+
+def quorum_leader_id(cluster: Cluster) -> int | None:
+    """Node id of the quorum's leader, from the latest role line with the highest epoch in any node's whole log
+    (`Cluster.leader` reads only what a node logged since its last restart, which may be nothing yet)."""
+    lines = [m for node in cluster.nodes for m in ROLE.findall(node.log_text()) if m[2]]
+    if not lines:
+        return None
+    _, _, leader = max(lines, key=lambda m: int(m[1]))
+    return int(leader)
 
 
 def test_every_node_lists_the_three_brokers(cluster):
@@ -143,3 +154,25 @@ def test_a_killed_broker_is_fenced_then_leads_again_after_restart(cluster):
     wait_until(lambda: all(partition_leaders(survivor.bootstrap, TOPIC)[p][0] == victim_id for p in led), STEP_S,
                lambda: f"broker {victim_id} does not lead {led} again: {partition_leaders(survivor.bootstrap, TOPIC)}")
     assert sorted(fresh_admin(cluster.nodes[victim].bootstrap).list_topics(timeout=10).brokers) == [1, 2, 3]
+
+
+def test_a_stopped_broker_hands_its_partitions_back_before_it_exits(cluster):
+    # Controlled shutdown: on SIGTERM the broker asks the controller to move its leaderships (with replication factor
+    # 1 they become leaderless) and exits only once allowed, so the survivors report it at once, not a session later.
+    leader = wait_for(lambda: quorum_leader_id(cluster), STEP_S, "no quorum leader") - 1
+    victim = next(i for i in range(3) if i != leader)
+    victim_id = victim + 1
+    survivor = cluster.nodes[leader]
+    led = sorted(p for p, (leader, _) in partition_leaders(survivor.bootstrap, TOPIC).items() if leader == victim_id)
+    assert led, f"broker {victim_id} leads nothing"
+    assert cluster.nodes[victim].stop() == 0
+    stopped_at = time.monotonic()
+    log = cluster.nodes[victim].log_text().split("--- restart ---")[-1]
+    assert "controlled shutdown" in log and "timed out waiting for the controller" not in log, log[-2000:]
+    now = partition_leaders(survivor.bootstrap, TOPIC)
+    assert time.monotonic() - stopped_at < SESSION_MS / 1000, "too slow to tell apart from a session expiry"
+    assert all(now[p][0] == -1 for p in led), f"{led} still led after the controlled shutdown: {now}"
+
+    cluster.restart(victim)
+    wait_until(lambda: all(partition_leaders(survivor.bootstrap, TOPIC)[p][0] == victim_id for p in led), STEP_S,
+               lambda: f"broker {victim_id} does not lead {led} again")
