@@ -7,13 +7,12 @@ import Testing
 
 @testable import FjordBroker
 
-/// When the connection handler lets the socket be read again: small requests pipeline up to the window of
-/// `maximumInFlight`, a large one (over `maximumInFlightBytes`) is handled alone, as Kafka handles every request.
+/// When the connection handler lets the socket be read again: requests pipeline up to the window of
+/// `maximumInFlight`; a full window holds the read back until an answer leaves.
 ///
-/// Flow (each test):
-/// 1. An `EmbeddedChannel`: a read counter (outbound, at the head), the frame decoder, the connection handler with
-///    a Metadata handler whose answers the test releases one at a time.
-/// 2. Send requests, ask the channel to read, and count the reads that reach the socket.
+/// (A byte bound — a large request handled alone, as Kafka does — was tried and taken out: it left an acks=0
+/// producer's last requests in the kernel's receive buffer, lost at the producer's close — most likely a reset,
+/// which discards unread data; a fresh-clone run lost 1,149 of 2,000 acks=0 records.)
 @Suite struct ConnectionReadWindowTests {
     /// Counts the `read` calls that pass the connection handler on their way to the socket.
     private final class ReadCounter: ChannelOutboundHandler, @unchecked Sendable {
@@ -79,7 +78,7 @@ import Testing
         #expect(try channel.readOutbound(as: ByteBuffer.self) != nil)
     }
 
-    @Test func smallRequestsPipelineUpToTheWindow() throws {
+    @Test func requestsPipelineUpToTheWindow() throws {
         let channel = try makeChannel()
         defer { _ = try? channel.finish() }
         for id in 0..<Int32(KafkaConnectionHandler.maximumInFlight - 1) {
@@ -93,18 +92,5 @@ import Testing
         #expect(counter.reads == 1, "a full window holds the read back")
         try releaseOldest(on: channel)
         #expect(counter.reads == 2, "the held read goes out once an answer leaves")
-    }
-
-    @Test func aLargeRequestIsHandledAlone() throws {
-        let channel = try makeChannel()
-        defer { _ = try? channel.finish() }
-        let topics = KafkaConnectionHandler.maximumInFlightBytes / 42 + 10
-        try sendMetadata(topicCount: topics, correlationID: 1, on: channel)
-        #expect(held.withLockedValue { $0.count } == 1)
-        channel.read()
-        #expect(counter.reads == 0, "nothing more is read while a large request is in flight")
-
-        try releaseOldest(on: channel)
-        #expect(counter.reads == 1, "the held read goes out once the large request is answered")
     }
 }

@@ -23,11 +23,6 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
     /// Kafka handles one request per connection at a time; a few more let a pipelining client overlap decoding
     /// with the previous answer's write.
     static let maximumInFlight = 8
-    /// While the requests in flight hold this many bytes, the connection is not read: a large request (a Produce of
-    /// a megabyte) is handled alone, as Kafka handles every request, so its frame is released before the next one is
-    /// read. That keeps one connection's buffered requests small, and lets the frame decoder reuse its buffer
-    /// instead of allocating (and faulting in) a fresh one for every frame while the previous is still referenced.
-    static let maximumInFlightBytes = 64 * 1024
 
     private let registry: APIRegistry
     private let apiVersions: ApiVersionsHandler
@@ -38,9 +33,6 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
     private var previousResponse: EventLoopFuture<Void>?
     /// Requests handed to their handler whose answers are not yet written to the socket.
     private var inFlight = 0
-    /// The frame size of each request in flight, oldest first (answers leave in request order).
-    private var inFlightFrameBytes = CircularBuffer<Int>()
-    private var inFlightBytes = 0
     /// Frames decoded but not yet handled, because the window was full.
     private var waiting = CircularBuffer<ByteBuffer>()
     /// A `read` held back while the window was full or the channel not writable.
@@ -83,17 +75,13 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
         defer { isHandlingWaiting = false }
         while !isClosing, inFlight < Self.maximumInFlight, let frame = waiting.popFirst() {
             inFlight += 1
-            inFlightFrameBytes.append(frame.readableBytes)
-            inFlightBytes += frame.readableBytes
             handle(frame, context: context)
         }
     }
 
     /// The connection is read again only when every decoded frame is handled, the window has room and the
     /// channel can take more output.
-    private var mayRead: Bool {
-        waiting.isEmpty && inFlight < Self.maximumInFlight && inFlightBytes < Self.maximumInFlightBytes
-    }
+    private var mayRead: Bool { waiting.isEmpty && inFlight < Self.maximumInFlight }
 
     func read(context: ChannelHandlerContext) {
         if mayRead && context.channel.isWritable {
@@ -106,7 +94,6 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
     /// One answer is on the socket (or was none, or failed): room for the next request.
     private func responseLeft(_ context: ChannelHandlerContext) {
         inFlight -= 1
-        inFlightBytes -= inFlightFrameBytes.popFirst() ?? 0
         handleWaiting(context)
         resumeReadingIfPossible(context)
     }
