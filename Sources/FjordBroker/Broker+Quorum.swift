@@ -114,7 +114,7 @@ extension Broker {
         registry.register(CreatePartitionsHandler(services: services))
         registry.register(AlterConfigsHandler(services: services))
         registry.register(IncrementalAlterConfigsHandler(services: services))
-        let apiVersions = ApiVersionsHandler(registry: registry)
+        let apiVersions = ApiVersionsHandler(registry: registry, metadata: services.metadata.publisher)
         registry.register(apiVersions)
         return (registry, apiVersions)
     }

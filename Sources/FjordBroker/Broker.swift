@@ -301,7 +301,7 @@ public final class Broker: Service, Sendable {
         registry.register(ListGroupsHandler(services: services))
         registry.register(DeleteGroupsHandler(services: services))
         registry.register(OffsetDeleteHandler(services: services))
-        let apiVersions = ApiVersionsHandler(registry: registry)
+        let apiVersions = ApiVersionsHandler(registry: registry, metadata: quorum == nil ? nil : publisher)
         registry.register(apiVersions)
         return (registry, apiVersions)
     }

@@ -1,6 +1,8 @@
 // ApiVersions v0-v4. v3 adds the client's software name and version (validated as Kafka does) and the flexible
 // encoding; answers always travel with response header v0. An unsupported version is answered by the
 // connection handler in v0 format with UNSUPPORTED_VERSION (see `ApiVersionsHandler.unsupportedVersionResponse`).
+// In KRaft mode v3+ also carries this build's supported features and the finalized ones with their epoch (KIP-584).
+import FjordController
 import KafkaProtocol
 import NIOCore
 
@@ -9,8 +11,11 @@ struct ApiVersionsHandler: TypedAPIHandler {
     let versions: ClosedRange<Int16> = 0...4
     /// Every served API, this one included.
     let supported: [ApiVersionsResponse.ApiVersion]
+    /// Where the finalized features come from (KRaft mode); nil: no features are reported.
+    let metadata: MetadataPublisher?
 
-    init(registry: APIRegistry) {
+    init(registry: APIRegistry, metadata: MetadataPublisher? = nil) {
+        self.metadata = metadata
         var entries = registry.supportedVersions.map { entry in
             ApiVersionsResponse.ApiVersion(
                 apiKey: entry.apiKey.rawValue, minVersion: entry.versions.lowerBound,
@@ -31,6 +36,11 @@ struct ApiVersionsHandler: TypedAPIHandler {
         {
             // Kafka refuses malformed client software fields with INVALID_REQUEST and no API list.
             response = ApiVersionsResponse(errorCode: ErrorCode.invalidRequest.rawValue)
+        } else if context.apiVersion >= 3, let metadata {
+            response.supportedFeatures = FeatureControl.supportedFeatures()
+            let finalized = FeatureControl.finalizedFeatures(image: metadata.image)
+            response.finalizedFeaturesEpoch = finalized.epoch
+            response.finalizedFeatures = finalized.features
         }
         return context.eventLoop.makeSucceededFuture(response)
     }
