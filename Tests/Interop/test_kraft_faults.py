@@ -1,0 +1,188 @@
+"""Process-level faults of the metadata quorum beyond a crash or a pause (issue 12 item 8): three combined KRaft
+nodes whose controllers reach each other only through a fault-injecting TCP proxy (tools/fault_proxy.py) that the
+test cuts and heals, while clients still reach every node's broker listener directly.
+
+- The leader cut off from both followers resigns (check-quorum: no majority fetched within 1.5 × the fetch
+  timeout), the majority elects a new leader and acknowledges topics; a CreateTopics sent to the isolated old
+  leader is not acknowledged; after healing the three share one history.
+- The leader that still hears the followers while they no longer hear it is replaced, and after healing the
+  cluster converges on one leader and one topic set.
+- A follower killed while the leader snapshots and drops its log prefix
+  (`metadata.log.max.record.bytes.between.snapshots` small) restarts and catches up through a snapshot.
+
+Node roles come from the nodes' "metadata quorum role" log lines, as in test_kraft_quorum.py, whose cluster
+helpers these tests reuse."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from conftest import BrokerProcess, _track, fjord_bin, free_port
+from datapath_clients import drop_admin_clients  # noqa: F401 - autouse fixture: forget AdminClients per test
+from test_kraft_quorum import STEP_S, Cluster, all_have, create, topics
+from tools.fault_proxy import FaultProxy
+from waiting import wait_for, wait_until
+
+# Default settings: fetch timeout 2 s, election timeout 1 s. The isolated leader resigns after 1.5 × the fetch
+# timeout (3 s); the majority's election takes the fetch timeout plus an election or two. Generous for a loaded
+# 2-core machine: only a failing test waits this long.
+RESIGN_S = 2.0 * 1.5 + 1.0 + 10.0
+ELECT_S = 2.0 + 2 * 1.0 + 10.0
+
+
+class ProxiedCluster(Cluster):
+    """Three combined nodes whose controllers reach each other through `proxy`; `extra` lines go into every
+    node's configuration. Everything else (spawn, restart, roles, leader, stop) is test_kraft_quorum's Cluster."""
+
+    def __init__(self, request: pytest.FixtureRequest, tmp_path: Path, extra: list[str] | None = None):
+        self.request = request
+        self.tmp_path = tmp_path
+        self.ports = [free_port() for _ in range(3)]
+        self.controller_ports = [free_port() for _ in range(3)]
+        self.proxy = FaultProxy({i + 1: p for i, p in enumerate(self.controller_ports)})
+        self.nodes = []
+        try:
+            cluster_id = subprocess.run([fjord_bin(), "storage", "random-uuid"], capture_output=True, text=True,
+                                        timeout=60, check=True).stdout.strip()
+            self.configs = []
+            for i in range(3):
+                folder = tmp_path / f"node{i + 1}"
+                folder.mkdir()
+                config = folder / "server.properties"
+                config.write_text("\n".join([
+                    "process.roles=broker,controller",
+                    f"node.id={i + 1}",
+                    # Node i's own view of the quorum: its peers at the proxy ports of the links i → j.
+                    f"controller.quorum.voters={self.proxy.voters(i + 1)}",
+                    f"listeners=CONTROLLER://127.0.0.1:{self.controller_ports[i]},"
+                    f"PLAINTEXT://127.0.0.1:{self.ports[i]}",
+                    "controller.listener.names=CONTROLLER",
+                    f"log.dirs={folder}/data",
+                    "metrics.listener=none",
+                    *(extra or []),
+                ]) + "\n")
+                done = subprocess.run([fjord_bin(), "storage", "format", "-t", cluster_id, "-c", str(config)],
+                                      capture_output=True, text=True, timeout=60)
+                assert done.returncode == 0, done
+                self.configs.append(config)
+            self.nodes = [self._spawn(i) for i in range(3)]
+            for node in self.nodes:
+                _track(request, node)
+            for node in self.nodes:
+                node.wait_until_ready(STEP_S)
+        except BaseException:
+            self.stop()  # the proxy's ports and whichever nodes started
+            raise
+
+    def metadata_dir(self, i: int) -> Path:
+        return self.tmp_path / f"node{i + 1}" / "data" / "__cluster_metadata-0"
+
+    def stop(self) -> None:
+        try:
+            super().stop()
+        finally:
+            self.proxy.close()
+
+
+def proxied_cluster(request, tmp_path, extra=None):
+    c = ProxiedCluster(request, tmp_path, extra)
+    try:
+        yield c
+    finally:
+        c.stop()
+
+
+@pytest.fixture
+def cluster(request, tmp_path):
+    yield from proxied_cluster(request, tmp_path)
+
+
+class CreateThrough:
+    """CreateTopics sent to `node` itself: a fresh AdminClient whose only metadata so far is `node`'s, which names
+    itself the controller (a broker forwards to the active controller), so the request goes to `node`. (The
+    suite's cached AdminClients may route to whichever node answered their last Metadata.) Kept alive until the
+    result is read: an AdminClient destroyed before its futures resolve fails them."""
+
+    def __init__(self, node: BrokerProcess, name: str, timeout: float):
+        self.client = AdminClient({"bootstrap.servers": node.bootstrap, "client.id": "fjord-kraft-faults"})
+        self.name, self.timeout = name, timeout
+        self.future = self.client.create_topics([NewTopic(name, 1, 1)], operation_timeout=timeout,
+                                                request_timeout=timeout)[name]
+        self.error: Exception | None = None
+
+    def acknowledged(self) -> bool:
+        try:
+            self.future.result(timeout=self.timeout + 10)
+            return True
+        except Exception as e:  # noqa: BLE001 - refused, failed or timed out: not acknowledged
+            self.error = e
+            return False
+        finally:
+            self.client = None  # resolved: the client may go (else it keeps reconnecting to stopped nodes)
+
+
+def describe(cluster: Cluster) -> str:
+    return f"roles {[cluster.role(i) for i in range(3)]}"
+
+
+def one_history(cluster: Cluster, acknowledged: set[str]) -> set[str] | None:
+    """The common topic set when all three list the same topics, every acknowledged one among them."""
+    seen = [topics(node) for node in cluster.nodes]
+    return seen[0] if seen[0] == seen[1] == seen[2] and acknowledged <= seen[0] else None
+
+
+def test_the_isolated_leader_resigns_and_the_majority_goes_on(cluster):
+    # Flow: 1. a topic before the fault; 2. cut the leader from both followers (both directions; clients still
+    # reach it): it resigns and the two others elect a new leader; 3. a topic through the majority is
+    # acknowledged, one sent to the isolated node is not; 4. heal: one leader, one topic set everywhere — the
+    # majority's topic in it, the isolated node's one nowhere.
+    leader, epoch = wait_for(cluster.leader, STEP_S, lambda: f"no agreed leader: {describe(cluster)}")
+    majority = [i for i in range(3) if i != leader]
+    assert create(cluster.nodes[majority[0]], "before-cut"), "creation before the fault failed"
+    wait_until(lambda: all_have(cluster, {"before-cut"}), STEP_S, lambda: [topics(n) for n in cluster.nodes])
+
+    cut_at = time.monotonic()
+    cluster.proxy.isolate(leader + 1)
+    # A request to the isolated leader while it still believes it leads: it can append but never commit.
+    isolated = CreateThrough(cluster.nodes[leader], "sent-to-isolated", 8)
+    wait_until(lambda: cluster.role(leader)[0] != "leader", RESIGN_S,
+               lambda: f"the isolated leader did not resign: {describe(cluster)}")
+    new_leader, new_epoch = wait_for(lambda: cluster.leader(majority, above_epoch=epoch), ELECT_S,
+                                     lambda: f"the majority did not elect: {describe(cluster)}")
+    elected_s = time.monotonic() - cut_at
+    during = CreateThrough(cluster.nodes[majority[1]], "during-cut", 15)
+    assert during.acknowledged(), f"the majority did not acknowledge a topic: {during.error}"
+    # Still cut off: whatever the isolated node says, a majority never saw this topic, so it cannot be created.
+    assert not isolated.acknowledged(), "a topic sent to the isolated old leader was acknowledged without a majority"
+    assert cluster.role(leader)[0] != "leader", f"the isolated node leads again while cut off: {describe(cluster)}"
+
+    cluster.proxy.heal_all()
+    wait_until(lambda: cluster.leader(above_epoch=epoch), STEP_S, lambda: f"no agreed leader: {describe(cluster)}")
+    final = wait_for(lambda: one_history(cluster, {"before-cut", "during-cut"}), STEP_S,
+                     lambda: f"no one history: {[sorted(topics(n)) for n in cluster.nodes]}")
+    assert "sent-to-isolated" not in final, "the unacknowledged topic of the isolated leader appeared after healing"
+    print(f"isolated leader {leader + 1} epoch {epoch}: new leader {new_leader + 1} epoch {new_epoch} "
+          f"{elected_s:.1f} s after the cut")
+
+
+def test_followers_that_no_longer_hear_the_leader_elect_and_the_cluster_converges(cluster):
+    # Flow: 1. cut leader → followers only: the leader still receives their fetches (and so keeps its majority),
+    # but they get no answers, time out and elect one of them; 2. the new leader acknowledges a topic; 3. heal:
+    # the three agree on one leader and one topic set.
+    leader, epoch = wait_for(cluster.leader, STEP_S, lambda: f"no agreed leader: {describe(cluster)}")
+    followers = [i for i in range(3) if i != leader]
+    for f in followers:
+        cluster.proxy.cut(leader + 1, f + 1)
+    wait_for(lambda: cluster.leader(followers, above_epoch=epoch), ELECT_S,
+             lambda: f"the followers did not elect: {describe(cluster)}")
+    during = CreateThrough(cluster.nodes[followers[0]], "after-asymmetric-cut", 15)
+    assert during.acknowledged(), f"the majority did not acknowledge a topic: {during.error}"
+    cluster.proxy.heal_all()
+    wait_until(lambda: cluster.leader(above_epoch=epoch), STEP_S, lambda: f"no agreed leader: {describe(cluster)}")
+    wait_for(lambda: one_history(cluster, {"after-asymmetric-cut"}), STEP_S,
+             lambda: f"no one history: {[sorted(topics(n)) for n in cluster.nodes]}")
