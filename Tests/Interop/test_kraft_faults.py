@@ -15,6 +15,7 @@ helpers these tests reuse."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import time
 from pathlib import Path
@@ -24,7 +25,8 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 from conftest import BrokerProcess, _track, fjord_bin, free_port
 from datapath_clients import drop_admin_clients  # noqa: F401 - autouse fixture: forget AdminClients per test
-from test_kraft_quorum import STEP_S, Cluster, all_have, create, topics
+from interop_clients import kcat_metadata
+from test_kraft_quorum import STEP_S, Cluster, admin_of, all_have, create, topics
 from tools.fault_proxy import FaultProxy
 from waiting import wait_for, wait_until
 
@@ -186,3 +188,92 @@ def test_followers_that_no_longer_hear_the_leader_elect_and_the_cluster_converge
     wait_until(lambda: cluster.leader(above_epoch=epoch), STEP_S, lambda: f"no agreed leader: {describe(cluster)}")
     wait_for(lambda: one_history(cluster, {"after-asymmetric-cut"}), STEP_S,
              lambda: f"no one history: {[sorted(topics(n)) for n in cluster.nodes]}")
+
+
+SNAPSHOT_BYTES = 4096
+CHECKPOINT = re.compile(r"^(\d+)-(\d+)\.checkpoint$")
+BATCH = re.compile(r"(?m)^baseOffset: \d+ lastOffset: (\d+)")
+SNAPSHOT_TOPIC = re.compile(r'TopicRecord\(name: "([^"]+)"')
+
+
+@pytest.fixture
+def snapshotting_cluster(request, tmp_path):
+    yield from proxied_cluster(request, tmp_path,
+                               [f"metadata.log.max.record.bytes.between.snapshots={SNAPSHOT_BYTES}"])
+
+
+def dump(*paths: Path) -> str:
+    done = subprocess.run([fjord_bin(), "metadata", "dump", *map(str, paths)], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, f"fjord metadata dump {paths} exited {done.returncode}:\n{done.stderr}"
+    return done.stdout
+
+
+def latest_checkpoint(folder: Path) -> tuple[int, Path] | None:
+    """(end offset, path) of the folder's latest snapshot: the log before it may be gone."""
+    found = [(int(m[1]), folder / p.name) for p in folder.iterdir() if (m := CHECKPOINT.match(p.name))]
+    return max(found) if found else None
+
+
+def metadata_topics(node: BrokerProcess) -> set[str]:
+    """Topics in a Metadata response of `node` itself (kcat with only `node` to bootstrap from)."""
+    _, doc = kcat_metadata(node.bootstrap)
+    return {t["topic"] for t in doc["topics"] if not t["topic"].startswith("__")}
+
+
+def test_a_restarted_follower_catches_up_through_a_snapshot(snapshotting_cluster):
+    # Flow: 1. kill a follower; 2. create topics through the others until the leader has written a snapshot past
+    # the follower's log end and deleted the log before it, so the follower cannot fetch what it missed;
+    # 3. restart it: it installs the leader's snapshot (FetchSnapshot), lists every acknowledged topic in its own
+    # Metadata, and its metadata folder holds that snapshot with the topics in it.
+    cluster = snapshotting_cluster
+    leader, _ = wait_for(cluster.leader, STEP_S, lambda: f"no agreed leader: {describe(cluster)}")
+    follower, other = [i for i in range(3) if i != leader]
+    assert create(cluster.nodes[other], "before-kill"), "creation before the fault failed"
+    wait_until(lambda: all_have(cluster, {"before-kill"}), STEP_S, lambda: [topics(n) for n in cluster.nodes])
+    cluster.nodes[follower].proc.kill()
+    cluster.nodes[follower].proc.wait()
+    # Where the follower will fetch from when it restarts: the end of its log (or of its latest snapshot).
+    folder = cluster.metadata_dir(follower)
+    ends = [int(last) + 1 for last in BATCH.findall(dump(*sorted(folder.glob("*.log"))))]
+    follower_end = max(ends + [latest_checkpoint(folder)[0] if latest_checkpoint(folder) else 0])
+
+    acknowledged = {"before-kill"}
+    batch = 0
+
+    def leader_dropped_what_the_follower_needs() -> bool:
+        nonlocal batch
+        latest = latest_checkpoint(cluster.metadata_dir(leader))
+        if latest is not None and latest[0] > follower_end:
+            return True
+        names = [f"while-down-{batch}-{n}" for n in range(10)]
+        batch += 1
+        futures = admin_of(cluster.nodes[[leader, other][batch % 2]]).create_topics(
+            [NewTopic(name, 1, 1) for name in names], operation_timeout=15, request_timeout=15)
+        for name in names:
+            futures[name].result(timeout=20)  # with two of three up, every creation is acknowledged
+            acknowledged.add(name)
+        return False
+
+    wait_until(leader_dropped_what_the_follower_needs, STEP_S,
+               lambda: f"no snapshot past {follower_end} on the leader after {len(acknowledged)} topics: "
+                       f"{sorted(p.name for p in cluster.metadata_dir(leader).iterdir())}")
+    snapshot_end, _ = latest_checkpoint(cluster.metadata_dir(leader))
+    # The driver starts the leader's log at its latest snapshot (the segment file stays until it rolls, as in
+    # Kafka, but Fetch below the log start is answered with the snapshot id): the follower's next fetch offset is
+    # gone from the log.
+    assert follower_end < snapshot_end
+
+    cluster.restart(follower)
+    wait_until(lambda: acknowledged <= metadata_topics(cluster.nodes[follower]), STEP_S,
+               lambda: f"missing on the restarted node: "
+                       f"{sorted(acknowledged - metadata_topics(cluster.nodes[follower]))}")
+    assert "installed the leader's metadata snapshot" in cluster.nodes[follower].log_text(), \
+        "the restarted node caught up without fetching the leader's snapshot"
+    installed = latest_checkpoint(cluster.metadata_dir(follower))
+    assert installed is not None and installed[0] >= snapshot_end, f"no snapshot at or past {snapshot_end}: {installed}"
+    in_snapshot = set(SNAPSHOT_TOPIC.findall(dump(installed[1])))
+    # The snapshot holds what was committed before the follower stopped and what it missed (topics created after
+    # the snapshot reach it through the log), and nothing that was not acknowledged.
+    assert "before-kill" in in_snapshot and any(name.startswith("while-down-") for name in in_snapshot), in_snapshot
+    assert in_snapshot <= acknowledged, f"topics never acknowledged: {sorted(in_snapshot - acknowledged)}"
