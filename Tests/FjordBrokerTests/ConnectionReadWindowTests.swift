@@ -41,21 +41,7 @@ import Testing
     private func makeChannel() throws -> EmbeddedChannel {
         var registry = APIRegistry()
         registry.register(HeldMetadataHandler(held: held))
-        let apiVersions = ApiVersionsHandler(registry: registry)
-        registry.register(apiVersions)
-        let channel = EmbeddedChannel()
-        try channel.pipeline.syncOperations.addHandler(counter)
-        try channel.pipeline.syncOperations.addHandler(
-            ByteToMessageHandler(KafkaFrameDecoder.requests(maximumFrameBytes: 1 << 20)))
-        try channel.pipeline.syncOperations.addHandler(
-            KafkaConnectionHandler(
-                registry: registry, apiVersions: apiVersions,
-                metrics: BrokerMetrics().requestMetrics(for: registry.supportedVersions.map(\.apiKey)),
-                logger: Logger(label: "test")
-            )
-        )
-        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
-        return channel
+        return try EmbeddedConnection.make(registry: registry, head: [counter])
     }
 
     /// A Metadata request naming `topicCount` topics of 40 characters: about 42 bytes per topic on the wire.

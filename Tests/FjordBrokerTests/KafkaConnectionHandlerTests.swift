@@ -22,20 +22,7 @@ import Testing
         image.replay(.partition(PartitionRecord(partitionID: 0, topicID: topicID, replicas: [1], isr: [1], leader: 1)))
         var registry = APIRegistry()
         registry.register(MetadataHandler(metadata: MetadataPublisher(image)))
-        let apiVersions = ApiVersionsHandler(registry: registry)
-        registry.register(apiVersions)
-        let channel = EmbeddedChannel()
-        try channel.pipeline.syncOperations.addHandler(
-            ByteToMessageHandler(KafkaFrameDecoder.requests(maximumFrameBytes: 1 << 20)))
-        try channel.pipeline.syncOperations.addHandler(
-            KafkaConnectionHandler(
-                registry: registry, apiVersions: apiVersions,
-                metrics: BrokerMetrics().requestMetrics(for: registry.supportedVersions.map(\.apiKey)),
-                logger: Logger(label: "test")
-            )
-        )
-        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
-        return channel
+        return try EmbeddedConnection.make(registry: registry)
     }
 
     private func send<R: KafkaRequest>(_ request: R, version: Int16, correlationID: Int32, on channel: EmbeddedChannel)
