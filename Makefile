@@ -122,6 +122,18 @@ bench: venv $(LIBRDKAFKA_BENCH) $(if $(BASELINE),bench-baseline)
 	$(VENV)/bin/python Benchmarks/report.py --broker $(BENCH_DIR)/$(BENCH_DATE)-broker.json \
 	  --client $(BENCH_DIR)/$(BENCH_DATE)-client.json --out $(BENCH_DIR)
 
+# The metadata quorum (Benchmarks/quorum_bench.py, README "Metadata quorum benchmark"): leader failover after SIGKILL
+# of the active controller over QUORUM_KILLS kills and CreateTopics latency over QUORUM_TOPICS topics, on three
+# combined nodes with default settings (release build).
+#   make bench-quorum QUORUM_KILLS=5 QUORUM_TOPICS=50
+QUORUM_KILLS  ?= 20
+QUORUM_TOPICS ?= 200
+.PHONY: bench-quorum
+bench-quorum: venv
+	$(SWIFT) build -c release --product fjord --scratch-path $(BENCH_SCRATCH)
+	$(VENV)/bin/python Benchmarks/quorum_bench.py --fjord $(BENCH_BIN)/fjord --kills $(QUORUM_KILLS) \
+	  --topics $(QUORUM_TOPICS)
+
 # librdkafka driven from C for client_bench.py (loads librdkafka with dlopen: no headers needed).
 $(LIBRDKAFKA_BENCH): Benchmarks/LibrdkafkaBenchmark/librdkafka_bench.c
 	mkdir -p $(dir $@)
