@@ -33,8 +33,16 @@ struct ForwardingHandler<Inner: TypedAPIHandler>: TypedAPIHandler {
         if status.isLeader { return inner.handle(request, context: context) }
         let localID = quorum.driver.configuration.raft.nodeID
         if let leader = status.role.leaderID, leader != localID, quorum.peers.knows(leader) {
+            // A forward that fails (the leader died, or was cut off, mid-request) is routed again — to a newer
+            // leader, or, past the deadline, refused here NOT_CONTROLLER — so the client gets a retriable error
+            // instead of a closed connection.
             return quorum.peers.forward(request, version: context.apiVersion, to: leader, timeout: forwardTimeout)
                 .hop(to: context.eventLoop)
+                .flatMapError { _ in
+                    context.eventLoop.flatScheduleTask(in: .milliseconds(50)) {
+                        route(request, context: context, deadline: deadline)
+                    }.futureResult
+                }
         }
         guard NIODeadline.now() < deadline else { return inner.handle(request, context: context) }
         return context.eventLoop.flatScheduleTask(in: .milliseconds(50)) {
