@@ -31,6 +31,10 @@ public struct KafkaFrameDecoder: ByteToMessageDecoder {
 
     public let bounds: ClosedRange<Int>
     public let limitName: String
+    /// Whether a frame handed on since the buffer was last replaced still shares the buffer's storage. Frames are
+    /// slices, and the broker works on them on other threads while this handler gathers the next frame: writing
+    /// into shared storage makes ByteBuffer copy it whole (copy-on-write, at the old capacity), once per read.
+    private var storageSharedWithFrames = false
 
     /// `minimumFrameBytes`: what the smallest valid frame holds (a request header; a response's correlation id).
     public init(minimumFrameBytes: Int, maximumFrameBytes: Int, limitName: String) {
@@ -40,18 +44,45 @@ public struct KafkaFrameDecoder: ByteToMessageDecoder {
 
     public mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
         guard let size = buffer.getInteger(at: buffer.readerIndex, endianness: .big, as: Int32.self) else {
+            handOverStorage(&buffer, keeping: 4, allocator: context.channel.allocator)
             return .needMoreData
         }
         guard size >= 0, bounds.contains(Int(size)) else {
             throw FrameSizeError(size: size, bounds: bounds, limitName: limitName)
         }
-        guard buffer.readableBytes >= 4 + Int(size) else {
-            buffer.reserveCapacity(minimumWritableBytes: min(4 + Int(size), Self.upFrontReservationMax) - buffer.readableBytes)
+        let frameBytes = 4 + Int(size)
+        guard buffer.readableBytes >= frameBytes else {
+            let room = min(frameBytes, Self.upFrontReservationMax)
+            if !handOverStorage(&buffer, keeping: room, allocator: context.channel.allocator) {
+                buffer.reserveCapacity(minimumWritableBytes: room - buffer.readableBytes)
+            }
             return .needMoreData
         }
         buffer.moveReaderIndex(forwardBy: 4)
-        context.fireChannelRead(wrapInboundOut(buffer.readSlice(length: Int(size))!))
+        let frame = buffer.readSlice(length: Int(size))!
+        storageSharedWithFrames = true
+        context.fireChannelRead(wrapInboundOut(frame))
         return .continue
+    }
+
+    /// Leaves the storage that handed-on frames still use to them: the partial next frame (at most one read's worth)
+    /// moves to a buffer of its own with `room` bytes, so the next reads are appended without a copy-on-write of
+    /// the whole old buffer. When nothing is left, the buffer becomes empty and the next read is used as it is.
+    /// Returns false when the storage was not shared (nothing to do).
+    @discardableResult
+    private mutating func handOverStorage(_ buffer: inout ByteBuffer, keeping room: Int, allocator: ByteBufferAllocator)
+        -> Bool
+    {
+        guard storageSharedWithFrames else { return false }
+        storageSharedWithFrames = false
+        if buffer.readableBytes == 0 {
+            buffer = allocator.buffer(capacity: 0)
+        } else {
+            var own = allocator.buffer(capacity: max(room, buffer.readableBytes))
+            own.writeBuffer(&buffer)
+            buffer = own
+        }
+        return true
     }
 
     public mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws

@@ -26,6 +26,29 @@ import Testing
         )
     }
 
+    @Test func framesStillHeldElsewhereKeepTheirBytesWhileLaterFramesArrive() throws {
+        // The broker keeps a frame (a slice of the gathering buffer) while a pool thread works on it; the decoder
+        // moves the partial next frame to storage of its own. Held frames and later frames must both stay intact.
+        let channel = EmbeddedChannel(handler: ByteToMessageHandler(KafkaFrameDecoder.requests(maximumFrameBytes: 4096)))
+        let first = Array(repeating: UInt8(1), count: 1000)
+        let second = (0..<3000).map { UInt8(truncatingIfNeeded: $0) }
+        let third = Array(repeating: UInt8(3), count: 10)
+        var stream = framed(first)
+        stream.writeImmutableBuffer(framed(second))
+        stream.writeImmutableBuffer(framed(third))
+        // first whole + 100 bytes of second, then second's middle, then the rest with the third frame.
+        try channel.writeInbound(stream.getSlice(at: 0, length: 1104 + 100)!)
+        let heldFirst = try channel.readInbound(as: ByteBuffer.self)
+        try channel.writeInbound(stream.getSlice(at: 1204, length: 1500)!)
+        try channel.writeInbound(stream.getSlice(at: 2704, length: stream.readableBytes - 2704)!)
+        let secondOut = try channel.readInbound(as: ByteBuffer.self)
+        let thirdOut = try channel.readInbound(as: ByteBuffer.self)
+        #expect(heldFirst.map { Array($0.readableBytesView) } == first)
+        #expect(secondOut.map { Array($0.readableBytesView) } == second)
+        #expect(thirdOut.map { Array($0.readableBytesView) } == third)
+        #expect(try channel.finish().isClean)
+    }
+
     @Test func oversizedNegativeAndZeroSizesAreRejectedBeforeBuffering() throws {
         for size in [Int32(1025), .max, -1, .min, 0] {
             let channel = EmbeddedChannel(
