@@ -29,7 +29,8 @@ import Testing
     @Test func framesStillHeldElsewhereKeepTheirBytesWhileLaterFramesArrive() throws {
         // The broker keeps a frame (a slice of the gathering buffer) while a pool thread works on it; the decoder
         // moves the partial next frame to storage of its own. Held frames and later frames must both stay intact.
-        let channel = EmbeddedChannel(handler: ByteToMessageHandler(KafkaFrameDecoder.requests(maximumFrameBytes: 4096)))
+        let channel = EmbeddedChannel(
+            handler: ByteToMessageHandler(KafkaFrameDecoder.requests(maximumFrameBytes: 4096)))
         let first = Array(repeating: UInt8(1), count: 1000)
         let second = (0..<3000).map { UInt8(truncatingIfNeeded: $0) }
         let third = Array(repeating: UInt8(3), count: 10)
