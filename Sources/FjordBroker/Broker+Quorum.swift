@@ -7,12 +7,14 @@ import NIOCore
 import NIOPosix
 import ServiceLifecycle
 
-/// What a KRaft node runs for its metadata quorum: the driver, its connections to the other controllers, and the
-/// controller listener.
+/// What a KRaft node runs for its metadata quorum: the driver, its connections to the controllers, and — on a node
+/// with the controller role — the controller listener. A broker-only node is an observer of the quorum: it fetches
+/// the metadata log from the leader without voting and has no controller listener of its own.
 struct QuorumRuntime: Sendable {
     let driver: RaftDriver
     let peers: ControllerPeers
-    let server: KafkaServer
+    /// The controller listener's server; nil on a broker-only node.
+    let server: KafkaServer?
     /// Each voter's controller listener.
     let endpoints: [NodeID: HostAndPort]
     /// The broker sessions this node keeps while it is the active controller.
@@ -20,17 +22,25 @@ struct QuorumRuntime: Sendable {
 }
 
 extension Broker {
-    /// Loads the quorum's durable state, starts its driver's connections and binds the controller listener. The
-    /// driver itself runs as a child task of `run()`; commands go through it from now on.
+    /// Loads the quorum's durable state, starts its driver's connections and, on a node with the controller role,
+    /// binds the controller listener. The driver itself runs as a child task of `run()`; commands go through it from
+    /// now on. Whether this node votes or observes is the core's to see: it votes when its id is in the voter set.
     func startQuorum(services: BrokerServices, meta: MetaProperties, group: MultiThreadedEventLoopGroup) async throws
         -> QuorumRuntime
     {
         let directory = KRaftStartupCheck.metadataPartitionDirectory(configuration)
-        let endpoints = try quorumEndpoints(directory: directory)
+        var endpoints = try quorumEndpoints(directory: directory)
+        var voters = configuration.quorumVoters.map { ReplicaKey(id: $0.nodeID) }
+        if endpoints.isEmpty, !configuration.processRoles.contains(.controller) {
+            // A broker-only node that knows the quorum only by its bootstrap servers (`KRaftStartupCheck`).
+            guard let discovered = try await discoverVoters(group: group) else { throw CancellationError() }
+            endpoints = discovered
+            voters = discovered.keys.sorted().map { ReplicaKey(id: $0) }
+        }
         var raft = RaftConfiguration(
             nodeID: configuration.nodeID,
             directoryID: KafkaUUID(base64URLEncoded: meta.directoryID) ?? .zero,
-            voters: configuration.quorumVoters.map { ReplicaKey(id: $0.nodeID) }, clusterID: meta.clusterID)
+            voters: voters, clusterID: meta.clusterID)
         raft.electionTimeoutMs = Int64(configuration.quorumElectionTimeoutMs)
         raft.electionBackoffMaxMs = Int64(configuration.quorumElectionBackoffMaxMs)
         raft.fetchTimeoutMs = Int64(configuration.quorumFetchTimeoutMs)
@@ -52,10 +62,15 @@ extension Broker {
         let (registry, apiVersions) = Self.makeControllerRegistry(
             services: services, driver: driver, sessions: sessions, endpoints: endpoints,
             listenerName: configuration.controllerListenerNames.first ?? "CONTROLLER")
-        let server = try await KafkaServer.bind(
-            listeners: configuration.controllerListeners, group: group, registry: registry, apiVersions: apiVersions,
-            maximumFrameBytes: configuration.socketRequestMaxBytes,
-            metrics: services.metrics.requestMetrics(for: registry.supportedVersions.map(\.apiKey)), logger: logger)
+        // A broker-only node reaches the controllers' listeners but serves none (`validateKRaft` refuses one in its
+        // `listeners`).
+        let server =
+            configuration.processRoles.contains(.controller)
+            ? try await KafkaServer.bind(
+                listeners: configuration.controllerListeners, group: group, registry: registry,
+                apiVersions: apiVersions, maximumFrameBytes: configuration.socketRequestMaxBytes,
+                metrics: services.metrics.requestMetrics(for: registry.supportedVersions.map(\.apiKey)), logger: logger)
+            : nil
         return QuorumRuntime(driver: driver, peers: peers, server: server, endpoints: endpoints, sessions: sessions)
     }
 

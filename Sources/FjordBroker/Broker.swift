@@ -52,22 +52,31 @@ public final class Broker: Service, Sendable {
             // KRaft mode: the controller listener and the quorum's driver come first; the broker side waits until
             // the metadata image has caught up with the quorum (`serve`).
             let quorum = kraft ? try await startQuorum(services: services, meta: meta, group: group) : nil
+            let isBroker = !kraft || configuration.processRoles.contains(.broker)
             do {
                 try await withThrowingTaskGroup(of: Void.self) { tasks in
                     if let quorum {
-                        tasks.addTask { try await quorum.driver.run() }
                         // Both run until cancelled: they outlive the broker side's controlled shutdown.
-                        tasks.addTask {
-                            try await BrokerSessionExpiry(
-                                metadata: services.metadata, driver: quorum.driver, sessions: quorum.sessions,
-                                threadPool: threadPool, logger: self.logger
-                            ).run()
+                        tasks.addTask { try await quorum.driver.run() }
+                        if configuration.processRoles.contains(.controller) {
+                            tasks.addTask {
+                                try await BrokerSessionExpiry(
+                                    metadata: services.metadata, driver: quorum.driver, sessions: quorum.sessions,
+                                    threadPool: threadPool, logger: self.logger
+                                ).run()
+                            }
                         }
                     }
-                    tasks.addTask {
-                        try await self.serve(
-                            services: services, quorum: quorum, meta: meta, logManager: logManager, group: group,
-                            threadPool: threadPool)
+                    if isBroker {
+                        tasks.addTask {
+                            try await self.serve(
+                                services: services, quorum: quorum, meta: meta, logManager: logManager, group: group,
+                                threadPool: threadPool)
+                        }
+                    } else if let quorum {
+                        tasks.addTask {
+                            try await self.serveController(services: services, quorum: quorum, group: group)
+                        }
                     }
                     // The first to end (serving after a graceful shutdown, or a driver that failed) ends the others.
                     try await tasks.next()
@@ -75,10 +84,10 @@ public final class Broker: Service, Sendable {
                     while try await tasks.next() != nil {}
                 }
             } catch {
-                await quorum?.server.close()
+                await quorum?.server?.close()
                 throw error
             }
-            await quorum?.server.close()
+            await quorum?.server?.close()
             try? await threadPool.shutdownGracefully()
             try? await group.shutdownGracefully()
             services.writeProducerSnapshots()
@@ -162,6 +171,29 @@ public final class Broker: Service, Sendable {
         await opened?.close()
     }
 
+    /// A controller-only node (`process.roles=controller`): it votes in the quorum and serves its controller
+    /// listener (started by `startQuorum`) and nothing else — no broker listener, no registration, no partitions,
+    /// no group or transaction coordinator. "ready" once its image has caught up with the quorum; a graceful shutdown
+    /// ends it, after which `run()` stops the driver (a leader resigns first).
+    private func serveController(services: BrokerServices, quorum: QuorumRuntime, group: MultiThreadedEventLoopGroup)
+        async throws
+    {
+        guard try await waitUntilCaughtUp(quorum.driver) else { return }
+        boundPortsBox.withLockedValue { $0 = quorum.server?.boundPorts ?? [] }
+        let metricsServer = try await startMetricsServer(services: services, group: group)
+        servingBox.withLockedValue { $0 = true }
+        logger.info(
+            "ready",
+            metadata: [
+                "roles": "controller", "ports": "\(boundPorts)",
+                "metrics.port": "\(metricsPort.map(String.init) ?? "off")",
+            ])
+        try? await gracefulShutdown()
+        logger.info("shutting down")
+        servingBox.withLockedValue { $0 = false }
+        await metricsServer?.close()
+    }
+
     /// The storage and coordinator services, run until the graceful shutdown that ends this node.
     private func addStorageServices(
         to tasks: inout ThrowingTaskGroup<Void, any Error>, services: BrokerServices, logManager: LogManager,
@@ -205,16 +237,20 @@ public final class Broker: Service, Sendable {
             ?? logManager.createLog(
                 MetadataService.topicPartition, topicID: Self.metadataTopicID,
                 configuration: MetadataService.logConfiguration)
+        // The client listener. A controller-only node advertises none (all its listeners are controller listeners):
+        // it lists brokers on the inter-broker listener.
         let advertised =
             configuration.advertisedListeners.first { $0.name == configuration.listeners.first?.name }
-            ?? configuration.advertisedListeners[0]
+            ?? configuration.advertisedListeners.first
         // A node alone knows itself from configuration; in KRaft mode every broker, this one too, is known only from
         // its replayed registration, so all nodes' images agree.
         let publisher = MetadataPublisher(
             MetadataImage(
                 clusterID: clusterID, controllerID: configuration.nodeID,
                 brokers: throughQuorum
-                    ? [] : [.init(nodeID: configuration.nodeID, host: advertised.host, port: Int32(advertised.port))]
+                    ? []
+                    : advertised.map { [.init(nodeID: configuration.nodeID, host: $0.host, port: Int32($0.port))] }
+                        ?? []
             ))
         let replicas = ReplicaManager(
             nodeID: configuration.nodeID, logManager: logManager, brokerProperties: configuration.properties,
@@ -222,7 +258,7 @@ public final class Broker: Service, Sendable {
         )
         let metadata = MetadataService(
             log: metadataLog, publisher: publisher, replicas: replicas, logger: logger,
-            clientListenerName: throughQuorum ? advertised.name : nil)
+            clientListenerName: throughQuorum ? advertised?.name ?? configuration.interBrokerListenerName : nil)
         if throughQuorum {
             metadata.awaitQuorumCatchUp()
         } else {
@@ -242,8 +278,8 @@ public final class Broker: Service, Sendable {
     }
 
     /// Every API this broker serves. ApiVersions is derived from this list. On a node of a metadata quorum the
-    /// admin requests that change metadata are forwarded to the active controller (`ForwardingHandler`), and
-    /// DescribeQuorum is served.
+    /// admin requests that change metadata, and DescribeQuorum, are forwarded to the active controller
+    /// (`ForwardingHandler`).
     static func makeRegistry(services: BrokerServices, quorum: QuorumRuntime? = nil) -> (
         APIRegistry, ApiVersionsHandler
     ) {
@@ -257,10 +293,14 @@ public final class Broker: Service, Sendable {
             }
         }
         if let quorum {
+            // Kafka's brokers forward DescribeQuorum to the active controller: only the leader knows every replica's
+            // progress (an observer's own driver would answer NOT_LEADER_OR_FOLLOWER).
             registry.register(
-                DescribeQuorumHandler(
-                    driver: quorum.driver, endpoints: quorum.endpoints,
-                    listenerName: services.configuration.controllerListenerNames.first ?? "CONTROLLER"))
+                ForwardingHandler(
+                    inner: DescribeQuorumHandler(
+                        driver: quorum.driver, endpoints: quorum.endpoints,
+                        listenerName: services.configuration.controllerListenerNames.first ?? "CONTROLLER"),
+                    quorum: quorum))
         }
         registry.register(ProduceHandler(services: services))
         registry.register(FetchHandler(services: services))

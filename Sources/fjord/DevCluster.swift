@@ -5,21 +5,21 @@ import Glibc
 import KafkaProtocol
 import NIOConcurrencyHelpers
 
-/// `fjord dev cluster`: a local KRaft cluster of combined nodes, each `fjord broker` (this same binary) in a child
-/// process.
+/// `fjord dev cluster`: a local KRaft cluster — combined nodes, or controller-only and broker-only nodes — each
+/// `fjord broker` (this same binary) in a child process.
 ///
 /// Flow: lock the folder (one run per folder); read or create `cluster.properties`; choose free loopback ports and
 /// write every node's `server.properties` (`DevClusterLayout`); format the nodes whose data folder is not formatted
-/// yet (`StorageFormatter`, in this process); start the nodes; wait until every broker listener accepts (a node opens
-/// it once the quorum has a leader and its metadata caught up) and DescribeQuorum names the leader; print the
-/// bootstrap list; watch the nodes, reporting any that dies; on SIGINT or SIGTERM stop them all: SIGTERM, then
+/// yet (`StorageFormatter`, in this process); start the nodes; wait until every broker listener accepts (a broker
+/// opens it once the quorum has a leader, its metadata caught up and the controller unfenced it) and DescribeQuorum
+/// names the leader; print the bootstrap list (the brokers' listeners); watch the nodes, reporting any that dies; on SIGINT or SIGTERM stop them all: SIGTERM, then
 /// SIGKILL for those still running after the grace period (a second Ctrl-C skips the wait).
 ///
 /// The nodes and their `ChildProcess` values are touched only by the one task running `run()`; signals reach it
 /// through a counter.
 final class DevCluster {
     let directory: String
-    let nodeCount: Int
+    let shape: DevClusterLayout.Shape
     let startTimeout: Duration
     let stopTimeout: Duration
 
@@ -29,9 +29,9 @@ final class DevCluster {
     private let interrupts = NIOLockedValueBox(0)
     private static let pollInterval = Duration.milliseconds(100)
 
-    init(directory: String, nodeCount: Int, startTimeout: Duration, stopTimeout: Duration) throws {
+    init(directory: String, shape: DevClusterLayout.Shape, startTimeout: Duration, stopTimeout: Duration) throws {
         self.directory = directory
-        self.nodeCount = nodeCount
+        self.shape = shape
         self.startTimeout = startTimeout
         self.stopTimeout = stopTimeout
     }
@@ -44,7 +44,7 @@ final class DevCluster {
         defer { close(lock) }
         let (state, reused) = try loadOrCreateState()
         let layout = DevClusterLayout(
-            directory: directory, count: state.nodeCount, ports: try LoopbackPorts.free(count: 3 * state.nodeCount))
+            directory: directory, shape: state.shape, ports: try LoopbackPorts.free(count: state.shape.portCount))
         let formatted = try writeConfigurations(layout, clusterID: state.clusterID)
         // Watch the signals before the first child starts, so a Ctrl-C during start-up stops what was started.
         let signals = Signals.interrupts()
@@ -54,7 +54,7 @@ final class DevCluster {
         defer { watcher.cancel() }
         let origin =
             formatted.isEmpty ? "reused" : reused ? "reused, formatted node \(formatted.map(String.init))" : "new"
-        print("Cluster \(state.clusterID): \(state.nodeCount) combined nodes, data in \(directory) (\(origin))")
+        print("Cluster \(state.clusterID): \(state.shape), data in \(directory) (\(origin))")
         var code: Int32 = 0
         do {
             try start(layout)
@@ -86,7 +86,7 @@ final class DevCluster {
         return fd
     }
 
-    /// The folder's cluster id and node count, or new ones written to `cluster.properties`; true when reused.
+    /// The folder's cluster id and shape, or new ones written to `cluster.properties`; true when reused.
     private func loadOrCreateState() throws -> (DevClusterLayout.State, Bool) {
         let path = directory + "/" + DevClusterLayout.stateFileName
         if let data = FileManager.default.contents(atPath: path) {
@@ -95,10 +95,10 @@ final class DevCluster {
                 throw CLIError(
                     "\(path) is not a `fjord dev cluster` state file", hint: "remove it or pick another --dir")
             }
-            guard state.nodeCount == nodeCount else {
+            guard state.shape == shape else {
                 throw CLIError(
-                    "\(directory) holds a cluster of \(state.nodeCount) nodes (its voters are fixed when formatted)",
-                    hint: "run with --nodes \(state.nodeCount), or pass another --dir")
+                    "\(directory) holds a cluster of \(state.shape) (its voters and roles are fixed when formatted)",
+                    hint: "run with \(state.shape.options), or pass another --dir")
             }
             return (state, true)
         }
@@ -108,8 +108,7 @@ final class DevCluster {
                 "\(directory) is not empty and holds no \(DevClusterLayout.stateFileName)",
                 hint: "pass an empty or new folder with --dir")
         }
-        let state = DevClusterLayout.State(
-            clusterID: KafkaUUID.randomIdentifier().base64URLEncoded, nodeCount: nodeCount)
+        let state = DevClusterLayout.State(clusterID: KafkaUUID.randomIdentifier().base64URLEncoded, shape: shape)
         try state.rendered.write(toFile: path, atomically: true, encoding: .utf8)
         return (state, false)
     }
@@ -159,11 +158,11 @@ final class DevCluster {
 
     private func printNodes() {
         Output.table(
-            ["NODE", "PID", "BROKER", "CONTROLLER", "METRICS", "LOG"],
+            ["NODE", "PID", "BROKER", "CONTROLLER", "METRICS", "ROLES", "LOG"],
             children.map { node, process in
                 [
-                    "\(node.id)", "\(process.pid)", node.bootstrap, node.controllerAddress,
-                    "\(DevClusterLayout.host):\(node.metricsPort)", node.logPath,
+                    "\(node.id)", "\(process.pid)", node.bootstrap ?? "-", node.controllerAddress ?? "-",
+                    "\(DevClusterLayout.host):\(node.metricsPort)", node.role.rawValue, node.logPath,
                 ]
             })
         print("Waiting for the metadata quorum to elect a leader and for every node to serve ...")
@@ -181,12 +180,14 @@ final class DevCluster {
         configuration.logger = CLILogging.clientLogger
         let client = KafkaClient(configuration: configuration)
         defer { Task { await client.close() } }
-        let controllers = layout.nodes.map { BrokerAddress(host: DevClusterLayout.host, port: $0.controllerPort) }
+        let controllers = layout.controllers.compactMap { node in
+            node.controllerPort.map { BrokerAddress(host: DevClusterLayout.host, port: $0) }
+        }
         while interrupts.withLockedValue({ $0 }) == 0 {
             if reportDeaths() {
                 return "a node died during start-up; see its log above"
             }
-            if layout.nodes.allSatisfy({ LoopbackPorts.accepts(port: $0.brokerPort) }),
+            if layout.brokers.allSatisfy({ $0.brokerPort.map(LoopbackPorts.accepts(port:)) ?? true }),
                 let quorum = try? await Admin(client: client).describeMetadataQuorum(controllers: controllers)
             {
                 print("Leader: node \(quorum.leaderID) (epoch \(quorum.leaderEpoch))")

@@ -10,20 +10,29 @@ struct DevCommand: AsyncParsableCommand {
     )
 }
 
-/// `fjord dev cluster`: formats and starts a local KRaft cluster of combined nodes (see `DevCluster`).
+/// `fjord dev cluster`: formats and starts a local KRaft cluster (see `DevCluster`): combined nodes, or
+/// controller-only and broker-only nodes.
 struct DevClusterCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cluster",
-        abstract: "Format and start a local cluster of combined KRaft nodes; Ctrl-C stops them all.",
+        abstract: "Format and start a local KRaft cluster; Ctrl-C stops every node.",
         discussion: """
-            Each node is `fjord broker` in its own process (process.roles=broker,controller, a voter of the metadata
-            quorum) on free 127.0.0.1 ports: a broker listener, a controller listener and /metrics. Data, configs and
-            logs live under --dir; running again on the same folder reuses the data (same cluster id, no format) with
-            new ports. The command prints the bootstrap list once the quorum has a leader and every node serves.
-            Ctrl-C or SIGTERM stops every node (SIGTERM, then SIGKILL after --stop-timeout).
+            Each node is `fjord broker` in its own process on free 127.0.0.1 ports, with /metrics. Two layouts, as
+            Kafka deploys KRaft:
+              --nodes N                       N combined nodes (process.roles=broker,controller): each a voter of
+                                              the metadata quorum and a broker (default: 3).
+              --controllers C --brokers B     C controller-only nodes (ids 1..C, process.roles=controller): the
+                                              voters, serving only their controller listener; and B broker-only
+                                              nodes (ids C+1..C+B, process.roles=broker): observers of the quorum
+                                              that register with the active controller and serve clients.
+            Data, configs and logs live under --dir; running again on the same folder reuses the data (same cluster
+            id and layout, no format) with new ports. The command prints the bootstrap list (the brokers' listeners)
+            once the quorum has a leader and every broker serves. Ctrl-C or SIGTERM stops every node (SIGTERM, then
+            SIGKILL after --stop-timeout).
 
-            Example:
+            Examples:
               fjord dev cluster --nodes 3
+              fjord dev cluster --controllers 3 --brokers 2
               fjord topic create orders --partitions 3 --bootstrap <the printed list>
             """
     )
@@ -31,10 +40,10 @@ struct DevClusterCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Combined nodes (broker and controller in one process), 1 to 9.")
     var nodes: Int?
 
-    @Option(name: .long, help: "Controller-only nodes (needs --brokers; not supported yet, see below).")
+    @Option(name: .long, help: "Controller-only nodes, the voters of the metadata quorum, 1 to 9 (with --brokers).")
     var controllers: Int?
 
-    @Option(name: .long, help: "Broker-only nodes (needs --controllers; not supported yet).")
+    @Option(name: .long, help: "Broker-only nodes, which serve clients, 1 to 9 (with --controllers).")
     var brokers: Int?
 
     @Option(name: .long, help: "The folder for the nodes' data, configs and logs.")
@@ -50,13 +59,12 @@ struct DevClusterCommand: AsyncParsableCommand {
     func validate() throws {
         if controllers != nil || brokers != nil {
             guard nodes == nil else { throw ValidationError("--nodes excludes --controllers and --brokers") }
-            // Kafka's separate roles need what Fjord's nodes refuse today (KRaftStartupCheck.checkQuorum): say so
-            // before anything is written.
-            throw ValidationError(
-                "--controllers/--brokers (separate roles) is not supported yet: a node with process.roles=broker or "
-                    + "process.roles=controller alone is refused at start-up, because brokers do not register with "
-                    + "the active controller nor follow the metadata log as observers yet; run combined nodes with "
-                    + "--nodes N")
+            guard let controllers, let brokers else {
+                throw ValidationError("--controllers and --brokers go together (separate roles need both)")
+            }
+            guard (1...9).contains(controllers), (1...9).contains(brokers) else {
+                throw ValidationError("--controllers and --brokers must each be between 1 and 9")
+            }
         }
         guard (1...9).contains(nodes ?? 3) else { throw ValidationError("--nodes must be between 1 and 9") }
         guard startTimeout > 0, stopTimeout > 0 else {
@@ -64,10 +72,16 @@ struct DevClusterCommand: AsyncParsableCommand {
         }
     }
 
+    /// The layout asked for: separate roles when --controllers and --brokers are given, else combined nodes.
+    var shape: DevClusterLayout.Shape {
+        if let controllers, let brokers { return .separate(controllers: controllers, brokers: brokers) }
+        return .combined(nodes: nodes ?? 3)
+    }
+
     func run() async throws {
         let path = dir.hasPrefix("/") ? dir : FileManager.default.currentDirectoryPath + "/" + dir
         let cluster = try DevCluster(
-            directory: URL(fileURLWithPath: path).standardizedFileURL.path, nodeCount: nodes ?? 3,
+            directory: URL(fileURLWithPath: path).standardizedFileURL.path, shape: shape,
             startTimeout: .seconds(startTimeout), stopTimeout: .seconds(stopTimeout))
         let code = try await cluster.run()
         if code != 0 { throw ExitCode(code) }

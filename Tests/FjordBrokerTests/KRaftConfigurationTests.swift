@@ -254,6 +254,34 @@ import Testing
         expectFailure(text, key: key, message: message)
     }
 
+    /// Kafka's sample `config/kraft/controller.properties` and `broker.properties` (their KRaft keys): a controller
+    /// advertising its controller listener, a broker that knows the quorum by its bootstrap servers.
+    @Test func kafkasSeparateRoleSamplesLoad() throws {
+        let controller = try configuration(
+            """
+            process.roles=controller
+            node.id=1
+            controller.quorum.bootstrap.servers=localhost:9093
+            listeners=CONTROLLER://:9093
+            advertised.listeners=CONTROLLER://localhost:9093
+            controller.listener.names=CONTROLLER
+            """)
+        #expect(controller.processRoles == [.controller] && controller.controllerListeners.map(\.port) == [9093])
+        let broker = try configuration(
+            """
+            process.roles=broker
+            node.id=2
+            controller.quorum.bootstrap.servers=localhost:9093
+            listeners=PLAINTEXT://localhost:9092
+            inter.broker.listener.name=PLAINTEXT
+            advertised.listeners=PLAINTEXT://localhost:9092
+            controller.listener.names=CONTROLLER
+            listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+            """)
+        #expect(broker.processRoles == [.broker] && broker.controllerListeners.isEmpty)
+        #expect(broker.advertisedListeners.map(\.port) == [9092])
+    }
+
     @Test func aBrokerOnlyNodeWithDynamicQuorumLoads() throws {
         let configuration = try configuration(
             """

@@ -6,7 +6,8 @@ import Testing
 
 @testable import FjordBroker
 
-/// A node with `process.roles` set starts only from formatted directories, and only as a combined voter of its quorum.
+/// A node with `process.roles` set starts only from formatted directories, a controller as a voter of its quorum and a
+/// broker-only node as an observer that knows the voters.
 @Suite struct KRaftStartupCheckTests {
     private let clusterID = "MkU3OEVBNTcwNTJENDM2Qg"
 
@@ -18,8 +19,11 @@ import Testing
         -> BrokerConfiguration
     {
         let listeners =
-            roles == "broker"
-            ? "listeners=PLAINTEXT://127.0.0.1:0" : "listeners=PLAINTEXT://127.0.0.1:0,CONTROLLER://127.0.0.1:0"
+            switch roles {
+            case "broker": "listeners=PLAINTEXT://127.0.0.1:0"
+            case "controller": "listeners=CONTROLLER://127.0.0.1:0"
+            default: "listeners=PLAINTEXT://127.0.0.1:0,CONTROLLER://127.0.0.1:0"
+            }
         let text = """
             process.roles=\(roles)
             node.id=1
@@ -103,23 +107,36 @@ import Testing
             failure {
                 try KRaftStartupCheck.checkQuorum(try configuration(root, "controller.quorum.voters=1@h:9093,2@h:9094"))
             } == "no error")
-        let brokerOnly = failure {
-            try KRaftStartupCheck.checkQuorum(
-                try configuration(root, "controller.quorum.voters=2@h:9093", roles: "broker"))
-        }
-        #expect(brokerOnly.contains("process.roles=broker is not supported yet"))
     }
 
-    /// Flow: 1. a dynamic quorum without a bootstrap snapshot (--no-initial-controllers) fails; 2. with a snapshot
-    /// naming other voters it fails; 3. with one naming this node among others, or alone, it passes; 4. a leftover
+    /// Kafka's roles: a controller-only node is a voter, a broker-only node an observer (never a voter).
+    @Test func controllerOnlyVotersAndBrokerOnlyObserversStart() throws {
+        let root = folder()
+        try format(root)
+        func check(_ quorum: String, roles: String) -> String {
+            failure { try KRaftStartupCheck.checkQuorum(try configuration(root, quorum, roles: roles)) }
+        }
+        #expect(check("controller.quorum.voters=1@h:9093,2@h:9094,3@h:9095", roles: "controller") == "no error")
+        #expect(check("controller.quorum.voters=2@h:9093,3@h:9094", roles: "broker") == "no error")
+        #expect(check("controller.quorum.voters=2@h:9093", roles: "controller").contains("must be included"))
+        #expect(check("controller.quorum.voters=1@h:9093", roles: "broker").contains("must not be included"))
+    }
+
+    /// Flow: 1. a dynamic quorum without a bootstrap snapshot (--no-initial-controllers) fails for a controller, not
+    /// for a broker (it asks the bootstrap servers); 2. with a snapshot naming other voters it fails for a controller and passes for a broker; 3. with one naming this node among others, or alone, it passes; 4. a leftover
     /// `.part` file is removed.
     @Test func aDynamicQuorumIsReadFromTheBootstrapSnapshot() throws {
         let root = folder()
         let configuration = try configuration(root, "controller.quorum.bootstrap.servers=127.0.0.1:9093")
         try format(root)
         #expect(failure { try KRaftStartupCheck.checkQuorum(configuration) }.contains("holds no voter set"))
+        let broker = try self.configuration(
+            root, "controller.quorum.bootstrap.servers=127.0.0.1:9093", roles: "broker")
+        // A broker-only node asks its bootstrap servers for the voters at start-up.
+        try KRaftStartupCheck.checkQuorum(broker)
         try format(root, voters: [2, 3])
         #expect(failure { try KRaftStartupCheck.checkQuorum(configuration) }.contains("is not one of them"))
+        try KRaftStartupCheck.checkQuorum(broker)
         try format(root, voters: [1, 2])
         try KRaftStartupCheck.checkQuorum(configuration)
         try format(root, voters: [1])

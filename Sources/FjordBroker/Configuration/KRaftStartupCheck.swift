@@ -2,8 +2,8 @@ import FjordStorage
 import KafkaProtocol
 
 /// What a node with `process.roles` set checks before it opens its logs: that `fjord storage format` prepared every
-/// directory (Kafka refuses to start otherwise, with the same messages), and that the quorum it is asked to join is
-/// one Fjord can run today — combined nodes, each a voter (`checkQuorum`).
+/// directory (Kafka refuses to start otherwise, with the same messages), and that its place in the quorum is one it
+/// can take: a controller a voter, a broker-only node an observer that knows the voters (`checkQuorum`).
 enum KRaftStartupCheck {
     /// The folder of the metadata partition in the metadata log directory.
     static func metadataPartitionDirectory(_ configuration: BrokerConfiguration) -> String {
@@ -54,46 +54,57 @@ enum KRaftStartupCheck {
         try RaftSnapshotFile.removeIncomplete(in: metadataPartitionDirectory(configuration))
     }
 
-    /// Accepts the quorums Fjord runs today: combined nodes (`process.roles=broker,controller`) that are voters,
-    /// named statically (`controller.quorum.voters`) or in the voter set `fjord storage format --standalone` /
-    /// `--initial-controllers` wrote into the bootstrap snapshot. A node with one role alone is refused: separate
-    /// brokers and controllers need broker registration, which comes later.
+    /// Checks the node's place in its quorum as Kafka's `KafkaRaftServer` and `RaftManager` need it: a node with the
+    /// controller role (controller-only or combined) is a voter — named statically (`controller.quorum.voters`) or
+    /// in the voter set `fjord storage format --standalone` / `--initial-controllers` wrote into the bootstrap
+    /// snapshot; a broker-only node is an observer, never a voter (it finds the voters from the static list, the
+    /// voter set of its bootstrap snapshot, or by asking `controller.quorum.bootstrap.servers`). Joining a dynamic
+    /// quorum as a new voter (`--no-initial-controllers`, then AddRaftVoter) is refused with a message that says
+    /// what to do instead.
     static func checkQuorum(_ configuration: BrokerConfiguration) throws {
         let nodeID = configuration.nodeID
-        guard configuration.processRoles == [.broker, .controller] else {
-            let roles = ProcessRole.allCases.filter(configuration.processRoles.contains).map(\.rawValue)
-            throw ConfigurationError(
-                key: "process.roles",
-                "process.roles=\(roles.joined(separator: ",")) is not supported yet: Fjord runs combined nodes "
-                    + "(process.roles=broker,controller), each a voter of the metadata quorum")
-        }
+        let isController = configuration.processRoles.contains(.controller)
         let voterIDs: [Int32]
         if !configuration.quorumVoters.isEmpty {
             voterIDs = configuration.quorumVoters.map(\.nodeID)
-        } else {
-            voterIDs = try bootstrapVoterIDs(configuration)
-        }
-        guard voterIDs.contains(nodeID) else {
+        } else if let bootstrap = try bootstrapVoterIDs(configuration) {
+            voterIDs = bootstrap
+        } else if isController {
             throw ConfigurationError(
-                key: "controller.quorum.voters",
-                "the quorum has voters \(voterIDs.sorted()) and this combined node, \(nodeID), is not one of them: "
-                    + "observers (brokers that only follow the metadata log) are not supported yet")
+                key: "controller.quorum.bootstrap.servers",
+                "\(metadataPartitionDirectory(configuration)) holds no voter set (formatted with "
+                    + "--no-initial-controllers, to join an existing quorum): joining a quorum as a new voter is not "
+                    + "supported yet; format with --standalone or --initial-controllers, or list "
+                    + "controller.quorum.voters")
+        } else {
+            // A broker-only node with only controller.quorum.bootstrap.servers (Kafka's sample broker.properties):
+            // it asks them for the voters at start-up (`Broker.discoverVoters`).
+            return
+        }
+        if isController {
+            guard voterIDs.contains(nodeID) else {
+                throw ConfigurationError(
+                    key: "controller.quorum.voters",
+                    "the quorum has voters \(voterIDs.sorted()) and this controller, \(nodeID), is not one of them: "
+                        + "a controller that is not a voter (to be added with AddRaftVoter) is not supported yet")
+            }
+        } else {
+            guard !voterIDs.contains(nodeID) else {
+                throw ConfigurationError(
+                    key: "node.id",
+                    "If process.roles contains just the 'broker' role, the node id \(nodeID) must not be included in "
+                        + "the set of voters \(voterIDs.sorted())")
+            }
         }
     }
 
     /// The voter ids of the latest snapshot in the metadata partition (the bootstrap snapshot of a node formatted
-    /// for a dynamic quorum).
-    private static func bootstrapVoterIDs(_ configuration: BrokerConfiguration) throws -> [Int32] {
+    /// for a dynamic quorum); nil when it holds no voter set.
+    private static func bootstrapVoterIDs(_ configuration: BrokerConfiguration) throws -> [Int32]? {
         let directory = metadataPartitionDirectory(configuration)
         guard let latest = try RaftSnapshotFile.list(in: directory).last,
             let voters = try RaftSnapshotFile.read(latest, in: directory)?.voters
-        else {
-            throw ConfigurationError(
-                key: "controller.quorum.bootstrap.servers",
-                "\(directory) holds no voter set (formatted with --no-initial-controllers, to join an existing "
-                    + "quorum): joining a quorum as a new voter is not supported yet; format with --standalone or "
-                    + "--initial-controllers, or list controller.quorum.voters")
-        }
+        else { return nil }
         return voters.voters.map(\.voterID)
     }
 }
