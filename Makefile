@@ -134,6 +134,23 @@ bench-quorum: venv
 	$(VENV)/bin/python Benchmarks/quorum_bench.py --fjord $(BENCH_BIN)/fjord --kills $(QUORUM_KILLS) \
 	  --topics $(QUORUM_TOPICS)
 
+# Metadata at scale (Benchmarks/metadata_bench.py, Benchmarks/README.md "Metadata propagation and a 100,000-partition
+# image"): propagation delay from commit to every node's image over METADATA_CHANGES topic creations, then
+# METADATA_TOPICS x METADATA_PARTITIONS partitions created, snapshotted, each node's start-up with that image timed
+# (METADATA_RESTARTS restarts: load time, RSS) and deleted again, on three combined nodes (release build).
+#   make bench-metadata METADATA_CHANGES=50 METADATA_TOPICS=100      (a quick run: 10,000 partitions)
+METADATA_CHANGES    ?= 200
+METADATA_TOPICS     ?= 1000
+METADATA_PARTITIONS ?= 100
+METADATA_RESTARTS   ?= 3
+.PHONY: bench-metadata
+bench-metadata: venv
+	$(SWIFT) build -c release --product fjord --scratch-path $(BENCH_SCRATCH)
+	mkdir -p $(BENCH_DIR)
+	$(VENV)/bin/python Benchmarks/metadata_bench.py --fjord $(BENCH_BIN)/fjord --changes $(METADATA_CHANGES) \
+	  --topics $(METADATA_TOPICS) --partitions $(METADATA_PARTITIONS) --restarts $(METADATA_RESTARTS) \
+	  --json $(BENCH_DIR)/$(BENCH_DATE)-metadata.json | tee $(BENCH_DIR)/$(BENCH_DATE)-metadata.md
+
 # librdkafka driven from C for client_bench.py (loads librdkafka with dlopen: no headers needed).
 $(LIBRDKAFKA_BENCH): Benchmarks/LibrdkafkaBenchmark/librdkafka_bench.c
 	mkdir -p $(dir $@)

@@ -56,7 +56,8 @@ def wait_for(probe, timeout: float, what: str, interval: float = 0.01):
 class Cluster:
     """Three combined nodes, node id i + 1, formatted with `fjord storage format`; each one's output in nodeN.log."""
 
-    def __init__(self, fjord: str, folder: Path):
+    def __init__(self, fjord: str, folder: Path, extra_config: str = ""):
+        """`extra_config`: more `key=value` lines for every node's server.properties."""
         self.fjord, self.folder = fjord, folder
         self.ports = [free_port() for _ in range(3)]
         controllers = [free_port() for _ in range(3)]
@@ -72,7 +73,7 @@ class Cluster:
                               f"controller.quorum.voters={voters}\ncontroller.listener.names=CONTROLLER\n"
                               f"listeners=CONTROLLER://127.0.0.1:{controllers[i]},"
                               f"PLAINTEXT://127.0.0.1:{self.ports[i]}\n"
-                              f"log.dirs={node}/data\nmetrics.listener=none\n")
+                              f"log.dirs={node}/data\nmetrics.listener=none\n{extra_config}")
             subprocess.run([fjord, "storage", "format", "-t", cluster_id, "-c", str(config)], check=True,
                            capture_output=True)
             self.configs.append(config)
@@ -84,11 +85,14 @@ class Cluster:
     def log(self, i: int) -> Path:
         return self.folder / f"node{i + 1}.log"
 
-    def start(self, i: int) -> None:
+    def start(self, i: int, overrides: tuple[str, ...] = ()) -> None:
+        """Starts node i + 1; `overrides` are `key=value` settings given as `--override` for this start only."""
         self.log_starts[i] = self.log(i).stat().st_size if self.log(i).exists() else 0
+        command = [self.fjord, "broker", "--config", str(self.configs[i])]
+        for setting in overrides:
+            command += ["--override", setting]
         with open(self.log(i), "ab") as out:
-            self.procs[i] = subprocess.Popen([self.fjord, "broker", "--config", str(self.configs[i])],
-                                             stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
+            self.procs[i] = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
 
     def role(self, i: int) -> tuple[str, int, int | None] | None:
         with open(self.log(i), "rb") as f:
