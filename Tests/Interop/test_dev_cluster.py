@@ -1,7 +1,8 @@
-"""`fjord dev cluster` (issue 12 item 7): one command formats and starts a local KRaft cluster of combined nodes as
-child processes, prints the bootstrap list once the quorum has a leader and every node serves, reports a node that
-dies, and stops every node on SIGTERM. Real clients (confluent-kafka) produce and consume through the printed list;
-a second run on the same folder reuses the data without formatting again."""
+"""`fjord dev cluster` (issue 12 item 7): one command formats and starts a local KRaft cluster — combined nodes, or
+controller-only and broker-only nodes — as child processes, prints the bootstrap list once the quorum has a leader
+and every broker serves, reports a node that dies, and stops every node on SIGTERM. Real clients (confluent-kafka)
+produce and consume through the printed list; a second run on the same folder reuses the data without formatting
+again."""
 
 from __future__ import annotations
 
@@ -149,10 +150,48 @@ def test_dev_cluster_serves_clients_restarts_on_its_data_and_stops_every_node(tm
         second.kill_everything()
 
 
-def test_separate_roles_are_refused_with_what_is_missing(tmp_path):
-    # Flow: 1. --controllers 3 --brokers 2 exits 2 before writing anything, naming process.roles and what is missing.
-    done = subprocess.run([fjord_bin(), "dev", "cluster", "--controllers", "3", "--brokers", "2",
-                           "--dir", str(tmp_path / "c")], capture_output=True, text=True, timeout=60)
-    assert done.returncode == 2, done
-    assert "process.roles=broker" in done.stderr and "register" in done.stderr, done.stderr
-    assert not (tmp_path / "c").exists()
+ROW = re.compile(r"^(\d+)\s+(\d+)\s+(\S+)\s+(\S+)\s+\S+\s+(\S+)\s+", re.M)
+
+
+def test_dev_cluster_with_separate_roles(tmp_path):
+    # Flow: 1. `--controllers 3 --brokers 2` prints five nodes: 1-3 controller-only (no broker listener), 4-5
+    # broker-only (no controller listener), and a bootstrap list of the two brokers only; 2. Metadata lists brokers 4
+    # and 5; a 2-partition topic is created, 100 records produced and consumed with confluent-kafka through the list;
+    # 3. SIGTERM stops every node, exit status 0; 4. a second run on the folder with --nodes 3 is refused, naming the
+    # layout to use.
+    directory = tmp_path / "cluster"
+    cluster = DevCluster(directory, "--controllers", "3", "--brokers", "2")
+    try:
+        bootstrap = cluster.bootstrap()
+        rows = {int(m[0]): m for m in ROW.findall("".join(cluster.out))}
+        assert sorted(rows) == [1, 2, 3, 4, 5], cluster.text()
+        for node_id, (_, pid, broker, controller, roles) in rows.items():
+            assert alive(int(pid))
+            if node_id <= 3:
+                assert (broker, roles) == ("-", "controller") and controller.startswith("127.0.0.1:"), rows[node_id]
+            else:
+                assert (controller, roles) == ("-", "broker") and broker.startswith("127.0.0.1:"), rows[node_id]
+        assert bootstrap == f"{rows[4][2]},{rows[5][2]}", cluster.text()
+        assert "3 controllers and 2 brokers" in cluster.out[0], cluster.text()
+        wait_until(lambda: sorted(admin(bootstrap).list_topics(timeout=20).brokers) == [4, 5], 60,
+                   lambda: f"brokers: {sorted(admin(bootstrap).list_topics(timeout=20).brokers)}")
+        admin(bootstrap).create_topics([NewTopic("dev-roles", 2, 1)])["dev-roles"].result(timeout=60)
+        wait_until(lambda: all(p.leader in (4, 5) for p in admin(bootstrap).list_topics(
+            topic="dev-roles", timeout=20).topics["dev-roles"].partitions.values()), 60, "dev-roles has no leaders")
+        records = make_records(100, now_ms() - 10_000)
+        delivery = confluent_produce(bootstrap, "dev-roles", records, partition=0)
+        assert not delivery.errors(), delivery.errors()[:3]
+        got = confluent_consume(bootstrap, "dev-roles", 1, len(records))
+        check_consumed(records, confluent_rows(got))
+        assert cluster.stop() == 0, cluster.text()
+        assert not any(alive(int(m[1])) for m in rows.values()), cluster.text()
+    finally:
+        cluster.kill_everything()
+        for m in ROW.findall("".join(cluster.out)):
+            if alive(int(m[1])):
+                os.kill(int(m[1]), signal.SIGKILL)
+
+    # The folder keeps its layout: combined nodes are refused on it, with the options that start it again.
+    done = subprocess.run([fjord_bin(), "dev", "cluster", "--nodes", "3", "--dir", str(directory)],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and "--controllers 3 --brokers 2" in done.stderr, done
