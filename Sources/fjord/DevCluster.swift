@@ -234,20 +234,24 @@ final class DevCluster {
         return any
     }
 
-    /// Stops every node still running: SIGTERM, then SIGKILL after the grace period or at a second signal. 0 when
-    /// each stopped on SIGTERM with status 0.
+    /// Stops every node still running: SIGTERM (brokers, then the others), then SIGKILL after the grace period or at
+    /// a second signal. 0 when each stopped on SIGTERM with status 0.
     private func stopAll() async -> Int32 {
         let running = children.filter { $0.process.poll() == nil }
         guard !running.isEmpty else { return 0 }
         let signalsSeen = interrupts.withLockedValue { $0 }
         print("Stopping \(running.count) node(s) (SIGTERM; SIGKILL after \(stopTimeout)) ...")
         Output.flush()
-        for (_, process) in running { process.send(SIGTERM) }
+        // Brokers first, as Kafka's operators stop them: a broker's controlled shutdown needs the active controller.
+        let waves = [running.filter { $0.node.role == .broker }, running.filter { $0.node.role != .broker }]
         let deadline = ContinuousClock.now + stopTimeout
-        while running.contains(where: { $0.process.poll() == nil }), ContinuousClock.now < deadline,
-            interrupts.withLockedValue({ $0 }) <= max(signalsSeen, 1)
-        {
-            try? await Task.sleep(for: Self.pollInterval)
+        for wave in waves where !wave.isEmpty {
+            for (_, process) in wave { process.send(SIGTERM) }
+            while wave.contains(where: { $0.process.poll() == nil }), ContinuousClock.now < deadline,
+                interrupts.withLockedValue({ $0 }) <= max(signalsSeen, 1)
+            {
+                try? await Task.sleep(for: Self.pollInterval)
+            }
         }
         var code: Int32 = 0
         for (node, process) in running {

@@ -10,6 +10,8 @@ Flow (one cluster for the module, tests in order):
    request there closes the connection, as Kafka's SocketServer does for an API that is not enabled on a listener.
 3. A 4-partition topic (replication factor 1) created through a broker (forwarded to the active controller) has
    leaders on both brokers; confluent-kafka produces to every partition and reads exactly those records back.
+   DescribeQuorum through a broker (forwarded) lists the controllers as voters and the brokers as observers; the
+   partitions' folders are on the brokers, a controller's data holds only __cluster_metadata-0.
 4. The active controller killed with SIGKILL: the two other controllers elect a new leader, and CreateTopics
    through a broker works again (the broker forwards to the new leader).
 5. A broker killed with SIGKILL: the controller fences it once its session (`broker.session.timeout.ms=3000`) ran
@@ -289,6 +291,29 @@ def test_partitions_are_spread_over_the_brokers_and_clients_use_them(cluster):
 
 
 CREATE_ERRORS: list[str] = []
+
+
+def test_brokers_observe_the_quorum_and_controllers_hold_no_partitions(cluster):
+    # DescribeQuorum through a broker listener (forwarded to the active controller, as Kafka's brokers do): the
+    # controllers are the voters, the brokers the observers.
+    def status():
+        done = subprocess.run([fjord_bin(), "metadata-quorum", "describe", "--status", "--bootstrap-server",
+                               cluster.nodes[BROKERS[0]].address], capture_output=True, text=True, timeout=60)
+        lines = dict(line.split(":", 1) for line in done.stdout.splitlines() if ":" in line)
+        ids = lambda key: sorted(int(i) for i in re.findall(r'"id": (\d+)', lines.get(key, "")))  # noqa: E731
+        return done.returncode == 0 and ids("CurrentVoters") == CONTROLLERS and ids("CurrentObservers") == BROKERS \
+            and done
+
+    wait_for(status, STEP_S, "DescribeQuorum through a broker does not list 1-3 as voters and 4-5 as observers")
+    # The topic's partitions live on the brokers only; a controller runs no group or transaction coordinator.
+    for node in cluster.nodes.values():
+        folders = {p.name for p in (node.folder / "data").iterdir() if p.is_dir()}
+        partitions = {f for f in folders if f.startswith(f"{TOPIC}-")}
+        assert (partitions == set()) if node.controller else partitions, f"node {node.id}: {sorted(folders)}"
+        if node.controller:
+            assert folders == {"__cluster_metadata-0"}, f"controller {node.id} holds {sorted(folders)}"
+            assert "groups loaded" not in node.log_text() and "registered with the controller" not in \
+                node.log_text()
 
 
 def create(bootstrap: str, name: str, timeout: float = 15) -> bool:
