@@ -82,8 +82,8 @@ def test_kafkas_sample_controller_and_broker_run_a_dynamic_quorum(request, tmp_p
     broker, as kafka-storage.sh refuses it). The broker finds the voters through its bootstrap server, registers and
     serves clients; Metadata lists it alone (a controller is never a broker)."""
     port, controller_port = free_port(), free_port()
-    common = [f"controller.quorum.bootstrap.servers=127.0.0.1:{controller_port}", "controller.listener.names=CONTROLLER",
-              "metrics.listener=none"]
+    common = [f"controller.quorum.bootstrap.servers=127.0.0.1:{controller_port}",
+              "controller.listener.names=CONTROLLER", "metrics.listener=none"]
     controller_config, broker_config = tmp_path / "controller.properties", tmp_path / "broker.properties"
     controller_config.write_text("\n".join(["process.roles=controller", "node.id=1",
                                             f"listeners=CONTROLLER://127.0.0.1:{controller_port}",
