@@ -102,6 +102,9 @@ let package = Package(
             dependencies: ["KafkaProtocol", "FjordGroups", .product(name: "NIOCore", package: "swift-nio")]
         ),
 
+        // MARK: Partition replication (pure: no I/O, clocks or tasks)
+        .target(name: "FjordReplication", dependencies: ["KafkaProtocol"]),
+
         // MARK: Broker
         .target(
             name: "FjordBroker",
@@ -200,6 +203,10 @@ let package = Package(
             dependencies: [
                 "FjordRaft", "FjordTestSupport", "KafkaProtocol", .product(name: "NIOCore", package: "swift-nio"),
             ]
+        ),
+        .testTarget(
+            name: "FjordReplicationTests",
+            dependencies: ["FjordReplication", "FjordTestSupport", "KafkaProtocol"]
         ),
         .testTarget(
             name: "FjordTransactionsTests",
