@@ -95,6 +95,11 @@ public final class Broker: Service, Sendable {
             try? await threadPool.shutdownGracefully()
             try? await group.shutdownGracefully()
             try? logManager.shutdown()
+            // A broker-only node stopped while it was still looking for the quorum's voters (`discoverVoters`).
+            if error is CancellationError, Task.isShuttingDownGracefully {
+                logger.info("stopped before the metadata quorum was found")
+                return
+            }
             throw error
         }
         try logManager.shutdown()
