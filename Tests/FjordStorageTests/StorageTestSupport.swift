@@ -64,8 +64,14 @@ enum LogChecks {
         return checksum
     }
 
-    /// Open descriptors of this process (Linux: entries of /proc/self/fd).
-    static func openDescriptorCount() -> Int {
-        (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? -1
+    /// Open descriptors of this process on files below `folder` (Linux: the targets of /proc/self/fd). Only
+    /// those: other suites run in parallel in the same process and open sockets and files of their own.
+    static func openDescriptorCount(under folder: String) -> Int {
+        let root = URL(fileURLWithPath: folder).resolvingSymlinksInPath().path + "/"
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+        return entries.count { entry in
+            let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/" + entry)
+            return target?.hasPrefix(root) ?? false
+        }
     }
 }
