@@ -25,6 +25,8 @@ public struct GroupManager: Sendable {
     public internal(set) var consumerGroups: ConsumerGroupManager
     /// Committed offsets per group.
     public internal(set) var offsets: [String: [TopicPartition: CommittedOffset]] = [:]
+    /// The `__consumer_offsets` partitions this coordinator serves or is loading (`GroupManager+Partitions`).
+    public internal(set) var partitions = CoordinatorPartitions()
 
     public init(configuration: GroupConfiguration = GroupConfiguration()) {
         self.configuration = configuration

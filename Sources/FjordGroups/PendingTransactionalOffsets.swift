@@ -42,3 +42,23 @@ public struct PendingTransactionalOffsets: Sendable {
 
     public var isEmpty: Bool { entries.isEmpty }
 }
+
+extension PendingTransactionalOffsets {
+    /// Drops every pending offset of one `__consumer_offsets` partition (its groups were unloaded).
+    public mutating func remove(partition: Int32) {
+        for producerID in entries.keys {
+            entries[producerID]?[partition] = nil
+            if entries[producerID]?.isEmpty == true { entries[producerID] = nil }
+        }
+    }
+
+    /// Takes over the pending offsets of `partition` from `other` (what loading that partition found), replacing
+    /// any held for it.
+    public mutating func adopt(_ other: PendingTransactionalOffsets, partition: Int32) {
+        remove(partition: partition)
+        for (producerID, byPartition) in other.entries {
+            guard let list = byPartition[partition] else { continue }
+            entries[producerID, default: [:]][partition] = list
+        }
+    }
+}

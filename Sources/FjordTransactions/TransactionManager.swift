@@ -12,7 +12,10 @@ import NIOCore
 /// `completeTransaction` for the record that ends the transaction.
 public struct TransactionManager: Sendable {
     public var configuration: TransactionConfiguration
-    public private(set) var transactions: [String: TransactionMetadata] = [:]
+    public internal(set) var transactions: [String: TransactionMetadata] = [:]
+    /// The `__transaction_state` partitions this coordinator serves or is loading
+    /// (`TransactionManager+Partitions`).
+    public internal(set) var partitions = CoordinatorPartitions()
 
     public init(configuration: TransactionConfiguration = TransactionConfiguration()) {
         self.configuration = configuration

@@ -1,7 +1,8 @@
 // FindCoordinator v0-v6: group keys (key type 0) and transactional ids (key type 1), single (v0-v3) and batched
 // coordinator keys (v4+). The first request of a type creates its internal topic (`__consumer_offsets`,
-// `__transaction_state`) on the thread pool; a key's coordinator is the leader of its partition there. Other key
-// types get INVALID_REQUEST.
+// `__transaction_state`) on the thread pool; a key's coordinator is the leader of its partition there, and
+// COORDINATOR_NOT_AVAILABLE while that partition has no leader (its broker fenced or shut down). Other key types get
+// INVALID_REQUEST.
 import FjordController
 import KafkaProtocol
 import NIOCore
@@ -15,17 +16,15 @@ struct FindCoordinatorHandler: TypedAPIHandler {
     {
         let version = context.apiVersion
         let keys = version >= 4 ? request.coordinatorKeys : [request.key]
-        let topic: InternalTopic? =
-            switch request.keyType {
-            case 0: services.groups.internalTopic
-            case 1: services.transactions.internalTopic
-            default: nil
-            }
-        let logger = services.logger
+        let groups = services.groups
+        let transactions = services.transactions
         let ready: EventLoopFuture<Void> =
-            if let topic, topic.topic == nil {
-                services.blocking(on: context.eventLoop) { try topic.createIfNeeded(logger: logger) }
-            } else {
+            switch request.keyType {
+            case 0 where groups.topic == nil:
+                services.blocking(on: context.eventLoop) { try groups.createTopicIfNeeded() }
+            case 1 where transactions.internalTopic.topic == nil:
+                services.blocking(on: context.eventLoop) { try transactions.createTopicIfNeeded() }
+            default:
                 context.eventLoop.makeSucceededVoidFuture()
             }
         return ready.recover { _ in }.map {

@@ -25,9 +25,7 @@ struct InitProducerIDHandler: TypedAPIHandler {
         }
         let transactions = services.transactions
         return context.eventLoop.makeCompletedFuture {
-            if transactions.internalTopic.topic == nil {
-                try transactions.internalTopic.createIfNeeded(logger: transactions.logger)
-            }
+            try transactions.createTopicIfNeeded()
             var response = transactions.initProducerID(
                 transactionalID: transactionalID, timeoutMs: request.transactionTimeoutMs,
                 producerID: version >= 3 ? request.producerID : -1,

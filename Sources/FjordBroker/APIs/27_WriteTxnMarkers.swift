@@ -1,10 +1,11 @@
-// WriteTxnMarkers v0-v1: COMMIT/ABORT markers written into partitions this broker leads. In a cluster the
-// transaction coordinator sends it to partition leaders; on one node the coordinator appends its markers directly,
-// so this API serves operators: Kafka's Admin.abortTransaction (`kafka-transactions.sh abort`,
-// `fjord transaction abort`) ends a hanging transaction with it. Per-partition errors: UNKNOWN_TOPIC_OR_PARTITION,
-// NOT_LEADER_OR_FOLLOWER, INVALID_PRODUCER_EPOCH for an epoch older than the producer's,
-// TRANSACTION_COORDINATOR_FENCED for an older coordinator epoch. A marker in __consumer_offsets also commits or
-// drops the producer's pending transactional offsets there.
+// WriteTxnMarkers v0-v1: COMMIT/ABORT markers written into partitions this broker leads. In a cluster a
+// transaction coordinator sends it to the leaders of the partitions it does not lead (`TransactionMarkerChannel`)
+// and appends the markers of its own partitions directly. It also serves operators: Kafka's Admin.abortTransaction
+// (`kafka-transactions.sh abort`, `fjord transaction abort`) ends a hanging transaction with it. Per-partition
+// errors: UNKNOWN_TOPIC_OR_PARTITION, NOT_LEADER_OR_FOLLOWER (another broker holds or leads it),
+// INVALID_PRODUCER_EPOCH for an epoch older than the producer's, TRANSACTION_COORDINATOR_FENCED for an older
+// coordinator epoch. A marker in __consumer_offsets also commits or drops the producer's pending transactional
+// offsets there.
 import FjordStorage
 import KafkaProtocol
 import NIOCore
@@ -46,7 +47,9 @@ struct WriteTxnMarkersHandler: TypedAPIHandler {
         services: BrokerServices
     ) -> ErrorCode {
         guard let replica = services.replicas.replica(for: TopicPartition(topic, partition)) else {
-            return .unknownTopicOrPartition
+            // Known but held elsewhere: the coordinator looks the leader up again.
+            let known = services.image.topic(named: topic)?.partitions.contains { $0.index == partition } ?? false
+            return known ? .notLeaderOrFollower : .unknownTopicOrPartition
         }
         let outcome = replica.appendTransactionMarker(
             producerID: marker.producerID, producerEpoch: marker.producerEpoch,

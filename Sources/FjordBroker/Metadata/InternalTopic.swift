@@ -46,12 +46,32 @@ struct InternalTopic: Sendable {
         }
     }
 
-    /// Creates the topic if it does not exist (`cleanup.policy=compact`: retention never deletes its records).
-    /// Blocking: run on the thread pool.
+    /// Creates the topic if it does not exist (`cleanup.policy=compact`: retention never deletes its records). On a
+    /// quorum node that is not the active controller: a CreateTopics sent to the active controller, then a bounded
+    /// wait for this node's image to show the topic. Blocking: run on the thread pool.
     func createIfNeeded(logger: Logger) throws {
         guard topic == nil else { return }
         let brokerCount = metadata.publisher.image.brokers.count
         let replicationFactor = min(replicationFactor, Int16(max(brokerCount, 1)))
+        let configs = [("cleanup.policy", "compact"), ("segment.bytes", String(segmentBytes))]
+        let request = CreateTopicsRequest(
+            topics: [
+                .init(
+                    name: name, numPartitions: partitionCount, replicationFactor: replicationFactor,
+                    configs: configs.map { .init(name: $0.0, value: $0.1) })
+            ],
+            timeoutMs: Int32(MetadataService.forwardTimeout * 1000))
+        if let response = try metadata.forwardToActiveController(request, version: 7) {
+            let code = response.topics.first.map { ErrorCode(rawValue: $0.errorCode) } ?? .unknownServerError
+            guard code == .none || code == .topicAlreadyExists else {
+                logger.error(
+                    "could not create \(name)",
+                    metadata: ["error": "\(code)", "message": "\(response.topics.first?.errorMessage ?? "")"])
+                return
+            }
+            metadata.awaitImage { $0.topic(named: name) != nil }
+            return
+        }
         let created = try metadata.execute { image in
             guard image.topic(named: name) == nil else {
                 return ControllerResult(records: [], response: [TopicCommands.CreatedTopic]())
@@ -61,7 +81,7 @@ struct InternalTopic: Sendable {
             return TopicCommands(image: image, defaults: defaults, placementSeed: seed).createTopics([
                 TopicCommands.NewTopic(
                     name: name, partitionCount: partitionCount, replicationFactor: replicationFactor,
-                    configs: [("cleanup.policy", "compact"), ("segment.bytes", String(segmentBytes))]
+                    configs: configs
                 )
             ]) { KafkaUUID.random() }
         }
@@ -113,28 +133,69 @@ struct InternalTopic: Sendable {
         }
     }
 
-    /// Calls `body` with every batch of the partitions of this topic that `replicas` holds, partition by
-    /// partition in order. Blocking.
-    func forEachBatch(in replicas: ReplicaManager, _ body: (_ partition: Int32, _ batch: RecordBatch) throws -> Void)
-        throws
-    {
-        for (topicPartition, replica) in replicas.allReplicas.sorted(by: { $0.key < $1.key })
-        where topicPartition.topic == name {
-            let log = replica.log
-            var offset = log.logStartOffset
-            while offset < log.logEndOffset {
-                let read = try log.read(from: offset, maximumBytes: 1 << 20, upperBound: log.logEndOffset)
-                guard let slice = read.slice else { break }
-                let bytes = try log.bytes(of: slice)
-                let batches = try RecordBatchSequence(bytes, mode: .fetch).batches()
-                guard !batches.isEmpty else { break }
-                for batch in batches {
-                    try body(topicPartition.partition, batch)
-                    offset = batch.nextOffset
-                }
+    /// Calls `body` with every batch of partition `partition` of this topic, in order. Blocking.
+    func forEachBatch(
+        of partition: Int32, in replicas: ReplicaManager, _ body: (_ batch: RecordBatch) throws -> Void
+    ) throws {
+        guard let replica = replicas.replica(for: TopicPartition(name, partition)) else { return }
+        let log = replica.log
+        var offset = log.logStartOffset
+        while offset < log.logEndOffset {
+            let read = try log.read(from: offset, maximumBytes: 1 << 20, upperBound: log.logEndOffset)
+            guard let slice = read.slice else { break }
+            let bytes = try log.bytes(of: slice)
+            let batches = try RecordBatchSequence(bytes, mode: .fetch).batches()
+            guard !batches.isEmpty else { break }
+            for batch in batches {
+                try body(batch)
+                offset = batch.nextOffset
             }
         }
     }
+
+    /// What the current image asks of a coordinator that serves `served`: the partitions this node now leads and
+    /// must load (at their leader epoch), and the served ones it no longer leads (at the epoch leadership moved on
+    /// to; nil when the partition or the topic is gone). A partition led here whose replica does not lead yet (the
+    /// image not applied to the replicas yet) is left for a later pass: `complete` is false then.
+    func leadershipChanges(served: CoordinatorPartitions, in replicas: ReplicaManager) -> LeadershipChanges {
+        var changes = LeadershipChanges()
+        guard let topic else {
+            changes.unload = served.entries.keys.sorted().map { ($0, nil) }
+            return changes
+        }
+        changes.partitionCount = Int32(topic.partitions.count)
+        var present = Set<Int32>()
+        for partition in topic.partitions {
+            present.insert(partition.index)
+            let servedEpoch = served.epoch(of: partition.index)
+            if partition.leader == nodeID {
+                guard servedEpoch != partition.leaderEpoch else { continue }
+                guard let replica = replicas.replica(for: TopicPartition(name, partition.index)),
+                    replica.topicID == topic.topicID, replica.isLeader, replica.leaderEpoch == partition.leaderEpoch
+                else {
+                    changes.complete = false
+                    continue
+                }
+                changes.load.append((partition.index, partition.leaderEpoch))
+            } else if servedEpoch != nil {
+                changes.unload.append((partition.index, partition.leaderEpoch))
+            }
+        }
+        for partition in served.entries.keys.sorted() where !present.contains(partition) {
+            changes.unload.append((partition, nil))
+        }
+        return changes
+    }
+}
+
+/// See `InternalTopic.leadershipChanges`.
+struct LeadershipChanges {
+    /// The topic's partition count (nil when the topic is gone).
+    var partitionCount: Int32?
+    var load: [(partition: Int32, epoch: LeaderEpoch)] = []
+    var unload: [(partition: Int32, epoch: LeaderEpoch?)] = []
+    /// False when a partition led here could not be loaded yet and a later pass must look again.
+    var complete = true
 }
 
 /// Which broker coordinates a group or transactional id, or the error to answer with.
