@@ -1,5 +1,4 @@
 import FjordController
-import Foundation
 import KafkaProtocol
 import Logging
 import NIOConcurrencyHelpers
@@ -41,23 +40,11 @@ final class TransactionMarkerChannel: Sendable {
             .flatMapThrowing { body in
                 try WriteTxnMarkersResponse.decodeWhole(from: body, version: Self.version)
             }
-        let done = ConditionLock(value: false)
-        let outcome = NIOLockedValueBox<Result<WriteTxnMarkersResponse, any Error>?>(nil)
-        future.whenComplete { result in
-            outcome.withLockedValue { $0 = result }
-            done.lock()
-            done.unlock(withValue: true)
-        }
-        // The connection's own request timeout fails the future; this bound only guards against a lost callback.
+        // The connection's own request timeout fails the future first; this bound only guards against a lost answer.
         let waitSeconds = Double(Self.requestTimeout.nanoseconds) / 1e9 + 5
-        guard done.lock(whenValue: true, timeoutSeconds: waitSeconds) else {
-            return .failure(.init("broker \(node) did not answer WriteTxnMarkers"))
-        }
-        done.unlock()
-        switch outcome.withLockedValue({ $0 }) {
-        case .success(let response)?: return .success(response)
-        case .failure(let error)?: return .failure(.init("WriteTxnMarkers to broker \(node) failed: \(error)"))
-        case nil: return .failure(.init("WriteTxnMarkers to broker \(node) failed"))
+        switch BlockingWait.result(of: future, timeoutSeconds: waitSeconds) {
+        case .success(let response): return .success(response)
+        case .failure(let error): return .failure(.init("WriteTxnMarkers to broker \(node) failed: \(error)"))
         }
     }
 
