@@ -129,6 +129,7 @@ extension Broker {
         registry.register(CreatePartitionsHandler(services: services))
         registry.register(AlterConfigsHandler(services: services))
         registry.register(IncrementalAlterConfigsHandler(services: services))
+        registry.register(AllocateProducerIDsHandler(services: services))
         let apiVersions = ApiVersionsHandler(registry: registry, metadata: services.metadata.publisher)
         registry.register(apiVersions)
         return (registry, apiVersions)
