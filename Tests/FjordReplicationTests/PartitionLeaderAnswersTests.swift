@@ -49,7 +49,7 @@ import Testing
 
     @Test func aFetchFromAnOlderIncarnationIsRefused() {
         var leader = Scripted.leader()
-        leader.step(.followerFetch(Scripted.fetch(2, offset: 0, brokerEpoch: 7), now: 1))
+        _ = leader.step(.followerFetch(Scripted.fetch(2, offset: 0, brokerEpoch: 7), now: 1))
         let outputs = leader.step(.followerFetch(Scripted.fetch(2, offset: 0, brokerEpoch: 6), now: 2))
         #expect(outputs.fetchAnswer == .error(.notLeaderOrFollower))
     }
@@ -69,7 +69,7 @@ import Testing
         #expect(leader.step(.alterPartitionAnswered(proposal, .rejected(error), now: 2)).isEmpty)
         #expect(leader.isrState.inFlight == proposal)
         #expect(leader.fetch(3, offset: 0, now: 3).proposals.isEmpty)
-        leader.step(.partitionChanged(Scripted.registration(partitionEpoch: 12, isr: [1, 2]), now: 4))
+        _ = leader.step(.partitionChanged(Scripted.registration(partitionEpoch: 12, isr: [1, 2]), now: 4))
         #expect(leader.isrState == .committed(isr: [1, 2]) && leader.partitionEpoch == 12)
         #expect(leader.fetch(3, offset: 0, now: 5).proposals.map(\.partitionEpoch) == [12])
     }
@@ -77,7 +77,7 @@ import Testing
     @Test(arguments: [ErrorCode.ineligibleReplica, .operationNotAttempted])
     func anAnswerThatSaysNotAppliedRevertsToTheCommittedISR(error: ErrorCode) {
         var (leader, proposal) = Self.expanding()
-        leader.step(.alterPartitionAnswered(proposal, .rejected(error), now: 2))
+        _ = leader.step(.alterPartitionAnswered(proposal, .rejected(error), now: 2))
         #expect(leader.isrState == .committed(isr: [1, 2]))
         #expect(leader.isrState.maximalISR == [1, 2])
     }
@@ -90,20 +90,20 @@ import Testing
             leader.step(.alterPartitionAnswered(proposal, .rejected(.notController), now: 2)).proposals == [proposal])
         var other = proposal
         other.partitionEpoch = 3
-        leader.step(
+        _ = leader.step(
             .alterPartitionAnswered(
                 other, .accepted(leaderEpoch: 5, partitionEpoch: 11, isr: [1, 2, 3]),
                 now: 3))
-        leader.step(
+        _ = leader.step(
             .alterPartitionAnswered(
                 proposal, .accepted(leaderEpoch: 6, partitionEpoch: 11, isr: [1, 2, 3]),
                 now: 3))
-        leader.step(
+        _ = leader.step(
             .alterPartitionAnswered(
                 proposal, .accepted(leaderEpoch: 5, partitionEpoch: 9, isr: [1, 2, 3]),
                 now: 3))
         #expect(leader.isrState.inFlight == proposal)
-        leader.step(
+        _ = leader.step(
             .alterPartitionAnswered(
                 proposal, .accepted(leaderEpoch: 5, partitionEpoch: 11, isr: [1, 2, 3]),
                 now: 4))
@@ -112,11 +112,11 @@ import Testing
 
     @Test func metadataOlderThanTheLeadersIsIgnored() {
         var (leader, proposal) = Self.expanding()
-        leader.step(
+        _ = leader.step(
             .alterPartitionAnswered(
                 proposal, .accepted(leaderEpoch: 5, partitionEpoch: 11, isr: [1, 2, 3]),
                 now: 2))
-        leader.step(.partitionChanged(Scripted.registration(partitionEpoch: 10, isr: [1, 2]), now: 3))
+        _ = leader.step(.partitionChanged(Scripted.registration(partitionEpoch: 10, isr: [1, 2]), now: 3))
         #expect(leader.isr == [1, 2, 3] && leader.partitionEpoch == 11)
     }
 
@@ -127,13 +127,13 @@ import Testing
         leader.append(to: 3, now: 1)
         #expect(leader.step(.awaitAcks(id: 1, requiredOffset: 3, deadline: 1_000, now: 1)).isEmpty)
         leader.append(to: 6, now: 2)
-        leader.step(.awaitAcks(id: 2, requiredOffset: 6, deadline: 1_000, now: 2))
+        _ = leader.step(.awaitAcks(id: 2, requiredOffset: 6, deadline: 1_000, now: 2))
         leader.fetch(2, offset: 4, now: 3)
         #expect(leader.fetch(3, offset: 4, now: 3).completions == [1: .none])
         leader.fetch(2, offset: 6, now: 4)
         #expect(leader.fetch(3, offset: 6, now: 4).completions == [2: .none])
         leader.append(to: 7, now: 5)
-        leader.step(.awaitAcks(id: 3, requiredOffset: 7, deadline: 100, now: 5))
+        _ = leader.step(.awaitAcks(id: 3, requiredOffset: 7, deadline: 100, now: 5))
         #expect(leader.step(.tick(now: 99)).completions.isEmpty)
         #expect(leader.step(.tick(now: 100)).completions == [3: .requestTimedOut])
         #expect(leader.waitingProduces.isEmpty)
@@ -144,7 +144,7 @@ import Testing
         // produce fails with NOT_ENOUGH_REPLICAS_AFTER_APPEND at once, and new acks=all produces are refused.
         var leader = Scripted.leader()
         leader.append(to: 5, now: 1)
-        leader.step(.awaitAcks(id: 1, requiredOffset: 5, deadline: 1_000, now: 1))
+        _ = leader.step(.awaitAcks(id: 1, requiredOffset: 5, deadline: 1_000, now: 1))
         let outputs = leader.step(.partitionChanged(Scripted.registration(partitionEpoch: 11, isr: [1]), now: 2))
         #expect(outputs.completions == [1: .notEnoughReplicasAfterAppend])
         #expect(leader.checkProduce(requiredAcks: -1) == .notEnoughReplicas)
@@ -157,7 +157,7 @@ import Testing
         leader.append(to: 5, now: 1)
         leader.fetch(2, offset: 5, now: 2)
         #expect(leader.highWatermark == 5)
-        leader.step(.partitionChanged(Scripted.registration(partitionEpoch: 11, isr: [1]), now: 3))
+        _ = leader.step(.partitionChanged(Scripted.registration(partitionEpoch: 11, isr: [1]), now: 3))
         let outputs = leader.step(.awaitAcks(id: 9, requiredOffset: 5, deadline: 1_000, now: 4))
         #expect(outputs.completions == [9: .notEnoughReplicasAfterAppend])
     }
@@ -165,7 +165,7 @@ import Testing
     @Test func resigningFailsTheWaitingProduces() {
         var leader = Scripted.leader()
         leader.append(to: 5, now: 1)
-        leader.step(.awaitAcks(id: 4, requiredOffset: 5, deadline: 1_000, now: 1))
+        _ = leader.step(.awaitAcks(id: 4, requiredOffset: 5, deadline: 1_000, now: 1))
         var role = ReplicaRole.leader(leader)
         let outputs = role.apply(
             Scripted.registration(leader: 2, leaderEpoch: 6, partitionEpoch: 11), localID: 1,

@@ -128,7 +128,7 @@ import Testing
         leader.append(to: 5, now: 10)
         #expect(leader.step(.tick(now: 500)).proposals.isEmpty)
         let proposal = leader.isrState.inFlight!
-        leader.step(
+        _ = leader.step(
             .alterPartitionAnswered(
                 proposal, .accepted(leaderEpoch: 5, partitionEpoch: 11, isr: [1, 2, 3]),
                 now: 501))

@@ -1,23 +1,34 @@
 /// The simulation's agenda: events ordered by (time, sequence number), so events due at the same millisecond run in
-/// the order they were scheduled and a seed replays the same run. A binary min-heap.
+/// the order they were scheduled and a seed replays the same run. A binary min-heap of small keys; the events (some
+/// carry records) stay put in a slot array, which keeps the debug build (what `swift test` runs) fast.
 struct EventQueue {
-    private struct Item {
+    private struct Key {
         var time: Int64
         var sequence: UInt64
-        var event: SimulationEvent
+        var slot: Int
 
-        func precedes(_ other: Item) -> Bool {
+        func precedes(_ other: Key) -> Bool {
             time != other.time ? time < other.time : sequence < other.sequence
         }
     }
 
-    private var heap: [Item] = []
+    private var heap: [Key] = []
+    private var slots: [SimulationEvent?] = []
+    private var freeSlots: [Int] = []
     private var nextSequence: UInt64 = 0
 
     var nextTime: Int64? { heap.first?.time }
 
     mutating func schedule(_ event: SimulationEvent, at time: Int64) {
-        heap.append(Item(time: time, sequence: nextSequence, event: event))
+        let slot: Int
+        if let free = freeSlots.popLast() {
+            slot = free
+            slots[slot] = event
+        } else {
+            slot = slots.count
+            slots.append(event)
+        }
+        heap.append(Key(time: time, sequence: nextSequence, slot: slot))
         nextSequence += 1
         var child = heap.count - 1
         while child > 0 {
@@ -31,7 +42,7 @@ struct EventQueue {
     mutating func pop() -> (time: Int64, event: SimulationEvent)? {
         guard !heap.isEmpty else { return nil }
         heap.swapAt(0, heap.count - 1)
-        let item = heap.removeLast()
+        let key = heap.removeLast()
         var parent = 0
         while true {
             let left = 2 * parent + 1
@@ -42,6 +53,8 @@ struct EventQueue {
             heap.swapAt(parent, smallest)
             parent = smallest
         }
-        return (item.time, item.event)
+        let event = slots[key.slot].take()!
+        freeSlots.append(key.slot)
+        return (key.time, event)
     }
 }

@@ -83,14 +83,15 @@ struct InvariantChecker {
 
     func checkISR(_ snapshot: ClusterSnapshot) throws(InvariantViolation) {
         let registration = snapshot.registration
-        guard Set(registration.isr).isSubset(of: registration.replicas),
-            registration.leader == -1 || registration.isr.contains(registration.leader)
-        else { throw InvariantViolation("isrWithinReplicas", "controller: \(registration)") }
+        var valid = registration.leader == -1 || registration.isr.contains(registration.leader)
+        for id in registration.isr where !registration.replicas.contains(id) { valid = false }
+        guard valid else { throw InvariantViolation("isrWithinReplicas", "controller: \(registration)") }
         for replica in snapshot.replicas where replica.isLive {
             guard let leading = replica.leading else { continue }
-            guard leading.maximalISR.isSubset(of: leading.replicas), leading.isr.contains(replica.id),
-                leading.isr.isSubset(of: leading.maximalISR)
-            else {
+            valid = leading.isr.contains(replica.id)
+            for id in leading.maximalISR where !leading.replicas.contains(id) { valid = false }
+            for id in leading.isr where !leading.maximalISR.contains(id) { valid = false }
+            guard valid else {
                 throw InvariantViolation(
                     "isrWithinReplicas",
                     "leader \(replica.id) of epoch \(leading.epoch): ISR \(leading.isr.sorted()), maximal "
@@ -121,11 +122,18 @@ struct InvariantChecker {
     }
 
     func checkCommittedPrefix(_ snapshot: ClusterSnapshot) throws(InvariantViolation) {
-        let live = snapshot.replicas.filter(\.isLive)
-        guard let reference = live.max(by: { $0.highWatermark < $1.highWatermark }), reference.highWatermark > 0
-        else { return }
+        var referenceIndex: Int?
+        for index in snapshot.replicas.indices where snapshot.replicas[index].isLive {
+            if referenceIndex == nil
+                || snapshot.replicas[index].highWatermark > snapshot.replicas[referenceIndex!].highWatermark
+            {
+                referenceIndex = index
+            }
+        }
+        guard let referenceIndex, snapshot.replicas[referenceIndex].highWatermark > 0 else { return }
+        let reference = snapshot.replicas[referenceIndex]
         let committed = reference.highWatermark
-        for member in live where snapshot.registration.isr.contains(member.id) {
+        for member in snapshot.replicas where member.isLive && snapshot.registration.isr.contains(member.id) {
             guard member.log.agrees(with: reference.log, below: committed) else {
                 throw InvariantViolation(
                     "committedPrefixOnISR",

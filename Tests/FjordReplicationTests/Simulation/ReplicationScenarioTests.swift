@@ -9,7 +9,7 @@ import Testing
         -> ReplicationSimulation
     {
         var parameters = SimulationParameters(replicaCount: replicas, minInsyncReplicas: minISR)
-        parameters.faultyDurationMs = 0
+        parameters.faultyDurationMs = 1_200  // the scripted faults end by then; the healthy phase follows
         return try ReplicationSimulation(seed: seed, parameters: parameters, faults: [], tracing: false)
     }
 

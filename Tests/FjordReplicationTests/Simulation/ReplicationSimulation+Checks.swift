@@ -3,36 +3,39 @@ import KafkaProtocol
 
 /// The invariants after every event, and the end-of-run convergence.
 extension ReplicationSimulation {
+    /// What the invariants read. A plain loop: a closure would capture (and in a debug build copy) the simulation.
     func snapshot() -> ClusterSnapshot {
-        ClusterSnapshot(
-            replicas: parameters.replicaIDs.map { id in
-                let replica = replicas[id]!
-                var leading: ClusterSnapshot.Leading?
-                var following: ClusterSnapshot.Following?
-                switch replica.role {
-                case .leader(let leader):
-                    leading = ClusterSnapshot.Leading(
-                        epoch: leader.leaderEpoch, isr: leader.isr, maximalISR: leader.isrState.maximalISR,
-                        replicas: leader.replicas)
-                case .follower(let follower):
-                    following = ClusterSnapshot.Following(
-                        epoch: follower.leaderEpoch, leader: follower.leader,
-                        hasFetchedRecords: follower.hasFetchedRecords)
-                case .none:
-                    break
-                }
-                return ClusterSnapshot.Replica(
+        var snapshots: [ClusterSnapshot.Replica] = []
+        snapshots.reserveCapacity(ids.count)
+        for id in ids {
+            let replica = replicas[id]
+            var leading: ClusterSnapshot.Leading?
+            var following: ClusterSnapshot.Following?
+            switch replica.role {
+            case .leader(let leader):
+                leading = ClusterSnapshot.Leading(
+                    epoch: leader.leaderEpoch, isr: leader.isr, maximalISR: leader.isrState.maximalISR,
+                    replicas: leader.replicas)
+            case .follower(let follower):
+                following = ClusterSnapshot.Following(
+                    epoch: follower.leaderEpoch, leader: follower.leader, hasFetchedRecords: follower.hasFetchedRecords)
+            case .none:
+                break
+            }
+            snapshots.append(
+                ClusterSnapshot.Replica(
                     id: id, isLive: replica.isLive, log: replica.log, highWatermark: replica.highWatermark,
-                    leading: leading, following: following, lastPowerLoss: replica.lastPowerLoss)
-            },
-            registration: controller.registration)
+                    leading: leading, following: following, lastPowerLoss: replica.lastPowerLoss))
+        }
+        return ClusterSnapshot(replicas: snapshots, registration: controller.registration)
     }
 
     /// Whether liveness is required: every replica up and registered, the network calm and whole, no slow follower,
     /// and the partition not offline for good (every ISR member lost data: no unclean election).
     var isHealthy: Bool {
-        network.isHealthy && !controller.isOfflineForGood
-            && parameters.replicaIDs.allSatisfy { replicas[$0]!.isLive && !replicas[$0]!.isSlow }
+        guard network.isHealthy, !controller.isOfflineForGood else { return false }
+        for id in ids where !replicas[id].isLive || replicas[id].isSlow { return false }
+        return true
     }
 
     mutating func checkAfterEvent() throws(InvariantViolation) {
@@ -48,22 +51,22 @@ extension ReplicationSimulation {
         let snapshot = snapshot()
         try checker.checkAcknowledged(snapshot)
         if controller.isOfflineForGood { return }
-        guard let leaderID = currentLeader, let leader = replicas[leaderID]!.leader else {
+        guard let leaderID = currentLeader, let leader = replicas[leaderID].leader else {
             throw InvariantViolation(
                 "convergence", "no live leader at the end: controller says \(controller.registration)")
         }
-        let log = replicas[leaderID]!.log
+        let log = replicas[leaderID].log
         statistics.acksOneLost = acksOneRecords.filter { log.record(at: $0.offset) != $0.record }.count
         guard leader.highWatermark == log.logEndOffset else {
             throw InvariantViolation(
                 "convergence", "leader \(leaderID): high watermark \(leader.highWatermark), log end \(log.logEndOffset)"
             )
         }
-        guard Set(controller.registration.isr) == Set(parameters.replicaIDs) else {
+        guard Set(controller.registration.isr) == Set(ids) else {
             throw InvariantViolation("convergence", "ISR \(controller.registration.isr) at the end, not every replica")
         }
-        for id in parameters.replicaIDs {
-            let other = replicas[id]!.log
+        for id in ids {
+            let other = replicas[id].log
             guard other.logEndOffset == log.logEndOffset, other.agrees(with: log, below: log.logEndOffset) else {
                 throw InvariantViolation(
                     "convergence",

@@ -19,7 +19,7 @@ extension ReplicationSimulation {
         case .restart(let id):
             restart(id)
         case .restartAll:
-            for id in parameters.replicaIDs { restart(id) }
+            for id in ids { restart(id) }
         case .isolate(let id):
             isolate(id)
         case .isolateLeader:
@@ -31,30 +31,30 @@ extension ReplicationSimulation {
         case .weather(let weather):
             network.weather = weather
         case .slowFollower(let id):
-            replicas[id]!.isSlow = true
+            replicas[id].isSlow = true
         case .healNetwork:
             network.healAll()
-            for id in parameters.replicaIDs { replicas[id]!.isSlow = false }
+            for id in ids { replicas[id].isSlow = false }
         }
     }
 
     /// The live replica that believes it leads the highest epoch.
     var believedLeader: NodeID? {
-        parameters.replicaIDs.filter { replicas[$0]!.isLive && replicas[$0]!.leader != nil }
-            .max { replicas[$0]!.leader!.leaderEpoch < replicas[$1]!.leader!.leaderEpoch }
+        ids.filter { replicas[$0].isLive && replicas[$0].leader != nil }
+            .max { replicas[$0].leader!.leaderEpoch < replicas[$1].leader!.leaderEpoch }
     }
 
     private mutating func isolate(_ id: NodeID) {
-        let others = [SimulationParameters.controllerID] + parameters.replicaIDs.filter { $0 != id }
+        let others = [SimulationParameters.controllerID] + ids.filter { $0 != id }
         network.partition([id], others)
     }
 
     /// The process dies: its role and everything in flight go; a power loss also takes the log's unflushed tail.
     /// Produces waiting there are lost to their clients (a disconnect, never an acknowledgment).
     mutating func crash(_ id: NodeID, powerLoss: Bool) throws(InvariantViolation) {
-        guard replicas[id]!.isUp else { return }
+        guard replicas[id].isUp else { return }
         liveness.update(healthy: false, now: now)
-        var replica = replicas[id]!
+        var replica = replicas[id]
         replica.isUp = false
         replica.incarnation += 1
         replica.brokerEpoch = nil
@@ -62,7 +62,6 @@ extension ReplicationSimulation {
         replica.fetchInFlight = nil
         replica.alterPartitionSentAt = nil
         replica.isSlow = false
-        replica.fetchNotBefore = 0
         var lostFrom: Int64?
         if powerLoss {
             let lost = replica.log.losePower()
@@ -83,9 +82,9 @@ extension ReplicationSimulation {
     /// The process starts again from its disk (high watermark from the checkpoint) and registers with the
     /// controller before taking any part.
     mutating func restart(_ id: NodeID) {
-        guard !replicas[id]!.isUp else { return }
-        replicas[id]!.isUp = true
-        replicas[id]!.log.restart()
+        guard !replicas[id].isUp else { return }
+        replicas[id].isUp = true
+        replicas[id].log.restart()
         scheduleTimers(id)
     }
 }

@@ -52,7 +52,7 @@ enum ReplicationSeeds {
         func run(tracing: Bool) throws -> (SimulationStatistics, String, [Int64]) {
             var simulation = try ReplicationSimulation.seeded(77, tracing: tracing)
             try simulation.runToEnd()
-            let ends = simulation.parameters.replicaIDs.map { simulation.replicas[$0]!.log.logEndOffset }
+            let ends = simulation.parameters.replicaIDs.map { simulation.replicas[$0].log.logEndOffset }
             return (simulation.statistics, simulation.controller.registration.description, ends)
         }
         let first = try run(tracing: false)

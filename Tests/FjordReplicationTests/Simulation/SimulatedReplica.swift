@@ -17,8 +17,8 @@ struct SimulatedReplica {
     /// The fetch in flight (follower), with the time it was sent.
     var fetchInFlight: (sequence: UInt64, sentAt: Int64)?
     var nextFetchSequence: UInt64 = 0
-    /// After an error the next fetch waits for the backoff.
-    var fetchNotBefore: Int64 = 0
+    /// The token of the one fetch timer that acts (see `SimulationEvent.fetchTimer`).
+    var fetchTimerToken: UInt64 = 0
     /// When the AlterPartition in flight (leader) was last sent.
     var alterPartitionSentAt: Int64?
     /// A lagging follower: its fetches are far apart.
@@ -49,5 +49,23 @@ struct SimulatedReplica {
         case .follower(let follower): follower.highWatermark
         case .none: log.highWatermark
         }
+    }
+}
+
+/// The replicas by id (1...n), stored in an array so an access reads or changes the replica in place (a dictionary
+/// hands out copies, which made the debug build of the simulation several times slower).
+struct ReplicaTable {
+    private var storage: [SimulatedReplica]
+
+    init(_ replicas: [SimulatedReplica]) {
+        precondition(replicas.enumerated().allSatisfy { $0.element.id == NodeID($0.offset + 1) }, "ids must be 1...n")
+        storage = replicas
+    }
+
+    func contains(_ id: NodeID) -> Bool { id >= 1 && Int(id) <= storage.count }
+
+    subscript(id: NodeID) -> SimulatedReplica {
+        _read { yield storage[Int(id) - 1] }
+        _modify { yield &storage[Int(id) - 1] }
     }
 }

@@ -22,8 +22,9 @@ enum SimulatedMessage {
 /// The simulation's events. Node events carry the incarnation they were scheduled for, so a crash cancels them.
 enum SimulationEvent {
     case deliver(SimulatedMessage, from: NodeID, fromIncarnation: Int, to: NodeID, toIncarnation: Int)
-    /// A follower's fetch loop: sends the next fetch if none is in flight (or the one in flight timed out).
-    case fetchTimer(NodeID, incarnation: Int)
+    /// A follower's next fetch is due (or the one in flight timed out). Only the latest timer of a replica acts
+    /// (`token`): an answer or a new role schedules a new one.
+    case fetchTimer(NodeID, incarnation: Int, token: UInt64)
     /// A leader's periodic work: the ISR shrink check, produce timeouts, resending an unanswered AlterPartition.
     case leaderTick(NodeID, incarnation: Int)
     case heartbeatTimer(NodeID, incarnation: Int)

@@ -3,17 +3,17 @@ import FjordTestSupport
 import KafkaProtocol
 
 /// The shape of one simulated run. Kafka's timers scaled down about a hundredfold (replica.lag.time.max.ms 30 s →
-/// 150 ms, broker.session.timeout.ms 9 s → 120 ms) so a two-second run holds many shrinks, expansions and elections.
+/// 150 ms, broker.session.timeout.ms 9 s → 120 ms) so a run of a few seconds holds many shrinks, expansions and elections.
 struct SimulationParameters {
     var replicaCount: Int
     var minInsyncReplicas: Int
 
     var replicaLagTimeMaxMs: Int64 = 150
     var sessionTimeoutMs: Int64 = 120
-    var heartbeatIntervalMs: Int64 = 25
+    var heartbeatIntervalMs: Int64 = 30
     var controllerTickMs: Int64 = 10
     /// The pause between a fetch's answer and the next fetch, normally and for a lagging follower.
-    var fetchIntervalMs: ClosedRange<Int64> = 1...5
+    var fetchIntervalMs: ClosedRange<Int64> = 2...8
     var slowFetchIntervalMs: ClosedRange<Int64> = 150...400
     /// A fetch unanswered this long is sent again.
     var fetchTimeoutMs: Int64 = 50
@@ -29,15 +29,15 @@ struct SimulationParameters {
     /// The share of produces with acks=all (the rest are acks=1), in percent.
     var acksAllPercent = 75
 
-    var faultyDurationMs: Int64 = 2_000
+    var faultyDurationMs: Int64 = 1_500
     /// After the cluster becomes healthy (every replica up and registered, no cut, calm network, no slow follower):
     /// how long until fencing, elections, catch-up and ISR expansion have settled...
-    var settleMs: Int64 = 700
+    var settleMs: Int64 = 600
     /// ...after which every acks=all produce must be acknowledged within this long.
     var livenessBoundMs: Int64 = 250
     /// Producing stops this long after the faults end; the run ends `quietMs` later.
-    var producingAfterFaultsMs: Int64 { settleMs + 3 * livenessBoundMs }
-    var quietMs: Int64 = 500
+    var producingAfterFaultsMs: Int64 { settleMs + 2 * livenessBoundMs }
+    var quietMs: Int64 = 300
 
     var replicaIDs: [NodeID] { (1...replicaCount).map { NodeID($0) } }
     static let controllerID: NodeID = 0
