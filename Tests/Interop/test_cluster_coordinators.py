@@ -24,7 +24,7 @@ from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import NewTopic
 
 from test_groups_hostile import Conn, s
-from test_kraft_cluster import SESSION_MS, ShortSessionCluster, _ModuleRequest, fresh_admin
+from test_kraft_cluster import SESSION_MS, ShortSessionCluster, _ModuleRequest, fresh_admin, quorum_leader_id
 from test_kraft_quorum import STEP_S
 from waiting import wait_for, wait_until
 
@@ -95,11 +95,14 @@ def internal_leaders(cluster, topic: str) -> dict[int, int]:
 
 
 def ensure_internal_topics(cluster) -> None:
-    """The first FindCoordinator of each key type creates its topic (through whichever node the active controller
-    accepts it from); wait until every partition of both has a leader."""
+    """The first FindCoordinator of each key type creates its topic. It is sent to a node that is not the active
+    controller, which asks the controller to create it (CreateTopics on the controller listener); then every
+    partition of both topics must get a leader."""
+    leader = wait_for(lambda: quorum_leader_id(cluster), STEP_S, "no quorum leader")
+    asker = cluster.nodes[next(i for i in range(3) if i + 1 != leader)]
+
     def ready(topic: str, key_type: int) -> bool:
-        for node in cluster.nodes:
-            find_coordinator(node.bootstrap, "probe", key_type)
+        find_coordinator(asker.bootstrap, "probe", key_type)
         try:
             leaders = internal_leaders(cluster, topic)
         except KafkaException:

@@ -1,6 +1,7 @@
 import FjordController
 import FjordGroups
 import FjordStorage
+import Foundation
 import KafkaProtocol
 import KafkaRecords
 import Logging
@@ -53,23 +54,8 @@ struct InternalTopic: Sendable {
         guard topic == nil else { return }
         let brokerCount = metadata.publisher.image.brokers.count
         let replicationFactor = min(replicationFactor, Int16(max(brokerCount, 1)))
-        let configs = [("cleanup.policy", "compact"), ("segment.bytes", String(segmentBytes))]
-        let request = CreateTopicsRequest(
-            topics: [
-                .init(
-                    name: name, numPartitions: partitionCount, replicationFactor: replicationFactor,
-                    configs: configs.map { .init(name: $0.0, value: $0.1) })
-            ],
-            timeoutMs: Int32(MetadataService.forwardTimeout * 1000))
-        if let response = try metadata.forwardToActiveController(request, version: 7) {
-            let code = response.topics.first.map { ErrorCode(rawValue: $0.errorCode) } ?? .unknownServerError
-            guard code == .none || code == .topicAlreadyExists else {
-                logger.error(
-                    "could not create \(name)",
-                    metadata: ["error": "\(code)", "message": "\(response.topics.first?.errorMessage ?? "")"])
-                return
-            }
-            metadata.awaitImage { $0.topic(named: name) != nil }
+        if let quorum = metadata.quorum, !quorum.driver.status.isLeader {
+            try createThroughActiveController(quorum, replicationFactor: replicationFactor, logger: logger)
             return
         }
         let created = try metadata.execute { image in
@@ -81,7 +67,7 @@ struct InternalTopic: Sendable {
             return TopicCommands(image: image, defaults: defaults, placementSeed: seed).createTopics([
                 TopicCommands.NewTopic(
                     name: name, partitionCount: partitionCount, replicationFactor: replicationFactor,
-                    configs: configs
+                    configs: [("cleanup.policy", "compact"), ("segment.bytes", String(segmentBytes))]
                 )
             ]) { KafkaUUID.random() }
         }
@@ -90,6 +76,53 @@ struct InternalTopic: Sendable {
                 "could not create \(name)",
                 metadata: ["error": "\(topic.result.error)", "message": "\(topic.result.message ?? "")"])
         }
+    }
+
+    /// How long a broker that is not the active controller keeps asking it to create the topic.
+    static let creationDeadline: TimeInterval = 15
+
+    /// On a broker of a KRaft cluster that is not the active controller: a CreateTopics sent to the active
+    /// controller's controller listener (as Kafka's `AutoTopicCreationManager` does for internal topics), then a
+    /// bounded wait until the replayed image shows the topic. Blocking.
+    private func createThroughActiveController(
+        _ quorum: MetadataService.Quorum, replicationFactor: Int16, logger: Logger
+    ) throws {
+        let request = CreateTopicsRequest(
+            topics: [
+                .init(
+                    name: name, numPartitions: partitionCount, replicationFactor: replicationFactor,
+                    configs: [
+                        .init(name: "cleanup.policy", value: "compact"),
+                        .init(name: "segment.bytes", value: String(segmentBytes)),
+                    ])
+            ], timeoutMs: Int32(Self.creationDeadline * 1000))
+        let deadline = Date().addingTimeInterval(Self.creationDeadline)
+        var lastFailure = "no active controller known"
+        while Date() < deadline, topic == nil {
+            let status = quorum.driver.status
+            if let leader = status.role.leaderID, leader != nodeID, quorum.driver.peers.knows(leader) {
+                let remaining = max(0.1, deadline.timeIntervalSinceNow)
+                let sent = quorum.driver.peers.forward(
+                    request, version: 7, to: leader, timeout: .milliseconds(Int64(remaining * 1000)))
+                switch BlockingWait.result(of: sent, timeoutSeconds: remaining + 1) {
+                case .success(let response):
+                    let error = ErrorCode(
+                        rawValue: response.topics.first?.errorCode ?? ErrorCode.unknownServerError.rawValue)
+                    if error == .none || error == .topicAlreadyExists {
+                        // Committed on the controller: this broker's image shows it a replay later.
+                        while topic == nil, Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+                        return
+                    }
+                    lastFailure = "node \(leader) answered \(error)"
+                case .failure(let error):
+                    lastFailure = "CreateTopics to node \(leader) failed: \(error)"
+                }
+            }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        guard topic == nil else { return }
+        logger.error("could not create \(name)", metadata: ["error": "\(lastFailure)"])
+        throw MetadataCommandError(code: .coordinatorNotAvailable, message: "\(name) not created: \(lastFailure)")
     }
 
     /// Appends `records` (key, value) to partition `partition` as one batch through its `PartitionReplica` (on one
