@@ -19,6 +19,8 @@ struct QuorumRuntime: Sendable {
     let endpoints: [NodeID: HostAndPort]
     /// The broker sessions this node keeps while it is the active controller.
     let sessions: BrokerSessions
+    /// This controller's registration with the active controller (KIP-919); nil on a broker-only node.
+    var registration: ControllerRegistrationManager? = nil
 }
 
 extension Broker {
@@ -71,7 +73,11 @@ extension Broker {
                 apiVersions: apiVersions, maximumFrameBytes: configuration.socketRequestMaxBytes,
                 metrics: services.metrics.requestMetrics(for: registry.supportedVersions.map(\.apiKey)), logger: logger)
             : nil
-        return QuorumRuntime(driver: driver, peers: peers, server: server, endpoints: endpoints, sessions: sessions)
+        let registration = makeControllerRegistration(
+            driver: driver, peers: peers, services: services, controllerServer: server, endpoints: endpoints)
+        return QuorumRuntime(
+            driver: driver, peers: peers, server: server, endpoints: endpoints, sessions: sessions,
+            registration: registration)
     }
 
     /// The voters' controller listeners: `controller.quorum.voters`, else the endpoints of the voter set in the
@@ -130,6 +136,12 @@ extension Broker {
         registry.register(AlterConfigsHandler(services: services))
         registry.register(IncrementalAlterConfigsHandler(services: services))
         registry.register(AllocateProducerIDsHandler(services: services))
+        registry.register(ControllerRegistrationHandler(services: services))
+        registry.register(UpdateFeaturesHandler(services: services))
+        registry.register(
+            DescribeClusterHandler(
+                metadata: services.metadata, endpointType: .controller, controllerListenerName: listenerName,
+                driver: driver))
         let apiVersions = ApiVersionsHandler(registry: registry, metadata: services.metadata.publisher)
         registry.register(apiVersions)
         return (registry, apiVersions)

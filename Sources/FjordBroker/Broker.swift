@@ -58,6 +58,7 @@ public final class Broker: Service, Sendable {
                     if let quorum {
                         // Both run until cancelled: they outlive the broker side's controlled shutdown.
                         tasks.addTask { try await quorum.driver.run() }
+                        if let registration = quorum.registration { tasks.addTask { try await registration.run() } }
                         if configuration.processRoles.contains(.controller) {
                             tasks.addTask {
                                 try await BrokerSessionExpiry(
@@ -329,6 +330,7 @@ public final class Broker: Service, Sendable {
         registry.register(DescribeLogDirsHandler(services: services))
         registerAdmin(CreatePartitionsHandler(services: services))
         registerAdmin(IncrementalAlterConfigsHandler(services: services))
+        registerAdmin(UpdateFeaturesHandler(services: services))
         registry.register(DescribeClusterHandler(metadata: services.metadata))
         registry.register(DescribeTopicPartitionsHandler(metadata: publisher))
         registry.register(GetTelemetrySubscriptionsHandler())

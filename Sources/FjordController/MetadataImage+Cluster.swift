@@ -46,6 +46,21 @@ extension MetadataImage {
             .compactMap { $0.address(listener: listener) }
     }
 
+    /// The registered controllers that have a listener named `listener`, by id, at that listener: what a controller
+    /// answers DescribeCluster with on its controller listener (KIP-919, `--bootstrap-controller`).
+    public func controllers(listener: String) -> [Broker] {
+        controllerRegistrations.values.sorted { $0.id < $1.id }.compactMap { controller in
+            controller.endpoints.first { $0.name == listener }.map {
+                Broker(nodeID: controller.id, host: $0.host, port: $0.port)
+            }
+        }
+    }
+
+    /// Whether the finalized metadata.version lets controllers register (3.7-IV0, KIP-919).
+    public var supportsControllerRegistration: Bool {
+        metadataVersion.level >= MetadataVersion.controllerRegistration
+    }
+
     /// The finalized `metadata.version`; a log without one is read at the oldest supported version, as Kafka does.
     public var metadataVersion: MetadataVersion {
         finalizedFeatures[MetadataVersion.featureName].flatMap(MetadataVersion.init(level:)) ?? .minimum

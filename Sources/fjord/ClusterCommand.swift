@@ -21,16 +21,27 @@ struct ClusterDescribe: AsyncParsableCommand {
             JSON: {"cluster_id":"..","controller":1,"brokers":[{"id":1,"host":"127.0.0.1","port":9092,
             "controller":true}],"topics":3,"partitions":9,"controllers":[{"id":1,"host":"127.0.0.1","port":9093,
             "active":true}]}
+            With --bootstrap-controller the controllers come from their registrations (KIP-919: DescribeCluster on a
+            controller listener, each at its controller listener): {"cluster_id","controller","controllers":[..]}.
 
             Example:
               fjord cluster describe --bootstrap 127.0.0.1:9092
+              fjord cluster describe --bootstrap-controller 127.0.0.1:9093
             """
     )
 
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var output: FormatOptions
 
+    @Option(
+        name: .customLong("bootstrap-controller"),
+        help: ArgumentHelp(
+            "Controller listeners, comma-separated: list the controllers registered in the metadata log instead.",
+            valueName: "host:port"))
+    var bootstrapController: String?
+
     func run() async throws {
+        if let bootstrapController { return try await describeControllers(bootstrapController) }
         let (cluster, metadata, quorum) = try await connection.withAdmin { admin in
             (
                 try await admin.describeCluster(), try await admin.client.refreshMetadata(allTopics: true),
@@ -102,6 +113,51 @@ struct ClusterDescribe: AsyncParsableCommand {
 }
 
 extension ClusterDescribe {
+    /// `--bootstrap-controller`: the controllers as the metadata log has them registered (KIP-919), through
+    /// DescribeCluster with endpoint type 2 on a controller listener, each at its controller listener.
+    func describeControllers(_ text: String) async throws {
+        let addresses = try MetadataQuorumDescribe.addresses(text, option: "--bootstrap-controller")
+        var configuration = try connection.clientConfiguration()
+        configuration.bootstrapServers = addresses
+        let client = KafkaClient(configuration: configuration)
+        let cluster: ClusterDescription
+        do {
+            cluster = try await Admin(client: client).describeControllers(at: addresses)
+            await client.close()
+        } catch {
+            await client.close()
+            throw CLIError.wrap(error, bootstrap: text)
+        }
+        let controllers = cluster.brokers.sorted { $0.key < $1.key }
+        switch output.format {
+        case .json:
+            Output.json(
+                .object([
+                    ("cluster_id", .optional(cluster.clusterID)),
+                    ("controller", .int(cluster.controllerID)),
+                    (
+                        "controllers",
+                        .array(
+                            controllers.map { id, address in
+                                .object([
+                                    ("id", .int(id)), ("host", .string(address.host)), ("port", .int(address.port)),
+                                    ("active", .bool(id == cluster.controllerID)),
+                                ])
+                            })
+                    ),
+                ]))
+        case .text:
+            print("Cluster ID:  \(cluster.clusterID ?? "(none)")")
+            print("Controller:  \(cluster.controllerID)")
+            print("")
+            Output.table(
+                ["CONTROLLER", "HOST", "PORT", "STATUS"],
+                controllers.map { id, address in
+                    ["\(id)", address.host, "\(address.port)", id == cluster.controllerID ? "active" : "voter"]
+                })
+        }
+    }
+
     /// One voter of the metadata quorum, on its controller listener when DescribeQuorum v2 listed it.
     struct Controller {
         var id: Int32

@@ -22,9 +22,8 @@ struct MetadataQuorumDescribe: AsyncParsableCommand {
             LogEndOffset, Lag, LastFetchTimestamp, LastCaughtUpTimestamp, Status (Leader, Follower, Observer), as
             kafka-metadata-quorum.sh prints them. --bootstrap-controller talks to controller listeners; with
             --bootstrap-server (default $FJORD_BOOTSTRAP, else 127.0.0.1:9092) a broker that is not the quorum's leader
-            answers with the leader, and the command asks the leader (Fjord's brokers do not forward DescribeQuorum as
-            Kafka's do). The cluster id is read with DescribeCluster, which controller listeners do not serve yet:
-            with --bootstrap-controller it is "unknown".
+            answers with the leader, and the command asks the leader. The cluster id is read with DescribeCluster
+            (on a controller listener: endpoint type 2, from metadata.version 3.7-IV0; "unknown" before).
             JSON (--status): {"cluster_id","leader_id","leader_epoch","high_watermark","max_follower_lag",
             "max_follower_lag_time_ms","voters":[{"id","directory_id","endpoints"}],"observers":[..]}
             JSON (--replication): {"replicas":[{"node_id","directory_id","log_end_offset","lag",
@@ -38,8 +37,9 @@ struct MetadataQuorumDescribe: AsyncParsableCommand {
 
     @Option(
         name: [.customLong("bootstrap-server"), .customLong("bootstrap")],
-        help: ArgumentHelp("Brokers, comma-separated (default: $FJORD_BOOTSTRAP, else 127.0.0.1:9092).",
-                           valueName: "host:port"))
+        help: ArgumentHelp(
+            "Brokers, comma-separated (default: $FJORD_BOOTSTRAP, else 127.0.0.1:9092).",
+            valueName: "host:port"))
     var bootstrapServer: String?
 
     @Option(
@@ -113,6 +113,9 @@ struct MetadataQuorumDescribe: AsyncParsableCommand {
         do {
             if bootstrapController != nil {
                 quorum = try await admin.describeMetadataQuorum(controllers: addresses)
+                // DescribeCluster on a controller listener (KIP-919); a cluster whose metadata.version predates
+                // controller registration cannot answer it.
+                if status { clusterID = try? await admin.describeControllers(at: addresses).clusterID }
             } else {
                 quorum = try await admin.describeMetadataQuorum()
                 if status { clusterID = try await admin.describeCluster().clusterID }

@@ -1,15 +1,16 @@
 """Three combined KRaft nodes (`process.roles=broker,controller`, static `controller.quorum.voters`, each formatted
 with `fjord storage format`) on loopback ports form one metadata quorum over Kafka's Raft RPCs (issue 12 items 1, 3,
 8): they elect one leader; a topic created through any node (the others forward to the active controller) exists
-on all three; the leader killed with SIGKILL is replaced within 5 s with default settings, topic creation goes on,
-and the killed node restarts and catches up; the leader stopped with SIGSTOP past the fetch timeout is replaced, and
-after SIGCONT it steps down and the three agree on one history. Every topic acknowledged to a client during the
-faults exists afterwards on every node.
+on all three; the leader killed with SIGKILL is replaced within 5 s with default settings, topic creation and config
+changes go on, and the killed node restarts and catches up; the leader stopped with SIGSTOP past the fetch timeout is
+replaced, and after SIGCONT it steps down and the three agree on one history. Every topic acknowledged to a client
+during the faults exists afterwards on every node, with every config change acknowledged for it.
 
 The leader is read from the nodes' logs ("metadata quorum role" lines): each node logs every role change."""
 
 from __future__ import annotations
 
+import json
 import re
 import signal
 import subprocess
@@ -17,7 +18,8 @@ import time
 from pathlib import Path
 
 import pytest
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import (AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource, NewTopic,
+                                  ResourceType)
 
 from conftest import BrokerProcess, _track, fjord_bin, free_port
 from datapath_clients import admin, drop_admin_clients  # noqa: F401 - drop_admin_clients: autouse fixture
@@ -30,40 +32,57 @@ STEP_S = 30.0
 
 
 class Cluster:
-    """Three combined nodes with their own data folders and logs; `nodes[i]` is node id i + 1."""
+    """Three combined nodes with their own data folders and logs; `nodes[i]` is node id i + 1. `extra` lines go
+    into every node's configuration. Subclasses route the controllers' traffic (`link_controllers`, `voters_for`)."""
 
-    def __init__(self, request: pytest.FixtureRequest, tmp_path: Path):
+    def __init__(self, request: pytest.FixtureRequest, tmp_path: Path, extra: list[str] | None = None):
         self.request = request
         self.tmp_path = tmp_path
         self.ports = [free_port() for _ in range(3)]
         self.controller_ports = [free_port() for _ in range(3)]
-        voters = ",".join(f"{i + 1}@127.0.0.1:{p}" for i, p in enumerate(self.controller_ports))
-        cluster_id = subprocess.run([fjord_bin(), "storage", "random-uuid"], capture_output=True, text=True,
-                                    timeout=60, check=True).stdout.strip()
-        self.configs = []
-        for i in range(3):
-            folder = tmp_path / f"node{i + 1}"
-            folder.mkdir()
-            config = folder / "server.properties"
-            config.write_text("\n".join([
-                "process.roles=broker,controller",
-                f"node.id={i + 1}",
-                f"controller.quorum.voters={voters}",
-                f"listeners=CONTROLLER://127.0.0.1:{self.controller_ports[i]},PLAINTEXT://127.0.0.1:{self.ports[i]}",
-                "controller.listener.names=CONTROLLER",
-                f"log.dirs={folder}/data",
-                "metrics.listener=none",
-            ]) + "\n")
-            done = subprocess.run([fjord_bin(), "storage", "format", "-t", cluster_id, "-c", str(config)],
-                                  capture_output=True, text=True, timeout=60)
-            assert done.returncode == 0, done
-            self.configs.append(config)
-        # All three start at once: a node opens its broker listener only once the quorum has a leader.
-        self.nodes = [self._spawn(i) for i in range(3)]
-        for node in self.nodes:
-            _track(request, node)
-        for node in self.nodes:
-            node.wait_until_ready(STEP_S)
+        self.nodes: list[BrokerProcess] = []
+        self.configs: list[Path] = []
+        try:
+            self.link_controllers()
+            cluster_id = subprocess.run([fjord_bin(), "storage", "random-uuid"], capture_output=True, text=True,
+                                        timeout=60, check=True).stdout.strip()
+            self.configs = [self._format(i, cluster_id, extra or []) for i in range(3)]
+            # All three start at once: a node opens its broker listener only once the quorum has a leader.
+            self.nodes = [self._spawn(i) for i in range(3)]
+            for node in self.nodes:
+                _track(request, node)
+            for node in self.nodes:
+                node.wait_until_ready(STEP_S)
+        except BaseException:
+            self.stop()  # whichever nodes (and links) started
+            raise
+
+    def link_controllers(self) -> None:
+        """Sets up how the controllers reach each other, before any configuration is written: directly here."""
+
+    def voters_for(self, i: int) -> str:
+        """Node i's `controller.quorum.voters`: where it reaches each voter's controller listener."""
+        return ",".join(f"{j + 1}@127.0.0.1:{p}" for j, p in enumerate(self.controller_ports))
+
+    def _format(self, i: int, cluster_id: str, extra: list[str]) -> Path:
+        """Writes node i's configuration and formats its storage; returns the configuration's path."""
+        folder = self.tmp_path / f"node{i + 1}"
+        folder.mkdir()
+        config = folder / "server.properties"
+        config.write_text("\n".join([
+            "process.roles=broker,controller",
+            f"node.id={i + 1}",
+            f"controller.quorum.voters={self.voters_for(i)}",
+            f"listeners=CONTROLLER://127.0.0.1:{self.controller_ports[i]},PLAINTEXT://127.0.0.1:{self.ports[i]}",
+            "controller.listener.names=CONTROLLER",
+            f"log.dirs={folder}/data",
+            "metrics.listener=none",
+            *extra,
+        ]) + "\n")
+        done = subprocess.run([fjord_bin(), "storage", "format", "-t", cluster_id, "-c", str(config)],
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done
+        return config
 
     def _spawn(self, i: int, append: bool = False) -> BrokerProcess:
         log_path = self.tmp_path / f"node{i + 1}.log"
@@ -139,6 +158,59 @@ def topics(node: BrokerProcess) -> set[str]:
     return {name for name in metadata.topics if not name.startswith("__")}
 
 
+def alter(node: BrokerProcess, topic: str, configs: dict[str, str], timeout: float = 15) -> bool:
+    """IncrementalAlterConfigs (SET) of a topic's configs through `node`; True when the cluster acknowledged it."""
+    resource = ConfigResource(ResourceType.TOPIC, topic, incremental_configs=[
+        ConfigEntry(name, value, incremental_operation=AlterConfigOpType.SET) for name, value in configs.items()])
+    futures = admin_of(node).incremental_alter_configs([resource], request_timeout=timeout)
+    try:
+        for future in futures.values():
+            future.result(timeout=timeout + 5)
+        return True
+    except Exception:  # noqa: BLE001 - any failure means "not acknowledged"
+        return False
+
+
+def alter_each(nodes: list[BrokerProcess], names: set[str]) -> dict[str, dict[str, str]]:
+    """Gives each topic configs of its own (retention.ms differs per topic), through `nodes` in turn; returns the
+    changes the cluster acknowledged, by topic."""
+    acknowledged = {}
+    for n, name in enumerate(sorted(names)):
+        wanted = {"retention.ms": str(3_600_000 + n), "max.message.bytes": "2000000"}
+        if alter(nodes[n % len(nodes)], name, wanted):
+            acknowledged[name] = wanted
+    return acknowledged
+
+
+def topic_configs(node: BrokerProcess, topic: str) -> dict[str, str]:
+    """The configs set on `topic` as `node` itself describes them (its own image: `fjord config describe` with
+    only `node` to bootstrap from asks it)."""
+    done = subprocess.run([fjord_bin(), "config", "describe", "--topic", topic, "--bootstrap", node.bootstrap,
+                           "--format", "json"], capture_output=True, text=True, timeout=60)
+    if done.returncode != 0:
+        return {}
+    return {entry["name"]: entry["value"] for entry in json.loads(done.stdout)["configs"]
+            if entry["source"] == "DYNAMIC_TOPIC_CONFIG"}
+
+
+def all_configured(cluster: Cluster, changes: dict[str, dict[str, str]], among: list[int] | None = None) -> bool:
+    """Whether every node of `among` has every acknowledged config change."""
+    return all(changes[name].items() <= topic_configs(cluster.nodes[i], name).items()
+               for i in (among if among is not None else [0, 1, 2]) for name in changes)
+
+
+def wait_configured(cluster: Cluster, changes: dict[str, dict[str, str]], among: list[int] | None = None) -> None:
+    """Waits until every node of `among` has every acknowledged config change."""
+    among = among if among is not None else [0, 1, 2]
+
+    def missing() -> str:
+        return "missing config changes (node, topic, configs there): " + str([
+            (i + 1, name, topic_configs(cluster.nodes[i], name)) for i in among for name in changes
+            if not changes[name].items() <= topic_configs(cluster.nodes[i], name).items()])
+
+    wait_until(lambda: all_configured(cluster, changes, among), STEP_S, missing)
+
+
 def all_have(cluster: Cluster, names: set[str], among: list[int] | None = None) -> bool:
     return all(names <= topics(cluster.nodes[i]) for i in (among if among is not None else [0, 1, 2]))
 
@@ -157,7 +229,8 @@ def test_three_nodes_elect_one_leader_and_share_topics(cluster):
 
 def test_the_killed_leader_is_replaced_and_catches_up(cluster):
     # Flow: 1. a topic before the fault; 2. SIGKILL the leader: another node leads within 5 s; 3. topics created
-    # through a survivor meanwhile; 4. the killed node restarts and lists every acknowledged topic.
+    # and their configs changed through the survivors meanwhile; 4. the killed node restarts; every node lists every
+    # acknowledged topic with every acknowledged config.
     leader, epoch = wait_for(cluster.leader, STEP_S, "no agreed leader")
     survivors = [i for i in range(3) if i != leader]
     acknowledged = {"before-kill"} if create(cluster.nodes[survivors[0]], "before-kill") else set()
@@ -173,16 +246,20 @@ def test_the_killed_leader_is_replaced_and_catches_up(cluster):
         if create(cluster.nodes[survivors[n % 2]], name):
             acknowledged.add(name)
     assert len(acknowledged) == 5, f"only {sorted(acknowledged)} were acknowledged with two of three nodes up"
+    changes = alter_each([cluster.nodes[i] for i in survivors], acknowledged)
+    assert changes.keys() == acknowledged, f"config changes refused with two of three up: {sorted(changes)}"
     cluster.restart(leader)
     wait_until(lambda: all_have(cluster, acknowledged), STEP_S,
                lambda: f"{sorted(acknowledged)} vs {[sorted(topics(n)) for n in cluster.nodes]}")
+    wait_configured(cluster, changes)
     assert cluster.role(leader)[0] == "follower"
 
 
 def test_the_stopped_leader_steps_down_after_resuming(cluster):
-    # Flow: 1. SIGSTOP the leader past the fetch timeout: the other two elect; 2. topics created through them;
-    # 3. a create sent to the stopped node waits in its socket; 4. SIGCONT: it steps down (follows the new
-    # leader), and all three end with one history: the same topics, every acknowledged one among them.
+    # Flow: 1. SIGSTOP the leader past the fetch timeout: the other two elect; 2. topics created and their configs
+    # changed through them; 3. a create sent to the stopped node waits in its socket; 4. SIGCONT: it steps down
+    # (follows the new leader), and all three end with one history: the same topics, every acknowledged one among
+    # them with its acknowledged configs.
     leader, epoch = wait_for(cluster.leader, STEP_S, "no agreed leader")
     others = [i for i in range(3) if i != leader]
     stopped = cluster.nodes[leader]
@@ -192,6 +269,8 @@ def test_the_stopped_leader_steps_down_after_resuming(cluster):
         acknowledged = {f"during-stop-{n}" for n in range(3) if create(cluster.nodes[others[n % 2]],
                                                                          f"during-stop-{n}")}
         assert len(acknowledged) == 3, f"only {sorted(acknowledged)} acknowledged by the majority"
+        changes = alter_each([cluster.nodes[i] for i in others], acknowledged)
+        assert changes.keys() == acknowledged, f"config changes refused by the majority: {sorted(changes)}"
         # A request to the stopped node: it reaches the old leader's socket and is read after SIGCONT.
         late = admin_of(stopped).create_topics([NewTopic("sent-to-stopped", 1, 1)], operation_timeout=10,
                                                request_timeout=10)
@@ -210,3 +289,4 @@ def test_the_stopped_leader_steps_down_after_resuming(cluster):
         return seen[0] == seen[1] == seen[2] and acknowledged <= seen[0]
 
     wait_until(one_history, STEP_S, lambda: f"{sorted(acknowledged)} vs {[sorted(topics(n)) for n in cluster.nodes]}")
+    wait_configured(cluster, changes)

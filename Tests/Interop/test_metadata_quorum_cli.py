@@ -10,6 +10,10 @@ Flow:
    the leader): one Leader row for the leader, two Follower rows, and every Lag reaches 0; `--format json` agrees.
 4. /metrics of every node: fjord_metadata_quorum_leader_id and _epoch agree with the logs, _is_leader is 1 on the
    leader only, the high watermark is known; the leader exports a voter lag per voter, which reaches 0.
+
+A second test: controllers register with the active controller (KIP-919) and are described through a controller
+listener; `fjord features` describes and changes metadata.version through brokers and controllers (UpdateFeatures);
+the leader's commit latency on /metrics.
 """
 
 from __future__ import annotations
@@ -120,3 +124,93 @@ def test_describe_and_metrics_show_the_leader_three_voters_and_lags_reaching_zer
 
     wait_for(leader_lags, STEP_S, lambda: Scrape(ports[leader]).text)
     assert not Scrape(ports[follower]).series("fjord_metadata_quorum_voter_lag"), "a follower exports voter lags"
+
+
+def fjord(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([fjord_bin(), *args], capture_output=True, text=True, timeout=60)
+
+
+def feature_line(text: str) -> dict[str, str]:
+    """The metadata.version line of `fjord features describe`, as its fields."""
+    line = next(line for line in text.splitlines() if line.startswith("Feature: metadata.version"))
+    return dict(field.split(": ", 1) for field in line.split("\t"))
+
+
+def test_controllers_register_and_features_change_through_the_active_controller(cluster):
+    # Flow: 1. every controller registers itself with the active controller (KIP-919): `fjord cluster describe
+    # --bootstrap-controller <a follower>` (DescribeCluster, endpoint type 2) lists the three at their controller
+    # listeners, the leader active, and `metadata-quorum describe --status` through a controller knows the cluster
+    # id; 2. `fjord features describe` shows metadata.version 4.0-IV3 finalized; 3. a safe downgrade to 4.0-IV1
+    # (no metadata change between) is acknowledged through a follower's broker listener (forwarded), and every
+    # node's ApiVersions then reports it with a newer epoch; the dry run of an upgrade changes nothing; 4. refusals
+    # as Kafka words them: a downgrade across a metadata change, an unsafe one, an unknown level, an unsupported
+    # feature (exit 1); 5. the upgrade back, straight to the controllers; 6. the leader's /metrics has the commit
+    # latency of those commits.
+    leader, _ = wait_for(cluster.leader, STEP_S, lambda: f"no agreed leader: {[cluster.role(i) for i in range(3)]}")
+    follower = next(i for i in range(3) if i != leader)
+    controller = f"127.0.0.1:{cluster.controller_ports[follower]}"
+
+    def registered():
+        done = fjord("cluster", "describe", "--bootstrap-controller", controller, "--format", "json")
+        if done.returncode != 0:
+            return None
+        doc = json.loads(done.stdout)
+        found = sorted((c["id"], c["port"], c["active"]) for c in doc["controllers"])
+        wanted = [(i + 1, cluster.controller_ports[i], i == leader) for i in range(3)]
+        return doc if found == wanted else None
+
+    doc = wait_for(registered, STEP_S, lambda: fjord("cluster", "describe", "--bootstrap-controller", controller))
+    assert doc["controller"] == leader + 1
+    status = describe("--status", "--bootstrap-controller", controller)
+    assert status.returncode == 0, status
+    assert status_fields(status.stdout)["ClusterId"] == doc["cluster_id"] != "unknown", status.stdout
+    text = fjord("cluster", "describe", "--bootstrap-controller", controller)
+    assert text.returncode == 0, text
+    rows = {cells[0]: cells for cells in map(str.split, text.stdout.splitlines()) if cells[:1] in (["1"], ["2"], ["3"])}
+    assert rows[str(leader + 1)][2:] == [str(cluster.controller_ports[leader]), "active"], text.stdout
+
+    broker = cluster.nodes[follower].bootstrap
+    before = fjord("features", "describe", "--bootstrap-server", broker)
+    assert before.returncode == 0, before
+    fields = feature_line(before.stdout)
+    assert fields["FinalizedVersionLevel"] == "4.0-IV3" and fields["SupportedMaxVersion"] == "4.0-IV3", fields
+    epoch = int(fields["Epoch"])
+
+    dry = fjord("features", "downgrade", "--metadata", "4.0-IV1", "--dry-run", "--bootstrap-server", broker)
+    assert dry.returncode == 0 and "metadata.version can be downgraded to 23." in dry.stdout, dry
+    down = fjord("features", "downgrade", "--metadata", "4.0-IV1", "--bootstrap-server", broker)
+    assert down.returncode == 0 and "metadata.version was downgraded to 23." in down.stdout, down
+
+    def everyone_at(level: str):
+        lines = [feature_line(fjord("features", "describe", "--bootstrap-server", n.bootstrap).stdout)
+                 for n in cluster.nodes]
+        return lines if all(line["FinalizedVersionLevel"] == level for line in lines) else None
+
+    lines = wait_for(lambda: everyone_at("4.0-IV1"), STEP_S, "not every node reports metadata.version 4.0-IV1")
+    assert all(int(line["Epoch"]) > epoch for line in lines), lines
+    upgrade_dry = fjord("features", "upgrade", "--feature", "metadata.version=25", "--dry-run",
+                        "--bootstrap-server", broker)
+    assert upgrade_dry.returncode == 0 and "metadata.version can be upgraded to 25." in upgrade_dry.stdout
+    assert everyone_at("4.0-IV1")
+
+    refusals = [
+        (["downgrade", "--metadata", "3.9-IV0"], "might delete metadata information"),
+        (["downgrade", "--metadata", "3.9-IV0", "--unsafe"], "Unsafe metadata downgrade is not supported"),
+        (["upgrade", "--feature", "metadata.version=99"], "Could not upgrade metadata.version to 99."),
+        (["upgrade", "--feature", "no.such.feature=1"], "does not support this feature"),
+    ]
+    for args, words in refusals:
+        done = fjord("features", *args, "--bootstrap-server", broker)
+        assert done.returncode == 1 and words in done.stdout, (args, done)
+    assert everyone_at("4.0-IV1")
+
+    up = fjord("features", "upgrade", "--metadata", "4.0-IV3", "--bootstrap-controller", controller)
+    assert up.returncode == 0 and "metadata.version was upgraded to 25." in up.stdout, up
+    wait_for(lambda: everyone_at("4.0-IV3"), STEP_S, "not every node reports metadata.version 4.0-IV3 again")
+    on_controller = fjord("features", "describe", "--bootstrap-controller", controller)
+    assert feature_line(on_controller.stdout)["FinalizedVersionLevel"] == "4.0-IV3", on_controller
+
+    ports = [_wait_for_metrics(node, node.metrics_port) for node in cluster.nodes]
+    latency = Scrape(ports[leader]).value("fjord_metadata_quorum_commit_latency_max_ms")
+    assert latency is not None and latency > 0, Scrape(ports[leader]).text
+    assert Scrape(ports[leader]).value("fjord_metadata_quorum_commit_latency_avg_ms") <= latency

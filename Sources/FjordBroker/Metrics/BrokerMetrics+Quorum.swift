@@ -21,6 +21,16 @@ extension BrokerMetrics {
             status: driver.status, nodeID: driver.configuration.raft.nodeID, description: description, nowMs: nowMs)
     }
 
+    /// The leader's commit latency (Kafka's `commit-latency-avg` / `-max`, ms, over the last two 30 s windows); no
+    /// series while there is no sample in them (a follower, or a leader that committed nothing lately).
+    static func commitLatencyGauges(_ stats: CommitLatencyTracker.Stats) -> [ScrapeSeries: Double] {
+        guard let average = stats.averageMs, let maximum = stats.maxMs else { return [:] }
+        return [
+            ScrapeSeries("fjord_metadata_quorum_commit_latency_avg_ms"): average,
+            ScrapeSeries("fjord_metadata_quorum_commit_latency_max_ms"): maximum,
+        ]
+    }
+
     /// The gauges from a status and a description (pure, so tests check them). Per-voter series only while this
     /// node leads and the description is of its own leadership in the current epoch (a follower's description has
     /// no progress to report).

@@ -50,10 +50,12 @@ extension BrokerMetrics {
         )
         retainTopics(Set(services.image.topicsByName.keys))
         var values = Self.gauges(partitions: partitions, groups: snapshot, partitionLevel: partitionLevel)
+        var fractional = [ScrapeSeries: Double]()
         if let quorum = services.metadata.quorum {
             values.merge(quorumGauges(driver: quorum.driver, eventLoop: quorum.eventLoop)) { _, quorum in quorum }
+            fractional = Self.commitLatencyGauges(quorum.driver.status.commitLatency)
         }
-        publish(values)
+        publish(values, fractional: fractional)
     }
 
     /// The scrape-time gauges (pure, so tests can check the lag arithmetic).
@@ -99,10 +101,11 @@ extension BrokerMetrics {
         return values
     }
 
-    /// Sets each gauge, making the ones first seen and destroying the ones not in `values` any more.
-    func publish(_ values: [ScrapeSeries: Int64]) {
+    /// Sets each gauge (`fractional` ones take a non-integer value), making the ones first seen and destroying the
+    /// ones in neither any more.
+    func publish(_ values: [ScrapeSeries: Int64], fractional: [ScrapeSeries: Double] = [:]) {
         scrapeState.withLockedValue { gauges in
-            for (series, value) in values {
+            func meter(_ series: ScrapeSeries) -> Meter {
                 let meter =
                     gauges[series]
                     ?? Meter(
@@ -110,10 +113,12 @@ extension BrokerMetrics {
                         dimensions: series.labels.sorted { $0.key < $1.key }.map { ($0.key, $0.value) },
                         factory: factory
                     )
-                meter.set(value)
                 gauges[series] = meter
+                return meter
             }
-            for (series, meter) in gauges where values[series] == nil {
+            for (series, value) in values { meter(series).set(value) }
+            for (series, value) in fractional { meter(series).set(value) }
+            for (series, meter) in gauges where values[series] == nil && fractional[series] == nil {
                 meter.destroy()
                 gauges[series] = nil
             }

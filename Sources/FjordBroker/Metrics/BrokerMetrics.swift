@@ -76,6 +76,10 @@ final class BrokerMetrics: Sendable {
         "fjord_metadata_quorum_high_watermark":
             "The metadata log's high watermark as this node knows it; -1: unknown.",
         "fjord_metadata_quorum_applied_end_offset": "The offset after the last committed metadata batch applied here.",
+        "fjord_metadata_quorum_commit_latency_avg_ms":
+            "On the leader: mean ms from a metadata batch's append to the high watermark passing it (last 30-60 s).",
+        "fjord_metadata_quorum_commit_latency_max_ms":
+            "On the leader: the longest ms from a metadata batch's append to its commit (last 30-60 s).",
         "fjord_metadata_quorum_voter_lag":
             "On the leader: its log end minus each voter's fetched log end (offsets), by voter.",
         "fjord_metadata_quorum_voter_caught_up_lag_ms":

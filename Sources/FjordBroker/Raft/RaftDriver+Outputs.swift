@@ -38,9 +38,14 @@ extension RaftDriver {
         case .appendLog(let batches):
             try store.append(batches)
             appended = true
+            if state.node.role.name == .leader {
+                let now = Self.monotonicMicroseconds()
+                for batch in batches { state.commitLatency.appended(lastOffset: batch.lastOffset, now: now) }
+            }
         case .truncateLog(let end):
             try store.truncate(toEndOffset: end)
             state.reportedPersistedEnd = min(state.reportedPersistedEnd, end)
+            state.commitLatency.truncated(toEndOffset: end)
             failProposals(atOrAfter: end, "the metadata log was truncated", &state)
         case .installSnapshot(let snapshot):
             try install(snapshot, &state)
@@ -49,9 +54,11 @@ extension RaftDriver {
         case .send(let message, let destination):
             send(message, to: destination, &state)
         case .commit(let highWatermark, let batches):
+            state.commitLatency.committed(highWatermark: highWatermark, now: Self.monotonicMicroseconds())
             try apply(batches, highWatermark: highWatermark, &state)
         case .roleChanged(let role):
             logger.info("metadata quorum role", metadata: ["role": "\(role)"])
+            state.commitLatency.forgetPending()
             if role.name != .leader {
                 failProposals(atOrAfter: 0, "not the active controller any more (\(role))", &state)
             }

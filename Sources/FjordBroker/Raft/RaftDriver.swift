@@ -85,6 +85,11 @@ final class RaftDriver: Service, Sendable {
     /// The quorum as of the driver's last round.
     var status: RaftStatus { statusBox.withLockedValue { $0 } }
 
+    /// Microseconds of the monotonic clock, for the commit latency.
+    static func monotonicMicroseconds() -> Int64 {
+        Int64(NIODeadline.now().uptimeNanoseconds / 1_000)
+    }
+
     /// Milliseconds of the monotonic clock: the only time the core sees.
     static func monotonicMilliseconds() -> Int64 {
         Int64(NIODeadline.now().uptimeNanoseconds / 1_000_000)
@@ -252,7 +257,8 @@ final class RaftDriver: Service, Sendable {
             statusBox.withLockedValue {
                 $0 = RaftStatus(
                     role: state.node.role, highWatermark: state.node.highWatermark,
-                    committedEndOffset: state.node.committedEndOffset, isCaughtUp: state.isCaughtUp)
+                    committedEndOffset: state.node.committedEndOffset, isCaughtUp: state.isCaughtUp,
+                    commitLatency: state.commitLatency.stats(now: Self.monotonicMicroseconds()))
             }
         }
     }

@@ -38,6 +38,8 @@ struct RaftDriverState: Sendable {
     /// The log end at start-up, and whether the applied state has reached it (or the log was cut below it).
     let startupLogEnd: Int64
     var isCaughtUp = false
+    /// Append-to-commit times of the batches this node appended as leader.
+    var commitLatency = CommitLatencyTracker()
 
     init(node: RaftNode, persisted: RaftPersistentState) {
         self.node = node

@@ -12,6 +12,9 @@ struct RaftStatus: Sendable, Equatable {
     var committedEndOffset: Int64
     /// Whether the image has caught up with what was committed when this node started (`RaftStateMachine`).
     var isCaughtUp: Bool
+    /// On the leader: commit latencies of the last two windows (`CommitLatencyTracker`); empty elsewhere until it
+    /// led.
+    var commitLatency = CommitLatencyTracker.Stats()
 
     /// Whether this node leads the quorum: it is the active controller.
     var isLeader: Bool { role.name == .leader }
