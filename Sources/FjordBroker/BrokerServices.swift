@@ -114,12 +114,28 @@ final class BrokerServices: Sendable {
     }
 
     /// Creates topics that clients asked for by name (Metadata and Produce with `auto.create.topics.enable`),
-    /// with the broker's default partition count and replication factor. Blocking.
-    func autoCreate(_ names: [String]) throws -> [TopicCommands.CreatedTopic] {
+    /// with the broker's default partition count and replication factor; returns the names created. On a quorum
+    /// node that is not the active controller this is a CreateTopics sent to the active controller (as Kafka's
+    /// `AutoTopicCreationManager` does; only the controller commits), and a name counts as created once this
+    /// broker's image shows it. Blocking.
+    func autoCreate(_ names: [String]) throws -> [String] {
         let defaults = TopicCommands.Defaults(
             partitionCount: configuration.defaultPartitionCount,
             replicationFactor: configuration.defaultReplicationFactor
         )
+        let request = CreateTopicsRequest(
+            topics: names.map {
+                .init(
+                    name: $0, numPartitions: defaults.partitionCount, replicationFactor: defaults.replicationFactor)
+            },
+            timeoutMs: Int32(MetadataService.forwardTimeout * 1000))
+        if let response = try metadata.forwardToActiveController(request, version: 7) {
+            let created = response.topics.filter {
+                $0.errorCode == ErrorCode.none.rawValue || $0.errorCode == ErrorCode.topicAlreadyExists.rawValue
+            }.map(\.name)
+            metadata.awaitImage { image in created.allSatisfy { image.topic(named: $0) != nil } }
+            return created
+        }
         return try metadata.execute { image in
             let missing = names.filter { image.topic(named: $0) == nil && TopicName.isValid($0) }
             let seed = UInt64.random(in: .min ... .max)
@@ -128,6 +144,6 @@ final class BrokerServices: Sendable {
             ) {
                 KafkaUUID.random()
             }
-        }
+        }.filter { $0.result.isOK }.map(\.name)
     }
 }

@@ -22,6 +22,8 @@ final class DevCluster {
     let shape: DevClusterLayout.Shape
     let startTimeout: Duration
     let stopTimeout: Duration
+    /// `key=value` broker properties every node gets on its command line (`--override`), after its config file.
+    let overrides: [String]
 
     private var children: [(node: DevClusterLayout.Node, process: ChildProcess)] = []
     /// Nodes whose death was already reported.
@@ -29,8 +31,12 @@ final class DevCluster {
     private let interrupts = NIOLockedValueBox(0)
     private static let pollInterval = Duration.milliseconds(100)
 
-    init(directory: String, shape: DevClusterLayout.Shape, startTimeout: Duration, stopTimeout: Duration) throws {
+    init(
+        directory: String, shape: DevClusterLayout.Shape, startTimeout: Duration, stopTimeout: Duration,
+        overrides: [String] = []
+    ) throws {
         self.directory = directory
+        self.overrides = overrides
         self.shape = shape
         self.startTimeout = startTimeout
         self.stopTimeout = stopTimeout
@@ -146,7 +152,9 @@ final class DevCluster {
                 try? handle.close()
             }
             let process = try ChildProcess.spawn(
-                executable: executable, arguments: ["broker", "--config", node.configPath], logPath: node.logPath)
+                executable: executable,
+                arguments: ["broker", "--config", node.configPath] + overrides.flatMap { ["--override", $0] },
+                logPath: node.logPath)
             children.append((node, process))
         }
     }

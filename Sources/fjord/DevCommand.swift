@@ -56,6 +56,13 @@ struct DevClusterCommand: AsyncParsableCommand {
         name: .long, help: ArgumentHelp("How long a node may take to stop before SIGKILL.", valueName: "seconds"))
     var stopTimeout: Int = 30
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "A broker property for every node (repeatable), passed to each `fjord broker` as --override.",
+            valueName: "key=value"))
+    var override: [String] = []
+
     func validate() throws {
         if controllers != nil || brokers != nil {
             guard nodes == nil else { throw ValidationError("--nodes excludes --controllers and --brokers") }
@@ -70,6 +77,11 @@ struct DevClusterCommand: AsyncParsableCommand {
         guard startTimeout > 0, stopTimeout > 0 else {
             throw ValidationError("--start-timeout and --stop-timeout must be positive")
         }
+        for pair in override {
+            guard let equals = pair.firstIndex(of: "="), equals != pair.startIndex else {
+                throw ValidationError("--override needs key=value, got \"\(pair)\"")
+            }
+        }
     }
 
     /// The layout asked for: separate roles when --controllers and --brokers are given, else combined nodes.
@@ -82,7 +94,7 @@ struct DevClusterCommand: AsyncParsableCommand {
         let path = dir.hasPrefix("/") ? dir : FileManager.default.currentDirectoryPath + "/" + dir
         let cluster = try DevCluster(
             directory: URL(fileURLWithPath: path).standardizedFileURL.path, shape: shape,
-            startTimeout: .seconds(startTimeout), stopTimeout: .seconds(stopTimeout))
+            startTimeout: .seconds(startTimeout), stopTimeout: .seconds(stopTimeout), overrides: override)
         let code = try await cluster.run()
         if code != 0 { throw ExitCode(code) }
     }

@@ -66,7 +66,7 @@ struct ListOffsetsHandler: TypedAPIHandler {
         var answer = ListOffsetsResponse.ListOffsetsPartitionResponse(
             partitionIndex: partition.partitionIndex, timestamp: -1, offset: -1, leaderEpoch: -1)
         guard let replica = services.replicas.replica(for: topicPartition) else {
-            answer.errorCode = ErrorCode.unknownTopicOrPartition.rawValue
+            answer.errorCode = services.notHostedError(topicPartition).rawValue
             return answer
         }
         guard replica.isLeader else {

@@ -31,8 +31,7 @@ struct MetadataHandler: TypedAPIHandler {
         }
         // Create first, then answer from the new image: the client sees the topic in this very response.
         return services.blocking(on: context.eventLoop) { try services.autoCreate(missing) }
-            .map { created in answer(request, version: version, created: created.filter { $0.result.isOK }.map(\.name))
-            }
+            .map { created in answer(request, version: version, created: created) }
             .flatMapErrorThrowing { _ in answer(request, version: version, created: []) }
     }
 
@@ -52,9 +51,14 @@ struct MetadataHandler: TypedAPIHandler {
             response.topics = (request.topics ?? []).map { requested in
                 if let name = requested.name, !(version >= 10 && requested.topicID != .zero) {
                     guard let topic = image.topic(named: name) else {
+                        // Created by the active controller but not replayed here yet: Kafka's answer for a topic
+                        // being created, which clients retry.
+                        let code: ErrorCode =
+                            created.contains(name)
+                            ? .leaderNotAvailable
+                            : TopicName.isValid(name) ? .unknownTopicOrPartition : .invalidTopicException
                         return MetadataResponse.MetadataResponseTopic(
-                            errorCode: (TopicName.isValid(name)
-                                ? ErrorCode.unknownTopicOrPartition : .invalidTopicException).rawValue,
+                            errorCode: code.rawValue,
                             name: name, topicID: .zero
                         )
                     }

@@ -29,7 +29,8 @@ struct DeleteRecordsHandler: TypedAPIHandler {
                             let replica = services.replicas.replica(
                                 for: TopicPartition(topic.name, partition.partitionIndex))
                         else {
-                            result.errorCode = ErrorCode.unknownTopicOrPartition.rawValue
+                            result.errorCode =
+                                services.notHostedError(TopicPartition(topic.name, partition.partitionIndex)).rawValue
                             return result
                         }
                         guard replica.isLeader else {

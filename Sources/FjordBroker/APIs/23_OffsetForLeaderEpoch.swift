@@ -22,7 +22,8 @@ struct OffsetForLeaderEpochHandler: TypedAPIHandler {
                         partition: partition.partition, leaderEpoch: -1, endOffset: -1)
                     guard let replica = services.replicas.replica(for: TopicPartition(topic.topic, partition.partition))
                     else {
-                        result.errorCode = ErrorCode.unknownTopicOrPartition.rawValue
+                        result.errorCode =
+                            services.notHostedError(TopicPartition(topic.topic, partition.partition)).rawValue
                         return result
                     }
                     let current = replica.leaderEpoch
