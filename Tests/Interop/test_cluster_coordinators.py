@@ -12,12 +12,19 @@ killed with SIGKILL: once fenced, FindCoordinator answers COORDINATOR_NOT_AVAILA
 offsets and InitProducerId for the transactional id returns the same producer id with the epoch bumped (the state
 was loaded from the log), and a new confluent-kafka producer with that id runs a transaction.
 
+The Java client does the same (group of two, commit and abort, read_committed) in the same layout on a topic of its
+own (Tests/Interop/java/FjordClusterCoordinators.java, compiled against FjordJavaScenarios' helpers).
+
 One cluster (test_kraft_cluster's `ShortSessionCluster`: 3 s broker sessions) serves the module."""
 
 from __future__ import annotations
 
+import json
+import os
 import struct
+import subprocess
 import time
+from pathlib import Path
 
 import pytest
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
@@ -25,6 +32,7 @@ from confluent_kafka.admin import NewTopic
 
 from test_groups_hostile import Conn, s
 from test_kraft_cluster import SESSION_MS, ShortSessionCluster, _ModuleRequest, fresh_admin, quorum_leader_id
+from test_java_client import java_classpath, jdk_tool  # noqa: F401 - java_classpath: the session's fixture
 from test_kraft_quorum import STEP_S
 from waiting import wait_for, wait_until
 
@@ -350,3 +358,43 @@ def test_the_coordinators_broker_killed_and_restarted_loads_the_state_again(clus
     producer.produce(TOPIC, value=b"e0", partition=1)
     producer.commit_transaction(30)
     assert "e0" in read_committed(layout.survivor.bootstrap)
+
+
+JAVA_SOURCE = Path(__file__).resolve().parent / "java" / "FjordClusterCoordinators.java"
+JAVA_TOPIC = "coordinated-java"
+
+
+@pytest.fixture(scope="module")
+def coordinators_classpath(java_classpath, tmp_path_factory) -> str:  # noqa: F811 - the imported fixture
+    out = tmp_path_factory.mktemp("java-coordinators")
+    proc = subprocess.run([jdk_tool("javac"), "-encoding", "UTF-8", "-d", str(out), "-cp", java_classpath,
+                           str(JAVA_SOURCE)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, f"javac failed:\n{proc.stdout}\n{proc.stderr}"
+    return os.pathsep.join([str(out), java_classpath])
+
+
+def test_the_java_client_in_the_same_layout(cluster, layout, coordinators_classpath):
+    offsets = internal_leaders(cluster, "__consumer_offsets")
+    states = internal_leaders(cluster, "__transaction_state")
+    group = pick_key("jgroup", offsets, layout.coordinator)
+    transactional_id = pick_key("jtxn", states, layout.coordinator)
+    admin = fresh_admin(layout.survivor.bootstrap)
+    assignment = [[layout.data_brokers[p % 2]] for p in range(PARTITIONS)]
+    admin.create_topics([NewTopic(JAVA_TOPIC, PARTITIONS, replica_assignment=assignment)],
+                        operation_timeout=15)[JAVA_TOPIC].result(timeout=20)
+    wait_until(lambda: set(internal_leaders(cluster, JAVA_TOPIC).values()) == set(layout.data_brokers), STEP_S,
+               "the Java topic's partitions did not get their leaders")
+    count = 100
+    argv = [jdk_tool("java"), "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp", coordinators_classpath,
+            "FjordClusterCoordinators", layout.survivor.bootstrap, JAVA_TOPIC, str(PARTITIONS), group,
+            transactional_id, str(count)]
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+    events = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+    assert proc.returncode == 0 and events and events[-1]["event"] == "done", \
+        f"exit {proc.returncode}\n{proc.stdout[-5000:]}\n{proc.stderr[-5000:]}"
+    by_name = {e["event"]: e for e in events}
+    assert by_name["assigned"]["a"] > 0 and by_name["assigned"]["b"] > 0
+    consumed = by_name["group_consumed"]["a"] + by_name["group_consumed"]["b"]
+    assert sorted(consumed) == sorted(f"j{i}" for i in range(count))
+    values = by_name["read_committed"]["values"]
+    assert sorted(values) == sorted([f"j{i}" for i in range(count)] + [f"jc{i}" for i in range(10)])
