@@ -10,6 +10,9 @@ test cuts and heals, while clients still reach every node's broker listener dire
 - A follower killed while the leader snapshots and drops its log prefix
   (`metadata.log.max.record.bytes.between.snapshots` small) restarts and catches up through a snapshot.
 
+Config changes (IncrementalAlterConfigs) of topics created during the faults go on with the topics, and every
+change acknowledged to a client is on every node afterwards.
+
 Node roles come from the nodes' "metadata quorum role" log lines, as in test_kraft_quorum.py, whose cluster
 helpers these tests reuse."""
 
@@ -23,10 +26,11 @@ from pathlib import Path
 import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from conftest import BrokerProcess, _track, fjord_bin, free_port
+from conftest import BrokerProcess, fjord_bin
 from datapath_clients import drop_admin_clients  # noqa: F401 - autouse fixture: forget AdminClients per test
 from interop_clients import kcat_metadata
-from test_kraft_quorum import STEP_S, Cluster, admin_of, all_have, create, topics
+from test_kraft_quorum import (STEP_S, Cluster, admin_of, all_have, alter, alter_each, create, topics,
+                               wait_configured)
 from tools.fault_proxy import FaultProxy
 from waiting import wait_for, wait_until
 
@@ -39,47 +43,17 @@ ELECT_S = 2.0 + 2 * 1.0 + 10.0
 
 class ProxiedCluster(Cluster):
     """Three combined nodes whose controllers reach each other through `proxy`; `extra` lines go into every
-    node's configuration. Everything else (spawn, restart, roles, leader, stop) is test_kraft_quorum's Cluster."""
+    node's configuration. Everything else (formatting, spawn, restart, roles, leader, stop) is test_kraft_quorum's
+    Cluster."""
 
-    def __init__(self, request: pytest.FixtureRequest, tmp_path: Path, extra: list[str] | None = None):
-        self.request = request
-        self.tmp_path = tmp_path
-        self.ports = [free_port() for _ in range(3)]
-        self.controller_ports = [free_port() for _ in range(3)]
+    proxy: FaultProxy | None = None
+
+    def link_controllers(self) -> None:
         self.proxy = FaultProxy({i + 1: p for i, p in enumerate(self.controller_ports)})
-        self.nodes = []
-        try:
-            cluster_id = subprocess.run([fjord_bin(), "storage", "random-uuid"], capture_output=True, text=True,
-                                        timeout=60, check=True).stdout.strip()
-            self.configs = []
-            for i in range(3):
-                folder = tmp_path / f"node{i + 1}"
-                folder.mkdir()
-                config = folder / "server.properties"
-                config.write_text("\n".join([
-                    "process.roles=broker,controller",
-                    f"node.id={i + 1}",
-                    # Node i's own view of the quorum: its peers at the proxy ports of the links i → j.
-                    f"controller.quorum.voters={self.proxy.voters(i + 1)}",
-                    f"listeners=CONTROLLER://127.0.0.1:{self.controller_ports[i]},"
-                    f"PLAINTEXT://127.0.0.1:{self.ports[i]}",
-                    "controller.listener.names=CONTROLLER",
-                    f"log.dirs={folder}/data",
-                    "metrics.listener=none",
-                    *(extra or []),
-                ]) + "\n")
-                done = subprocess.run([fjord_bin(), "storage", "format", "-t", cluster_id, "-c", str(config)],
-                                      capture_output=True, text=True, timeout=60)
-                assert done.returncode == 0, done
-                self.configs.append(config)
-            self.nodes = [self._spawn(i) for i in range(3)]
-            for node in self.nodes:
-                _track(request, node)
-            for node in self.nodes:
-                node.wait_until_ready(STEP_S)
-        except BaseException:
-            self.stop()  # the proxy's ports and whichever nodes started
-            raise
+
+    def voters_for(self, i: int) -> str:
+        # Node i's own view of the quorum: its peers at the proxy ports of the links i → j.
+        return self.proxy.voters(i + 1)
 
     def metadata_dir(self, i: int) -> Path:
         return self.tmp_path / f"node{i + 1}" / "data" / "__cluster_metadata-0"
@@ -88,7 +62,8 @@ class ProxiedCluster(Cluster):
         try:
             super().stop()
         finally:
-            self.proxy.close()
+            if self.proxy is not None:
+                self.proxy.close()
 
 
 def proxied_cluster(request, tmp_path, extra=None):
@@ -141,8 +116,9 @@ def one_history(cluster: Cluster, acknowledged: set[str]) -> set[str] | None:
 def test_the_isolated_leader_resigns_and_the_majority_goes_on(cluster):
     # Flow: 1. a topic before the fault; 2. cut the leader from both followers (both directions; clients still
     # reach it): it resigns and the two others elect a new leader; 3. a topic through the majority is
-    # acknowledged, one sent to the isolated node is not; 4. heal: one leader, one topic set everywhere — the
-    # majority's topic in it, the isolated node's one nowhere.
+    # acknowledged, one sent to the isolated node is not; configs of both topics changed through the majority;
+    # 4. heal: one leader, one topic set everywhere — the majority's topic in it, the isolated node's one nowhere —
+    # and every acknowledged config on every node.
     leader, epoch = wait_for(cluster.leader, STEP_S, lambda: f"no agreed leader: {describe(cluster)}")
     majority = [i for i in range(3) if i != leader]
     assert create(cluster.nodes[majority[0]], "before-cut"), "creation before the fault failed"
@@ -159,6 +135,8 @@ def test_the_isolated_leader_resigns_and_the_majority_goes_on(cluster):
     elected_s = time.monotonic() - cut_at
     during = CreateThrough(cluster.nodes[majority[1]], "during-cut", 15)
     assert during.acknowledged(), f"the majority did not acknowledge a topic: {during.error}"
+    changes = alter_each([cluster.nodes[i] for i in majority], {"before-cut", "during-cut"})
+    assert len(changes) == 2, f"the majority did not acknowledge config changes: {sorted(changes)}"
     # Still cut off: whatever the isolated node says, a majority never saw this topic, so it cannot be created.
     assert not isolated.acknowledged(), "a topic sent to the isolated old leader was acknowledged without a majority"
     assert cluster.role(leader)[0] != "leader", f"the isolated node leads again while cut off: {describe(cluster)}"
@@ -168,14 +146,15 @@ def test_the_isolated_leader_resigns_and_the_majority_goes_on(cluster):
     final = wait_for(lambda: one_history(cluster, {"before-cut", "during-cut"}), STEP_S,
                      lambda: f"no one history: {[sorted(topics(n)) for n in cluster.nodes]}")
     assert "sent-to-isolated" not in final, "the unacknowledged topic of the isolated leader appeared after healing"
+    wait_configured(cluster, changes)
     print(f"isolated leader {leader + 1} epoch {epoch}: new leader {new_leader + 1} epoch {new_epoch} "
           f"{elected_s:.1f} s after the cut")
 
 
 def test_followers_that_no_longer_hear_the_leader_elect_and_the_cluster_converges(cluster):
     # Flow: 1. cut leader → followers only: the leader still receives their fetches (and so keeps its majority),
-    # but they get no answers, time out and elect one of them; 2. the new leader acknowledges a topic; 3. heal:
-    # the three agree on one leader and one topic set.
+    # but they get no answers, time out and elect one of them; 2. the new leader acknowledges a topic and a change
+    # of its configs; 3. heal: the three agree on one leader and one topic set, the change on every node.
     leader, epoch = wait_for(cluster.leader, STEP_S, lambda: f"no agreed leader: {describe(cluster)}")
     followers = [i for i in range(3) if i != leader]
     for f in followers:
@@ -184,10 +163,13 @@ def test_followers_that_no_longer_hear_the_leader_elect_and_the_cluster_converge
              lambda: f"the followers did not elect: {describe(cluster)}")
     during = CreateThrough(cluster.nodes[followers[0]], "after-asymmetric-cut", 15)
     assert during.acknowledged(), f"the majority did not acknowledge a topic: {during.error}"
+    changes = alter_each([cluster.nodes[followers[1]]], {"after-asymmetric-cut"})
+    assert len(changes) == 1, "the majority did not acknowledge a config change"
     cluster.proxy.heal_all()
     wait_until(lambda: cluster.leader(above_epoch=epoch), STEP_S, lambda: f"no agreed leader: {describe(cluster)}")
     wait_for(lambda: one_history(cluster, {"after-asymmetric-cut"}), STEP_S,
              lambda: f"no one history: {[sorted(topics(n)) for n in cluster.nodes]}")
+    wait_configured(cluster, changes)
 
 
 SNAPSHOT_BYTES = 4096
@@ -225,7 +207,8 @@ def test_a_restarted_follower_catches_up_through_a_snapshot(snapshotting_cluster
     # Flow: 1. kill a follower; 2. create topics through the others until the leader has written a snapshot past
     # the follower's log end and deleted the log before it, so the follower cannot fetch what it missed;
     # 3. restart it: it installs the leader's snapshot (FetchSnapshot), lists every acknowledged topic in its own
-    # Metadata, and its metadata folder holds that snapshot with the topics in it.
+    # Metadata with every acknowledged config change (one per batch of topics), and its metadata folder holds that
+    # snapshot with the topics in it.
     cluster = snapshotting_cluster
     leader, _ = wait_for(cluster.leader, STEP_S, lambda: f"no agreed leader: {describe(cluster)}")
     follower, other = [i for i in range(3) if i != leader]
@@ -239,6 +222,7 @@ def test_a_restarted_follower_catches_up_through_a_snapshot(snapshotting_cluster
     follower_end = max(ends + [latest_checkpoint(folder)[0] if latest_checkpoint(folder) else 0])
 
     acknowledged = {"before-kill"}
+    changes: dict[str, dict[str, str]] = {}
     batch = 0
 
     def leader_dropped_what_the_follower_needs() -> bool:
@@ -253,6 +237,11 @@ def test_a_restarted_follower_catches_up_through_a_snapshot(snapshotting_cluster
         for name in names:
             futures[name].result(timeout=20)  # with two of three up, every creation is acknowledged
             acknowledged.add(name)
+        # A config change per batch, acknowledged while the follower is down: it learns them from the snapshot or
+        # the log after it.
+        wanted = {"retention.ms": str(7_200_000 + batch)}
+        assert alter(cluster.nodes[[leader, other][batch % 2]], names[0], wanted), f"{names[0]}: change refused"
+        changes[names[0]] = wanted
         return False
 
     wait_until(leader_dropped_what_the_follower_needs, STEP_S,
@@ -268,6 +257,7 @@ def test_a_restarted_follower_catches_up_through_a_snapshot(snapshotting_cluster
     wait_until(lambda: acknowledged <= metadata_topics(cluster.nodes[follower]), STEP_S,
                lambda: f"missing on the restarted node: "
                        f"{sorted(acknowledged - metadata_topics(cluster.nodes[follower]))}")
+    wait_configured(cluster, changes, among=[follower])
     assert "installed the leader's metadata snapshot" in cluster.nodes[follower].log_text(), \
         "the restarted node caught up without fetching the leader's snapshot"
     installed = latest_checkpoint(cluster.metadata_dir(follower))
