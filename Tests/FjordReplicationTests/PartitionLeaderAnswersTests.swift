@@ -29,6 +29,11 @@ import Testing
             leader.validate(Scripted.fetch(2, offset: 18, lastEpoch: 3))
                 == .divergingEpoch(EpochEndOffset(epoch: 2, endOffset: 15), positions))
         #expect(leader.validate(Scripted.fetch(2, offset: 18, lastEpoch: 7)) == .error(.offsetOutOfRange))
+        // An epoch this leader never had, though its records end before the leader's epoch 2 does: still diverging
+        // (the follower's offsets 10..<12 are epoch 3's, not epoch 2's).
+        #expect(
+            leader.validate(Scripted.fetch(2, offset: 12, lastEpoch: 3))
+                == .divergingEpoch(EpochEndOffset(epoch: 2, endOffset: 15), positions))
         // Ahead of the leader within its own epoch: diverging at the leader's end; without an epoch: out of range.
         #expect(
             leader.validate(Scripted.fetch(2, offset: 21, lastEpoch: 5))
