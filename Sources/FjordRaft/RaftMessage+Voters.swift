@@ -27,8 +27,10 @@ extension RaftMessage {
         public var voterKey: ReplicaKey { ReplicaKey(id: voterID, directoryID: voterDirectoryID) }
     }
 
-    /// The answer to AddRaftVoter (`AddRaftVoterResponse.json`).
-    public struct AddRaftVoterResponse: Sendable, Equatable {
+    /// The answer to AddRaftVoter and to RemoveRaftVoter (`AddRaftVoterResponse.json`,
+    /// `RemoveRaftVoterResponse.json`: the same three fields), carried by `.addRaftVoterResponse` or
+    /// `.removeRaftVoterResponse`.
+    public struct VoterChangeResponse: Sendable, Equatable {
         public var correlationID: Int32
         public var errorCode: ErrorCode
         public var errorMessage: String?
@@ -55,19 +57,6 @@ extension RaftMessage {
         }
 
         public var voterKey: ReplicaKey { ReplicaKey(id: voterID, directoryID: voterDirectoryID) }
-    }
-
-    /// The answer to RemoveRaftVoter (`RemoveRaftVoterResponse.json`).
-    public struct RemoveRaftVoterResponse: Sendable, Equatable {
-        public var correlationID: Int32
-        public var errorCode: ErrorCode
-        public var errorMessage: String?
-
-        public init(correlationID: Int32, errorCode: ErrorCode, errorMessage: String? = nil) {
-            self.correlationID = correlationID
-            self.errorCode = errorCode
-            self.errorMessage = errorMessage
-        }
     }
 
     /// UpdateRaftVoter (API 82, `UpdateRaftVoterRequest.json`): a voter tells the leader its current endpoints and

@@ -21,9 +21,9 @@ public enum RaftMessage: Sendable, Equatable {
     case fetchSnapshotResponse(FetchSnapshotResponse)
     /// AddRaftVoter, RemoveRaftVoter, UpdateRaftVoter (APIs 80-82, KIP-853): voter changes, served by the leader.
     case addRaftVoterRequest(AddRaftVoterRequest)
-    case addRaftVoterResponse(AddRaftVoterResponse)
+    case addRaftVoterResponse(VoterChangeResponse)
     case removeRaftVoterRequest(RemoveRaftVoterRequest)
-    case removeRaftVoterResponse(RemoveRaftVoterResponse)
+    case removeRaftVoterResponse(VoterChangeResponse)
     case updateRaftVoterRequest(UpdateRaftVoterRequest)
     case updateRaftVoterResponse(UpdateRaftVoterResponse)
 

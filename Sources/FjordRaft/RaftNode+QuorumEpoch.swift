@@ -13,22 +13,14 @@ extension RaftNode {
                         leaderID: node.leaderID, leaderEpoch: node.state.epoch)),
                 to: sender)
         }
-        guard clusterMatches(request.clusterID) else {
-            outputs.append(answer(self, .inconsistentClusterID, .none))
-            return
-        }
-        guard request.voterID == configuration.nodeID,
-            request.voterDirectoryID == nil || request.voterDirectoryID == configuration.directoryID
-        else {
-            outputs.append(answer(self, .none, .invalidVoterKey))
-            return
-        }
-        guard request.leaderID == sender else {
-            outputs.append(answer(self, .none, .invalidRequest))
-            return
-        }
-        guard request.leaderEpoch >= state.epoch else {
-            outputs.append(answer(self, .none, .fencedLeaderEpoch))
+        let isForThisVoter =
+            request.voterID == configuration.nodeID
+            && (request.voterDirectoryID == nil || request.voterDirectoryID == configuration.directoryID)
+        if let (error, partitionError) = leaderAnnouncementRefusal(
+            clusterID: request.clusterID, leaderID: request.leaderID, leaderEpoch: request.leaderEpoch, from: sender,
+            isForThisVoter: isForThisVoter)
+        {
+            outputs.append(answer(self, error, partitionError))
             return
         }
         // Our epoch or a higher one: follow the announced leader (a second leader of our epoch is a precondition
@@ -48,16 +40,10 @@ extension RaftNode {
                         leaderID: node.leaderID, leaderEpoch: node.state.epoch)),
                 to: sender)
         }
-        guard clusterMatches(request.clusterID) else {
-            outputs.append(answer(self, .inconsistentClusterID, .none))
-            return
-        }
-        guard request.leaderID == sender else {
-            outputs.append(answer(self, .none, .invalidRequest))
-            return
-        }
-        guard request.leaderEpoch >= state.epoch else {
-            outputs.append(answer(self, .none, .fencedLeaderEpoch))
+        if let (error, partitionError) = leaderAnnouncementRefusal(
+            clusterID: request.clusterID, leaderID: request.leaderID, leaderEpoch: request.leaderEpoch, from: sender)
+        {
+            outputs.append(answer(self, error, partitionError))
             return
         }
         if request.leaderEpoch > state.epoch {
@@ -83,6 +69,20 @@ extension RaftNode {
             break
         }
         outputs.append(answer(self, .none, .none))
+    }
+
+    /// The checks BeginQuorumEpoch and EndQuorumEpoch both start with, in Kafka's order: the cluster id
+    /// (INCONSISTENT_CLUSTER_ID at the top level), the addressed voter (INVALID_VOTER_KEY; BeginQuorumEpoch only),
+    /// the announcing leader is the sender (INVALID_REQUEST), its epoch is not older than ours
+    /// (FENCED_LEADER_EPOCH). Nil when the announcement is to be acted on; else (top-level, partition) error codes.
+    func leaderAnnouncementRefusal(
+        clusterID: String?, leaderID: NodeID, leaderEpoch: Int32, from sender: NodeID, isForThisVoter: Bool = true
+    ) -> (ErrorCode, ErrorCode)? {
+        guard clusterMatches(clusterID) else { return (.inconsistentClusterID, .none) }
+        guard isForThisVoter else { return (.none, .invalidVoterKey) }
+        guard leaderID == sender else { return (.none, .invalidRequest) }
+        guard leaderEpoch >= state.epoch else { return (.none, .fencedLeaderEpoch) }
+        return nil
     }
 
     /// Answers to BeginQuorumEpoch and EndQuorumEpoch: an acknowledgment, or a higher epoch to move to.

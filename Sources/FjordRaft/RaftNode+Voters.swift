@@ -58,7 +58,7 @@ extension RaftNode {
         func answer(_ error: ErrorCode, _ message: String? = nil) -> RaftOutput {
             .send(
                 .addRaftVoterResponse(
-                    RaftMessage.AddRaftVoterResponse(
+                    RaftMessage.VoterChangeResponse(
                         correlationID: request.correlationID, errorCode: error, errorMessage: message)),
                 to: sender)
         }
@@ -92,7 +92,7 @@ extension RaftNode {
         func answer(_ error: ErrorCode, _ message: String? = nil) -> RaftOutput {
             .send(
                 .removeRaftVoterResponse(
-                    RaftMessage.RemoveRaftVoterResponse(
+                    RaftMessage.VoterChangeResponse(
                         correlationID: request.correlationID, errorCode: error, errorMessage: message)),
                 to: sender)
         }
@@ -184,10 +184,10 @@ extension RaftNode {
         switch pending.kind {
         case .add:
             message = .addRaftVoterResponse(
-                RaftMessage.AddRaftVoterResponse(correlationID: pending.correlationID, errorCode: error))
+                RaftMessage.VoterChangeResponse(correlationID: pending.correlationID, errorCode: error))
         case .remove:
             message = .removeRaftVoterResponse(
-                RaftMessage.RemoveRaftVoterResponse(correlationID: pending.correlationID, errorCode: error))
+                RaftMessage.VoterChangeResponse(correlationID: pending.correlationID, errorCode: error))
         case .update:
             message = .updateRaftVoterResponse(
                 RaftMessage.UpdateRaftVoterResponse(
