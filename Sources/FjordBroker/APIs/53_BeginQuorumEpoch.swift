@@ -18,12 +18,11 @@ struct BeginQuorumEpochHandler: TypedAPIHandler {
         } catch {
             return context.eventLoop.makeSucceededFuture(RaftWire.beginQuorumEpochRefusal(error))
         }
-        return driver.ask(.beginQuorumEpochRequest(message), from: message.leaderID, on: context.eventLoop).map {
-            answer in
-            guard case .beginQuorumEpochResponse(let response) = answer else {
-                return BeginQuorumEpochResponse(errorCode: ErrorCode.requestTimedOut.rawValue)
-            }
+        return driver.answer(.beginQuorumEpochRequest(message), from: message.leaderID, on: context.eventLoop) {
+            guard case .beginQuorumEpochResponse(let response) = $0 else { return nil }
             return RaftWire.wire(response)
+        } timedOut: {
+            BeginQuorumEpochResponse(errorCode: ErrorCode.requestTimedOut.rawValue)
         }
     }
 }

@@ -18,12 +18,11 @@ struct EndQuorumEpochHandler: TypedAPIHandler {
         } catch {
             return context.eventLoop.makeSucceededFuture(RaftWire.endQuorumEpochRefusal(error))
         }
-        return driver.ask(.endQuorumEpochRequest(message), from: message.leaderID, on: context.eventLoop).map {
-            answer in
-            guard case .endQuorumEpochResponse(let response) = answer else {
-                return EndQuorumEpochResponse(errorCode: ErrorCode.requestTimedOut.rawValue)
-            }
+        return driver.answer(.endQuorumEpochRequest(message), from: message.leaderID, on: context.eventLoop) {
+            guard case .endQuorumEpochResponse(let response) = $0 else { return nil }
             return RaftWire.wire(response)
+        } timedOut: {
+            EndQuorumEpochResponse(errorCode: ErrorCode.requestTimedOut.rawValue)
         }
     }
 }

@@ -15,6 +15,16 @@ extension RaftDriver {
         return promise.futureResult
     }
 
+    /// The shape of the controller listener's Raft RPC handlers: `message` (the wire request, translated) goes to the
+    /// core, and its answer comes back through `translate` (nil for an answer of another kind); no answer within
+    /// `inboundAnswerTimeoutMs` is `timedOut` (REQUEST_TIMED_OUT).
+    func answer<Response: Sendable>(
+        _ message: RaftMessage, from sender: NodeID, on eventLoop: any EventLoop,
+        translate: @escaping @Sendable (RaftMessage) -> Response?, timedOut: @escaping @Sendable () -> Response
+    ) -> EventLoopFuture<Response> {
+        ask(message, from: sender, on: eventLoop).map { answer in answer.flatMap(translate) ?? timedOut() }
+    }
+
     /// Proposes records as one batch; completes with the offset of the last one once they are committed and
     /// applied to the metadata image, or fails with `RaftDriverError` (`.notController` when this node does not
     /// lead, or lost the lead before they committed).
