@@ -340,8 +340,9 @@ final class TransactionCoordinator: Sendable {
 
     /// Whether a transactional produce to `partition` belongs to the producer's open transaction (KIP-890 part 1):
     /// .none, INVALID_TXN_STATE when the partition was not added, INVALID_PRODUCER_ID_MAPPING or
-    /// INVALID_PRODUCER_EPOCH when the producer is not the id's current one, NOT_COORDINATOR when another broker
-    /// coordinates the id. Reads the published state: never waits behind an EndTxn that is writing its markers.
+    /// INVALID_PRODUCER_EPOCH when the producer is not the id's current one, NOT_ENOUGH_REPLICAS (retriable) while the
+    /// coordinator cannot tell (no leader, loading); .none unchecked when another broker coordinates the id. Reads the
+    /// published state: never waits behind an EndTxn that is writing its markers.
     func verify(
         transactionalID: String, producerID: ProducerID, producerEpoch: ProducerEpoch, partition: TopicPartition
     )
@@ -354,8 +355,18 @@ final class TransactionCoordinator: Sendable {
         {
             return .none
         }
-        let error = servingError(transactionalID)
-        guard error == .none else { return error == .coordinatorNotAvailable ? .invalidProducerIDMapping : error }
+        switch servingError(transactionalID) {
+        case .none:
+            break
+        case .coordinatorNotAvailable where internalTopic.topic == nil:
+            // No transactional id was ever initialized: the producer's id cannot be one of them.
+            return .invalidProducerIDMapping
+        case .coordinatorNotAvailable, .coordinatorLoadInProgress, .notCoordinator:
+            // The coordinator cannot tell now: retriable, without a metadata refresh (Kafka's mapping).
+            return .notEnoughReplicas
+        case let error:
+            return error
+        }
         return published.withLockedValue { manager in
             manager.verifyPartition(
                 transactionalID: transactionalID, producerID: producerID, producerEpoch: producerEpoch,
