@@ -96,6 +96,16 @@ public struct BrokerHeartbeatTracker: Sendable {
         sessions[id] = session
     }
 
+    /// Notes that a heartbeat of `id` arrived at `now`, before it is processed: the broker is alive from that moment
+    /// even when the heartbeat then waits behind other metadata commands, so the session expiry check never fences
+    /// a broker whose heartbeat is queued. Only an unfenced session is refreshed; what the heartbeat decides
+    /// (fencing, unfencing, controlled shutdown) is left to `touch` when it is processed.
+    public mutating func noteContact(_ id: NodeID, image: MetadataImage, now: Int64) {
+        guard var session = session(id, image: image), !session.isFenced, session.lastContactMs < now else { return }
+        session.lastContactMs = now
+        sessions[id] = session
+    }
+
     /// Marks `id` fenced without a heartbeat (its session expired).
     public mutating func fence(_ id: NodeID) {
         var session =

@@ -39,6 +39,27 @@ import Testing
         #expect(!again.records.isEmpty)
     }
 
+    @Test func aHeartbeatNotedOnArrivalKeepsTheBrokerAliveWhileItWaitsToBeProcessed() {
+        // Flow:
+        // 1. Brokers 1 and 2 unfenced at t = 1000 (session 9000 ms).
+        // 2. Broker 2's heartbeat arrives at t = 9000 but waits behind other commands: only its arrival is noted.
+        // 3. At t = 10001 broker 1 has expired, broker 2 has not (its session counts from the arrival).
+        // 4. A fenced broker's arrival is not a session: noting it changes nothing.
+        var harness = ControllerHarness()
+        for id: Int32 in 1...2 { harness.startBroker(id) }
+        harness.tracker.noteContact(2, image: harness.image, now: 9_000)
+        #expect(harness.tracker.expiredBrokers(image: harness.image, now: 10_001) == [1])
+        #expect(harness.tracker.session(2, image: harness.image)?.isFenced == false)
+        // An arrival older than the last contact never moves it back.
+        harness.tracker.noteContact(2, image: harness.image, now: 5_000)
+        #expect(harness.tracker.session(2, image: harness.image)?.lastContactMs == 9_000)
+        harness.tracker.fence(1)
+        harness.tracker.noteContact(1, image: harness.image, now: 10_002)
+        #expect(harness.tracker.session(1, image: harness.image)?.isFenced == true)
+        #expect(harness.tracker.expiredBrokers(image: harness.image, now: 18_000).isEmpty)
+        #expect(harness.tracker.expiredBrokers(image: harness.image, now: 18_001) == [2])
+    }
+
     @Test func brokersExpiringTogetherDoNotElectEachOther() {
         // Flow:
         // 1. Brokers 1, 2, 3; "p" on [1, 2, 3] led by 1. Only broker 3 keeps heartbeating.

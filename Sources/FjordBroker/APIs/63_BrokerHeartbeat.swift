@@ -6,10 +6,16 @@ import KafkaProtocol
 import NIOCore
 
 /// A broker's heartbeat to the active controller (`ClusterControl.heartbeat`, run as a metadata command).
+///
+/// Its arrival is noted in the sessions on the event loop first: the command then waits for the command lock behind
+/// other commands (each holds it until its records commit), and the session expiry check must not fence a broker
+/// whose heartbeat is already here — Kafka's controller processes heartbeats in arrival order before a later fencing
+/// check, this is the same guarantee.
 struct BrokerHeartbeatHandler: TypedAPIHandler {
     let versions: ClosedRange<Int16> = 0...1
-    /// Blocks until the records (if any) commit: never on an event loop.
-    let execution = HandlerExecution.ioThreadPool
+    /// Notes the arrival on the event loop, then runs the command on the I/O pool (it blocks until its records
+    /// commit).
+    let execution = HandlerExecution.eventLoop
     let services: BrokerServices
     let driver: RaftDriver
     let sessions: BrokerSessions
@@ -18,7 +24,11 @@ struct BrokerHeartbeatHandler: TypedAPIHandler {
         BrokerHeartbeatResponse
     > {
         let (services, driver, sessions) = (self.services, self.driver, self.sessions)
-        return context.eventLoop.makeCompletedFuture {
+        let status = driver.status
+        if status.isLeader {
+            sessions.noteArrival(of: request, image: services.metadata.publisher.image, epoch: status.role.epoch)
+        }
+        return services.blocking(on: context.eventLoop) {
             do {
                 return try services.metadata.execute { image in
                     sessions.heartbeat(

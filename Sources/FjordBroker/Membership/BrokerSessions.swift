@@ -61,6 +61,16 @@ final class BrokerSessions: Sendable {
         }
     }
 
+    /// A heartbeat's arrival, noted on the event loop before the heartbeat waits for the command lock: a broker of
+    /// the registered epoch counts as alive from now (`BrokerHeartbeatTracker.noteContact`).
+    func noteArrival(of request: BrokerHeartbeatRequest, image: MetadataImage, epoch: Int32) {
+        guard image.brokerRegistrations[request.brokerID]?.epoch == request.brokerEpoch else { return }
+        let now = Self.nowMs()
+        withTracker(image: image, epoch: epoch, now: now) { tracker in
+            tracker.noteContact(request.brokerID, image: image, now: now)
+        }
+    }
+
     /// Whether a broker's session has expired: checked before taking the command lock for `fenceExpired`.
     func hasExpired(image: MetadataImage, epoch: Int32) -> Bool {
         let now = Self.nowMs()
