@@ -131,7 +131,9 @@ public enum FollowerInput: Sendable, Hashable {
 public enum FollowerOutput: Sendable, Hashable {
     /// Append the answer's records (they start at `from`, the local log end) as the leader wrote them.
     case appendRecords(from: Int64)
-    /// Remove everything at and after `offset` (and the epochs starting there); then `.truncated`.
+    /// Remove everything at and after `offset` and the epochs starting there — the epochs even when `offset` is the
+    /// log end (Kafka's `truncateTo`: an epoch a replica led without appending sits at its log end and would make it
+    /// diverge again on every fetch); then `.truncated`.
     case truncate(to: Int64)
     /// Empty the log and start it at `offset`; then `.truncated`.
     case truncateFully(startAt: Int64)

@@ -44,7 +44,11 @@ struct SimulatedLog {
         }
     }
 
+    /// Kafka's `truncateTo`: even at or past the log end, epochs starting there go — a replica that led an epoch
+    /// without appending to it holds an entry at its log end that would otherwise survive and make it diverge again
+    /// on every fetch (the soak's seed 800 found this).
     mutating func truncate(to offset: Int64) {
+        epochs.truncate(fromEnd: min(offset, logEndOffset))
         guard offset < logEndOffset else { return }
         records.removeLast(Int(logEndOffset - offset))
         prefixHashes.removeLast(prefixHashes.count - records.count)
