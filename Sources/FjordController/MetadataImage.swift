@@ -38,6 +38,37 @@ public struct MetadataImage: Sendable, Equatable {
 
         /// Kafka's internal topics: hidden from "all topics" listings unless asked for, and protected.
         public var isInternal: Bool { TopicName.isInternal(name) }
+
+        /// Where partition `index` is in `partitions`, if there. Partitions are contiguous from 0, so it is at its
+        /// own index; a binary search covers a log that left gaps.
+        public func position(ofPartition index: Int32) -> Int? {
+            if index >= 0, index < partitions.count, partitions[Int(index)].index == index { return Int(index) }
+            let position = insertionPosition(ofPartition: index)
+            return position < partitions.count && partitions[position].index == index ? position : nil
+        }
+
+        /// Adds or replaces a partition, keeping `partitions` ordered by index: O(1) for the next index or an
+        /// existing one (how records arrive), O(log n) to find the place otherwise.
+        mutating func setPartition(_ partition: Partition) {
+            if let existing = position(ofPartition: partition.index) {
+                partitions[existing] = partition
+            } else if partitions.last.map({ $0.index < partition.index }) ?? true {
+                partitions.append(partition)
+            } else {
+                partitions.insert(partition, at: insertionPosition(ofPartition: partition.index))
+            }
+        }
+
+        /// The first position whose partition index is not below `index`.
+        private func insertionPosition(ofPartition index: Int32) -> Int {
+            var low = 0
+            var high = partitions.count
+            while low < high {
+                let middle = (low + high) / 2
+                if partitions[middle].index < index { low = middle + 1 } else { high = middle }
+            }
+            return low
+        }
     }
 
     /// One partition's replicas and leadership.
@@ -122,17 +153,12 @@ public struct MetadataImage: Sendable, Equatable {
                 index: partition.partitionID, leader: partition.leader, leaderEpoch: partition.leaderEpoch,
                 partitionEpoch: partition.partitionEpoch, replicas: partition.replicas, inSyncReplicas: partition.isr
             )
-            var topic = topicsByName[name]!
-            if let existing = topic.partitions.firstIndex(where: { $0.index == partition.partitionID }) {
-                topic.partitions[existing] = image
-            } else {
-                topic.partitions.append(image)
-                topic.partitions.sort { $0.index < $1.index }
-            }
-            topicsByName[name] = topic
+            // In place: a copy of the topic taken out of the dictionary would copy its partitions on every record,
+            // quadratic in a topic's partition count when a snapshot is replayed.
+            topicsByName[name]?.setPartition(image)
         case .partitionChange(let change):
             guard let name = topicNamesByID[change.topicID],
-                let index = topicsByName[name]?.partitions.firstIndex(where: { $0.index == change.partitionID })
+                let index = topicsByName[name]?.position(ofPartition: change.partitionID)
             else { break }
             var partition = topicsByName[name]!.partitions[index]
             if let isr = change.isr { partition.inSyncReplicas = isr }

@@ -120,3 +120,32 @@ import Testing
         #expect(image.lastAppliedOffset == 14)
     }
 }
+
+@Suite struct PartitionReplayOrderTests {
+    @Test func partitionRecordsInAnyOrderLeaveThePartitionsOrderedByIndex() throws {
+        // Flow:
+        // 1. Replay a topic, then partition records 0, 1, 4, 2 (a log with a gap) and partition 1 again.
+        // 2. The image lists 0, 1, 2, 4 in order, partition 1 as last written; position(ofPartition:) finds each
+        //    one and none for 3.
+        // 3. A PartitionChangeRecord for partition 4 (past the gap) changes that partition only.
+        let id = KafkaUUID(high: 9, low: 9)
+        var image = MetadataImage(clusterID: "c", controllerID: 1, brokers: [])
+        image.replay(.topic(TopicRecord(name: "t", topicID: id)))
+        for (index, leader) in [(0, 1), (1, 1), (4, 1), (2, 1), (1, 2)] as [(Int32, Int32)] {
+            image.replay(
+                .partition(
+                    PartitionRecord(
+                        partitionID: index, topicID: id, replicas: [1, 2], isr: [1, 2], leader: leader, leaderEpoch: 0))
+            )
+        }
+        let topic = try #require(image.topic(named: "t"))
+        #expect(topic.partitions.map(\.index) == [0, 1, 2, 4])
+        #expect(topic.partitions[1].leader == 2)
+        #expect([0, 1, 2, 3, 4].map { topic.position(ofPartition: $0) } == [0, 1, 2, nil, 3])
+        image.replay(.partitionChange(PartitionChangeRecord(partitionID: 4, topicID: id, isr: [2], leader: 2)))
+        let changed = try #require(image.topic(named: "t"))
+        #expect(changed.partitions[3].leader == 2 && changed.partitions[3].inSyncReplicas == [2])
+        #expect(changed.partitions[3].leaderEpoch == 1)
+        #expect(changed.partitions[2].leader == 1 && changed.partitions[2].leaderEpoch == 0)
+    }
+}
