@@ -32,6 +32,7 @@ from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from conftest import BrokerProcess, _track, fjord_bin, free_port
+from test_kraft_cluster import _ModuleRequest, partition_leaders
 from waiting import wait_for, wait_until
 
 ROLE = re.compile(r"role=(\w+)\(epoch (\d+)(?:, leader (\d+))?")
@@ -163,13 +164,6 @@ class RolesCluster:
                 process.stop()
 
 
-class _ModuleRequest:
-    """What `RolesCluster` needs of a pytest request (somewhere to list its processes for failure reports)."""
-
-    def __init__(self, request: pytest.FixtureRequest):
-        self.node = request.node
-
-
 @pytest.fixture(scope="module")
 def cluster(request, tmp_path_factory):
     c = RolesCluster(_ModuleRequest(request), tmp_path_factory.mktemp("kraft-roles"))
@@ -181,11 +175,6 @@ def cluster(request, tmp_path_factory):
 
 def fresh_admin(bootstrap: str) -> AdminClient:
     return AdminClient({"bootstrap.servers": bootstrap, "client.id": "fjord-kraft-roles"})
-
-
-def partition_leaders(bootstrap: str, topic: str) -> dict[int, tuple[int, KafkaError | None]]:
-    metadata = fresh_admin(bootstrap).list_topics(topic, timeout=10)
-    return {p.id: (p.leader, p.error) for p in metadata.topics[topic].partitions.values()}
 
 
 def recv_exactly(sock: socket.socket, n: int) -> bytes:
