@@ -25,7 +25,7 @@ import subprocess
 
 import pytest
 
-from conftest import BrokerProcess, _wait_for_metrics, fjord_bin, free_port
+from conftest import BrokerProcess, _wait_for_metrics, fjord_bin
 from datapath_clients import drop_admin_clients  # noqa: F401 - autouse fixture
 from test_kraft_quorum import STEP_S, Cluster
 from test_metrics import Scrape
@@ -36,16 +36,17 @@ class MetricsCluster(Cluster):
     """test_kraft_quorum's three nodes, each also serving /metrics on a port of its own."""
 
     def _spawn(self, i: int, append: bool = False) -> BrokerProcess:
-        if not hasattr(self, "metrics_ports"):
-            self.metrics_ports = [free_port() for _ in range(3)]
+        # Port 0: the node binds a port of the kernel's choosing and logs it (`metrics listening ... port=N`, read by
+        # `_wait_for_metrics`). A port picked free beforehand was once taken by another process before the node bound
+        # it (fresh-clone run under load: "Address already in use").
         log_path = self.tmp_path / f"node{i + 1}.log"
         argv = [fjord_bin(), "broker", "--config", str(self.configs[i]),
-                "--override", f"metrics.listener=127.0.0.1:{self.metrics_ports[i]}"]
+                "--override", "metrics.listener=127.0.0.1:0"]
         with open(log_path, "ab" if append else "wb") as log:
             proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                     cwd=self.tmp_path)
         return BrokerProcess(f"node{i + 1}", self.ports[i], proc, self.tmp_path / f"node{i + 1}", log_path, argv,
-                             metrics_port=self.metrics_ports[i])
+                             metrics_port=0)
 
 
 @pytest.fixture
