@@ -7,6 +7,11 @@ public enum RaftInput: Sendable {
     case tick(now: Int64)
     /// A message from a peer. Anything malformed, stale or unexpected is answered with Kafka's error code or ignored.
     case received(RaftMessage, from: NodeID)
+    /// The request with `correlationID` to `node` could not be sent, or its connection failed before an answer
+    /// (refused, reset). As Kafka's `RequestManager` treats a failed response: the request is over and `node` is left
+    /// alone for `retryBackoffMs`, so an observer asks another voter at once instead of waiting out the request
+    /// timeout on a node that is gone. A timeout is not reported this way: the core times requests out itself.
+    case requestFailed(to: NodeID, correlationID: Int32)
     /// The log is fsynced up to this end offset (exclusive). Followers fetch again only after this, and the leader
     /// counts only its persisted end towards the high watermark.
     case persisted(through: Int64)

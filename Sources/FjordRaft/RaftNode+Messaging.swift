@@ -41,6 +41,19 @@ extension RaftNode {
         }
     }
 
+    /// A request that failed without an answer: over, and its destination backs off as after an error answer.
+    /// A failure of an older request (already answered, timed out and resent, or forgotten by a role change) is
+    /// ignored.
+    mutating func onRequestFailed(to node: NodeID, correlationID: Int32, into outputs: inout [RaftOutput]) {
+        guard let kind = requests.complete(from: node, correlationID: correlationID) else { return }
+        switch kind {
+        case .fetch, .fetchSnapshot:
+            backOffFetching(from: node)
+        case .vote, .beginQuorumEpoch, .endQuorumEpoch:
+            requests.backOff(node, until: now + configuration.retryBackoffMs)
+        }
+    }
+
     /// Requests carry the cluster id; nil (older versions) is accepted, as Kafka does.
     func clusterMatches(_ clusterID: String?) -> Bool {
         clusterID == nil || clusterID == configuration.clusterID

@@ -63,6 +63,8 @@ public struct RaftNode: Sendable {
             onTick(into: &outputs)
         case .received(let message, let sender):
             onReceive(message, from: sender, into: &outputs)
+        case .requestFailed(let node, let correlationID):
+            onRequestFailed(to: node, correlationID: correlationID, into: &outputs)
         case .persisted(let offset):
             onPersisted(through: offset, into: &outputs)
         case .snapshotTaken(let snapshot):

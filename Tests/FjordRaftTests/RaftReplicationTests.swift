@@ -236,4 +236,35 @@ import Testing
         #expect(!cluster.roleNames(4).contains { [.voted, .prospective, .candidate, .leader].contains($0) })
         #expect(cluster.leader != nil)
     }
+
+    @Test(arguments: 0..<12 as Range<UInt64>)
+    func anObserverWhoseLeaderIsGoneFindsTheNewLeaderWithoutWaitingOutRequestTimeouts(seed: UInt64) throws {
+        // Flow:
+        // 1. Voters 1-3 and observer 4 (seeded differently per case); a leader is elected and the observer follows.
+        // 2. The leader's process dies: requests to it are refused at once (`.requestFailed`), as on loopback.
+        // 3. The voters elect a new leader. The observer, once its fetch timeout passed, asks voters at random; a
+        //    refused request ends at once, so it follows the new leader well within one request timeout of the
+        //    election (before the fix, a fetch to the dead node waited the whole 2 s request timeout, and a broker
+        //    with a short session was fenced meanwhile).
+        var cluster = RaftTestCluster(voters: [1, 2, 3], observers: [4], seed: seed)
+        let elected = cluster.runUntilLeader()
+        let old = try #require(elected)
+        cluster.run(for: 500)
+        #expect(cluster.nodes[4]!.role.leaderID == old)
+        cluster.refusing = [old]
+        var electedAt: Int64?
+        var followedAt: Int64?
+        while cluster.now < 20_000, followedAt == nil {
+            cluster.tick(by: 10)
+            cluster.deliverAll()
+            if electedAt == nil, let leader = cluster.leader, leader != old { electedAt = cluster.now }
+            if let leader = cluster.leader, leader != old, cluster.nodes[4]!.role.leaderID == leader {
+                followedAt = cluster.now
+            }
+        }
+        let election = try #require(electedAt, "no new leader")
+        let followed = try #require(followedAt, "the observer never followed the new leader")
+        let requestTimeout = RaftTestCluster.configuration(4, voters: [1, 2, 3]).requestTimeoutMs
+        #expect(followed - election < requestTimeout / 2, "observer followed \(followed - election) ms after the election")
+    }
 }

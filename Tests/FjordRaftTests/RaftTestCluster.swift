@@ -17,6 +17,9 @@ struct RaftTestCluster {
     var queue: [Envelope] = []
     /// Nodes cut off: messages from or to them vanish.
     var isolated: Set<NodeID> = []
+    /// Nodes whose process is gone while their host answers: a request to one fails at once (connection refused),
+    /// which the sender learns as `.requestFailed`. They are not stepped.
+    var refusing: Set<NodeID> = []
     var autoPersist = true
     /// Every output each node produced, in order.
     var history: [NodeID: [RaftOutput]] = [:]
@@ -40,14 +43,14 @@ struct RaftTestCluster {
     static func directory(_ id: NodeID) -> KafkaUUID { KafkaUUID(high: 0xD1, low: UInt64(id)) }
 
     init(
-        voters: [NodeID], observers: [NodeID] = [], persisted: [NodeID: RaftPersistentState] = [:],
+        voters: [NodeID], observers: [NodeID] = [], persisted: [NodeID: RaftPersistentState] = [:], seed: UInt64 = 0,
         configure: (NodeID, inout RaftConfiguration) -> Void = { _, _ in }
     ) {
         for id in voters + observers {
             let configuration = Self.configuration(id, voters: voters, configure: configure)
             configurations[id] = configuration
             nodes[id] = RaftNode(
-                configuration: configuration, persisted: persisted[id] ?? .empty, randomSeed: UInt64(id) * 7919,
+                configuration: configuration, persisted: persisted[id] ?? .empty, randomSeed: UInt64(id) * 7919 + seed,
                 now: 0)
         }
     }
@@ -73,7 +76,21 @@ struct RaftTestCluster {
     /// Moves time forward and ticks every node (in id order).
     mutating func tick(by milliseconds: Int64) {
         now += milliseconds
-        for id in nodes.keys.sorted() { step(id, .tick(now: now)) }
+        for id in nodes.keys.sorted() where !refusing.contains(id) { step(id, .tick(now: now)) }
+    }
+
+    /// Delivers one envelope: dropped if an end is isolated, refused back to its sender if it is a request to a
+    /// refusing node.
+    private mutating func deliver(_ envelope: Envelope) {
+        guard !isolated.contains(envelope.from), !isolated.contains(envelope.to), nodes[envelope.to] != nil else {
+            return
+        }
+        if refusing.contains(envelope.to) {
+            guard envelope.message.isRequest, !refusing.contains(envelope.from) else { return }
+            step(envelope.from, .requestFailed(to: envelope.to, correlationID: envelope.message.correlationID))
+            return
+        }
+        step(envelope.to, .received(envelope.message, from: envelope.from))
     }
 
     /// Delivers queued messages (and what they cause) until the queue is empty.
@@ -82,9 +99,7 @@ struct RaftTestCluster {
         while !queue.isEmpty, delivered < limit {
             let envelope = queue.removeFirst()
             delivered += 1
-            guard !isolated.contains(envelope.from), !isolated.contains(envelope.to), nodes[envelope.to] != nil
-            else { continue }
-            step(envelope.to, .received(envelope.message, from: envelope.from))
+            deliver(envelope)
         }
     }
 
@@ -111,7 +126,7 @@ struct RaftTestCluster {
     }
 
     var leader: NodeID? {
-        nodes.filter { !isolated.contains($0.key) && $0.value.role.name == .leader }.map(\.key).sorted().last
+        nodes.filter { !isolated.contains($0.key) && !refusing.contains($0.key) && $0.value.role.name == .leader }.map(\.key).sorted().last
     }
 
     /// The messages queued from `from` (all of them when nil) matching `filter`.
@@ -147,11 +162,7 @@ extension RaftTestCluster {
     @discardableResult
     mutating func deliverNext() -> Bool {
         guard !queue.isEmpty else { return false }
-        let envelope = queue.removeFirst()
-        guard !isolated.contains(envelope.from), !isolated.contains(envelope.to), nodes[envelope.to] != nil else {
-            return true
-        }
-        step(envelope.to, .received(envelope.message, from: envelope.from))
+        deliver(queue.removeFirst())
         return true
     }
 

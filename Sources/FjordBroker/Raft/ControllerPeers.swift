@@ -52,8 +52,13 @@ final class ControllerPeers: Sendable {
     }
 
     /// Sends a request of the core to `node`; its answer is handed to `deliver`. A request that cannot be sent or
-    /// is not answered is dropped (logged at debug): the core resends after its request timeout.
-    func send(_ message: RaftMessage, to node: NodeID, deliver: @escaping @Sendable (RaftMessage, NodeID) -> Void) {
+    /// whose connection fails (refused, reset, or no answer within the connection's timeout) is handed to `failed`
+    /// with the core's correlation id, so the core backs off and may ask another node instead of waiting out its
+    /// request timeout; an unreadable answer is dropped (the core times it out).
+    func send(
+        _ message: RaftMessage, to node: NodeID, deliver: @escaping @Sendable (RaftMessage, NodeID) -> Void,
+        failed: @escaping @Sendable (NodeID, Int32) -> Void
+    ) {
         let outbound: RaftWire.OutboundRequest?
         do {
             outbound = try RaftWire.encodeRequest(message)
@@ -63,6 +68,7 @@ final class ControllerPeers: Sendable {
         }
         guard let outbound, let connection = connection(to: node, for: .raft) else {
             logger.debug("no route for a Raft message", metadata: ["to": "\(node)"])
+            failed(node, message.correlationID)
             return
         }
         var timeout = requestTimeout
@@ -87,6 +93,7 @@ final class ControllerPeers: Sendable {
                 }
             case .failure(let error):
                 logger.debug("Raft request failed", metadata: ["to": "\(node)", "error": "\(error)"])
+                failed(node, coreID)
             }
         }
     }

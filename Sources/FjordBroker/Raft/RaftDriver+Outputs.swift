@@ -72,9 +72,12 @@ extension RaftDriver {
             entry.reply.succeed(message.withCorrelationID(entry.originalCorrelationID))
             return
         }
-        peers.send(message, to: destination) { [weak self] response, sender in
-            self?.enqueue(.response(response, from: sender))
-        }
+        peers.send(
+            message, to: destination,
+            deliver: { [weak self] response, sender in self?.enqueue(.response(response, from: sender)) },
+            failed: { [weak self] node, correlationID in
+                self?.enqueue(.requestFailed(to: node, correlationID: correlationID))
+            })
     }
 
     /// Applies committed batches to the state machine, answers the proposals they complete, and counts what a

@@ -115,7 +115,7 @@ final class RaftDriver: Service, Sendable {
     /// Answers an event that arrives after the driver stopped.
     private static func refuse(_ event: RaftEvent) {
         switch event {
-        case .response: break
+        case .response, .requestFailed: break
         case .request(_, _, let reply): reply.succeed(nil)
         case .propose(_, let reply): reply.fail(RaftDriverError(.stopped, "the metadata quorum stopped"))
         case .describe(let reply): reply.fail(RaftDriverError(.stopped, "the metadata quorum stopped"))
@@ -267,6 +267,8 @@ final class RaftDriver: Service, Sendable {
         switch event {
         case .response(let message, let sender):
             try feed(.received(message, from: sender), into: &state)
+        case .requestFailed(let node, let correlationID):
+            try feed(.requestFailed(to: node, correlationID: correlationID), into: &state)
         case .request(let message, let sender, let reply):
             let admitted = state.admitInbound(
                 message, reply: reply, deadline: now + configuration.inboundAnswerTimeoutMs)
