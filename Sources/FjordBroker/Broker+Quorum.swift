@@ -114,8 +114,8 @@ extension Broker {
         return true
     }
 
-    /// What the controller listener serves: the Raft RPCs, DescribeQuorum, broker registration and heartbeats, and
-    /// the admin requests other nodes forward to the active controller. ApiVersions on this listener lists exactly
+    /// What the controller listener serves: the Raft RPCs, DescribeQuorum, broker registration and heartbeats,
+    /// partition leaders' AlterPartition, and the admin requests other nodes forward to the active controller. ApiVersions on this listener lists exactly
     /// these.
     static func makeControllerRegistry(
         services: BrokerServices, driver: RaftDriver, sessions: BrokerSessions, endpoints: [NodeID: HostAndPort],
@@ -136,6 +136,7 @@ extension Broker {
         registry.register(AlterConfigsHandler(services: services))
         registry.register(IncrementalAlterConfigsHandler(services: services))
         registry.register(AllocateProducerIDsHandler(services: services))
+        registry.register(AlterPartitionHandler(services: services))
         registry.register(ControllerRegistrationHandler(services: services))
         registry.register(UpdateFeaturesHandler(services: services))
         registry.register(
