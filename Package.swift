@@ -53,7 +53,7 @@ let package = Package(
         .target(
             name: "FjordStorage",
             dependencies: [
-                "KafkaProtocol", "KafkaRecords",
+                "KafkaProtocol", "KafkaRecords", "FjordReplication",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -217,7 +217,7 @@ let package = Package(
         .testTarget(
             name: "FjordStorageTests",
             dependencies: [
-                "FjordStorage", "KafkaRecords", "KafkaProtocol", "FjordTestSupport",
+                "FjordStorage", "FjordReplication", "KafkaRecords", "KafkaProtocol", "FjordTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

@@ -1,66 +1,80 @@
+import FjordReplication
+
 /// Which leader epoch started at which offset: the partition's `leader-epoch-checkpoint` (Kafka's format, see
-/// `CheckpointFile`). A follower asks "where did epoch N end?" (OffsetForLeaderEpoch) to learn how much of its
-/// log a new leader never had.
+/// `CheckpointFile`). The rules are FjordReplication's `LeaderEpochHistory` (Kafka's `LeaderEpochFileCache`); this
+/// type is its file: every change that alters the entries is written (atomically) before it returns, so what a
+/// leader answered about its epochs survives a crash.
 struct LeaderEpochCache {
-    private(set) var entries: [(epoch: Int32, startOffset: Int64)] = []
+    private(set) var history: LeaderEpochHistory
     let path: String
 
     init(path: String) throws(LogError) {
         self.path = path
+        var entries = [LeaderEpochHistory.Entry]()
         if let text = try CheckpointFile.read(path), let lines = CheckpointFile.entries(text, fields: 2) {
             for line in lines {
-                if let epoch = Int32(line[0]), let start = Int64(line[1]) { entries.append((epoch, start)) }
+                guard let epoch = Int32(line[0]), let start = Int64(line[1]), epoch >= 0, start >= 0 else { continue }
+                entries.append(LeaderEpochHistory.Entry(epoch: epoch, startOffset: start))
             }
         }
+        history = LeaderEpochHistory(entries: entries)
     }
 
-    var latestEpoch: Int32? { entries.last?.epoch }
+    var entries: [LeaderEpochHistory.Entry] { history.entries }
+    var latestEpoch: Int32? { history.latestEpoch }
 
-    /// Records that `epoch` begins at `startOffset`, if it is newer than the latest known epoch.
+    /// A batch of epoch `epoch` was appended at `startOffset`: recorded only when the epoch is newer than every
+    /// known one (Kafka's append path; -1, a batch written without an epoch, records nothing).
+    mutating func noteAppended(epoch: Int32, startOffset: Int64) throws(LogError) {
+        guard epoch >= 0, epoch > (history.latestEpoch ?? -1) else { return }
+        try change { $0.assign(epoch: epoch, startOffset: startOffset) }
+    }
+
+    /// `epoch` starts at `startOffset` (a new leader at its log end): Kafka's `assign`, which first removes every
+    /// entry of an epoch ≥ `epoch` or starting at or after `startOffset`.
     mutating func assign(epoch: Int32, startOffset: Int64) throws(LogError) {
-        guard epoch >= 0, epoch > (latestEpoch ?? -1) else { return }
-        entries.append((epoch, startOffset))
-        try persist()
+        guard epoch >= 0, startOffset >= 0 else { return }
+        try change { $0.assign(epoch: epoch, startOffset: startOffset) }
     }
 
-    /// The largest epoch ≤ `epoch` and the offset where it ended (the next epoch's start, or `logEndOffset`).
-    /// (-1, -1) if the log knows no epoch that old (Kafka's UNDEFINED_EPOCH / UNDEFINED_EPOCH_OFFSET).
-    func endOffset(forEpoch epoch: Int32, logEndOffset: Int64) -> (epoch: Int32, endOffset: Int64) {
-        guard let index = entries.lastIndex(where: { $0.epoch <= epoch }) else { return (-1, -1) }
-        let end = index + 1 < entries.count ? entries[index + 1].startOffset : logEndOffset
-        return (entries[index].epoch, end)
+    /// Kafka's `endOffsetFor` (`LeaderEpochHistory.endOffset`).
+    func endOffset(forEpoch epoch: Int32, logEndOffset: Int64) -> EpochEndOffset {
+        history.endOffset(for: epoch, logEndOffset: logEndOffset)
     }
 
-    /// The epoch of the batch that holds `offset`.
+    /// The epoch of the batch that holds `offset`, -1 before the first known epoch.
     func epoch(atOffset offset: Int64) -> Int32 {
-        entries.last { $0.startOffset <= offset }?.epoch ?? -1
+        history.epoch(at: offset) ?? -1
     }
 
-    /// Forgets epochs that start at or after `offset` (the log was truncated there).
+    /// Forgets epochs that start at or after `offset` (the log was truncated to end there).
     mutating func truncate(fromEnd offset: Int64) throws(LogError) {
-        let before = entries.count
-        entries.removeAll { $0.startOffset >= offset }
-        if entries.count != before { try persist() }
+        try change { $0.truncate(fromEnd: offset) }
     }
 
     /// The log now starts at `offset`: epochs wholly before it go, the one spanning it starts there.
     mutating func truncate(fromStart offset: Int64) throws(LogError) {
-        guard let keep = entries.lastIndex(where: { $0.startOffset <= offset }) else { return }
-        if keep == 0, entries[0].startOffset == offset { return }
-        var remaining = Array(entries[keep...])
-        remaining[0].startOffset = offset
-        entries = remaining
-        try persist()
+        try change { $0.truncate(fromStart: offset) }
     }
 
     mutating func clear() throws(LogError) {
-        entries.removeAll()
-        try persist()
+        try Self.persist(LeaderEpochHistory(), to: path)
+        history = LeaderEpochHistory()
     }
 
-    private func persist() throws(LogError) {
+    /// Applies `body` to the history; if the entries changed, the file is written first and the change kept only
+    /// once it is (a failed write leaves both as they were).
+    private mutating func change(_ body: (inout LeaderEpochHistory) -> Void) throws(LogError) {
+        var next = history
+        body(&next)
+        guard next != history else { return }
+        try Self.persist(next, to: path)
+        history = next
+    }
+
+    private static func persist(_ history: LeaderEpochHistory, to path: String) throws(LogError) {
         try CheckpointFile.writeAtomically(
-            CheckpointFile.render(entries.map { "\($0.epoch) \($0.startOffset)" }), to: path
+            CheckpointFile.render(history.entries.map { "\($0.epoch) \($0.startOffset)" }), to: path
         )
     }
 }

@@ -61,7 +61,7 @@ extension PartitionLog {
             }
             guard !headers.isEmpty else { throw LogError(.corrupt, "\(topicPartition): append of no batches") }
             try appendLocked(output, headers: headers, patchingPrefixes: true, now: now, &state)
-            try state.epochs.assign(epoch: leaderEpoch, startOffset: firstOffset)
+            try state.epochs.noteAppended(epoch: leaderEpoch, startOffset: firstOffset)
             return AppendResult(
                 firstOffset: firstOffset, lastOffset: nextOffset - 1,
                 logAppendTime: timestampType == .logAppendTime ? now : -1, logStartOffset: logStartOffsetStorage,
@@ -96,7 +96,7 @@ extension PartitionLog {
                         .invalidOffset,
                         "\(topicPartition): batch at \(header.baseOffset) is before the log end \(expected)")
                 }
-                try state.epochs.assign(epoch: header.partitionLeaderEpoch, startOffset: header.baseOffset)
+                try state.epochs.noteAppended(epoch: header.partitionLeaderEpoch, startOffset: header.baseOffset)
                 headers.append(header)
                 messages += Int64(batch.recordCount)
                 expected = header.nextOffset

@@ -1,3 +1,4 @@
+import FjordReplication
 import KafkaProtocol
 import KafkaRecords
 import NIOCore
@@ -59,10 +60,26 @@ extension PartitionLog {
         writer.withLockedValue { $0.epochs.epoch(atOffset: offset) }
     }
 
-    /// Where epoch `epoch` ended in this log (OffsetForLeaderEpoch): the largest epoch ≤ `epoch` and the start of
-    /// the next one, or the log end for the latest epoch.
-    public func endOffset(forEpoch epoch: Int32) -> (epoch: Int32, endOffset: Int64) {
+    /// Where epoch `epoch` ended in this log (OffsetForLeaderEpoch), by Kafka's `endOffsetFor`: the largest epoch
+    /// ≤ `epoch` and the start of the next one, or the log end for the latest epoch; an epoch older than every
+    /// known one ends where the first known starts; a newer one, or -1, is undefined (-1, -1).
+    public func endOffset(forEpoch epoch: Int32) -> EpochEndOffset {
         writer.withLockedValue { $0.epochs.endOffset(forEpoch: epoch, logEndOffset: activeSegment.nextOffset) }
+    }
+
+    /// The leader epochs of this log as the checkpoint holds them (a replica's truncation decisions read them).
+    public var leaderEpochHistory: LeaderEpochHistory {
+        writer.withLockedValue { $0.epochs.history }
+    }
+
+    /// A new leader's epoch starts at `startOffset` (its log end when it takes over), before anything of that epoch
+    /// is appended — so a follower asking where an older epoch ended gets the right answer at once. Kafka's
+    /// `assign`: entries of an epoch ≥ `epoch` or starting at or after `startOffset` are removed first. Written to
+    /// `leader-epoch-checkpoint` before it returns (blocking: not on an event loop).
+    public func assignLeaderEpoch(_ epoch: Int32, startOffset: Int64) throws(LogError) {
+        try locked { (state) throws(LogError) in
+            try state.epochs.assign(epoch: epoch, startOffset: startOffset)
+        }
     }
 
     private func decode(_ segment: LogSegment, _ header: BatchHeader) throws(LogError) -> [Record] {

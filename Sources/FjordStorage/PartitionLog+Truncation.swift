@@ -1,12 +1,18 @@
 extension PartitionLog {
     /// Removes every record at or after `offset` (a follower dropping what a new leader never had). A batch that
-    /// holds `offset` goes whole, as in Kafka; the log end becomes that batch's base offset.
+    /// holds `offset` goes whole, as in Kafka; the log end becomes that batch's base offset. The leader epochs that
+    /// start at or after the new log end go too — also when `offset` is at or past the log end and no record goes.
     public func truncate(to offset: Int64) throws(LogError) {
         let now = clock.nowMilliseconds()
         try locked { (state) throws(LogError) in
             try truncationLock.withWriteLock { () throws(LogError) in
                 var segments = self.segments
-                guard offset < segments.last!.nextOffset else { return }
+                guard offset < segments.last!.nextOffset else {
+                    // Nothing to remove, but an epoch may start at the log end (this replica led an epoch without
+                    // appending): it goes, as in Kafka's truncateTo, or the replica would diverge on every fetch.
+                    try state.epochs.truncate(fromEnd: segments.last!.nextOffset)
+                    return
+                }
                 if offset <= segments.first!.baseOffset && offset <= logStartOffsetStorage {
                     try truncateFullyLocked(startingAt: offset, now: now, &state)
                     return

@@ -1,3 +1,4 @@
+import FjordReplication
 import FjordTestSupport
 import Foundation
 import KafkaProtocol
@@ -80,10 +81,14 @@ import Testing
         try epochs.assign(epoch: 3, startOffset: 50)
         #expect(
             try String(contentsOfFile: directory + "/leader-epoch-checkpoint", encoding: .utf8) == "0\n2\n1 0\n3 50\n")
-        #expect(epochs.endOffset(forEpoch: 2, logEndOffset: 80) == (1, 50))
+        #expect(epochs.endOffset(forEpoch: 2, logEndOffset: 80) == EpochEndOffset(epoch: 1, endOffset: 50))
         try epochs.truncate(fromStart: 60)
         #expect(try String(contentsOfFile: directory + "/leader-epoch-checkpoint", encoding: .utf8) == "0\n1\n3 60\n")
         #expect(try LeaderEpochCache(path: directory + "/leader-epoch-checkpoint").entries.map(\.epoch) == [3])
+        // A line that is not "epoch offset" with both non-negative is skipped, the others kept.
+        try "0\n3\n1 0\n-1 5\n4 90\n".write(
+            toFile: directory + "/leader-epoch-checkpoint", atomically: false, encoding: .utf8)
+        #expect(try LeaderEpochCache(path: directory + "/leader-epoch-checkpoint").entries.map(\.epoch) == [1, 4])
     }
 
     @Test func partitionMetadataHoldsTheTopicID() throws {

@@ -1,3 +1,4 @@
+import FjordReplication
 import FjordTestSupport
 import Foundation
 import KafkaProtocol
@@ -73,8 +74,8 @@ enum StorageFixtures {
         // A budget smaller than the first batch still returns it whole (Kafka's rule), but no second batch.
         let small = try log.read(from: 0, maximumBytes: 1, upperBound: 5)
         #expect(try StorageFixtures.records(try log.bytes(of: try #require(small.slice))).count == 3)
-        #expect(log.endOffset(forEpoch: 0) == (0, 3))
-        #expect(log.endOffset(forEpoch: 1) == (1, 5))
+        #expect(log.endOffset(forEpoch: 0) == EpochEndOffset(epoch: 0, endOffset: 3))
+        #expect(log.endOffset(forEpoch: 1) == EpochEndOffset(epoch: 1, endOffset: 5))
     }
 
     @Test func reopensAfterCleanCloseAndRecoversAfterCrash() throws {
