@@ -110,7 +110,7 @@ let package = Package(
             name: "FjordBroker",
             dependencies: [
                 "KafkaProtocol", "KafkaRecords", "FjordStorage", "FjordController", "FjordGroups", "FjordTransactions",
-                "FjordRaft",
+                "FjordRaft", "FjordReplication",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

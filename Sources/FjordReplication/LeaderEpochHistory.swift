@@ -51,6 +51,30 @@ public struct LeaderEpochHistory: Sendable, Hashable, CustomStringConvertible {
         return EpochEndOffset(epoch: entries[higher - 1].epoch, endOffset: entries[higher].startOffset)
     }
 
+    /// What a fetch's last fetched epoch (KIP-320) says about its position in this log: Kafka's check in
+    /// `Partition.readRecords`, for followers and consumers alike.
+    public enum FetchCheck: Sendable, Hashable {
+        /// The fetcher's log is a prefix of this one: read from the fetch offset.
+        case valid
+        /// The epoch cannot be placed here (unknown, or newer than every known one), or the offset is before the
+        /// log start: OFFSET_OUT_OF_RANGE.
+        case outOfRange
+        /// The fetcher's last epoch ended earlier here (or is not known here): it must truncate to this end (the
+        /// response's DivergingEpoch) before reading on. No records.
+        case diverging(EpochEndOffset)
+    }
+
+    /// Checks a fetch at `fetchOffset` whose fetcher last saw `lastFetchedEpoch`, against this log (its start and
+    /// end given).
+    public func check(
+        lastFetchedEpoch: LeaderEpoch, fetchOffset: Int64, logStartOffset: Int64, logEndOffset: Int64
+    ) -> FetchCheck {
+        let end = endOffset(for: lastFetchedEpoch, logEndOffset: logEndOffset)
+        if end.isUndefined || fetchOffset < logStartOffset { return .outOfRange }
+        if end.epoch < lastFetchedEpoch || end.endOffset < fetchOffset { return .diverging(end) }
+        return .valid
+    }
+
     /// The epoch of the batch holding `offset` (nil before the first entry).
     public func epoch(at offset: Int64) -> LeaderEpoch? {
         entries.last { $0.startOffset <= offset }?.epoch

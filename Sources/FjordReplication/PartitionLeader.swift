@@ -183,11 +183,13 @@ public struct PartitionLeader: Sendable {
         let positions = LeaderPositions(
             highWatermark: highWatermark, logStartOffset: logStartOffset, logEndOffset: logEndOffset)
         if let lastFetchedEpoch = fetch.lastFetchedEpoch {
-            let end = epochs.endOffset(for: lastFetchedEpoch, logEndOffset: logEndOffset)
-            if end.isUndefined { return .error(.offsetOutOfRange) }
-            if fetch.fetchOffset < logStartOffset { return .error(.offsetOutOfRange) }
-            if end.epoch < lastFetchedEpoch || end.endOffset < fetch.fetchOffset {
-                return .divergingEpoch(end, positions)
+            switch epochs.check(
+                lastFetchedEpoch: lastFetchedEpoch, fetchOffset: fetch.fetchOffset, logStartOffset: logStartOffset,
+                logEndOffset: logEndOffset)
+            {
+            case .valid: break
+            case .outOfRange: return .error(.offsetOutOfRange)
+            case .diverging(let end): return .divergingEpoch(end, positions)
             }
         }
         guard fetch.fetchOffset >= logStartOffset, fetch.fetchOffset <= logEndOffset else {

@@ -1,12 +1,18 @@
 import FjordReplication
+import NIOConcurrencyHelpers
 
 /// Which leader epoch started at which offset: the partition's `leader-epoch-checkpoint` (Kafka's format, see
 /// `CheckpointFile`). The rules are FjordReplication's `LeaderEpochHistory` (Kafka's `LeaderEpochFileCache`); this
 /// type is its file: every change that alters the entries is written (atomically) before it returns, so what a
 /// leader answered about its epochs survives a crash.
+///
+/// Changed only under the log's writer lock (it lives in `PartitionLog.WriterState`); each change is also published
+/// to `published`, a leaf lock held for no I/O, which readers on an event loop (Fetch's divergence check,
+/// OffsetForLeaderEpoch, ListOffsets) read instead of waiting for the writer lock behind an append.
 struct LeaderEpochCache {
     private(set) var history: LeaderEpochHistory
     let path: String
+    let published: NIOLockedValueBox<LeaderEpochHistory>
 
     init(path: String) throws(LogError) {
         self.path = path
@@ -18,6 +24,7 @@ struct LeaderEpochCache {
             }
         }
         history = LeaderEpochHistory(entries: entries)
+        published = NIOLockedValueBox(history)
     }
 
     var entries: [LeaderEpochHistory.Entry] { history.entries }
@@ -60,6 +67,7 @@ struct LeaderEpochCache {
     mutating func clear() throws(LogError) {
         try Self.persist(LeaderEpochHistory(), to: path)
         history = LeaderEpochHistory()
+        published.withLockedValue { $0 = LeaderEpochHistory() }
     }
 
     /// Applies `body` to the history; if the entries changed, the file is written first and the change kept only
@@ -70,6 +78,7 @@ struct LeaderEpochCache {
         guard next != history else { return }
         try Self.persist(next, to: path)
         history = next
+        published.withLockedValue { $0 = next }
     }
 
     private static func persist(_ history: LeaderEpochHistory, to path: String) throws(LogError) {

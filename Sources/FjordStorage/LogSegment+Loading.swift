@@ -1,3 +1,4 @@
+import FjordReplication
 import KafkaRecords
 import NIOCore
 
@@ -89,7 +90,8 @@ extension LogSegment {
         } else {
             // Not trusted: rebuild from the batches (a sealed segment is below the recovery point, so nothing is cut).
             let knownNext = state.nextOffset
-            _ = try scan(&state, cutTail: false)
+            var below: [LeaderEpochHistory.Entry] = []  // below the recovery point: the checkpoint has its epochs
+            _ = try scan(&state, cutTail: false, epochStarts: &below)
             state.nextOffset = knownNext
             try state.offsetIndex.writeAll()
             try state.timeIndex.writeAll()
@@ -143,10 +145,10 @@ extension LogSegment {
     /// Re-reads every batch: checks length, magic, CRC-32C and increasing offsets, cuts the log at the first bad
     /// batch, and rebuilds both indexes. Returns how many bytes were cut.
     @discardableResult
-    func recover() throws(LogError) -> Int64 {
+    func recover(epochStarts: inout [LeaderEpochHistory.Entry]) throws(LogError) -> Int64 {
         try state.withLockedValueTyped { (state) throws(LogError) -> Int64 in
             state.size = try log.size()
-            let cut = try scan(&state, cutTail: true)
+            let cut = try scan(&state, cutTail: true, epochStarts: &epochStarts)
             state.isLoaded = true
             // Aborts whose markers were cut with the tail are no longer in the log.
             try state.transactionIndex.truncate(fromOffset: state.nextOffset)
@@ -156,7 +158,12 @@ extension LogSegment {
 
     /// Reads every batch from the start, rebuilding the in-memory indexes (and the index files as it goes).
     /// With `cutTail`, truncates the log after the last valid batch.
-    private func scan(_ state: inout LogSegmentState, cutTail: Bool) throws(LogError) -> Int64 {
+    /// Each batch of an epoch newer than the last in `epochStarts` is noted there (the epoch starts at its base
+    /// offset): what the leader-epoch checkpoint may have missed when the process died between an append and the
+    /// checkpoint's write.
+    private func scan(
+        _ state: inout LogSegmentState, cutTail: Bool, epochStarts: inout [LeaderEpochHistory.Entry]
+    ) throws(LogError) -> Int64 {
         try state.offsetIndex.reset()
         try state.timeIndex.reset()
         state.nextOffset = baseOffset
@@ -179,6 +186,9 @@ extension LogSegment {
             if state.rollingBasedTimestamp == nil { state.rollingBasedTimestamp = header.maxTimestamp }
             try state.index(header, indexIntervalBytes: indexIntervalBytes)
             validEnd = header.endPosition
+            if header.partitionLeaderEpoch >= 0, header.partitionLeaderEpoch > (epochStarts.last?.epoch ?? -1) {
+                epochStarts.append(.init(epoch: header.partitionLeaderEpoch, startOffset: header.baseOffset))
+            }
         }
         let cut = size - validEnd
         if cut > 0, cutTail {

@@ -57,19 +57,22 @@ extension PartitionLog {
 
     /// The leader epoch of the batch holding `offset` (for ListOffsets answers), -1 if unknown.
     public func epoch(atOffset offset: Int64) -> Int32 {
-        writer.withLockedValue { $0.epochs.epoch(atOffset: offset) }
+        epochHistory.withLockedValue { $0.epoch(at: offset) } ?? -1
     }
 
     /// Where epoch `epoch` ended in this log (OffsetForLeaderEpoch), by Kafka's `endOffsetFor`: the largest epoch
     /// ≤ `epoch` and the start of the next one, or the log end for the latest epoch; an epoch older than every
     /// known one ends where the first known starts; a newer one, or -1, is undefined (-1, -1).
     public func endOffset(forEpoch epoch: Int32) -> EpochEndOffset {
-        writer.withLockedValue { $0.epochs.endOffset(forEpoch: epoch, logEndOffset: activeSegment.nextOffset) }
+        // The log end first: an append between the two reads can only add an epoch after it, which `endOffset`
+        // then treats as the next epoch's start (never past this end).
+        let end = logEndOffset
+        return epochHistory.withLockedValue { $0.endOffset(for: epoch, logEndOffset: end) }
     }
 
     /// The leader epochs of this log as the checkpoint holds them (a replica's truncation decisions read them).
     public var leaderEpochHistory: LeaderEpochHistory {
-        writer.withLockedValue { $0.epochs.history }
+        epochHistory.withLockedValue { $0 }
     }
 
     /// A new leader's epoch starts at `startOffset` (its log end when it takes over), before anything of that epoch

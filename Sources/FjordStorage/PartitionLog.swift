@@ -1,3 +1,4 @@
+import FjordReplication
 import Glibc
 import KafkaProtocol
 import KafkaRecords
@@ -57,6 +58,9 @@ public final class PartitionLog: Sendable {
     let writer: NIOLockedValueBox<WriterState>
     /// The segment list and log start offset.
     let published: NIOLockedValueBox<Published>
+    /// The leader epochs as last written to `leader-epoch-checkpoint` (`LeaderEpochCache.published`): read without
+    /// the writer lock.
+    let epochHistory: NIOLockedValueBox<LeaderEpochHistory>
     /// Shared by reads, exclusive for truncation (bytes rewritten in place).
     let truncationLock = ReadWriteLock()
 
@@ -94,7 +98,7 @@ public final class PartitionLog: Sendable {
     public var segmentCount: Int { published.withLockedValue { $0.segments.count } }
     public var baseOffsets: [Int64] { segments.map(\.baseOffset) }
     /// The newest leader epoch written to the log, -1 if none.
-    public var latestEpoch: Int32 { writer.withLockedValue { $0.epochs.latestEpoch ?? -1 } }
+    public var latestEpoch: Int32 { epochHistory.withLockedValue { $0.latestEpoch ?? -1 } }
     /// How many segments have their indexes in memory (sealed segments load on first use).
     public var loadedSegmentCount: Int { segments.filter(\.isIndexLoaded).count }
 
@@ -137,6 +141,10 @@ public final class PartitionLog: Sendable {
                 segments: segments, logStartOffset: min(max(logStartOffset, segments.first!.baseOffset), end)
             ))
         try epochs.truncate(fromEnd: end)
+        for start in report.recoveredEpochStarts where start.startOffset < end {
+            try epochs.noteAppended(epoch: start.epoch, startOffset: start.startOffset)
+        }
+        epochHistory = epochs.published
         writer = NIOLockedValueBox(
             WriterState(
                 configuration: configuration, epochs: epochs,
@@ -193,6 +201,9 @@ public struct RecoveryReport: Sendable, Equatable {
     /// Sealed segments opened lazily (nothing read).
     public var lazySegments = 0
     public var logEndOffset: Int64 = 0
+    /// Where each newer leader epoch starts in the batches recovery re-read, in offset order: added to the
+    /// leader-epoch checkpoint when it lacks them (Kafka's recovery assigns them the same way).
+    var recoveredEpochStarts: [LeaderEpochHistory.Entry] = []
 
     var metadata: Logger.Metadata {
         [

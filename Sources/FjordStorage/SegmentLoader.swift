@@ -48,7 +48,7 @@ struct SegmentLoader {
                 segment = try LogSegment.open(
                     directory: directory, baseOffset: base, configuration: configuration, createdAtMs: now, cache: cache
                 )
-                let removed = try segment.recover()
+                let removed = try segment.recover(epochStarts: &report.recoveredEpochStarts)
                 report.recoveredSegments += 1
                 report.bytesTruncated += removed
                 cut = removed > 0
@@ -62,7 +62,7 @@ struct SegmentLoader {
                 } catch {
                     // An index or tail that does not agree with the log is never trusted: rebuild from the log.
                     report.recoveredSegments += 1
-                    report.bytesTruncated += try segment.recover()
+                    report.bytesTruncated += try segment.recover(epochStarts: &report.recoveredEpochStarts)
                 }
             } else {
                 segment = LogSegment.lazy(

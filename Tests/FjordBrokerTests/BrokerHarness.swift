@@ -358,6 +358,8 @@ extension BrokerHarness {
         var offset: Int64 = 0
         var maxBytes: Int32 = 1 << 20
         var leaderEpoch: Int32 = -1
+        /// The epoch of the last batch the consumer read (v12+), -1: not sent.
+        var lastFetchedEpoch: Int32 = -1
     }
 
     /// A consumer's fetch request (consecutive targets of one topic share a topic entry).
@@ -370,7 +372,7 @@ extension BrokerHarness {
         for target in targets {
             let partition = FetchRequest.FetchPartition(
                 partition: target.partition, currentLeaderEpoch: target.leaderEpoch, fetchOffset: target.offset,
-                partitionMaxBytes: target.maxBytes
+                lastFetchedEpoch: target.lastFetchedEpoch, partitionMaxBytes: target.maxBytes
             )
             if let last = topics.last, last.topic == target.topic, last.topicID == target.topicID {
                 topics[topics.count - 1].partitions.append(partition)

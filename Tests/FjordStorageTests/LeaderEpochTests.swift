@@ -11,10 +11,10 @@ import Testing
 /// The partition's leader epochs on disk (`leader-epoch-checkpoint`) as replication needs them: Kafka's
 /// `LeaderEpochFileCache` rules through `PartitionLog`, across appends, truncations and reopening.
 @Suite struct LeaderEpochTests {
-    private func open(_ directory: String) throws -> PartitionLog {
+    private func open(_ directory: String, clean: Bool = true) throws -> PartitionLog {
         try PartitionLog(
             directory: directory, topicPartition: TopicPartition("t", 0), topicID: KafkaUUIDFixture.id,
-            configuration: LogConfiguration(), clock: ManualClock(), cleanShutdown: true)
+            configuration: LogConfiguration(), clock: ManualClock(), cleanShutdown: clean, recoveryPoint: 0)
     }
 
     /// A batch as a leader wrote it: `count` records from `baseOffset` in `epoch`.
@@ -115,6 +115,26 @@ import Testing
 
         try log.assignLeaderEpoch(4, startOffset: 4)
         #expect(entries(log) == ["0@0", "3@3", "4@4"])
+        try log.close()
+    }
+
+    @Test func recoveryAddsTheEpochsTheCheckpointMissed() throws {
+        // A process killed between an append of a new epoch and the checkpoint's write: the batch of epoch 2 is in
+        // the log, the checkpoint knows only epoch 0. Recovery (an unclean open) re-reads the batches past the
+        // recovery point and adds 2@3, so a consumer that read epoch 2 is not told its epoch is unknown here.
+        let directory = StorageFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var log = try open(directory)
+        _ = try log.append(StorageFixtures.batch(count: 3), leaderEpoch: 0)
+        _ = try log.append(StorageFixtures.batch(count: 2), leaderEpoch: 2)
+        try log.close()
+        try "0\n1\n0 0\n".write(toFile: directory + "/leader-epoch-checkpoint", atomically: false, encoding: .utf8)
+        log = try open(directory, clean: false)
+        #expect(entries(log) == ["0@0", "2@3"])
+        #expect(log.endOffset(forEpoch: 2) == EpochEndOffset(epoch: 2, endOffset: 5))
+        try log.close()
+        log = try open(directory)
+        #expect(entries(log) == ["0@0", "2@3"])  // written to the checkpoint
         try log.close()
     }
 }

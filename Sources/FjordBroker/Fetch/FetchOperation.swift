@@ -1,4 +1,5 @@
 import FjordController
+import FjordReplication
 import FjordStorage
 import KafkaProtocol
 import NIOCore
@@ -116,6 +117,7 @@ final class FetchOperation {
                         existing.partitions[index].fetchOffset = update.fetchOffset
                         existing.partitions[index].maxBytes = update.maxBytes
                         existing.partitions[index].currentLeaderEpoch = update.currentLeaderEpoch
+                        existing.partitions[index].lastFetchedEpoch = update.lastFetchedEpoch
                     } else {
                         existing.partitions.append(update)
                     }
@@ -168,7 +170,8 @@ final class FetchOperation {
                     .init(
                         topicPartition: TopicPartition(name, partition.partition), topicID: topicID,
                         fetchOffset: partition.fetchOffset, maxBytes: partition.partitionMaxBytes,
-                        currentLeaderEpoch: partition.currentLeaderEpoch
+                        currentLeaderEpoch: partition.currentLeaderEpoch,
+                        lastFetchedEpoch: version >= 12 ? partition.lastFetchedEpoch : -1
                     ))
             }
         }
@@ -184,6 +187,8 @@ final class FetchOperation {
         /// The last offset of the last batch in `slice`.
         var lastOffset: Int64?
         var isError: Bool { data.errorCode != 0 }
+        /// A DivergingEpoch answer (KIP-320): like an error, it is news and is answered at once.
+        var isDiverging: Bool { data.divergingEpoch.endOffset >= 0 }
     }
 
     /// Reads every partition; answers if there is enough (or this is the last chance), else parks.
@@ -210,7 +215,7 @@ final class FetchOperation {
                 totalBytes += slice.length
                 remaining = max(0, remaining - slice.length)
             }
-            anyError = anyError || result.isError
+            anyError = anyError || result.isError || result.isDiverging
             results.append(result)
         }
         let satisfied = final || totalBytes >= Int(request.minBytes) || anyError || partitions.isEmpty
@@ -255,6 +260,22 @@ final class FetchOperation {
         data.highWatermark = highWatermark
         data.lastStableOffset = lastStable
         data.logStartOffset = replica.log.logStartOffset
+        if cached.lastFetchedEpoch >= 0 {
+            // KIP-320: the client's log must be a prefix of this one (after an unclean election it may not be).
+            let check = replica.log.leaderEpochHistory.check(
+                lastFetchedEpoch: cached.lastFetchedEpoch, fetchOffset: cached.fetchOffset,
+                logStartOffset: data.logStartOffset, logEndOffset: replica.log.logEndOffset)
+            switch check {
+            case .valid:
+                break
+            case .outOfRange:
+                data.errorCode = ErrorCode.offsetOutOfRange.rawValue
+                return PartitionResult(cached: cached, data: data)
+            case .diverging(let end):
+                data.divergingEpoch = .init(epoch: end.epoch, endOffset: end.endOffset)
+                return PartitionResult(cached: cached, data: data)
+            }
+        }
         data.abortedTransactions = readCommitted ? [] : nil
         let bound = readCommitted ? lastStable : highWatermark
         let limit = min(Int(max(0, cached.maxBytes)), budget)
@@ -339,7 +360,7 @@ final class FetchOperation {
         for (index, result) in results.enumerated() {
             var cached = result.cached
             let changed =
-                result.slice != nil || result.isError
+                result.slice != nil || result.isError || result.isDiverging
                 || cached.lastHighWatermark != result.data.highWatermark
                 || cached.lastStableOffset != result.data.lastStableOffset
                 || cached.lastLogStartOffset != result.data.logStartOffset

@@ -18,6 +18,9 @@ final class FetchSessionCache: Sendable {
         var fetchOffset: Int64
         var maxBytes: Int32
         var currentLeaderEpoch: LeaderEpoch
+        /// The epoch of the last batch the client read (Fetch v12+, KIP-320), -1 when not sent: the leader checks it
+        /// against its epochs and answers a DivergingEpoch when the client's log went past where that epoch ended.
+        var lastFetchedEpoch: LeaderEpoch = -1
         var lastHighWatermark: Int64 = -1
         var lastStableOffset: Int64 = -1
         var lastLogStartOffset: Int64 = -1
