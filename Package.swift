@@ -226,6 +226,7 @@ let package = Package(
             name: "FjordBrokerTests",
             dependencies: [
                 "FjordBroker", "FjordController", "FjordStorage", "KafkaProtocol", "KafkaRecords", "FjordTestSupport",
+                "FjordReplication",
                 "FjordRaft",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

@@ -157,6 +157,21 @@ public final class Broker: Service, Sendable {
                         "brokers": "\(services.metadata.liveBrokers(services.image).map(\.nodeID))",
                     ])
                 addStorageServices(to: &tasks, services: services, logManager: logManager, threadPool: threadPool)
+                if quorum != nil, let listenerName = services.metadata.clientListenerName {
+                    // Followers pull their partitions from the leaders (a node alone leads everything it holds).
+                    let fetchers = ReplicaFetcherManager(
+                        localID: configuration.nodeID, replicas: services.replicas, metadata: services.metadata,
+                        listenerName: listenerName, group: group, threadPool: threadPool,
+                        properties: configuration.properties, logger: logger)
+                    tasks.addTask { await fetchers.run() }
+                }
+                if let quorum, let lifecycle {
+                    let isrChanges = ISRChangeSender(
+                        localID: configuration.nodeID, replicas: services.replicas, driver: quorum.driver,
+                        peers: quorum.peers, metadata: services.metadata.publisher,
+                        brokerEpoch: { lifecycle.current.brokerEpoch }, logger: logger)
+                    tasks.addTask { await isrChanges.run() }
+                }
                 try? await gracefulShutdown()
                 logger.info("shutting down")
                 // Still serving: the controller moves this broker's leaderships away before it stops.

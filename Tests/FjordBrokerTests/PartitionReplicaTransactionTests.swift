@@ -24,10 +24,10 @@ import Testing
         let config = EffectiveTopicConfig(
             topic: nil, image: MetadataImage(clusterID: "c", controllerID: 1, brokers: []), brokerProperties: [:]
         )
-        return PartitionReplica(
-            topicPartition: TopicPartition("t", 0), topicID: Self.topicID, log: log, leaderEpoch: 0, isLeader: true,
-            config: config
-        )
+        let replica = PartitionReplica(
+            topicPartition: TopicPartition("t", 0), topicID: Self.topicID, log: log, localID: 1, config: config)
+        replica.update(leaderEpoch: 0, isLeader: true, config: config)
+        return replica
     }
 
     private func batch(producer: Int64, epoch: Int16 = 0, sequence: Int32, count: Int = 1, transactional: Bool = true)

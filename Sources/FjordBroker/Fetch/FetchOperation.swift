@@ -118,6 +118,7 @@ final class FetchOperation {
                         existing.partitions[index].maxBytes = update.maxBytes
                         existing.partitions[index].currentLeaderEpoch = update.currentLeaderEpoch
                         existing.partitions[index].lastFetchedEpoch = update.lastFetchedEpoch
+                        existing.partitions[index].replicaLogStartOffset = update.replicaLogStartOffset
                     } else {
                         existing.partitions.append(update)
                     }
@@ -171,7 +172,8 @@ final class FetchOperation {
                         topicPartition: TopicPartition(name, partition.partition), topicID: topicID,
                         fetchOffset: partition.fetchOffset, maxBytes: partition.partitionMaxBytes,
                         currentLeaderEpoch: partition.currentLeaderEpoch,
-                        lastFetchedEpoch: version >= 12 ? partition.lastFetchedEpoch : -1
+                        lastFetchedEpoch: version >= 12 ? partition.lastFetchedEpoch : -1,
+                        replicaLogStartOffset: partition.logStartOffset
                     ))
             }
         }
@@ -249,6 +251,10 @@ final class FetchOperation {
             if version >= 12 { data.currentLeader = .init(leaderID: leader.leaderID, leaderEpoch: leader.leaderEpoch) }
             return PartitionResult(cached: cached, data: data)
         }
+        if let follower = followerID {
+            return readForFollower(follower, cached, replica: replica, data: data, budget: budget,
+                isFirstWithData: isFirstWithData)
+        }
         let epoch = replica.leaderEpoch
         if version >= 9, cached.currentLeaderEpoch >= 0, cached.currentLeaderEpoch != epoch {
             data.errorCode =
@@ -296,6 +302,59 @@ final class FetchOperation {
             }
             return PartitionResult(cached: cached, data: data, slice: read.slice, lastOffset: read.lastBatchOffset)
         } catch  where error.code == .offsetOutOfRange {
+            data.errorCode = ErrorCode.offsetOutOfRange.rawValue
+            return PartitionResult(cached: cached, data: data)
+        } catch {
+            data.errorCode = ErrorCode.kafkaStorageError.rawValue
+            return PartitionResult(cached: cached, data: data)
+        }
+    }
+
+    // MARK: Followers
+
+    /// The broker id of a follower replica fetching (Fetch's ReplicaId before v15, ReplicaState from v15), nil for a
+    /// consumer.
+    private var followerID: NodeID? {
+        let id = version >= 15 ? request.replicaState.replicaID : request.replicaID
+        return id >= 0 ? id : nil
+    }
+
+    /// A follower's read: the leader's replication core checks the fetch (epochs, the follower's divergence) and
+    /// records the follower's position, which may move the high watermark; the records go up to the leader's log
+    /// end, not its high watermark, from the same file regions as a consumer's.
+    private func readForFollower(
+        _ follower: NodeID, _ cached: FetchSessionCache.CachedPartition, replica: PartitionReplica,
+        data: FetchResponse.PartitionData, budget: Int, isFirstWithData: Bool
+    ) -> PartitionResult {
+        var data = data
+        let fetch = FollowerFetch(
+            replicaID: follower, brokerEpoch: version >= 15 ? request.replicaState.replicaEpoch : -1,
+            currentLeaderEpoch: version >= 9 && cached.currentLeaderEpoch >= 0 ? cached.currentLeaderEpoch : nil,
+            fetchOffset: cached.fetchOffset, lastFetchedEpoch: cached.lastFetchedEpoch >= 0 ? cached.lastFetchedEpoch : nil,
+            logStartOffset: cached.replicaLogStartOffset)
+        let (answer, effects) = replica.answerFollowerFetch(fetch, now: PartitionReplica.replicationNow())
+        services.replicas.dispatch(effects, of: replica)
+        let positions: LeaderPositions
+        switch answer {
+        case .error(let code):
+            data.errorCode = code.rawValue
+            return PartitionResult(cached: cached, data: data)
+        case .divergingEpoch(let end, let at):
+            positions = at
+            data.divergingEpoch = .init(epoch: end.epoch, endOffset: end.endOffset)
+        case .records(_, let at):
+            positions = at
+        }
+        data.highWatermark = positions.highWatermark
+        data.logStartOffset = positions.logStartOffset
+        data.lastStableOffset = replica.lastStableOffset
+        guard case .records(let from, _) = answer else { return PartitionResult(cached: cached, data: data) }
+        do {
+            let read = try replica.log.read(
+                from: from, maximumBytes: min(Int(max(0, cached.maxBytes)), budget),
+                upperBound: positions.logEndOffset, minimumOneBatch: isFirstWithData && cached.maxBytes > 0)
+            return PartitionResult(cached: cached, data: data, slice: read.slice, lastOffset: read.lastBatchOffset)
+        } catch where error.code == .offsetOutOfRange {
             data.errorCode = ErrorCode.offsetOutOfRange.rawValue
             return PartitionResult(cached: cached, data: data)
         } catch {

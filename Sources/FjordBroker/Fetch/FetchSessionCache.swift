@@ -21,6 +21,8 @@ final class FetchSessionCache: Sendable {
         /// The epoch of the last batch the client read (Fetch v12+, KIP-320), -1 when not sent: the leader checks it
         /// against its epochs and answers a DivergingEpoch when the client's log went past where that epoch ended.
         var lastFetchedEpoch: LeaderEpoch = -1
+        /// A follower's own log start (v5+), -1 from consumers.
+        var replicaLogStartOffset: Int64 = -1
         var lastHighWatermark: Int64 = -1
         var lastStableOffset: Int64 = -1
         var lastLogStartOffset: Int64 = -1

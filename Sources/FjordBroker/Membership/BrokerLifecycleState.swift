@@ -39,6 +39,12 @@ struct BrokerLifecycleState: Sendable, Equatable {
 
     var fastIntervalMs: Int64 { min(heartbeatIntervalMs, 100) }
 
+    /// The epoch of this broker's registration, nil while unregistered.
+    var brokerEpoch: Int64? {
+        if case .registered(let epoch) = phase { return epoch }
+        return nil
+    }
+
     init(heartbeatIntervalMs: Int64, retryBackoffMs: Int64 = 100) {
         self.heartbeatIntervalMs = heartbeatIntervalMs
         self.retryBackoffMs = retryBackoffMs

@@ -169,7 +169,7 @@ extension PartitionReplica {
                         isTransactional: batch.isTransactional, tracksSequence: tracksSequence
                     )
                 }
-                state.highWatermark = result.lastOffset + 1
+                _ = state.leaderAppended(logEndOffset: result.lastOffset + 1, now: Self.replicationNow())
                 return rolled ? state.producerState : nil
             }
             return Self.outcome(result, producerSnapshot: snapshot)

@@ -73,7 +73,7 @@ extension PartitionReplica {
             }
             let snapshot = state.withLockedValue { state -> ProducerStateManager? in
                 state.producerState = producerState
-                state.highWatermark = result.lastOffset + 1
+                _ = state.leaderAppended(logEndOffset: result.lastOffset + 1, now: Self.replicationNow())
                 return rolled ? producerState : nil
             }
             var outcome = Self.outcome(result, producerSnapshot: snapshot)

@@ -20,16 +20,20 @@ final class PartitionReplica: Sendable {
     let topicPartition: TopicPartition
     let topicID: KafkaUUID
     let log: PartitionLog
+    /// This broker's id: the replica's id in the partition's assignment.
+    let localID: NodeID
     let appendLock = NIOLock()
     let state: NIOLockedValueBox<PartitionReplicaState>
 
-    init(
-        topicPartition: TopicPartition, topicID: KafkaUUID, log: PartitionLog, leaderEpoch: LeaderEpoch, isLeader: Bool,
-        config: EffectiveTopicConfig
-    ) {
+    /// A replica with no role yet: `applyRegistration` gives it one (leader or follower) before it serves. Its
+    /// high watermark starts at the log start (nothing is known to be committed until the role says so: a sole
+    /// replica's leader moves it to its log end at once).
+    init(topicPartition: TopicPartition, topicID: KafkaUUID, log: PartitionLog, localID: NodeID, config: EffectiveTopicConfig)
+    {
         self.topicPartition = topicPartition
         self.topicID = topicID
         self.log = log
+        self.localID = localID
         var producerState = ProducerStateManager()
         if log.logEndOffset > log.logStartOffset, let replayed = try? ProducerStateManager.replayed(from: log) {
             producerState = replayed.state
@@ -38,7 +42,7 @@ final class PartitionReplica: Sendable {
         }
         state = NIOLockedValueBox(
             PartitionReplicaState(
-                leaderEpoch: leaderEpoch, isLeader: isLeader, config: config, highWatermark: log.logEndOffset,
+                leaderEpoch: -1, isLeader: false, config: config, highWatermark: log.logStartOffset,
                 producerState: producerState
             ))
     }
@@ -47,9 +51,9 @@ final class PartitionReplica: Sendable {
     var isLeader: Bool { state.withLockedValue { $0.isLeader } }
     var config: EffectiveTopicConfig { state.withLockedValue { $0.config } }
 
-    /// The offset below which records are committed and readable. On a single node every append is committed
-    /// once written, so it is the log end offset as of the last completed append. (Replication will keep it as
-    /// the smallest log end offset of the in-sync replicas.)
+    /// The offset below which records are committed and readable: the replication role's (`PartitionReplica+Role`):
+    /// on a leader the smallest log end offset of the in-sync replicas (a sole replica's own log end after each
+    /// append), on a follower the leader's as last fetched.
     var highWatermark: Int64 { state.withLockedValue { $0.highWatermark } }
 
     /// The offset below which every transaction is complete (Kafka's last stable offset): the first offset of the
@@ -67,20 +71,10 @@ final class PartitionReplica: Sendable {
         return state.withLockedValue { ($0.lastStableOffset(logStartOffset: logStart), $0.highWatermark) }
     }
 
-    func update(leaderEpoch: LeaderEpoch, isLeader: Bool, config: EffectiveTopicConfig) {
-        let changed = state.withLockedValue { state -> Bool in
-            let changed = state.config != config
-            state.leaderEpoch = leaderEpoch
-            state.isLeader = isLeader
-            state.config = config
-            return changed
-        }
-        if changed { log.configuration = config.logConfiguration }
-    }
-
-    /// The producer state and the offset it describes, with no append in between: what a snapshot file saves.
+    /// The producer state and the offset it describes (the log end: every append is in it), with no append in
+    /// between: what a snapshot file saves.
     func producerStateSnapshot() -> (state: ProducerStateManager, offset: Int64) {
-        appendLock.withLock { state.withLockedValue { ($0.producerState, $0.highWatermark) } }
+        appendLock.withLock { (state.withLockedValue { $0.producerState }, log.logEndOffset) }
     }
 
     // MARK: Waiting fetches

@@ -1,10 +1,14 @@
+import FjordReplication
 import FjordStorage
 import KafkaProtocol
 
 /// Everything a `PartitionReplica` knows about its partition besides the log's bytes, owned by the replica's
 /// `state` lock as one value: leadership, the high watermark, producer and transaction state, waiting fetches.
-/// A follower role (replication) adds its fields here, under the same lock.
+/// The replication role (`role`) is here too: leadership, the high watermark and the leader epoch follow it
+/// (`adoptRole`), under the same lock.
 struct PartitionReplicaState: Sendable {
+    /// Leader, follower or none, with the replication core's state (`PartitionReplica+Role`).
+    var role: ReplicaRole = .none
     var leaderEpoch: LeaderEpoch
     var isLeader: Bool
     var config: EffectiveTopicConfig

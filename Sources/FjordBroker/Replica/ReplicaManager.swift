@@ -1,4 +1,5 @@
 import FjordController
+import FjordReplication
 import FjordStorage
 import KafkaProtocol
 import Logging
@@ -16,14 +17,53 @@ final class ReplicaManager: Sendable {
     let brokerProperties: [String: String]
     private let logger: Logger
     private let replicas = NIOLockedValueBox<[TopicPartition: PartitionReplica]>([:])
+    /// The partitions this broker follows, with their leader (kept by `apply`), and a version that moves with every
+    /// change: the replica fetchers (`ReplicaFetcherManager`) follow it.
+    private let followed = NIOLockedValueBox<(leaders: [TopicPartition: NodeID], version: UInt64)>(([:], 0))
     /// The image `apply` last brought the replicas in line with (nil before the first or after a failed one).
     private let lastApplied = NIOLockedValueBox<MetadataImage?>(nil)
+
+    /// Kafka's `replica.lag.time.max.ms` (default 30 s): a follower that has not caught up for this long leaves
+    /// the ISR.
+    let replicaLagTimeMaxMs: Int64
 
     init(nodeID: NodeID, logManager: LogManager, brokerProperties: [String: String], logger: Logger) {
         self.nodeID = nodeID
         self.logManager = logManager
         self.brokerProperties = brokerProperties
         self.logger = logger
+        replicaLagTimeMaxMs = brokerProperties["replica.lag.time.max.ms"].flatMap { Int64($0) } ?? 30_000
+    }
+
+    /// AlterPartition proposals of the partitions this broker leads, waiting for the `ISRChangeSender` (the replica
+    /// and the proposal; a newer proposal of the same partition replaces an older one).
+    private let proposals = NIOLockedValueBox<[TopicPartition: (PartitionReplica, AlterPartitionProposal)]>([:])
+
+    /// Hands the leader outputs that need more than the replica itself (an ISR change for the controller) to their
+    /// owner. Completed acks=all produces are answered by their purgatory, not yet here.
+    func dispatch(_ outputs: [LeaderOutput], of replica: PartitionReplica) {
+        for case .sendAlterPartition(let proposal) in outputs {
+            proposals.withLockedValue { $0[replica.topicPartition] = (replica, proposal) }
+        }
+    }
+
+    /// Takes the waiting AlterPartition proposals.
+    func takeProposals() -> [(PartitionReplica, AlterPartitionProposal)] {
+        proposals.withLockedValue { proposals in
+            defer { proposals = [:] }
+            return Array(proposals.values)
+        }
+    }
+
+    /// The partitions this broker follows by leader, and the version of that table.
+    var followedPartitions: (leaders: [TopicPartition: NodeID], version: UInt64) { followed.withLockedValue { $0 } }
+
+    private func noteFollowing(_ topicPartition: TopicPartition, leader: NodeID?) {
+        followed.withLockedValue { followed in
+            guard followed.leaders[topicPartition] != leader else { return }
+            followed.leaders[topicPartition] = leader
+            followed.version &+= 1
+        }
     }
 
     func replica(for topicPartition: TopicPartition) -> PartitionReplica? {
@@ -84,9 +124,15 @@ final class ReplicaManager: Sendable {
         for partition in topic.partitions where partition.replicas.contains(nodeID) {
             let topicPartition = TopicPartition(topic.name, partition.index)
             wanted.insert(topicPartition)
+            let registration = PartitionRegistration(
+                leader: partition.leader, leaderEpoch: partition.leaderEpoch, partitionEpoch: partition.partitionEpoch,
+                replicas: partition.replicas, isr: partition.inSyncReplicas)
+            let isFollowing = partition.leader != nodeID && partition.leader >= 0
+            noteFollowing(topicPartition, leader: isFollowing ? partition.leader : nil)
             if let existing = replica(for: topicPartition), existing.topicID == topic.topicID {
-                existing.update(
-                    leaderEpoch: partition.leaderEpoch, isLeader: partition.leader == nodeID, config: config)
+                existing.applyRegistration(
+                    registration, localID: nodeID, config: config, lagTimeMaxMs: replicaLagTimeMaxMs,
+                    now: PartitionReplica.replicationNow())
                 continue
             }
             if let stale = replica(for: topicPartition) {
@@ -99,16 +145,17 @@ final class ReplicaManager: Sendable {
                     topicPartition, topicID: topic.topicID, configuration: config.logConfiguration)
             log.configuration = config.logConfiguration
             let replica = PartitionReplica(
-                topicPartition: topicPartition, topicID: topic.topicID, log: log,
-                leaderEpoch: partition.leaderEpoch,
-                isLeader: partition.leader == nodeID, config: config
-            )
+                topicPartition: topicPartition, topicID: topic.topicID, log: log, localID: nodeID, config: config)
+            replica.applyRegistration(
+                registration, localID: nodeID, config: config, lagTimeMaxMs: replicaLagTimeMaxMs,
+                now: PartitionReplica.replicationNow())
             replicas.withLockedValue { $0[topicPartition] = replica }
         }
         return wanted
     }
 
     private func retire(_ topicPartition: TopicPartition) throws {
+        noteFollowing(topicPartition, leader: nil)
         let removed = replicas.withLockedValue { $0.removeValue(forKey: topicPartition) }
         removed?.wakeAll()
         try logManager.deleteLog(topicPartition)

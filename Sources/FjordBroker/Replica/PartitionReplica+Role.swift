@@ -1,0 +1,151 @@
+import FjordController
+import FjordReplication
+import FjordStorage
+import KafkaProtocol
+import NIOCore
+
+/// The partition's replication role on this broker (`ReplicaRole`: leader, follower or none), held in
+/// `PartitionReplicaState` under the replica's `state` lock with the rest of the replica's state, and changed only
+/// here (the controller's registration) and by the leader's own inputs (appends, follower fetches).
+///
+/// The high watermark consumers read (`state.highWatermark`) is the role's: a leader's is the smallest log end of
+/// its ISR (a partition with one replica: its own log end), a follower's the leader's as last learned.
+extension PartitionReplica {
+    /// The replication core's clock: monotonic milliseconds (lag times and deadlines must not jump with the wall
+    /// clock).
+    static func replicationNow() -> Int64 { Int64(NIODeadline.now().uptimeNanoseconds / 1_000_000) }
+
+    /// The log as the replication core reads it, with the high watermark the replica has now.
+    func localLogState(highWatermark: Int64) -> LocalLogState {
+        LocalLogState(
+            logStartOffset: log.logStartOffset, logEndOffset: log.logEndOffset, highWatermark: highWatermark,
+            epochs: log.leaderEpochHistory)
+    }
+
+    /// The replication settings of this partition (`replica.lag.time.max.ms`, the topic's `min.insync.replicas`).
+    static func replicationConfiguration(_ config: EffectiveTopicConfig, lagTimeMaxMs: Int64)
+        -> ReplicationConfiguration
+    {
+        ReplicationConfiguration(replicaLagTimeMaxMs: lagTimeMaxMs, minInsyncReplicas: config.minInsyncReplicas)
+    }
+
+    /// Applies the controller's registration of this partition. Blocking (the metadata path, never an event loop):
+    /// a new leader's epoch is written to the leader-epoch checkpoint at its log end before it serves, and a replica
+    /// that starts leading rebuilds its producer state from its log (a follower's appends do not maintain it).
+    /// Holds `appendLock` so that no append runs under the old role while the new one starts. Returns what the
+    /// former leader leaves to answer (its waiting acks=all produces).
+    @discardableResult
+    func applyRegistration(
+        _ registration: PartitionRegistration, localID: NodeID, config: EffectiveTopicConfig, lagTimeMaxMs: Int64,
+        now: Int64
+    ) -> [LeaderOutput] {
+        let configuration = Self.replicationConfiguration(config, lagTimeMaxMs: lagTimeMaxMs)
+        let (outputs, configChanged, startedLeading) = appendLock.withLock {
+            () -> ([LeaderOutput], Bool, LeaderEpoch?) in
+            let highWatermark = state.withLockedValue { $0.highWatermark }
+            let local = localLogState(highWatermark: highWatermark)
+            let result = state.withLockedValue { state -> ([LeaderOutput], Bool, LeaderEpoch?) in
+                let previousEpoch = state.role.leaderEpoch
+                let wasLeader = state.isLeader
+                let outputs = state.role.apply(
+                    registration, localID: localID, log: local, configuration: configuration, now: now)
+                let configChanged = state.config != config
+                state.config = config
+                state.adoptRole()
+                let newLeaderEpoch = state.isLeader && (!wasLeader || previousEpoch != state.leaderEpoch)
+                return (outputs, configChanged, newLeaderEpoch ? state.leaderEpoch : nil)
+            }
+            if let epoch = result.2 {
+                // KIP-101: the epoch starts at the log end now, not at its first append.
+                try? log.assignLeaderEpoch(epoch, startOffset: log.logEndOffset)
+                if let replayed = try? ProducerStateManager.replayed(from: log) {
+                    for transaction in replayed.aborted { try? log.addAbortedTransaction(transaction) }
+                    state.withLockedValue { $0.producerState = replayed.state }
+                }
+            }
+            return result
+        }
+        if configChanged { log.configuration = config.logConfiguration }
+        _ = startedLeading
+        wakeAll()
+        return outputs
+    }
+
+    /// The leader's answer to a follower's fetch of this partition, with its effects applied (the follower's
+    /// progress, ISR expansion, a higher high watermark — which wakes waiting consumers). NOT_LEADER_OR_FOLLOWER when
+    /// this broker does not lead it.
+    func answerFollowerFetch(_ fetch: FollowerFetch, now: Int64) -> (FetchAnswer, [LeaderOutput]) {
+        let (answer, outputs) = state.withLockedValue { state -> (FetchAnswer, [LeaderOutput]) in
+            guard case .leader(var leader) = state.role else { return (.error(.notLeaderOrFollower), []) }
+            var outputs = leader.step(.followerFetch(fetch, now: now))
+            state.role = .leader(leader)
+            state.highWatermark = max(state.highWatermark, leader.highWatermark)
+            var answer = FetchAnswer.error(.notLeaderOrFollower)
+            outputs.removeAll { output in
+                guard case .answerFetch(let replica, let found) = output, replica == fetch.replicaID else { return false }
+                answer = found
+                return true
+            }
+            return (answer, outputs)
+        }
+        if outputs.contains(where: { if case .highWatermarkAdvanced = $0 { true } else { false } }) { wakeAll() }
+        return (answer, outputs)
+    }
+}
+
+extension PartitionReplica {
+    /// The leader's periodic check (ISR expiry, Kafka's `maybeShrinkIsr`); nothing on a follower.
+    func tickLeader(now: Int64) -> [LeaderOutput] {
+        state.withLockedValue { state in
+            guard case .leader(var leader) = state.role else { return [] }
+            let outputs = leader.step(.tick(now: now))
+            state.role = .leader(leader)
+            state.highWatermark = max(state.highWatermark, leader.highWatermark)
+            return outputs
+        }
+    }
+
+    /// The controller's answer to this leader's AlterPartition `proposal`; a higher high watermark (the ISR
+    /// shrank to those caught up) wakes waiting consumers.
+    func alterPartitionAnswered(_ proposal: AlterPartitionProposal, _ answer: AlterPartitionAnswer, now: Int64)
+        -> [LeaderOutput]
+    {
+        let outputs = state.withLockedValue { state -> [LeaderOutput] in
+            guard case .leader(var leader) = state.role else { return [] }
+            let outputs = leader.step(.alterPartitionAnswered(proposal, answer, now: now))
+            state.role = .leader(leader)
+            state.highWatermark = max(state.highWatermark, leader.highWatermark)
+            return outputs
+        }
+        if outputs.contains(where: { if case .highWatermarkAdvanced = $0 { true } else { false } }) { wakeAll() }
+        return outputs
+    }
+}
+
+extension PartitionReplicaState {
+    /// Brings the fields readers use (leadership, leader epoch, high watermark) in line with `role`.
+    mutating func adoptRole() {
+        switch role {
+        case .leader(let leader):
+            isLeader = true
+            leaderEpoch = leader.leaderEpoch
+            highWatermark = max(highWatermark, leader.highWatermark)
+        case .follower(let follower):
+            isLeader = false
+            leaderEpoch = follower.leaderEpoch
+            highWatermark = follower.highWatermark
+        case .none:
+            isLeader = false
+        }
+    }
+
+    /// A leader appended up to `logEndOffset`: the core advances the high watermark (at once with no followers in
+    /// the ISR). Returns the leader's outputs (completed acks=all produces, a new high watermark).
+    mutating func leaderAppended(logEndOffset: Int64, now: Int64) -> [LeaderOutput] {
+        guard case .leader(var leader) = role else { return [] }
+        let outputs = leader.step(.appended(logEndOffset: logEndOffset, now: now))
+        role = .leader(leader)
+        highWatermark = max(highWatermark, leader.highWatermark)
+        return outputs
+    }
+}

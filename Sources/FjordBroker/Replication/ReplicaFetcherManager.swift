@@ -1,0 +1,111 @@
+import FjordController
+import KafkaProtocol
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+
+/// Keeps one `ReplicaFetcher` per leader broker this broker follows partitions of (Kafka's
+/// `ReplicaFetcherManager`, with one fetcher per leader): it watches the followed-partitions table that
+/// `ReplicaManager.apply` keeps, and when it changes starts fetchers for new leaders, hands each its partitions, and
+/// stops those left with none. A leader is reached on the brokers' listener (`listenerName`) as its registration
+/// in the image names it.
+final class ReplicaFetcherManager: Sendable {
+    private struct Running {
+        var fetcher: ReplicaFetcher
+        var task: Task<Void, Never>
+        var endpoint: String
+    }
+
+    private let localID: NodeID
+    private let replicas: ReplicaManager
+    private let metadata: MetadataService
+    private let listenerName: String
+    private let group: any EventLoopGroup
+    private let threadPool: NIOThreadPool
+    private let settings: ReplicaFetcher.Settings
+    private let logger: Logger
+    private let running = NIOLockedValueBox<[NodeID: Running]>([:])
+
+    init(
+        localID: NodeID, replicas: ReplicaManager, metadata: MetadataService, listenerName: String,
+        group: any EventLoopGroup, threadPool: NIOThreadPool, properties: [String: String], logger: Logger
+    ) {
+        self.localID = localID
+        self.replicas = replicas
+        self.metadata = metadata
+        self.listenerName = listenerName
+        self.group = group
+        self.threadPool = threadPool
+        self.settings = ReplicaFetcher.Settings(properties: properties)
+        self.logger = logger
+    }
+
+    /// Follows the table until cancelled, then stops every fetcher.
+    func run() async {
+        var seenVersion: UInt64?
+        var seenBrokers: [NodeID: BrokerRegistration]?
+        while !Task.isCancelled {
+            let followed = replicas.followedPartitions
+            let brokers = metadata.publisher.image.brokerRegistrations
+            if followed.version != seenVersion || brokers != seenBrokers {
+                seenVersion = followed.version
+                seenBrokers = brokers
+                refresh(followed.leaders, brokers: brokers)
+            }
+            try? await Task.sleep(nanoseconds: 20_000_000)
+        }
+        stopAll()
+    }
+
+    private func refresh(_ leaders: [TopicPartition: NodeID], brokers: [NodeID: BrokerRegistration]) {
+        var byLeader = [NodeID: Set<TopicPartition>]()
+        for (topicPartition, leader) in leaders { byLeader[leader, default: []].insert(topicPartition) }
+        let stopped = running.withLockedValue { running -> [Running] in
+            var stopped = [Running]()
+            for (leader, entry) in running {
+                let endpoint = brokers[leader].flatMap { Self.endpoint($0, listener: listenerName) }
+                if byLeader[leader] == nil || endpoint.map({ "\($0.host):\($0.port)" }) != entry.endpoint {
+                    stopped.append(entry)
+                    running[leader] = nil
+                }
+            }
+            for (leader, set) in byLeader {
+                if let entry = running[leader] {
+                    entry.fetcher.assign(set)
+                    continue
+                }
+                guard let registration = brokers[leader], let endpoint = Self.endpoint(registration, listener: listenerName)
+                else { continue }  // not registered (yet): the next change of the image brings it
+                let fetcher = ReplicaFetcher(
+                    leaderID: leader, localID: localID, endpoint: endpoint, group: group, replicas: replicas,
+                    threadPool: threadPool, settings: settings, logger: logger)
+                fetcher.assign(set)
+                let task = Task { await fetcher.run() }
+                running[leader] = Running(fetcher: fetcher, task: task, endpoint: "\(endpoint.host):\(endpoint.port)")
+                logger.info(
+                    "replica fetcher started", metadata: ["leader": "\(leader)", "partitions": "\(set.count)"])
+            }
+            return stopped
+        }
+        for entry in stopped {
+            entry.task.cancel()
+            entry.fetcher.close()
+        }
+    }
+
+    private func stopAll() {
+        let all = running.withLockedValue { running in
+            defer { running = [:] }
+            return Array(running.values)
+        }
+        for entry in all {
+            entry.task.cancel()
+            entry.fetcher.close()
+        }
+    }
+
+    private static func endpoint(_ registration: BrokerRegistration, listener: String) -> (host: String, port: Int)? {
+        registration.endpoints.first { $0.name == listener }.map { ($0.host, Int($0.port)) }
+    }
+}
