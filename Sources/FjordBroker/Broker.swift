@@ -157,15 +157,15 @@ public final class Broker: Service, Sendable {
                         "brokers": "\(services.metadata.liveBrokers(services.image).map(\.nodeID))",
                     ])
                 addStorageServices(to: &tasks, services: services, logManager: logManager, threadPool: threadPool)
-                if quorum != nil, let listenerName = services.metadata.clientListenerName {
-                    // Followers pull their partitions from the leaders (a node alone leads everything it holds).
+                if let quorum, let lifecycle, let listenerName = services.metadata.clientListenerName {
+                    // Followers pull their partitions from the leaders (a node alone leads everything it holds), and
+                    // leaders ask the controller for ISR changes.
                     let fetchers = ReplicaFetcherManager(
                         localID: configuration.nodeID, replicas: services.replicas, metadata: services.metadata,
                         listenerName: listenerName, group: group, threadPool: threadPool,
-                        properties: configuration.properties, logger: logger)
+                        properties: configuration.properties, brokerEpoch: { lifecycle.current.brokerEpoch },
+                        logger: logger)
                     tasks.addTask { await fetchers.run() }
-                }
-                if let quorum, let lifecycle {
                     let isrChanges = ISRChangeSender(
                         localID: configuration.nodeID, replicas: services.replicas, driver: quorum.driver,
                         peers: quorum.peers, metadata: services.metadata.publisher,

@@ -22,13 +22,19 @@ struct ProduceHandler: APIHandler {
     let services: BrokerServices
 
     func respond(to request: ProduceRequest, context: RequestContext) -> EventLoopFuture<ResponseBody?> {
-        let response = produce(request, context: context)
+        var waits = [DelayedProduce.Wait]()
+        let response = produce(request, context: context, waits: &waits)
         // acks=0: the client expects no answer at all.
         guard request.acks != 0 else { return context.eventLoop.makeSucceededFuture(nil) }
-        return context.eventLoop.makeSucceededFuture(ResponseBody(response.encoded(version: context.apiVersion)))
+        let version = context.apiVersion
+        // acks=all: answered once every in-sync replica has the records (at once with no follower in the ISR).
+        return DelayedProduce.complete(response, after: waits, timeoutMs: request.timeoutMs, on: context.eventLoop)
+            .map { ResponseBody($0.encoded(version: version)) }
     }
 
-    private func produce(_ request: ProduceRequest, context: RequestContext) -> ProduceResponse {
+    private func produce(_ request: ProduceRequest, context: RequestContext, waits: inout [DelayedProduce.Wait])
+        -> ProduceResponse
+    {
         let now = services.clock.nowMilliseconds()
         let image = services.image
         var unknownTopics = [String]()
@@ -57,6 +63,12 @@ struct ProduceHandler: APIHandler {
                     topicMetrics!.recordsIn.increment(by: Self.recordCount(of: records))
                 } else if outcome.error != .none {
                     metrics.countProduceError(outcome.error)
+                }
+                if outcome.error == .none, request.acks == -1, let replica = outcome.replica {
+                    waits.append(
+                        DelayedProduce.Wait(
+                            topic: response.responses.count, partition: topicResponse.partitionResponses.count,
+                            replica: replica, leaderEpoch: outcome.leaderEpoch, requiredOffset: outcome.nextOffset))
                 }
                 topicResponse.partitionResponses.append(
                     ProduceResponse.PartitionProduceResponse(
@@ -151,8 +163,9 @@ struct ProduceHandler: APIHandler {
                 )
             }
         }
-        let outcome = replica.appendAsLeader(partition.records, now: now)
+        var outcome = replica.appendAsLeader(partition.records, now: now)
         BrokerServices.finishAppend(outcome, of: replica, threadPool: services.threadPool, logger: services.logger)
+        outcome.replica = replica
         return outcome
     }
 }

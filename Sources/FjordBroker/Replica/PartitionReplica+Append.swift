@@ -15,6 +15,12 @@ struct PartitionAppendOutcome: Sendable {
     var flushRequested = false
     /// Set when the append rolled the log: the producer state to save as a snapshot at that offset.
     var producerSnapshot: (offset: Int64, state: ProducerStateManager)?
+    /// The leader epoch of the append, and the offset after its last record: what an acks=all produce waits for
+    /// the high watermark to reach (`DelayedProduce`).
+    var leaderEpoch: LeaderEpoch = -1
+    var nextOffset: Int64 = -1
+    /// The replica appended to (set by the Produce handler for `DelayedProduce`).
+    var replica: PartitionReplica?
 
     static func failure(_ error: ErrorCode, _ message: String?, logStartOffset: Int64 = -1) -> Self {
         PartitionAppendOutcome(error: error, errorMessage: message, logStartOffset: logStartOffset)
@@ -157,6 +163,7 @@ extension PartitionReplica {
                 return .failure(.kafkaStorageError, "\(error)")
             }
             let rolled = log.segmentCount > segmentsBefore
+            let appendedEpoch = leaderEpoch
             let snapshot = state.withLockedValue { state -> ProducerStateManager? in
                 if idempotent {
                     state.producerState.record(
@@ -172,7 +179,9 @@ extension PartitionReplica {
                 _ = state.leaderAppended(logEndOffset: result.lastOffset + 1, now: Self.replicationNow())
                 return rolled ? state.producerState : nil
             }
-            return Self.outcome(result, producerSnapshot: snapshot)
+            var outcome = Self.outcome(result, producerSnapshot: snapshot)
+            outcome.leaderEpoch = appendedEpoch
+            return outcome
         }
         if outcome.error == .none { wakeAll() }
         return outcome
@@ -182,6 +191,7 @@ extension PartitionReplica {
     static func outcome(_ result: AppendResult, producerSnapshot: ProducerStateManager?) -> PartitionAppendOutcome {
         var outcome = PartitionAppendOutcome(
             baseOffset: result.firstOffset, logAppendTime: result.logAppendTime, logStartOffset: result.logStartOffset)
+        outcome.nextOffset = result.lastOffset + 1
         outcome.flushRequested = result.flushRequested
         if let producerSnapshot { outcome.producerSnapshot = (result.lastOffset + 1, producerSnapshot) }
         return outcome

@@ -47,14 +47,17 @@ final class ReplicaFetcher: Sendable {
     private let replicas: ReplicaManager
     private let threadPool: NIOThreadPool
     private let settings: Settings
+    private let brokerEpoch: @Sendable () -> Int64?
     private let logger: Logger
     /// The partitions to fetch from this leader, and when each may be fetched again after an error.
     private let partitions = NIOLockedValueBox<[TopicPartition: Int64]>([:])
 
     init(
         leaderID: NodeID, localID: NodeID, endpoint: (host: String, port: Int), group: any EventLoopGroup,
-        replicas: ReplicaManager, threadPool: NIOThreadPool, settings: Settings, logger: Logger
+        replicas: ReplicaManager, threadPool: NIOThreadPool, settings: Settings,
+        brokerEpoch: @escaping @Sendable () -> Int64?, logger: Logger
     ) {
+        self.brokerEpoch = brokerEpoch
         self.leaderID = leaderID
         self.localID = localID
         self.connection = ControllerConnection(
@@ -107,9 +110,10 @@ final class ReplicaFetcher: Sendable {
     private func nextFetches() -> [(replica: PartitionReplica, fetch: FollowerFetch)] {
         let now = PartitionReplica.replicationNow()
         let ready = partitions.withLockedValue { $0.filter { $0.value <= now }.map(\.key) }
+        let epoch = brokerEpoch() ?? -1
         return ready.sorted { ($0.topic, $0.partition) < ($1.topic, $1.partition) }.compactMap { topicPartition in
             guard let replica = replicas.replica(for: topicPartition),
-                let fetch = replica.nextFollowerFetch(from: leaderID, brokerEpoch: -1)
+                let fetch = replica.nextFollowerFetch(from: leaderID, brokerEpoch: epoch)
             else { return nil }
             return (replica, fetch)
         }
@@ -129,7 +133,8 @@ final class ReplicaFetcher: Sendable {
             }
         }
         let request = FetchRequest(
-            replicaState: .init(replicaID: localID, replicaEpoch: -1), maxWaitMs: settings.maxWaitMs,
+            replicaState: .init(replicaID: localID, replicaEpoch: fetches.first?.fetch.brokerEpoch ?? -1),
+            maxWaitMs: settings.maxWaitMs,
             minBytes: settings.minBytes, maxBytes: settings.maxBytes, isolationLevel: 0, sessionID: 0, sessionEpoch: -1,
             topics: topics)
         let body = try await connection.send(

@@ -24,13 +24,16 @@ final class ReplicaFetcherManager: Sendable {
     private let group: any EventLoopGroup
     private let threadPool: NIOThreadPool
     private let settings: ReplicaFetcher.Settings
+    private let brokerEpoch: @Sendable () -> Int64?
     private let logger: Logger
     private let running = NIOLockedValueBox<[NodeID: Running]>([:])
 
     init(
         localID: NodeID, replicas: ReplicaManager, metadata: MetadataService, listenerName: String,
-        group: any EventLoopGroup, threadPool: NIOThreadPool, properties: [String: String], logger: Logger
+        group: any EventLoopGroup, threadPool: NIOThreadPool, properties: [String: String],
+        brokerEpoch: @escaping @Sendable () -> Int64?, logger: Logger
     ) {
+        self.brokerEpoch = brokerEpoch
         self.localID = localID
         self.replicas = replicas
         self.metadata = metadata
@@ -79,7 +82,7 @@ final class ReplicaFetcherManager: Sendable {
                 else { continue }  // not registered (yet): the next change of the image brings it
                 let fetcher = ReplicaFetcher(
                     leaderID: leader, localID: localID, endpoint: endpoint, group: group, replicas: replicas,
-                    threadPool: threadPool, settings: settings, logger: logger)
+                    threadPool: threadPool, settings: settings, brokerEpoch: brokerEpoch, logger: logger)
                 fetcher.assign(set)
                 let task = Task { await fetcher.run() }
                 running[leader] = Running(fetcher: fetcher, task: task, endpoint: "\(endpoint.host):\(endpoint.port)")
