@@ -30,7 +30,7 @@ public struct PartitionLeader: Sendable {
     public internal(set) var followers: [NodeID: FollowerProgress] = [:]
     /// acks=all produces waiting for the high watermark, by required offset.
     public internal(set) var waitingProduces: [WaitingProduce] = []
-    public let configuration: ReplicationConfiguration
+    public private(set) var configuration: ReplicationConfiguration
 
     /// An acks=all produce waiting for the high watermark to reach `requiredOffset`.
     public struct WaitingProduce: Sendable, Hashable {
@@ -105,6 +105,16 @@ public struct PartitionLeader: Sendable {
             waitingProduces.insert(waiting, at: index)
             completeProduces(now: now, into: &outputs)
         }
+        return outputs
+    }
+
+    /// The topic's settings changed (`min.insync.replicas`, `replica.lag.time.max.ms`): they apply from now; a
+    /// lower minimum may let the high watermark advance.
+    public mutating func reconfigure(_ configuration: ReplicationConfiguration, now: Int64) -> [LeaderOutput] {
+        guard configuration != self.configuration else { return [] }
+        self.configuration = configuration
+        var outputs: [LeaderOutput] = []
+        advanceHighWatermark(now: now, into: &outputs)
         return outputs
     }
 

@@ -146,15 +146,14 @@ import Testing
         }
     }
 
-    /// Flow: acks=all on a topic whose min.insync.replicas (2) exceeds the single node's ISR is NOT_ENOUGH_REPLICAS
-    /// and appends nothing; acks=1 is not bound by it.
-    @Test func acksAllNeedsMinInsyncReplicas() async throws {
+    /// Flow: acks=all on a topic whose min.insync.replicas (2) exceeds its replication factor (1) is accepted: Kafka
+    /// 3.7+ checks the ISR against min(min.insync.replicas, replication factor) (KAFKA-15583). The refusal with a
+    /// real follower: DelayedProduceTests.
+    @Test func minInsyncReplicasIsCappedByTheReplicationFactor() async throws {
         try await H.withBroker { broker in
             try await broker.createTopic("durable", configs: ["min.insync.replicas": "2"])
-            #expect(
-                try await broker.produce("durable", H.batch(["a"]), acks: -1).errorCode
-                    == ErrorCode.notEnoughReplicas.rawValue)
-            #expect(try broker.replica("durable").highWatermark == 0)
+            #expect(try await broker.produce("durable", H.batch(["a"]), acks: -1).errorCode == 0)
+            #expect(try broker.replica("durable").highWatermark == 1)
             #expect(try await broker.produce("durable", H.batch(["a"]), acks: 1).errorCode == 0)
         }
     }

@@ -10,7 +10,8 @@ right after the last acknowledgement, and nothing acknowledged is missing on the
 
 A follower that stops fetching (SIGSTOP) while its broker stays registered leaves the ISR after
 `replica.lag.time.max.ms` by the leader's AlterPartition (the high watermark then moves on without it), and joins it
-again once it has caught up.
+again once it has caught up; while the ISR is below the topic's min.insync.replicas an acks=all produce is refused
+with NOT_ENOUGH_REPLICAS.
 
 Not yet proven here (issue 13 continues): NOT_ENOUGH_REPLICAS_AFTER_APPEND, elections of a preferred leader,
 unclean elections, reassignment."""
@@ -21,8 +22,9 @@ import signal
 import time
 
 import pytest
-from confluent_kafka import Consumer, Producer, TopicPartition
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
+from confluent_kafka.admin import (AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource, NewTopic,
+                                  ResourceType)
 
 from test_kraft_cluster import ShortSessionCluster, _ModuleRequest, partition_leaders
 from test_kraft_quorum import STEP_S, Cluster
@@ -168,6 +170,18 @@ def test_a_stalled_follower_leaves_the_isr_and_rejoins_once_caught_up(lagging_cl
         assert 3 in AdminClient({"bootstrap.servers": live}).list_topics(timeout=10).brokers, \
             "broker 3 was fenced: the ISR shrank by fencing, not by the leader"
         wait_until(lambda: high_watermark(live, ISR_TOPIC) == 50, STEP_S, "the high watermark waits for broker 3")
+        # The topic asks for 3 in-sync replicas: with two, acks=all is refused before anything is written.
+        config_admin = AdminClient({"bootstrap.servers": live})  # kept until the answer
+        config_admin.incremental_alter_configs([ConfigResource(
+            ResourceType.TOPIC, ISR_TOPIC, incremental_configs=[
+                ConfigEntry("min.insync.replicas", "3", incremental_operation=AlterConfigOpType.SET)])])[
+            ConfigResource(ResourceType.TOPIC, ISR_TOPIC)].result(timeout=30)
+        errors: list = []
+        strict = Producer({"bootstrap.servers": live, "acks": "all", "retries": 0, "message.timeout.ms": 10_000})
+        strict.produce(ISR_TOPIC, value=b"refused", partition=0, on_delivery=lambda err, _m: errors.append(err))
+        strict.flush(30)
+        assert errors and errors[0] is not None and errors[0].code() == KafkaError.NOT_ENOUGH_REPLICAS, errors
+        assert high_watermark(live, ISR_TOPIC) == 50
     finally:
         stalled.proc.send_signal(signal.SIGCONT)
     # Back, it fetches what it missed and joins the ISR again.

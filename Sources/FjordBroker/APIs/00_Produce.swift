@@ -134,16 +134,12 @@ struct ProduceHandler: APIHandler {
             }
             return .failure(.notLeaderOrFollower, "This broker is not the leader of \(topic)-\(partition.index)")
         }
-        if acks == -1 {
-            let inSync =
-                image.topic(named: topic)?.partitions.first { $0.index == partition.index }?.inSyncReplicas.count ?? 1
-            let required = replica.config.minInsyncReplicas
-            if inSync < required {
-                return .failure(
-                    .notEnoughReplicas,
-                    "The size of the current ISR \(inSync) is insufficient to satisfy the min.isr requirement of \(required) for partition \(replica.topicPartition)"
-                )
-            }
+        let (isrCheck, inSync, required) = replica.checkProduce(acks: acks)
+        if isrCheck != .none {
+            return .failure(
+                isrCheck,
+                "The size of the current ISR \(inSync) is insufficient to satisfy the min.isr requirement of \(required) for partition \(replica.topicPartition)"
+            )
         }
         if let transactionalID, services.configuration.transactionPartitionVerificationEnable,
             let producer = Self.transactionalProducer(of: partition.records)

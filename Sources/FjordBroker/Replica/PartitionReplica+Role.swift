@@ -47,8 +47,13 @@ extension PartitionReplica {
             let result = state.withLockedValue { state -> ([LeaderOutput], Bool, LeaderEpoch?) in
                 let previousEpoch = state.role.leaderEpoch
                 let wasLeader = state.isLeader
-                let outputs = state.role.apply(
+                var outputs = state.role.apply(
                     registration, localID: localID, log: local, configuration: configuration, now: now)
+                if case .leader(var leader) = state.role {
+                    // Same registration, new topic settings (min.insync.replicas): the leader takes them now.
+                    outputs += leader.reconfigure(configuration, now: now)
+                    state.role = .leader(leader)
+                }
                 let configChanged = state.config != config
                 state.config = config
                 state.adoptRole()
@@ -94,6 +99,26 @@ extension PartitionReplica {
 }
 
 extension PartitionReplica {
+    /// Kafka's check before appending a produce (`PartitionLeader.checkProduce`): NOT_ENOUGH_REPLICAS for acks=all
+    /// while this leader's ISR is below `min.insync.replicas`; NONE otherwise (also when not leading: the append
+    /// then answers NOT_LEADER_OR_FOLLOWER).
+    func checkProduce(acks: Int16) -> (ErrorCode, isr: Int, required: Int) {
+        state.withLockedValue { state in
+            guard case .leader(let leader) = state.role else { return (.none, 0, 0) }
+            return (leader.checkProduce(requiredAcks: acks), leader.isr.count, leader.effectiveMinInsyncReplicas)
+        }
+    }
+
+    /// Whether this leader's ISR is below `min.insync.replicas` (an acks=all produce whose records the high
+    /// watermark passed is then answered NOT_ENOUGH_REPLICAS_AFTER_APPEND, as Kafka's
+    /// `checkEnoughReplicasReachOffset`).
+    var isUnderMinISR: Bool {
+        state.withLockedValue { state in
+            guard case .leader(let leader) = state.role else { return false }
+            return leader.isUnderMinISR
+        }
+    }
+
     /// The leader's periodic check (ISR expiry, Kafka's `maybeShrinkIsr`); nothing on a follower.
     func tickLeader(now: Int64) -> [LeaderOutput] {
         state.withLockedValue { state in

@@ -5,7 +5,8 @@ import NIOCore
 /// An acks=all produce waiting for its partitions' high watermarks (Kafka's `DelayedProduce`): each appended batch
 /// is acknowledged once the high watermark — the smallest log end of the ISR — has passed it, so every in-sync
 /// replica holds it. A partition whose leadership moved meanwhile answers NOT_LEADER_OR_FOLLOWER, one still waiting
-/// when the request's `timeoutMs` runs out REQUEST_TIMED_OUT. A partition with no follower in its ISR is passed at
+/// when the request's `timeoutMs` runs out REQUEST_TIMED_OUT, one passed while the ISR is below
+/// `min.insync.replicas` NOT_ENOUGH_REPLICAS_AFTER_APPEND (Kafka's `checkEnoughReplicasReachOffset`). A partition with no follower in its ISR is passed at
 /// once (its leader's append moved the high watermark), so a single replica never waits here.
 final class DelayedProduce: Sendable {
     /// One appended batch: its place in the response, its replica, the leader epoch it was appended in, and the
@@ -39,7 +40,9 @@ final class DelayedProduce: Sendable {
     static func complete(
         _ response: ProduceResponse, after waits: [Wait], timeoutMs: Int32, on eventLoop: any EventLoop
     ) -> EventLoopFuture<ProduceResponse> {
-        let pending = waits.filter { !($0.replica.highWatermark >= $0.requiredOffset && $0.replica.isLeader) }
+        let pending = waits.filter {
+            !($0.replica.highWatermark >= $0.requiredOffset && $0.replica.isLeader && !$0.replica.isUnderMinISR)
+        }
         guard !pending.isEmpty else { return eventLoop.makeSucceededFuture(response) }
         let delayed = DelayedProduce(waits: pending, response: response, promise: eventLoop.makePromise())
         let timeout = eventLoop.scheduleTask(in: .milliseconds(Int64(max(timeoutMs, 0)))) {
@@ -58,7 +61,7 @@ final class DelayedProduce: Sendable {
         if !wait.replica.isLeader || wait.replica.leaderEpoch != wait.leaderEpoch {
             outcome = .notLeaderOrFollower
         } else if wait.replica.highWatermark >= wait.requiredOffset {
-            outcome = ErrorCode.none
+            outcome = wait.replica.isUnderMinISR ? .notEnoughReplicasAfterAppend : ErrorCode.none
         } else {
             outcome = nil
         }
@@ -94,7 +97,11 @@ final class DelayedProduce: Sendable {
     private func fail(_ response: inout ProduceResponse, _ wait: Wait, _ error: ErrorCode) {
         response.responses[wait.topic].partitionResponses[wait.partition].errorCode = error.rawValue
         response.responses[wait.topic].partitionResponses[wait.partition].errorMessage =
-            error == .requestTimedOut
-            ? "The in-sync replicas did not all acknowledge the records in time" : "The leader changed"
+            switch error {
+            case .requestTimedOut: "The in-sync replicas did not all acknowledge the records in time"
+            case .notEnoughReplicasAfterAppend:
+                "The records were written but the ISR is now below min.insync.replicas"
+            default: "The leader changed"
+            }
     }
 }

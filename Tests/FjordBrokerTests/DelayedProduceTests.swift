@@ -1,0 +1,120 @@
+import FjordReplication
+import Foundation
+import KafkaProtocol
+import NIOConcurrencyHelpers
+import NIOCore
+import Testing
+
+@testable import FjordBroker
+
+/// acks=all on a leader with followers (Kafka's `DelayedProduce`): the answer waits until the high watermark — the
+/// smallest log end of the ISR — has passed the batch, i.e. until the followers fetched it. Driven by hand: the
+/// partition is registered with broker 2 as a follower in the ISR, and "broker 2" fetches as a replica would
+/// (`answerFollowerFetch`).
+@Suite struct DelayedProduceTests {
+    private typealias H = BrokerHarness
+
+    /// "t" led by this broker (1) with broker 2 in the ISR, in leader epoch 1.
+    private func ledWithFollower(_ broker: BrokerHarness, minInsync: String = "1") async throws -> PartitionReplica {
+        _ = try await broker.createTopic("t", configs: ["min.insync.replicas": minInsync])
+        let replica = try broker.replica("t")
+        replica.applyRegistration(
+            PartitionRegistration(leader: replica.localID, leaderEpoch: 1, partitionEpoch: 1, replicas: [1, 2], isr: [1, 2]),
+            localID: replica.localID, config: replica.config, lagTimeMaxMs: 30_000, now: PartitionReplica.replicationNow())
+        return replica
+    }
+
+    private func produce(_ broker: BrokerHarness, _ values: [String], timeoutMs: Int32 = 30_000) throws
+        -> EventLoopFuture<ResponseBody?>
+    {
+        let request = ProduceRequest(
+            acks: -1, timeoutMs: timeoutMs,
+            topicData: [.init(name: "t", partitionData: [.init(index: 0, records: H.batch(values))])])
+        return try broker.start(ProduceHandler(services: broker.services), request, version: 9)
+    }
+
+    private func answer(_ broker: BrokerHarness, _ future: EventLoopFuture<ResponseBody?>) async throws
+        -> ProduceResponse.PartitionProduceResponse
+    {
+        let body = try #require(try await broker.wait(future, within: .seconds(60), "Produce"))
+        let response = try H.decode(body, as: ProduceResponse.self, version: 9)
+        return try #require(response.responses.first?.partitionResponses.first)
+    }
+
+    private func followerFetch(_ replica: PartitionReplica, at offset: Int64) {
+        let (answer, outputs) = replica.answerFollowerFetch(
+            FollowerFetch(replicaID: 2, currentLeaderEpoch: 1, fetchOffset: offset, lastFetchedEpoch: nil, logStartOffset: 0),
+            now: PartitionReplica.replicationNow())
+        guard case .records = answer else {
+            Issue.record("follower fetch answered \(answer)")
+            return
+        }
+        _ = outputs
+    }
+
+    @Test func theAnswerWaitsUntilTheFollowerHasTheRecords() async throws {
+        // Flow:
+        // 1. acks=all of two records: appended at 0–1, but the answer does not come while the follower is at 0.
+        // 2. The follower fetches at 2 (it has both): the high watermark moves to 2 and the answer comes, no error,
+        //    base offset 0.
+        try await H.withBroker { broker in
+            let replica = try await ledWithFollower(broker)
+            let pending = try produce(broker, ["a", "b"])
+            try await broker.waitUntil("the append") { replica.log.logEndOffset == 2 }
+            followerFetch(replica, at: 0)
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(replica.highWatermark == 0)
+            #expect(try await !completesSoon(pending), "acks=all answered before the follower had the records")
+            followerFetch(replica, at: 2)
+            #expect(replica.highWatermark == 2)
+            let answered = try await answer(broker, pending)
+            #expect(answered.errorCode == 0 && answered.baseOffset == 0)
+        }
+    }
+
+    @Test func aFollowerThatNeverFetchesMakesItTimeOut() async throws {
+        try await H.withBroker { broker in
+            _ = try await ledWithFollower(broker)
+            let started = ContinuousClock.now
+            let answered = try await answer(broker, try produce(broker, ["a"], timeoutMs: 300))
+            #expect(answered.errorCode == ErrorCode.requestTimedOut.rawValue)
+            #expect(ContinuousClock.now - started >= .milliseconds(250))
+        }
+    }
+
+    @Test func aLeadershipMovedWhileWaitingAnswersNotLeader() async throws {
+        try await H.withBroker { broker in
+            let replica = try await ledWithFollower(broker)
+            let pending = try produce(broker, ["a"])
+            try await broker.waitUntil("the append") { replica.log.logEndOffset == 1 }
+            replica.applyRegistration(
+                PartitionRegistration(leader: 2, leaderEpoch: 2, partitionEpoch: 2, replicas: [1, 2], isr: [1, 2]),
+                localID: replica.localID, config: replica.config, lagTimeMaxMs: 30_000,
+                now: PartitionReplica.replicationNow())
+            let answered = try await answer(broker, pending)
+            #expect(answered.errorCode == ErrorCode.notLeaderOrFollower.rawValue)
+        }
+    }
+
+    @Test func belowMinInsyncReplicasIsRefusedBeforeTheAppend() async throws {
+        // min.insync.replicas 2 with the ISR shrunk to the leader alone: NOT_ENOUGH_REPLICAS, nothing appended.
+        try await H.withBroker { broker in
+            let replica = try await ledWithFollower(broker, minInsync: "2")
+            replica.applyRegistration(
+                PartitionRegistration(leader: replica.localID, leaderEpoch: 1, partitionEpoch: 2, replicas: [1, 2], isr: [1]),
+                localID: replica.localID, config: replica.config, lagTimeMaxMs: 30_000,
+                now: PartitionReplica.replicationNow())
+            let answered = try await answer(broker, try produce(broker, ["a"]))
+            #expect(answered.errorCode == ErrorCode.notEnoughReplicas.rawValue)
+            #expect(replica.log.logEndOffset == 0)
+        }
+    }
+
+    /// Whether the future completed within a short while.
+    private func completesSoon(_ future: EventLoopFuture<ResponseBody?>) async throws -> Bool {
+        let completed = NIOLockedValueBox(false)
+        future.whenComplete { _ in completed.withLockedValue { $0 = true } }
+        try await Task.sleep(for: .milliseconds(200))
+        return completed.withLockedValue { $0 }
+    }
+}
