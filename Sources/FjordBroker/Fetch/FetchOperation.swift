@@ -301,13 +301,18 @@ final class FetchOperation {
                 }
             }
             return PartitionResult(cached: cached, data: data, slice: read.slice, lastOffset: read.lastBatchOffset)
-        } catch  where error.code == .offsetOutOfRange {
-            data.errorCode = ErrorCode.offsetOutOfRange.rawValue
-            return PartitionResult(cached: cached, data: data)
         } catch {
-            data.errorCode = ErrorCode.kafkaStorageError.rawValue
-            return PartitionResult(cached: cached, data: data)
+            return Self.failedRead(error, cached, data)
         }
+    }
+
+    /// A read the log refused: OFFSET_OUT_OF_RANGE for an offset outside it, KAFKA_STORAGE_ERROR for anything else.
+    private static func failedRead(
+        _ error: LogError, _ cached: FetchSessionCache.CachedPartition, _ data: FetchResponse.PartitionData
+    ) -> PartitionResult {
+        var data = data
+        data.errorCode = (error.code == .offsetOutOfRange ? ErrorCode.offsetOutOfRange : .kafkaStorageError).rawValue
+        return PartitionResult(cached: cached, data: data)
     }
 
     // MARK: Followers
@@ -354,12 +359,8 @@ final class FetchOperation {
                 from: from, maximumBytes: min(Int(max(0, cached.maxBytes)), budget),
                 upperBound: positions.logEndOffset, minimumOneBatch: isFirstWithData && cached.maxBytes > 0)
             return PartitionResult(cached: cached, data: data, slice: read.slice, lastOffset: read.lastBatchOffset)
-        } catch where error.code == .offsetOutOfRange {
-            data.errorCode = ErrorCode.offsetOutOfRange.rawValue
-            return PartitionResult(cached: cached, data: data)
         } catch {
-            data.errorCode = ErrorCode.kafkaStorageError.rawValue
-            return PartitionResult(cached: cached, data: data)
+            return Self.failedRead(error, cached, data)
         }
     }
 
