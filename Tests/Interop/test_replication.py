@@ -10,7 +10,8 @@ right after the last acknowledgement, and nothing acknowledged is missing on the
 
 A follower that stops fetching (SIGSTOP) while its broker stays registered leaves the ISR after
 `replica.lag.time.max.ms` by the leader's AlterPartition (the high watermark then moves on without it), and joins it
-again once it has caught up; while the ISR is below the topic's min.insync.replicas an acks=all produce is refused
+again once it has caught up; killed and restarted after DeleteRecords moved the leader's log start past everything
+it had, it restarts its log there (OFFSET_OUT_OF_RANGE, then ListOffsets to the leader as replica); while the ISR is below the topic's min.insync.replicas an acks=all produce is refused
 with NOT_ENOUGH_REPLICAS.
 
 Not yet proven here (issue 13 continues): NOT_ENOUGH_REPLICAS_AFTER_APPEND, elections of a preferred leader,
@@ -186,3 +187,27 @@ def test_a_stalled_follower_leaves_the_isr_and_rejoins_once_caught_up(lagging_cl
         stalled.proc.send_signal(signal.SIGCONT)
     # Back, it fetches what it missed and joins the ISR again.
     wait_until(lambda: isr(servers, ISR_TOPIC) == [1, 2, 3], STEP_S, lambda: f"ISR {isr(servers, ISR_TOPIC)}")
+
+    # Killed, it misses records that DeleteRecords then removes from the leader: restarted, its fetch is out of
+    # range; it asks the leader for its offsets (ListOffsets as replica), restarts its log at the leader's log start
+    # and joins the ISR again.
+    stalled.proc.kill()
+    stalled.proc.wait()
+    live = bootstrap(cluster, skip=3)
+    # Back to one required in-sync replica: with min.insync.replicas 3 the high watermark would wait (KIP-966).
+    relax = AdminClient({"bootstrap.servers": live})
+    relax.incremental_alter_configs([ConfigResource(ResourceType.TOPIC, ISR_TOPIC, incremental_configs=[
+        ConfigEntry("min.insync.replicas", "1", incremental_operation=AlterConfigOpType.SET)])])[
+        ConfigResource(ResourceType.TOPIC, ISR_TOPIC)].result(timeout=30)
+    producer = Producer({"bootstrap.servers": live, "acks": "1"})
+    for i in range(50):
+        producer.produce(ISR_TOPIC, value=f"gone-{i}".encode(), partition=0)
+    assert producer.flush(30) == 0
+    wait_until(lambda: high_watermark(live, ISR_TOPIC) == 100, STEP_S, "the high watermark waits for broker 3")
+    trim = AdminClient({"bootstrap.servers": live})
+    deleted = trim.delete_records([TopicPartition(ISR_TOPIC, 0, 100)])[TopicPartition(ISR_TOPIC, 0)]
+    assert deleted.result(timeout=30).low_watermark == 100
+    cluster.nodes[2] = cluster._spawn(2, append=True)
+    cluster.nodes[2].wait_until_ready(STEP_S)
+    wait_until(lambda: isr(servers, ISR_TOPIC) == [1, 2, 3], STEP_S, lambda: f"ISR {isr(servers, ISR_TOPIC)}")
+    assert "follower reset to the leader's offsets" in cluster.nodes[2].log_path.read_text(errors="replace")

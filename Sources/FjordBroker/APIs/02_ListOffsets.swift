@@ -51,7 +51,9 @@ struct ListOffsetsHandler: TypedAPIHandler {
                 {
                     answer.errorCode = ErrorCode.unsupportedVersion.rawValue
                 } else {
-                    answer = lookup(partition, topicPartition: topicPartition, isolationLevel: request.isolationLevel)
+                    answer = lookup(
+                        partition, topicPartition: topicPartition, isolationLevel: request.isolationLevel,
+                        fromReplica: request.replicaID >= 0)
                 }
                 topicResponse.partitions.append(answer)
             }
@@ -60,8 +62,12 @@ struct ListOffsetsHandler: TypedAPIHandler {
         return context.eventLoop.makeSucceededFuture(response)
     }
 
+    /// `fromReplica`: a follower asking (ReplicaId ≥ 0), as Kafka answers it: no isolation, the latest offset is the
+    /// log end (a follower resetting after OFFSET_OUT_OF_RANGE needs where the leader's log ends, not what is
+    /// committed).
     private func lookup(
-        _ partition: ListOffsetsRequest.ListOffsetsPartition, topicPartition: TopicPartition, isolationLevel: Int8
+        _ partition: ListOffsetsRequest.ListOffsetsPartition, topicPartition: TopicPartition, isolationLevel: Int8,
+        fromReplica: Bool
     ) -> ListOffsetsResponse.ListOffsetsPartitionResponse {
         var answer = ListOffsetsResponse.ListOffsetsPartitionResponse(
             partitionIndex: partition.partitionIndex, timestamp: -1, offset: -1, leaderEpoch: -1)
@@ -81,7 +87,8 @@ struct ListOffsetsHandler: TypedAPIHandler {
         }
         let log = replica.log
         // Kafka's "last fetchable offset": nothing at or above it is answered.
-        let bound = isolationLevel == 1 ? replica.lastStableOffset : replica.highWatermark
+        let bound =
+            fromReplica ? log.logEndOffset : isolationLevel == 1 ? replica.lastStableOffset : replica.highWatermark
         do {
             switch partition.timestamp {
             case Self.latest:

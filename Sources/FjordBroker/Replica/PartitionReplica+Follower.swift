@@ -13,6 +13,9 @@ extension PartitionReplica {
         /// Leave the partition out until `replica.fetch.backoff.ms` passes (the leader or this replica has stale
         /// metadata, or the log failed).
         case backOff(ErrorCode)
+        /// The leader could not place the fetch offset: ask it for its log start and end (ListOffsets as replica),
+        /// then `applyLeaderOffsets`.
+        case askLeaderOffsets
     }
 
     /// The fetch to send for this partition to `leader`, nil when this replica does not follow `leader` now.
@@ -66,8 +69,8 @@ extension PartitionReplica {
                     advanced = true
                 case .askLeaderOffsets:
                     // The leader could not place the fetch offset (its log start moved past it, or an unclean
-                    // election left it behind): not handled yet — back off and try again.
-                    next = .backOff(.offsetOutOfRange)
+                    // election left it behind).
+                    next = .askLeaderOffsets
                 case .fetch:
                     break
                 case .backOff(let error):
@@ -78,6 +81,30 @@ extension PartitionReplica {
         }
         if advanced { wakeAll() }
         return next
+    }
+
+    /// The leader's log start and end (asked after OFFSET_OUT_OF_RANGE), carried out as Kafka's
+    /// `fetchOffsetAndTruncate`: truncate to the leader's end if this log is longer (after an unclean election), or
+    /// empty the log and start it at the leader's start if this log ends before it; then fetch again. Blocking.
+    func applyLeaderOffsets(logStartOffset: Int64, logEndOffset: Int64, leaderEpoch: LeaderEpoch?) -> FollowerNext {
+        appendLock.withLock { () -> FollowerNext in
+            var pending = stepFollower(fetchedEpoch: leaderEpoch) { follower, local in
+                follower.step(.leaderOffsets(logStartOffset: logStartOffset, logEndOffset: logEndOffset, log: local))
+            }
+            while !pending.isEmpty {
+                switch pending.removeFirst() {
+                case .truncate(let offset):
+                    do { try log.truncate(to: offset) } catch { return .backOff(.kafkaStorageError) }
+                    pending += stepFollower(fetchedEpoch: leaderEpoch) { $0.step(.truncated(log: $1)) }
+                case .truncateFully(let start):
+                    do { try log.truncateFully(startingAt: start) } catch { return .backOff(.kafkaStorageError) }
+                    pending += stepFollower(fetchedEpoch: leaderEpoch) { $0.step(.truncated(log: $1)) }
+                default:
+                    break
+                }
+            }
+            return .fetch
+        }
     }
 
     /// Steps the follower role of `fetchedEpoch` with the log as it is now; nothing when the role changed since.

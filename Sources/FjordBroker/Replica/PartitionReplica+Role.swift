@@ -80,8 +80,12 @@ extension PartitionReplica {
     /// progress, ISR expansion, a higher high watermark — which wakes waiting consumers). NOT_LEADER_OR_FOLLOWER when
     /// this broker does not lead it.
     func answerFollowerFetch(_ fetch: FollowerFetch, now: Int64) -> (FetchAnswer, [LeaderOutput]) {
+        // DeleteRecords and retention move the log start without telling the core: it learns it here, before it
+        // places the follower's offset.
+        let logStart = log.logStartOffset
         let (answer, outputs) = state.withLockedValue { state -> (FetchAnswer, [LeaderOutput]) in
             guard case .leader(var leader) = state.role else { return (.error(.notLeaderOrFollower), []) }
+            _ = leader.step(.logStartOffsetMoved(logStart))
             var outputs = leader.step(.followerFetch(fetch, now: now))
             state.role = .leader(leader)
             state.highWatermark = max(state.highWatermark, leader.highWatermark)

@@ -143,6 +143,41 @@ final class ReplicaFetcher: Sendable {
         return try FetchResponse.decodeWhole(from: body, version: Self.fetchVersion)
     }
 
+    /// After OFFSET_OUT_OF_RANGE: the leader's earliest and latest offsets (ListOffsets as replica: the latest is its
+    /// log end), then the follower truncates or restarts its log as they say. On failure the next fetch tries again.
+    private func resetToLeaderOffsets(_ replica: PartitionReplica, leaderEpoch: LeaderEpoch?) async -> Bool {
+        func offset(_ timestamp: Int64) async throws -> Int64? {
+            let request = ListOffsetsRequest(
+                replicaID: localID, isolationLevel: 0,
+                topics: [
+                    .init(
+                        name: replica.topicPartition.topic,
+                        partitions: [
+                            .init(
+                                partitionIndex: replica.topicPartition.partition,
+                                currentLeaderEpoch: leaderEpoch ?? -1, timestamp: timestamp)
+                        ])
+                ])
+            let body = try await connection.send(request, version: 7, timeout: .seconds(30)).get()
+            let answer = try ListOffsetsResponse.decodeWhole(from: body, version: 7).topics.first?.partitions.first
+            guard let answer, answer.errorCode == 0 else { return nil }
+            return answer.offset
+        }
+        do {
+            guard let start = try await offset(-2), let end = try await offset(-1) else { return false }
+            _ = try await threadPool.runIfActive {
+                replica.applyLeaderOffsets(logStartOffset: start, logEndOffset: end, leaderEpoch: leaderEpoch)
+            }
+            logger.info(
+                "follower reset to the leader's offsets",
+                metadata: ["partition": "\(replica.topicPartition)", "log.start": "\(start)", "log.end": "\(end)"])
+            return true
+        } catch {
+            logger.debug("ListOffsets to the leader failed", metadata: ["leader": "\(leaderID)", "error": "\(error)"])
+            return false
+        }
+    }
+
     /// Carries out each partition's answer on the I/O thread pool; a partition answered with an error backs off.
     private func apply(_ response: FetchResponse, to fetches: [(replica: PartitionReplica, fetch: FollowerFetch)])
         async throws
@@ -161,8 +196,18 @@ final class ReplicaFetcher: Sendable {
         let outcomes = try await threadPool.runIfActive {
             answered.map { replica, fetch, data in (replica.topicPartition, replica.applyLeaderAnswer(data, to: fetch)) }
         }
+        var failedResets = Set<TopicPartition>()
+        for (topicPartition, next) in outcomes where next == .askLeaderOffsets {
+            guard let entry = answered.first(where: { $0.0.topicPartition == topicPartition }) else { continue }
+            if await !resetToLeaderOffsets(entry.0, leaderEpoch: entry.1.currentLeaderEpoch) {
+                failedResets.insert(topicPartition)
+            }
+        }
         let retryAt = PartitionReplica.replicationNow() + settings.backoffMs
         partitions.withLockedValue { partitions in
+            for topicPartition in failedResets where partitions[topicPartition] != nil {
+                partitions[topicPartition] = retryAt
+            }
             for (topicPartition, next) in outcomes {
                 guard case .backOff(let error) = next, partitions[topicPartition] != nil else { continue }
                 partitions[topicPartition] = retryAt
