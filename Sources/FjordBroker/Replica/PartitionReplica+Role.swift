@@ -40,13 +40,13 @@ extension PartitionReplica {
         now: Int64
     ) -> [LeaderOutput] {
         let configuration = Self.replicationConfiguration(config, lagTimeMaxMs: lagTimeMaxMs)
-        let (outputs, configChanged, startedLeading) = appendLock.withLock {
-            () -> ([LeaderOutput], Bool, LeaderEpoch?) in
+        let (outputs, configChanged) = appendLock.withLock { () -> ([LeaderOutput], Bool) in
             let highWatermark = state.withLockedValue { $0.highWatermark }
             let local = localLogState(highWatermark: highWatermark)
-            let result = state.withLockedValue { state -> ([LeaderOutput], Bool, LeaderEpoch?) in
+            let change = state.withLockedValue { state -> RoleChange in
                 let previousEpoch = state.role.leaderEpoch
                 let wasLeader = state.isLeader
+                let wasFollower = if case .follower = state.role { true } else { false }
                 var outputs = state.role.apply(
                     registration, localID: localID, log: local, configuration: configuration, now: now)
                 if case .leader(var leader) = state.role {
@@ -58,20 +58,23 @@ extension PartitionReplica {
                 state.config = config
                 state.adoptRole()
                 let newLeaderEpoch = state.isLeader && (!wasLeader || previousEpoch != state.leaderEpoch)
-                return (outputs, configChanged, newLeaderEpoch ? state.leaderEpoch : nil)
+                return RoleChange(
+                    outputs: outputs, configChanged: configChanged,
+                    startedLeading: newLeaderEpoch ? state.leaderEpoch : nil, wasFollower: wasFollower)
             }
-            if let epoch = result.2 {
+            if let epoch = change.startedLeading {
                 // KIP-101: the epoch starts at the log end now, not at its first append.
                 try? log.assignLeaderEpoch(epoch, startOffset: log.logEndOffset)
-                if let replayed = try? ProducerStateManager.replayed(from: log) {
+                // A follower's appends did not keep the producer state: rebuilt from the log (a new replica built
+                // it when it opened the log).
+                if change.wasFollower, let replayed = try? ProducerStateManager.replayed(from: log) {
                     for transaction in replayed.aborted { try? log.addAbortedTransaction(transaction) }
                     state.withLockedValue { $0.producerState = replayed.state }
                 }
             }
-            return result
+            return (change.outputs, change.configChanged)
         }
         if configChanged { log.configuration = config.logConfiguration }
-        _ = startedLeading
         wakeAll()
         return outputs
     }
@@ -149,6 +152,15 @@ extension PartitionReplica {
         if outputs.contains(where: { if case .highWatermarkAdvanced = $0 { true } else { false } }) { wakeAll() }
         return outputs
     }
+}
+
+/// What `applyRegistration` changed, as seen under the state lock.
+private struct RoleChange {
+    var outputs: [LeaderOutput]
+    var configChanged: Bool
+    /// The new leader epoch when this replica started leading one.
+    var startedLeading: LeaderEpoch?
+    var wasFollower: Bool
 }
 
 extension PartitionReplicaState {
