@@ -88,6 +88,7 @@ extension PartitionReplica {
         let logStart = log.logStartOffset
         let (answer, outputs) = state.withLockedValue { state -> (FetchAnswer, [LeaderOutput]) in
             guard case .leader(var leader) = state.role else { return (.error(.notLeaderOrFollower), []) }
+            state.role = .none  // uniquely referenced while it changes (no copy of its collections)
             _ = leader.step(.logStartOffsetMoved(logStart))
             var outputs = leader.step(.followerFetch(fetch, now: now))
             state.role = .leader(leader)
@@ -184,6 +185,7 @@ extension PartitionReplicaState {
     /// the ISR). Returns the leader's outputs (completed acks=all produces, a new high watermark).
     mutating func leaderAppended(logEndOffset: Int64, now: Int64) -> [LeaderOutput] {
         guard case .leader(var leader) = role else { return [] }
+        role = .none  // the leader's collections uniquely referenced while it changes: no copy per append
         let outputs = leader.step(.appended(logEndOffset: logEndOffset, now: now))
         role = .leader(leader)
         highWatermark = max(highWatermark, leader.highWatermark)
