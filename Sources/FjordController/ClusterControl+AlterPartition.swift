@@ -57,7 +57,8 @@ extension ClusterControl {
                     ? partitionData.newIsrWithEpochs
                     : partitionData.newIsr.map { AlterPartitionRequest.BrokerState(brokerID: $0, brokerEpoch: -1) }
                 guard let partition = topic.partitions.first(where: { $0.index == partitionData.partitionIndex }) else {
-                    answer.partitions.append(Self.partitionAnswer(partitionData.partitionIndex, .unknownTopicOrPartition))
+                    answer.partitions.append(
+                        Self.partitionAnswer(partitionData.partitionIndex, .unknownTopicOrPartition))
                     continue
                 }
                 let refusal = validate(

@@ -19,8 +19,10 @@ import Testing
         _ = try await broker.createTopic("t", configs: ["min.insync.replicas": minInsync])
         let replica = try broker.replica("t")
         replica.applyRegistration(
-            PartitionRegistration(leader: replica.localID, leaderEpoch: 1, partitionEpoch: 1, replicas: [1, 2], isr: [1, 2]),
-            localID: replica.localID, config: replica.config, lagTimeMaxMs: 30_000, now: PartitionReplica.replicationNow())
+            PartitionRegistration(
+                leader: replica.localID, leaderEpoch: 1, partitionEpoch: 1, replicas: [1, 2], isr: [1, 2]),
+            localID: replica.localID, config: replica.config, lagTimeMaxMs: 30_000,
+            now: PartitionReplica.replicationNow())
         return replica
     }
 
@@ -43,7 +45,8 @@ import Testing
 
     private func followerFetch(_ replica: PartitionReplica, at offset: Int64) {
         let (answer, outputs) = replica.answerFollowerFetch(
-            FollowerFetch(replicaID: 2, currentLeaderEpoch: 1, fetchOffset: offset, lastFetchedEpoch: nil, logStartOffset: 0),
+            FollowerFetch(
+                replicaID: 2, currentLeaderEpoch: 1, fetchOffset: offset, lastFetchedEpoch: nil, logStartOffset: 0),
             now: PartitionReplica.replicationNow())
         guard case .records = answer else {
             Issue.record("follower fetch answered \(answer)")
@@ -101,7 +104,8 @@ import Testing
         try await H.withBroker { broker in
             let replica = try await ledWithFollower(broker, minInsync: "2")
             replica.applyRegistration(
-                PartitionRegistration(leader: replica.localID, leaderEpoch: 1, partitionEpoch: 2, replicas: [1, 2], isr: [1]),
+                PartitionRegistration(
+                    leader: replica.localID, leaderEpoch: 1, partitionEpoch: 2, replicas: [1, 2], isr: [1]),
                 localID: replica.localID, config: replica.config, lagTimeMaxMs: 30_000,
                 now: PartitionReplica.replicationNow())
             let answered = try await answer(broker, try produce(broker, ["a"]))

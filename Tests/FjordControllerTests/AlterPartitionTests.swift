@@ -27,7 +27,8 @@ import Testing
                 brokerID: $0, brokerEpoch: epochs[$0] ?? harness.image.brokerRegistrations[$0]?.epoch ?? -1)
         }
         let data = AlterPartitionRequest.PartitionData(
-            partitionIndex: 0, leaderEpoch: leaderEpoch ?? partition.leaderEpoch, newIsr: isr, newIsrWithEpochs: members,
+            partitionIndex: 0, leaderEpoch: leaderEpoch ?? partition.leaderEpoch, newIsr: isr,
+            newIsrWithEpochs: members,
             leaderRecoveryState: recovery, partitionEpoch: partitionEpoch ?? partition.partitionEpoch)
         return AlterPartitionRequest(
             brokerID: broker, brokerEpoch: brokerEpoch ?? harness.image.brokerRegistrations[broker]!.epoch,
@@ -100,22 +101,28 @@ import Testing
         let control = ClusterControl(image: harness.image)
         func code(_ request: AlterPartitionRequest, version: Int16 = 3) -> (Int16, Int16, Bool) {
             let result = control.alterPartition(request, version: version)
-            return (result.response.errorCode, result.response.topics.first?.partitions.first?.errorCode ?? 0,
-                result.records.isEmpty)
+            return (
+                result.response.errorCode, result.response.topics.first?.partitions.first?.errorCode ?? 0,
+                result.records.isEmpty
+            )
         }
         let stale = ErrorCode.staleBrokerEpoch.rawValue
         #expect(code(Self.request(harness, isr: [1, 2], brokerEpoch: 999)) == (stale, 0, true))
         // A newer epoch than the image: this controller is behind.
-        #expect(code(Self.request(harness, isr: [1, 2], leaderEpoch: partition.leaderEpoch + 1)).1
-            == ErrorCode.notController.rawValue)
-        #expect(code(Self.request(harness, isr: [1, 2], partitionEpoch: partition.partitionEpoch + 1)).1
-            == ErrorCode.notController.rawValue)
-        #expect(code(Self.request(harness, isr: [1, 2], leaderEpoch: partition.leaderEpoch - 1)).1
-            == ErrorCode.fencedLeaderEpoch.rawValue)
+        #expect(
+            code(Self.request(harness, isr: [1, 2], leaderEpoch: partition.leaderEpoch + 1)).1
+                == ErrorCode.notController.rawValue)
+        #expect(
+            code(Self.request(harness, isr: [1, 2], partitionEpoch: partition.partitionEpoch + 1)).1
+                == ErrorCode.notController.rawValue)
+        #expect(
+            code(Self.request(harness, isr: [1, 2], leaderEpoch: partition.leaderEpoch - 1)).1
+                == ErrorCode.fencedLeaderEpoch.rawValue)
         // Broker 2 is a follower, not the leader.
         #expect(code(Self.request(harness, isr: [1, 2], from: 2)).1 == ErrorCode.invalidRequest.rawValue)
-        #expect(code(Self.request(harness, isr: [1, 2], partitionEpoch: partition.partitionEpoch - 1)).1
-            == ErrorCode.invalidUpdateVersion.rawValue)
+        #expect(
+            code(Self.request(harness, isr: [1, 2], partitionEpoch: partition.partitionEpoch - 1)).1
+                == ErrorCode.invalidUpdateVersion.rawValue)
         // ISRs that cannot be: without the leader, with a non-replica, with a duplicate; recovering with two.
         for isr: [Int32] in [[2, 3], [1, 4], [1, 2, 2]] {
             #expect(code(Self.request(harness, isr: isr)).1 == ErrorCode.invalidRequest.rawValue, "\(isr)")
@@ -135,8 +142,9 @@ import Testing
         var harness = Self.cluster()
         let control = ClusterControl(image: harness.image)
         let otherEpoch = Self.request(harness, isr: [1, 2, 3], epochs: [3: 12345])
-        #expect(Self.answer(control.alterPartition(otherEpoch, version: 3)).errorCode
-            == ErrorCode.ineligibleReplica.rawValue)
+        #expect(
+            Self.answer(control.alterPartition(otherEpoch, version: 3)).errorCode
+                == ErrorCode.ineligibleReplica.rawValue)
         #expect(control.alterPartition(otherEpoch, version: 3).records.isEmpty)
         let unchecked = Self.request(harness, isr: [1, 2, 3], epochs: [3: -1])
         #expect(Self.answer(control.alterPartition(unchecked, version: 3)).errorCode == 0)

@@ -265,6 +265,7 @@ import Testing
         let election = try #require(electedAt, "no new leader")
         let followed = try #require(followedAt, "the observer never followed the new leader")
         let requestTimeout = RaftTestCluster.configuration(4, voters: [1, 2, 3]).requestTimeoutMs
-        #expect(followed - election < requestTimeout / 2, "observer followed \(followed - election) ms after the election")
+        #expect(
+            followed - election < requestTimeout / 2, "observer followed \(followed - election) ms after the election")
     }
 }

@@ -126,7 +126,9 @@ struct RaftTestCluster {
     }
 
     var leader: NodeID? {
-        nodes.filter { !isolated.contains($0.key) && !refusing.contains($0.key) && $0.value.role.name == .leader }.map(\.key).sorted().last
+        nodes.filter { !isolated.contains($0.key) && !refusing.contains($0.key) && $0.value.role.name == .leader }.map(
+            \.key
+        ).sorted().last
     }
 
     /// The messages queued from `from` (all of them when nil) matching `filter`.

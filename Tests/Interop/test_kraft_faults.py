@@ -29,8 +29,8 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from conftest import BrokerProcess, fjord_bin
 from datapath_clients import drop_admin_clients  # noqa: F401 - autouse fixture: forget AdminClients per test
 from interop_clients import kcat_metadata
-from test_kraft_quorum import (STEP_S, Cluster, admin_of, all_have, alter, alter_each, create, topics,
-                               wait_configured)
+from test_kraft_quorum import (ALTER_ERRORS, STEP_S, Cluster, admin_of, all_have, alter, alter_each, create,
+                               topics, wait_configured)
 from tools.fault_proxy import FaultProxy
 from waiting import wait_for, wait_until
 
@@ -136,7 +136,8 @@ def test_the_isolated_leader_resigns_and_the_majority_goes_on(cluster):
     during = CreateThrough(cluster.nodes[majority[1]], "during-cut", 15)
     assert during.acknowledged(), f"the majority did not acknowledge a topic: {during.error}"
     changes = alter_each([cluster.nodes[i] for i in majority], {"before-cut", "during-cut"})
-    assert len(changes) == 2, f"the majority did not acknowledge config changes: {sorted(changes)}"
+    assert len(changes) == 2, \
+        f"the majority did not acknowledge config changes: {sorted(changes)}; errors {ALTER_ERRORS[-3:]}"
     # Still cut off: whatever the isolated node says, a majority never saw this topic, so it cannot be created.
     assert not isolated.acknowledged(), "a topic sent to the isolated old leader was acknowledged without a majority"
     assert cluster.role(leader)[0] != "leader", f"the isolated node leads again while cut off: {describe(cluster)}"

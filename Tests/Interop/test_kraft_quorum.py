@@ -158,27 +158,41 @@ def topics(node: BrokerProcess) -> set[str]:
     return {name for name in metadata.topics if not name.startswith("__")}
 
 
+# Why config changes were not acknowledged, for failure messages.
+ALTER_ERRORS: list[str] = []
+
+
 def alter(node: BrokerProcess, topic: str, configs: dict[str, str], timeout: float = 15) -> bool:
     """IncrementalAlterConfigs (SET) of a topic's configs through `node`; True when the cluster acknowledged it."""
     resource = ConfigResource(ResourceType.TOPIC, topic, incremental_configs=[
         ConfigEntry(name, value, incremental_operation=AlterConfigOpType.SET) for name, value in configs.items()])
-    futures = admin_of(node).incremental_alter_configs([resource], request_timeout=timeout)
+    admin = admin_of(node)  # kept until the answer: a destroyed client fails its futures
+    futures = admin.incremental_alter_configs([resource], request_timeout=timeout)
     try:
         for future in futures.values():
             future.result(timeout=timeout + 5)
         return True
-    except Exception:  # noqa: BLE001 - any failure means "not acknowledged"
+    except Exception as e:  # noqa: BLE001 - any failure means "not acknowledged"
+        ALTER_ERRORS.append(f"{topic} through :{node.port}: {e!r}")
         return False
 
 
-def alter_each(nodes: list[BrokerProcess], names: set[str]) -> dict[str, dict[str, str]]:
+def alter_each(nodes: list[BrokerProcess], names: set[str], within: float = STEP_S) -> dict[str, dict[str, str]]:
     """Gives each topic configs of its own (retention.ms differs per topic), through `nodes` in turn; returns the
-    changes the cluster acknowledged, by topic."""
+    changes the cluster acknowledged, by topic. A refused change is sent again (SET is idempotent) until `within`
+    seconds have passed, as a client retries: the admin client picks any broker it knows for a topic's configs,
+    and during a fault that may be one cut off from the controller (it answers NOT_CONTROLLER until it is fenced)."""
     acknowledged = {}
     for n, name in enumerate(sorted(names)):
         wanted = {"retention.ms": str(3_600_000 + n), "max.message.bytes": "2000000"}
-        if alter(nodes[n % len(nodes)], name, wanted):
-            acknowledged[name] = wanted
+        deadline = time.monotonic() + within
+        while True:
+            if alter(nodes[n % len(nodes)], name, wanted):
+                acknowledged[name] = wanted
+                break
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
     return acknowledged
 
 

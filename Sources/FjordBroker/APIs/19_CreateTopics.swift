@@ -69,6 +69,13 @@ struct CreateTopicsHandler: TypedAPIHandler {
                 return result
             }
             return response
+        }.flatMapErrorThrowing { error in
+            // Not the active controller (cut off, or the leadership moved): every topic answers it; the client retries.
+            guard let refusal = error as? MetadataCommandError else { throw error }
+            return CreateTopicsResponse(
+                topics: request.topics.map {
+                    .init(name: $0.name, errorCode: refusal.code.rawValue, errorMessage: refusal.message)
+                })
         }
     }
 }

@@ -30,6 +30,18 @@ struct DeleteTopicsHandler: TypedAPIHandler {
                         name: result.name, topicID: result.topicID, errorCode: result.result.error.rawValue,
                         errorMessage: result.result.message)
                 })
+        }.flatMapErrorThrowing { error in
+            // Not the active controller: every topic answers it; the client retries.
+            guard let refusal = error as? MetadataCommandError else { throw error }
+            let named = names.map { DeleteTopicsResponse.DeletableTopicResult(name: $0) }
+            let byID = ids.map { DeleteTopicsResponse.DeletableTopicResult(name: nil, topicID: $0) }
+            return DeleteTopicsResponse(
+                responses: (named + byID).map {
+                    var result = $0
+                    result.errorCode = refusal.code.rawValue
+                    result.errorMessage = refusal.message
+                    return result
+                })
         }
     }
 }

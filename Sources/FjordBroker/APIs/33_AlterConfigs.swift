@@ -25,9 +25,14 @@ struct AlterConfigsHandler: TypedAPIHandler {
                             type: resource.resourceType, name: resource.resourceName, configs: configs
                         ).response
                 } else {
-                    result = try services.metadata.execute { image in
-                        ConfigCommands(image: image, nodeID: nodeID).replace(
-                            type: resource.resourceType, name: resource.resourceName, configs: configs)
+                    do {
+                        result = try services.metadata.execute { image in
+                            ConfigCommands(image: image, nodeID: nodeID).replace(
+                                type: resource.resourceType, name: resource.resourceName, configs: configs)
+                        }
+                    } catch let refusal as MetadataCommandError {
+                        // Not the active controller (cut off, or the leadership moved): the client retries.
+                        result = ItemResult(refusal.code, refusal.message)
                     }
                 }
                 return .init(

@@ -31,6 +31,13 @@ struct CreatePartitionsHandler: TypedAPIHandler {
                 results: results.map {
                     .init(name: $0.name, errorCode: $0.result.error.rawValue, errorMessage: $0.result.message)
                 })
+        }.flatMapErrorThrowing { error in
+            // Not the active controller: every topic answers it; the client retries.
+            guard let refusal = error as? MetadataCommandError else { throw error }
+            return CreatePartitionsResponse(
+                results: requests.map {
+                    .init(name: $0.name, errorCode: refusal.code.rawValue, errorMessage: refusal.message)
+                })
         }
     }
 }

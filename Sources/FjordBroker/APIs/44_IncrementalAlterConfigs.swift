@@ -42,9 +42,14 @@ struct IncrementalAlterConfigsHandler: TypedAPIHandler {
                             type: resource.resourceType, name: resource.resourceName, changes: changes
                         ).response
                 } else {
-                    result = try services.metadata.execute { image in
-                        ConfigCommands(image: image, nodeID: nodeID).incrementalAlter(
-                            type: resource.resourceType, name: resource.resourceName, changes: changes)
+                    do {
+                        result = try services.metadata.execute { image in
+                            ConfigCommands(image: image, nodeID: nodeID).incrementalAlter(
+                                type: resource.resourceType, name: resource.resourceName, changes: changes)
+                        }
+                    } catch let refusal as MetadataCommandError {
+                        // Not the active controller (cut off, or the leadership moved): the client retries.
+                        result = ItemResult(refusal.code, refusal.message)
                     }
                 }
                 return .init(

@@ -252,7 +252,8 @@ final class FetchOperation {
             return PartitionResult(cached: cached, data: data)
         }
         if let follower = followerID {
-            return readForFollower(follower, cached, replica: replica, data: data, budget: budget,
+            return readForFollower(
+                follower, cached, replica: replica, data: data, budget: budget,
                 isFirstWithData: isFirstWithData)
         }
         let epoch = replica.leaderEpoch
@@ -335,7 +336,8 @@ final class FetchOperation {
         let fetch = FollowerFetch(
             replicaID: follower, brokerEpoch: version >= 15 ? request.replicaState.replicaEpoch : -1,
             currentLeaderEpoch: version >= 9 && cached.currentLeaderEpoch >= 0 ? cached.currentLeaderEpoch : nil,
-            fetchOffset: cached.fetchOffset, lastFetchedEpoch: cached.lastFetchedEpoch >= 0 ? cached.lastFetchedEpoch : nil,
+            fetchOffset: cached.fetchOffset,
+            lastFetchedEpoch: cached.lastFetchedEpoch >= 0 ? cached.lastFetchedEpoch : nil,
             logStartOffset: cached.replicaLogStartOffset)
         let (answer, effects) = replica.answerFollowerFetch(fetch, now: PartitionReplica.replicationNow())
         services.replicas.dispatch(effects, of: replica)

@@ -95,7 +95,9 @@ extension PartitionReplica {
             state.highWatermark = max(state.highWatermark, leader.highWatermark)
             var answer = FetchAnswer.error(.notLeaderOrFollower)
             outputs.removeAll { output in
-                guard case .answerFetch(let replica, let found) = output, replica == fetch.replicaID else { return false }
+                guard case .answerFetch(let replica, let found) = output, replica == fetch.replicaID else {
+                    return false
+                }
                 answer = found
                 return true
             }

@@ -28,8 +28,10 @@ final class PartitionReplica: Sendable {
     /// A replica with no role yet: `applyRegistration` gives it one (leader or follower) before it serves. Its
     /// high watermark starts at the log start (nothing is known to be committed until the role says so: a sole
     /// replica's leader moves it to its log end at once).
-    init(topicPartition: TopicPartition, topicID: KafkaUUID, log: PartitionLog, localID: NodeID, config: EffectiveTopicConfig)
-    {
+    init(
+        topicPartition: TopicPartition, topicID: KafkaUUID, log: PartitionLog, localID: NodeID,
+        config: EffectiveTopicConfig
+    ) {
         self.topicPartition = topicPartition
         self.topicID = topicID
         self.log = log

@@ -67,7 +67,9 @@ final class ISRChangeSender: Sendable {
                     partitions: [
                         .init(
                             partitionIndex: replica.topicPartition.partition, leaderEpoch: proposal.leaderEpoch,
-                            newIsrWithEpochs: proposal.newISR.map { .init(brokerID: $0.brokerID, brokerEpoch: $0.brokerEpoch) },
+                            newIsrWithEpochs: proposal.newISR.map {
+                                .init(brokerID: $0.brokerID, brokerEpoch: $0.brokerEpoch)
+                            },
                             leaderRecoveryState: 0, partitionEpoch: proposal.partitionEpoch)
                     ])
             ])
@@ -87,7 +89,8 @@ final class ISRChangeSender: Sendable {
                 answer = .rejected(.unknownServerError)
             }
         } catch {
-            logger.debug("AlterPartition failed", metadata: ["partition": "\(replica.topicPartition)", "error": "\(error)"])
+            logger.debug(
+                "AlterPartition failed", metadata: ["partition": "\(replica.topicPartition)", "error": "\(error)"])
             answer = .rejected(.requestTimedOut)
         }
         if case .rejected(let error) = answer {

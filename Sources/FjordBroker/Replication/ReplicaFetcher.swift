@@ -129,7 +129,8 @@ final class ReplicaFetcher: Sendable {
             if let last = topics.last, last.topicID == replica.topicID {
                 topics[topics.count - 1].partitions.append(partition)
             } else {
-                topics.append(.init(topic: replica.topicPartition.topic, topicID: replica.topicID, partitions: [partition]))
+                topics.append(
+                    .init(topic: replica.topicPartition.topic, topicID: replica.topicID, partitions: [partition]))
             }
         }
         let request = FetchRequest(
@@ -194,7 +195,8 @@ final class ReplicaFetcher: Sendable {
             byPartition[entry.replica.topicPartition].map { (entry.replica, entry.fetch, $0) }
         }
         let outcomes = try await threadPool.runIfActive {
-            answered.map { replica, fetch, data in (replica.topicPartition, replica.applyLeaderAnswer(data, to: fetch)) }
+            answered.map { replica, fetch, data in (replica.topicPartition, replica.applyLeaderAnswer(data, to: fetch))
+            }
         }
         var failedResets = Set<TopicPartition>()
         for (topicPartition, next) in outcomes where next == .askLeaderOffsets {

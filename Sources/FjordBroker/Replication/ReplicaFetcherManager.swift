@@ -78,7 +78,8 @@ final class ReplicaFetcherManager: Sendable {
                     entry.fetcher.assign(set)
                     continue
                 }
-                guard let registration = brokers[leader], let endpoint = Self.endpoint(registration, listener: listenerName)
+                guard let registration = brokers[leader],
+                    let endpoint = Self.endpoint(registration, listener: listenerName)
                 else { continue }  // not registered (yet): the next change of the image brings it
                 let fetcher = ReplicaFetcher(
                     leaderID: leader, localID: localID, endpoint: endpoint, group: group, replicas: replicas,
