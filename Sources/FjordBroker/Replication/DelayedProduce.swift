@@ -54,7 +54,10 @@ final class DelayedProduce: Sendable {
     }
 
     /// Registers for the next wake-up of the partition first, then looks: an advance between the two is not lost.
+    /// A wake-up after this partition's outcome is settled (a race with another wake-up, or the timeout) registers
+    /// nothing that stays: the waiter is taken back, so no closure outlives the produce.
     private func check(_ index: Int) {
+        guard state.withLockedValue({ !$0.done && $0.remaining.contains(index) }) else { return }
         let wait = waits[index]
         let waiter = wait.replica.addWaiter { [self] in check(index) }
         let outcome: ErrorCode?
@@ -65,19 +68,19 @@ final class DelayedProduce: Sendable {
         } else {
             outcome = nil
         }
-        let finished = state.withLockedValue { state -> Bool in
-            guard !state.done, state.remaining.contains(index) else { return false }
+        let (finished, keepsWaiter) = state.withLockedValue { state -> (Bool, Bool) in
+            guard !state.done, state.remaining.contains(index) else { return (false, false) }
             guard let outcome else {
                 state.waiterIDs[index] = waiter
-                return false
+                return (false, true)
             }
             state.remaining.remove(index)
             state.waiterIDs[index] = nil
             if outcome != .none { fail(&state.response, wait, outcome) }
             if state.remaining.isEmpty { state.done = true }
-            return state.remaining.isEmpty
+            return (state.remaining.isEmpty, false)
         }
-        if outcome != nil { wait.replica.removeWaiter(waiter) }
+        if !keepsWaiter { wait.replica.removeWaiter(waiter) }
         if finished { promise.succeed(state.withLockedValue { $0.response }) }
     }
 
