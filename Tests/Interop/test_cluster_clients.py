@@ -26,7 +26,7 @@ import subprocess
 import time
 
 import pytest
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import (AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource, ConfigSource,
                                    NewPartitions, NewTopic)
 
@@ -329,7 +329,10 @@ def test_admin_round_through_a_non_controller(cluster, entry):
 
     def config_everywhere(key: str, value: str) -> bool:
         for node in cluster.nodes:
-            entries = admin_at(node.bootstrap).describe_configs([resource])[resource].result(timeout=20)
+            try:
+                entries = admin_at(node.bootstrap).describe_configs([resource])[resource].result(timeout=20)
+            except KafkaException:
+                return False  # a node that has not replayed the new topic yet answers UNKNOWN_TOPIC_OR_PARTITION
             if entries[key].value != value or entries[key].source != ConfigSource.DYNAMIC_TOPIC_CONFIG.value:
                 return False
         return True
