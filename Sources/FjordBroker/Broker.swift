@@ -168,8 +168,7 @@ public final class Broker: Service, Sendable {
                     tasks.addTask { await fetchers.run() }
                     let isrChanges = ISRChangeSender(
                         localID: configuration.nodeID, replicas: services.replicas, driver: quorum.driver,
-                        peers: quorum.peers, metadata: services.metadata.publisher,
-                        brokerEpoch: { lifecycle.current.brokerEpoch }, logger: logger)
+                        peers: quorum.peers, brokerEpoch: { lifecycle.current.brokerEpoch }, logger: logger)
                     tasks.addTask { await isrChanges.run() }
                 }
                 try? await gracefulShutdown()

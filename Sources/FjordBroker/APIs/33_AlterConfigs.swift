@@ -25,14 +25,9 @@ struct AlterConfigsHandler: TypedAPIHandler {
                             type: resource.resourceType, name: resource.resourceName, configs: configs
                         ).response
                 } else {
-                    do {
-                        result = try services.metadata.execute { image in
-                            ConfigCommands(image: image, nodeID: nodeID).replace(
-                                type: resource.resourceType, name: resource.resourceName, configs: configs)
-                        }
-                    } catch let refusal as MetadataCommandError {
-                        // Not the active controller (cut off, or the leadership moved): the client retries.
-                        result = ItemResult(refusal.code, refusal.message)
+                    result = try services.metadata.executeItem { image in
+                        ConfigCommands(image: image, nodeID: nodeID).replace(
+                            type: resource.resourceType, name: resource.resourceName, configs: configs)
                     }
                 }
                 return .init(

@@ -42,14 +42,9 @@ struct IncrementalAlterConfigsHandler: TypedAPIHandler {
                             type: resource.resourceType, name: resource.resourceName, changes: changes
                         ).response
                 } else {
-                    do {
-                        result = try services.metadata.execute { image in
-                            ConfigCommands(image: image, nodeID: nodeID).incrementalAlter(
-                                type: resource.resourceType, name: resource.resourceName, changes: changes)
-                        }
-                    } catch let refusal as MetadataCommandError {
-                        // Not the active controller (cut off, or the leadership moved): the client retries.
-                        result = ItemResult(refusal.code, refusal.message)
+                    result = try services.metadata.executeItem { image in
+                        ConfigCommands(image: image, nodeID: nodeID).incrementalAlter(
+                            type: resource.resourceType, name: resource.resourceName, changes: changes)
                     }
                 }
                 return .init(

@@ -146,6 +146,17 @@ final class MetadataService: Sendable {
         }
     }
 
+    /// `execute` for a command answered per item: a refusal of the whole command (not the active controller, not
+    /// committed in time) becomes that item's answer, so the client gets a retriable error code instead of a
+    /// closed connection.
+    func executeItem(_ command: (MetadataImage) -> ControllerResult<ItemResult>) throws -> ItemResult {
+        do {
+            return try execute(command)
+        } catch let refusal as MetadataCommandError {
+            return ItemResult(refusal.code, refusal.message)
+        }
+    }
+
     private func commit(_ records: [MetadataRecord]) throws {
         var builder = RecordBatchBuilder()
         let now = SystemStorageClock().nowMilliseconds()

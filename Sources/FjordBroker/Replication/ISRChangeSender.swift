@@ -18,18 +18,16 @@ final class ISRChangeSender: Sendable {
     private let driver: RaftDriver
     private let peers: ControllerPeers
     private let brokerEpoch: @Sendable () -> Int64?
-    private let metadata: MetadataPublisher
     private let logger: Logger
 
     init(
         localID: NodeID, replicas: ReplicaManager, driver: RaftDriver, peers: ControllerPeers,
-        metadata: MetadataPublisher, brokerEpoch: @escaping @Sendable () -> Int64?, logger: Logger
+        brokerEpoch: @escaping @Sendable () -> Int64?, logger: Logger
     ) {
         self.localID = localID
         self.replicas = replicas
         self.driver = driver
         self.peers = peers
-        self.metadata = metadata
         self.brokerEpoch = brokerEpoch
         self.logger = logger
     }
