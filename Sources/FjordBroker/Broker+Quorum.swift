@@ -60,7 +60,9 @@ extension Broker {
             configuration: driverConfiguration, store: store, peers: peers, stateMachine: services.metadata,
             logger: logger)
         services.metadata.attach(quorum: MetadataService.Quorum(driver: driver, eventLoop: group.next()))
-        let sessions = BrokerSessions(sessionTimeoutMs: Int64(configuration.brokerSessionTimeoutMs))
+        let sessions = BrokerSessions(
+            sessionTimeoutMs: Int64(configuration.brokerSessionTimeoutMs),
+            uncleanLeaderElectionDefault: configuration.uncleanLeaderElectionEnable)
         let (registry, apiVersions) = Self.makeControllerRegistry(
             services: services, driver: driver, sessions: sessions, endpoints: endpoints,
             listenerName: configuration.controllerListenerNames.first ?? "CONTROLLER")
@@ -139,6 +141,7 @@ extension Broker {
         registry.register(AlterPartitionHandler(services: services))
         registry.register(ControllerRegistrationHandler(services: services))
         registry.register(UpdateFeaturesHandler(services: services))
+        registry.register(ElectLeadersHandler(services: services))
         registry.register(
             DescribeClusterHandler(
                 metadata: services.metadata, endpointType: .controller, controllerListenerName: listenerName,

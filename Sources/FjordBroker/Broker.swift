@@ -66,6 +66,13 @@ public final class Broker: Service, Sendable {
                                     threadPool: threadPool, logger: self.logger
                                 ).run()
                             }
+                            tasks.addTask {
+                                try await LeaderBalancer(
+                                    configuration: self.configuration, metadata: services.metadata,
+                                    driver: quorum.driver,
+                                    threadPool: threadPool, logger: self.logger
+                                ).run()
+                            }
                         }
                     }
                     if isBroker {
@@ -345,6 +352,7 @@ public final class Broker: Service, Sendable {
         registerAdmin(CreatePartitionsHandler(services: services))
         registerAdmin(IncrementalAlterConfigsHandler(services: services))
         registerAdmin(UpdateFeaturesHandler(services: services))
+        registerAdmin(ElectLeadersHandler(services: services))
         registry.register(DescribeClusterHandler(metadata: services.metadata))
         registry.register(DescribeTopicPartitionsHandler(metadata: publisher))
         registry.register(GetTelemetrySubscriptionsHandler())

@@ -20,7 +20,8 @@ import KafkaProtocol
 /// The sender's own broker epoch is checked first, for the whole request: STALE_BROKER_EPOCH.
 ///
 /// An accepted change keeps the leader and its epoch (from metadata.version 3.6-IV0 an ISR shrink no longer bumps
-/// the leader epoch, KAFKA-15021; before, it does) and bumps the partition epoch; an ISR equal to the current one
+/// the leader epoch, KAFKA-15021; before, it does) and bumps the partition epoch; a leader that says RECOVERED
+/// after an unclean election (KIP-704) ends its RECOVERING state; a change with the same ISR and recovery state
 /// writes nothing. The answer carries the partition as it is after the change.
 ///
 /// Not here yet: eligible leader replicas (KIP-966: an ISR shrinking below min.insync.replicas moves the removed
@@ -69,9 +70,11 @@ extension ClusterControl {
                 }
                 var after = partition
                 let targetISR = isr.map(\.brokerID)
-                if targetISR != partition.inSyncReplicas {
+                let recovers = partitionData.leaderRecoveryState != partition.leaderRecoveryState
+                if targetISR != partition.inSyncReplicas || recovers {
                     var change = PartitionChangeRecord(partitionID: partition.index, topicID: topic.topicID)
-                    change.isr = targetISR
+                    if targetISR != partition.inSyncReplicas { change.isr = targetISR }
+                    if recovers { change.leaderRecoveryState = partitionData.leaderRecoveryState }
                     let shrinks = partition.inSyncReplicas.contains { !targetISR.contains($0) }
                     if shrinks && image.metadataVersion.level < MetadataVersion.noEpochBumpOnIsrShrink {
                         change.leader = partition.leader
@@ -79,6 +82,7 @@ extension ClusterControl {
                     }
                     records.append(.partitionChange(change))
                     after.inSyncReplicas = targetISR
+                    after.leaderRecoveryState = partitionData.leaderRecoveryState
                     after.partitionEpoch += 1
                 }
                 var accepted = AlterPartitionResponse.PartitionData()
@@ -111,8 +115,10 @@ extension ClusterControl {
             members.contains(partition.leader)
         else { return .invalidRequest }
         if data.leaderRecoveryState == Self.leaderRecovering && members.count > 1 { return .invalidRequest }
-        // The image keeps no recovery state: every partition is RECOVERED (no unclean election yet).
-        if data.leaderRecoveryState == Self.leaderRecovering { return .invalidRequest }
+        // A recovered leader never goes back to RECOVERING; only an unclean election sets it.
+        if data.leaderRecoveryState == Self.leaderRecovering && partition.leaderRecoveryState == Self.leaderRecovered {
+            return .invalidRequest
+        }
         let ineligible = isr.contains { member in
             guard let registration = image.brokerRegistrations[member.brokerID] else { return true }
             return registration.inControlledShutdown || registration.isFenced

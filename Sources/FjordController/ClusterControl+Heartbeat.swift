@@ -113,7 +113,7 @@ extension ClusterControl {
     /// fenced and it is in no ISR). Brokers in `alsoLeaving` are not elected in its place.
     func fence(_ id: NodeID, in image: MetadataImage, alsoLeaving: Set<NodeID> = []) -> [MetadataRecord] {
         guard let registration = image.brokerRegistrations[id] else { return [] }
-        var records = LeaderElection(image: image, removing: id, adding: nil, leaving: alsoLeaving)
+        var records = election(on: image, removing: id, adding: nil, leaving: alsoLeaving)
             .changes(for: image.partitions(withInSyncReplica: id))
         if !registration.isFenced {
             records.append(
@@ -132,7 +132,7 @@ extension ClusterControl {
                 .brokerRegistrationChange(
                     BrokerRegistrationChangeRecord(brokerID: id, brokerEpoch: registration.epoch, fenced: -1)))
         }
-        records += LeaderElection(image: image, removing: nil, adding: id).changes(for: image.leaderlessPartitions)
+        records += election(on: image, removing: nil, adding: id).changes(for: image.leaderlessPartitions)
         return records
     }
 
@@ -146,7 +146,7 @@ extension ClusterControl {
                     BrokerRegistrationChangeRecord(
                         brokerID: id, brokerEpoch: registration.epoch, inControlledShutdown: 1)))
         }
-        records += LeaderElection(image: image, removing: id, adding: nil)
+        records += election(on: image, removing: id, adding: nil)
             .changes(for: image.partitions(withInSyncReplica: id))
         return records
     }

@@ -62,9 +62,24 @@ public struct ClusterControl: Sendable {
     }
 
     public let image: MetadataImage
+    /// This controller's static `unclean.leader.election.enable` (topics and the cluster's dynamic config may
+    /// override it).
+    public let uncleanLeaderElectionDefault: Bool
 
-    public init(image: MetadataImage) {
+    public init(image: MetadataImage, uncleanLeaderElectionDefault: Bool = false) {
         self.image = image
+        self.uncleanLeaderElectionDefault = uncleanLeaderElectionDefault
+    }
+
+    /// A `LeaderElection` on `image` with this controller's unclean default.
+    func election(
+        on image: MetadataImage, removing: NodeID?, adding: NodeID?, leaving: Set<NodeID> = [],
+        kind: LeaderElection.Kind = .online
+    ) -> LeaderElection {
+        var election = LeaderElection(image: image, removing: removing, adding: adding, leaving: leaving)
+        election.kind = kind
+        election.uncleanByDefault = uncleanLeaderElectionDefault
+        return election
     }
 
     // MARK: BrokerRegistration
@@ -182,7 +197,7 @@ public struct ClusterControl: Sendable {
                 records: [], response: ItemResult(.brokerIDNotRegistered, "Broker ID \(id) is not currently registered")
             )
         }
-        var records = LeaderElection(image: image, removing: id, adding: nil)
+        var records = election(on: image, removing: id, adding: nil)
             .changes(for: image.partitions(withInSyncReplica: id))
         records.append(.unregisterBroker(UnregisterBrokerRecord(brokerID: id, brokerEpoch: registration.epoch)))
         tracker.remove(id)

@@ -79,10 +79,13 @@ public struct MetadataImage: Sendable, Equatable {
         public var partitionEpoch: Int32
         public var replicas: [Int32]
         public var inSyncReplicas: [Int32]
+        /// Kafka's `LeaderRecoveryState` (KIP-704): 1 (RECOVERING) after an unclean election until the leader's
+        /// next AlterPartition says RECOVERED (0).
+        public var leaderRecoveryState: Int8
 
         public init(
             index: Int32, leader: Int32, leaderEpoch: LeaderEpoch = 0, partitionEpoch: Int32 = 0, replicas: [Int32],
-            inSyncReplicas: [Int32]
+            inSyncReplicas: [Int32], leaderRecoveryState: Int8 = 0
         ) {
             self.index = index
             self.leader = leader
@@ -90,7 +93,14 @@ public struct MetadataImage: Sendable, Equatable {
             self.partitionEpoch = partitionEpoch
             self.replicas = replicas
             self.inSyncReplicas = inSyncReplicas
+            self.leaderRecoveryState = leaderRecoveryState
         }
+
+        /// The preferred leader (KIP-491's "preferred replica"): the first replica of the assignment.
+        public var preferredLeader: Int32? { replicas.first }
+
+        /// Whether the partition is led by its preferred leader.
+        public var hasPreferredLeader: Bool { leader >= 0 && leader == preferredLeader }
     }
 
     public var clusterID: String
@@ -151,7 +161,8 @@ public struct MetadataImage: Sendable, Equatable {
             guard let name = topicNamesByID[partition.topicID] else { break }
             let image = Partition(
                 index: partition.partitionID, leader: partition.leader, leaderEpoch: partition.leaderEpoch,
-                partitionEpoch: partition.partitionEpoch, replicas: partition.replicas, inSyncReplicas: partition.isr
+                partitionEpoch: partition.partitionEpoch, replicas: partition.replicas, inSyncReplicas: partition.isr,
+                leaderRecoveryState: partition.leaderRecoveryState
             )
             // In place: a copy of the topic taken out of the dictionary would copy its partitions on every record,
             // quadratic in a topic's partition count when a snapshot is replayed.
@@ -163,6 +174,7 @@ public struct MetadataImage: Sendable, Equatable {
             var partition = topicsByName[name]!.partitions[index]
             if let isr = change.isr { partition.inSyncReplicas = isr }
             if let replicas = change.replicas { partition.replicas = replicas }
+            if change.leaderRecoveryState != -1 { partition.leaderRecoveryState = change.leaderRecoveryState }
             if change.leader != -2 {
                 partition.leader = change.leader
                 partition.leaderEpoch += 1

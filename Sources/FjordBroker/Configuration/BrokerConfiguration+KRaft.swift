@@ -1,5 +1,6 @@
 extension BrokerConfiguration {
-    /// Parses the KRaft keys (`process.roles`, the quorum, controller listeners, snapshots); any other key was
+    /// Parses the KRaft keys (`process.roles`, the quorum, controller listeners, snapshots, the active controller's
+    /// elections); any other key was
     /// checked for its kind by `ValueKind` and is accepted as is.
     mutating func applyKRaft(key: String, value: String) throws(ConfigurationError) {
         switch key {
@@ -32,6 +33,15 @@ extension BrokerConfiguration {
             metadataSnapshotMaxNewRecordBytes = try Self.integer(value, key: key, in: 1...Int(Int64.max))
         case "metadata.log.max.snapshot.interval.ms":
             metadataSnapshotMaxIntervalMs = try Self.integer(value, key: key, in: 0...Int(Int64.max))
+        case "auto.leader.rebalance.enable": autoLeaderRebalanceEnable = value.lowercased() == "true"
+        case "leader.imbalance.check.interval.seconds":
+            leaderImbalanceCheckIntervalSeconds = try Self.integer(value, key: key, in: 1...Int(Int64.max))
+        case "leader.imbalance.per.broker.percentage":
+            // Accepted as Kafka 4 accepts it; its KRaft controller balances every imbalanced partition instead.
+            let _: Int32 = try Self.integer(value, key: key, in: 0...100)
+        case "unclean.leader.election.interval.ms":
+            uncleanLeaderElectionIntervalMs = try Self.integer(value, key: key, in: 1...Int(Int64.max))
+        case "unclean.leader.election.enable": uncleanLeaderElectionEnable = value.lowercased() == "true"
         case "metadata.log.dir":
             guard !value.isEmpty else { throw ConfigurationError(key: key, "needs a directory") }
             metadataLogDirOverride = value

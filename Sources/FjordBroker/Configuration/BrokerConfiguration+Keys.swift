@@ -71,6 +71,8 @@ extension BrokerConfiguration {
         "log.cleaner.backoff.ms": .long, "log.cleaner.dedupe.buffer.size": .long,
         "offsets.topic.segment.bytes": .int, "offsets.retention.check.interval.ms": .long,
         "offset.metadata.max.bytes": .int,
+        "auto.leader.rebalance.enable": .bool, "leader.imbalance.check.interval.seconds": .long,
+        "leader.imbalance.per.broker.percentage": .int, "unclean.leader.election.interval.ms": .long,
         // Fjord's own: the Prometheus endpoint.
         "metrics.listener": .metricsListener, "metrics.partition.level": .bool,
     ]
@@ -98,6 +100,8 @@ extension BrokerConfiguration {
         "controller.quorum.retry.backoff.ms": "20", "broker.session.timeout.ms": "9000",
         "broker.heartbeat.interval.ms": "2000", "metadata.log.max.record.bytes.between.snapshots": "20971520",
         "metadata.log.max.snapshot.interval.ms": "3600000", "inter.broker.listener.name": "PLAINTEXT",
+        "auto.leader.rebalance.enable": "true", "leader.imbalance.check.interval.seconds": "300",
+        "leader.imbalance.per.broker.percentage": "10", "unclean.leader.election.interval.ms": "300000",
         "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL",
     ]
 }

@@ -145,6 +145,18 @@ public struct BrokerConfiguration: Sendable {
     /// The longest wait before snapshotting committed records not yet in a snapshot (ms; 0 turns the time trigger
     /// off). Kafka: `metadata.log.max.snapshot.interval.ms`. Default 3600000 (one hour).
     public var metadataSnapshotMaxIntervalMs: Int64 = 3_600_000
+    /// Whether the active controller moves leaderships back to preferred replicas on its own. Kafka:
+    /// `auto.leader.rebalance.enable`. Default true.
+    public var autoLeaderRebalanceEnable = true
+    /// How often the active controller looks for partitions not led by their preferred replica (seconds). Kafka:
+    /// `leader.imbalance.check.interval.seconds`. Default 300.
+    public var leaderImbalanceCheckIntervalSeconds: Int64 = 300
+    /// How often the active controller tries unclean elections for leaderless partitions of topics that allow them
+    /// (ms). Kafka: `unclean.leader.election.interval.ms`. Default 300000.
+    public var uncleanLeaderElectionIntervalMs: Int64 = 300_000
+    /// Whether a replica outside the ISR may lead when no ISR member can (topics may override it). Kafka:
+    /// `unclean.leader.election.enable`. Default false.
+    public var uncleanLeaderElectionEnable = false
     /// Where the metadata log (`__cluster_metadata-0`) lives. Kafka: `metadata.log.dir`. Default nil: the first of
     /// `log.dirs`. See `metadataLogDir`.
     public var metadataLogDirOverride: String?

@@ -18,10 +18,18 @@ final class BrokerSessions: Sendable {
     }
 
     private let state: NIOLockedValueBox<State>
+    /// `unclean.leader.election.enable` of this node's configuration: the elections that follow a broker's change
+    /// of state may be unclean for topics that do not say otherwise.
+    private let uncleanLeaderElectionDefault: Bool
 
     /// `sessionTimeoutMs`: Kafka's `broker.session.timeout.ms`.
-    init(sessionTimeoutMs: Int64) {
+    init(sessionTimeoutMs: Int64, uncleanLeaderElectionDefault: Bool = false) {
         state = NIOLockedValueBox(State(tracker: BrokerHeartbeatTracker(sessionTimeoutMs: sessionTimeoutMs)))
+        self.uncleanLeaderElectionDefault = uncleanLeaderElectionDefault
+    }
+
+    private func control(_ image: MetadataImage) -> ClusterControl {
+        ClusterControl(image: image, uncleanLeaderElectionDefault: uncleanLeaderElectionDefault)
     }
 
     /// Monotonic milliseconds: the clock the tracker's sessions are measured on.
@@ -47,7 +55,7 @@ final class BrokerSessions: Sendable {
     ) -> ControllerResult<ClusterControl.RegistrationReply> {
         let now = Self.nowMs()
         return withTracker(image: image, epoch: epoch, now: now) { tracker in
-            ClusterControl(image: image).registerBroker(request, nextOffset: nextOffset, tracker: &tracker, now: now)
+            control(image).registerBroker(request, nextOffset: nextOffset, tracker: &tracker, now: now)
         }
     }
 
@@ -57,7 +65,7 @@ final class BrokerSessions: Sendable {
     ) -> ControllerResult<ClusterControl.HeartbeatReply> {
         let now = Self.nowMs()
         return withTracker(image: image, epoch: epoch, now: now) { tracker in
-            ClusterControl(image: image).heartbeat(request, nextOffset: nextOffset, tracker: &tracker, now: now)
+            control(image).heartbeat(request, nextOffset: nextOffset, tracker: &tracker, now: now)
         }
     }
 
@@ -83,7 +91,7 @@ final class BrokerSessions: Sendable {
     func fenceExpired(image: MetadataImage, epoch: Int32) -> ControllerResult<[NodeID]> {
         let now = Self.nowMs()
         return withTracker(image: image, epoch: epoch, now: now) { tracker in
-            ClusterControl(image: image).fenceExpiredBrokers(tracker: &tracker, now: now)
+            control(image).fenceExpiredBrokers(tracker: &tracker, now: now)
         }
     }
 }

@@ -24,7 +24,8 @@ extension MetadataImage {
                         PartitionRecord(
                             partitionID: partition.index, topicID: topic.topicID, replicas: partition.replicas,
                             isr: partition.inSyncReplicas, leader: partition.leader,
-                            leaderEpoch: partition.leaderEpoch, partitionEpoch: partition.partitionEpoch)))
+                            leaderRecoveryState: partition.leaderRecoveryState, leaderEpoch: partition.leaderEpoch,
+                            partitionEpoch: partition.partitionEpoch)))
             }
         }
         for key in brokerConfigs.keys.sorted() {
