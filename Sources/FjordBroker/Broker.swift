@@ -229,6 +229,13 @@ public final class Broker: Service, Sendable {
         tasks.addTask { try await self.makeFlusher(logManager: logManager, threadPool: threadPool).run() }
         tasks.addTask { try await self.makeRetention(logManager: logManager, threadPool: threadPool).run() }
         tasks.addTask {
+            try await HighWatermarkCheckpointer(
+                logManager: logManager, threadPool: threadPool,
+                interval: .milliseconds(self.configuration.replicaHighWatermarkCheckpointIntervalMs),
+                logger: self.logger
+            ).run()
+        }
+        tasks.addTask {
             try await self.makeCleaner(
                 logManager: logManager, replicas: services.replicas, threadPool: threadPool
             ).run()

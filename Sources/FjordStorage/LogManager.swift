@@ -6,8 +6,8 @@ import NIOConcurrencyHelpers
 /// The partition logs of a node's data directories (`log.dirs`).
 ///
 /// Files it owns in each data directory (Kafka's formats, written atomically, see `CheckpointFile`):
-/// `recovery-point-offset-checkpoint`, `log-start-offset-checkpoint` and `cleaner-offset-checkpoint` (per
-/// partition; the last in `LogManager+Cleaning`), and the `.kafka_cleanshutdown` marker, written last by a clean
+/// `recovery-point-offset-checkpoint`, `log-start-offset-checkpoint`, `cleaner-offset-checkpoint` (per
+/// partition; in `LogManager+Cleaning`) and `replication-offset-checkpoint` (`LogManager+HighWatermarks`), and the `.kafka_cleanshutdown` marker, written last by a clean
 /// shutdown and removed at start-up. Without the marker, every partition is recovered from its recovery point. A
 /// deleted partition's folder is renamed to `<topic>-<partition>.<id>-delete` and removed in the background (and at
 /// the next start if still there).
@@ -22,6 +22,8 @@ public final class LogManager: Sendable {
         var directoryOf: [TopicPartition: String] = [:]
         /// Whether the previous run ended cleanly (read at `loadExisting`).
         var previousShutdownWasClean = true
+        /// Where `replication-offset-checkpoint` gets each partition's high watermark (`LogManager+HighWatermarks`).
+        var highWatermarkSource: (@Sendable () -> [TopicPartition: Int64])?
     }
 
     public static let cleanShutdownMarker = ".kafka_cleanshutdown"
@@ -31,7 +33,7 @@ public final class LogManager: Sendable {
     public let dataDirectories: [String]
     private let clock: any StorageClock
     let logger: Logger
-    private let state = NIOLockedValueBox(State())
+    let state = NIOLockedValueBox(State())
 
     /// Whether the previous run ended cleanly (read at `loadExisting`).
     public var previousShutdownWasClean: Bool { state.withLockedValue { $0.previousShutdownWasClean } }
@@ -197,6 +199,7 @@ public final class LogManager: Sendable {
         let all = state.withLockedValue { Array($0.logs.values) }
         for log in all { try log.close() }
         try checkpoint()
+        try checkpointHighWatermarks()
         for dataDirectory in dataDirectories {
             try CheckpointFile.writeAtomically("", to: dataDirectory + "/" + Self.cleanShutdownMarker)
         }

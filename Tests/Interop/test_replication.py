@@ -95,6 +95,11 @@ def test_a_killed_leaders_records_are_served_by_the_new_leader_and_it_catches_up
     first = [f"before-{i}" for i in range(RECORDS)]
     # acks=all: each batch is acknowledged only once the whole ISR has it, so the leader may die right after.
     produce(bootstrap(cluster), first)
+    # Every replica, leader and followers, checkpoints the high watermark it knows (every 5 s by default), so a
+    # restart starts from it: here all three know the whole topic is committed.
+    checkpoints = [cluster.tmp_path / f"node{i}" / "data" / "replication-offset-checkpoint" for i in (1, 2, 3)]
+    wait_until(lambda: all(c.exists() and f"{TOPIC} 0 {RECORDS}" in c.read_text().splitlines() for c in checkpoints),
+               STEP_S, lambda: [c.read_text() if c.exists() else None for c in checkpoints])
 
     leader = cluster.nodes[0]
     leader.proc.kill()

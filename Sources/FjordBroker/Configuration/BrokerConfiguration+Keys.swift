@@ -73,6 +73,7 @@ extension BrokerConfiguration {
         "offset.metadata.max.bytes": .int,
         "auto.leader.rebalance.enable": .bool, "leader.imbalance.check.interval.seconds": .long,
         "leader.imbalance.per.broker.percentage": .int, "unclean.leader.election.interval.ms": .long,
+        "replica.high.watermark.checkpoint.interval.ms": .long,
         // Fjord's own: the Prometheus endpoint.
         "metrics.listener": .metricsListener, "metrics.partition.level": .bool,
     ]
@@ -102,6 +103,7 @@ extension BrokerConfiguration {
         "metadata.log.max.snapshot.interval.ms": "3600000", "inter.broker.listener.name": "PLAINTEXT",
         "auto.leader.rebalance.enable": "true", "leader.imbalance.check.interval.seconds": "300",
         "leader.imbalance.per.broker.percentage": "10", "unclean.leader.election.interval.ms": "300000",
+        "replica.high.watermark.checkpoint.interval.ms": "5000",
         "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL",
     ]
 }

@@ -145,6 +145,9 @@ public struct BrokerConfiguration: Sendable {
     /// The longest wait before snapshotting committed records not yet in a snapshot (ms; 0 turns the time trigger
     /// off). Kafka: `metadata.log.max.snapshot.interval.ms`. Default 3600000 (one hour).
     public var metadataSnapshotMaxIntervalMs: Int64 = 3_600_000
+    /// How often each data directory's `replication-offset-checkpoint` is written (ms). Kafka:
+    /// `replica.high.watermark.checkpoint.interval.ms`. Default 5000.
+    public var replicaHighWatermarkCheckpointIntervalMs: Int64 = 5000
     /// Whether the active controller moves leaderships back to preferred replicas on its own. Kafka:
     /// `auto.leader.rebalance.enable`. Default true.
     public var autoLeaderRebalanceEnable = true
@@ -266,6 +269,8 @@ public struct BrokerConfiguration: Sendable {
             offsetMetadataMaxBytes = try Self.integer(value, key: key, in: 0...Int(Int32.max))
         case "metrics.listener": metricsListener = try Listener.parseMetrics(value, key: key)
         case "metrics.partition.level": metricsPartitionLevel = value.lowercased() == "true"
+        case "replica.high.watermark.checkpoint.interval.ms":
+            replicaHighWatermarkCheckpointIntervalMs = try Self.integer(value, key: key, in: 1...Int(Int64.max))
         case "min.insync.replicas": minInsyncReplicas = try Self.integer(value, key: key, in: 1...Int(Int32.max))
         default: try applyKRaft(key: key, value: value)
         }

@@ -26,11 +26,12 @@ final class PartitionReplica: Sendable {
     let state: NIOLockedValueBox<PartitionReplicaState>
 
     /// A replica with no role yet: `applyRegistration` gives it one (leader or follower) before it serves. Its
-    /// high watermark starts at the log start (nothing is known to be committed until the role says so: a sole
-    /// replica's leader moves it to its log end at once).
+    /// high watermark starts at `checkpointedHighWatermark` (the `replication-offset-checkpoint` of its last run),
+    /// kept within the log, else at the log start: nothing more is known to be committed until the role says so (a
+    /// sole replica's leader moves it to its log end at once).
     init(
         topicPartition: TopicPartition, topicID: KafkaUUID, log: PartitionLog, localID: NodeID,
-        config: EffectiveTopicConfig
+        config: EffectiveTopicConfig, checkpointedHighWatermark: Int64? = nil
     ) {
         self.topicPartition = topicPartition
         self.topicID = topicID
@@ -44,7 +45,8 @@ final class PartitionReplica: Sendable {
         }
         state = NIOLockedValueBox(
             PartitionReplicaState(
-                leaderEpoch: -1, isLeader: false, config: config, highWatermark: log.logStartOffset,
+                leaderEpoch: -1, isLeader: false, config: config,
+                highWatermark: min(max(checkpointedHighWatermark ?? 0, log.logStartOffset), log.logEndOffset),
                 producerState: producerState
             ))
     }

@@ -27,12 +27,21 @@ final class ReplicaManager: Sendable {
     /// the ISR.
     let replicaLagTimeMaxMs: Int64
 
+    /// The high watermarks of the previous run (`replication-offset-checkpoint`), read once at start: each
+    /// replica opened later starts from its own.
+    private let checkpointedHighWatermarks: [TopicPartition: Int64]
+
     init(nodeID: NodeID, logManager: LogManager, brokerProperties: [String: String], logger: Logger) {
         self.nodeID = nodeID
         self.logManager = logManager
         self.brokerProperties = brokerProperties
         self.logger = logger
         replicaLagTimeMaxMs = brokerProperties["replica.lag.time.max.ms"].flatMap { Int64($0) } ?? 30_000
+        checkpointedHighWatermarks = logManager.readHighWatermarks()
+        let replicas = self.replicas
+        logManager.setHighWatermarkSource {
+            replicas.withLockedValue { $0 }.mapValues(\.highWatermark)
+        }
     }
 
     /// AlterPartition proposals of the partitions this broker leads, waiting for the `ISRChangeSender` (the replica
@@ -145,7 +154,8 @@ final class ReplicaManager: Sendable {
                     topicPartition, topicID: topic.topicID, configuration: config.logConfiguration)
             log.configuration = config.logConfiguration
             let replica = PartitionReplica(
-                topicPartition: topicPartition, topicID: topic.topicID, log: log, localID: nodeID, config: config)
+                topicPartition: topicPartition, topicID: topic.topicID, log: log, localID: nodeID, config: config,
+                checkpointedHighWatermark: checkpointedHighWatermarks[topicPartition])
             replica.applyRegistration(
                 registration, localID: nodeID, config: config, lagTimeMaxMs: replicaLagTimeMaxMs,
                 now: PartitionReplica.replicationNow())
