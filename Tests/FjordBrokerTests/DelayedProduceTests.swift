@@ -26,12 +26,15 @@ import Testing
         return replica
     }
 
-    private func produce(_ broker: BrokerHarness, _ values: [String], timeoutMs: Int32 = 30_000) throws
-        -> EventLoopFuture<ResponseBody?>
-    {
+    private func produce(
+        _ broker: BrokerHarness, _ values: [String], timeoutMs: Int32 = 30_000, producerID: Int64 = -1
+    ) throws -> EventLoopFuture<ResponseBody?> {
+        let records =
+            producerID >= 0
+            ? H.batch(values, producerID: producerID, producerEpoch: 0, baseSequence: 0) : H.batch(values)
         let request = ProduceRequest(
             acks: -1, timeoutMs: timeoutMs,
-            topicData: [.init(name: "t", partitionData: [.init(index: 0, records: H.batch(values))])])
+            topicData: [.init(name: "t", partitionData: [.init(index: 0, records: records)])])
         return try broker.start(ProduceHandler(services: broker.services), request, version: 9)
     }
 
@@ -75,6 +78,29 @@ import Testing
             // Nothing of the answered produce stays registered on the partition, however often it is woken.
             for _ in 0..<3 { replica.wakeAll() }
             #expect(replica.state.withLockedValue { $0.waiters.isEmpty })
+        }
+    }
+
+    @Test func aRetriedDuplicateWaitsForTheHighWatermarkToo() async throws {
+        // Flow (found by test_replication_faults.py: a leader cut off from its followers acknowledged retries):
+        // 1. An idempotent acks=all batch is appended at 0–1; no follower fetches; it times out
+        //    (REQUEST_TIMED_OUT): written on the leader only.
+        // 2. The producer retries the same batch: a duplicate, answered with its first offset — but not before the
+        //    high watermark passes it (here: it times out again, as it must while the follower does not fetch).
+        // 3. The follower fetches both records: the next retry is answered at once, no error, base offset 0.
+        try await H.withBroker { broker in
+            let replica = try await ledWithFollower(broker)
+            let first = try await answer(broker, try produce(broker, ["a", "b"], timeoutMs: 300, producerID: 7))
+            #expect(first.errorCode == ErrorCode.requestTimedOut.rawValue)
+            #expect(replica.log.logEndOffset == 2)
+            let retry = try await answer(broker, try produce(broker, ["a", "b"], timeoutMs: 300, producerID: 7))
+            #expect(
+                retry.errorCode == ErrorCode.requestTimedOut.rawValue,
+                "a duplicate was acknowledged before any follower had it")
+            #expect(replica.log.logEndOffset == 2, "the retry was appended again")
+            followerFetch(replica, at: 2)
+            let settled = try await answer(broker, try produce(broker, ["a", "b"], timeoutMs: 300, producerID: 7))
+            #expect(settled.errorCode == 0 && settled.baseOffset == 0)
         }
     }
 

@@ -149,9 +149,15 @@ extension PartitionReplica {
             switch verdict {
             case .append: break
             case .duplicate(let original):
-                // A retry of a batch already written: answer with where it went, as Kafka does.
-                return PartitionAppendOutcome(
+                // A retry of a batch already written: answer with where it went, as Kafka does — and, for acks=all,
+                // only once the high watermark has passed it too: the first attempt may have been appended but
+                // never replicated (a leader cut off from its followers), and acknowledging the retry at once would
+                // acknowledge records the next leader does not have.
+                var outcome = PartitionAppendOutcome(
                     baseOffset: original.firstOffset, logAppendTime: -1, logStartOffset: log.logStartOffset)
+                outcome.nextOffset = original.lastOffset + 1
+                outcome.leaderEpoch = leaderEpoch
+                return outcome
             case .reject(let error, let message):
                 return .failure(error, message, logStartOffset: log.logStartOffset)
             }
