@@ -164,12 +164,13 @@ public final class Broker: Service, Sendable {
                         "brokers": "\(services.metadata.liveBrokers(services.image).map(\.nodeID))",
                     ])
                 addStorageServices(to: &tasks, services: services, logManager: logManager, threadPool: threadPool)
-                if let quorum, let lifecycle, let listenerName = services.metadata.clientListenerName {
-                    // Followers pull their partitions from the leaders (a node alone leads everything it holds), and
-                    // leaders ask the controller for ISR changes.
+                if let quorum, let lifecycle {
+                    // Followers pull their partitions from the leaders (a node alone leads everything it holds) on
+                    // the leaders' `inter.broker.listener.name` endpoints, and leaders ask the controller for ISR
+                    // changes.
                     let fetchers = ReplicaFetcherManager(
                         localID: configuration.nodeID, replicas: services.replicas, metadata: services.metadata,
-                        listenerName: listenerName, group: group, threadPool: threadPool,
+                        listenerName: configuration.interBrokerListenerName, group: group, threadPool: threadPool,
                         properties: configuration.properties, brokerEpoch: { lifecycle.current.brokerEpoch },
                         logger: logger)
                     tasks.addTask { await fetchers.run() }

@@ -52,6 +52,9 @@ final class ISRChangeSender: Sendable {
     }
 
     private func send(_ proposal: AlterPartitionProposal, of replica: PartitionReplica) async {
+        // A proposal of a leadership that ended (this broker follows now, or leads a newer epoch) is dropped: the
+        // controller would refuse it, and retrying it would only delay the proposals that still matter.
+        guard replica.isLeader, replica.leaderEpoch == proposal.leaderEpoch else { return }
         guard let controller = driver.status.role.leaderID, peers.knows(controller), let epoch = brokerEpoch() else {
             replicas.dispatch([.sendAlterPartition(proposal)], of: replica)  // again at the next round
             try? await Task.sleep(nanoseconds: 100_000_000)

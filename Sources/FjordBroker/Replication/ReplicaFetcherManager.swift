@@ -8,8 +8,8 @@ import NIOPosix
 /// Keeps one `ReplicaFetcher` per leader broker this broker follows partitions of (Kafka's
 /// `ReplicaFetcherManager`, with one fetcher per leader): it watches the followed-partitions table that
 /// `ReplicaManager.apply` keeps, and when it changes starts fetchers for new leaders, hands each its partitions, and
-/// stops those left with none. A leader is reached on the brokers' listener (`listenerName`) as its registration
-/// in the image names it.
+/// stops those left with none. A leader is reached on its `inter.broker.listener.name` endpoint (`listenerName`) as
+/// its registration in the image names it, so replication may use another listener than clients.
 final class ReplicaFetcherManager: Sendable {
     private struct Running {
         var fetcher: ReplicaFetcher

@@ -166,3 +166,23 @@ class FaultProxy:
     def close(self) -> None:
         for link in self.links.values():
             link.close()
+
+
+class Gate:
+    """One proxied port in front of one listener (a node's replication listener, advertised at `port`): `close()`
+    drops every connection through it and refuses new ones until `open()` — nobody reaches that listener, while
+    its other listeners (the clients') stay reachable."""
+
+    def __init__(self, target_port: int):
+        self.link = _Link(0, 0, target_port)
+        self.port = self.link.port
+
+    def close(self) -> None:
+        self.link.forward_cut = True
+        self.link.close_connections()
+
+    def open(self) -> None:
+        self.link.forward_cut = False
+
+    def shutdown(self) -> None:
+        self.link.close()
