@@ -22,7 +22,7 @@ extension Broker {
                 securityProtocol: Self.securityProtocolID(protocols[listener.name] ?? .plaintext))
         }
         let directoryID = KafkaUUID(base64URLEncoded: meta.directoryID) ?? .zero
-        let rack = configuration.properties["broker.rack"].flatMap { $0.isEmpty ? nil : $0 }
+        let rack = configuration.brokerRack
         let registration = BrokerRegistrationRequest(
             brokerID: configuration.nodeID, clusterID: meta.clusterID, incarnationID: .random(),
             listeners: listeners,

@@ -1,3 +1,4 @@
+import FjordReplication
 import FjordStorage
 import Foundation
 import KafkaProtocol
@@ -125,7 +126,8 @@ import Testing
     }
 
     /// Flow (v9+): a current leader epoch newer than the leader's is UNKNOWN_LEADER_EPOCH, an older one
-    /// FENCED_LEADER_EPOCH, -1 skips the check; a partition this node no longer leads is NOT_LEADER_OR_FOLLOWER.
+    /// FENCED_LEADER_EPOCH, -1 skips the check; a partition this node no longer leads is NOT_LEADER_OR_FOLLOWER
+    /// unless it follows a live leader and the consumer's version may read from followers (v11+, KIP-392).
     /// Before v9 the field is not on the wire, so nothing is checked.
     @Test func leaderEpochsAreChecked() async throws {
         try await H.withBroker { broker in
@@ -148,6 +150,18 @@ import Testing
 
             replica.update(leaderEpoch: 3, isLeader: false, config: replica.config)
             #expect(try await error(epoch: -1) == ErrorCode.notLeaderOrFollower.rawValue)
+
+            // A follower of a live leader serves consumers of v11+ (KIP-392) with the same epoch checks; older
+            // versions, and read_committed, are sent to the leader.
+            replica.applyRegistration(
+                PartitionRegistration(
+                    leader: 2, leaderEpoch: 4, partitionEpoch: 10, replicas: [replica.localID, 2],
+                    isr: [replica.localID, 2]),
+                localID: replica.localID, config: replica.config, lagTimeMaxMs: 30_000,
+                now: PartitionReplica.replicationNow())
+            #expect(try await error(epoch: 4) == 0)
+            #expect(try await error(epoch: 3) == ErrorCode.fencedLeaderEpoch.rawValue)
+            #expect(try await error(epoch: -1, version: 10) == ErrorCode.notLeaderOrFollower.rawValue)
         }
     }
 

@@ -73,7 +73,8 @@ extension BrokerConfiguration {
         "offset.metadata.max.bytes": .int,
         "auto.leader.rebalance.enable": .bool, "leader.imbalance.check.interval.seconds": .long,
         "leader.imbalance.per.broker.percentage": .int, "unclean.leader.election.interval.ms": .long,
-        "replica.high.watermark.checkpoint.interval.ms": .long,
+        "replica.high.watermark.checkpoint.interval.ms": .long, "replica.selector.class": .string,
+        "broker.rack": .string,
         // Fjord's own: the Prometheus endpoint.
         "metrics.listener": .metricsListener, "metrics.partition.level": .bool,
     ]

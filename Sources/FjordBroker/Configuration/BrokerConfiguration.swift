@@ -1,3 +1,4 @@
+import FjordReplication
 import KafkaProtocol
 import NIOCore
 
@@ -145,6 +146,13 @@ public struct BrokerConfiguration: Sendable {
     /// The longest wait before snapshotting committed records not yet in a snapshot (ms; 0 turns the time trigger
     /// off). Kafka: `metadata.log.max.snapshot.interval.ms`. Default 3600000 (one hour).
     public var metadataSnapshotMaxIntervalMs: Int64 = 3_600_000
+    /// Which replica consumers fetch from (KIP-392). Kafka: `replica.selector.class`; default nil: the leader
+    /// (`org.apache.kafka.common.replica.RackAwareReplicaSelector` sends consumers with a `client.rack` to a replica
+    /// in their rack).
+    public var replicaSelector: ReadReplicaSelector = .leader
+    /// This broker's rack, in its registration (placement spreads replicas over racks; the rack-aware selector
+    /// matches consumers to it). Kafka: `broker.rack`. Default nil.
+    public var brokerRack: String?
     /// How often each data directory's `replication-offset-checkpoint` is written (ms). Kafka:
     /// `replica.high.watermark.checkpoint.interval.ms`. Default 5000.
     public var replicaHighWatermarkCheckpointIntervalMs: Int64 = 5000
@@ -269,6 +277,15 @@ public struct BrokerConfiguration: Sendable {
             offsetMetadataMaxBytes = try Self.integer(value, key: key, in: 0...Int(Int32.max))
         case "metrics.listener": metricsListener = try Listener.parseMetrics(value, key: key)
         case "metrics.partition.level": metricsPartitionLevel = value.lowercased() == "true"
+        case "replica.selector.class":
+            guard let selector = ReadReplicaSelector(className: value) else {
+                throw ConfigurationError(
+                    key: key,
+                    "'\(value)' is not a replica selector this broker has (\(ReadReplicaSelector.leaderClassName) or \(ReadReplicaSelector.rackAwareClassName))"
+                )
+            }
+            replicaSelector = selector
+        case "broker.rack": brokerRack = value.isEmpty ? nil : value
         case "replica.high.watermark.checkpoint.interval.ms":
             replicaHighWatermarkCheckpointIntervalMs = try Self.integer(value, key: key, in: 1...Int(Int64.max))
         case "min.insync.replicas": minInsyncReplicas = try Self.integer(value, key: key, in: 1...Int(Int32.max))

@@ -189,8 +189,9 @@ final class FetchOperation {
         /// The last offset of the last batch in `slice`.
         var lastOffset: Int64?
         var isError: Bool { data.errorCode != 0 }
-        /// A DivergingEpoch answer (KIP-320): like an error, it is news and is answered at once.
-        var isDiverging: Bool { data.divergingEpoch.endOffset >= 0 }
+        /// A DivergingEpoch answer (KIP-320) or a preferred read replica (KIP-392): like an error, it is news and is
+        /// answered at once.
+        var isDiverging: Bool { data.divergingEpoch.endOffset >= 0 || data.preferredReadReplica >= 0 }
     }
 
     /// Reads every partition; answers if there is enough (or this is the last chance), else parks.
@@ -239,7 +240,13 @@ final class FetchOperation {
             data.errorCode = ErrorCode.unknownTopicID.rawValue
             return PartitionResult(cached: cached, data: data)
         }
-        guard let replica = services.replicas.replica(for: cached.topicPartition), replica.isLeader else {
+        // A consumer of Fetch v11+ may read from a follower (KIP-392), up to its high watermark; read_committed stays
+        // on the leader (followers do not keep the transaction state its last stable offset needs).
+        let consumerMayUseFollower = followerID == nil && version >= 11 && request.isolationLevel == 0
+        let servesAsFollower = { (replica: PartitionReplica) in consumerMayUseFollower && replica.isFollower }
+        guard let replica = services.replicas.replica(for: cached.topicPartition),
+            replica.isLeader || servesAsFollower(replica)
+        else {
             // Another broker's partition (or one this broker no longer leads): name its leader (KIP-951, v12+).
             let image = services.image
             var leaders = PartitionLeaders(image: image, liveBrokers: services.metadata.liveBrokers(image))
@@ -265,8 +272,19 @@ final class FetchOperation {
         let (lastStable, highWatermark) = replica.offsets
         let readCommitted = request.isolationLevel == 1
         data.highWatermark = highWatermark
-        data.lastStableOffset = lastStable
+        data.lastStableOffset = replica.isLeader ? lastStable : highWatermark
         data.logStartOffset = replica.log.logStartOffset
+        if replica.isLeader, version >= 11, !request.rackID.isEmpty, !readCommitted {
+            let image = services.image
+            if let preferred = replica.preferredReadReplica(
+                selector: services.configuration.replicaSelector, clientRack: request.rackID,
+                fetchOffset: cached.fetchOffset, rackOf: { image.brokerRegistrations[$0]?.rack })
+            {
+                // The consumer should fetch from a replica in its rack: no records, the replica named (KIP-392).
+                data.preferredReadReplica = preferred
+                return PartitionResult(cached: cached, data: data)
+            }
+        }
         if cached.lastFetchedEpoch >= 0 {
             // KIP-320: the client's log must be a prefix of this one (after an unclean election it may not be).
             let check = replica.log.leaderEpochHistory.check(

@@ -129,6 +129,25 @@ extension PartitionReplica {
         }
     }
 
+    /// KIP-392: the replica a consumer in `clientRack` should fetch `fetchOffset` from instead of this leader, nil
+    /// to be served here (also when this replica does not lead).
+    func preferredReadReplica(
+        selector: ReadReplicaSelector, clientRack: String, fetchOffset: Int64, rackOf: (NodeID) -> String?
+    ) -> NodeID? {
+        let now = Self.replicationNow()
+        return state.withLockedValue { state in
+            guard case .leader(let leader) = state.role else { return nil }
+            return selector.preferredReadReplica(
+                of: leader, clientRack: clientRack, fetchOffset: fetchOffset, now: now, rackOf: rackOf)
+        }
+    }
+
+    /// Whether this replica follows a live leader (a consumer may read from it, KIP-392); not while the partition
+    /// has no leader.
+    var isFollower: Bool {
+        state.withLockedValue { if case .follower(let follower) = $0.role { follower.leader >= 0 } else { false } }
+    }
+
     /// The leader's periodic check (ISR expiry, Kafka's `maybeShrinkIsr`); nothing on a follower.
     func tickLeader(now: Int64) -> [LeaderOutput] {
         state.withLockedValue { state in
