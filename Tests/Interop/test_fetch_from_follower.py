@@ -34,7 +34,7 @@ class RackCluster(Cluster):
 def cluster(request, tmp_path_factory):
     c = RackCluster(_ModuleRequest(request), tmp_path_factory.mktemp("racks"),
                     extra=[f"broker.session.timeout.ms={SESSION_MS}", "broker.heartbeat.interval.ms=500",
-                           f"replica.selector.class={SELECTOR}"])
+                           f"replica.selector.class={SELECTOR}", "num.replica.fetchers=2"])
     try:
         yield c
     finally:

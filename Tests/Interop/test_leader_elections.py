@@ -35,7 +35,8 @@ SESSIONS = [f"broker.session.timeout.ms={SESSION_MS}", f"broker.heartbeat.interv
 def manual(request, tmp_path_factory):
     """Balancing off, unclean runs every second: only what the tests ask for (and topic configs) moves leaders."""
     c = Cluster(_ModuleRequest(request), tmp_path_factory.mktemp("elections-manual"),
-                extra=SESSIONS + ["auto.leader.rebalance.enable=false", "unclean.leader.election.interval.ms=1000"])
+                extra=SESSIONS + ["auto.leader.rebalance.enable=false", "unclean.leader.election.interval.ms=1000",
+                                  "num.replica.fetchers=3"])
     try:
         yield c
     finally:

@@ -24,6 +24,9 @@ final class ReplicaFetcher: Sendable {
         var minBytes: Int32 = 1
         /// `replica.fetch.backoff.ms`, default 1000: after an error, for the partition or the whole fetch.
         var backoffMs: Int64 = 1000
+        /// `num.replica.fetchers`, default 1: fetchers (connections) per leader broker; a partition always goes to
+        /// the same one (`ReplicaFetcherManager.fetcherID`).
+        var fetchersPerLeader: Int = 1
 
         init(properties: [String: String]) {
             func value<T: FixedWidthInteger>(_ key: String, _ fallback: T) -> T {
@@ -34,6 +37,7 @@ final class ReplicaFetcher: Sendable {
             maxWaitMs = value("replica.fetch.wait.max.ms", maxWaitMs)
             minBytes = value("replica.fetch.min.bytes", minBytes)
             backoffMs = value("replica.fetch.backoff.ms", backoffMs)
+            fetchersPerLeader = max(1, value("num.replica.fetchers", fetchersPerLeader))
         }
     }
 

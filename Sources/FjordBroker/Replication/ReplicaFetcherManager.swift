@@ -5,8 +5,9 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 
-/// Keeps one `ReplicaFetcher` per leader broker this broker follows partitions of (Kafka's
-/// `ReplicaFetcherManager`, with one fetcher per leader): it watches the followed-partitions table that
+/// Keeps `num.replica.fetchers` `ReplicaFetcher`s per leader broker this broker follows partitions of (Kafka's
+/// `ReplicaFetcherManager`; each partition goes to one of them by Kafka's hash, `fetcherID`): it watches the
+/// followed-partitions table that
 /// `ReplicaManager.apply` keeps, and when it changes starts fetchers for new leaders, hands each its partitions, and
 /// stops those left with none. A leader is reached on its `inter.broker.listener.name` endpoint (`listenerName`) as
 /// its registration in the image names it, so replication may use another listener than clients.
@@ -26,7 +27,24 @@ final class ReplicaFetcherManager: Sendable {
     private let settings: ReplicaFetcher.Settings
     private let brokerEpoch: @Sendable () -> Int64?
     private let logger: Logger
-    private let running = NIOLockedValueBox<[NodeID: Running]>([:])
+    private let running = NIOLockedValueBox<[FetcherKey: Running]>([:])
+
+    /// One fetcher: a leader and the fetcher's index among that leader's.
+    private struct FetcherKey: Hashable {
+        var leader: NodeID
+        var fetcherID: Int
+    }
+
+    /// Kafka's `AbstractFetcherManager.getFetcherId`: `abs(31 * topic.hashCode + partition) % fetchers`, with Java's
+    /// `String.hashCode`, so a partition's fetcher is the one Kafka would pick.
+    static func fetcherID(for topicPartition: TopicPartition, fetchers: Int) -> Int {
+        var hash: Int32 = 0
+        for unit in topicPartition.topic.utf16 { hash = hash &* 31 &+ Int32(unit) }
+        let mixed = hash &* 31 &+ topicPartition.partition
+        // Kafka's Utils.abs: Int.MIN_VALUE maps to 0.
+        let positive = mixed == .min ? 0 : abs(mixed)
+        return Int(positive) % max(1, fetchers)
+    }
 
     init(
         localID: NodeID, replicas: ReplicaManager, metadata: MetadataService, listenerName: String,
@@ -62,33 +80,41 @@ final class ReplicaFetcherManager: Sendable {
     }
 
     private func refresh(_ leaders: [TopicPartition: NodeID], brokers: [NodeID: BrokerRegistration]) {
-        var byLeader = [NodeID: Set<TopicPartition>]()
-        for (topicPartition, leader) in leaders { byLeader[leader, default: []].insert(topicPartition) }
+        var byFetcher = [FetcherKey: Set<TopicPartition>]()
+        for (topicPartition, leader) in leaders {
+            let key = FetcherKey(
+                leader: leader,
+                fetcherID: Self.fetcherID(for: topicPartition, fetchers: settings.fetchersPerLeader))
+            byFetcher[key, default: []].insert(topicPartition)
+        }
         let stopped = running.withLockedValue { running -> [Running] in
             var stopped = [Running]()
-            for (leader, entry) in running {
-                let endpoint = brokers[leader].flatMap { Self.endpoint($0, listener: listenerName) }
-                if byLeader[leader] == nil || endpoint.map({ "\($0.host):\($0.port)" }) != entry.endpoint {
+            for (key, entry) in running {
+                let endpoint = brokers[key.leader].flatMap { Self.endpoint($0, listener: listenerName) }
+                if byFetcher[key] == nil || endpoint.map({ "\($0.host):\($0.port)" }) != entry.endpoint {
                     stopped.append(entry)
-                    running[leader] = nil
+                    running[key] = nil
                 }
             }
-            for (leader, set) in byLeader {
-                if let entry = running[leader] {
+            for (key, set) in byFetcher {
+                if let entry = running[key] {
                     entry.fetcher.assign(set)
                     continue
                 }
-                guard let registration = brokers[leader],
+                guard let registration = brokers[key.leader],
                     let endpoint = Self.endpoint(registration, listener: listenerName)
                 else { continue }  // not registered (yet): the next change of the image brings it
                 let fetcher = ReplicaFetcher(
-                    leaderID: leader, localID: localID, endpoint: endpoint, group: group, replicas: replicas,
+                    leaderID: key.leader, localID: localID, endpoint: endpoint, group: group, replicas: replicas,
                     threadPool: threadPool, settings: settings, brokerEpoch: brokerEpoch, logger: logger)
                 fetcher.assign(set)
                 let task = Task { await fetcher.run() }
-                running[leader] = Running(fetcher: fetcher, task: task, endpoint: "\(endpoint.host):\(endpoint.port)")
+                running[key] = Running(fetcher: fetcher, task: task, endpoint: "\(endpoint.host):\(endpoint.port)")
                 logger.info(
-                    "replica fetcher started", metadata: ["leader": "\(leader)", "partitions": "\(set.count)"])
+                    "replica fetcher started",
+                    metadata: [
+                        "leader": "\(key.leader)", "fetcher": "\(key.fetcherID)", "partitions": "\(set.count)",
+                    ])
             }
             return stopped
         }
