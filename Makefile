@@ -175,10 +175,11 @@ docs:
 # librdkafka's regression tests against a fresh release broker (../shared/conformance/README.md).
 #   make conformance TESTS=0001,0017     (default: every "core" test; TESTS=all for the whole list)
 #   make conformance CLUSTER=3           (against `fjord dev cluster --nodes 3` instead of one node)
+#   make conformance CLUSTER=3 REPLICATION=3   (and every auto-created topic replicated on the three brokers)
 TESTS          ?=
 CLUSTER        ?=
 conformance: release
-	FJORD_BIN=$(CURDIR)/.build/release/fjord CLUSTER=$(CLUSTER) scripts/run-conformance.sh $(TESTS)
+	FJORD_BIN=$(CURDIR)/.build/release/fjord CLUSTER=$(CLUSTER) REPLICATION=$(REPLICATION) scripts/run-conformance.sh $(TESTS)
 
 # The captured-bytes corpus of KafkaProtocolTests (Tests/KafkaProtocolTests/Fixtures/Captured, checked by
 # CapturedCorpusTests): the interop suite with every Fjord broker behind the recording proxy of

@@ -9,6 +9,8 @@
 #   FJORD_BIN         broker binary (default: .build/release/fjord)
 #   CLUSTER           N (2-9) = run against `fjord dev cluster --nodes N` (combined KRaft nodes) instead of one
 #                     node; the suite bootstraps from every node's listener. Empty or 1 = one node (default).
+#   REPLICATION       with CLUSTER: the cluster's default.replication.factor (default 1; 3 puts every auto-created
+#                     topic on three brokers, so every partition is replicated and has followers).
 #   CONFORMANCE_DIR   the shared conformance folder (default: ../shared/conformance next to the repo)
 #   RESULTS_DIR       where results.tsv, logs/ and fjord.log go (default $LIBRDKAFKA_WORK/results-<time>)
 #   anything run-librdkafka-suite.sh reads (LIBRDKAFKA_WORK, PER_TEST_TIMEOUT, TEST_CONF_EXTRA, ...)
@@ -109,6 +111,7 @@ main() {
         "$FJORD_BIN" dev cluster --nodes "$NODES" --dir "$DATA_DIR/cluster" \
             --override "auto.create.topics.enable=true" \
             --override "num.partitions=4" \
+            --override "default.replication.factor=${REPLICATION:-1}" \
             </dev/null >"$BROKER_LOG" 2>&1 &
         BROKER_PID=$!
         BOOTSTRAP=""

@@ -37,24 +37,34 @@ import Testing
         return codes
     }
 
-    /// The leader of "t"-0 as a ISR-change request from its leader would set `isr` (commits it).
-    static func alterISR(_ harness: inout ControllerHarness, _ topic: String, _ isr: [Int32], recovered: Bool = true) {
-        let partition = harness.partition(topic, 0)
-        let request = AlterPartitionRequest(
+    /// The AlterPartition its leader would send to set `topic`-`index`'s ISR to `isr` (members at their registered
+    /// epochs), at the partition's current epochs.
+    static func alterISRRequest(
+        _ harness: ControllerHarness, _ topic: String, _ isr: [Int32], partition index: Int32 = 0, recovery: Int8 = 0
+    ) -> AlterPartitionRequest {
+        let partition = harness.partition(topic, index)
+        return AlterPartitionRequest(
             brokerID: partition.leader, brokerEpoch: harness.image.brokerRegistrations[partition.leader]!.epoch,
             topics: [
                 AlterPartitionRequest.TopicData(
                     topicID: harness.image.topic(named: topic)!.topicID,
                     partitions: [
                         AlterPartitionRequest.PartitionData(
-                            partitionIndex: 0, leaderEpoch: partition.leaderEpoch, newIsr: isr,
+                            partitionIndex: index, leaderEpoch: partition.leaderEpoch, newIsr: isr,
                             newIsrWithEpochs: isr.map {
                                 .init(brokerID: $0, brokerEpoch: harness.image.brokerRegistrations[$0]!.epoch)
                             },
-                            leaderRecoveryState: recovered ? 0 : 1, partitionEpoch: partition.partitionEpoch)
+                            leaderRecoveryState: recovery, partitionEpoch: partition.partitionEpoch)
                     ])
             ])
-        let result = ClusterControl(image: harness.image).alterPartition(request, version: 3)
+    }
+
+    /// Sends and commits `alterISRRequest` (it must be accepted).
+    static func alterISR(
+        _ harness: inout ControllerHarness, _ topic: String, _ isr: [Int32], partition index: Int32 = 0
+    ) {
+        let result = ClusterControl(image: harness.image).alterPartition(
+            alterISRRequest(harness, topic, isr, partition: index), version: 3)
         #expect(result.response.topics[0].partitions[0].errorCode == 0)
         harness.commit(result.records)
     }
@@ -142,21 +152,7 @@ import Testing
         harness.heartbeat(2, wantFence: true)
         harness.heartbeat(2)
         #expect(harness.partition("t", 1).leader == 3)
-        let partition1 = harness.partition("t", 1)
-        let rejoin = AlterPartitionRequest(
-            brokerID: 3, brokerEpoch: harness.image.brokerRegistrations[3]!.epoch,
-            topics: [
-                .init(
-                    topicID: harness.image.topic(named: "t")!.topicID,
-                    partitions: [
-                        .init(
-                            partitionIndex: 1, leaderEpoch: partition1.leaderEpoch,
-                            newIsrWithEpochs: [3, 1, 2].map {
-                                .init(brokerID: $0, brokerEpoch: harness.image.brokerRegistrations[$0]!.epoch)
-                            }, leaderRecoveryState: 0, partitionEpoch: partition1.partitionEpoch)
-                    ])
-            ])
-        harness.commit(ClusterControl(image: harness.image).alterPartition(rejoin, version: 3).records)
+        Self.alterISR(&harness, "t", [3, 1, 2], partition: 1)
         harness.heartbeat(1, wantFence: true)
         #expect(ClusterControl(image: harness.image).hasImbalancedLeaders)
         #expect(ClusterControl(image: harness.image).balanceLeaders(maxElections: 0).records.isEmpty)
@@ -223,18 +219,7 @@ import Testing
         Self.alterISR(&harness, "u", [2])
         partition = harness.partition("u", 0)
         #expect(partition.leaderRecoveryState == 0 && partition.inSyncReplicas == [2])
-        let back = AlterPartitionRequest(
-            brokerID: 2, brokerEpoch: harness.image.brokerRegistrations[2]!.epoch,
-            topics: [
-                .init(
-                    topicID: harness.image.topic(named: "u")!.topicID,
-                    partitions: [
-                        .init(
-                            partitionIndex: 0, leaderEpoch: partition.leaderEpoch,
-                            newIsrWithEpochs: [.init(brokerID: 2, brokerEpoch: -1)], leaderRecoveryState: 1,
-                            partitionEpoch: partition.partitionEpoch)
-                    ])
-            ])
+        let back = Self.alterISRRequest(harness, "u", [2], recovery: 1)
         let refused = ClusterControl(image: harness.image).alterPartition(back, version: 3)
         #expect(refused.response.topics[0].partitions[0].errorCode == ErrorCode.invalidRequest.rawValue)
     }
