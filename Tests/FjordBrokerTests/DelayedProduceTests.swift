@@ -1,6 +1,7 @@
 import FjordReplication
 import Foundation
 import KafkaProtocol
+import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import Testing
@@ -149,5 +150,54 @@ import Testing
         future.whenComplete { _ in completed.withLockedValue { $0 = true } }
         try await Task.sleep(for: .milliseconds(200))
         return completed.withLockedValue { $0 }
+    }
+}
+
+/// A coordinator's write to its internal topic (`InternalTopic.append`) is acknowledged as an acks=all produce is:
+/// once every in-sync replica has it, so a committed offset or a transaction's state survives its leader's loss.
+@Suite struct CoordinatorWriteReplicationTests {
+    private typealias H = BrokerHarness
+
+    @Test func aCoordinatorWriteReturnsOnlyOnceTheFollowerHasItAndTimesOutWithoutIt() async throws {
+        // Flow:
+        // 1. "t" led here with broker 2 in the ISR. A coordinator write (as the group coordinator appends an offset
+        //    commit) does not return while broker 2 has not fetched it; broker 2 fetches: it returns NONE.
+        // 2. A second write with a short replication timeout and no fetch: COORDINATOR_NOT_AVAILABLE (Kafka's
+        //    answer when the ISR does not acknowledge in time).
+        try await H.withBroker { broker in
+            _ = try await broker.createTopic("t")
+            let replica = try broker.replica("t")
+            replica.applyRegistration(
+                PartitionRegistration(
+                    leader: replica.localID, leaderEpoch: 1, partitionEpoch: 1, replicas: [1, 2], isr: [1, 2]),
+                localID: replica.localID, config: replica.config, lagTimeMaxMs: 30_000,
+                now: PartitionReplica.replicationNow())
+            let topic = InternalTopic(
+                name: "t", partitionCount: 1, replicationFactor: 2, segmentBytes: 1 << 20,
+                metadata: broker.services.metadata, nodeID: replica.localID)
+            let replicas = broker.services.replicas
+            let record = [(key: ByteBuffer(string: "k"), value: ByteBuffer(string: "v") as ByteBuffer?)]
+            let answer = NIOLockedValueBox<ErrorCode?>(nil)
+            let writer = Thread {
+                let result = topic.append(
+                    record, to: 0, in: replicas, now: 1_700_000_000_000, logger: Logger(label: "fjord.test"))
+                answer.withLockedValue { $0 = result }
+            }
+            writer.start()
+            try await broker.waitUntil("the append") { replica.log.logEndOffset == 1 }
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(answer.withLockedValue { $0 } == nil, "the write returned before the follower had it")
+            _ = replica.answerFollowerFetch(
+                FollowerFetch(
+                    replicaID: 2, currentLeaderEpoch: 1, fetchOffset: 1, lastFetchedEpoch: nil, logStartOffset: 0),
+                now: PartitionReplica.replicationNow())
+            try await broker.waitUntil("the write's answer") { answer.withLockedValue { $0 } != nil }
+            #expect(answer.withLockedValue { $0 } == ErrorCode.none)
+
+            let unreplicated = topic.append(
+                record, to: 0, in: replicas, now: 1_700_000_000_000, replicationTimeout: .milliseconds(200),
+                logger: Logger(label: "fjord.test"))
+            #expect(unreplicated == .coordinatorNotAvailable)
+        }
     }
 }

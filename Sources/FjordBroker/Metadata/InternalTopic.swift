@@ -125,14 +125,22 @@ struct InternalTopic: Sendable {
         throw MetadataCommandError(code: .coordinatorNotAvailable, message: "\(name) not created: \(lastFailure)")
     }
 
-    /// Appends `records` (key, value) to partition `partition` as one batch through its `PartitionReplica` (on one
-    /// node, what an acks=all produce does), as the producer's transactional batch when `transaction` is given. The
-    /// outcome is what a coordinator answers: NOT_COORDINATOR when this node does not lead the partition,
-    /// PRODUCER_FENCED when the transaction's producer is stale, COORDINATOR_NOT_AVAILABLE for any other failure.
+    /// How long a coordinator's write waits for the ISR (Kafka's `offsets.commit.timeout.ms`, default 5000).
+    static let replicationTimeout: Duration = .seconds(5)
+
+    /// Appends `records` (key, value) to partition `partition` as one batch through its `PartitionReplica` with
+    /// acks=all semantics, as Kafka's coordinators write: refused below the partition's `min.insync.replicas`, and
+    /// answered only once the high watermark has passed the batch (every in-sync replica has it), so a write a
+    /// coordinator acknowledged survives the loss of its broker. As the producer's transactional batch when
+    /// `transaction` is given. The outcome is what a coordinator answers (Kafka's mapping): NOT_COORDINATOR when this
+    /// node does not lead the partition or stops leading it while waiting, PRODUCER_FENCED when the transaction's
+    /// producer is stale, COORDINATOR_NOT_AVAILABLE for any other failure — too few in-sync replicas, or the ISR
+    /// not reached within `replicationTimeout`.
     func append(
         _ records: [(key: ByteBuffer, value: ByteBuffer?)], to partition: Int32, in replicas: ReplicaManager,
         now: Int64,
-        transaction: (producerID: ProducerID, epoch: Int16)? = nil, logger: Logger
+        transaction: (producerID: ProducerID, epoch: Int16)? = nil, replicationTimeout: Duration = replicationTimeout,
+        logger: Logger
     ) -> ErrorCode {
         guard let replica = replicas.replica(for: TopicPartition(name, partition)) else { return .notCoordinator }
         var options = RecordBatchBuilder.Options()
@@ -146,6 +154,7 @@ struct InternalTopic: Sendable {
             builder.append(timestamp: now, key: record.key, value: record.value)
         }
         do {
+            guard replica.checkProduce(acks: -1).0 == .none else { return .coordinatorNotAvailable }
             let outcome = replica.appendAsLeader(try builder.build().buffer, now: now, origin: .coordinator)
             if transaction != nil, outcome.error == .invalidProducerEpoch || outcome.error == .producerFenced {
                 return .producerFenced
@@ -158,6 +167,13 @@ struct InternalTopic: Sendable {
                         "message": "\(outcome.errorMessage ?? "")",
                     ])
                 return outcome.error == .notLeaderOrFollower ? .notCoordinator : .coordinatorNotAvailable
+            }
+            guard
+                replica.awaitHighWatermark(
+                    outcome.nextOffset, leaderEpoch: outcome.leaderEpoch, timeout: replicationTimeout)
+            else {
+                return replica.isLeader && replica.leaderEpoch == outcome.leaderEpoch
+                    ? .coordinatorNotAvailable : .notCoordinator
             }
             return .none
         } catch {

@@ -1,3 +1,4 @@
+import Dispatch
 import FjordController
 import FjordStorage
 import KafkaProtocol
@@ -94,6 +95,30 @@ final class PartitionReplica: Sendable {
 
     func removeWaiter(_ id: UInt64) {
         _ = state.withLockedValue { $0.waiters.removeValue(forKey: id) }
+    }
+
+    /// Blocks until the high watermark reaches `offset` while this replica leads `epoch` (true), or until it stops
+    /// leading it or `timeout` passes (false). A pool thread only: the coordinators wait this way for their
+    /// internal-topic writes to reach the ISR before they answer, as Kafka's coordinators append with acks=all.
+    func awaitHighWatermark(_ offset: Int64, leaderEpoch epoch: LeaderEpoch, timeout: Duration) -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            let woken = DispatchSemaphore(value: 0)
+            let waiter = addWaiter { woken.signal() }
+            // Registered first, then checked: an advance between the two still signals.
+            let (reached, leading) = state.withLockedValue { state in
+                (state.highWatermark >= offset, state.isLeader && state.leaderEpoch == epoch)
+            }
+            let remaining = deadline - ContinuousClock.now
+            guard !reached, leading, remaining > .zero else {
+                removeWaiter(waiter)
+                return reached && leading
+            }
+            let nanoseconds =
+                remaining.components.seconds * 1_000_000_000 + remaining.components.attoseconds / 1_000_000_000
+            _ = woken.wait(timeout: .now() + .nanoseconds(Int(nanoseconds)))
+            removeWaiter(waiter)
+        }
     }
 
     /// Wakes every waiting fetch (after an append, a truncation, or a leadership change), outside the lock.
