@@ -195,7 +195,7 @@ def progresses(producer: NumberedProducer, cluster=None, more: int = 50, skip: t
 
 def settles(cluster, producer: NumberedProducer) -> None:
     progresses(producer, cluster)
-    wait_until(lambda: isr(cluster) == [1, 2, 3], STEP_S, lambda: f"ISR {isr(cluster)}")
+    wait_until(lambda: isr(cluster) == [1, 2, 3], 2 * STEP_S, lambda: f"ISR {isr(cluster)}")
 
 
 def read_partition(servers: str, isolation: str, until: float, stop_at: int | None = None) -> list[tuple[int, int]]:
