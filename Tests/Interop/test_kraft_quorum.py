@@ -11,6 +11,7 @@ The leader is read from the nodes' logs ("metadata quorum role" lines): each nod
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import subprocess
@@ -86,6 +87,8 @@ class Cluster:
     def _spawn(self, i: int, append: bool = False) -> BrokerProcess:
         log_path = self.tmp_path / f"node{i + 1}.log"
         argv = [fjord_bin(), "broker", "--config", str(self.configs[i])]
+        if os.environ.get("FJORD_TEST_LOG_LEVEL"):  # e.g. debug, to study a failure
+            argv += ["--log-level", os.environ["FJORD_TEST_LOG_LEVEL"]]
         with open(log_path, "ab" if append else "wb") as log:
             proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                     cwd=self.tmp_path)

@@ -47,6 +47,16 @@ def test_confluent_codec_acks_round_trip(broker, codec, acks):
     assert delivery.errors() == []
 
     msgs = confluent_consume(broker.bootstrap, topic, PARTITIONS, n)
+    if len(msgs) != n:  # which side lost them: what the broker holds, per partition, against what was read
+        consumer = confluent_consumer(broker.bootstrap)
+        try:
+            held = [consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=TIMEOUT_S)
+                    for p in range(PARTITIONS)]
+        finally:
+            consumer.close()
+        read = [sum(1 for m in msgs if m.partition() == p) for p in range(PARTITIONS)]
+        pytest.fail(f"{len(msgs)} of {n} records read; per partition the broker holds (low, high) {held}, "
+                    f"the consumer read {read}")
     seen = check_consumed(records, confluent_rows(msgs))
     # acks=0 gets no offsets back, yet on loopback every record must arrive (checked by check_consumed).
     assert len(msgs) == n

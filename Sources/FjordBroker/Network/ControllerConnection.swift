@@ -9,7 +9,8 @@ import NIOPosix
 /// `maximumQueuedRequests`; beyond that a request fails at once — Raft resends), and after a failure waits an
 /// exponential backoff (`reconnectBackoff` doubling to `reconnectBackoffMax`, Kafka's `reconnect.backoff.ms` and
 /// `reconnect.backoff.max.ms`) before the next attempt, which the first request sent after the failure schedules
-/// (requests wait for it as for any connect).
+/// (requests wait for it as for any connect). A request that gets no answer in time ends the connection
+/// (`ControllerResponseHandler`), so one lost stream costs one timeout, not every later request.
 ///
 /// The frames are Kafka's: size, request header (v2 for flexible versions), body; responses are cut by
 /// `KafkaFrameDecoder` and matched by `ControllerResponseHandler`.
@@ -91,8 +92,8 @@ final class ControllerConnection: Sendable {
         frame.writeImmutableBuffer(body)
         frame.setInteger(Int32(frame.readableBytes - 4), at: frame.readerIndex)
         let outbound = ControllerOutboundFrame(
-            correlationID: correlationID, frame: frame, responseHeaderVersion: responseHeaderVersion, promise: promise,
-            timeout: timeout)
+            correlationID: correlationID, frame: frame, responseHeaderVersion: responseHeaderVersion,
+            promise: ControllerResponsePromise(promise), timeout: timeout)
         dispatch(outbound)
         return promise.futureResult
     }
@@ -108,6 +109,12 @@ final class ControllerConnection: Sendable {
         let action = state.withLockedValue { state -> Action in
             if state.closed { return .fail("closed") }
             switch state.phase {
+            case .connected(let channel) where !channel.isActive:
+                // Closed, and its `disconnected` has not run yet: the next attempt, after a backoff.
+                let until = NIODeadline.now() + state.backoff
+                state.backoff = min(state.backoff * 2, configuration.reconnectBackoffMax)
+                state.phase = .connecting(queued: [outbound])
+                return .connect(at: until)
             case .connected(let channel):
                 return .write(channel)
             case .connecting(var queued):
@@ -126,12 +133,20 @@ final class ControllerConnection: Sendable {
             }
         }
         switch action {
-        case .write(let channel): channel.writeAndFlush(outbound, promise: nil)
+        case .write(let channel): write(outbound, to: channel, flush: true)
         case .queued: break
         case .connect(nil): connect()
         case .connect(let deadline?): group.next().scheduleTask(deadline: deadline) { self.connect() }
         case .fail(let reason): outbound.promise.fail(ConnectionFailure("\(peer): \(reason)"))
         }
+    }
+
+    /// A write can fail without reaching `ControllerResponseHandler` (the channel closed since it was picked):
+    /// the request fails then, or its sender would wait forever.
+    private func write(_ outbound: ControllerOutboundFrame, to channel: any Channel, flush: Bool) {
+        let written = flush ? channel.writeAndFlush(outbound) : channel.write(outbound)
+        let peer = peer
+        written.whenFailure { error in outbound.promise.fail(ConnectionFailure("\(peer): \(error)")) }
     }
 
     private func connect() {
@@ -169,7 +184,7 @@ final class ControllerConnection: Sendable {
                 return
             }
             logger.debug("connected", metadata: ["peer": "\(peer)"])
-            for outbound in queued { channel.write(outbound, promise: nil) }
+            for outbound in queued { write(outbound, to: channel, flush: false) }
             channel.flush()
             channel.closeFuture.whenComplete { _ in self.disconnected(channel) }
         case .failure(let error):

@@ -6,21 +6,27 @@ struct ControllerOutboundFrame: Sendable {
     var correlationID: Int32
     var frame: ByteBuffer
     var responseHeaderVersion: Int16
-    /// Completed with the response body (after the header), or failed at `timeout` or when the connection closes.
-    var promise: EventLoopPromise<ByteBuffer>
+    /// Completed with the response body (after the header), or failed at `timeout`, when the connection closes, or
+    /// when the write fails.
+    var promise: ControllerResponsePromise
     var timeout: TimeAmount
 }
 
 /// The client end of a connection to a peer's controller listener: matches responses to requests by correlation
-/// id, fails a request at its timeout, and fails every waiting request when the connection closes. Its table of
-/// waiting requests is confined to the channel's event loop (the handler's own state).
+/// id, fails every waiting request when the connection closes, and closes the connection when a request gets no
+/// answer in time. Its table of waiting requests is confined to the channel's event loop (the handler's own state).
+///
+/// A request timeout ends the connection, as Kafka's NetworkClient disconnects a node on one: answers come in
+/// request order, so a missing one means the peer or the path lost the stream (a stopped process, a middlebox that
+/// dropped bytes), and a connection kept open would swallow every later request too; the next request connects
+/// afresh.
 final class ControllerResponseHandler: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = ControllerOutboundFrame
     typealias OutboundOut = ByteBuffer
 
     private struct Waiting {
-        var promise: EventLoopPromise<ByteBuffer>
+        var promise: ControllerResponsePromise
         var responseHeaderVersion: Int16
         var timeout: Scheduled<Void>
     }
@@ -37,8 +43,12 @@ final class ControllerResponseHandler: ChannelDuplexHandler {
         let id = request.correlationID
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
         let peer = peer
+        let channel = context.channel
         let timeout = context.eventLoop.scheduleTask(in: request.timeout) {
             guard let entry = bound.value.waiting.removeValue(forKey: id) else { return }
+            // Closed first: a request its sender makes on hearing of the failure finds the channel inactive and
+            // connects afresh.
+            channel.close(promise: nil)
             entry.promise.fail(ConnectionFailure("no answer from \(peer) in time (correlation id \(id))"))
         }
         waiting[id] = Waiting(

@@ -266,6 +266,13 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         logger.warning("closing connection: \(error)")
+        if error is IOError {
+            // The socket failed (a reset): the peer is gone as if it had closed, and the frames it sent whole are
+            // treated as on a close (`channelInactive`), as Kafka still processes the requests it received in full
+            // from a connection that drops.
+            context.close(promise: nil)
+            return
+        }
         isClosing = true
         waiting.removeAll()
         context.close(promise: nil)
@@ -273,14 +280,15 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         logger.debug("connection closed")
-        // The peer closed with requests read but not handled yet. Their senders can read no answer; every client
-        // takes a request in flight on a closed connection as failed. Produce requests are still handled — an
-        // acks=0 producer that closes right after sending expects no answer and must lose nothing that reached the
-        // broker — and the rest are dropped. (A connection that fails — a reset, a write error, a malformed frame —
-        // drops them all: `errorCaught` and `close`.)
+        // The peer closed (or reset the connection) with requests read but not handled yet. Their senders can read
+        // no answer; every client takes a request in flight on a closed connection as failed. Produce requests are
+        // still handled — an acks=0 producer that closes right after sending expects no answer and must lose
+        // nothing that reached the broker — and the rest are dropped. (A connection this broker closes — a
+        // malformed frame, an unknown API — drops them all: `close` and `errorCaught`.)
         waiting.removeAll { $0.getInteger(at: $0.readerIndex, as: Int16.self) != ApiKey.produce.rawValue }
-        if waiting.isEmpty {
+        if waiting.isEmpty || isClosing {
             isClosing = true
+            waiting.removeAll()
         } else {
             isPeerClosed = true
             handleWaiting(context)

@@ -72,13 +72,17 @@ class _Link:
                 continue
             try:
                 upstream = socket.create_connection((HOST, self.target_port), timeout=5)
-                upstream.settimeout(None)
             except OSError:
                 client.close()
                 continue
-            for s in (client, upstream):
-                s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             connection = _Connection(client, upstream)
+            try:
+                upstream.settimeout(None)
+                for s in (client, upstream):
+                    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            except OSError:  # the client gave up meanwhile: this link must go on accepting
+                connection.close()
+                continue
             with self.lock:
                 if self.closed:
                     connection.close()
@@ -95,9 +99,11 @@ class _Link:
                 data = source.recv(65536)
                 if not data:
                     break
-                if connection.dropped or (self.forward_cut if forward else self.backward_cut):
+                if self.forward_cut if forward else self.backward_cut:
                     connection.dropped = True
                     continue
+                if connection.dropped:
+                    break  # its stream lost bytes during a cut that has ended: close it (heal may have missed it)
                 sink.sendall(data)
         except OSError:
             pass
@@ -160,8 +166,12 @@ class FaultProxy:
                 self.cut(other, node)
 
     def heal_all(self) -> None:
-        for (src, dst) in self.links:
-            self.heal(src, dst)
+        # Every cut ends before any connection is closed: healing link by link would leave a moment in which a
+        # connection's forward bytes flow while its answers are still dropped.
+        for link in self.links.values():
+            link.forward_cut = link.backward_cut = False
+        for link in self.links.values():
+            link.close_connections(only_dropped=True)
 
     def close(self) -> None:
         for link in self.links.values():
