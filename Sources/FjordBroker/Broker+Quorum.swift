@@ -132,16 +132,10 @@ extension Broker {
         registry.register(DescribeQuorumHandler(driver: driver, endpoints: endpoints, listenerName: listenerName))
         registry.register(BrokerRegistrationHandler(services: services, driver: driver, sessions: sessions))
         registry.register(BrokerHeartbeatHandler(services: services, driver: driver, sessions: sessions))
-        registry.register(CreateTopicsHandler(services: services))
-        registry.register(DeleteTopicsHandler(services: services))
-        registry.register(CreatePartitionsHandler(services: services))
-        registry.register(AlterConfigsHandler(services: services))
-        registry.register(IncrementalAlterConfigsHandler(services: services))
+        for handler in Self.controllerAdminHandlers(services: services) { registry.register(handler) }
         registry.register(AllocateProducerIDsHandler(services: services))
         registry.register(AlterPartitionHandler(services: services))
         registry.register(ControllerRegistrationHandler(services: services))
-        registry.register(UpdateFeaturesHandler(services: services))
-        registry.register(ElectLeadersHandler(services: services))
         registry.register(
             DescribeClusterHandler(
                 metadata: services.metadata, endpointType: .controller, controllerListenerName: listenerName,

@@ -337,12 +337,11 @@ public final class Broker: Service, Sendable {
                         listenerName: services.configuration.controllerListenerNames.first ?? "CONTROLLER"),
                     quorum: quorum))
         }
+        for handler in controllerAdminHandlers(services: services) { registerAdmin(handler) }
         registry.register(ProduceHandler(services: services))
         registry.register(FetchHandler(services: services))
         registry.register(ListOffsetsHandler(services: services))
         registry.register(MetadataHandler(metadata: publisher, services: services))
-        registerAdmin(CreateTopicsHandler(services: services))
-        registerAdmin(DeleteTopicsHandler(services: services))
         registry.register(DeleteRecordsHandler(services: services))
         registry.register(InitProducerIDHandler(services: services))
         registry.register(AddPartitionsToTxnHandler(services: services))
@@ -355,12 +354,7 @@ public final class Broker: Service, Sendable {
         registry.register(WriteTxnMarkersHandler(services: services))
         registry.register(OffsetForLeaderEpochHandler(services: services))
         registry.register(DescribeConfigsHandler(services: services))
-        registerAdmin(AlterConfigsHandler(services: services))
         registry.register(DescribeLogDirsHandler(services: services))
-        registerAdmin(CreatePartitionsHandler(services: services))
-        registerAdmin(IncrementalAlterConfigsHandler(services: services))
-        registerAdmin(UpdateFeaturesHandler(services: services))
-        registerAdmin(ElectLeadersHandler(services: services))
         registry.register(DescribeClusterHandler(metadata: services.metadata))
         registry.register(DescribeTopicPartitionsHandler(metadata: publisher))
         registry.register(GetTelemetrySubscriptionsHandler())
@@ -381,6 +375,18 @@ public final class Broker: Service, Sendable {
         let apiVersions = ApiVersionsHandler(registry: registry, metadata: quorum == nil ? nil : publisher)
         registry.register(apiVersions)
         return (registry, apiVersions)
+    }
+
+    /// The admin APIs the active controller decides: a broker listener forwards them there (`ForwardingHandler`)
+    /// and the controller listener serves them — one list, so that no forwarded API goes unserved.
+    static func controllerAdminHandlers(services: BrokerServices) -> [any TypedAPIHandler] {
+        [
+            CreateTopicsHandler(services: services), DeleteTopicsHandler(services: services),
+            CreatePartitionsHandler(services: services), AlterConfigsHandler(services: services),
+            IncrementalAlterConfigsHandler(services: services), UpdateFeaturesHandler(services: services),
+            ElectLeadersHandler(services: services), AlterPartitionReassignmentsHandler(services: services),
+            ListPartitionReassignmentsHandler(services: services),
+        ]
     }
 
     /// Binds the broker listeners (in KRaft mode every listener but the controller's, which `startQuorum` bound).

@@ -24,9 +24,12 @@ import KafkaProtocol
 /// after an unclean election (KIP-704) ends its RECOVERING state; a change with the same ISR and recovery state
 /// writes nothing. The answer carries the partition as it is after the change.
 ///
+/// An ISR that holds every replica a reassignment keeps completes it (`ClusterControl+Reassignment`): the record
+/// also drops the leaving replicas, with a new leader epoch; when the leader itself leaves, the answer is
+/// NEW_LEADER_ELECTED (FENCED_LEADER_EPOCH before v2) though the change is written, as Kafka answers.
+///
 /// Not here yet: eligible leader replicas (KIP-966: an ISR shrinking below min.insync.replicas moves the removed
-/// members to the ELR) and the completion of a reassignment by an ISR change (NEW_LEADER_ELECTED): the image has
-/// neither.
+/// members to the ELR).
 extension ClusterControl {
     /// Kafka's `LeaderRecoveryState`: RECOVERED (0) after a clean election, RECOVERING (1) after an unclean one.
     static let leaderRecovered: Int8 = 0
@@ -68,8 +71,16 @@ extension ClusterControl {
                     answer.partitions.append(Self.partitionAnswer(partitionData.partitionIndex, refusal))
                     continue
                 }
-                var after = partition
                 let targetISR = isr.map(\.brokerID)
+                if let completion = completeReassignment(
+                    partition, of: topic, isr: targetISR, data: partitionData, from: request.brokerID,
+                    version: version)
+                {
+                    records.append(.partitionChange(completion.record))
+                    answer.partitions.append(completion.answer)
+                    continue
+                }
+                var after = partition
                 let recovers = partitionData.leaderRecoveryState != partition.leaderRecoveryState
                 if targetISR != partition.inSyncReplicas || recovers {
                     var change = PartitionChangeRecord(partitionID: partition.index, topicID: topic.topicID)
@@ -97,6 +108,36 @@ extension ClusterControl {
             response.topics.append(answer)
         }
         return ControllerResult(records: records, response: response)
+    }
+
+    /// The record and answer of an accepted ISR change that completes the partition's reassignment; nil when none
+    /// is in progress or this ISR does not complete it.
+    private func completeReassignment(
+        _ partition: MetadataImage.Partition, of topic: MetadataImage.Topic, isr: [Int32],
+        data: AlterPartitionRequest.PartitionData, from sender: NodeID, version: Int16
+    ) -> (record: PartitionChangeRecord, answer: AlterPartitionResponse.PartitionData)? {
+        let ongoing = PartitionReassignment(ongoing: partition)
+        guard ongoing.completed(withISR: isr) != nil,
+            var record = change(partition, of: topic, to: ongoing, isr: isr, unclean: false)
+        else { return nil }
+        if record.leaderRecoveryState == -1 && data.leaderRecoveryState != partition.leaderRecoveryState {
+            record.leaderRecoveryState = data.leaderRecoveryState
+        }
+        if record.leader != LeaderElection.noLeaderChange && record.leader != sender {
+            return (record, Self.partitionAnswer(partition.index, version > 1 ? .newLeaderElected : .fencedLeaderEpoch))
+        }
+        var image = self.image
+        image.replay(.partitionChange(record))
+        guard let after = image.topic(id: topic.topicID)?.partitions.first(where: { $0.index == partition.index })
+        else { return nil }
+        var accepted = AlterPartitionResponse.PartitionData()
+        accepted.partitionIndex = after.index
+        accepted.leaderID = after.leader
+        accepted.leaderEpoch = after.leaderEpoch
+        accepted.isr = after.inSyncReplicas
+        accepted.leaderRecoveryState = after.leaderRecoveryState
+        accepted.partitionEpoch = after.partitionEpoch
+        return (record, accepted)
     }
 
     /// The refusal of one partition's change, nil when it may be applied (the checks 2–7 above).

@@ -82,10 +82,15 @@ public struct MetadataImage: Sendable, Equatable {
         /// Kafka's `LeaderRecoveryState` (KIP-704): 1 (RECOVERING) after an unclean election until the leader's
         /// next AlterPartition says RECOVERED (0).
         public var leaderRecoveryState: Int8
+        /// A reassignment in progress (KIP-455): the replicas it adds (already in `replicas`, catching up) and the
+        /// ones it will remove once they have; both empty otherwise.
+        public var addingReplicas: [Int32]
+        public var removingReplicas: [Int32]
 
         public init(
             index: Int32, leader: Int32, leaderEpoch: LeaderEpoch = 0, partitionEpoch: Int32 = 0, replicas: [Int32],
-            inSyncReplicas: [Int32], leaderRecoveryState: Int8 = 0
+            inSyncReplicas: [Int32], leaderRecoveryState: Int8 = 0, addingReplicas: [Int32] = [],
+            removingReplicas: [Int32] = []
         ) {
             self.index = index
             self.leader = leader
@@ -94,7 +99,12 @@ public struct MetadataImage: Sendable, Equatable {
             self.replicas = replicas
             self.inSyncReplicas = inSyncReplicas
             self.leaderRecoveryState = leaderRecoveryState
+            self.addingReplicas = addingReplicas
+            self.removingReplicas = removingReplicas
         }
+
+        /// Whether a reassignment is in progress.
+        public var isReassigning: Bool { !addingReplicas.isEmpty || !removingReplicas.isEmpty }
 
         /// The preferred leader (KIP-491's "preferred replica"): the first replica of the assignment.
         public var preferredLeader: Int32? { replicas.first }
@@ -162,7 +172,8 @@ public struct MetadataImage: Sendable, Equatable {
             let image = Partition(
                 index: partition.partitionID, leader: partition.leader, leaderEpoch: partition.leaderEpoch,
                 partitionEpoch: partition.partitionEpoch, replicas: partition.replicas, inSyncReplicas: partition.isr,
-                leaderRecoveryState: partition.leaderRecoveryState
+                leaderRecoveryState: partition.leaderRecoveryState, addingReplicas: partition.addingReplicas,
+                removingReplicas: partition.removingReplicas
             )
             // In place: a copy of the topic taken out of the dictionary would copy its partitions on every record,
             // quadratic in a topic's partition count when a snapshot is replayed.
@@ -174,6 +185,8 @@ public struct MetadataImage: Sendable, Equatable {
             var partition = topicsByName[name]!.partitions[index]
             if let isr = change.isr { partition.inSyncReplicas = isr }
             if let replicas = change.replicas { partition.replicas = replicas }
+            if let adding = change.addingReplicas { partition.addingReplicas = adding }
+            if let removing = change.removingReplicas { partition.removingReplicas = removing }
             if change.leaderRecoveryState != -1 { partition.leaderRecoveryState = change.leaderRecoveryState }
             if change.leader != -2 {
                 partition.leader = change.leader

@@ -2,12 +2,12 @@ import ArgumentParser
 import FjordClient
 
 /// `fjord cluster describe`: the cluster id, the controller, the brokers and, in KRaft mode, the controllers (the
-/// metadata quorum's voters).
+/// metadata quorum's voters); `fjord cluster drain`: every replica moved off a broker.
 struct ClusterCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cluster",
-        abstract: "Show the cluster.",
-        subcommands: [ClusterDescribe.self]
+        abstract: "Show the cluster, or drain a broker of its replicas.",
+        subcommands: [ClusterDescribe.self, ClusterDrain.self]
     )
 }
 

@@ -7,8 +7,9 @@ import KafkaProtocol
 struct PartitionCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "partition",
-        abstract: "Elect partition leaders (as kafka-leader-election.sh).",
-        subcommands: [PartitionElectLeaders.self]
+        abstract:
+            "Elect partition leaders (as kafka-leader-election.sh) and move replicas (as kafka-reassign-partitions.sh).",
+        subcommands: [PartitionElectLeaders.self, PartitionReassign.self]
     )
 }
 

@@ -23,7 +23,8 @@ extension MetadataImage {
                     .partition(
                         PartitionRecord(
                             partitionID: partition.index, topicID: topic.topicID, replicas: partition.replicas,
-                            isr: partition.inSyncReplicas, leader: partition.leader,
+                            isr: partition.inSyncReplicas, removingReplicas: partition.removingReplicas,
+                            addingReplicas: partition.addingReplicas, leader: partition.leader,
                             leaderRecoveryState: partition.leaderRecoveryState, leaderEpoch: partition.leaderEpoch,
                             partitionEpoch: partition.partitionEpoch)))
             }
