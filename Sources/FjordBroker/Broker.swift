@@ -171,7 +171,8 @@ public final class Broker: Service, Sendable {
                     let fetchers = ReplicaFetcherManager(
                         localID: configuration.nodeID, replicas: services.replicas, metadata: services.metadata,
                         listenerName: configuration.interBrokerListenerName, group: group, threadPool: threadPool,
-                        properties: configuration.properties, brokerEpoch: { lifecycle.current.brokerEpoch },
+                        properties: configuration.properties, throttles: services.replicationThrottles,
+                        brokerEpoch: { lifecycle.current.brokerEpoch },
                         logger: logger)
                     tasks.addTask { await fetchers.run() }
                     let isrChanges = ISRChangeSender(

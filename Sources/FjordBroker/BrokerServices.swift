@@ -22,6 +22,8 @@ final class BrokerServices: Sendable {
     let clock: any StorageClock
     /// Counters of the data path and the scrape-time gauges of `/metrics`.
     let metrics: BrokerMetrics
+    /// The replication quotas (KIP-73), leader and follower side.
+    let replicationThrottles: ReplicationThrottles
     let logger: Logger
 
     init(
@@ -46,6 +48,8 @@ final class BrokerServices: Sendable {
         self.threadPool = threadPool
         self.clock = clock
         self.metrics = metrics
+        self.replicationThrottles = ReplicationThrottles(
+            localID: configuration.nodeID, publisher: metadata.publisher, properties: configuration.properties)
         self.logger = logger
     }
 

@@ -37,6 +37,7 @@ public struct ConfigCommands: Sendable {
         switch type {
         case .topic: return TopicConfigs.byName[name]
         case .broker:
+            if let brokerKey = BrokerDynamicConfigs.byName[name] { return brokerKey }
             guard let topicKey = TopicConfigs.all.first(where: { $0.brokerSynonym == name }) else { return nil }
             var definition = topicKey
             definition.name = name
@@ -98,7 +99,7 @@ public struct ConfigCommands: Sendable {
             case .delete:
                 values[change.name] = nil
             case .append, .subtract:
-                guard case .list = definition.kind else {
+                guard definition.kind.isList else {
                     return ControllerResult(
                         records: [],
                         response: ItemResult(

@@ -15,6 +15,16 @@ public struct ConfigDefinition: Sendable {
         /// A Kafka release or metadata version as Kafka 3.x's `message.format.version` took it: `0.10.2`, `2.8`,
         /// `3.0-IV1`.
         case kafkaVersion
+        /// Kafka's `ThrottledReplicaListValidator`: `*`, or `partition:broker` pairs separated by commas (or nothing).
+        case throttledReplicas
+
+        /// Whether values are comma-separated lists (IncrementalAlterConfigs may APPEND and SUBTRACT items).
+        public var isList: Bool {
+            switch self {
+            case .list, .throttledReplicas: true
+            default: false
+            }
+        }
 
         /// Kafka's `ConfigType` in DescribeConfigs v3+: 1 boolean, 2 string, 3 int, 5 long, 6 double, 7 list.
         public var describeType: Int8 {
@@ -24,7 +34,7 @@ public struct ConfigDefinition: Sendable {
             case .int: return 3
             case .long: return 5
             case .double: return 6
-            case .list: return 7
+            case .list, .throttledReplicas: return 7
             }
         }
     }
@@ -70,6 +80,11 @@ public struct ConfigDefinition: Sendable {
         case .kafkaVersion:
             guard Self.isKafkaVersion(trimmed) else {
                 return "Invalid value \(value) for configuration \(name): Version `\(value)` is not a valid version"
+            }
+        case .throttledReplicas:
+            guard ThrottledReplicas(parsing: trimmed) != nil else {
+                return
+                    "Invalid value \(value) for configuration \(name): Must be the literal '*' or a list of replicas in the following format: [partitionId]:[brokerId],[partitionId]:[brokerId],..."
             }
         case .list(let allowed):
             let items = trimmed.split(separator: ",").map {

@@ -73,6 +73,14 @@ public enum TopicConfigs {
             brokerSynonym: "log.cleaner.min.compaction.lag.ms",
             documentation: "The shortest time a message stays uncompacted."),
         .init(
+            name: "leader.replication.throttled.replicas", kind: .throttledReplicas, defaultValue: "",
+            documentation:
+                "Replicas whose replication is throttled on the leader side: [partitionId]:[brokerId],... or '*'."),
+        .init(
+            name: "follower.replication.throttled.replicas", kind: .throttledReplicas, defaultValue: "",
+            documentation:
+                "Replicas whose replication is throttled on the follower side: [partitionId]:[brokerId],... or '*'."),
+        .init(
             name: "min.insync.replicas", kind: .int(1...intMax), defaultValue: "1",
             brokerSynonym: "min.insync.replicas",
             documentation: "The fewest in-sync replicas that must acknowledge an acks=all write for it to succeed."),

@@ -36,6 +36,12 @@ struct PartitionReassign: AsyncParsableCommand {
     @Flag(help: "Start the moves of the plan (the default with --plan).")
     var execute = false
 
+    @Option(
+        help: ArgumentHelp(
+            "With --execute: cap the moves' replication traffic at this many bytes per second (KIP-73).",
+            valueName: "bytes/s"))
+    var throttle: Int64?
+
     @Flag(help: "Print the state of each move of the plan.")
     var verify = false
 
@@ -69,6 +75,10 @@ struct PartitionReassign: AsyncParsableCommand {
         } else if plan == nil {
             throw ValidationError("--plan is required (or --generate)")
         }
+        if let throttle {
+            guard !verify, !cancel, !generate else { throw ValidationError("--throttle goes with --execute") }
+            guard throttle > 0 else { throw ValidationError("--throttle must be a positive number of bytes/s") }
+        }
     }
 
     func run() async throws {
@@ -85,6 +95,13 @@ struct PartitionReassign: AsyncParsableCommand {
             print("Current partition replica assignment\n")
             print(ReassignmentPlan.json(current))
             print("\nSave this to use as the --reassignment-json-file option during rollback")
+            if let throttle {
+                try await Self.setThrottles(throttle, moves: moves, current: current, admin: admin)
+                print(
+                    "Warning: You must run --verify periodically, until the reassignment completes, to ensure the throttle is removed."
+                )
+                print("The inter-broker throttle limit was set to \(throttle) B/s")
+            }
             return try await admin.alterPartitionReassignments(moves.mapValues { Optional($0) })
         }
         let failed = results.filter { if case .failure = $0.value { true } else { false } }
@@ -123,6 +140,59 @@ struct PartitionReassign: AsyncParsableCommand {
             }
         }
         if unfinished > 0 { throw CLIError("\(unfinished) partition(s) not reassigned (yet)") }
+        try await connection.withAdmin { admin in try await Self.clearThrottles(of: moves, admin: admin) }
+    }
+
+    static let rateKeys = ["leader.replication.throttled.rate", "follower.replication.throttled.rate"]
+    static let leaderReplicasKey = "leader.replication.throttled.replicas"
+    static let followerReplicasKey = "follower.replication.throttled.replicas"
+
+    /// As kafka-reassign-partitions.sh --throttle: the rate on the brokers (here the cluster-wide dynamic default),
+    /// the moving partitions' current replicas throttled as leaders and their new replicas as followers.
+    static func setThrottles(
+        _ rate: Int64, moves: [TopicPartition: [Int32]], current: [TopicPartition: [Int32]], admin: Admin
+    ) async throws {
+        var changes: [ConfigResource: [ConfigAlteration]] = [
+            ConfigResource(.broker, ""): rateKeys.map { ConfigAlteration(name: $0, value: "\(rate)") }
+        ]
+        for (topic, partitions) in Dictionary(grouping: moves.keys, by: \.topic) {
+            var leaders = [String]()
+            var followers = [String]()
+            for partition in partitions.sorted() {
+                let now = current[partition] ?? []
+                leaders += now.map { "\(partition.partition):\($0)" }
+                followers += moves[partition]!.filter { !now.contains($0) }.map { "\(partition.partition):\($0)" }
+            }
+            changes[ConfigResource(.topic, topic)] = [
+                ConfigAlteration(name: leaderReplicasKey, value: leaders.joined(separator: ",")),
+                ConfigAlteration(name: followerReplicasKey, value: followers.joined(separator: ",")),
+            ]
+        }
+        try check(try await admin.incrementalAlterConfigs(changes), doing: "set the throttle")
+    }
+
+    /// As --verify does once every move of the plan is complete: the throttles go.
+    static func clearThrottles(of moves: [TopicPartition: [Int32]], admin: Admin) async throws {
+        let topics = Set(moves.keys.map(\.topic)).sorted()
+        var changes: [ConfigResource: [ConfigAlteration]] = [
+            ConfigResource(.broker, ""): rateKeys.map { ConfigAlteration(name: $0, operation: .delete, value: nil) }
+        ]
+        for topic in topics {
+            changes[ConfigResource(.topic, topic)] = [leaderReplicasKey, followerReplicasKey].map {
+                ConfigAlteration(name: $0, operation: .delete, value: nil)
+            }
+        }
+        try check(try await admin.incrementalAlterConfigs(changes), doing: "clear the throttle")
+        print("Clearing broker-level throttles")
+        for topic in topics { print("Clearing topic-level throttles on topic \(topic)") }
+    }
+
+    private static func check(_ results: [ConfigResource: Result<Void, ClientError>], doing what: String) throws {
+        for (resource, result) in results {
+            if case .failure(let error) = result {
+                throw CLIError("could not \(what) on \(resource): \(error.message)")
+            }
+        }
     }
 
     private func cancelPlan(_ moves: [TopicPartition: [Int32]]) async throws {

@@ -10,6 +10,8 @@ kafka-reassign-partitions.sh, over AlterPartitionReassignments and ListPartition
 - A move that cannot complete (its new replica's broker is down) shows as in progress, and --cancel puts the
   partition back on its replicas before the move.
 - `fjord cluster drain 3 --wait` leaves broker 3 without any replica.
+- `--execute --throttle RATE` holds a move's replication to RATE bytes/s (KIP-73: the leader and follower
+  quotas, the topic's throttled replicas), and `--verify` clears the throttle once the move is complete.
 - The official Java client's Admin (Tests/Interop/java/FjordJavaReassign.java) lists, refuses with Kafka's exception
   classes, moves a partition and watches the move until it completes."""
 
@@ -24,7 +26,7 @@ from pathlib import Path
 
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic, ResourceType
 
 from conftest import fjord_bin
 from test_kraft_cluster import HEARTBEAT_MS, SESSION_MS
@@ -37,9 +39,10 @@ TOPIC = "moving"
 
 @pytest.fixture
 def cluster(request, tmp_path):
+    # Two quota windows of a second: a throttle lets about one second's worth through at once, not ten.
     c = Cluster(request, tmp_path, extra=[f"broker.session.timeout.ms={SESSION_MS}",
                                           f"broker.heartbeat.interval.ms={HEARTBEAT_MS}",
-                                          "replica.lag.time.max.ms=3000"])
+                                          "replica.lag.time.max.ms=3000", "replication.quota.window.num=2"])
     try:
         yield c
     finally:
@@ -248,4 +251,53 @@ def test_the_java_admin_moves_a_partition_and_sees_kafkas_errors(cluster, tmp_pa
     assert (described["replicas"], sorted(described["isr"]), described["leader"]) == ([3, 2], [2, 3], 3), described
     seen = read_all(servers(cluster), 1, len(writer.acked))
     assert all(v in seen and (o[1] is None or seen[v] == o) for v, o in writer.acked.items())
+
+
+def test_a_throttled_move_keeps_to_its_rate_and_verify_clears_the_throttle(cluster, tmp_path):
+    admin = AdminClient({"bootstrap.servers": servers(cluster)})
+    wait_until(lambda: len(admin.list_topics(timeout=10).brokers) == 3, STEP_S, "three brokers not registered")
+    admin.create_topics([NewTopic(TOPIC, 1, replica_assignment=[[1]])])[TOPIC].result(timeout=30)
+    producer = Producer({"bootstrap.servers": servers(cluster), "acks": "1", "linger.ms": 20})
+    value = b"x" * 1000
+    for _ in range(3000):
+        while True:
+            try:
+                producer.produce(TOPIC, value=value, partition=0)
+                break
+            except BufferError:
+                producer.poll(0.05)
+        producer.poll(0)
+    assert producer.flush(60) == 0
+    # 3 MB at 150 kB/s. A fetch the quota lets through may carry up to replica.fetch.max.bytes (1 MiB), and the
+    # quota then holds traffic back until the rate over its windows is below the bound again: over two windows of a
+    # second that averages up to about twice the bound, so the move takes 10 to 20 s.
+    rate = 150_000
+
+    plan = plan_file(tmp_path, "throttled.json", {0: [1, 2]})
+    started_at = time.monotonic()
+    started = reassign(cluster, "--plan", plan, "--execute", "--throttle", str(rate))
+    assert started.returncode == 0, started.stdout + started.stderr
+    assert f"The inter-broker throttle limit was set to {rate} B/s" in started.stdout
+    configs = admin.describe_configs([ConfigResource(ResourceType.TOPIC, TOPIC)])
+    topic_configs = list(configs.values())[0].result(timeout=30)
+    assert topic_configs["leader.replication.throttled.replicas"].value == "0:1"
+    assert topic_configs["follower.replication.throttled.replicas"].value == "0:2"
+
+    done = None
+    while time.monotonic() < started_at + 120:
+        done = reassign(cluster, "--plan", plan, "--verify")
+        if done.returncode == 0:
+            break
+        assert "Reassignment of partition moving-0 is still in progress." in done.stdout, done.stdout + done.stderr
+        time.sleep(0.5)
+    elapsed = time.monotonic() - started_at
+    assert done is not None and done.returncode == 0, done and done.stdout + done.stderr
+    # Unthrottled, 3 MB cross loopback in well under a second.
+    assert elapsed >= 6, f"the throttled move took only {elapsed:.1f} s"
+    assert "Clearing topic-level throttles on topic moving" in done.stdout
+    topic_configs = list(admin.describe_configs([ConfigResource(ResourceType.TOPIC, TOPIC)]).values())[0] \
+        .result(timeout=30)
+    assert topic_configs["leader.replication.throttled.replicas"].value in ("", None)
+    assert topic_configs["follower.replication.throttled.replicas"].value in ("", None)
+    assert placement(cluster) == {0: ([1, 2], [1, 2], 1)}
 

@@ -1,5 +1,6 @@
-// DescribeLogDirs v1-v4: each data directory with the partitions it holds (size, offset lag 0 on a single node),
-// and from v4 the directory's total and usable bytes.
+// DescribeLogDirs v1-v4: each data directory with the partitions it holds (size, and the offset lag as Kafka
+// computes it: how far the replica's log end is behind the high watermark it knows — 0 on a leader, the records a
+// follower has yet to fetch), and from v4 the directory's total and usable bytes.
 import FjordStorage
 import Glibc
 import KafkaProtocol
@@ -27,7 +28,7 @@ struct DescribeLogDirsHandler: TypedAPIHandler {
                     byTopic[topicPartition.topic, default: []].append(
                         .init(
                             partitionIndex: topicPartition.partition, partitionSize: replica.log.sizeInBytes,
-                            offsetLag: 0, isFutureKey: false
+                            offsetLag: max(replica.highWatermark - replica.log.logEndOffset, 0), isFutureKey: false
                         ))
                 }
                 var stats = statvfs()

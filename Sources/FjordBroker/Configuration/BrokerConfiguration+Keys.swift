@@ -62,6 +62,8 @@ extension BrokerConfiguration {
         "log.flush.interval.messages": .long, "log.flush.interval.ms": .long, "log.cleanup.policy": .list,
         "log.segment.delete.delay.ms": .long, "message.max.bytes": .int, "compression.type": .string,
         "log.message.timestamp.type": .string, "replica.lag.time.max.ms": .long, "num.replica.fetchers": .int,
+        "replication.quota.window.num": .int, "replication.quota.window.size.seconds": .int,
+        "leader.replication.throttled.rate": .long, "follower.replication.throttled.rate": .long,
         "offsets.retention.minutes": .int, "unclean.leader.election.enable": .bool,
         "max.incremental.fetch.session.cache.slots": .int, "log.flush.scheduler.interval.ms": .long,
         "log.message.timestamp.before.max.ms": .long, "log.message.timestamp.after.max.ms": .long,

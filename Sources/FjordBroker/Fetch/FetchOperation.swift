@@ -374,10 +374,17 @@ final class FetchOperation {
         data.logStartOffset = positions.logStartOffset
         data.lastStableOffset = replica.lastStableOffset
         guard case .records(let from, _) = answer else { return PartitionResult(cached: cached, data: data) }
+        // A throttled replica out of the ISR gets no records while the leader's replication quota is exceeded.
+        let throttles = services.replicationThrottles
+        let now = PartitionReplica.replicationNow()
+        if throttles.leaderHoldsBack(cached.topicPartition, follower: follower, now: now) {
+            return PartitionResult(cached: cached, data: data)
+        }
         do {
             let read = try replica.log.read(
                 from: from, maximumBytes: min(Int(max(0, cached.maxBytes)), budget),
                 upperBound: positions.logEndOffset, minimumOneBatch: isFirstWithData && cached.maxBytes > 0)
+            throttles.leaderSent(cached.topicPartition, bytes: read.slice?.length ?? 0, now: now)
             return PartitionResult(cached: cached, data: data, slice: read.slice, lastOffset: read.lastBatchOffset)
         } catch {
             return Self.failedRead(error, cached, data)

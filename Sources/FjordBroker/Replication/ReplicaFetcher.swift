@@ -51,6 +51,7 @@ final class ReplicaFetcher: Sendable {
     private let replicas: ReplicaManager
     private let threadPool: NIOThreadPool
     private let settings: Settings
+    private let throttles: ReplicationThrottles
     private let brokerEpoch: @Sendable () -> Int64?
     private let logger: Logger
     /// The partitions to fetch from this leader, and when each may be fetched again after an error.
@@ -58,9 +59,10 @@ final class ReplicaFetcher: Sendable {
 
     init(
         leaderID: NodeID, localID: NodeID, endpoint: (host: String, port: Int), group: any EventLoopGroup,
-        replicas: ReplicaManager, threadPool: NIOThreadPool, settings: Settings,
+        replicas: ReplicaManager, threadPool: NIOThreadPool, settings: Settings, throttles: ReplicationThrottles,
         brokerEpoch: @escaping @Sendable () -> Int64?, logger: Logger
     ) {
+        self.throttles = throttles
         self.brokerEpoch = brokerEpoch
         self.leaderID = leaderID
         self.localID = localID
@@ -110,10 +112,12 @@ final class ReplicaFetcher: Sendable {
         }
     }
 
-    /// One fetch per partition that follows this leader now and is not backing off.
+    /// One fetch per partition that follows this leader now, is not backing off, and is not held back by the
+    /// follower's replication quota.
     private func nextFetches() -> [(replica: PartitionReplica, fetch: FollowerFetch)] {
         let now = PartitionReplica.replicationNow()
         let ready = partitions.withLockedValue { $0.filter { $0.value <= now }.map(\.key) }
+            .filter { !throttles.followerHoldsBack($0, now: now) }
         let epoch = brokerEpoch() ?? -1
         return ready.sorted { ($0.topic, $0.partition) < ($1.topic, $1.partition) }.compactMap { topicPartition in
             guard let replica = replicas.replica(for: topicPartition),
@@ -197,6 +201,10 @@ final class ReplicaFetcher: Sendable {
         }
         let answered = fetches.compactMap { entry in
             byPartition[entry.replica.topicPartition].map { (entry.replica, entry.fetch, $0) }
+        }
+        let now = PartitionReplica.replicationNow()
+        for (replica, _, data) in answered {
+            throttles.followerFetched(replica.topicPartition, bytes: data.records?.readableBytes ?? 0, now: now)
         }
         let outcomes = try await threadPool.runIfActive {
             answered.map { replica, fetch, data in (replica.topicPartition, replica.applyLeaderAnswer(data, to: fetch))

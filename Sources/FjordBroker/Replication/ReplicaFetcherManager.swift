@@ -25,6 +25,7 @@ final class ReplicaFetcherManager: Sendable {
     private let group: any EventLoopGroup
     private let threadPool: NIOThreadPool
     private let settings: ReplicaFetcher.Settings
+    private let throttles: ReplicationThrottles
     private let brokerEpoch: @Sendable () -> Int64?
     private let logger: Logger
     private let running = NIOLockedValueBox<[FetcherKey: Running]>([:])
@@ -49,8 +50,9 @@ final class ReplicaFetcherManager: Sendable {
     init(
         localID: NodeID, replicas: ReplicaManager, metadata: MetadataService, listenerName: String,
         group: any EventLoopGroup, threadPool: NIOThreadPool, properties: [String: String],
-        brokerEpoch: @escaping @Sendable () -> Int64?, logger: Logger
+        throttles: ReplicationThrottles, brokerEpoch: @escaping @Sendable () -> Int64?, logger: Logger
     ) {
+        self.throttles = throttles
         self.brokerEpoch = brokerEpoch
         self.localID = localID
         self.replicas = replicas
@@ -106,7 +108,8 @@ final class ReplicaFetcherManager: Sendable {
                 else { continue }  // not registered (yet): the next change of the image brings it
                 let fetcher = ReplicaFetcher(
                     leaderID: key.leader, localID: localID, endpoint: endpoint, group: group, replicas: replicas,
-                    threadPool: threadPool, settings: settings, brokerEpoch: brokerEpoch, logger: logger)
+                    threadPool: threadPool, settings: settings, throttles: throttles, brokerEpoch: brokerEpoch,
+                    logger: logger)
                 fetcher.assign(set)
                 let task = Task { await fetcher.run() }
                 running[key] = Running(fetcher: fetcher, task: task, endpoint: "\(endpoint.host):\(endpoint.port)")
