@@ -93,17 +93,10 @@ extension ClusterControl {
                     }
                     records.append(.partitionChange(change))
                     after.inSyncReplicas = targetISR
-                    after.leaderRecoveryState = partitionData.leaderRecoveryState
                     after.partitionEpoch += 1
                 }
-                var accepted = AlterPartitionResponse.PartitionData()
-                accepted.partitionIndex = partition.index
-                accepted.leaderID = after.leader
-                accepted.leaderEpoch = after.leaderEpoch
-                accepted.isr = after.inSyncReplicas
-                accepted.leaderRecoveryState = partitionData.leaderRecoveryState
-                accepted.partitionEpoch = after.partitionEpoch
-                answer.partitions.append(accepted)
+                after.leaderRecoveryState = partitionData.leaderRecoveryState
+                answer.partitions.append(Self.acceptedAnswer(after))
             }
             response.topics.append(answer)
         }
@@ -130,6 +123,11 @@ extension ClusterControl {
         image.replay(.partitionChange(record))
         guard let after = image.topic(id: topic.topicID)?.partitions.first(where: { $0.index == partition.index })
         else { return nil }
+        return (record, Self.acceptedAnswer(after))
+    }
+
+    /// The answer to an accepted change: the partition as it is after it.
+    private static func acceptedAnswer(_ after: MetadataImage.Partition) -> AlterPartitionResponse.PartitionData {
         var accepted = AlterPartitionResponse.PartitionData()
         accepted.partitionIndex = after.index
         accepted.leaderID = after.leader
@@ -137,7 +135,7 @@ extension ClusterControl {
         accepted.isr = after.inSyncReplicas
         accepted.leaderRecoveryState = after.leaderRecoveryState
         accepted.partitionEpoch = after.partitionEpoch
-        return (record, accepted)
+        return accepted
     }
 
     /// The refusal of one partition's change, nil when it may be applied (the checks 2–7 above).
