@@ -54,9 +54,10 @@ public struct ConfigCommands: Sendable {
                 return ItemResult(.unknownTopicOrPartition, "Topic \(name) does not exist")
             }
         case .broker:
-            if !name.isEmpty, name != String(nodeID) {
+            // The cluster-wide default (""), or one broker's own configs (its id), as Kafka's controller takes them.
+            if !name.isEmpty, NodeID(name).map({ $0 < 0 }) ?? true {
                 return ItemResult(
-                    .invalidRequest, "Unexpected broker id, expected \(nodeID) or empty string, but received \(name)")
+                    .invalidRequest, "Unexpected broker id, expected a broker id or empty string, but received \(name)")
             }
         default:
             return ItemResult(.invalidRequest, "Unsupported resource type \(type)")
@@ -65,7 +66,8 @@ public struct ConfigCommands: Sendable {
     }
 
     private func current(type: ConfigResourceType, name: String) -> [String: String] {
-        type == .topic ? image.topic(named: name)?.configs ?? [:] : image.brokerConfigs
+        if type == .topic { return image.topic(named: name)?.configs ?? [:] }
+        return name.isEmpty ? image.brokerConfigs : NodeID(name).flatMap { image.nodeConfigs[$0] } ?? [:]
     }
 
     /// IncrementalAlterConfigs for one resource.

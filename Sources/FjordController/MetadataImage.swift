@@ -124,8 +124,12 @@ public struct MetadataImage: Sendable, Equatable {
     public internal(set) var finalizedFeatures: [String: Int16]
     public private(set) var topicsByName: [String: Topic]
     public private(set) var topicNamesByID: [KafkaUUID: String]
-    /// Dynamic broker configs (IncrementalAlterConfigs on the broker resource): name → value.
+    /// Dynamic broker configs for every broker (IncrementalAlterConfigs on the broker resource named ""): name →
+    /// value. Kafka's DYNAMIC_DEFAULT_BROKER_CONFIG.
     public private(set) var brokerConfigs: [String: String]
+    /// Dynamic broker configs of one broker (the resource named by its id), which win over `brokerConfigs` on that
+    /// broker. Kafka's DYNAMIC_BROKER_CONFIG.
+    public private(set) var nodeConfigs: [NodeID: [String: String]] = [:]
     /// The first producer id not yet handed out in a block (ProducerIDsRecord).
     public private(set) var nextProducerID: Int64 = 0
     /// The offset of the last metadata record applied (-1 for none).
@@ -148,6 +152,11 @@ public struct MetadataImage: Sendable, Equatable {
     }
 
     public func topic(named name: String) -> Topic? { topicsByName[name] }
+
+    /// A dynamic broker config as broker `node` sees it: its own value, else the cluster-wide one.
+    public func brokerConfig(_ key: String, for node: NodeID) -> String? {
+        nodeConfigs[node]?[key] ?? brokerConfigs[key]
+    }
 
     public func topic(id: KafkaUUID) -> Topic? { topicNamesByID[id].flatMap { topicsByName[$0] } }
 
@@ -200,7 +209,12 @@ public struct MetadataImage: Sendable, Equatable {
                 guard topicsByName[config.resourceName] != nil else { break }
                 topicsByName[config.resourceName]!.configs[config.name] = config.value
             case .broker:
-                brokerConfigs[config.name] = config.value
+                if config.resourceName.isEmpty {
+                    brokerConfigs[config.name] = config.value
+                } else if let node = NodeID(config.resourceName) {
+                    nodeConfigs[node, default: [:]][config.name] = config.value
+                    if nodeConfigs[node]?.isEmpty == true { nodeConfigs[node] = nil }
+                }
             default: break
             }
         case .producerIDs(let block):

@@ -147,14 +147,18 @@ struct PartitionReassign: AsyncParsableCommand {
     static let leaderReplicasKey = "leader.replication.throttled.replicas"
     static let followerReplicasKey = "follower.replication.throttled.replicas"
 
-    /// As kafka-reassign-partitions.sh --throttle: the rate on the brokers (here the cluster-wide dynamic default),
+    /// As kafka-reassign-partitions.sh --throttle: the rate on each broker a move involves (its own dynamic config),
     /// the moving partitions' current replicas throttled as leaders and their new replicas as followers.
     static func setThrottles(
         _ rate: Int64, moves: [TopicPartition: [Int32]], current: [TopicPartition: [Int32]], admin: Admin
     ) async throws {
-        var changes: [ConfigResource: [ConfigAlteration]] = [
-            ConfigResource(.broker, ""): rateKeys.map { ConfigAlteration(name: $0, value: "\(rate)") }
-        ]
+        let brokers = Set(moves.flatMap { partition, target in target + (current[partition] ?? []) })
+        var changes = [ConfigResource: [ConfigAlteration]]()
+        for broker in brokers {
+            changes[ConfigResource(.broker, "\(broker)")] = rateKeys.map {
+                ConfigAlteration(name: $0, value: "\(rate)")
+            }
+        }
         for (topic, partitions) in Dictionary(grouping: moves.keys, by: \.topic) {
             var leaders = [String]()
             var followers = [String]()
@@ -171,19 +175,23 @@ struct PartitionReassign: AsyncParsableCommand {
         try check(try await admin.incrementalAlterConfigs(changes), doing: "set the throttle")
     }
 
-    /// As --verify does once every move of the plan is complete: the throttles go.
+    /// As --verify does once every move of the plan is complete: the throttles go, from every broker.
     static func clearThrottles(of moves: [TopicPartition: [Int32]], admin: Admin) async throws {
         let topics = Set(moves.keys.map(\.topic)).sorted()
-        var changes: [ConfigResource: [ConfigAlteration]] = [
-            ConfigResource(.broker, ""): rateKeys.map { ConfigAlteration(name: $0, operation: .delete, value: nil) }
-        ]
+        let brokers = try await admin.describeCluster().brokers.keys.sorted()
+        var changes = [ConfigResource: [ConfigAlteration]]()
+        for broker in brokers {
+            changes[ConfigResource(.broker, "\(broker)")] = rateKeys.map {
+                ConfigAlteration(name: $0, operation: .delete, value: nil)
+            }
+        }
         for topic in topics {
             changes[ConfigResource(.topic, topic)] = [leaderReplicasKey, followerReplicasKey].map {
                 ConfigAlteration(name: $0, operation: .delete, value: nil)
             }
         }
         try check(try await admin.incrementalAlterConfigs(changes), doing: "clear the throttle")
-        print("Clearing broker-level throttles")
+        print("Clearing broker-level throttles on brokers \(brokers.map(String.init).joined(separator: ","))")
         for topic in topics { print("Clearing topic-level throttles on topic \(topic)") }
     }
 

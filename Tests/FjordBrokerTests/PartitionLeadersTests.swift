@@ -46,12 +46,35 @@ import Testing
     }
 
     @Test func snapshotRecordsRebuildTheMembership() {
-        let image = Self.image()
+        var image = Self.image()
+        // Dynamic broker configs, cluster-wide and of one broker, and a reassignment in progress come back too.
+        image.replay(
+            .config(
+                ConfigRecord(
+                    resourceType: ConfigResourceType.broker.rawValue, resourceName: "", name: "log.retention.ms",
+                    value: "1000")))
+        image.replay(
+            .config(
+                ConfigRecord(
+                    resourceType: ConfigResourceType.broker.rawValue, resourceName: "2",
+                    name: "follower.replication.throttled.rate", value: "500")))
+        image.replay(
+            .partitionChange(
+                PartitionChangeRecord(
+                    partitionID: 0, topicID: image.topic(named: "t")!.topicID, replicas: [1, 2, 3],
+                    removingReplicas: [3], addingReplicas: [2])))
         var rebuilt = MetadataImage(clusterID: "c", controllerID: 1, brokers: [])
         for (offset, record) in image.snapshotRecords().enumerated() { rebuilt.replay(record, offset: Int64(offset)) }
         #expect(rebuilt.brokerRegistrations.keys.sorted() == [1, 2])
         #expect(rebuilt.brokerRegistrations[2]?.isFenced == true)
         #expect(rebuilt.brokerRegistrations[1]?.endpoints == image.brokerRegistrations[1]?.endpoints)
         #expect(rebuilt.topic(named: "t")?.partitions.map(\.leader) == [1, 2, -1])
+        #expect(rebuilt.brokerConfigs == ["log.retention.ms": "1000"])
+        #expect(rebuilt.nodeConfigs == [2: ["follower.replication.throttled.rate": "500"]])
+        #expect(rebuilt.brokerConfig("follower.replication.throttled.rate", for: 2) == "500")
+        #expect(rebuilt.brokerConfig("follower.replication.throttled.rate", for: 1) == nil)
+        #expect(rebuilt.brokerConfig("log.retention.ms", for: 1) == "1000")
+        let moving = rebuilt.topic(named: "t")?.partitions[0]
+        #expect(moving?.addingReplicas == [2] && moving?.removingReplicas == [3])
     }
 }

@@ -39,10 +39,12 @@ TOPIC = "moving"
 
 @pytest.fixture
 def cluster(request, tmp_path):
-    # Two quota windows of a second: a throttle lets about one second's worth through at once, not ten.
+    # Five quota windows of a second (a throttle lets about four seconds' worth through at once, not ten) and
+    # replica fetches of at most 128 KiB (what one fetch the quota lets through may carry beyond the rate).
     c = Cluster(request, tmp_path, extra=[f"broker.session.timeout.ms={SESSION_MS}",
                                           f"broker.heartbeat.interval.ms={HEARTBEAT_MS}",
-                                          "replica.lag.time.max.ms=3000", "replication.quota.window.num=2"])
+                                          "replica.lag.time.max.ms=3000", "replication.quota.window.num=5",
+                                          "replica.fetch.max.bytes=131072"])
     try:
         yield c
     finally:
@@ -268,9 +270,8 @@ def test_a_throttled_move_keeps_to_its_rate_and_verify_clears_the_throttle(clust
                 producer.poll(0.05)
         producer.poll(0)
     assert producer.flush(60) == 0
-    # 3 MB at 150 kB/s. A fetch the quota lets through may carry up to replica.fetch.max.bytes (1 MiB), and the
-    # quota then holds traffic back until the rate over its windows is below the bound again: over two windows of a
-    # second that averages up to about twice the bound, so the move takes 10 to 20 s.
+    # 3 MB at 150 kB/s: the first 600 kB (four seconds' worth) at once, then the rest at about the rate (a fetch
+    # the quota lets through carries up to 128 KiB more): some 15 s in all.
     rate = 150_000
 
     plan = plan_file(tmp_path, "throttled.json", {0: [1, 2]})
@@ -282,6 +283,11 @@ def test_a_throttled_move_keeps_to_its_rate_and_verify_clears_the_throttle(clust
     topic_configs = list(configs.values())[0].result(timeout=30)
     assert topic_configs["leader.replication.throttled.replicas"].value == "0:1"
     assert topic_configs["follower.replication.throttled.replicas"].value == "0:2"
+    # The rates are the two brokers' own dynamic configs (broker 3, not involved, has none).
+    for broker, expected in ((1, str(rate)), (2, str(rate)), (3, str(2**63 - 1))):
+        resource = ConfigResource(ResourceType.BROKER, str(broker))
+        entries = list(admin.describe_configs([resource]).values())[0].result(timeout=30)
+        assert entries["follower.replication.throttled.rate"].value == expected, broker
 
     done = None
     while time.monotonic() < started_at + 120:
@@ -294,7 +300,10 @@ def test_a_throttled_move_keeps_to_its_rate_and_verify_clears_the_throttle(clust
     assert done is not None and done.returncode == 0, done and done.stdout + done.stderr
     # Unthrottled, 3 MB cross loopback in well under a second.
     assert elapsed >= 6, f"the throttled move took only {elapsed:.1f} s"
+    assert "Clearing broker-level throttles on brokers 1,2,3" in done.stdout
     assert "Clearing topic-level throttles on topic moving" in done.stdout
+    entries = list(admin.describe_configs([ConfigResource(ResourceType.BROKER, "1")]).values())[0].result(timeout=30)
+    assert entries["leader.replication.throttled.rate"].value == str(2**63 - 1)
     topic_configs = list(admin.describe_configs([ConfigResource(ResourceType.TOPIC, TOPIC)]).values())[0] \
         .result(timeout=30)
     assert topic_configs["leader.replication.throttled.replicas"].value in ("", None)

@@ -52,7 +52,8 @@ struct DescribeConfigsHandler: TypedAPIHandler {
     {
         TopicConfigs.all.map { definition in
             let resolved = EffectiveTopicConfig.resolve(
-                definition, topic: topic, image: image, brokerProperties: services.configuration.properties)
+                definition, topic: topic, image: image, brokerProperties: services.configuration.properties,
+                nodeID: services.configuration.nodeID)
             return entry(
                 definition, value: resolved.value, source: resolved.source, synonyms: resolved.synonyms,
                 request: request)
@@ -61,11 +62,23 @@ struct DescribeConfigsHandler: TypedAPIHandler {
 
     private func brokerEntries(image: MetadataImage, request: DescribeConfigsRequest) -> [Entry] {
         var entries = [Entry]()
-        for definition in TopicConfigs.all {
-            guard let synonym = definition.brokerSynonym else { continue }
+        // The dynamic broker keys (the topic keys' broker synonyms and the replication throttles): this broker's
+        // own value, the cluster-wide one, the static property, the default.
+        let dynamicKeys =
+            TopicConfigs.all.compactMap { definition -> ConfigDefinition? in
+                guard let synonym = definition.brokerSynonym else { return nil }
+                var brokerDefinition = definition
+                brokerDefinition.name = synonym
+                return brokerDefinition
+            } + BrokerDynamicConfigs.all
+        for definition in dynamicKeys {
+            let synonym = definition.name
             var synonyms = [(name: String, value: String, source: Int8)]()
-            if let value = image.brokerConfigs[synonym] {
+            if let value = image.nodeConfigs[services.configuration.nodeID]?[synonym] {
                 synonyms.append((synonym, value, EffectiveTopicConfig.Source.dynamicBroker))
+            }
+            if let value = image.brokerConfigs[synonym] {
+                synonyms.append((synonym, value, EffectiveTopicConfig.Source.dynamicDefaultBroker))
             }
             if let value = EffectiveTopicConfig.staticBrokerValue(
                 synonym, brokerProperties: services.configuration.properties)
@@ -73,11 +86,9 @@ struct DescribeConfigsHandler: TypedAPIHandler {
                 synonyms.append((synonym, value, EffectiveTopicConfig.Source.staticBroker))
             }
             synonyms.append((synonym, definition.defaultValue, EffectiveTopicConfig.Source.defaultValue))
-            var brokerDefinition = definition
-            brokerDefinition.name = synonym
             entries.append(
                 entry(
-                    brokerDefinition, value: synonyms[0].value, source: synonyms[0].source, synonyms: synonyms,
+                    definition, value: synonyms[0].value, source: synonyms[0].source, synonyms: synonyms,
                     request: request))
         }
         let listed = Set(entries.map(\.name))

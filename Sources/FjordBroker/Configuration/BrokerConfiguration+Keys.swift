@@ -76,7 +76,8 @@ extension BrokerConfiguration {
         "auto.leader.rebalance.enable": .bool, "leader.imbalance.check.interval.seconds": .long,
         "leader.imbalance.per.broker.percentage": .int, "unclean.leader.election.interval.ms": .long,
         "replica.high.watermark.checkpoint.interval.ms": .long, "replica.selector.class": .string,
-        "broker.rack": .string,
+        "broker.rack": .string, "replica.fetch.max.bytes": .int, "replica.fetch.response.max.bytes": .int,
+        "replica.fetch.wait.max.ms": .int, "replica.fetch.min.bytes": .int, "replica.fetch.backoff.ms": .int,
         // Fjord's own: the Prometheus endpoint.
         "metrics.listener": .metricsListener, "metrics.partition.level": .bool,
     ]

@@ -1,5 +1,6 @@
 import FjordController
 import FjordStorage
+import KafkaProtocol
 import KafkaRecords
 
 /// A topic's configuration as the data path uses it: each key from the topic's override, else the broker's
@@ -10,29 +11,41 @@ struct EffectiveTopicConfig: Sendable, Equatable {
     /// Kafka's `ConfigSource` codes, as DescribeConfigs reports them.
     enum Source {
         static let topic: Int8 = 1
+        /// This broker's own dynamic config (DYNAMIC_BROKER_CONFIG).
         static let dynamicBroker: Int8 = 2
+        /// The cluster-wide dynamic config (DYNAMIC_DEFAULT_BROKER_CONFIG).
+        static let dynamicDefaultBroker: Int8 = 3
         static let staticBroker: Int8 = 4
         static let defaultValue: Int8 = 5
     }
 
-    init(topic: MetadataImage.Topic?, image: MetadataImage, brokerProperties: [String: String]) {
+    /// On broker `nodeID` (its own dynamic broker configs count; nil: only the cluster-wide ones).
+    init(topic: MetadataImage.Topic?, image: MetadataImage, brokerProperties: [String: String], nodeID: NodeID? = nil) {
         var values = [String: String]()
         for definition in TopicConfigs.all {
             values[definition.name] =
-                Self.resolve(definition, topic: topic, image: image, brokerProperties: brokerProperties).value
+                Self.resolve(
+                    definition, topic: topic, image: image, brokerProperties: brokerProperties, nodeID: nodeID
+                ).value
         }
         self.values = values
     }
 
-    /// The value of `definition` and where it came from.
+    /// The value of `definition` and where it came from: the topic's own, this broker's dynamic config, the
+    /// cluster-wide dynamic config, the static broker property, Kafka's default.
     static func resolve(
         _ definition: ConfigDefinition, topic: MetadataImage.Topic?, image: MetadataImage,
-        brokerProperties: [String: String]
+        brokerProperties: [String: String], nodeID: NodeID? = nil
     ) -> (value: String, source: Int8, synonyms: [(name: String, value: String, source: Int8)]) {
         var synonyms = [(name: String, value: String, source: Int8)]()
         if let value = topic?.configs[definition.name] { synonyms.append((definition.name, value, Source.topic)) }
         if let synonym = definition.brokerSynonym {
-            if let value = image.brokerConfigs[synonym] { synonyms.append((synonym, value, Source.dynamicBroker)) }
+            if let nodeID, let value = image.nodeConfigs[nodeID]?[synonym] {
+                synonyms.append((synonym, value, Source.dynamicBroker))
+            }
+            if let value = image.brokerConfigs[synonym] {
+                synonyms.append((synonym, value, Source.dynamicDefaultBroker))
+            }
             if let value = Self.staticBrokerValue(synonym, brokerProperties: brokerProperties) {
                 synonyms.append((synonym, value, Source.staticBroker))
             }

@@ -36,6 +36,16 @@ extension MetadataImage {
                         resourceType: ConfigResourceType.broker.rawValue, resourceName: "", name: key,
                         value: brokerConfigs[key])))
         }
+        for node in nodeConfigs.keys.sorted() {
+            let configs = nodeConfigs[node]!
+            for key in configs.keys.sorted() {
+                records.append(
+                    .config(
+                        ConfigRecord(
+                            resourceType: ConfigResourceType.broker.rawValue, resourceName: "\(node)", name: key,
+                            value: configs[key])))
+            }
+        }
         if nextProducerID > 0 {
             records.append(
                 .producerIDs(ProducerIDsRecord(brokerID: controllerID, brokerEpoch: 0, nextProducerID: nextProducerID)))

@@ -93,7 +93,7 @@ final class ReplicaManager: Sendable {
             defer { last = nil }
             return last
         }
-        if let previous, previous.brokerConfigs == image.brokerConfigs {
+        if let previous, previous.brokerConfigs == image.brokerConfigs, previous.nodeConfigs == image.nodeConfigs {
             for (name, old) in previous.topicsByName where image.topicsByName[name]?.topicID != old.topicID {
                 for partition in old.partitions where partition.replicas.contains(nodeID) {
                     try retire(TopicPartition(name, partition.index))
@@ -129,7 +129,8 @@ final class ReplicaManager: Sendable {
     /// Creates or updates this node's replicas of `topic`'s partitions; returns them.
     private func apply(_ topic: MetadataImage.Topic, image: MetadataImage) throws -> Set<TopicPartition> {
         var wanted = Set<TopicPartition>()
-        let config = EffectiveTopicConfig(topic: topic, image: image, brokerProperties: brokerProperties)
+        let config = EffectiveTopicConfig(
+            topic: topic, image: image, brokerProperties: brokerProperties, nodeID: nodeID)
         for partition in topic.partitions where partition.replicas.contains(nodeID) {
             let topicPartition = TopicPartition(topic.name, partition.index)
             wanted.insert(topicPartition)

@@ -5,7 +5,7 @@ import NIOConcurrencyHelpers
 
 /// This broker's replication quotas (KIP-73), as Kafka's leader and follower `ReplicationQuotaManager`s: the rates
 /// come from the dynamic broker configs `leader.replication.throttled.rate` and `follower.replication.throttled.rate`
-/// (unlimited by default), the throttled replicas from each topic's `leader.replication.throttled.replicas` /
+/// (this broker's own, else the cluster-wide default; unlimited when neither is set), the throttled replicas from each topic's `leader.replication.throttled.replicas` /
 /// `follower.replication.throttled.replicas` (`partition:broker` pairs naming this broker, or `*`), the windows from
 /// `replication.quota.window.num` (11) and `replication.quota.window.size.seconds` (1). Only replicas out of the
 /// ISR are held back (an in-sync follower is never slowed, as in Kafka); their bytes count either way.
@@ -64,7 +64,8 @@ final class ReplicationThrottles: Sendable {
             topic.partitions.first(where: { $0.index == partition.partition })?.inSyncReplicas.contains(replica)
                 == false
         else { return false }
-        let rate = image.brokerConfigs[rateKey].flatMap { Int64($0.trimmingCharacters(in: .whitespaces)) } ?? .max
+        let rate =
+            image.brokerConfig(rateKey, for: localID).flatMap { Int64($0.trimmingCharacters(in: .whitespaces)) } ?? .max
         return quota.withLockedValue { quota in
             quota.bytesPerSecond = rate
             return quota.isExceeded(now: now)
