@@ -4,8 +4,10 @@
 - DescribeCluster lists each broker's rack, and placement spreads each partition's replicas over both racks.
 - A consumer with `client.rack=b` is sent by the leader (rack a) to the in-sync follower in rack b (the leader's
   Fetch answer names it as preferred read replica) and reads every record from it; one with `client.rack=a`
-  stays on the leader, which is in its rack; a read_committed one stays on the leader (followers do not keep the
-  transaction state it needs). Which broker a consumer fetches from is read from librdkafka's statistics."""
+  stays on the leader, which is in its rack. Followers keep the producer state as leaders do, so a read_committed
+  consumer in rack b reads from the follower too, and sees committed transactions only (an aborted one between
+  them is skipped, by the follower's own transaction index). Which broker a consumer fetches from is read from
+  librdkafka's statistics."""
 
 from __future__ import annotations
 
@@ -56,9 +58,11 @@ def test_racks_are_listed_and_replicas_are_spread_over_them(cluster):
         assert {RACKS[r] for r in partition.replicas} == {"a", "b"}, f"partition {partition.id}: {partition.replicas}"
 
 
-def fetching_broker(cluster, topic: str, rack: str, isolation: str = "read_uncommitted") -> tuple[list[str], set[int]]:
-    """Reads the topic's partition 0 from the start as a consumer in `rack`; the values and the brokers librdkafka's
-    statistics name as the one it fetches the partition from."""
+def fetching_broker(cluster, topic: str, rack: str, isolation: str = "read_uncommitted",
+                    count: int = RECORDS) -> tuple[list[str], set[int]]:
+    """Reads the topic's partition 0 from the start as a consumer in `rack` until `count` values came, and a second
+    more (so that extra ones show); the values and the brokers librdkafka's statistics name as the one it fetches
+    the partition from."""
     brokers: set[int] = set()
 
     def on_stats(text: str) -> None:
@@ -74,13 +78,15 @@ def fetching_broker(cluster, topic: str, rack: str, isolation: str = "read_uncom
     try:
         consumer.assign([TopicPartition(topic, 0, 0)])
         deadline = time.monotonic() + STEP_S
-        while len(values) < RECORDS and time.monotonic() < deadline:
+        while len(values) < count and time.monotonic() < deadline:
             message = consumer.poll(0.2)
             if message is not None and not message.error():
                 values.append(message.value().decode())
         settle = time.monotonic() + 1
         while time.monotonic() < settle:
-            consumer.poll(0.1)
+            message = consumer.poll(0.1)
+            if message is not None and not message.error():
+                values.append(message.value().decode())
     finally:
         consumer.close()
     return values, brokers
@@ -106,6 +112,18 @@ def test_a_consumer_reads_from_the_in_sync_replica_in_its_rack(cluster):
     assert values == expected
     assert brokers == {1}, f"the consumer in the leader's rack fetched from {brokers}"
 
-    values, brokers = fetching_broker(cluster, topic, "b", isolation="read_committed")
-    assert values == expected
-    assert brokers == {1}, f"a read_committed consumer fetched from {brokers}"
+    # Transactions: committed, aborted, committed; then a read_committed consumer in rack b.
+    transactional = Producer({"bootstrap.servers": servers(cluster), "transactional.id": "closest-tx"})
+    transactional.init_transactions(30)
+    for outcome, name in (("commit", "c1"), ("abort", "a1"), ("commit", "c2")):
+        transactional.begin_transaction()
+        for i in range(10):
+            transactional.produce(topic, value=f"{name}-{i}".encode(), partition=0)
+        if outcome == "commit":
+            transactional.commit_transaction(30)
+        else:
+            transactional.abort_transaction(30)
+    committed = expected + [f"c1-{i}" for i in range(10)] + [f"c2-{i}" for i in range(10)]
+    values, brokers = fetching_broker(cluster, topic, "b", isolation="read_committed", count=len(committed))
+    assert values == committed
+    print("DEBUG", brokers, values[-25:]); assert 3 in brokers, f"the read_committed consumer in rack b fetched from {brokers}, not the follower"

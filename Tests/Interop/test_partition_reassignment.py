@@ -297,6 +297,7 @@ def test_a_throttled_move_keeps_to_its_rate_and_verify_clears_the_throttle(clust
         assert "Reassignment of partition moving-0 is still in progress." in done.stdout, done.stdout + done.stderr
         time.sleep(0.5)
     elapsed = time.monotonic() - started_at
+    print(f"\nthrottled move of 3 MB at {rate} B/s: {elapsed:.1f} s")
     assert done is not None and done.returncode == 0, done and done.stdout + done.stderr
     # Unthrottled, 3 MB cross loopback in well under a second.
     assert elapsed >= 6, f"the throttled move took only {elapsed:.1f} s"

@@ -240,9 +240,9 @@ final class FetchOperation {
             data.errorCode = ErrorCode.unknownTopicID.rawValue
             return PartitionResult(cached: cached, data: data)
         }
-        // A consumer of Fetch v11+ may read from a follower (KIP-392), up to its high watermark; read_committed stays
-        // on the leader (followers do not keep the transaction state its last stable offset needs).
-        let consumerMayUseFollower = followerID == nil && version >= 11 && request.isolationLevel == 0
+        // A consumer of Fetch v11+ may read from a follower (KIP-392), up to its high watermark, or for
+        // read_committed its last stable offset (followers keep the producer state, as leaders do).
+        let consumerMayUseFollower = followerID == nil && version >= 11
         let servesAsFollower = { (replica: PartitionReplica) in consumerMayUseFollower && replica.isFollower }
         guard let replica = services.replicas.replica(for: cached.topicPartition),
             replica.isLeader || servesAsFollower(replica)
@@ -272,9 +272,9 @@ final class FetchOperation {
         let (lastStable, highWatermark) = replica.offsets
         let readCommitted = request.isolationLevel == 1
         data.highWatermark = highWatermark
-        data.lastStableOffset = replica.isLeader ? lastStable : highWatermark
+        data.lastStableOffset = lastStable
         data.logStartOffset = replica.log.logStartOffset
-        if replica.isLeader, version >= 11, !request.rackID.isEmpty, !readCommitted {
+        if replica.isLeader, version >= 11, !request.rackID.isEmpty {
             let image = services.image
             if let preferred = replica.preferredReadReplica(
                 selector: services.configuration.replicaSelector, clientRack: request.rackID,

@@ -1,6 +1,7 @@
 import FjordReplication
 import FjordStorage
 import KafkaProtocol
+import KafkaRecords
 import NIOCore
 
 /// The follower side of a replica: what to ask the leader for, and carrying out the leader's answer on the log
@@ -26,6 +27,27 @@ extension PartitionReplica {
         }
     }
 
+    /// A follower keeps the producer state as the leader does (Kafka's follower `Partition.appendRecordsToFollower`
+    /// updates it too): deduplication and open transactions are there when it leads, and its last stable offset
+    /// lets it serve read_committed consumers (KIP-392). An ABORT marker's transaction is indexed before the new
+    /// state is published, as on the leader. Under `appendLock`.
+    private func followProducers(_ records: ByteBuffer) throws {
+        var producers = state.withLockedValue { $0.producerState }
+        var aborted = [AbortedTransaction]()
+        for batch in try RecordBatchSequence(records, mode: .fetch).batches() {
+            if let transaction = producers.applyReplicated(batch) { aborted.append(transaction) }
+        }
+        for transaction in aborted { try log.addAbortedTransaction(transaction) }
+        state.withLockedValue { $0.producerState = producers }
+    }
+
+    /// After a truncation the producer state is what the remaining log says. Under `appendLock`.
+    private func rebuildProducers() throws {
+        let replayed = try ProducerStateManager.replayed(from: log)
+        for transaction in replayed.aborted { try? log.addAbortedTransaction(transaction) }
+        state.withLockedValue { $0.producerState = replayed.state }
+    }
+
     /// Carries out the leader's answer to `fetched` for this partition: appends the batches as the leader wrote them,
     /// truncates a divergent suffix, learns the high watermark. Blocking (log writes): the fetcher calls it on the
     /// I/O thread pool. An answer to a fetch of an older leader epoch, or one the log moved past, is dropped.
@@ -45,6 +67,7 @@ extension PartitionReplica {
                     do {
                         if let records = Self.wholeBatches(data.records), records.readableBytes > 0 {
                             _ = try log.appendAsFollower(records)
+                            try followProducers(records)
                         }
                     } catch {
                         return (.backOff(.kafkaStorageError), advanced)
@@ -53,12 +76,18 @@ extension PartitionReplica {
                         follower.step(.appended(log: local, positions: positions))
                     }
                 case .truncate(let offset):
-                    do { try log.truncate(to: offset) } catch { return (.backOff(.kafkaStorageError), advanced) }
+                    do {
+                        try log.truncate(to: offset)
+                        try rebuildProducers()
+                    } catch { return (.backOff(.kafkaStorageError), advanced) }
                     pending += stepFollower(fetchedEpoch: fetched.currentLeaderEpoch) { follower, local in
                         follower.step(.truncated(log: local))
                     }
                 case .truncateFully(let start):
-                    do { try log.truncateFully(startingAt: start) } catch {
+                    do {
+                        try log.truncateFully(startingAt: start)
+                        try rebuildProducers()
+                    } catch {
                         return (.backOff(.kafkaStorageError), advanced)
                     }
                     pending += stepFollower(fetchedEpoch: fetched.currentLeaderEpoch) { follower, local in
@@ -94,10 +123,16 @@ extension PartitionReplica {
             while !pending.isEmpty {
                 switch pending.removeFirst() {
                 case .truncate(let offset):
-                    do { try log.truncate(to: offset) } catch { return .backOff(.kafkaStorageError) }
+                    do {
+                        try log.truncate(to: offset)
+                        try rebuildProducers()
+                    } catch { return .backOff(.kafkaStorageError) }
                     pending += stepFollower(fetchedEpoch: leaderEpoch) { $0.step(.truncated(log: $1)) }
                 case .truncateFully(let start):
-                    do { try log.truncateFully(startingAt: start) } catch { return .backOff(.kafkaStorageError) }
+                    do {
+                        try log.truncateFully(startingAt: start)
+                        try rebuildProducers()
+                    } catch { return .backOff(.kafkaStorageError) }
                     pending += stepFollower(fetchedEpoch: leaderEpoch) { $0.step(.truncated(log: $1)) }
                 default:
                     break

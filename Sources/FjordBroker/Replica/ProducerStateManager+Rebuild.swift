@@ -47,6 +47,16 @@ extension ProducerStateManager {
         return (state, aborted)
     }
 
+    /// A follower's copy of a batch it appended as the leader wrote it: applied as a replay is (no checks: the
+    /// leader made them). Returns the transaction it aborted, if it is an ABORT marker that ended one, for the
+    /// transaction index.
+    mutating func applyReplicated(_ batch: RecordBatch) -> AbortedTransaction? {
+        guard let completed = replay(batch), completed.isAborted else { return nil }
+        return AbortedTransaction(
+            producerID: completed.producerID, firstOffset: completed.firstOffset, lastOffset: completed.lastOffset,
+            lastStableOffset: completed.lastStableOffset)
+    }
+
     /// Applies one batch read from the log; returns the transaction it ended, if it is a marker that ended one.
     private mutating func replay(_ batch: RecordBatch) -> CompletedTransaction? {
         guard batch.producerID >= 0 else { return nil }
