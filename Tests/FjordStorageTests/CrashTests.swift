@@ -57,7 +57,7 @@ import Testing
             process.executableURL = URL(fileURLWithPath: writer)
             process.arguments = [directory, String(seed &+ UInt64(round))]
             process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
-            try process.run()
+            try ChildProcess.run(process)
             // Wait (generously: a loaded machine starts and recovers slowly) for START and the round's first ACK,
             // then kill at a random moment. Waiting for an ACK rather than a fixed time keeps every round
             // meaningful however little CPU the writer gets; the random delay still varies where the kill lands.

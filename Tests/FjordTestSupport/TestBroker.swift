@@ -133,7 +133,7 @@ public final class TestBroker: Sendable {
         process.standardError = log
         process.standardInput = FileHandle.nullDevice
         process.currentDirectoryURL = workDirectory
-        try process.run()
+        try ChildProcess.run(process)
         try waitUntilReady()
     }
 
