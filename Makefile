@@ -134,6 +134,18 @@ bench-quorum: venv
 	$(VENV)/bin/python Benchmarks/quorum_bench.py --fjord $(BENCH_BIN)/fjord --kills $(QUORUM_KILLS) \
 	  --topics $(QUORUM_TOPICS)
 
+# Replication (Benchmarks/replication_bench.py, README "Replication benchmark"): acks=all throughput and the brokers'
+# CPU per MB, one node with replication factor 1 against three nodes with replication factor 3 (REPLICATION_REPEAT
+# runs each), and produce unavailability after the leader's SIGKILL and controlled shutdown (REPLICATION_KILLS each).
+#   make bench-replication REPLICATION_KILLS=5 REPLICATION_REPEAT=1
+REPLICATION_KILLS  ?= 20
+REPLICATION_REPEAT ?= 3
+.PHONY: bench-replication
+bench-replication: venv
+	$(SWIFT) build -c release --product fjord --scratch-path $(BENCH_SCRATCH)
+	$(VENV)/bin/python Benchmarks/replication_bench.py --fjord $(BENCH_BIN)/fjord --kills $(REPLICATION_KILLS) \
+	  --repeat $(REPLICATION_REPEAT)
+
 # Metadata at scale (Benchmarks/metadata_bench.py, Benchmarks/README.md "Metadata propagation and a 100,000-partition
 # image"): propagation delay from commit to every node's image over METADATA_CHANGES topic creations, then
 # METADATA_TOPICS x METADATA_PARTITIONS partitions created, snapshotted, each node's start-up with that image timed
