@@ -73,14 +73,15 @@ struct CrossClientTests {
     }
 
     static func runPython(_ arguments: [String]) throws -> [PythonRecord] {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try python())
-        process.arguments = ["-c", script] + arguments
         let output = Pipe()
         let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try ChildProcess.run(process)
+        let process = try ChildProcess(
+            executable: try python(), arguments: ["-c", script] + arguments,
+            standardOutput: .descriptor(output.fileHandleForWriting.fileDescriptor),
+            standardError: .descriptor(errors.fileHandleForWriting.fileDescriptor))
+        // The child has its copies: the parent's write ends must close for the reads below to see the end.
+        try output.fileHandleForWriting.close()
+        try errors.fileHandleForWriting.close()
         let data = output.fileHandleForReading.readDataToEndOfFile()
         let errorText = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()

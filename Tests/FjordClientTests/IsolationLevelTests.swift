@@ -115,13 +115,11 @@ struct IsolationLevelTests {
     static func writeTransactions(_ broker: TestBroker) async throws {
         let admin = Admin(configuration: broker.clientConfiguration())
         try await ClientIntegrationTests.createTopic(admin, "isolation", partitions: 1)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try CrossClientTests.python())
-        process.arguments = ["-c", Self.script, broker.bootstrap, "isolation"]
         let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
-        try ChildProcess.run(process)
+        let process = try ChildProcess(
+            executable: try CrossClientTests.python(), arguments: ["-c", Self.script, broker.bootstrap, "isolation"],
+            standardError: .descriptor(errors.fileHandleForWriting.fileDescriptor))
+        try errors.fileHandleForWriting.close()  // the child has its copy; the read below must see the end
         let errorText = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {

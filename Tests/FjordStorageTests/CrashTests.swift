@@ -53,11 +53,11 @@ import Testing
         for round in 0..<20 {
             let output = directory + ".out"
             _ = FileManager.default.createFile(atPath: output, contents: nil)
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: writer)
-            process.arguments = [directory, String(seed &+ UInt64(round))]
-            process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
-            try ChildProcess.run(process)
+            let outputFile = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
+            let process = try ChildProcess(
+                executable: writer, arguments: [directory, String(seed &+ UInt64(round))],
+                standardOutput: .descriptor(outputFile.fileDescriptor))
+            try outputFile.close()
             // Wait (generously: a loaded machine starts and recovers slowly) for START and the round's first ACK,
             // then kill at a random moment. Waiting for an ACK rather than a fixed time keeps every round
             // meaningful however little CPU the writer gets; the random delay still varies where the kill lands.
@@ -74,7 +74,7 @@ import Testing
                 acknowledgedOnce = lines.contains { $0.hasPrefix("ACK ") }
             }
             usleep(useconds_t(5_000 + random.next(below: 60_000)))
-            kill(process.processIdentifier, SIGKILL)
+            process.send(SIGKILL)
             process.waitUntilExit()
             let writerStart = try #require(start, "round \(round): the writer never started")
             #expect(acknowledgedOnce, "round \(round): the writer acknowledged nothing within 60 s")

@@ -24,9 +24,11 @@ public struct TestBrokerError: Error, CustomStringConvertible {
 public final class TestBroker: Sendable {
     public let kind: BrokerKind
     public let port: Int
-    /// The running process; `restart` replaces it.
-    private let processBox: NIOLockedValueBox<Process>
-    private var process: Process { processBox.withLockedValue { $0 } }
+    private let executable: String
+    private let arguments: [String]
+    /// The running process; `launch` (from `init` and `restart`) replaces it.
+    private let processBox = NIOLockedValueBox<ChildProcess?>(nil)
+    private var process: ChildProcess? { processBox.withLockedValue { $0 } }
     public let workDirectory: URL
     public let logURL: URL
 
@@ -98,11 +100,9 @@ public final class TestBroker: Sendable {
         try FileManager.default.createDirectory(at: workDirectory, withIntermediateDirectories: true)
         logURL = workDirectory.appendingPathComponent("broker.log")
         _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
-        let process = Process()
-        processBox = NIOLockedValueBox(process)
         switch kind {
         case .fjord:
-            process.executableURL = URL(fileURLWithPath: try Self.fjordBinary())
+            executable = try Self.fjordBinary()
             let data = workDirectory.appendingPathComponent("data")
             try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
             var props = [
@@ -114,11 +114,11 @@ public final class TestBroker: Sendable {
                 "metrics.listener": "127.0.0.1:0",
             ]
             props.merge(overrides) { $1 }
-            process.arguments =
+            arguments =
                 ["broker"] + props.sorted { $0.key < $1.key }.flatMap { ["--override", "\($0.key)=\($0.value)"] }
         case .tansu:
-            process.executableURL = URL(fileURLWithPath: try Self.tansuBinary())
-            process.arguments = [
+            executable = try Self.tansuBinary()
+            arguments = [
                 "broker", "--listener-url", "tcp://127.0.0.1:\(port)", "--advertised-listener-url",
                 "tcp://127.0.0.1:\(port)", "--storage-engine", "memory://tansu/",
             ]
@@ -128,32 +128,33 @@ public final class TestBroker: Sendable {
 
     private func launch() throws {
         let log = try FileHandle(forWritingTo: logURL)
+        defer { try? log.close() }
         log.seekToEndOfFile()
-        process.standardOutput = log
-        process.standardError = log
-        process.standardInput = FileHandle.nullDevice
-        process.currentDirectoryURL = workDirectory
-        try ChildProcess.run(process)
-        try waitUntilReady()
+        let process = try ChildProcess(
+            executable: executable, arguments: arguments, directory: workDirectory.path,
+            standardOutput: .descriptor(log.fileDescriptor), standardError: .descriptor(log.fileDescriptor))
+        processBox.withLockedValue { $0 = process }
+        try waitUntilReady(process)
     }
 
     /// Stops the broker (SIGTERM, SIGKILL after 5 s) and starts it again on the same port and data directory.
     public func restart() throws {
-        process.terminate()
-        let deadline = Date().addingTimeInterval(5)
-        while process.isRunning && Date() < deadline { usleep(20_000) }
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
-        let next = Process()
-        next.executableURL = process.executableURL
-        next.arguments = process.arguments
-        processBox.withLockedValue { $0 = next }
+        if let process { Self.terminate(process, graceSeconds: 5) }
         try launch()
     }
 
-    private func waitUntilReady() throws {
+    /// SIGTERM, then SIGKILL when the process has not ended within `graceSeconds`; returns once it has been reaped.
+    private static func terminate(_ process: ChildProcess, graceSeconds: Double) {
+        process.terminate()
+        let deadline = Date().addingTimeInterval(graceSeconds)
+        while process.isRunning && Date() < deadline { usleep(20_000) }
+        if process.isRunning {
+            process.send(SIGKILL)
+            process.waitUntilExit()
+        }
+    }
+
+    private func waitUntilReady(_ process: ChildProcess) throws {
         let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
             guard process.isRunning else {
@@ -186,16 +187,8 @@ public final class TestBroker: Sendable {
     }
 
     public func stop() {
-        if process.isRunning {
-            process.terminate()
-            // The data is temporary: a broker slow to stop gracefully is killed after 2 s.
-            let deadline = Date().addingTimeInterval(2)
-            while process.isRunning && Date() < deadline { usleep(20_000) }
-            if process.isRunning {
-                kill(process.processIdentifier, SIGKILL)
-                process.waitUntilExit()
-            }
-        }
+        // The data is temporary: a broker slow to stop gracefully is killed after 2 s.
+        if let process { Self.terminate(process, graceSeconds: 2) }
         try? FileManager.default.removeItem(at: workDirectory)
     }
 
