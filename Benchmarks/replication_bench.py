@@ -6,6 +6,11 @@
               replication factor 3 and min.insync.replicas=2 — same client, same run, each --repeat times (median
               and spread). MB/s, and the brokers' CPU seconds per MB produced (the sum over the three nodes for the
               cluster: each record is written three times and sent twice).
+  latency     end-to-end: an acks=all producer paced at --rate records per second (--latency-size bytes, librdkafka's
+              default linger) for --latency-seconds into a topic of --partitions partitions, and a consumer in
+              another process reading them; each record's latency is the consumer's wall clock when it got it minus
+              the record's CreateTime (the producer's clock when it was produced: one machine, one clock). The
+              first second is warm-up. Same two setups, each --repeat times: p50, p99 and max.
   failover    a partition with replication factor 3 under an idempotent acks=all producer sending a record every
               2 ms: its leader SIGKILLed --kills times, then stopped with SIGTERM (controlled shutdown) --kills
               times; each sample is the time from the kill to the first acknowledgement of a record sent after it.
@@ -22,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import signal
 import statistics
 import subprocess
@@ -31,7 +37,7 @@ import threading
 import time
 from pathlib import Path
 
-from confluent_kafka import Producer
+from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -39,6 +45,7 @@ from broker_bench import cpu_method, produce_messages, proc_cpu_seconds  # noqa:
 from quorum_bench import Cluster, free_port, percentile, wait_for  # noqa: E402
 
 TOPIC = "replicated"
+LATENCY_TOPIC = "latency"
 
 
 class SingleNode:
@@ -67,14 +74,59 @@ def servers(cluster: Cluster, skip: tuple[int, ...] = ()) -> str:
     return ",".join(f"127.0.0.1:{p}" for i, p in enumerate(cluster.ports) if i not in skip)
 
 
-def create(bootstrap: str, partitions: int, replicas: int, brokers: int) -> None:
+def create(bootstrap: str, partitions: int, replicas: int, brokers: int, topic: str = TOPIC) -> None:
     admin = AdminClient({"bootstrap.servers": bootstrap})
     wait_for(lambda: len(admin.list_topics(timeout=10).brokers) >= brokers, 60, "brokers to register", 0.2)
     config = {"min.insync.replicas": "2"} if replicas == 3 else {}
-    admin.create_topics([NewTopic(TOPIC, partitions, replicas, config=config)])[TOPIC].result(timeout=60)
+    admin.create_topics([NewTopic(topic, partitions, replicas, config=config)])[topic].result(timeout=60)
     wait_for(lambda: all(len(p.isrs) == replicas and p.leader >= 0 for p in
-                         admin.list_topics(TOPIC, timeout=10).topics[TOPIC].partitions.values()),
+                         admin.list_topics(topic, timeout=10).topics[topic].partitions.values()),
              60, "full ISRs", 0.2)
+
+
+def consume_latencies(bootstrap: str, partitions: int, count: int, ready, results) -> None:
+    """In its own process (the producer's loop must not share an interpreter with it): reads `count` records from
+    the end of every partition and sends back each one's latency in ms."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "latency-bench", "enable.auto.commit": False,
+                         "fetch.wait.max.ms": 100})
+    consumer.assign([TopicPartition(LATENCY_TOPIC, p, 0) for p in range(partitions)])
+    latencies: list[float] = []
+    ready.set()
+    deadline = time.monotonic() + 300
+    while len(latencies) < count and time.monotonic() < deadline:
+        for message in consumer.consume(num_messages=1000, timeout=0.05):
+            now_ms = time.time() * 1000
+            if message.error() is None:
+                latencies.append(now_ms - message.timestamp()[1])
+    consumer.close()
+    results.put(latencies)
+
+
+def latency(bootstrap: str, args) -> dict:
+    total = int(args.rate * args.latency_seconds)
+    context = multiprocessing.get_context("spawn")
+    ready, results = context.Event(), context.Queue()
+    reader = context.Process(target=consume_latencies, args=(bootstrap, args.partitions, total, ready, results))
+    reader.start()
+    ready.wait(60)
+    producer = Producer({"bootstrap.servers": bootstrap, "acks": "all"})
+    payload = b"x" * args.latency_size
+    started = time.monotonic()
+    for n in range(total):
+        # Paced: record n leaves at started + n / rate (a burst catches up after a late wake-up).
+        delay = started + n / args.rate - time.monotonic()
+        if delay > 0.0005:
+            producer.poll(0)
+            time.sleep(delay)
+        producer.produce(LATENCY_TOPIC, payload)
+    producer.flush(60)
+    latencies = results.get(timeout=300)
+    reader.join(60)
+    measured = sorted(latencies[int(args.rate):])  # the first second is warm-up
+    if len(latencies) < total or not measured:
+        raise RuntimeError(f"the consumer read {len(latencies)} of {total} records")
+    return {"p50_ms": percentile(measured, 0.5), "p99_ms": percentile(measured, 0.99), "max_ms": measured[-1],
+            "records": len(latencies)}
 
 
 def throughput(bootstrap: str, pids: list[int], args) -> dict:
@@ -86,8 +138,9 @@ def throughput(bootstrap: str, pids: list[int], args) -> dict:
     return {"mb_per_s": mb / seconds, "cpu_s_per_mb": cpu / mb, "seconds": seconds}
 
 
-def bench_throughput(args, root: Path) -> dict[str, list[dict]]:
+def bench_throughput(args, root: Path) -> tuple[dict[str, list[dict]], dict[str, list[dict]]]:
     results: dict[str, list[dict]] = {"rf1": [], "rf3": []}
+    latencies: dict[str, list[dict]] = {"rf1": [], "rf3": []}
     for repetition in range(args.repeat):
         folder = root / f"single-{repetition}"
         folder.mkdir()
@@ -95,6 +148,8 @@ def bench_throughput(args, root: Path) -> dict[str, list[dict]]:
         try:
             create(node.bootstrap, args.partitions, 1, 1)
             results["rf1"].append(throughput(node.bootstrap, [node.proc.pid], args))
+            create(node.bootstrap, args.partitions, 1, 1, LATENCY_TOPIC)
+            latencies["rf1"].append(latency(node.bootstrap, args))
         finally:
             node.stop()
         folder = root / f"cluster-{repetition}"
@@ -104,11 +159,15 @@ def bench_throughput(args, root: Path) -> dict[str, list[dict]]:
             wait_for(lambda: all(cluster.ready(i) for i in range(3)), 60, "the nodes to listen", 0.1)
             create(servers(cluster), args.partitions, 3, 3)
             results["rf3"].append(throughput(servers(cluster), [p.pid for p in cluster.procs], args))
+            create(servers(cluster), args.partitions, 3, 3, LATENCY_TOPIC)
+            latencies["rf3"].append(latency(servers(cluster), args))
         finally:
             cluster.stop()
         print(f"  repetition {repetition + 1}: RF1 {results['rf1'][-1]['mb_per_s']:.1f} MB/s, "
-              f"RF3 {results['rf3'][-1]['mb_per_s']:.1f} MB/s", file=sys.stderr, flush=True)
-    return results
+              f"RF3 {results['rf3'][-1]['mb_per_s']:.1f} MB/s; end-to-end p99 RF1 "
+              f"{latencies['rf1'][-1]['p99_ms']:.1f} ms, RF3 {latencies['rf3'][-1]['p99_ms']:.1f} ms",
+              file=sys.stderr, flush=True)
+    return results, latencies
 
 
 class Ticker(threading.Thread):
@@ -206,12 +265,15 @@ def main() -> None:
     parser.add_argument("--partitions", type=int, default=6)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--kills", type=int, default=20)
+    parser.add_argument("--rate", type=int, default=10_000, help="records per second of the latency case")
+    parser.add_argument("--latency-seconds", type=float, default=10)
+    parser.add_argument("--latency-size", type=int, default=100, help="bytes per record of the latency case")
     parser.add_argument("--json")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="fjord-replication-bench-") as tmp:
         root = Path(tmp)
-        rates = bench_throughput(args, root)
-        failover = bench_failover(args, root)
+        rates, latencies = bench_throughput(args, root)
+        failover = bench_failover(args, root) if args.kills > 0 else {}
     print(f"### Replication: {args.messages:,} records of {args.size} B, acks=all, {args.partitions} partitions, "
           f"{args.repeat} runs (median, min–max)\n")
     print("| case | MB/s | brokers' CPU ms per MB |")
@@ -225,6 +287,18 @@ def main() -> None:
     ratio = statistics.median(r["cpu_s_per_mb"] for r in rates["rf3"]) / \
         statistics.median(r["cpu_s_per_mb"] for r in rates["rf1"])
     print(f"\nCPU per MB, three nodes against one: {ratio:.2f}× (target: at most 3.5×)\n")
+    print(f"### End-to-end latency: {args.rate:,} records/s of {args.latency_size} B for {args.latency_seconds:.0f} s, "
+          f"acks=all, {args.partitions} partitions, {args.repeat} runs (median, min–max)\n")
+    print("| case | p50 ms | p99 ms | max ms |")
+    print("|---|---|---|---|")
+    for key, label in (("rf1", "one node, replication factor 1"), ("rf3", "three nodes, replication factor 3")):
+        rows = latencies[key]
+        cells = []
+        for field in ("p50_ms", "p99_ms", "max_ms"):
+            values = [r[field] for r in rows]
+            cells.append(f"{statistics.median(values):.1f} ({spread(values)})")
+        print(f"| {label} | " + " | ".join(cells) + " |")
+    print("\nTarget: p99 under 25 ms with replication factor 3.\n")
     print(f"### Produce unavailability after the leader stops ({args.kills} times each)\n")
     print("| how | p50 | p99 | max |")
     print("|---|---|---|---|")
@@ -232,7 +306,8 @@ def main() -> None:
         print(f"| {kind} | {percentile(values, 0.5) * 1000:.0f} ms | {percentile(values, 0.99) * 1000:.0f} ms | "
               f"{max(values) * 1000:.0f} ms |")
     if args.json:
-        Path(args.json).write_text(json.dumps({"throughput": rates, "failover": failover}, indent=1))
+        Path(args.json).write_text(json.dumps({"throughput": rates, "latency": latencies, "failover": failover},
+                                              indent=1))
 
 
 if __name__ == "__main__":

@@ -120,49 +120,17 @@ extension ClusterControl {
         return nil
     }
 
-    /// Kafka's `PartitionChangeBuilder` for a reassignment step: `assignment` as the replica lists and `isr` as the
-    /// ISR, the move completed when the ISR allows it, a leader elected when the current one cannot stay (from the
-    /// ISR; with `unclean`, any live replica when no ISR member is live), the leader epoch bumped when a replica
-    /// leaves. Nil when nothing changes.
+    /// The record of a reassignment step (`PartitionChangeBuilder`): `assignment` as the replica lists and `isr` as
+    /// the ISR, the move completed when the ISR allows it, a leader elected when the current one cannot stay (with
+    /// `unclean`, any live replica when no ISR member is live). Nil when nothing changes.
     func change(
         _ partition: MetadataImage.Partition, of topic: MetadataImage.Topic, to assignment: PartitionReassignment,
         isr targetISR: [Int32], unclean: Bool
     ) -> PartitionChangeRecord? {
-        var assignment = assignment
-        var isr = targetISR
-        if let completed = assignment.completed(withISR: isr) {
-            assignment = PartitionReassignment(replicas: completed.replicas, adding: [], removing: [])
-            isr = completed.isr
-        }
-        var record = PartitionChangeRecord(partitionID: partition.index, topicID: topic.topicID)
-        let isValidLeader = { (replica: Int32) in isr.contains(replica) && image.isActive(replica) }
-        var leader = partition.leader
-        if !isValidLeader(leader) || !assignment.replicas.contains(leader) {
-            if let clean = assignment.replicas.first(where: isValidLeader) {
-                leader = clean
-            } else if unclean, let live = assignment.replicas.first(where: image.isActive) {
-                leader = live
-                isr = [live]
-                if partition.leaderRecoveryState != Self.leaderRecovering {
-                    record.leaderRecoveryState = Self.leaderRecovering
-                }
-            } else {
-                leader = LeaderElection.noLeader
-            }
-        }
-        record.leader = leader == partition.leader ? LeaderElection.noLeaderChange : leader
-        if record.leader == LeaderElection.noLeaderChange
-            && !partition.replicas.allSatisfy(assignment.replicas.contains)
-        {
-            record.leader = partition.leader  // a new leader epoch fences the leaving replicas' fetches
-        }
-        if !isr.isEmpty && isr != partition.inSyncReplicas { record.isr = isr }
-        if assignment.replicas != partition.replicas { record.replicas = assignment.replicas }
-        if assignment.adding != partition.addingReplicas { record.addingReplicas = assignment.adding }
-        if assignment.removing != partition.removingReplicas { record.removingReplicas = assignment.removing }
-        let changes =
-            record.leader != LeaderElection.noLeaderChange || record.isr != nil || record.replicas != nil
-            || record.addingReplicas != nil || record.removingReplicas != nil || record.leaderRecoveryState != -1
-        return changes ? record : nil
+        var builder = PartitionChangeBuilder(partition, of: topic, image: image)
+        builder.targetAssignment = assignment
+        builder.targetISR = targetISR
+        builder.uncleanAllowed = unclean
+        return builder.build()
     }
 }
