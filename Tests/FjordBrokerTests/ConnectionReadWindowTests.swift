@@ -37,12 +37,17 @@ import Testing
         }
     }
 
-    /// Counts the Produce requests it is handed and answers none (as acks=0).
+    /// Counts the Produce requests it is handed and answers none (as acks=0), or, `refusing`, answers as an acks=0
+    /// produce that a partition refused: the connection's end (`ClosingAnswer`).
     private struct CountingProduceHandler: APIHandler {
         let count: NIOLockedValueBox<Int>
+        var refusing = false
         var versions: ClosedRange<Int16> { 3...11 }
         func respond(to request: ProduceRequest, context: RequestContext) -> EventLoopFuture<ResponseBody?> {
             count.withLockedValue { $0 += 1 }
+            guard !refusing else {
+                return context.eventLoop.makeFailedFuture(ClosingAnswer("refused: orders-0 NOT_LEADER_OR_FOLLOWER"))
+            }
             return context.eventLoop.makeSucceededFuture(nil)
         }
     }
@@ -51,10 +56,10 @@ import Testing
     private let produced = NIOLockedValueBox(0)
     private let counter = ReadCounter()
 
-    private func makeChannel() throws -> EmbeddedChannel {
+    private func makeChannel(refusingProduce: Bool = false) throws -> EmbeddedChannel {
         var registry = APIRegistry()
         registry.register(HeldMetadataHandler(held: held))
-        registry.register(CountingProduceHandler(count: produced))
+        registry.register(CountingProduceHandler(count: produced, refusing: refusingProduce))
         return try EmbeddedConnection.make(registry: registry, head: [counter])
     }
 
@@ -125,5 +130,22 @@ import Testing
         }
         channel.embeddedEventLoop.run()
         #expect(produced.withLockedValue { $0 } == 5)
+    }
+
+    /// An acks=0 produce that a partition refused closes the connection (Kafka's way to tell a producer that
+    /// expects no answer), but only after the answers of the requests before it: a Metadata request pipelined
+    /// ahead still gets its answer.
+    @Test func aRefusedAcksZeroProduceClosesTheConnectionAfterTheAnswersBeforeIt() throws {
+        let channel = try makeChannel(refusingProduce: true)
+        defer { _ = try? channel.finish() }
+        try sendMetadata(topicCount: 1, correlationID: 1, on: channel)
+        try sendProduce(correlationID: 2, on: channel)
+        channel.embeddedEventLoop.run()
+        #expect(produced.withLockedValue { $0 } == 1)
+        #expect(channel.isActive, "the Metadata answer is still owed")
+        try releaseOldest(on: channel)
+        channel.embeddedEventLoop.run()
+        #expect(!channel.isActive, "the refused produce closes the connection")
+        #expect(try channel.readOutbound(as: ByteBuffer.self) == nil, "nothing is written for the produce")
     }
 }

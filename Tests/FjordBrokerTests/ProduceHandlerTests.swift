@@ -65,6 +65,28 @@ import Testing
         }
     }
 
+    /// Flow: an acks=0 produce that a partition refuses (an unknown topic, an internal one) gets no answer but the
+    /// connection's end (`ClosingAnswer`, as Kafka closes it), naming the partition and the error; the partitions
+    /// of the same request that took their records keep them.
+    @Test func acksZeroRefusedByAPartitionClosesTheConnection() async throws {
+        try await H.withBroker { broker in
+            try await broker.createTopic("fire")
+            let request = ProduceRequest(
+                acks: 0, timeoutMs: 30_000,
+                topicData: [
+                    .init(name: "fire", partitionData: [.init(index: 0, records: H.batch(["kept"]))]),
+                    .init(name: "nowhere", partitionData: [.init(index: 0, records: H.batch(["lost"]))]),
+                ])
+            do {
+                _ = try await broker.respond(ProduceHandler(services: broker.services), request, version: 9)
+                Issue.record("a refused acks=0 produce was answered")
+            } catch let closing as ClosingAnswer {
+                #expect(closing.reason.contains("nowhere-0"), "\(closing.reason)")
+            }
+            #expect(try broker.replica("fire").highWatermark == 1)
+        }
+    }
+
     /// Flow: acks outside {-1, 0, 1} is INVALID_REQUIRED_ACKS and appends nothing.
     @Test func invalidAcksAreRefused() async throws {
         try await H.withBroker { broker in

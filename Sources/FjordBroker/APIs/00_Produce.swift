@@ -1,4 +1,5 @@
-// Produce v3-v11. One record batch (v2) per partition; acks 0 (no response), 1 and -1 (= all in-sync replicas,
+// Produce v3-v11. One record batch (v2) per partition; acks 0 (no response; the connection closes when a partition
+// refuses the records, as Kafka closes it), 1 and -1 (= all in-sync replicas,
 // NOT_ENOUGH_REPLICAS below min.insync.replicas); per-partition errors; LogAppendTime stamped by the log.
 // Unknown topics answer UNKNOWN_TOPIC_OR_PARTITION and, with auto.create.topics.enable, are created for the retry.
 // Transactional batches (with a transactional id) begin or continue their producer's transaction in the partition,
@@ -24,8 +25,20 @@ struct ProduceHandler: APIHandler {
     func respond(to request: ProduceRequest, context: RequestContext) -> EventLoopFuture<ResponseBody?> {
         var waits = [DelayedProduce.Wait]()
         let response = produce(request, context: context, waits: &waits)
-        // acks=0: the client expects no answer at all.
-        guard request.acks != 0 else { return context.eventLoop.makeSucceededFuture(nil) }
+        // acks=0: the client expects no answer at all — unless a partition refused its records: then, as Kafka
+        // does, the connection closes, which is how the producer learns to refresh its metadata.
+        guard request.acks != 0 else {
+            let refused = response.responses.flatMap { topic in
+                topic.partitionResponses.filter { $0.errorCode != ErrorCode.none.rawValue }.map {
+                    "\(topic.name)-\($0.index): \(ErrorCode(rawValue: $0.errorCode))"
+                }
+            }
+            guard refused.isEmpty else {
+                return context.eventLoop.makeFailedFuture(
+                    ClosingAnswer("a produce with acks=0 failed: \(refused.joined(separator: ", "))"))
+            }
+            return context.eventLoop.makeSucceededFuture(nil)
+        }
         let version = context.apiVersion
         // acks=all: answered once every in-sync replica has the records (at once with no follower in the ISR).
         return DelayedProduce.complete(response, after: waits, timeoutMs: request.timeoutMs, on: context.eventLoop)

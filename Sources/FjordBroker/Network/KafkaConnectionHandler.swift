@@ -190,13 +190,16 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
     }
 
     /// Writes the response once it and every earlier response on this connection are ready. A nil body (Produce
-    /// with acks=0) sends nothing but still keeps its place in the order. The request leaves the window when its
+    /// with acks=0) sends nothing but still keeps its place in the order; a failed one (`ClosingAnswer`, or a
+    /// handler's error) closes the connection in its place. The request leaves the window when its
     /// answer's last byte is written to the socket.
     private func respond(
         _ context: ChannelHandlerContext, correlationID: Int32, headerVersion: Int16,
         body: EventLoopFuture<ResponseBody?>
     ) {
-        let ready = previousResponse.map { $0.and(body).map { $0.1 } } ?? body
+        // After every earlier answer, whatever this one's outcome: a failed request closes the connection only once
+        // the answers before it are written. (`previousResponse` never fails: its failure closes and recovers.)
+        let ready = previousResponse.map { previous in previous.flatMap { body } } ?? body
         let loopBound = NIOLoopBound((context: context, handler: self), eventLoop: context.eventLoop)
         let logger = self.logger
         previousResponse = ready.flatMapThrowing { body in
@@ -251,7 +254,11 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
             }
         }.recover { error in
             let (context, handler) = loopBound.value
-            logger.error("request failed, closing connection", metadata: ["error": "\(error)"])
+            if let closing = error as? ClosingAnswer {
+                logger.info("closing connection: \(closing.reason)")
+            } else {
+                logger.error("request failed, closing connection", metadata: ["error": "\(error)"])
+            }
             handler.isClosing = true
             context.close(promise: nil)
         }
