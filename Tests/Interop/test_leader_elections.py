@@ -10,12 +10,18 @@
   election cannot help; an unclean election (asked for, or by the controller once the topic turns
   `unclean.leader.election.enable` on) makes the live replica leader, and the records only the dead leader had are
   lost — the documented trade-off. When the old leader comes back it follows the new one and truncates what it
-  alone had (KIP-320): led by it again, the partition serves no record of that lost suffix."""
+  alone had (KIP-320): led by it again, the partition serves no record of that lost suffix.
+- The official Java client (java/FjordJavaFailover.java) keeps producing (idempotent, acks=all) and consuming while
+  the partition's leader is killed and restarted (issue 13, item 9): no error ever reaches the application, and
+  every acknowledged record is read exactly once, at the offset of its acknowledgement, in the order sent."""
 
 from __future__ import annotations
 
+import json
+import os
 import signal
 import subprocess
+import threading
 import time
 
 import pytest
@@ -24,6 +30,7 @@ from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, C
 
 from conftest import fjord_bin
 from test_kraft_cluster import HEARTBEAT_MS, SESSION_MS, _ModuleRequest, partition_leaders
+from test_java_client import CLIENT_JARS, client_jar_dir, jdk_tool
 from test_kraft_quorum import STEP_S, Cluster
 from waiting import wait_for, wait_until
 
@@ -215,3 +222,67 @@ def test_balancing_gives_the_leadership_back_to_the_preferred_replica_by_itself(
                lambda: f"leader {leader(balancing, topic)}, ISR {isr(balancing, topic)}")
     logs = "".join(node.log_path.read_text(errors="replace") for node in balancing.nodes)
     assert "preferred leader balancing" in logs
+
+
+JAVA_FAILOVER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "java", "FjordJavaFailover.java")
+
+
+def test_the_java_client_produces_and_consumes_through_a_leader_kill(manual, tmp_path):
+    topic = "java-failover"
+    create(manual, topic, [1, 2, 3])
+    jars = [os.path.join(client_jar_dir(), j) for j in CLIENT_JARS]
+    classes = tmp_path / "classes"
+    compiled = subprocess.run([jdk_tool("javac"), "-encoding", "UTF-8", "-d", str(classes), "-cp",
+                               os.pathsep.join(jars), JAVA_FAILOVER], capture_output=True, text=True, timeout=120)
+    assert compiled.returncode == 0, f"javac failed:\n{compiled.stdout}\n{compiled.stderr}"
+    stop_file = tmp_path / "stop"
+    java = subprocess.Popen([jdk_tool("java"), "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+                             "-cp", os.pathsep.join([str(classes), *jars]), "FjordJavaFailover", servers(manual), topic,
+                             str(stop_file)], stdout=subprocess.PIPE, stderr=open(tmp_path / "java.err", "wb"),
+                            text=True)
+    events: list[dict] = []
+
+    def collect() -> None:
+        for line in java.stdout:
+            if line.startswith("{"):
+                events.append(json.loads(line))
+
+    reader = threading.Thread(target=collect, daemon=True)
+    reader.start()
+
+    def acked() -> int:
+        return sum(1 for e in list(events) if e["event"] == "acked")
+
+    def java_state() -> str:
+        counts: dict[str, int] = {}
+        for e in list(events):
+            counts[e["event"]] = counts.get(e["event"], 0) + 1
+        return f"java events {counts}, exit {java.poll()}, stderr: {(tmp_path / 'java.err').read_text()[-3000:]}"
+
+    try:
+        wait_until(lambda: acked() >= 200, STEP_S, lambda: f"the Java producer did not start: {java_state()}")
+        victim = leader(manual, topic)
+        kill(manual, victim)
+        before = acked()
+        wait_until(lambda: leader(manual, topic, skip=(victim,)) not in (-1, victim), STEP_S, "no new leader")
+        wait_until(lambda: acked() >= before + 200, STEP_S,
+                   lambda: f"the Java producer made no progress on the new leader: {java_state()}")
+        manual.restart(victim - 1)
+        wait_until(lambda: isr(manual, topic) == [1, 2, 3], STEP_S, lambda: f"ISR {isr(manual, topic)}")
+        stop_file.write_text("stop")
+        java.wait(timeout=150)
+    finally:
+        if java.poll() is None:
+            java.kill()
+            java.wait()
+    reader.join(10)
+    assert java.returncode == 0 and events and events[-1]["event"] == "done", java_state()
+    assert [e for e in events if e["event"] in ("failed", "consumer-error")] == [], java_state()
+    acks = {e["n"]: e["offset"] for e in events if e["event"] == "acked"}
+    reads = [(e["n"], e["offset"]) for e in events if e["event"] == "record"]
+    # Every record sent was acknowledged (nothing failed), each is read once where its acknowledgement said, and the
+    # partition holds them in the order sent.
+    assert sorted(acks) == list(range(len(acks))), "acknowledged numbers are not 0..n-1"
+    assert len(reads) == len({n for n, _ in reads}), "a record was read twice"
+    assert dict(reads) == acks
+    assert [n for n, _ in reads] == sorted(n for n, _ in reads)
