@@ -253,6 +253,21 @@ def bench_failover(args, root: Path) -> dict[str, list[float]]:
     return samples
 
 
+SETUPS = (("rf1", "one node, replication factor 1"), ("rf3", "three nodes, replication factor 3"))
+
+
+def print_table(headers: list[str], results: dict[str, list[dict]], columns: list[tuple]) -> None:
+    """One row per setup; each column (a value of a run, its format) as the median over the runs and the spread."""
+    print("| case | " + " | ".join(headers) + " |")
+    print("|---" * (len(headers) + 1) + "|")
+    for key, label in SETUPS:
+        cells = []
+        for value, form in columns:
+            values = [value(r) for r in results[key]]
+            cells.append(f"{form.format(statistics.median(values))} ({spread(values)})")
+        print(f"| {label} | " + " | ".join(cells) + " |")
+
+
 def spread(values: list[float]) -> str:
     return f"{min(values):.2f}–{max(values):.2f}" if len(values) > 1 else "—"
 
@@ -276,28 +291,15 @@ def main() -> None:
         failover = bench_failover(args, root) if args.kills > 0 else {}
     print(f"### Replication: {args.messages:,} records of {args.size} B, acks=all, {args.partitions} partitions, "
           f"{args.repeat} runs (median, min–max)\n")
-    print("| case | MB/s | brokers' CPU ms per MB |")
-    print("|---|---|---|")
-    for key, label in (("rf1", "one node, replication factor 1"), ("rf3", "three nodes, replication factor 3")):
-        rows = rates[key]
-        mbps = [r["mb_per_s"] for r in rows]
-        cpu = [r["cpu_s_per_mb"] * 1000 for r in rows]
-        print(f"| {label} | {statistics.median(mbps):.1f} ({spread(mbps)}) | "
-              f"{statistics.median(cpu):.2f} ({spread(cpu)}) |")
+    print_table(["MB/s", "brokers' CPU ms per MB"], rates,
+                [(lambda r: r["mb_per_s"], "{:.1f}"), (lambda r: r["cpu_s_per_mb"] * 1000, "{:.2f}")])
     ratio = statistics.median(r["cpu_s_per_mb"] for r in rates["rf3"]) / \
         statistics.median(r["cpu_s_per_mb"] for r in rates["rf1"])
     print(f"\nCPU per MB, three nodes against one: {ratio:.2f}× (target: at most 3.5×)\n")
     print(f"### End-to-end latency: {args.rate:,} records/s of {args.latency_size} B for {args.latency_seconds:.0f} s, "
           f"acks=all, {args.partitions} partitions, {args.repeat} runs (median, min–max)\n")
-    print("| case | p50 ms | p99 ms | max ms |")
-    print("|---|---|---|---|")
-    for key, label in (("rf1", "one node, replication factor 1"), ("rf3", "three nodes, replication factor 3")):
-        rows = latencies[key]
-        cells = []
-        for field in ("p50_ms", "p99_ms", "max_ms"):
-            values = [r[field] for r in rows]
-            cells.append(f"{statistics.median(values):.1f} ({spread(values)})")
-        print(f"| {label} | " + " | ".join(cells) + " |")
+    print_table(["p50 ms", "p99 ms", "max ms"], latencies,
+                [((lambda r, f=field: r[f]), "{:.1f}") for field in ("p50_ms", "p99_ms", "max_ms")])
     print("\nTarget: p99 under 25 ms with replication factor 3.\n")
     print(f"### Produce unavailability after the leader stops ({args.kills} times each)\n")
     print("| how | p50 | p99 | max |")
