@@ -136,5 +136,6 @@ public struct ErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConve
     /// Whether a client may retry the request that drew this error.
     public var isRetriable: Bool { Self.retriable.contains(rawValue) }
 
-    public var description: String { "error \(rawValue)" }
+    /// Kafka's name and the number: `UNKNOWN_TOPIC_OR_PARTITION (3)`.
+    public var description: String { "\(kafkaName) (\(rawValue))" }
 }

@@ -1,9 +1,7 @@
-import KafkaProtocol
-
 /// Kafka's names for error codes (`UNKNOWN_TOPIC_OR_PARTITION`), so messages say what Kafka's tools would say.
 extension ErrorCode {
     /// The upper-case Kafka name, or `ERROR_<n>` for a code this table does not know.
-    var kafkaName: String { Self.names[rawValue] ?? "ERROR_\(rawValue)" }
+    public var kafkaName: String { Self.names[rawValue] ?? "ERROR_\(rawValue)" }
 
     private static let names: [Int16: String] = [
         -1: "UNKNOWN_SERVER_ERROR",
