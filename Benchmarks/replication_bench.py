@@ -94,10 +94,10 @@ def consume_latencies(bootstrap: str, partitions: int, count: int, ready, result
     ready.set()
     deadline = time.monotonic() + 300
     while len(latencies) < count and time.monotonic() < deadline:
-        for message in consumer.consume(num_messages=1000, timeout=0.05):
-            now_ms = time.time() * 1000
-            if message.error() is None:
-                latencies.append(now_ms - message.timestamp()[1])
+        # One message per poll: a batch call would hold early messages back until the batch fills or times out.
+        message = consumer.poll(0.05)
+        if message is not None and message.error() is None:
+            latencies.append(time.time() * 1000 - message.timestamp()[1])
     consumer.close()
     results.put(latencies)
 
