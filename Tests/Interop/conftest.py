@@ -28,11 +28,20 @@ START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 30.0  # a graceful stop on a loaded CI machine (flush, snapshots) can take seconds
 
 
+_HANDED_OUT: set[int] = set()
+
+
 def free_port() -> int:
-    """A port that was free on 127.0.0.1 a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port that was free on 127.0.0.1 a moment ago and that no earlier call of this test run returned: the kernel
+    may offer a port again once its probe socket is closed, and two nodes of one cluster once drew the same one (the
+    second never started)."""
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _HANDED_OUT:
+            _HANDED_OUT.add(port)
+            return port
 
 
 @dataclass
