@@ -6,6 +6,10 @@ public enum LeaderInput: Sendable, Hashable {
     /// Periodic: followers that fell behind leave the ISR (Kafka checks every `replica.lag.time.max.ms / 2`), and
     /// waiting acks=all produces past their deadline time out.
     case tick(now: Int64)
+    /// The brokers that may not be in an ISR now: fenced, or in controlled shutdown (Kafka's
+    /// `isReplicaIsrEligible`). The high watermark stops waiting for such a follower even while it counts as caught
+    /// up, and it is not proposed for the ISR.
+    case replicasIneligible(Set<NodeID>, now: Int64)
     /// The leader appended to its own log (a produce, a transaction marker); its log end is now `logEndOffset`.
     case appended(logEndOffset: Int64, now: Int64)
     /// Retention or DeleteRecords moved the leader's log start.

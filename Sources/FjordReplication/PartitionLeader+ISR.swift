@@ -5,9 +5,10 @@ import KafkaProtocol
 extension PartitionLeader {
     /// Kafka's `maybeExpandIsr`, after a fetch of `replica`: an assigned replica outside the ISR joins once its log
     /// end reaches the high watermark and the start of this leader epoch (so it has everything a later leader
-    /// must have).
+    /// must have), unless its broker is fenced or shutting down (the controller would refuse it: INELIGIBLE_REPLICA).
     mutating func maybeExpandISR(_ replica: NodeID, into outputs: inout [LeaderOutput]) {
         guard case .committed(let isr) = isrState, !isr.contains(replica), replicas.contains(replica),
+            !ineligibleReplicas.contains(replica),
             let progress = followers[replica],
             progress.logEndOffset >= highWatermark, progress.logEndOffset >= epochStartOffset
         else { return }

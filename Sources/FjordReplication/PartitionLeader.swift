@@ -31,6 +31,8 @@ public struct PartitionLeader: Sendable {
     /// acks=all produces waiting for the high watermark, by required offset.
     public internal(set) var waitingProduces: [WaitingProduce] = []
     public private(set) var configuration: ReplicationConfiguration
+    /// Brokers fenced or in controlled shutdown (`LeaderInput.replicasIneligible`): not waited for, not proposed.
+    public internal(set) var ineligibleReplicas: Set<NodeID> = []
 
     /// An acks=all produce waiting for the high watermark to reach `requiredOffset`.
     public struct WaitingProduce: Sendable, Hashable {
@@ -86,7 +88,14 @@ public struct PartitionLeader: Sendable {
         switch input {
         case .tick(let now):
             maybeShrinkISR(now: now, into: &outputs)
+            // A follower outside the ISR that was caught up holds the high watermark only for
+            // `replica.lag.time.max.ms`: once that passes nothing else may come to re-evaluate it (a stopped
+            // follower fetches no more), so the periodic check does.
+            advanceHighWatermark(now: now, into: &outputs)
             expireProduces(now: now, into: &outputs)
+        case .replicasIneligible(let ineligible, let now):
+            ineligibleReplicas = ineligible
+            advanceHighWatermark(now: now, into: &outputs)
         case .appended(let end, let now):
             precondition(end >= logEndOffset, "leader log end went back from \(logEndOffset) to \(end)")
             logEndOffset = end
@@ -128,7 +137,7 @@ public struct PartitionLeader: Sendable {
     // MARK: High watermark
 
     /// Kafka's `maybeIncrementLeaderHW`: the smallest log end over the maximal ISR and the followers caught up
-    /// enough to join it, if larger than the current high watermark and the ISR is not below min.insync.replicas.
+    /// enough to join it and eligible to (neither fenced nor shutting down), if larger than the current high watermark and the ISR is not below min.insync.replicas.
     mutating func maybeAdvanceHighWatermark(now: Int64) -> Bool {
         guard !isUnderMinISR else { return false }
         let maximal = isrState.maximalISR
@@ -136,8 +145,9 @@ public struct PartitionLeader: Sendable {
         for (replica, progress) in followers where progress.logEndOffset < candidate {
             let waitsForIt =
                 maximal.contains(replica)
-                || progress.isCaughtUp(
-                    leaderLogEndOffset: logEndOffset, now: now, maxLagMs: configuration.replicaLagTimeMaxMs)
+                || (!ineligibleReplicas.contains(replica)
+                    && progress.isCaughtUp(
+                        leaderLogEndOffset: logEndOffset, now: now, maxLagMs: configuration.replicaLagTimeMaxMs))
             if waitsForIt { candidate = progress.logEndOffset }
         }
         guard candidate > highWatermark else { return false }

@@ -68,6 +68,40 @@ import Testing
         #expect(leader.isr == [1, 2] && leader.partitionEpoch == 11)
     }
 
+    @Test func aCaughtUpFollowerOutsideTheISRHoldsTheHighWatermarkOnlyForTheLagTime() {
+        // Flow (the unclean-election interop failure): follower 2 fetched to the end at 0 ms, then stopped; the
+        // controller took it out of the ISR (its session expired). 1. at 500 ms the leader appends: 2 is outside the
+        // ISR but was caught up within the lag time, so the high watermark waits for it (Kafka: it may be about to
+        // rejoin); 2. nothing else happens — no fetch, no append; the periodic check after the lag time lets the
+        // high watermark pass and answers the waiting acks=all produce.
+        var leader = Scripted.leader(isr: [1, 2], minISR: 1, lagMs: 1_000, logEnd: 20)
+        leader.fetch(2, offset: 20, now: 0)
+        #expect(leader.highWatermark == 20)
+        _ = leader.step(.partitionChanged(Scripted.registration(partitionEpoch: 11, isr: [1]), now: 400))
+        leader.append(to: 30, now: 500)
+        #expect(leader.step(.awaitAcks(id: 7, requiredOffset: 30, deadline: 30_000, now: 500)).isEmpty)
+        #expect(leader.highWatermark == 20)
+        #expect(leader.step(.tick(now: 1_000)).isEmpty)
+        let outputs = leader.step(.tick(now: 1_001))
+        #expect(outputs.contains(.highWatermarkAdvanced(30)))
+        #expect(outputs.completions == [7: .none])
+    }
+
+    @Test func aFencedOrShuttingDownFollowerIsNeitherWaitedForNorProposed() {
+        // Flow: as above, but the controller says broker 2 is fenced: 1. the high watermark stops waiting for it at
+        // once (Kafka's isReplicaIsrEligible); 2. while fenced, its fetch at the end does not propose it for the ISR
+        // (the controller would answer INELIGIBLE_REPLICA); 3. unfenced, the next fetch does.
+        var leader = Scripted.leader(isr: [1, 2], minISR: 1, lagMs: 1_000, logEnd: 20)
+        leader.fetch(2, offset: 20, now: 0)
+        _ = leader.step(.partitionChanged(Scripted.registration(partitionEpoch: 11, isr: [1]), now: 400))
+        leader.append(to: 30, now: 500)
+        #expect(leader.highWatermark == 20)
+        #expect(leader.step(.replicasIneligible([2], now: 501)) == [.highWatermarkAdvanced(30)])
+        #expect(leader.fetch(2, offset: 30, now: 600).proposals.isEmpty)
+        _ = leader.step(.replicasIneligible([], now: 700))
+        #expect(leader.fetch(2, offset: 30, now: 800).proposals.map(\.isrIDs) == [[1, 2]])
+    }
+
     @Test func aFollowerChasingSmallAppendsStaysCaughtUp() {
         // Flow: the leader appends one record before each fetch, so no fetch reaches the end as of its own time; each
         // fetch reaches the end the leader had at the previous fetch, which counts as caught up then (Kafka's

@@ -33,11 +33,12 @@ extension PartitionReplica {
     /// a new leader's epoch is written to the leader-epoch checkpoint at its log end before it serves, and a replica
     /// that starts leading rebuilds its producer state from its log (a follower's appends do not maintain it).
     /// Holds `appendLock` so that no append runs under the old role while the new one starts. Returns what the
-    /// former leader leaves to answer (its waiting acks=all produces).
+    /// former leader leaves to answer (its waiting acks=all produces). `ineligible`: the brokers fenced or shutting
+    /// down now, which a leader neither waits for nor proposes for the ISR.
     @discardableResult
     func applyRegistration(
         _ registration: PartitionRegistration, localID: NodeID, config: EffectiveTopicConfig, lagTimeMaxMs: Int64,
-        now: Int64
+        ineligible: Set<NodeID> = [], now: Int64
     ) -> [LeaderOutput] {
         let configuration = Self.replicationConfiguration(config, lagTimeMaxMs: lagTimeMaxMs)
         let (outputs, configChanged) = appendLock.withLock { () -> ([LeaderOutput], Bool) in
@@ -52,6 +53,9 @@ extension PartitionReplica {
                 if case .leader(var leader) = state.role {
                     // Same registration, new topic settings (min.insync.replicas): the leader takes them now.
                     outputs += leader.reconfigure(configuration, now: now)
+                    if leader.ineligibleReplicas != ineligible {
+                        outputs += leader.step(.replicasIneligible(ineligible, now: now))
+                    }
                     state.role = .leader(leader)
                 }
                 let configChanged = state.config != config
@@ -148,15 +152,32 @@ extension PartitionReplica {
         state.withLockedValue { if case .follower(let follower) = $0.role { follower.leader >= 0 } else { false } }
     }
 
-    /// The leader's periodic check (ISR expiry, Kafka's `maybeShrinkIsr`); nothing on a follower.
+    /// The leader's periodic check (ISR expiry, Kafka's `maybeShrinkIsr`, and the high watermark once a lagging
+    /// follower outside the ISR stops holding it); nothing on a follower.
     func tickLeader(now: Int64) -> [LeaderOutput] {
-        state.withLockedValue { state in
+        stepLeader(.tick(now: now))
+    }
+
+    /// The brokers fenced or in controlled shutdown changed: a leader stops waiting for those among its followers
+    /// (and stops proposing them for the ISR).
+    func replicasBecameIneligible(_ ineligible: Set<NodeID>, now: Int64) -> [LeaderOutput] {
+        let unchanged = state.withLockedValue { state in
+            if case .leader(let leader) = state.role { leader.ineligibleReplicas == ineligible } else { true }
+        }
+        return unchanged ? [] : stepLeader(.replicasIneligible(ineligible, now: now))
+    }
+
+    /// Steps a leader's core under the state lock; a higher high watermark wakes waiting produces and consumers.
+    private func stepLeader(_ input: LeaderInput) -> [LeaderOutput] {
+        let outputs = state.withLockedValue { state -> [LeaderOutput] in
             guard case .leader(var leader) = state.role else { return [] }
-            let outputs = leader.step(.tick(now: now))
+            let outputs = leader.step(input)
             state.role = .leader(leader)
             state.highWatermark = max(state.highWatermark, leader.highWatermark)
             return outputs
         }
+        if outputs.contains(where: { if case .highWatermarkAdvanced = $0 { true } else { false } }) { wakeAll() }
+        return outputs
     }
 
     /// The controller's answer to this leader's AlterPartition `proposal`; a higher high watermark (the ISR
@@ -164,15 +185,7 @@ extension PartitionReplica {
     func alterPartitionAnswered(_ proposal: AlterPartitionProposal, _ answer: AlterPartitionAnswer, now: Int64)
         -> [LeaderOutput]
     {
-        let outputs = state.withLockedValue { state -> [LeaderOutput] in
-            guard case .leader(var leader) = state.role else { return [] }
-            let outputs = leader.step(.alterPartitionAnswered(proposal, answer, now: now))
-            state.role = .leader(leader)
-            state.highWatermark = max(state.highWatermark, leader.highWatermark)
-            return outputs
-        }
-        if outputs.contains(where: { if case .highWatermarkAdvanced = $0 { true } else { false } }) { wakeAll() }
-        return outputs
+        stepLeader(.alterPartitionAnswered(proposal, answer, now: now))
     }
 }
 

@@ -93,6 +93,7 @@ final class ReplicaManager: Sendable {
             defer { last = nil }
             return last
         }
+        let ineligible = Self.ineligibleReplicas(image)
         if let previous, previous.brokerConfigs == image.brokerConfigs, previous.nodeConfigs == image.nodeConfigs {
             for (name, old) in previous.topicsByName where image.topicsByName[name]?.topicID != old.topicID {
                 for partition in old.partitions where partition.replicas.contains(nodeID) {
@@ -100,7 +101,7 @@ final class ReplicaManager: Sendable {
                 }
             }
             for (name, topic) in image.topicsByName where previous.topicsByName[name] != topic {
-                let wanted = try apply(topic, image: image)
+                let wanted = try apply(topic, image: image, ineligible: ineligible)
                 for partition in previous.topicsByName[name]?.partitions ?? [] {
                     let topicPartition = TopicPartition(name, partition.index)
                     if partition.replicas.contains(nodeID) && !wanted.contains(topicPartition) {
@@ -111,7 +112,7 @@ final class ReplicaManager: Sendable {
         } else {
             var wanted = Set<TopicPartition>()
             for topic in image.topicsByName.values {
-                wanted.formUnion(try apply(topic, image: image))
+                wanted.formUnion(try apply(topic, image: image, ineligible: ineligible))
             }
             for topicPartition in allReplicas.keys where !wanted.contains(topicPartition) {
                 try retire(topicPartition)
@@ -123,11 +124,27 @@ final class ReplicaManager: Sendable {
                 try logManager.deleteLog(topicPartition)
             }
         }
+        if let previous, Self.ineligibleReplicas(previous) != ineligible {
+            // A broker fenced or shutting down: every partition this broker leads stops waiting for it, also those
+            // whose registration did not change (it was outside their ISR, but caught up).
+            let now = PartitionReplica.replicationNow()
+            for replica in allReplicas.values where replica.isLeader {
+                dispatch(replica.replicasBecameIneligible(ineligible, now: now), of: replica)
+            }
+        }
         lastApplied.withLockedValue { $0 = image }
     }
 
+    /// The registered brokers that may not be in an ISR: fenced or in controlled shutdown (Kafka's
+    /// `isReplicaIsrEligible`).
+    static func ineligibleReplicas(_ image: MetadataImage) -> Set<NodeID> {
+        Set(image.brokerRegistrations.lazy.filter { !$0.value.isActive }.map(\.key))
+    }
+
     /// Creates or updates this node's replicas of `topic`'s partitions; returns them.
-    private func apply(_ topic: MetadataImage.Topic, image: MetadataImage) throws -> Set<TopicPartition> {
+    private func apply(_ topic: MetadataImage.Topic, image: MetadataImage, ineligible: Set<NodeID>) throws
+        -> Set<TopicPartition>
+    {
         var wanted = Set<TopicPartition>()
         let config = EffectiveTopicConfig(
             topic: topic, image: image, brokerProperties: brokerProperties, nodeID: nodeID)
@@ -142,7 +159,7 @@ final class ReplicaManager: Sendable {
             if let existing = replica(for: topicPartition), existing.topicID == topic.topicID {
                 existing.applyRegistration(
                     registration, localID: nodeID, config: config, lagTimeMaxMs: replicaLagTimeMaxMs,
-                    now: PartitionReplica.replicationNow())
+                    ineligible: ineligible, now: PartitionReplica.replicationNow())
                 continue
             }
             if let stale = replica(for: topicPartition) {
@@ -159,7 +176,7 @@ final class ReplicaManager: Sendable {
                 checkpointedHighWatermark: checkpointedHighWatermarks[topicPartition])
             replica.applyRegistration(
                 registration, localID: nodeID, config: config, lagTimeMaxMs: replicaLagTimeMaxMs,
-                now: PartitionReplica.replicationNow())
+                ineligible: ineligible, now: PartitionReplica.replicationNow())
             replicas.withLockedValue { $0[topicPartition] = replica }
         }
         return wanted
