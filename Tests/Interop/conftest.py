@@ -11,6 +11,7 @@ SIGTERM (SIGKILL after 10 s). A broker's stdout+stderr go to
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -31,17 +32,34 @@ STOP_TIMEOUT_S = 30.0  # a graceful stop on a loaded CI machine (flush, snapshot
 _HANDED_OUT: set[int] = set()
 
 
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+# Listening ports come from below the kernel's ephemeral range: a port the kernel hands out to outgoing connections
+# (any client of any process) was taken between a probe and a broker's bind once, and a second test run on the same
+# machine (a fresh-clone run beside another) drew the same ports. Each run draws from its own seeded sequence.
+_PORTS = (10000, max(10001, _ephemeral_low()))
+_PORT_DRAW = random.Random(os.getpid() ^ time.monotonic_ns())
+
+
 def free_port() -> int:
-    """A port that was free on 127.0.0.1 a moment ago and that no earlier call of this test run returned: the kernel
-    may offer a port again once its probe socket is closed, and two nodes of one cluster once drew the same one (the
-    second never started)."""
+    """A port below the ephemeral range that was free on 127.0.0.1 a moment ago and that no earlier call of this test
+    run returned (two nodes of one cluster once drew the same one, and the second never started)."""
     while True:
+        port = _PORT_DRAW.randrange(*_PORTS)
+        if port in _HANDED_OUT:
+            continue
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        if port not in _HANDED_OUT:
-            _HANDED_OUT.add(port)
-            return port
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _HANDED_OUT.add(port)
+        return port
 
 
 @dataclass
