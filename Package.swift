@@ -105,6 +105,9 @@ let package = Package(
         // MARK: Partition replication (pure: no I/O, clocks or tasks)
         .target(name: "FjordReplication", dependencies: ["KafkaProtocol"]),
 
+        // MARK: Security (pure: ACLs and the authorizer's decisions)
+        .target(name: "FjordSecurity"),
+
         // MARK: Broker
         .target(
             name: "FjordBroker",
@@ -204,6 +207,7 @@ let package = Package(
                 "FjordRaft", "FjordTestSupport", "KafkaProtocol", .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
+        .testTarget(name: "FjordSecurityTests", dependencies: ["FjordSecurity"]),
         .testTarget(
             name: "FjordReplicationTests",
             dependencies: ["FjordReplication", "FjordTestSupport", "KafkaProtocol"]

@@ -1,0 +1,29 @@
+/// The kinds of resource an ACL can name, with Kafka's wire codes (`org.apache.kafka.common.resource.ResourceType`).
+public enum AclResourceType: Int8, Sendable, Hashable, CaseIterable, CustomStringConvertible {
+    case unknown = 0
+    /// In filters only: every type.
+    case any = 1
+    case topic = 2
+    case group = 3
+    case cluster = 4
+    case transactionalID = 5
+    case delegationToken = 6
+    case user = 7
+
+    /// Kafka's name: `TOPIC`, `TRANSACTIONAL_ID`, ...
+    public var description: String {
+        switch self {
+        case .unknown: "UNKNOWN"
+        case .any: "ANY"
+        case .topic: "TOPIC"
+        case .group: "GROUP"
+        case .cluster: "CLUSTER"
+        case .transactionalID: "TRANSACTIONAL_ID"
+        case .delegationToken: "DELEGATION_TOKEN"
+        case .user: "USER"
+        }
+    }
+
+    /// The one cluster resource's name.
+    public static let clusterName = "kafka-cluster"
+}
