@@ -81,7 +81,7 @@ let package = Package(
         // MARK: Controller (pure: no I/O, clocks or tasks)
         .target(
             name: "FjordController",
-            dependencies: ["KafkaProtocol", .product(name: "NIOCore", package: "swift-nio")]
+            dependencies: ["KafkaProtocol", "FjordSecurity", .product(name: "NIOCore", package: "swift-nio")]
         ),
 
         // MARK: Groups (pure: no I/O, clocks or tasks)

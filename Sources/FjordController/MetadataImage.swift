@@ -1,3 +1,4 @@
+import FjordSecurity
 import KafkaProtocol
 
 /// An immutable picture of the cluster: brokers, topics with their partitions and configs, broker configs.
@@ -132,6 +133,8 @@ public struct MetadataImage: Sendable, Equatable {
     public private(set) var nodeConfigs: [NodeID: [String: String]] = [:]
     /// The first producer id not yet handed out in a block (ProducerIDsRecord).
     public private(set) var nextProducerID: Int64 = 0
+    /// The ACLs (AccessControlEntryRecord), by their ids (`MetadataImage+Acls`).
+    public internal(set) var acls: [KafkaUUID: AclBinding] = [:]
     /// The offset of the last metadata record applied (-1 for none).
     public private(set) var lastAppliedOffset: Int64
 
@@ -173,6 +176,8 @@ public struct MetadataImage: Sendable, Equatable {
         case .registerBroker, .unregisterBroker, .fenceBroker, .unfenceBroker, .brokerRegistrationChange,
             .registerController, .featureLevel:
             replayCluster(record, offset: offset)
+        case .accessControlEntry, .removeAccessControlEntry:
+            replayAcl(record)
         case .topic(let topic):
             topicsByName[topic.name] = Topic(name: topic.name, topicID: topic.topicID)
             topicNamesByID[topic.topicID] = topic.name

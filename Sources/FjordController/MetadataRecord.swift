@@ -20,6 +20,8 @@ public enum MetadataRecord: Sendable, Equatable {
     case brokerRegistrationChange(BrokerRegistrationChangeRecord)
     case featureLevel(FeatureLevelRecord)
     case registerController(RegisterControllerRecord)
+    case accessControlEntry(AccessControlEntryRecord)
+    case removeAccessControlEntry(RemoveAccessControlEntryRecord)
 
     static let frameVersion: UInt32 = 1
 
@@ -47,6 +49,8 @@ public enum MetadataRecord: Sendable, Equatable {
         case .brokerRegistrationChange(let record): frame(record, type: BrokerRegistrationChangeRecord.recordType)
         case .featureLevel(let record): frame(record, type: FeatureLevelRecord.recordType)
         case .registerController(let record): frame(record, type: RegisterControllerRecord.recordType)
+        case .accessControlEntry(let record): frame(record, type: AccessControlEntryRecord.recordType)
+        case .removeAccessControlEntry(let record): frame(record, type: RemoveAccessControlEntryRecord.recordType)
         }
         return buffer
     }
@@ -81,6 +85,9 @@ public enum MetadataRecord: Sendable, Equatable {
             self = .brokerRegistrationChange(try decode(BrokerRegistrationChangeRecord.self))
         case FeatureLevelRecord.recordType: self = .featureLevel(try decode(FeatureLevelRecord.self))
         case RegisterControllerRecord.recordType: self = .registerController(try decode(RegisterControllerRecord.self))
+        case AccessControlEntryRecord.recordType: self = .accessControlEntry(try decode(AccessControlEntryRecord.self))
+        case RemoveAccessControlEntryRecord.recordType:
+            self = .removeAccessControlEntry(try decode(RemoveAccessControlEntryRecord.self))
         default: return nil
         }
     }

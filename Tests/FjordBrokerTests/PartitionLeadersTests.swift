@@ -47,7 +47,7 @@ import Testing
 
     @Test func snapshotRecordsRebuildTheMembership() {
         var image = Self.image()
-        // Dynamic broker configs, cluster-wide and of one broker, and a reassignment in progress come back too.
+        // Dynamic broker configs, cluster-wide and of one broker, a reassignment in progress and ACLs come back too.
         image.replay(
             .config(
                 ConfigRecord(
@@ -63,8 +63,14 @@ import Testing
                 PartitionChangeRecord(
                     partitionID: 0, topicID: image.topic(named: "t")!.topicID, replicas: [1, 2, 3],
                     removingReplicas: [3], addingReplicas: [2])))
+        image.replay(
+            .accessControlEntry(
+                AccessControlEntryRecord(
+                    id: KafkaUUID(high: 7, low: 7), resourceType: 2, resourceName: "t", patternType: 3,
+                    principal: "User:alice", host: "*", operation: 3, permissionType: 3)))
         var rebuilt = MetadataImage(clusterID: "c", controllerID: 1, brokers: [])
         for (offset, record) in image.snapshotRecords().enumerated() { rebuilt.replay(record, offset: Int64(offset)) }
+        #expect(rebuilt.acls == image.acls && rebuilt.acls.count == 1)
         #expect(rebuilt.brokerRegistrations.keys.sorted() == [1, 2])
         #expect(rebuilt.brokerRegistrations[2]?.isFenced == true)
         #expect(rebuilt.brokerRegistrations[1]?.endpoints == image.brokerRegistrations[1]?.endpoints)

@@ -5,7 +5,7 @@ extension MetadataImage {
     /// The metadata records that rebuild this image when replayed into an empty one: what a snapshot of the
     /// metadata log holds (KIP-630) — feature levels and broker and controller registrations first (a partition's
     /// leader names a registered broker), then topics with their partitions and configs, broker configs, and the
-    /// producer-id high mark. Replaying them must give the same image (a test checks it).
+    /// ACLs, and the producer-id high mark. Replaying them must give the same image (a test checks it).
     func snapshotRecords() -> [MetadataRecord] {
         var records = membershipSnapshotRecords()
         for name in topicNames {
@@ -46,6 +46,7 @@ extension MetadataImage {
                             value: configs[key])))
             }
         }
+        records += aclSnapshotRecords
         if nextProducerID > 0 {
             records.append(
                 .producerIDs(ProducerIDsRecord(brokerID: controllerID, brokerEpoch: 0, nextProducerID: nextProducerID)))
