@@ -113,7 +113,7 @@ let package = Package(
             name: "FjordBroker",
             dependencies: [
                 "KafkaProtocol", "KafkaRecords", "FjordStorage", "FjordController", "FjordGroups", "FjordTransactions",
-                "FjordRaft", "FjordReplication",
+                "FjordRaft", "FjordReplication", "FjordSecurity",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

@@ -355,6 +355,7 @@ public final class Broker: Service, Sendable {
         registry.register(WriteTxnMarkersHandler(services: services))
         registry.register(OffsetForLeaderEpochHandler(services: services))
         registry.register(DescribeConfigsHandler(services: services))
+        registry.register(DescribeAclsHandler(services: services))
         registry.register(DescribeLogDirsHandler(services: services))
         registry.register(DescribeClusterHandler(metadata: services.metadata))
         registry.register(DescribeTopicPartitionsHandler(metadata: publisher))
@@ -386,7 +387,8 @@ public final class Broker: Service, Sendable {
             CreatePartitionsHandler(services: services), AlterConfigsHandler(services: services),
             IncrementalAlterConfigsHandler(services: services), UpdateFeaturesHandler(services: services),
             ElectLeadersHandler(services: services), AlterPartitionReassignmentsHandler(services: services),
-            ListPartitionReassignmentsHandler(services: services),
+            ListPartitionReassignmentsHandler(services: services), CreateAclsHandler(services: services),
+            DeleteAclsHandler(services: services),
         ]
     }
 

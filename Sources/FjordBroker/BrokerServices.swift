@@ -1,4 +1,5 @@
 import FjordController
+import FjordSecurity
 import FjordStorage
 import KafkaProtocol
 import Logging
@@ -24,6 +25,8 @@ final class BrokerServices: Sendable {
     let metrics: BrokerMetrics
     /// The replication quotas (KIP-73), leader and follower side.
     let replicationThrottles: ReplicationThrottles
+    /// The ACL authorizer, nil when `authorizer.class.name` is not set (every request allowed).
+    let authorizer: BrokerAuthorizer?
     let logger: Logger
 
     init(
@@ -50,7 +53,33 @@ final class BrokerServices: Sendable {
         self.metrics = metrics
         self.replicationThrottles = ReplicationThrottles(
             localID: configuration.nodeID, publisher: metadata.publisher, properties: configuration.properties)
+        self.authorizer =
+            configuration.authorizerEnabled
+            ? BrokerAuthorizer(configuration: configuration, publisher: metadata.publisher, logger: logger) : nil
         self.logger = logger
+    }
+
+    /// Whether the request may do `operation` on the resource: always without an authorizer.
+    func authorize(
+        _ context: RequestContext, _ operation: AclOperation, _ resourceType: AclResourceType, _ name: String
+    ) -> Bool {
+        authorizer?.authorize(context, operation, resourceType, name) ?? true
+    }
+
+    /// Kafka's first check of a group request: READ on the group (GROUP_AUTHORIZATION_FAILED), then that this broker
+    /// coordinates it.
+    func checkGroup(_ context: RequestContext, _ groupID: String, _ operation: AclOperation = .read) -> ErrorCode {
+        guard authorize(context, operation, .group, groupID) else { return .groupAuthorizationFailed }
+        return groups.checkCoordinator(groupID)
+    }
+
+    /// The operations the request's principal may do on the resource, as an authorized-operations field (every
+    /// operation of the type without an authorizer, as Kafka reports).
+    func authorizedOperations(_ context: RequestContext, _ resourceType: AclResourceType, _ name: String) -> Int32 {
+        let supported = resourceType.supportedOperations
+        guard let authorizer else { return AclOperation.bitField(supported) }
+        return AclOperation.bitField(
+            supported.filter { authorizer.authorize(context, $0, resourceType, name, logIfDenied: false) })
     }
 
     var image: MetadataImage { metadata.publisher.image }

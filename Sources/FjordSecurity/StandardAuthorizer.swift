@@ -87,4 +87,35 @@ public struct StandardAuthorizer: Sendable {
         }
         return allowing.map { .allowed(by: $0) } ?? .deniedByDefault
     }
+
+    /// Whether the principal may do `operation` on at least one resource of `resourceType` (Kafka's
+    /// `authorizeByResourceType`, which InitProducerId asks for an idempotent producer: WRITE on any topic). A
+    /// super user may; a DENY on the literal wildcard `*` forbids; otherwise some ALLOW (literal or prefixed) for
+    /// the principal and host does, unless a DENY covers exactly the resources it names (a literal deny of the same
+    /// name, a prefixed deny of a prefix of it); with no ACL of the type at all, `allow.everyone.if.no.acl.found`
+    /// decides.
+    public func authorizeAny(
+        _ principal: KafkaPrincipal, host: String, operation: AclOperation, resourceType: AclResourceType
+    )
+        -> Bool
+    {
+        if superUsers.contains(principal.description) { return true }
+        guard let section = sections[resourceType] else { return allowEveryoneIfNoAclFound }
+        let bindings = section.literal.values.joined() + section.prefixed
+        let decided = bindings.compactMap { binding in
+            binding.entry.decision(for: principal, host: host, operation: operation).map { (binding.pattern, $0) }
+        }
+        let denied = decided.filter { $0.1 == .deny }.map(\.0)
+        if denied.contains(where: { $0.patternType == .literal && $0.name == ResourcePattern.wildcardName }) {
+            return false
+        }
+        return decided.contains { pattern, decision in
+            decision == .allow
+                && !denied.contains { deny in
+                    deny.patternType == .prefixed
+                        ? pattern.name.hasPrefix(deny.name)
+                        : pattern.patternType == .literal && deny.name == pattern.name
+                }
+        }
+    }
 }

@@ -39,6 +39,19 @@ import Testing
         #expect(!configuration.autoCreateTopicsEnable)
     }
 
+    @Test func theAuthorizerIsKafkasStandardAuthorizerByItsClassName() throws {
+        #expect(!(try BrokerConfiguration(properties: [])).authorizerEnabled)
+        let configured = try BrokerConfiguration(properties: [
+            ("authorizer.class.name", "org.apache.kafka.metadata.authorizer.StandardAuthorizer"),
+            ("super.users", "User:admin; User:broker"), ("allow.everyone.if.no.acl.found", "true"),
+        ])
+        #expect(configured.authorizerEnabled && configured.allowEveryoneIfNoAclFound)
+        #expect(configured.superUsers == ["User:admin", "User:broker"])
+        #expect(throws: ConfigurationError.self) {
+            try BrokerConfiguration(properties: [("authorizer.class.name", "kafka.security.authorizer.AclAuthorizer")])
+        }
+    }
+
     @Test func laterPropertiesOverrideEarlierOnes() throws {
         let configuration = try BrokerConfiguration(properties: [("node.id", "2"), ("node.id", "7")])
         #expect(configuration.nodeID == 7)

@@ -132,4 +132,49 @@ import Testing
         #expect(KafkaPrincipal(parsing: ":alice") == nil)
         #expect(KafkaPrincipal(parsing: "User:") == nil)
     }
+
+    @Test func writeOnSomeTopicAsAnIdempotentProducerAsksIt() {
+        // Kafka's authorizeByResourceType: any ALLOW for the principal that no DENY covers exactly.
+        let literal = ResourcePattern(.topic, "orders")
+        let prefixed = ResourcePattern(.topic, "logs-", .prefixed)
+        #expect(
+            StandardAuthorizer(bindings: [allow("User:alice", .write, on: literal)])
+                .authorizeAny(alice, host: "h", operation: .write, resourceType: .topic))
+        #expect(
+            !StandardAuthorizer(bindings: [allow("User:alice", .read, on: literal)])
+                .authorizeAny(alice, host: "h", operation: .write, resourceType: .topic))
+        #expect(
+            !StandardAuthorizer(bindings: [allow("User:alice", .write, on: literal)])
+                .authorizeAny(bob, host: "h", operation: .write, resourceType: .topic))
+        // A deny of the same literal name, or of a prefix of it, takes the allow back; a deny elsewhere does not.
+        #expect(
+            !StandardAuthorizer(bindings: [
+                allow("User:alice", .write, on: literal),
+                deny("User:alice", .write, on: ResourcePattern(.topic, "ord", .prefixed)),
+            ]).authorizeAny(alice, host: "h", operation: .write, resourceType: .topic))
+        #expect(
+            StandardAuthorizer(bindings: [
+                allow("User:alice", .write, on: prefixed), deny("User:alice", .write, on: literal),
+            ]).authorizeAny(alice, host: "h", operation: .write, resourceType: .topic))
+        // A deny on the wildcard forbids everything; a super user may; no topic ACL at all: the default decides.
+        #expect(
+            !StandardAuthorizer(bindings: [
+                allow("User:alice", .write, on: prefixed), deny("User:*", .all, on: ResourcePattern(.topic, "*")),
+            ]).authorizeAny(alice, host: "h", operation: .write, resourceType: .topic))
+        #expect(
+            StandardAuthorizer(bindings: [], superUsers: ["User:alice"])
+                .authorizeAny(alice, host: "h", operation: .write, resourceType: .topic))
+        #expect(
+            StandardAuthorizer(bindings: [], allowEveryoneIfNoAclFound: true)
+                .authorizeAny(alice, host: "h", operation: .write, resourceType: .topic))
+        #expect(
+            !StandardAuthorizer(bindings: [])
+                .authorizeAny(alice, host: "h", operation: .write, resourceType: .topic))
+    }
+
+    @Test func authorizedOperationsAreABitPerOperationCode() {
+        #expect(AclOperation.bitField([.read, .write]) == (1 << 3) | (1 << 4))
+        #expect(AclResourceType.topic.supportedOperations.count == 8)
+        #expect(!AclResourceType.group.supportedOperations.contains(.write))
+    }
 }

@@ -10,6 +10,7 @@
 // leader and that leader's endpoint (KIP-951).
 import FjordController
 import FjordGroups
+import FjordSecurity
 import FjordStorage
 import KafkaProtocol
 import KafkaRecords
@@ -54,15 +55,26 @@ struct ProduceHandler: APIHandler {
         var response = ProduceResponse()
         let metrics = services.metrics
         var leaders = PartitionLeaders(image: image, liveBrokers: services.metadata.liveBrokers(image))
+        // Kafka's checks, before anything else: WRITE on the transactional id for transactional records (every
+        // partition refused), then WRITE on each topic.
+        let transactionRefused =
+            request.transactionalID.map { !services.authorize(context, .write, .transactionalID, $0) } ?? false
         for topic in request.topicData {
             var topicResponse = ProduceResponse.TopicProduceResponse(name: topic.name)
             var topicMetrics: TopicMetrics?
+            let refusal: PartitionAppendOutcome? =
+                transactionRefused
+                ? .failure(.transactionalIDAuthorizationFailed, "Transactional Id authorization failed.")
+                : services.authorize(context, .write, .topic, topic.name)
+                    ? nil : .failure(.topicAuthorizationFailed, "Topic authorization failed.")
             for partition in topic.partitionData {
-                let outcome = produce(
-                    topic: topic.name, partition: partition, acks: request.acks,
-                    transactionalID: request.transactionalID,
-                    version: context.apiVersion, image: image, now: now, unknownTopics: &unknownTopics
-                )
+                let outcome =
+                    refusal
+                    ?? produce(
+                        topic: topic.name, partition: partition, acks: request.acks,
+                        transactionalID: request.transactionalID,
+                        version: context.apiVersion, image: image, now: now, unknownTopics: &unknownTopics
+                    )
                 var currentLeader = ProduceResponse.LeaderIDAndEpoch()
                 if outcome.error == .notLeaderOrFollower, context.apiVersion >= 10,
                     let leader = leaders.current(TopicPartition(topic.name, partition.index))

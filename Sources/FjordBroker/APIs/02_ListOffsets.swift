@@ -4,6 +4,7 @@
 // answer only offsets below the isolation level's bound (the last stable offset for read_committed), a special
 // timestamp the version does not know is UNSUPPORTED_VERSION, and a partition listed twice is INVALID_REQUEST
 // wherever it is listed. Answers carry the record's leader epoch (v4+).
+import FjordSecurity
 import FjordStorage
 import KafkaProtocol
 import NIOCore
@@ -39,11 +40,15 @@ struct ListOffsetsHandler: TypedAPIHandler {
         }
         for topic in request.topics {
             var topicResponse = ListOffsetsResponse.ListOffsetsTopicResponse(name: topic.name)
+            // DESCRIBE on the topic, as Kafka checks it.
+            let mayDescribe = services.authorize(context, .describe, .topic, topic.name)
             for partition in topic.partitions {
                 let topicPartition = TopicPartition(topic.name, partition.partitionIndex)
                 var answer = ListOffsetsResponse.ListOffsetsPartitionResponse(
                     partitionIndex: partition.partitionIndex, timestamp: -1, offset: -1, leaderEpoch: -1)
-                if duplicates.contains(topicPartition) {
+                if !mayDescribe {
+                    answer.errorCode = ErrorCode.topicAuthorizationFailed.rawValue
+                } else if duplicates.contains(topicPartition) {
                     // Kafka rejects every entry of a partition listed twice
                     answer.errorCode = ErrorCode.invalidRequest.rawValue
                 } else if partition.timestamp < 0,

@@ -4,6 +4,7 @@
 // (OFFSET_METADATA_TOO_LARGE), leader epochs (v6+), UNKNOWN_TOPIC_OR_PARTITION for partitions that do not exist.
 // Acknowledged only after the records are appended to __consumer_offsets.
 import FjordGroups
+import FjordSecurity
 import KafkaProtocol
 import NIOCore
 
@@ -24,14 +25,24 @@ struct OffsetCommitHandler: TypedAPIHandler {
                 )
             }
         }
-        let error = services.groups.checkCoordinator(request.groupID)
+        let error = services.checkGroup(context, request.groupID)
         if error != .none {
             errors = entries.map { _ in error }
         } else {
-            errors = services.groups.commit(
+            // READ on each topic (Kafka): the partitions of a topic the principal may not read are refused, the
+            // others committed.
+            let unreadable = Set(
+                request.topics.map(\.name).filter { !services.authorize(context, .read, .topic, $0) })
+            let committed = services.groups.commit(
                 groupID: request.groupID, generationID: request.generationIDOrMemberEpoch, memberID: request.memberID,
-                instanceID: request.groupInstanceID, entries: entries
+                instanceID: request.groupInstanceID,
+                entries: entries.filter { !unreadable.contains($0.partition.topic) }
             )
+            var next = committed.makeIterator()
+            errors = entries.map { entry in
+                unreadable.contains(entry.partition.topic)
+                    ? .topicAuthorizationFailed : next.next() ?? .unknownServerError
+            }
         }
         var response = OffsetCommitResponse()
         var index = 0

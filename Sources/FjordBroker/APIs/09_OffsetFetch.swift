@@ -4,6 +4,7 @@
 // that has not ended answers UNSTABLE_OFFSET_COMMIT (offset -1), so the client retries. v9 members of a consumer group (KIP-848) must name their current epoch
 // (UNKNOWN_MEMBER_ID, STALE_MEMBER_EPOCH).
 import FjordGroups
+import FjordSecurity
 import KafkaProtocol
 import NIOCore
 
@@ -27,7 +28,8 @@ struct OffsetFetchHandler: TypedAPIHandler {
                 guard memberError == .none else {
                     return .init(groupID: group.groupID, topics: [], errorCode: memberError.rawValue)
                 }
-                let (error, topics) = fetch(group.groupID, requested, requireStable: request.requireStable)
+                let (error, topics) = fetch(
+                    group.groupID, requested, requireStable: request.requireStable, context: context)
                 return .init(
                     groupID: group.groupID, topics: topics.map { .init(name: $0.name, partitions: $0.partitions) },
                     errorCode: error.rawValue)
@@ -35,7 +37,7 @@ struct OffsetFetchHandler: TypedAPIHandler {
         } else {
             let requested = request.topics.map { topics in topics.map { ($0.name, $0.partitionIndexes) } }
             let (error, topics) = fetch(
-                request.groupID, requested, requireStable: version >= 7 && request.requireStable)
+                request.groupID, requested, requireStable: version >= 7 && request.requireStable, context: context)
             response.errorCode = error.rawValue
             response.topics = topics.map { topic in
                 .init(
@@ -52,10 +54,12 @@ struct OffsetFetchHandler: TypedAPIHandler {
         return context.eventLoop.makeSucceededFuture(response)
     }
 
-    private func fetch(_ groupID: String, _ requested: [(String, [Int32])]?, requireStable: Bool) -> (
-        ErrorCode, [(name: String, partitions: [Partition])]
-    ) {
-        let error = services.groups.checkCoordinator(groupID)
+    /// DESCRIBE on the group is required (GROUP_AUTHORIZATION_FAILED), and on each topic, as Kafka: a requested
+    /// topic the principal may not describe is answered TOPIC_AUTHORIZATION_FAILED, and left out of "every topic".
+    private func fetch(
+        _ groupID: String, _ requested: [(String, [Int32])]?, requireStable: Bool, context: RequestContext
+    ) -> (ErrorCode, [(name: String, partitions: [Partition])]) {
+        let error = services.checkGroup(context, groupID, .describe)
         let keys = requested.map { topics in
             topics.flatMap { name, partitions in partitions.map { TopicPartition(name, $0) } }
         }
@@ -69,7 +73,32 @@ struct OffsetFetchHandler: TypedAPIHandler {
             requireStable && groups.hasPendingTransactionalOffsets(groupID: groupID, partition: nil)
             ? { groups.hasPendingTransactionalOffsets(groupID: groupID, partition: $0) }
             : { _ in false }
-        return (.none, Self.grouped(groups.fetchOffsets(groupID: groupID, partitions: keys), unstable: unstable))
+        guard services.authorizer != nil else {
+            return (.none, Self.grouped(groups.fetchOffsets(groupID: groupID, partitions: keys), unstable: unstable))
+        }
+        var mayDescribe: [String: Bool] = [:]
+        let describable = { (topic: String) -> Bool in
+            if let known = mayDescribe[topic] { return known }
+            let allowed = services.authorize(context, .describe, .topic, topic)
+            mayDescribe[topic] = allowed
+            return allowed
+        }
+        let offsets = groups.fetchOffsets(
+            groupID: groupID, partitions: keys.map { $0.filter { describable($0.topic) } })
+        var result = Self.grouped(offsets.filter { describable($0.0.topic) }, unstable: unstable)
+        let refused = (keys ?? []).filter { !describable($0.topic) }
+        for (topic, partitions) in Self.grouped(refused.map { ($0, nil) }) {
+            result.append(
+                (
+                    topic,
+                    partitions.map {
+                        var refusal = $0
+                        refusal.errorCode = ErrorCode.topicAuthorizationFailed.rawValue
+                        return refusal
+                    }
+                ))
+        }
+        return (.none, result)
     }
 
     private static func grouped(

@@ -4,6 +4,7 @@
 // COORDINATOR_NOT_AVAILABLE while that partition has no leader (its broker fenced or shut down). Other key types get
 // INVALID_REQUEST.
 import FjordController
+import FjordSecurity
 import KafkaProtocol
 import NIOCore
 
@@ -28,7 +29,7 @@ struct FindCoordinatorHandler: TypedAPIHandler {
                 context.eventLoop.makeSucceededVoidFuture()
             }
         return ready.recover { _ in }.map {
-            let answers = keys.map { key in coordinator(for: key, keyType: request.keyType) }
+            let answers = keys.map { key in coordinator(for: key, keyType: request.keyType, context: context) }
             var response = FindCoordinatorResponse()
             if version >= 4 {
                 response.coordinators = answers
@@ -43,10 +44,20 @@ struct FindCoordinatorHandler: TypedAPIHandler {
         }
     }
 
-    private func coordinator(for key: String, keyType: Int8) -> FindCoordinatorResponse.Coordinator {
+    /// DESCRIBE on the group or transactional id is required, as Kafka checks it (GROUP_ or
+    /// TRANSACTIONAL_ID_AUTHORIZATION_FAILED).
+    private func coordinator(for key: String, keyType: Int8, context: RequestContext)
+        -> FindCoordinatorResponse.Coordinator
+    {
         let failure = { (error: ErrorCode, message: String?) in
             FindCoordinatorResponse.Coordinator(
                 key: key, nodeID: -1, host: "", port: -1, errorCode: error.rawValue, errorMessage: message)
+        }
+        if keyType == 0, !services.authorize(context, .describe, .group, key) {
+            return failure(.groupAuthorizationFailed, "Group authorization failed.")
+        }
+        if keyType == 1, !services.authorize(context, .describe, .transactionalID, key) {
+            return failure(.transactionalIDAuthorizationFailed, "Transactional Id authorization failed.")
         }
         let topic: InternalTopic
         switch keyType {

@@ -2,6 +2,7 @@
 // FENCED_INSTANCE_ID), protocol type/name in the answer (v7+), skip_assignment for a static leader (v9). The answer
 // waits for the rebalance to complete (GroupCoordinator promise).
 import FjordGroups
+import FjordSecurity
 import KafkaProtocol
 import NIOCore
 
@@ -14,7 +15,7 @@ struct JoinGroupHandler: TypedAPIHandler {
 
     func handle(_ request: JoinGroupRequest, context: RequestContext) -> EventLoopFuture<JoinGroupResponse> {
         let coordinator = services.groups
-        let error = coordinator.checkCoordinator(request.groupID)
+        let error = services.checkGroup(context, request.groupID)
         guard error == .none else {
             return context.eventLoop.makeSucceededFuture(
                 JoinGroupResponse(errorCode: error.rawValue, generationID: -1, memberID: request.memberID))

@@ -1,5 +1,6 @@
 // Heartbeat v0-v4: keeps a member's session; REBALANCE_IN_PROGRESS asks it to rejoin; UNKNOWN_MEMBER_ID,
 // ILLEGAL_GENERATION, FENCED_INSTANCE_ID (v3+ static members).
+import FjordSecurity
 import KafkaProtocol
 import NIOCore
 
@@ -11,7 +12,7 @@ struct HeartbeatHandler: TypedAPIHandler {
     let services: BrokerServices
 
     func handle(_ request: HeartbeatRequest, context: RequestContext) -> EventLoopFuture<HeartbeatResponse> {
-        var error = services.groups.checkCoordinator(request.groupID)
+        var error = services.checkGroup(context, request.groupID)
         if error == .none { error = services.groups.heartbeat(request) }
         return context.eventLoop.makeSucceededFuture(HeartbeatResponse(errorCode: error.rawValue))
     }

@@ -1,6 +1,7 @@
 // LeaveGroup v0-v5: one member by id (v0-v2), a batch of members by id or group.instance.id (v3+, KIP-345) with
 // per-member errors (UNKNOWN_MEMBER_ID, FENCED_INSTANCE_ID). The group rebalances without them.
 import FjordGroups
+import FjordSecurity
 import KafkaProtocol
 import NIOCore
 
@@ -14,7 +15,7 @@ struct LeaveGroupHandler: TypedAPIHandler {
     func handle(_ request: LeaveGroupRequest, context: RequestContext) -> EventLoopFuture<LeaveGroupResponse> {
         let version = context.apiVersion
         var response = LeaveGroupResponse()
-        let error = services.groups.checkCoordinator(request.groupID)
+        let error = services.checkGroup(context, request.groupID)
         guard error == .none else {
             response.errorCode = error.rawValue
             return context.eventLoop.makeSucceededFuture(response)

@@ -1,6 +1,7 @@
 // SyncGroup v0-v5: the leader's assignments make the group stable; every member waits for its own. Protocol type
 // and name checked (v5+, INCONSISTENT_GROUP_PROTOCOL); ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID,
 // REBALANCE_IN_PROGRESS, FENCED_INSTANCE_ID.
+import FjordSecurity
 import KafkaProtocol
 import NIOCore
 
@@ -12,7 +13,7 @@ struct SyncGroupHandler: TypedAPIHandler {
     let services: BrokerServices
 
     func handle(_ request: SyncGroupRequest, context: RequestContext) -> EventLoopFuture<SyncGroupResponse> {
-        let error = services.groups.checkCoordinator(request.groupID)
+        let error = services.checkGroup(context, request.groupID)
         guard error == .none else {
             return context.eventLoop.makeSucceededFuture(SyncGroupResponse(errorCode: error.rawValue))
         }

@@ -3,6 +3,7 @@
 // INVALID_REPLICA_ASSIGNMENT, INVALID_CONFIG with messages; topic id, partition count, replication factor and the
 // resulting configs in v5+. The change is committed to the metadata log (fsynced) before the answer.
 import FjordController
+import FjordSecurity
 import KafkaProtocol
 import NIOCore
 
@@ -15,7 +16,12 @@ struct CreateTopicsHandler: TypedAPIHandler {
     func handle(_ request: CreateTopicsRequest, context: RequestContext) -> EventLoopFuture<CreateTopicsResponse> {
         let services = self.services
         let version = context.apiVersion
-        let newTopics = request.topics.map { topic in
+        // CREATE on the cluster, or else on each topic, as Kafka checks it: the others are answered
+        // TOPIC_AUTHORIZATION_FAILED and not created.
+        let refused =
+            services.authorizer == nil || services.authorize(context, .create, .cluster, AclResourceType.clusterName)
+            ? [] : Set(request.topics.map(\.name).filter { !services.authorize(context, .create, .topic, $0) })
+        let newTopics = request.topics.filter { !refused.contains($0.name) }.map { topic in
             TopicCommands.NewTopic(
                 name: topic.name, partitionCount: topic.numPartitions, replicationFactor: topic.replicationFactor,
                 assignments: Dictionary(
@@ -67,6 +73,11 @@ struct CreateTopicsHandler: TypedAPIHandler {
                     result.replicationFactor = -1
                 }
                 return result
+            }
+            response.topics += request.topics.filter { refused.contains($0.name) }.map {
+                .init(
+                    name: $0.name, errorCode: ErrorCode.topicAuthorizationFailed.rawValue,
+                    errorMessage: "Authorization failed.", numPartitions: -1, replicationFactor: -1)
             }
             return response
         }.flatMapErrorThrowing { error in

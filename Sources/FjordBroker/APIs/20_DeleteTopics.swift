@@ -1,6 +1,7 @@
 // DeleteTopics v1-v6: by name, and by topic id from v6 (UNKNOWN_TOPIC_ID). The topic leaves the metadata at once;
 // its partition folders are renamed and removed in the background.
 import FjordController
+import FjordSecurity
 import KafkaProtocol
 import NIOCore
 
@@ -12,10 +13,31 @@ struct DeleteTopicsHandler: TypedAPIHandler {
 
     func handle(_ request: DeleteTopicsRequest, context: RequestContext) -> EventLoopFuture<DeleteTopicsResponse> {
         let services = self.services
-        let names =
+        let requestedNames =
             context.apiVersion >= 6
             ? request.topics.compactMap { $0.topicID == .zero ? $0.name : nil } : request.topicNames
-        let ids = context.apiVersion >= 6 ? request.topics.compactMap { $0.topicID != .zero ? $0.topicID : nil } : []
+        let requestedIDs =
+            context.apiVersion >= 6 ? request.topics.compactMap { $0.topicID != .zero ? $0.topicID : nil } : []
+        // DELETE on each topic, as Kafka checks it: a name refused is answered TOPIC_AUTHORIZATION_FAILED, an id
+        // refused (or unknown) UNKNOWN_TOPIC_ID by the command (its name is not revealed).
+        let image = services.image
+        let refusedNames = requestedNames.filter { !services.authorize(context, .delete, .topic, $0) }
+        let names = requestedNames.filter { !refusedNames.contains($0) }
+        let refusedIDs = requestedIDs.filter { id in
+            image.topic(id: id).map { !services.authorize(context, .delete, .topic, $0.name) } ?? false
+        }
+        let ids = requestedIDs.filter { !refusedIDs.contains($0) }
+        let refusals =
+            refusedNames.map {
+                DeleteTopicsResponse.DeletableTopicResult(
+                    name: $0, errorCode: ErrorCode.topicAuthorizationFailed.rawValue,
+                    errorMessage: "Authorization failed.")
+            }
+            + refusedIDs.map {
+                DeleteTopicsResponse.DeletableTopicResult(
+                    name: nil, topicID: $0, errorCode: ErrorCode.unknownTopicID.rawValue,
+                    errorMessage: "This server does not host this topic ID.")
+            }
         return context.eventLoop.makeCompletedFuture {
             let results = try services.metadata.execute { image in
                 TopicCommands(image: image, defaults: .init(partitionCount: 1, replicationFactor: 1)).deleteTopics(
@@ -29,7 +51,7 @@ struct DeleteTopicsHandler: TypedAPIHandler {
                     .init(
                         name: result.name, topicID: result.topicID, errorCode: result.result.error.rawValue,
                         errorMessage: result.result.message)
-                })
+                } + refusals)
         }.flatMapErrorThrowing { error in
             // Not the active controller: every topic answers it; the client retries.
             guard let refusal = error as? MetadataCommandError else { throw error }
@@ -41,7 +63,7 @@ struct DeleteTopicsHandler: TypedAPIHandler {
                     result.errorCode = refusal.code.rawValue
                     result.errorMessage = refusal.message
                     return result
-                })
+                } + refusals)
         }
     }
 }

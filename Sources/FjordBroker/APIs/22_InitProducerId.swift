@@ -3,6 +3,7 @@
 // bumped epoch that fences older producers with the same id; an open transaction is aborted first and the
 // caller told CONCURRENT_TRANSACTIONS, to retry (Kafka's behaviour). PRODUCER_FENCED exists from v4; older
 // versions get INVALID_PRODUCER_EPOCH.
+import FjordSecurity
 import KafkaProtocol
 import NIOCore
 
@@ -14,6 +15,10 @@ struct InitProducerIDHandler: TypedAPIHandler {
 
     func handle(_ request: InitProducerIDRequest, context: RequestContext) -> EventLoopFuture<InitProducerIDResponse> {
         let version = context.apiVersion
+        if let refusal = refusal(request, context: context) {
+            return context.eventLoop.makeSucceededFuture(
+                InitProducerIDResponse(errorCode: refusal.rawValue, producerID: -1, producerEpoch: -1))
+        }
         guard let transactionalID = request.transactionalID else {
             let allocator = services.producerIDs
             return context.eventLoop.makeCompletedFuture { try allocator.next() }
@@ -38,6 +43,22 @@ struct InitProducerIDHandler: TypedAPIHandler {
             InitProducerIDResponse(
                 errorCode: ErrorCode.coordinatorNotAvailable.rawValue, producerID: -1, producerEpoch: -1)
         }
+    }
+}
+
+extension InitProducerIDHandler {
+    /// Kafka's checks: WRITE on the transactional id; for an idempotent producer IDEMPOTENT_WRITE on the cluster
+    /// or WRITE on some topic (KIP-679), else CLUSTER_AUTHORIZATION_FAILED.
+    func refusal(_ request: InitProducerIDRequest, context: RequestContext) -> ErrorCode? {
+        guard let authorizer = services.authorizer else { return nil }
+        if let transactionalID = request.transactionalID {
+            return services.authorize(context, .write, .transactionalID, transactionalID)
+                ? nil : .transactionalIDAuthorizationFailed
+        }
+        let allowed =
+            authorizer.authorize(context, .idempotentWrite, .cluster, AclResourceType.clusterName, logIfDenied: false)
+            || authorizer.authorizeAny(context, .write, .topic)
+        return allowed ? nil : .clusterAuthorizationFailed
     }
 }
 

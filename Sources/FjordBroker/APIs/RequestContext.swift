@@ -1,3 +1,4 @@
+import FjordSecurity
 import KafkaProtocol
 import NIOCore
 
@@ -8,4 +9,9 @@ public struct RequestContext: Sendable {
     /// The peer's address, for log lines.
     public var peer: String
     public var eventLoop: any EventLoop
+    /// Who sent it: `User:ANONYMOUS` on a connection that did not authenticate (every connection until SASL and
+    /// TLS client certificates exist).
+    public var principal: KafkaPrincipal = .anonymous
+    /// The client's IP address, as ACLs name hosts (`*` when unknown).
+    public var clientHost: String = "*"
 }

@@ -78,6 +78,7 @@ extension BrokerConfiguration {
         "replica.high.watermark.checkpoint.interval.ms": .long, "replica.selector.class": .string,
         "broker.rack": .string, "replica.fetch.max.bytes": .int, "replica.fetch.response.max.bytes": .int,
         "replica.fetch.wait.max.ms": .int, "replica.fetch.min.bytes": .int, "replica.fetch.backoff.ms": .int,
+        "authorizer.class.name": .string, "super.users": .string, "allow.everyone.if.no.acl.found": .bool,
         // Fjord's own: the Prometheus endpoint.
         "metrics.listener": .metricsListener, "metrics.partition.level": .bool,
     ]
@@ -108,6 +109,7 @@ extension BrokerConfiguration {
         "auto.leader.rebalance.enable": "true", "leader.imbalance.check.interval.seconds": "300",
         "leader.imbalance.per.broker.percentage": "10", "unclean.leader.election.interval.ms": "300000",
         "replica.high.watermark.checkpoint.interval.ms": "5000",
+        "authorizer.class.name": "", "super.users": "", "allow.everyone.if.no.acl.found": "false",
         "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL",
     ]
 }

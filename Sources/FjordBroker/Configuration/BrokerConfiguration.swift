@@ -1,4 +1,5 @@
 import FjordReplication
+import FjordSecurity
 import KafkaProtocol
 import NIOCore
 
@@ -172,6 +173,16 @@ public struct BrokerConfiguration: Sendable {
     /// `log.dirs`. See `metadataLogDir`.
     public var metadataLogDirOverride: String?
 
+    /// Whether requests are authorized against the ACLs in the metadata log. Kafka: `authorizer.class.name`, which
+    /// turns Kafka's `StandardAuthorizer` on by its class name (`BrokerAuthorizer.standardAuthorizerClassName`);
+    /// default empty: off, every request allowed and the ACL APIs answer SECURITY_DISABLED.
+    public var authorizerEnabled = false
+    /// Principals allowed everything (`User:admin;User:broker`). Kafka: `super.users`. Default none.
+    public var superUsers: Set<String> = []
+    /// Whether a resource no ACL applies to is open to everyone. Kafka: `allow.everyone.if.no.acl.found`.
+    /// Default false.
+    public var allowEveryoneIfNoAclFound = false
+
     /// Every property as given (after overrides), for DescribeConfigs.
     public private(set) var properties: [String: String] = [:]
 
@@ -289,6 +300,16 @@ public struct BrokerConfiguration: Sendable {
         case "replica.high.watermark.checkpoint.interval.ms":
             replicaHighWatermarkCheckpointIntervalMs = try Self.integer(value, key: key, in: 1...Int(Int64.max))
         case "min.insync.replicas": minInsyncReplicas = try Self.integer(value, key: key, in: 1...Int(Int32.max))
+        case "authorizer.class.name":
+            guard value.isEmpty || value == BrokerAuthorizer.standardAuthorizerClassName else {
+                throw ConfigurationError(
+                    key: key,
+                    "'\(value)' is not an authorizer this broker has (\(BrokerAuthorizer.standardAuthorizerClassName), or empty for none)"
+                )
+            }
+            authorizerEnabled = !value.isEmpty
+        case "super.users": superUsers = StandardAuthorizer.superUsers(fromConfig: value)
+        case "allow.everyone.if.no.acl.found": allowEveryoneIfNoAclFound = value.lowercased() == "true"
         default: try applyKRaft(key: key, value: value)
         }
     }

@@ -1,5 +1,6 @@
 import FjordController
 import FjordReplication
+import FjordSecurity
 import FjordStorage
 import KafkaProtocol
 import NIOCore
@@ -28,6 +29,8 @@ final class FetchOperation {
     /// Counted in the fetch purgatory gauge (parked at least once and not answered yet).
     private var isParked = false
     private var timeout: Scheduled<Void>?
+    /// READ on each topic, decided once per request (a parked fetch reads again).
+    private var mayRead: [String: Bool] = [:]
 
     init(
         request: FetchRequest, context: RequestContext, services: BrokerServices,
@@ -240,6 +243,10 @@ final class FetchOperation {
             data.errorCode = ErrorCode.unknownTopicID.rawValue
             return PartitionResult(cached: cached, data: data)
         }
+        if followerID == nil, services.authorizer != nil, !mayRead(cached.topicPartition.topic) {
+            data.errorCode = ErrorCode.topicAuthorizationFailed.rawValue
+            return PartitionResult(cached: cached, data: data)
+        }
         // A consumer of Fetch v11+ may read from a follower (KIP-392), up to its high watermark, or for
         // read_committed its last stable offset (followers keep the producer state, as leaders do).
         let consumerMayUseFollower = followerID == nil && version >= 11
@@ -346,6 +353,14 @@ final class FetchOperation {
     /// A follower's read: the leader's replication core checks the fetch (epochs, the follower's divergence) and
     /// records the follower's position, which may move the high watermark; the records go up to the leader's log
     /// end, not its high watermark, from the same file regions as a consumer's.
+    /// Whether the consumer may READ `topic` (Kafka's check of a consumer's Fetch).
+    private func mayRead(_ topic: String) -> Bool {
+        if let known = mayRead[topic] { return known }
+        let allowed = services.authorize(context, .read, .topic, topic)
+        mayRead[topic] = allowed
+        return allowed
+    }
+
     private func readForFollower(
         _ follower: NodeID, _ cached: FetchSessionCache.CachedPartition, replica: PartitionReplica,
         data: FetchResponse.PartitionData, budget: Int, isFirstWithData: Bool

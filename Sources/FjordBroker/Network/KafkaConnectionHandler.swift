@@ -29,6 +29,8 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
     private let metrics: RequestMetricsTable
     private var logger: Logger
     private var peer = "unknown peer"
+    /// The peer's IP address, as ACLs name hosts.
+    private var clientHost = "*"
     /// Completes when the previous response has been handed to the channel, so responses keep request order.
     private var previousResponse: EventLoopFuture<Void>?
     /// Requests handed to their handler whose answers are not yet written to the socket.
@@ -53,6 +55,7 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
 
     func channelActive(context: ChannelHandlerContext) {
         peer = context.remoteAddress.map { "\($0)" } ?? "unknown peer"
+        clientHost = context.remoteAddress?.ipAddress ?? "*"
         logger[metadataKey: "peer"] = "\(peer)"
         logger.debug("connection opened")
         metrics.connections.increment()
@@ -145,7 +148,8 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
                     "\(apiKey) v\(version) is not supported (serving v\(handler.versions.lowerBound)-v\(handler.versions.upperBound))"
             )
         }
-        let requestContext = RequestContext(header: header, peer: peer, eventLoop: context.eventLoop)
+        let requestContext = RequestContext(
+            header: header, peer: peer, eventLoop: context.eventLoop, clientHost: clientHost)
         let started = NIODeadline.now()
         let call: @Sendable () -> EventLoopFuture<ResponseBody?>
         do {
