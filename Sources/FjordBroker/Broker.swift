@@ -1,4 +1,5 @@
 import FjordController
+import FjordSecurity
 import FjordStorage
 import Foundation
 import KafkaProtocol
@@ -357,8 +358,8 @@ public final class Broker: Service, Sendable {
         registry.register(DescribeConfigsHandler(services: services))
         registry.register(DescribeAclsHandler(services: services))
         registry.register(DescribeLogDirsHandler(services: services))
-        registry.register(DescribeClusterHandler(metadata: services.metadata))
-        registry.register(DescribeTopicPartitionsHandler(metadata: publisher))
+        registry.register(DescribeClusterHandler(metadata: services.metadata, authorizer: services.authorizer))
+        registry.register(DescribeTopicPartitionsHandler(metadata: publisher, authorizer: services.authorizer))
         registry.register(GetTelemetrySubscriptionsHandler())
         registry.register(PushTelemetryHandler())
         registry.register(FindCoordinatorHandler(services: services))

@@ -73,13 +73,26 @@ final class BrokerServices: Sendable {
         return groups.checkCoordinator(groupID)
     }
 
+    /// Kafka's check of a config resource (DescribeConfigs, AlterConfigs, IncrementalAlterConfigs): `operation`
+    /// on the topic (TOPIC_AUTHORIZATION_FAILED), or on the cluster for a broker or broker-logger resource
+    /// (CLUSTER_AUTHORIZATION_FAILED); nil when allowed.
+    func configRefusal(_ context: RequestContext, _ operation: AclOperation, resourceType: Int8, name: String)
+        -> ErrorCode?
+    {
+        guard authorizer != nil else { return nil }
+        switch resourceType {
+        case 2: return authorize(context, operation, .topic, name) ? nil : .topicAuthorizationFailed
+        case 4, 8:
+            return authorize(context, operation, .cluster, AclResourceType.clusterName)
+                ? nil : .clusterAuthorizationFailed
+        default: return nil
+        }
+    }
+
     /// The operations the request's principal may do on the resource, as an authorized-operations field (every
     /// operation of the type without an authorizer, as Kafka reports).
     func authorizedOperations(_ context: RequestContext, _ resourceType: AclResourceType, _ name: String) -> Int32 {
-        let supported = resourceType.supportedOperations
-        guard let authorizer else { return AclOperation.bitField(supported) }
-        return AclOperation.bitField(
-            supported.filter { authorizer.authorize(context, $0, resourceType, name, logIfDenied: false) })
+        BrokerAuthorizer.authorizedOperations(authorizer, context, resourceType, name)
     }
 
     var image: MetadataImage { metadata.publisher.image }

@@ -8,7 +8,10 @@
   write refuses its records (TOPIC_AUTHORIZATION_FAILED) while another takes them, one it may not read refuses its
   fetches, one it may not describe is missing from the topic list, a group it may not read refuses to be joined
   (GROUP_AUTHORIZATION_FAILED), and once ALTER on the cluster is denied, creating ACLs answers
-  CLUSTER_AUTHORIZATION_FAILED. `super.users` bypasses every ACL."""
+  CLUSTER_AUTHORIZATION_FAILED. `super.users` bypasses every ACL.
+- Admin operations and transactions: DeleteTopics needs DELETE, CreatePartitions ALTER, DescribeConfigs
+  DESCRIBE_CONFIGS, CreateTopics CREATE (on the cluster, else on the topic: a prefixed deny refuses the names it
+  covers), and a transactional producer WRITE on its transactional id (InitProducerId), while another id commits."""
 
 from __future__ import annotations
 
@@ -201,3 +204,59 @@ def test_a_super_user_passes_every_acl(request, tmp_path):
         assert producer.flush(TIMEOUT_S) == 0
         assert failures == [None]
         assert "guarded" in admin(b.bootstrap).list_topics(timeout=TIMEOUT_S).topics
+
+
+def test_acls_are_enforced_on_admin_operations_and_transactions(request, tmp_path):
+    from confluent_kafka.admin import ConfigResource, NewPartitions, NewTopic
+
+    with authorized(request, tmp_path) as b:
+        for topic in ("kept", "fixed"):
+            create_topic(b.bootstrap, topic, 1)
+        create_acls(b.bootstrap, [
+            acl(ResourceType.TOPIC, "kept", ANONYMOUS, AclOperation.DESCRIBE, AclPermissionType.ALLOW),
+            acl(ResourceType.TOPIC, "kept", ANONYMOUS, AclOperation.DELETE, AclPermissionType.DENY),
+            acl(ResourceType.TOPIC, "fixed", ANONYMOUS, AclOperation.DESCRIBE, AclPermissionType.ALLOW),
+            acl(ResourceType.TOPIC, "fixed", ANONYMOUS, AclOperation.ALTER, AclPermissionType.DENY),
+            acl(ResourceType.TOPIC, "fixed", ANONYMOUS, AclOperation.DESCRIBE_CONFIGS, AclPermissionType.DENY),
+            # CREATE is asked of the cluster first, then of the topic: without the cluster's, the prefixed deny
+            # decides.
+            acl(ResourceType.BROKER, "kafka-cluster", ANONYMOUS, AclOperation.CREATE, AclPermissionType.DENY),
+            acl(ResourceType.TOPIC, "forbidden-", ANONYMOUS, AclOperation.CREATE, AclPermissionType.DENY,
+                ResourcePatternType.PREFIXED),
+            # DESCRIBE allowed (FindCoordinator asks it), WRITE denied (InitProducerId asks it).
+            acl(ResourceType.TRANSACTIONAL_ID, "payments", ANONYMOUS, AclOperation.DESCRIBE, AclPermissionType.ALLOW),
+            acl(ResourceType.TRANSACTIONAL_ID, "payments", ANONYMOUS, AclOperation.WRITE, AclPermissionType.DENY),
+        ])
+        client = admin(b.bootstrap)
+
+        def error_of(future) -> int:
+            with pytest.raises(KafkaException) as info:
+                future.result(timeout=TIMEOUT_S)
+            return info.value.args[0].code()
+
+        # DeleteTopics needs DELETE, CreatePartitions ALTER, DescribeConfigs DESCRIBE_CONFIGS on the topic, and
+        # CreateTopics CREATE (here denied by a prefixed ACL); each refused one is left as it was.
+        assert error_of(client.delete_topics(["kept"], operation_timeout=10)["kept"]) == \
+            KafkaError.TOPIC_AUTHORIZATION_FAILED
+        assert error_of(client.create_partitions([NewPartitions("fixed", 3)])["fixed"]) == \
+            KafkaError.TOPIC_AUTHORIZATION_FAILED
+        resource = ConfigResource(ConfigResource.Type.TOPIC, "fixed")
+        assert error_of(client.describe_configs([resource])[resource]) == KafkaError.TOPIC_AUTHORIZATION_FAILED
+        assert error_of(client.create_topics([NewTopic("forbidden-x", 1)])["forbidden-x"]) == \
+            KafkaError.TOPIC_AUTHORIZATION_FAILED
+        client.create_topics([NewTopic("allowed-x", 1)])["allowed-x"].result(timeout=TIMEOUT_S)
+        metadata = client.list_topics(timeout=TIMEOUT_S)
+        assert {"kept", "fixed", "allowed-x"} <= set(metadata.topics) and "forbidden-x" not in metadata.topics
+        assert len(metadata.topics["fixed"].partitions) == 1
+
+        # A transactional producer needs WRITE on its transactional id (InitProducerId refuses it); another id is
+        # free to commit a transaction.
+        refused = Producer({"bootstrap.servers": b.bootstrap, "transactional.id": "payments"})
+        with pytest.raises(KafkaException) as info:
+            refused.init_transactions(TIMEOUT_S)
+        assert info.value.args[0].code() == KafkaError.TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+        allowed = Producer({"bootstrap.servers": b.bootstrap, "transactional.id": "orders"})
+        allowed.init_transactions(TIMEOUT_S)
+        allowed.begin_transaction()
+        allowed.produce("allowed-x", b"in a transaction", partition=0)
+        allowed.commit_transaction(TIMEOUT_S)

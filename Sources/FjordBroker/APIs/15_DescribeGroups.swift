@@ -1,5 +1,6 @@
 // DescribeGroups v0-v5: state, protocol type, chosen protocol and members (with metadata and assignment when
 // stable); an unknown group is reported Dead. authorized_operations (v3+) is not computed (Int32.min).
+import FjordSecurity
 import KafkaProtocol
 import NIOCore
 
@@ -13,13 +14,15 @@ struct DescribeGroupsHandler: TypedAPIHandler {
     func handle(_ request: DescribeGroupsRequest, context: RequestContext) -> EventLoopFuture<DescribeGroupsResponse> {
         var response = DescribeGroupsResponse()
         response.groups = request.groups.map { groupID in
-            let error = services.groups.checkCoordinator(groupID)
+            let error = services.checkGroup(context, groupID, .describe)
             guard error == .none else {
                 return .init(
                     errorCode: error.rawValue, groupID: groupID, groupState: "", protocolType: "", protocolData: "")
             }
             var described = services.groups.describe(groupID: groupID)
-            described.authorizedOperations = Int32.min
+            described.authorizedOperations =
+                context.apiVersion >= 3 && request.includeAuthorizedOperations
+                ? services.authorizedOperations(context, .group, groupID) : Int32.min
             return described
         }
         return context.eventLoop.makeSucceededFuture(response)

@@ -1,5 +1,6 @@
 // ListGroups v0-v5: every group this broker coordinates, with its state (v4+) and type (v5+: "classic" for the
 // JoinGroup protocol, "consumer" for KIP-848 groups); states filter (v4+, case-insensitive) and types filter (v5+).
+import FjordSecurity
 import KafkaProtocol
 import NIOCore
 
@@ -12,9 +13,12 @@ struct ListGroupsHandler: TypedAPIHandler {
 
     func handle(_ request: ListGroupsRequest, context: RequestContext) -> EventLoopFuture<ListGroupsResponse> {
         var response = ListGroupsResponse()
+        // Every group with DESCRIBE on the cluster, else those the principal may describe (Kafka).
+        let everyGroup =
+            services.authorizer == nil || services.authorize(context, .describe, .cluster, AclResourceType.clusterName)
         response.groups = services.groups.listGroups(
             statesFilter: request.statesFilter, typesFilter: request.typesFilter
-        ).map { group in
+        ).filter { everyGroup || services.authorize(context, .describe, .group, $0.groupID) }.map { group in
             .init(
                 groupID: group.groupID, protocolType: group.protocolType, groupState: group.state,
                 groupType: group.groupType)

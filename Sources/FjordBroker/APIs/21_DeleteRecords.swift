@@ -1,6 +1,7 @@
 // DeleteRecords v0-v2: move a partition's log start offset up to the given offset (-1: the high watermark);
 // OFFSET_OUT_OF_RANGE past the high watermark. Whole segments below the new start are deleted.
 import FjordController
+import FjordSecurity
 import FjordStorage
 import KafkaProtocol
 import NIOCore
@@ -15,11 +16,17 @@ struct DeleteRecordsHandler: TypedAPIHandler {
         let services = self.services
         return context.eventLoop.makeCompletedFuture {
             let topics = request.topics.map { topic in
-                DeleteRecordsResponse.DeleteRecordsTopicResult(
+                // DELETE on the topic, as Kafka checks it.
+                let mayDelete = services.authorize(context, .delete, .topic, topic.name)
+                return DeleteRecordsResponse.DeleteRecordsTopicResult(
                     name: topic.name,
                     partitions: topic.partitions.map { partition in
                         var result = DeleteRecordsResponse.DeleteRecordsPartitionResult(
                             partitionIndex: partition.partitionIndex, lowWatermark: -1)
+                        guard mayDelete else {
+                            result.errorCode = ErrorCode.topicAuthorizationFailed.rawValue
+                            return result
+                        }
                         // The coordinators' state lives in their topics' logs: moving the log start would lose it.
                         guard !TopicName.isBrokerOwned(topic.name) else {
                             result.errorCode = ErrorCode.invalidTopicException.rawValue

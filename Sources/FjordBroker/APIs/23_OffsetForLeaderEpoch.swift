@@ -1,5 +1,6 @@
 // OffsetForLeaderEpoch v2-v4: for each partition, the largest epoch ≤ the one asked and the offset where it ended
 // (the log end for the current epoch); leader-epoch fencing with current_leader_epoch.
+import FjordSecurity
 import FjordStorage
 import KafkaProtocol
 import NIOCore
@@ -15,11 +16,19 @@ struct OffsetForLeaderEpochHandler: TypedAPIHandler {
         OffsetForLeaderEpochResponse
     > {
         let topics = request.topics.map { topic in
-            OffsetForLeaderEpochResponse.OffsetForLeaderTopicResult(
+            // A consumer's request needs DESCRIBE on the topic, as Kafka checks it (a follower's, CLUSTER_ACTION:
+            // inter-broker requests are not checked yet).
+            let mayDescribe =
+                request.replicaID >= 0 || services.authorize(context, .describe, .topic, topic.topic)
+            return OffsetForLeaderEpochResponse.OffsetForLeaderTopicResult(
                 topic: topic.topic,
                 partitions: topic.partitions.map { partition in
                     var result = OffsetForLeaderEpochResponse.EpochEndOffset(
                         partition: partition.partition, leaderEpoch: -1, endOffset: -1)
+                    guard mayDescribe else {
+                        result.errorCode = ErrorCode.topicAuthorizationFailed.rawValue
+                        return result
+                    }
                     guard let replica = services.replicas.replica(for: TopicPartition(topic.topic, partition.partition))
                     else {
                         result.errorCode =

@@ -1,5 +1,6 @@
 // AddOffsetsToTxn v0-v4: adds the group's __consumer_offsets partition to the transaction, so that the offsets
 // the producer then commits with TxnOffsetCommit become visible only if the transaction commits.
+import FjordSecurity
 import KafkaProtocol
 import NIOCore
 
@@ -13,6 +14,15 @@ struct AddOffsetsToTxnHandler: TypedAPIHandler {
     {
         let version = context.apiVersion
         let transactions = services.transactions
+        // WRITE on the transactional id, then READ on the group, as Kafka checks them.
+        if !services.authorize(context, .write, .transactionalID, request.transactionalID) {
+            return context.eventLoop.makeSucceededFuture(
+                AddOffsetsToTxnResponse(errorCode: ErrorCode.transactionalIDAuthorizationFailed.rawValue))
+        }
+        if !services.authorize(context, .read, .group, request.groupID) {
+            return context.eventLoop.makeSucceededFuture(
+                AddOffsetsToTxnResponse(errorCode: ErrorCode.groupAuthorizationFailed.rawValue))
+        }
         return context.eventLoop.makeCompletedFuture {
             guard !request.groupID.isEmpty else {
                 return AddOffsetsToTxnResponse(errorCode: ErrorCode.invalidGroupID.rawValue)

@@ -2,6 +2,7 @@
 // every partition of the transaction and the coordinator has recorded the end. A retry of an end that already
 // happened succeeds; ending the other way, or with no transaction, is INVALID_TXN_STATE. v5 (KIP-890 part 2,
 // an epoch bump per transaction) is not served: Fjord does not advertise transaction.version 2.
+import FjordSecurity
 import KafkaProtocol
 import NIOCore
 
@@ -14,6 +15,13 @@ struct EndTxnHandler: TypedAPIHandler {
     func handle(_ request: EndTxnRequest, context: RequestContext) -> EventLoopFuture<EndTxnResponse> {
         let version = context.apiVersion
         let transactions = services.transactions
+        // WRITE on the transactional id, as Kafka checks it.
+        if !services.authorize(context, .write, .transactionalID, request.transactionalID) {
+            return context.eventLoop.makeSucceededFuture(
+                EndTxnResponse(
+                    errorCode: ErrorCode.transactionalIDAuthorizationFailed.rawValue, producerID: -1, producerEpoch: -1)
+            )
+        }
         return context.eventLoop.makeCompletedFuture {
             let error = transactions.endTransaction(
                 transactionalID: request.transactionalID, producerID: request.producerID,

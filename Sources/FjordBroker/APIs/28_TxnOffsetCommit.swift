@@ -3,6 +3,7 @@
 // offsets only when the transaction commits (OffsetFetch with require_stable answers UNSTABLE_OFFSET_COMMIT
 // meanwhile). v3+ carry the consumer's member id and generation, checked like OffsetCommit's (KIP-447).
 import FjordGroups
+import FjordSecurity
 import KafkaProtocol
 import NIOCore
 
@@ -22,6 +23,39 @@ struct TxnOffsetCommitHandler: TypedAPIHandler {
                     leaderEpoch: partition.committedLeaderEpoch, metadata: partition.committedMetadata
                 )
             }
+        }
+        // Kafka's checks: WRITE on the transactional id, READ on the group (every partition refused), then READ on
+        // each topic (that topic's partitions refused).
+        let refusal: ErrorCode? =
+            !services.authorize(context, .write, .transactionalID, request.transactionalID)
+            ? .transactionalIDAuthorizationFailed
+            : !services.authorize(context, .read, .group, request.groupID) ? .groupAuthorizationFailed : nil
+        let unreadable =
+            services.authorizer == nil
+            ? [] : Set(request.topics.map(\.name).filter { !services.authorize(context, .read, .topic, $0) })
+        if let refusal {
+            return context.eventLoop.makeSucceededFuture(
+                TxnOffsetCommitResponse(
+                    topics: request.topics.map { topic in
+                        .init(
+                            name: topic.name,
+                            partitions: topic.partitions.map {
+                                .init(partitionIndex: $0.partitionIndex, errorCode: refusal.rawValue)
+                            })
+                    }))
+        }
+        if !unreadable.isEmpty {
+            return context.eventLoop.makeSucceededFuture(
+                TxnOffsetCommitResponse(
+                    topics: request.topics.map { topic in
+                        let error: ErrorCode =
+                            unreadable.contains(topic.name) ? .topicAuthorizationFailed : .operationNotAttempted
+                        return .init(
+                            name: topic.name,
+                            partitions: topic.partitions.map {
+                                .init(partitionIndex: $0.partitionIndex, errorCode: error.rawValue)
+                            })
+                    }))
         }
         return context.eventLoop.makeCompletedFuture {
             let error = groups.checkCoordinator(request.groupID)

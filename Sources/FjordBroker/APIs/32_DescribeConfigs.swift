@@ -3,6 +3,7 @@
 // defaults of topic configs and the properties the broker was started with. Unknown topic:
 // UNKNOWN_TOPIC_OR_PARTITION for that resource only.
 import FjordController
+import FjordSecurity
 import KafkaProtocol
 import NIOCore
 
@@ -18,6 +19,13 @@ struct DescribeConfigsHandler: TypedAPIHandler {
         let results = request.resources.map { resource -> DescribeConfigsResponse.DescribeConfigsResult in
             var result = DescribeConfigsResponse.DescribeConfigsResult(
                 resourceType: resource.resourceType, resourceName: resource.resourceName)
+            if let refusal = services.configRefusal(
+                context, .describeConfigs, resourceType: resource.resourceType, name: resource.resourceName)
+            {
+                result.errorCode = refusal.rawValue
+                result.errorMessage = "Authorization failed."
+                return result
+            }
             var entries: [Entry]
             switch ConfigResourceType(rawValue: resource.resourceType) {
             case .topic:

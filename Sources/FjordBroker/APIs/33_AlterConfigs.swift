@@ -1,6 +1,7 @@
 // AlterConfigs v0-v2 (the legacy API): the given configs replace every override of the resource; validated like
 // IncrementalAlterConfigs; validate_only.
 import FjordController
+import FjordSecurity
 import KafkaProtocol
 import NIOCore
 
@@ -15,6 +16,13 @@ struct AlterConfigsHandler: TypedAPIHandler {
         let nodeID = services.configuration.nodeID
         return context.eventLoop.makeCompletedFuture {
             try request.resources.map { resource -> AlterConfigsResponse.AlterConfigsResourceResponse in
+                if let refusal = services.configRefusal(
+                    context, .alterConfigs, resourceType: resource.resourceType, name: resource.resourceName)
+                {
+                    return .init(
+                        errorCode: refusal.rawValue, errorMessage: "Authorization failed.",
+                        resourceType: resource.resourceType, resourceName: resource.resourceName)
+                }
                 let configs = resource.configs.map { (name: $0.name, value: $0.value) }
                 services.noteDeprecatedConfigs(
                     configs.map(\.name), api: "AlterConfigs", resource: resource.resourceName)

@@ -1,6 +1,7 @@
 // DescribeLogDirs v1-v4: each data directory with the partitions it holds (size, and the offset lag as Kafka
 // computes it: how far the replica's log end is behind the high watermark it knows — 0 on a leader, the records a
 // follower has yet to fetch), and from v4 the directory's total and usable bytes.
+import FjordSecurity
 import FjordStorage
 import Glibc
 import KafkaProtocol
@@ -15,6 +16,11 @@ struct DescribeLogDirsHandler: TypedAPIHandler {
     func handle(_ request: DescribeLogDirsRequest, context: RequestContext) -> EventLoopFuture<DescribeLogDirsResponse>
     {
         let services = self.services
+        // DESCRIBE on the cluster, as Kafka checks it.
+        guard services.authorize(context, .describe, .cluster, AclResourceType.clusterName) else {
+            return context.eventLoop.makeSucceededFuture(
+                DescribeLogDirsResponse(errorCode: ErrorCode.clusterAuthorizationFailed.rawValue))
+        }
         return context.eventLoop.makeCompletedFuture {
             let wanted: Set<TopicPartition>? = request.topics.map { topics in
                 Set(topics.flatMap { topic in topic.partitions.map { TopicPartition(topic.topic, $0) } })

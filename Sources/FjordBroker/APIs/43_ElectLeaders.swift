@@ -3,6 +3,7 @@
 // through the quorum before the answer; a broker forwards it there (`ForwardingHandler`). Off the active controller:
 // NOT_CONTROLLER for the whole request, which clients retry.
 import FjordController
+import FjordSecurity
 import KafkaProtocol
 import NIOCore
 
@@ -17,6 +18,11 @@ struct ElectLeadersHandler: TypedAPIHandler {
         let services = self.services
         let version = context.apiVersion
         let uncleanDefault = services.configuration.uncleanLeaderElectionEnable
+        // ALTER on the cluster, as Kafka checks it.
+        guard services.authorize(context, .alter, .cluster, AclResourceType.clusterName) else {
+            return context.eventLoop.makeSucceededFuture(
+                ElectLeadersResponse(errorCode: ErrorCode.clusterAuthorizationFailed.rawValue))
+        }
         return context.eventLoop.makeCompletedFuture {
             do {
                 return try services.metadata.execute { image in

@@ -1,6 +1,7 @@
 // IncrementalAlterConfigs v0-v1: SET, DELETE, APPEND, SUBTRACT on topic configs and on the broker-side defaults of
 // topic configs (`log.retention.ms`, ...); each key and value validated (INVALID_CONFIG naming it); validate_only.
 import FjordController
+import FjordSecurity
 import KafkaProtocol
 import NIOCore
 
@@ -17,6 +18,13 @@ struct IncrementalAlterConfigsHandler: TypedAPIHandler {
         let nodeID = services.configuration.nodeID
         return context.eventLoop.makeCompletedFuture {
             try request.resources.map { resource -> IncrementalAlterConfigsResponse.AlterConfigsResourceResponse in
+                if let refusal = services.configRefusal(
+                    context, .alterConfigs, resourceType: resource.resourceType, name: resource.resourceName)
+                {
+                    return .init(
+                        errorCode: refusal.rawValue, errorMessage: "Authorization failed.",
+                        resourceType: resource.resourceType, resourceName: resource.resourceName)
+                }
                 let changes = resource.configs.map { config in
                     ConfigCommands.Change(
                         name: config.name,

@@ -4,6 +4,7 @@
 // AlterPartition that brings the last one into the ISR completes the move. Off the active controller: NOT_CONTROLLER
 // for the whole request, which clients retry.
 import FjordController
+import FjordSecurity
 import KafkaProtocol
 import NIOCore
 
@@ -19,6 +20,13 @@ struct AlterPartitionReassignmentsHandler: TypedAPIHandler {
     > {
         let services = self.services
         let uncleanDefault = services.configuration.uncleanLeaderElectionEnable
+        // ALTER on the cluster, as Kafka checks it.
+        guard services.authorize(context, .alter, .cluster, AclResourceType.clusterName) else {
+            return context.eventLoop.makeSucceededFuture(
+                AlterPartitionReassignmentsResponse(
+                    errorCode: ErrorCode.clusterAuthorizationFailed.rawValue,
+                    errorMessage: "Cluster authorization failed."))
+        }
         return context.eventLoop.makeCompletedFuture {
             do {
                 return try services.metadata.execute { image in

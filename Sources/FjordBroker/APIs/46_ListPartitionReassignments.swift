@@ -2,6 +2,7 @@
 // (null topics) — with their replicas, adding and removing replicas. Answered by the active controller from its
 // image; a broker forwards it there (`ForwardingHandler`), as Kafka does.
 import FjordController
+import FjordSecurity
 import KafkaProtocol
 import NIOCore
 
@@ -12,7 +13,14 @@ struct ListPartitionReassignmentsHandler: TypedAPIHandler {
     func handle(_ request: ListPartitionReassignmentsRequest, context: RequestContext) -> EventLoopFuture<
         ListPartitionReassignmentsResponse
     > {
-        context.eventLoop.makeSucceededFuture(
+        // DESCRIBE on the cluster, as Kafka checks it.
+        guard services.authorize(context, .describe, .cluster, AclResourceType.clusterName) else {
+            return context.eventLoop.makeSucceededFuture(
+                ListPartitionReassignmentsResponse(
+                    errorCode: ErrorCode.clusterAuthorizationFailed.rawValue,
+                    errorMessage: "Cluster authorization failed."))
+        }
+        return context.eventLoop.makeSucceededFuture(
             ClusterControl(image: services.image).listPartitionReassignments(request))
     }
 }

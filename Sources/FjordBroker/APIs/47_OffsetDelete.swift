@@ -1,6 +1,7 @@
 // OffsetDelete v0: deletes a group's committed offsets of topics its members do not subscribe to
 // (GROUP_SUBSCRIBED_TO_TOPIC otherwise); GROUP_ID_NOT_FOUND for an unknown group.
 import FjordGroups
+import FjordSecurity
 import KafkaProtocol
 import NIOCore
 
@@ -13,7 +14,7 @@ struct OffsetDeleteHandler: TypedAPIHandler {
 
     func handle(_ request: OffsetDeleteRequest, context: RequestContext) -> EventLoopFuture<OffsetDeleteResponse> {
         var response = OffsetDeleteResponse()
-        let error = services.groups.checkCoordinator(request.groupID)
+        let error = services.checkGroup(context, request.groupID, .delete)
         guard error == .none else {
             response.errorCode = error.rawValue
             return context.eventLoop.makeSucceededFuture(response)

@@ -3,6 +3,7 @@
 // nothing: INVALID_UPDATE_VERSION with Kafka's message for the first update refused; ValidateOnly (v1+) writes
 // nothing; v2 answers no per-feature results. The FeatureLevelRecords are committed before the answer.
 import FjordController
+import FjordSecurity
 import KafkaProtocol
 import NIOCore
 
@@ -16,6 +17,13 @@ struct UpdateFeaturesHandler: TypedAPIHandler {
     func handle(_ request: UpdateFeaturesRequest, context: RequestContext) -> EventLoopFuture<UpdateFeaturesResponse> {
         let services = self.services
         let version = context.apiVersion
+        // ALTER on the cluster, as Kafka checks it.
+        guard services.authorize(context, .alter, .cluster, AclResourceType.clusterName) else {
+            return context.eventLoop.makeSucceededFuture(
+                UpdateFeaturesResponse(
+                    errorCode: ErrorCode.clusterAuthorizationFailed.rawValue,
+                    errorMessage: "Cluster authorization failed."))
+        }
         return context.eventLoop.makeCompletedFuture {
             do {
                 let result = try services.metadata.execute { image in

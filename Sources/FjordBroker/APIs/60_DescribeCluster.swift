@@ -3,6 +3,7 @@
 // controllers at their controller listener (endpoint type 2), from metadata.version 3.7-IV0. Another known type is
 // MISMATCHED_ENDPOINT_TYPE, an unknown one UNSUPPORTED_ENDPOINT_TYPE (both INVALID_REQUEST in v0), as Kafka answers.
 import FjordController
+import FjordSecurity
 import KafkaProtocol
 import NIOCore
 
@@ -24,10 +25,17 @@ struct DescribeClusterHandler: TypedAPIHandler {
     /// id comes from (the quorum's leader).
     var controllerListenerName = ""
     var driver: RaftDriver?
+    /// For the cluster's authorized operations (nil: no authorizer, every operation).
+    var authorizer: BrokerAuthorizer?
 
     func handle(_ request: DescribeClusterRequest, context: RequestContext) -> EventLoopFuture<DescribeClusterResponse>
     {
-        context.eventLoop.makeSucceededFuture(describe(request, version: context.apiVersion))
+        var response = describe(request, version: context.apiVersion)
+        if request.includeClusterAuthorizedOperations {
+            response.clusterAuthorizedOperations = BrokerAuthorizer.authorizedOperations(
+                authorizer, context, .cluster, AclResourceType.clusterName)
+        }
+        return context.eventLoop.makeSucceededFuture(response)
     }
 
     func describe(_ request: DescribeClusterRequest, version: Int16) -> DescribeClusterResponse {

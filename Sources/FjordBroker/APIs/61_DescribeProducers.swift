@@ -2,6 +2,7 @@
 // epoch, last sequence and timestamp, coordinator epoch, and the first offset of an open transaction — what
 // `kafka-transactions.sh describe-producers` shows to find a hanging transaction. NOT_LEADER_OR_FOLLOWER for
 // partitions this node does not lead, UNKNOWN_TOPIC_OR_PARTITION for ones that do not exist.
+import FjordSecurity
 import FjordStorage
 import KafkaProtocol
 import NIOCore
@@ -18,6 +19,12 @@ struct DescribeProducersHandler: TypedAPIHandler {
             .init(
                 name: topic.name,
                 partitions: topic.partitionIndexes.map { index in
+                    // READ on the topic, as Kafka checks it.
+                    guard services.authorize(context, .read, .topic, topic.name) else {
+                        return .init(
+                            partitionIndex: index, errorCode: ErrorCode.topicAuthorizationFailed.rawValue,
+                            errorMessage: nil, activeProducers: [])
+                    }
                     guard let replica = services.replicas.replica(for: TopicPartition(topic.name, index)) else {
                         return .init(
                             partitionIndex: index, errorCode: ErrorCode.unknownTopicOrPartition.rawValue,

@@ -1,5 +1,6 @@
 // ListTransactions v0-v1: the transactional ids this coordinator knows, filtered by state names (unknown names are
 // echoed in unknown_state_filters), producer ids and (v1) how long the transaction has been open.
+import FjordSecurity
 import FjordTransactions
 import KafkaProtocol
 import NIOCore
@@ -26,7 +27,10 @@ struct ListTransactionsHandler: TypedAPIHandler {
             states: states, producerIDs: Set(request.producerIDFilters),
             minimumDurationMs: context.apiVersion >= 1 ? request.durationFilter : -1
         )
-        response.transactionStates = listed.map {
+        // Only the transactional ids the principal may describe (Kafka).
+        response.transactionStates = listed.filter {
+            services.authorize(context, .describe, .transactionalID, $0.transactionalID)
+        }.map {
             .init(transactionalID: $0.transactionalID, producerID: $0.producerID, transactionState: $0.state.name)
         }
         return context.eventLoop.makeSucceededFuture(response)

@@ -3,6 +3,7 @@
 // changed, its assignment. Errors: INVALID_REQUEST, UNKNOWN_MEMBER_ID, FENCED_MEMBER_EPOCH, UNRELEASED_INSTANCE_ID,
 // UNSUPPORTED_ASSIGNOR, INVALID_REGULAR_EXPRESSION, GROUP_MAX_SIZE_REACHED, GROUP_ID_NOT_FOUND (a classic group
 // with members), COORDINATOR_NOT_AVAILABLE / NOT_COORDINATOR.
+import FjordSecurity
 import KafkaProtocol
 import NIOCore
 
@@ -16,7 +17,14 @@ struct ConsumerGroupHeartbeatHandler: TypedAPIHandler {
     func handle(_ request: ConsumerGroupHeartbeatRequest, context: RequestContext) -> EventLoopFuture<
         ConsumerGroupHeartbeatResponse
     > {
-        let error = request.groupID.isEmpty ? .none : services.groups.checkCoordinator(request.groupID)
+        // READ on the group, then DESCRIBE on every subscribed topic (Kafka's checks).
+        var error = request.groupID.isEmpty ? .none : services.checkGroup(context, request.groupID)
+        if error == .none,
+            let topics = request.subscribedTopicNames,
+            topics.contains(where: { !services.authorize(context, .describe, .topic, $0) })
+        {
+            error = .topicAuthorizationFailed
+        }
         guard error == .none else {
             return context.eventLoop.makeSucceededFuture(
                 ConsumerGroupHeartbeatResponse(errorCode: error.rawValue, memberEpoch: -1))

@@ -1,6 +1,7 @@
 // ConsumerGroupDescribe v0 (KIP-848): state, epochs, assignor and members (subscriptions, current and target
 // assignments with topic names). GROUP_ID_NOT_FOUND for an unknown id or a classic group;
 // authorized_operations is not computed (Int32.min).
+import FjordSecurity
 import KafkaProtocol
 import NIOCore
 
@@ -17,7 +18,7 @@ struct ConsumerGroupDescribeHandler: TypedAPIHandler {
         var served = [String]()
         var failed = [String: ErrorCode]()
         for groupID in request.groupIDs {
-            let error = groupID.isEmpty ? ErrorCode.invalidGroupID : services.groups.checkCoordinator(groupID)
+            let error = groupID.isEmpty ? ErrorCode.invalidGroupID : services.checkGroup(context, groupID, .describe)
             if error == .none { served.append(groupID) } else { failed[groupID] = error }
         }
         var described = [String: ConsumerGroupDescribeResponse.DescribedGroup]()
@@ -25,7 +26,11 @@ struct ConsumerGroupDescribeHandler: TypedAPIHandler {
         var response = ConsumerGroupDescribeResponse()
         response.groups = request.groupIDs.map { groupID in
             if let error = failed[groupID] { return .init(errorCode: error.rawValue, groupID: groupID) }
-            return described[groupID]!
+            var group = described[groupID]!
+            if request.includeAuthorizedOperations {
+                group.authorizedOperations = services.authorizedOperations(context, .group, groupID)
+            }
+            return group
         }
         return context.eventLoop.makeSucceededFuture(response)
     }

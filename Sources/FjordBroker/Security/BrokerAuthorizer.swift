@@ -74,6 +74,17 @@ final class BrokerAuthorizer: Sendable {
             context.principal, host: context.clientHost, operation: operation, resourceType: resourceType)
     }
 
+    /// The operations the request's principal may do on the resource, as an authorized-operations field: every
+    /// operation of the type without an authorizer, as Kafka reports.
+    static func authorizedOperations(
+        _ authorizer: BrokerAuthorizer?, _ context: RequestContext, _ resourceType: AclResourceType, _ name: String
+    ) -> Int32 {
+        let supported = resourceType.supportedOperations
+        guard let authorizer else { return AclOperation.bitField(supported) }
+        return AclOperation.bitField(
+            supported.filter { authorizer.authorize(context, $0, resourceType, name, logIfDenied: false) })
+    }
+
     /// The ACLs `filter` selects, grouped by resource pattern in a stable order (DescribeAcls).
     func acls(matching filter: AclBindingFilter) -> [(ResourcePattern, [AccessControlEntry])] {
         let acls = current.withLockedValue { $0.acls }
