@@ -324,7 +324,7 @@ public final class Broker: Service, Sendable {
         var registry = APIRegistry(ioThreads: services.threadPool)
         func registerAdmin<Handler: TypedAPIHandler>(_ handler: Handler) {
             if let quorum {
-                registry.register(ForwardingHandler(inner: handler, quorum: quorum))
+                registry.register(ForwardingHandler(inner: handler, quorum: quorum, threadPool: services.threadPool))
             } else {
                 registry.register(handler)
             }
@@ -337,7 +337,7 @@ public final class Broker: Service, Sendable {
                     inner: DescribeQuorumHandler(
                         driver: quorum.driver, endpoints: quorum.endpoints,
                         listenerName: services.configuration.controllerListenerNames.first ?? "CONTROLLER"),
-                    quorum: quorum))
+                    quorum: quorum, threadPool: services.threadPool))
         }
         for handler in controllerAdminHandlers(services: services) { registerAdmin(handler) }
         registry.register(ProduceHandler(services: services))
