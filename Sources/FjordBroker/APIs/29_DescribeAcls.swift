@@ -26,12 +26,9 @@ struct DescribeAclsHandler: TypedAPIHandler {
             return response
         }
         let filter = AclBindingFilter(
-            resourceType: AclResourceType(rawValue: request.resourceTypeFilter) ?? .unknown,
-            name: request.resourceNameFilter,
-            patternType: AclPatternType(rawValue: request.patternTypeFilter) ?? .unknown,
-            principal: request.principalFilter, host: request.hostFilter,
-            operation: AclOperation(rawValue: request.operation) ?? .unknown,
-            permission: AclPermissionType(rawValue: request.permissionType) ?? .unknown)
+            wireResourceType: request.resourceTypeFilter, name: request.resourceNameFilter,
+            patternType: request.patternTypeFilter, principal: request.principalFilter, host: request.hostFilter,
+            operation: request.operation, permission: request.permissionType)
         if let problem = filter.problem {
             response.errorCode = ErrorCode.invalidRequest.rawValue
             response.errorMessage = problem

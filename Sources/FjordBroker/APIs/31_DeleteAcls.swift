@@ -30,12 +30,9 @@ struct DeleteAclsHandler: TypedAPIHandler {
         }
         let filters = request.filters.map { filter in
             AclBindingFilter(
-                resourceType: AclResourceType(rawValue: filter.resourceTypeFilter) ?? .unknown,
-                name: filter.resourceNameFilter,
-                patternType: AclPatternType(rawValue: filter.patternTypeFilter) ?? .unknown,
-                principal: filter.principalFilter, host: filter.hostFilter,
-                operation: AclOperation(rawValue: filter.operation) ?? .unknown,
-                permission: AclPermissionType(rawValue: filter.permissionType) ?? .unknown)
+                wireResourceType: filter.resourceTypeFilter, name: filter.resourceNameFilter,
+                patternType: filter.patternTypeFilter, principal: filter.principalFilter, host: filter.hostFilter,
+                operation: filter.operation, permission: filter.permissionType)
         }
         do {
             let results = try services.metadata.execute { image in AclControl(image: image).deleteAcls(filters) }
