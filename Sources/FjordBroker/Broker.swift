@@ -91,6 +91,7 @@ public final class Broker: Service, Sendable {
                     try await tasks.next()
                     tasks.cancelAll()
                     while try await tasks.next() != nil {}
+                    logger.info("every service stopped: closing the listeners, the I/O pool and the logs")
                 }
             } catch {
                 await quorum?.server?.close()
@@ -187,6 +188,8 @@ public final class Broker: Service, Sendable {
                 await lifecycle?.controlledShutdown(timeout: .milliseconds(configuration.brokerSessionTimeoutMs))
                 tasks.cancelAll()
                 while (try? await tasks.next()) != nil {}
+                // Each step of a shutdown is logged: a node that does not stop shows where it stopped.
+                logger.info("broker services stopped")
                 servingBox.withLockedValue { $0 = false }
                 // Order matters: stop answering probes and scrapes (a stopping broker is not healthy); stop accepting;
                 // the caller then lets blocking work already queued (metadata commits, topic creation) finish while

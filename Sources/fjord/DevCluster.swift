@@ -264,7 +264,8 @@ final class DevCluster {
         var code: Int32 = 0
         for (node, process) in running {
             if process.poll() == nil {
-                Output.error("node \(node.id) (pid \(process.pid)) did not stop in time: SIGKILL")
+                Output.error("node \(node.id) (pid \(process.pid)) did not stop in time: its threads, then SIGKILL")
+                await dumpThreads(of: process, node: node)
                 process.send(SIGKILL)
                 code = 1
             }
@@ -281,6 +282,35 @@ final class DevCluster {
         }
         Output.flush()
         return code
+    }
+
+    /// A node that does not stop is a bug to find: when `gdb` is installed, its threads' stacks go to the node's log
+    /// (all of them) and to stderr (each thread's name and its frames in Fjord's own modules), before the SIGKILL.
+    private func dumpThreads(of process: ChildProcess, node: DevClusterLayout.Node) async {
+        guard let gdb = Self.executableOnPath("gdb") else { return }
+        let mark = (try? FileManager.default.attributesOfItem(atPath: node.logPath)[.size] as? Int) ?? 0
+        guard
+            let dump = try? ChildProcess.spawn(
+                executable: gdb, arguments: ["-p", "\(process.pid)", "-batch", "-ex", "thread apply all bt 40"],
+                logPath: node.logPath)
+        else { return }
+        let deadline = ContinuousClock.now + .seconds(30)
+        while dump.poll() == nil, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(50)) }
+        if dump.poll() == nil {
+            dump.send(SIGKILL)
+            while dump.poll() == nil { try? await Task.sleep(for: .milliseconds(20)) }
+        }
+        guard let data = FileManager.default.contents(atPath: node.logPath), data.count > mark else { return }
+        let text = String(decoding: data.suffix(from: mark), as: UTF8.self)
+        for line in text.split(separator: "\n") where line.hasPrefix("Thread ") || line.contains("Fjord") {
+            Output.error("  | \(line.prefix(240))")
+        }
+    }
+
+    /// The path of `name` in one of `PATH`'s folders, if it is an executable there.
+    static func executableOnPath(_ name: String) -> String? {
+        let folders = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
+        return folders.map { "\($0)/\(name)" }.first { access($0, X_OK) == 0 }
     }
 
     /// The last `lines` lines of a file (empty if unreadable).

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
 import signal
 import socket
 import subprocess
@@ -117,15 +118,29 @@ class BrokerProcess:
             time.sleep(0.05)
 
     def stop(self) -> int | None:
-        """SIGTERM, wait, then SIGKILL. Returns the exit code."""
+        """SIGTERM, wait, then (its threads' stacks into the log, then) SIGKILL. Returns the exit code."""
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
                 self.proc.wait(STOP_TIMEOUT_S)
             except subprocess.TimeoutExpired:
+                self.dump_threads(f"did not stop within {STOP_TIMEOUT_S:.0f}s of SIGTERM")
                 self.proc.kill()
                 self.proc.wait()
         return self.proc.returncode
+
+    def dump_threads(self, why: str) -> None:
+        """A broker that does not stop is a bug to find: with gdb installed, every thread's stack goes to its log."""
+        gdb = shutil.which("gdb")
+        with open(self.log_path, "ab") as log:
+            log.write(f"\n--- {self.name} {why}: thread stacks (gdb {'found' if gdb else 'missing'}) ---\n".encode())
+            log.flush()
+            if gdb:
+                try:
+                    subprocess.run([gdb, "-p", str(self.proc.pid), "-batch", "-ex", "thread apply all bt 40"],
+                                   stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, timeout=60)
+                except subprocess.TimeoutExpired:
+                    pass
 
 
 def _start(name: str, argv: list[str], port: int, data_dir: Path | None, log_path: Path,
@@ -275,7 +290,11 @@ def restart_broker(b: BrokerProcess, hard: bool = False) -> BrokerProcess:
         b.proc.wait()
     else:
         b.proc.send_signal(signal.SIGTERM)
-        b.proc.wait(STOP_TIMEOUT_S)
+        try:
+            b.proc.wait(STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            b.dump_threads(f"did not stop within {STOP_TIMEOUT_S:.0f}s of SIGTERM")
+            raise
     with open(b.log_path, "ab") as log:
         log.write(f"\n--- restart ({'SIGKILL' if hard else 'SIGTERM'}, exit {b.proc.returncode}) ---\n".encode())
         log.flush()

@@ -138,7 +138,10 @@ final class BrokerLifecycle: Service, Sendable {
         logger.info("controlled shutdown: waiting for the controller to move this broker's leaderships")
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
-            if current.phase == .shutDown { return true }
+            if current.phase == .shutDown {
+                logger.info("controlled shutdown: the controller allowed it")
+                return true
+            }
             if Task.isCancelled { return false }
             try? await Task.sleep(for: pollInterval)
         }

@@ -182,6 +182,7 @@ final class RaftDriver: Service, Sendable {
         }
         failEverything("the metadata quorum stopped")
         try? await diskThread.shutdownGracefully()
+        logger.info("metadata quorum stopped")
     }
 
     private func runRounds() async throws {
