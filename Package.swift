@@ -23,6 +23,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
+        // SCRAM's hashes and HMACs (FjordSecurity).
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         // `make docs`: the FjordClient DocC catalog (a command plugin; nothing of it is linked).
         .package(url: "https://github.com/swiftlang/swift-docc-plugin.git", from: "1.5.0"),
     ],
@@ -105,8 +107,8 @@ let package = Package(
         // MARK: Partition replication (pure: no I/O, clocks or tasks)
         .target(name: "FjordReplication", dependencies: ["KafkaProtocol"]),
 
-        // MARK: Security (pure: ACLs and the authorizer's decisions)
-        .target(name: "FjordSecurity"),
+        // MARK: Security (pure: ACLs and the authorizer's decisions, the server side of SASL exchanges)
+        .target(name: "FjordSecurity", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
 
         // MARK: Broker
         .target(
