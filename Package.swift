@@ -129,7 +129,8 @@ let package = Package(
         .executableTarget(
             name: "fjord",
             dependencies: [
-                "FjordBroker", "FjordController", "FjordStorage", "FjordClient", "KafkaProtocol", "KafkaRecords",
+                "FjordBroker", "FjordController", "FjordSecurity", "FjordStorage", "FjordClient", "KafkaProtocol",
+                "KafkaRecords",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

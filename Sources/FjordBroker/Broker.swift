@@ -360,10 +360,13 @@ public final class Broker: Service, Sendable {
         registry.register(OffsetForLeaderEpochHandler(services: services))
         registry.register(DescribeConfigsHandler(services: services))
         registry.register(DescribeAclsHandler(services: services))
+        registry.register(DescribeUserScramCredentialsHandler(services: services))
         registry.register(DescribeLogDirsHandler(services: services))
         registry.register(DescribeClusterHandler(metadata: services.metadata, authorizer: services.authorizer))
         registry.register(DescribeTopicPartitionsHandler(metadata: publisher, authorizer: services.authorizer))
         registry.register(GetTelemetrySubscriptionsHandler())
+        registry.register(SaslHandshakeHandler())
+        registry.register(SaslAuthenticateHandler())
         registry.register(PushTelemetryHandler())
         registry.register(FindCoordinatorHandler(services: services))
         registry.register(JoinGroupHandler(services: services))
@@ -392,8 +395,20 @@ public final class Broker: Service, Sendable {
             IncrementalAlterConfigsHandler(services: services), UpdateFeaturesHandler(services: services),
             ElectLeadersHandler(services: services), AlterPartitionReassignmentsHandler(services: services),
             ListPartitionReassignmentsHandler(services: services), CreateAclsHandler(services: services),
-            DeleteAclsHandler(services: services),
+            DeleteAclsHandler(services: services), AlterUserScramCredentialsHandler(services: services),
         ]
+    }
+
+    /// The SASL listeners: their mechanisms and PLAIN users from the configuration, SCRAM credentials from the
+    /// metadata image current when a client authenticates.
+    private func saslListeners(publisher: MetadataPublisher) throws -> [String: SaslListener] {
+        try configuration.saslListenerConfigurations().mapValues { listener in
+            SaslListener(
+                mechanisms: listener.mechanisms, plainUsers: listener.plainUsers,
+                scramCredential: { publisher.image.scramCredential($0, user: $1) },
+                reauthenticationMs: configuration.connectionsMaxReauthMs,
+                failedAuthenticationDelayMs: configuration.connectionFailedAuthenticationDelayMs)
+        }
     }
 
     /// Binds the broker listeners (in KRaft mode every listener but the controller's, which `startQuorum` bound).
@@ -406,7 +421,8 @@ public final class Broker: Service, Sendable {
         let server = try await KafkaServer.bind(
             listeners: listeners, group: group, registry: registry, apiVersions: apiVersions,
             maximumFrameBytes: configuration.socketRequestMaxBytes,
-            metrics: services.metrics.requestMetrics(for: registry.supportedVersions.map(\.apiKey)), logger: logger
+            metrics: services.metrics.requestMetrics(for: registry.supportedVersions.map(\.apiKey)),
+            sasl: try saslListeners(publisher: services.metadata.publisher), logger: logger
         )
         // Port 0 asks the OS for a free port: advertise the real one, that of the listener advertised (not a
         // controller listener listed before it).

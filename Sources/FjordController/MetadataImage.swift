@@ -135,6 +135,8 @@ public struct MetadataImage: Sendable, Equatable {
     public private(set) var nextProducerID: Int64 = 0
     /// The ACLs (AccessControlEntryRecord), by their ids (`MetadataImage+Acls`).
     public internal(set) var acls: [KafkaUUID: AclBinding] = [:]
+    /// SCRAM credentials (UserScramCredentialRecord) by user and mechanism (`MetadataImage+Scram`).
+    public internal(set) var scramCredentials: [String: [ScramMechanism: ScramCredential]] = [:]
     /// The offset of the last metadata record applied (-1 for none).
     public private(set) var lastAppliedOffset: Int64
 
@@ -178,6 +180,8 @@ public struct MetadataImage: Sendable, Equatable {
             replayCluster(record, offset: offset)
         case .accessControlEntry, .removeAccessControlEntry:
             replayAcl(record)
+        case .userScramCredential, .removeUserScramCredential:
+            replayScram(record)
         case .topic(let topic):
             topicsByName[topic.name] = Topic(name: topic.name, topicID: topic.topicID)
             topicNamesByID[topic.topicID] = topic.name

@@ -22,6 +22,8 @@ public enum MetadataRecord: Sendable, Equatable {
     case registerController(RegisterControllerRecord)
     case accessControlEntry(AccessControlEntryRecord)
     case removeAccessControlEntry(RemoveAccessControlEntryRecord)
+    case userScramCredential(UserScramCredentialRecord)
+    case removeUserScramCredential(RemoveUserScramCredentialRecord)
 
     static let frameVersion: UInt32 = 1
 
@@ -51,6 +53,8 @@ public enum MetadataRecord: Sendable, Equatable {
         case .registerController(let record): frame(record, type: RegisterControllerRecord.recordType)
         case .accessControlEntry(let record): frame(record, type: AccessControlEntryRecord.recordType)
         case .removeAccessControlEntry(let record): frame(record, type: RemoveAccessControlEntryRecord.recordType)
+        case .userScramCredential(let record): frame(record, type: UserScramCredentialRecord.recordType)
+        case .removeUserScramCredential(let record): frame(record, type: RemoveUserScramCredentialRecord.recordType)
         }
         return buffer
     }
@@ -88,6 +92,10 @@ public enum MetadataRecord: Sendable, Equatable {
         case AccessControlEntryRecord.recordType: self = .accessControlEntry(try decode(AccessControlEntryRecord.self))
         case RemoveAccessControlEntryRecord.recordType:
             self = .removeAccessControlEntry(try decode(RemoveAccessControlEntryRecord.self))
+        case UserScramCredentialRecord.recordType:
+            self = .userScramCredential(try decode(UserScramCredentialRecord.self))
+        case RemoveUserScramCredentialRecord.recordType:
+            self = .removeUserScramCredential(try decode(RemoveUserScramCredentialRecord.self))
         default: return nil
         }
     }

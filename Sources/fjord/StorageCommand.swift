@@ -85,6 +85,13 @@ struct StorageFormatCommand: ParsableCommand {
         help: "The metadata.version to start at (3.3-IV3 ... 4.0-IV3; default 4.0-IV3), e.g. 3.9 or 4.0-IV3.")
     var releaseVersion: String?
 
+    @Option(
+        name: [.long, .customShort("S")],
+        help: ArgumentHelp(
+            "A SCRAM credential for the new cluster (repeatable), e.g. 'SCRAM-SHA-256=[name=alice,password=secret]'.",
+            valueName: "MECHANISM=[name=...,password=...]"))
+    var addScram: [String] = []
+
     func validate() throws {
         let chosen = [standalone, initialControllers != nil, noInitialControllers].filter { $0 }.count
         guard chosen <= 1 else {
@@ -97,6 +104,7 @@ struct StorageFormatCommand: ParsableCommand {
             configuration: try StorageCommand.loadConfiguration(config), clusterID: clusterID)
         formatter.ignoreFormatted = ignoreFormatted
         formatter.releaseVersion = releaseVersion
+        formatter.scramCredentials = try addScram.map { try StorageScramArgument(parsing: $0) }
         if standalone {
             formatter.quorumSetup = .standalone
         } else if let initialControllers {

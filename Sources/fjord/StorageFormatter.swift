@@ -1,4 +1,5 @@
 import FjordBroker
+import FjordController
 import FjordStorage
 import Foundation
 import KafkaProtocol
@@ -8,7 +9,8 @@ import KafkaProtocol
 ///
 /// Every directory of `log.dirs` and `metadata.log.dir` that has no `meta.properties` gets, in this order (so that
 /// `meta.properties`, written last, marks a directory complete):
-/// 1. `bootstrap.checkpoint` with the `metadata.version` `FeatureLevelRecord` (`BootstrapMetadataFile`);
+/// 1. `bootstrap.checkpoint` with the `metadata.version` `FeatureLevelRecord` and the `--add-scram` credentials
+///    (`UserScramCredentialRecord`s) (`BootstrapMetadataFile`);
 /// 2. in the metadata directory, for a dynamic quorum (`--standalone`, `--initial-controllers`), the bootstrap
 ///    snapshot `__cluster_metadata-0/00000000000000000000-0000000000.checkpoint` with the `KRaftVersionRecord`
 ///    (kraft.version 1) and the `VotersRecord` (`RaftSnapshotFile`);
@@ -35,6 +37,8 @@ struct StorageFormatter {
     var quorumSetup: QuorumSetup = .unspecified
     var ignoreFormatted = false
     var releaseVersion: String?
+    /// `--add-scram`: credentials the active controller writes with the bootstrap metadata.version.
+    var scramCredentials: [StorageScramArgument] = []
     /// Milliseconds since the epoch, stamped on the checkpoint records.
     var now: Int64 = Int64(Date().timeIntervalSince1970 * 1000)
 
@@ -173,9 +177,10 @@ struct StorageFormatter {
         print("Formatting \(description) \(directory) with metadata.version \(setup.release).")
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            let bootstrap = BootstrapMetadataFile(features: [
-                FeatureLevelRecord(name: "metadata.version", featureLevel: setup.release.featureLevel)
-            ])
+            let scram = ScramControl.bootstrapRecords(scramCredentials.map { ($0.user, $0.credential) })
+            let bootstrap = BootstrapMetadataFile(
+                features: [FeatureLevelRecord(name: "metadata.version", featureLevel: setup.release.featureLevel)],
+                otherRecords: scram.map { $0.encoded() })
             try bootstrap.write(to: directory, timestamp: now)
             if isMetadata, let voters = setup.voters {
                 let snapshot = KRaftCheckpoint(

@@ -197,7 +197,7 @@ import Testing
                 + "listener.security.protocol.map=PLAINTEXT:PLAINTEXT", "listener.security.protocol.map",
             "Controller listener with name CONTROLLER"
         ),
-        // Every listener needs a protocol, and only PLAINTEXT is served.
+        // Every listener needs a protocol; PLAINTEXT and (for clients) SASL_PLAINTEXT are served.
         (
             "process.roles=broker\nnode.id=2\ncontroller.quorum.bootstrap.servers=h:9093\n"
                 + "controller.listener.names=CONTROLLER\n"
@@ -216,7 +216,16 @@ import Testing
                 + "controller.listener.names=CONTROLLER\n"
                 + "listeners=SASL_PLAINTEXT://:9092,PLAINTEXT://:9093\n"
                 + "listener.security.protocol.map=SASL_PLAINTEXT:SASL_PLAINTEXT,"
-                + "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT", "listener.security.protocol.map", "SASL_PLAINTEXT"
+                + "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT", "sasl.enabled.mechanisms",
+            "SASL mechanism GSSAPI is not supported"
+        ),
+        (
+            "process.roles=broker\nnode.id=2\ncontroller.quorum.bootstrap.servers=h:9093\n"
+                + "controller.listener.names=CONTROLLER\n"
+                + "listeners=SASL_PLAINTEXT://:9092\ninter.broker.listener.name=SASL_PLAINTEXT\n"
+                + "sasl.enabled.mechanisms=SCRAM-SHA-256\n"
+                + "listener.security.protocol.map=SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT",
+            "listener.security.protocol.map", "is the inter-broker listener"
         ),
         // The inter-broker listener must be advertised, and advertised names must be listeners.
         (

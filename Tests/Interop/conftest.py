@@ -192,6 +192,8 @@ def start_fjord(tmp_path: Path, node_id: int = 1, overrides: dict[str, str] | No
         "metrics.listener": f"127.0.0.1:{metrics_port}",
         **(overrides or {}),
     }
+    # A test that sets its own listeners (SASL_PLAINTEXT, say) writes `{port}` for the port chosen here.
+    props["listeners"] = props["listeners"].replace("{port}", str(port))
     capture = capture_proxy(props)  # FJORD_CAPTURE_DIR set: clients reach it through tools/wire_capture.py
     argv = [fjord_bin(), "broker"]
     for key, value in props.items():

@@ -9,8 +9,8 @@ public struct RequestContext: Sendable {
     /// The peer's address, for log lines.
     public var peer: String
     public var eventLoop: any EventLoop
-    /// Who sent it: `User:ANONYMOUS` on a connection that did not authenticate (every connection until SASL and
-    /// TLS client certificates exist).
+    /// Who sent it: `User:<name>` on a connection that authenticated with SASL, `User:ANONYMOUS` on one that did
+    /// not (a PLAINTEXT listener).
     public var principal: KafkaPrincipal = .anonymous
     /// The client's IP address, as ACLs name hosts (`*` when unknown).
     public var clientHost: String = "*"

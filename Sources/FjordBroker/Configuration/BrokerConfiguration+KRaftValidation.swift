@@ -11,7 +11,16 @@ extension BrokerConfiguration {
                         + "controller.listener.names?")
             }
         }
-        guard isKRaftMode else { return }
+        // SASL listeners are checked in both modes (a single node serves them too).
+        _ = try saslListenerConfigurations()
+        guard isKRaftMode else {
+            for listener in listeners {
+                if let securityProtocol = effectiveSecurityProtocolMap[listener.name] {
+                    try Self.requireServed(securityProtocol, listener: listener.name, internalUse: nil)
+                }
+            }
+            return
+        }
         try validateNodeID()
         try validateListenerSecurity()
         guard !quorumVoters.isEmpty || !quorumBootstrapServers.isEmpty else {
@@ -54,21 +63,38 @@ extension BrokerConfiguration {
                 throw ConfigurationError(
                     key: "listener.security.protocol.map", "No security protocol defined for listener \(listener.name)")
             }
-            try Self.requirePlaintext(securityProtocol, listener: listener.name)
+            let internalUse =
+                controllerListenerNames.contains(listener.name)
+                ? "a controller listener"
+                : listener.name == interBrokerListenerName ? "the inter-broker listener" : nil
+            try Self.requireServed(securityProtocol, listener: listener.name, internalUse: internalUse)
         }
         for name in controllerListenerNames {
-            if let securityProtocol = map[name] { try Self.requirePlaintext(securityProtocol, listener: name) }
+            if let securityProtocol = map[name] {
+                try Self.requireServed(securityProtocol, listener: name, internalUse: "a controller listener")
+            }
         }
     }
 
-    private static func requirePlaintext(_ securityProtocol: SecurityProtocol, listener: String)
+    /// PLAINTEXT everywhere; SASL_PLAINTEXT on the listeners clients use (the brokers' own connections to each
+    /// other and to the controllers do not authenticate yet); no TLS yet.
+    private static func requireServed(_ securityProtocol: SecurityProtocol, listener: String, internalUse: String?)
         throws(ConfigurationError)
     {
-        guard securityProtocol == .plaintext else {
+        switch securityProtocol {
+        case .plaintext:
+            return
+        case .saslPlaintext:
+            guard let internalUse else { return }
+            throw ConfigurationError(
+                key: "listener.security.protocol.map",
+                "listener \(listener) uses SASL_PLAINTEXT and is \(internalUse): Fjord's brokers and controllers do "
+                    + "not authenticate to each other yet; give them a PLAINTEXT listener")
+        case .ssl, .saslSSL:
             throw ConfigurationError(
                 key: "listener.security.protocol.map",
                 "listener \(listener) uses security protocol \(securityProtocol.rawValue), which Fjord does not "
-                    + "support yet (no TLS or SASL): only PLAINTEXT listeners work")
+                    + "support yet (no TLS): use PLAINTEXT or SASL_PLAINTEXT")
         }
     }
 

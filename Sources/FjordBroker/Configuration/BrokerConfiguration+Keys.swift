@@ -34,6 +34,9 @@ extension BrokerConfiguration {
         "listeners": .listenerList, "advertised.listeners": .listenerList,
         "listener.security.protocol.map": .list, "inter.broker.listener.name": .string,
         "controller.listener.names": .list, "controller.quorum.voters": .list,
+        "sasl.enabled.mechanisms": .list, "sasl.mechanism.inter.broker.protocol": .string,
+        "sasl.mechanism.controller.protocol": .string, "connections.max.reauth.ms": .long,
+        "connection.failed.authentication.delay.ms": .int,
         "controller.quorum.bootstrap.servers": .list,
         "controller.quorum.election.timeout.ms": .int, "controller.quorum.election.backoff.max.ms": .int,
         "controller.quorum.fetch.timeout.ms": .int, "controller.quorum.request.timeout.ms": .int,
@@ -110,6 +113,9 @@ extension BrokerConfiguration {
         "leader.imbalance.per.broker.percentage": "10", "unclean.leader.election.interval.ms": "300000",
         "replica.high.watermark.checkpoint.interval.ms": "5000",
         "authorizer.class.name": "", "super.users": "", "allow.everyone.if.no.acl.found": "false",
+        "sasl.enabled.mechanisms": "GSSAPI", "sasl.mechanism.inter.broker.protocol": "GSSAPI",
+        "sasl.mechanism.controller.protocol": "GSSAPI", "connections.max.reauth.ms": "0",
+        "connection.failed.authentication.delay.ms": "100",
         "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL",
     ]
 }

@@ -121,6 +121,19 @@ public struct BrokerConfiguration: Sendable {
     /// The listener brokers use among themselves. Kafka: `inter.broker.listener.name`. Default: the listener named
     /// after `inter.broker.security.protocol`, PLAINTEXT.
     public var interBrokerListenerName = "PLAINTEXT"
+    /// The SASL mechanisms a SASL listener offers unless its own `listener.name.<l>.sasl.enabled.mechanisms` says
+    /// otherwise. Kafka: `sasl.enabled.mechanisms`, default GSSAPI (which Fjord does not offer: set it).
+    public var saslEnabledMechanisms = ["GSSAPI"]
+    /// `listener.name.<l>.sasl.enabled.mechanisms`, by listener name (upper case).
+    public var listenerSaslMechanisms: [String: [String]] = [:]
+    /// `listener.name.<l>.<mechanism>.sasl.jaas.config`, by listener name and mechanism (upper case).
+    public var listenerJaasConfigs: [String: [String: JaasConfiguration]] = [:]
+    /// How long a SASL authentication holds before the client must re-authenticate (KIP-368); 0: for ever.
+    /// Kafka: `connections.max.reauth.ms`, default 0.
+    public var connectionsMaxReauthMs: Int64 = 0
+    /// How long the answer to a failed authentication is held back. Kafka:
+    /// `connection.failed.authentication.delay.ms`, default 100.
+    public var connectionFailedAuthenticationDelayMs: Int64 = 100
     /// Without a fetch from the leader for this long, a voter starts an election (ms). Kafka:
     /// `controller.quorum.election.timeout.ms`. Default 1000.
     public var quorumElectionTimeoutMs: Int32 = 1000
@@ -214,6 +227,7 @@ public struct BrokerConfiguration: Sendable {
     }
 
     private mutating func apply(key: String, value: String) throws(ConfigurationError) {
+        if try applyListenerPrefixed(key: key, value: value) { return }
         guard let kind = Self.knownKeys[key] else {
             throw ConfigurationError(key: key, "unknown property; see the README for the keys Fjord accepts")
         }
@@ -236,6 +250,11 @@ public struct BrokerConfiguration: Sendable {
         case "default.replication.factor":
             defaultReplicationFactor = try Self.integer(value, key: key, in: 1...Int(Int16.max))
         case "auto.create.topics.enable": autoCreateTopicsEnable = value.lowercased() == "true"
+        case "sasl.enabled.mechanisms": saslEnabledMechanisms = Self.list(value)
+        case "connections.max.reauth.ms":
+            connectionsMaxReauthMs = try Self.integer(value, key: key, in: 0...Int(Int64.max))
+        case "connection.failed.authentication.delay.ms":
+            connectionFailedAuthenticationDelayMs = try Self.integer(value, key: key, in: 0...Int(Int32.max))
         case "max.incremental.fetch.session.cache.slots":
             maxIncrementalFetchSessionCacheSlots = Int(
                 try Self.integer(value, key: key, in: 0...Int(Int32.max)) as Int32)

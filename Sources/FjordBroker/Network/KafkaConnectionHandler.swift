@@ -45,11 +45,17 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
     private var isPeerClosed = false
     /// Returns when the last handler sent to the I/O pool has returned; nil when none is outstanding.
     private var lastPoolDispatch: EventLoopFuture<Void>?
+    /// On a SASL listener: who the client is, and what it may send before it has authenticated.
+    private var authenticator: SaslAuthenticator?
 
-    init(registry: APIRegistry, apiVersions: ApiVersionsHandler, metrics: RequestMetricsTable, logger: Logger) {
+    init(
+        registry: APIRegistry, apiVersions: ApiVersionsHandler, metrics: RequestMetricsTable,
+        sasl: SaslListener? = nil, logger: Logger
+    ) {
         self.registry = registry
         self.apiVersions = apiVersions
         self.metrics = metrics
+        self.authenticator = sasl.map(SaslAuthenticator.init(listener:))
         self.logger = logger
     }
 
@@ -116,6 +122,9 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
 
     private func handle(_ frame: ByteBuffer, context: ChannelHandlerContext) {
         var frame = frame
+        if authenticator?.expectsRawToken == true {
+            return authenticate(rawToken: frame, context: context)
+        }
         guard let rawKey = frame.getInteger(at: frame.readerIndex, endianness: .big, as: Int16.self),
             let version = frame.getInteger(at: frame.readerIndex + 2, endianness: .big, as: Int16.self)
         else {
@@ -148,8 +157,16 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
                     "\(apiKey) v\(version) is not supported (serving v\(handler.versions.lowerBound)-v\(handler.versions.upperBound))"
             )
         }
+        if let authenticator {
+            switch authenticator.admission(of: apiKey, nowMs: BrokerSessions.nowMs()) {
+            case .serve: break
+            case .authenticate: return authenticate(apiKey, header: header, body: &frame, context: context)
+            case .close(let reason): return close(context, reason: reason)
+            }
+        }
         let requestContext = RequestContext(
-            header: header, peer: peer, eventLoop: context.eventLoop, clientHost: clientHost)
+            header: header, peer: peer, eventLoop: context.eventLoop,
+            principal: authenticator?.principal ?? .anonymous, clientHost: clientHost)
         let started = NIODeadline.now()
         let call: @Sendable () -> EventLoopFuture<ResponseBody?>
         do {
@@ -193,13 +210,90 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
         return started.flatMap { $0 }
     }
 
+    // MARK: SASL
+
+    /// SaslHandshake or SaslAuthenticate on a SASL listener, answered by the connection's authenticator.
+    private func authenticate(
+        _ apiKey: ApiKey, header: RequestHeader, body frame: inout ByteBuffer, context: ChannelHandlerContext
+    ) {
+        let version = header.requestApiVersion
+        let headerVersion = apiKey.requestType!.responseHeaderVersion(for: version)
+        do {
+            if apiKey == .saslHandshake {
+                let request = try SaslHandshakeRequest(from: &frame, version: version)
+                let (response, closeAfter) = authenticator!.handshake(request, version: version)
+                if closeAfter { stopReading(reason: "SASL handshake for '\(request.mechanism)' refused") }
+                return respond(
+                    context, correlationID: header.correlationID, headerVersion: headerVersion,
+                    body: context.eventLoop.makeSucceededFuture(ResponseBody(response.encoded(version: version))),
+                    thenClose: closeAfter)
+            }
+            let request = try SaslAuthenticateRequest(from: &frame, version: version)
+            let outcome = authenticator!.authenticate(
+                Array(request.authBytes.readableBytesView), nowMs: BrokerSessions.nowMs())
+            let response = SaslAuthenticateResponse(
+                errorCode: outcome.errorCode.rawValue, errorMessage: outcome.errorMessage,
+                authBytes: ByteBuffer(bytes: outcome.token), sessionLifetimeMs: outcome.sessionLifetimeMs)
+            let body = ResponseBody(response.encoded(version: version))
+            authenticated(outcome)
+            respond(
+                context, correlationID: header.correlationID, headerVersion: headerVersion,
+                body: delayed(body, failed: outcome.failed, on: context.eventLoop), thenClose: outcome.failed)
+        } catch {
+            close(context, reason: "malformed \(apiKey) v\(version) request: \(error)")
+        }
+    }
+
+    /// A raw SASL token (after SaslHandshake v0), answered by a frame of the server's token without a header; a
+    /// failure has no answer in this framing: the connection closes.
+    private func authenticate(rawToken frame: ByteBuffer, context: ChannelHandlerContext) {
+        let outcome = authenticator!.authenticate(Array(frame.readableBytesView), nowMs: BrokerSessions.nowMs())
+        authenticated(outcome)
+        guard !outcome.failed else {
+            return close(context, reason: "SASL authentication failed: \(outcome.errorMessage ?? "")")
+        }
+        respond(
+            context, correlationID: nil, headerVersion: 0,
+            body: context.eventLoop.makeSucceededFuture(ResponseBody(ByteBuffer(bytes: outcome.token))))
+    }
+
+    private func authenticated(_ outcome: SaslAuthenticator.TokenOutcome) {
+        if outcome.failed {
+            stopReading(reason: "SASL authentication failed: \(outcome.errorMessage ?? "")")
+        } else if outcome.authenticated, let principal = authenticator?.principal {
+            logger[metadataKey: "principal"] = "\(principal)"
+            logger.debug("authenticated")
+        }
+    }
+
+    /// A failed authentication is answered only after `connection.failed.authentication.delay.ms`, as Kafka
+    /// delays it, so that guessing passwords is slow.
+    private func delayed(_ body: ResponseBody, failed: Bool, on eventLoop: any EventLoop) -> EventLoopFuture<
+        ResponseBody?
+    > {
+        guard failed, let delay = authenticator?.listener.failedAuthenticationDelayMs, delay > 0 else {
+            return eventLoop.makeSucceededFuture(body)
+        }
+        return eventLoop.scheduleTask(in: .milliseconds(delay)) { body }.futureResult
+    }
+
+    /// Nothing more is read or handled: the answer in hand is the last, then the connection closes.
+    private func stopReading(reason: String) {
+        logger.info("closing connection after the answer: \(reason)")
+        isClosing = true
+        waiting.removeAll()
+    }
+
+    // MARK: Answers
+
     /// Writes the response once it and every earlier response on this connection are ready. A nil body (Produce
     /// with acks=0) sends nothing but still keeps its place in the order; a failed one (`ClosingAnswer`, or a
     /// handler's error) closes the connection in its place. The request leaves the window when its
-    /// answer's last byte is written to the socket.
+    /// answer's last byte is written to the socket. Without a correlation id the body goes out without a response
+    /// header (a raw SASL token); `thenClose` closes the connection once it is written.
     private func respond(
-        _ context: ChannelHandlerContext, correlationID: Int32, headerVersion: Int16,
-        body: EventLoopFuture<ResponseBody?>
+        _ context: ChannelHandlerContext, correlationID: Int32?, headerVersion: Int16,
+        body: EventLoopFuture<ResponseBody?>, thenClose: Bool = false
     ) {
         // After every earlier answer, whatever this one's outcome: a failed request closes the connection only once
         // the answers before it are written. (`previousResponse` never fails: its failure closes and recovers.)
@@ -214,7 +308,9 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
             }
             var prefix = context.channel.allocator.buffer(capacity: 16)
             prefix.writeInteger(Int32(0))
-            ResponseHeader(correlationID: correlationID).write(to: &prefix, version: headerVersion)
+            if let correlationID {
+                ResponseHeader(correlationID: correlationID).write(to: &prefix, version: headerVersion)
+            }
             prefix.setInteger(Int32(prefix.readableBytes - 4 + body.byteCount), at: prefix.readerIndex)
             // The header travels in one buffer with the bytes that follow it, so most responses are one write.
             var pending: ByteBuffer? = prefix
@@ -255,6 +351,7 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
             written.last!.whenComplete { _ in
                 let (context, handler) = loopBound.value
                 handler.responseLeft(context)
+                if thenClose { context.close(promise: nil) }
             }
         }.recover { error in
             let (context, handler) = loopBound.value

@@ -4,7 +4,7 @@ import NIOCore
 import NIOPosix
 
 /// The listening sockets: accepts connections on every configured listener and gives each its pipeline
-/// (frame decoder with the size limit → `KafkaConnectionHandler`).
+/// (frame decoder with the size limit → `KafkaConnectionHandler`, which authenticates first on a SASL listener).
 final class KafkaServer: Sendable {
     private let channels: [any Channel]
     let logger: Logger
@@ -17,12 +17,15 @@ final class KafkaServer: Sendable {
         self.logger = logger
     }
 
+    /// `sasl`: the listeners, by name, whose connections authenticate with SASL before anything else.
     static func bind(
         listeners: [Listener], group: MultiThreadedEventLoopGroup, registry: APIRegistry,
-        apiVersions: ApiVersionsHandler, maximumFrameBytes: Int, metrics: RequestMetricsTable, logger: Logger
+        apiVersions: ApiVersionsHandler, maximumFrameBytes: Int, metrics: RequestMetricsTable,
+        sasl: [String: SaslListener] = [:], logger: Logger
     ) async throws -> KafkaServer {
         var channels = [any Channel]()
         for listener in listeners {
+            let saslListener = sasl[listener.name]
             let host = listener.host.isEmpty ? "0.0.0.0" : listener.host
             let channel = try await ConfigurationError.namingListener(
                 key: "listeners", listener.name, host: host, port: listener.port
@@ -39,7 +42,8 @@ final class KafkaServer: Sendable {
                             )
                             try channel.pipeline.syncOperations.addHandler(
                                 KafkaConnectionHandler(
-                                    registry: registry, apiVersions: apiVersions, metrics: metrics, logger: logger)
+                                    registry: registry, apiVersions: apiVersions, metrics: metrics,
+                                    sasl: saslListener, logger: logger)
                             )
                         }
                     }

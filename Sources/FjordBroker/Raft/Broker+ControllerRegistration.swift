@@ -28,9 +28,10 @@ extension Broker {
             features: FeatureControl.supportedFeatures().map {
                 .init(name: $0.name, minSupportedVersion: $0.minVersion, maxSupportedVersion: $0.maxVersion)
             })
+        let file = readBootstrapFile()
         let bootstrap = MetadataVersionBootstrap(
-            metadata: services.metadata, level: bootstrapMetadataVersion(), threadPool: services.threadPool,
-            logger: logger)
+            metadata: services.metadata, level: bootstrapMetadataVersion(file), records: bootstrapRecords(file),
+            threadPool: services.threadPool, logger: logger)
         return ControllerRegistrationManager(
             request: request, driver: driver, peers: peers, publisher: services.metadata.publisher,
             requestTimeout: .milliseconds(Int64(configuration.quorumRequestTimeoutMs)), logger: logger,
@@ -39,22 +40,39 @@ extension Broker {
 
     /// The metadata.version a new cluster starts at: `bootstrap.checkpoint`'s in the metadata directory, else the
     /// latest production version (also when the file names a level this build does not know, with a warning).
-    private func bootstrapMetadataVersion() -> Int16 {
+    private func bootstrapMetadataVersion(_ file: BootstrapMetadataFile?) -> Int16 {
         let latest = MetadataVersion.latestProduction.level
+        guard let level = file?.metadataVersionLevel else { return latest }
+        guard MetadataVersion(level: level) != nil else {
+            logger.warning(
+                "bootstrap.checkpoint names an unknown metadata.version; using the latest",
+                metadata: ["level": "\(level)"])
+            return latest
+        }
+        return level
+    }
+
+    /// The metadata directory's `bootstrap.checkpoint`; nil without one (or unreadable, with a warning: the latest
+    /// metadata.version and no other bootstrap records then).
+    private func readBootstrapFile() -> BootstrapMetadataFile? {
         do {
-            guard let level = try BootstrapMetadataFile.read(from: configuration.metadataLogDir)?.metadataVersionLevel
-            else { return latest }
-            guard MetadataVersion(level: level) != nil else {
-                logger.warning(
-                    "bootstrap.checkpoint names an unknown metadata.version; using the latest",
-                    metadata: ["level": "\(level)"])
-                return latest
-            }
-            return level
+            return try BootstrapMetadataFile.read(from: configuration.metadataLogDir)
         } catch {
             logger.warning(
                 "bootstrap.checkpoint unreadable; using the latest metadata.version", metadata: ["error": "\(error)"])
-            return latest
+            return nil
+        }
+    }
+
+    /// The bootstrap records besides the feature levels, decoded (a type this build does not know is skipped).
+    private func bootstrapRecords(_ file: BootstrapMetadataFile?) -> [MetadataRecord] {
+        (file?.otherRecords ?? []).compactMap { framed in
+            do {
+                return try MetadataRecord(decoding: framed)
+            } catch {
+                logger.warning("bootstrap.checkpoint record skipped", metadata: ["error": "\(error)"])
+                return nil
+            }
         }
     }
 }

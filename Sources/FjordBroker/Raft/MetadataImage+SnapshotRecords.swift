@@ -47,6 +47,7 @@ extension MetadataImage {
             }
         }
         records += aclSnapshotRecords
+        records += scramSnapshotRecords
         if nextProducerID > 0 {
             records.append(
                 .producerIDs(ProducerIDsRecord(brokerID: controllerID, brokerEpoch: 0, nextProducerID: nextProducerID)))

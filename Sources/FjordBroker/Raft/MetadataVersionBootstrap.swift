@@ -11,24 +11,30 @@ struct MetadataVersionBootstrap: Sendable {
     let metadata: MetadataService
     /// The level to finalize.
     let level: Int16
+    /// The other records of `bootstrap.checkpoint` (SCRAM credentials from `fjord storage format --add-scram`),
+    /// written with the level, once: only in the command that finds the log without a metadata.version.
+    var records: [MetadataRecord] = []
     let threadPool: NIOThreadPool
     let logger: Logger
 
     /// Commits the bootstrap level unless the image has one already (a no-op then). Runs the command on the thread
     /// pool (it blocks until committed); refusals (not the leader any more) are left for the next attempt.
     func writeIfMissing() async {
-        let (metadata, level) = (self.metadata, self.level)
+        let (metadata, level, extra) = (self.metadata, self.level, self.records)
         do {
             let written = try await threadPool.runIfActive {
                 try metadata.execute { image in
                     let records = FeatureControl.bootstrapRecords(image: image, level: level)
-                    return ControllerResult(records: records, response: !records.isEmpty)
+                    return ControllerResult(records: records.isEmpty ? [] : records + extra, response: !records.isEmpty)
                 }
             }
             if written {
                 logger.info(
                     "bootstrapped the metadata log",
-                    metadata: ["metadata.version": "\(MetadataVersion(level: level)?.name ?? "\(level)")"])
+                    metadata: [
+                        "metadata.version": "\(MetadataVersion(level: level)?.name ?? "\(level)")",
+                        "records": "\(extra.count) more from bootstrap.checkpoint",
+                    ])
             }
         } catch {
             logger.debug("metadata.version bootstrap not written", metadata: ["error": "\(error)"])

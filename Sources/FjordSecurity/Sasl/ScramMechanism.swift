@@ -32,7 +32,7 @@ public enum ScramMechanism: Int8, Sendable, Hashable, CaseIterable, CustomString
     }
 
     /// Hi(password, salt, i) of RFC 5802: PBKDF2 with this HMAC and one block of output.
-    func saltedPassword(_ password: [UInt8], salt: [UInt8], iterations: Int32) -> [UInt8] {
+    public func saltedPassword(_ password: [UInt8], salt: [UInt8], iterations: Int32) -> [UInt8] {
         var previous = hmac(key: password, salt + [0, 0, 0, 1])
         var result = previous
         for _ in 1..<max(iterations, 1) {

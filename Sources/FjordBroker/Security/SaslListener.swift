@@ -1,0 +1,33 @@
+import FjordSecurity
+
+/// How one SASL_PLAINTEXT listener authenticates its connections: the mechanisms it offers
+/// (`listener.name.NAME.sasl.enabled.mechanisms`, else `sasl.enabled.mechanisms`), PLAIN's users (the
+/// `user_<name>` options of `listener.name.NAME.plain.sasl.jaas.config`), SCRAM's credentials (the metadata image's
+/// UserScramCredentialRecords), how long an authentication holds (`connections.max.reauth.ms`, KIP-368) and how long
+/// a failed one waits before its answer (`connection.failed.authentication.delay.ms`).
+struct SaslListener: Sendable {
+    var mechanisms: [SaslMechanism]
+    var plainUsers: [String: String]
+    var scramCredential: @Sendable (ScramMechanism, String) -> ScramCredential?
+    /// 0: an authentication never expires.
+    var reauthenticationMs: Int64
+    var failedAuthenticationDelayMs: Int64
+
+    /// A new exchange of `mechanism` (one of `mechanisms`).
+    func exchange(_ mechanism: SaslMechanism) -> any SaslServerExchange {
+        switch mechanism.scram {
+        case nil:
+            return PlainServerExchange(passwords: plainUsers)
+        case let scram?:
+            let lookup = scramCredential
+            return ScramServerExchange(mechanism: scram, serverNonce: Self.nonce()) { lookup(scram, $0) }
+        }
+    }
+
+    /// A server nonce: 24 random printable characters that are never a comma.
+    static func nonce() -> String {
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
+        var generator = SystemRandomNumberGenerator()
+        return String((0..<24).map { _ in alphabet[Int(generator.next() % UInt64(alphabet.count))] })
+    }
+}

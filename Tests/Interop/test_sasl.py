@@ -1,0 +1,331 @@
+"""SASL authentication (issue 14, item 2) with real clients on a SASL_PLAINTEXT listener.
+
+- PLAIN: users from the listener's JAAS configuration, as Kafka reads `listener.name.<l>.plain.sasl.jaas.config`.
+  confluent-kafka (librdkafka: SaslHandshake v1 + SaslAuthenticate) and kafka-python write and read as a user with
+  the right password; a wrong password is refused with SASL_AUTHENTICATION_FAILED and Kafka's message, and no
+  record gets in.
+- A connection that has not authenticated gets nothing but ApiVersions and the SASL requests: a Metadata request
+  before the handshake closes it; a mechanism the listener does not enable is answered UNSUPPORTED_SASL_MECHANISM
+  with the enabled list.
+- SCRAM-SHA-256 and SCRAM-SHA-512: credentials created with AlterUserScramCredentials (confluent-kafka's admin
+  client salts the password itself; the broker stores only the derived keys, as UserScramCredentialRecords),
+  listed by DescribeUserScramCredentials (mechanism and iterations, never keys), used to log in with each
+  mechanism, refused with a wrong password, gone once deleted, and still there after a restart.
+- Principals meet ACLs: with the StandardAuthorizer, `User:alice` may write the topic an ACL gives her and is
+  refused another (TOPIC_AUTHORIZATION_FAILED), while the super user writes both.
+- `fjord storage format --add-scram` (KRaft mode): the credential is in the new cluster's first metadata records.
+"""
+
+from __future__ import annotations
+
+import socket
+import struct
+import subprocess
+import uuid
+
+import pytest
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
+from confluent_kafka.admin import (AclBinding, AclOperation, AclPermissionType, AdminClient, NewTopic,
+                                   ResourcePatternType, ResourceType, ScramCredentialInfo, ScramMechanism,
+                                   UserScramCredentialDeletion, UserScramCredentialUpsertion)
+
+from conftest import fjord_bin, free_port, restart_broker, running_fjord, _start, _track
+from waiting import wait_for, wait_until
+
+TIMEOUT_S = 30
+PLAIN_JAAS = ('org.apache.kafka.common.security.plain.PlainLoginModule required username="admin" '
+              'password="admin-secret" user_admin="admin-secret" user_alice="alice-secret";')
+STANDARD_AUTHORIZER = "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
+
+
+def sasl_overrides(**extra: str) -> dict[str, str]:
+    return {
+        "listeners": "SASL_PLAINTEXT://127.0.0.1:{port}",
+        "sasl.enabled.mechanisms": "PLAIN,SCRAM-SHA-256,SCRAM-SHA-512",
+        "listener.name.sasl_plaintext.plain.sasl.jaas.config": PLAIN_JAAS,
+        **extra,
+    }
+
+
+def client_conf(bootstrap: str, user: str, password: str, mechanism: str = "PLAIN") -> dict:
+    return {"bootstrap.servers": bootstrap, "security.protocol": "SASL_PLAINTEXT", "sasl.mechanism": mechanism,
+            "sasl.username": user, "sasl.password": password}
+
+
+class Errors:
+    """librdkafka's error callback: what the client was told, e.g. a refused authentication."""
+
+    def __init__(self) -> None:
+        self.seen: list[KafkaError] = []
+
+    def __call__(self, error: KafkaError) -> None:
+        self.seen.append(error)
+
+    def authentication(self) -> list[KafkaError]:
+        return [e for e in self.seen if e.code() == KafkaError._AUTHENTICATION]
+
+
+def produce(bootstrap: str, user: str, password: str, topic: str, values: list[bytes],
+            mechanism: str = "PLAIN") -> list:
+    """Produces `values`; returns the delivery reports' errors (None each when all were written)."""
+    results: list = []
+    p = Producer({**client_conf(bootstrap, user, password, mechanism), "message.timeout.ms": 20000})
+    for value in values:
+        p.produce(topic, value, on_delivery=lambda err, _msg: results.append(err))
+    p.flush(TIMEOUT_S)
+    return results
+
+
+def consume(bootstrap: str, user: str, password: str, topic: str, count: int) -> list[bytes]:
+    c = Consumer({**client_conf(bootstrap, user, password), "group.id": f"g-{uuid.uuid4().hex[:8]}",
+                  "auto.offset.reset": "earliest"})
+    c.assign([TopicPartition(topic, 0, 0)])
+    got: list[bytes] = []
+    try:
+        def more():
+            msg = c.poll(0.5)
+            if msg is not None and msg.error() is None:
+                got.append(msg.value())
+            return len(got) >= count
+        wait_until(more, TIMEOUT_S, lambda: f"read {len(got)} of {count}")
+    finally:
+        c.close()
+    return got
+
+
+_ADMINS: dict[tuple, AdminClient] = {}
+
+
+def sasl_admin(bootstrap: str, user: str = "admin", password: str = "admin-secret",
+               mechanism: str = "PLAIN") -> AdminClient:
+    """One AdminClient per login, kept alive: a temporary one destroyed before its futures resolve fails them."""
+    key = (bootstrap, user, password, mechanism)
+    if key not in _ADMINS:
+        _ADMINS[key] = AdminClient(client_conf(bootstrap, user, password, mechanism))
+    return _ADMINS[key]
+
+
+@pytest.fixture(autouse=True)
+def drop_sasl_admins():
+    yield
+    _ADMINS.clear()
+
+
+def create(bootstrap: str, topic: str) -> None:
+    sasl_admin(bootstrap).create_topics([NewTopic(topic, 1, 1)])[topic].result(TIMEOUT_S)
+    wait_until(lambda: topic in sasl_admin(bootstrap).list_topics(timeout=10).topics, TIMEOUT_S)
+
+
+@pytest.fixture
+def sasl_broker(request, tmp_path):
+    with running_fjord(request, tmp_path, sasl_overrides()) as b:
+        yield b
+
+
+# MARK: PLAIN
+
+
+def test_plain_users_write_and_read_and_a_wrong_password_is_refused(sasl_broker):
+    bootstrap = sasl_broker.bootstrap
+    create(bootstrap, "plain-orders")
+    assert produce(bootstrap, "alice", "alice-secret", "plain-orders", [b"a1", b"a2"]) == [None, None]
+
+    errors = Errors()
+    refused = Producer({**client_conf(bootstrap, "alice", "not-her-password"), "error_cb": errors,
+                        "message.timeout.ms": 3000})
+    refused.produce("plain-orders", b"never")
+    refused.flush(10)
+    wait_until(lambda: errors.authentication(), TIMEOUT_S, "no authentication error reported")
+    assert "Authentication failed: Invalid username or password" in errors.authentication()[0].str()
+
+    # kafka-python (its own SASL code) writes as admin, then everything written is read back as alice.
+    from kafka import KafkaProducer
+    kp = KafkaProducer(bootstrap_servers=bootstrap, security_protocol="SASL_PLAINTEXT", sasl_mechanism="PLAIN",
+                       sasl_plain_username="admin", sasl_plain_password="admin-secret")
+    kp.send("plain-orders", b"a3").get(TIMEOUT_S)
+    kp.close()
+    assert consume(bootstrap, "alice", "alice-secret", "plain-orders", 3) == [b"a1", b"a2", b"a3"]
+    assert "closing connection after the answer: SASL authentication failed" in sasl_broker.log_text()
+
+
+def frame(api_key: int, version: int, correlation_id: int, body: bytes, client_id: bytes = b"raw") -> bytes:
+    header = struct.pack(">hhih", api_key, version, correlation_id, len(client_id)) + client_id
+    return struct.pack(">i", len(header) + len(body)) + header + body
+
+
+def read_frame(sock: socket.socket) -> bytes | None:
+    """One response frame, or None when the broker closed the connection."""
+    def exactly(n: int) -> bytes | None:
+        data = b""
+        while len(data) < n:
+            chunk = sock.recv(n - len(data))
+            if not chunk:
+                return None
+            data += chunk
+        return data
+    size = exactly(4)
+    return None if size is None else exactly(struct.unpack(">i", size)[0])
+
+
+def test_only_api_versions_and_sasl_requests_reach_an_unauthenticated_connection(sasl_broker):
+    host, port = sasl_broker.bootstrap.split(":")
+    # ApiVersions v0 is answered before authentication.
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(frame(18, 0, 1, b""))
+        answer = read_frame(sock)
+        assert answer is not None and struct.unpack(">ih", answer[:6]) == (1, 0)
+        # Metadata v1 (all topics) before the handshake: the connection closes without an answer.
+        sock.sendall(frame(3, 1, 2, struct.pack(">i", -1)))
+        assert read_frame(sock) is None
+    # SaslHandshake v1 for a mechanism the listener does not offer: UNSUPPORTED_SASL_MECHANISM (33) and the list,
+    # then the connection closes.
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        mechanism = b"GSSAPI"
+        sock.sendall(frame(17, 1, 7, struct.pack(">h", len(mechanism)) + mechanism))
+        answer = read_frame(sock)
+        assert answer is not None
+        correlation, error, count = struct.unpack(">ihi", answer[:10])
+        assert (correlation, error) == (7, 33)
+        names, rest = [], answer[10:]
+        for _ in range(count):
+            (length,) = struct.unpack(">h", rest[:2])
+            names.append(rest[2:2 + length].decode())
+            rest = rest[2 + length:]
+        assert names == ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
+        assert read_frame(sock) is None
+
+
+def test_plain_over_handshake_v0_raw_tokens(sasl_broker):
+    """SaslHandshake v0: the token travels in a frame without a request header, and so does the answer."""
+    host, port = sasl_broker.bootstrap.split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(frame(17, 0, 1, struct.pack(">h", 5) + b"PLAIN"))
+        answer = read_frame(sock)
+        assert answer is not None and struct.unpack(">ih", answer[:6]) == (1, 0)
+        token = b"\0alice\0alice-secret"
+        sock.sendall(struct.pack(">i", len(token)) + token)
+        assert read_frame(sock) == b""  # PLAIN has nothing to say back
+        # Authenticated: Metadata v1 is answered now.
+        sock.sendall(frame(3, 1, 2, struct.pack(">i", -1)))
+        answer = read_frame(sock)
+        assert answer is not None and struct.unpack(">i", answer[:4]) == (2,)
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(frame(17, 0, 1, struct.pack(">h", 5) + b"PLAIN"))
+        assert read_frame(sock) is not None
+        token = b"\0alice\0wrong"
+        sock.sendall(struct.pack(">i", len(token)) + token)
+        assert read_frame(sock) is None  # no error channel in this framing: the connection closes
+
+
+# MARK: SCRAM
+
+
+@pytest.mark.parametrize("mechanism", ["SCRAM-SHA-256", "SCRAM-SHA-512"])
+def test_scram_credentials_are_created_used_listed_and_deleted(request, tmp_path, mechanism):
+    with running_fjord(request, tmp_path, sasl_overrides()) as b:
+        bootstrap = b.bootstrap
+        create(bootstrap, "scram-orders")
+        admin = sasl_admin(bootstrap)
+        kind = ScramMechanism.SCRAM_SHA_256 if mechanism == "SCRAM-SHA-256" else ScramMechanism.SCRAM_SHA_512
+        futures = admin.alter_user_scram_credentials(
+            [UserScramCredentialUpsertion("bob", ScramCredentialInfo(kind, 8192), b"bob-secret")])
+        futures["bob"].result(TIMEOUT_S)
+
+        described = admin.describe_user_scram_credentials(["bob"])["bob"].result(TIMEOUT_S)
+        assert [(info.mechanism, info.iterations) for info in described.scram_credential_infos] == [(kind, 8192)]
+        assert produce(bootstrap, "bob", "bob-secret", "scram-orders", [b"b1"], mechanism) == [None]
+
+        errors = Errors()
+        wrong = Producer({**client_conf(bootstrap, "bob", "bob-wrong", mechanism), "error_cb": errors})
+        wrong.produce("scram-orders", b"never")
+        wrong.flush(5)
+        wait_until(lambda: errors.authentication(), TIMEOUT_S, "no authentication error reported")
+        assert ("Authentication failed during authentication due to invalid credentials with SASL mechanism "
+                f"{mechanism}") in errors.authentication()[0].str()
+
+        # Too few iterations is refused with UNACCEPTABLE_CREDENTIAL; nothing is written for that user.
+        futures = admin.alter_user_scram_credentials(
+            [UserScramCredentialUpsertion("carol", ScramCredentialInfo(kind, 1000), b"carol-secret")])
+        with pytest.raises(KafkaException) as refused:
+            futures["carol"].result(TIMEOUT_S)
+        assert refused.value.args[0].code() == KafkaError.UNACCEPTABLE_CREDENTIAL
+
+        # The credential survives a restart (a UserScramCredentialRecord in the metadata log).
+        restart_broker(b)
+        assert produce(bootstrap, "bob", "bob-secret", "scram-orders", [b"b2"], mechanism) == [None]
+
+        sasl_admin(bootstrap).alter_user_scram_credentials(
+            [UserScramCredentialDeletion("bob", kind)])["bob"].result(TIMEOUT_S)
+        errors = Errors()
+        gone = Producer({**client_conf(bootstrap, "bob", "bob-secret", mechanism), "error_cb": errors})
+        gone.produce("scram-orders", b"never")
+        gone.flush(5)
+        wait_until(lambda: errors.authentication(), TIMEOUT_S, "a deleted credential still authenticates")
+        with pytest.raises(KafkaException) as missing:
+            sasl_admin(bootstrap).describe_user_scram_credentials(["bob"])["bob"].result(TIMEOUT_S)
+        assert missing.value.args[0].code() == KafkaError.RESOURCE_NOT_FOUND
+
+
+# MARK: Principals and ACLs
+
+
+def test_the_authenticated_principal_is_what_acls_decide_on(request, tmp_path):
+    overrides = sasl_overrides(**{"authorizer.class.name": STANDARD_AUTHORIZER, "super.users": "User:admin"})
+    with running_fjord(request, tmp_path, overrides) as b:
+        bootstrap = b.bootstrap
+        create(bootstrap, "alice-topic")
+        create(bootstrap, "other-topic")
+        admin = sasl_admin(bootstrap)
+        acls = [AclBinding(ResourceType.TOPIC, "alice-topic", ResourcePatternType.LITERAL, "User:alice", "*",
+                           operation, AclPermissionType.ALLOW)
+                for operation in (AclOperation.WRITE, AclOperation.DESCRIBE)]
+        for future in admin.create_acls(acls).values():
+            future.result(TIMEOUT_S)
+        assert produce(bootstrap, "alice", "alice-secret", "alice-topic", [b"ok"]) == [None]
+        refused = produce(bootstrap, "alice", "alice-secret", "other-topic", [b"no"])
+        assert [e.code() for e in refused] == [KafkaError.TOPIC_AUTHORIZATION_FAILED]
+        # The super user is not bound by ACLs.
+        assert produce(bootstrap, "admin", "admin-secret", "other-topic", [b"su"]) == [None]
+
+
+# MARK: Format time
+
+
+def test_storage_format_add_scram_bootstraps_a_credential(request, tmp_path):
+    port, controller_port = free_port(), free_port()
+    data = tmp_path / "data"
+    config = tmp_path / "server.properties"
+    config.write_text("\n".join([
+        "process.roles=broker,controller", "node.id=1",
+        f"listeners=SASL_PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
+        "listener.security.protocol.map=SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+        "inter.broker.listener.name=PLAINTEXT", "controller.listener.names=CONTROLLER",
+        f"controller.quorum.voters=1@127.0.0.1:{controller_port}", f"log.dirs={data}", "metrics.listener=",
+        "sasl.enabled.mechanisms=SCRAM-SHA-256",
+    ]) + "\n")
+    # The inter-broker listener must exist: a PLAINTEXT one on another port.
+    inter = free_port()
+    text = config.read_text().replace(f"CONTROLLER://127.0.0.1:{controller_port}",
+                                      f"CONTROLLER://127.0.0.1:{controller_port},PLAINTEXT://127.0.0.1:{inter}")
+    config.write_text(text)
+    cluster_id = subprocess.run([fjord_bin(), "storage", "random-uuid"], capture_output=True, text=True,
+                                check=True).stdout.strip()
+    bad = subprocess.run([fjord_bin(), "storage", "format", "-t", cluster_id, "-c", str(config),
+                          "--add-scram", "SCRAM-SHA-256=[name=carol,password=c,iterations=100]"],
+                         capture_output=True, text=True)
+    assert bad.returncode != 0 and "iterations must be 4096 to 16384" in bad.stderr
+    done = subprocess.run([fjord_bin(), "storage", "format", "-t", cluster_id, "-c", str(config),
+                           "--add-scram", "SCRAM-SHA-256=[name=carol,password=carol-secret]"],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    node = _start("fjord", [fjord_bin(), "broker", "--config", str(config)], port, data, tmp_path / "fjord.log")
+    _track(request, node)
+    try:
+        wait_until(lambda: "ready" in node.log_text(), 60, lambda: node.log_text()[-2000:])
+        bootstrap = f"127.0.0.1:{port}"
+        admin = sasl_admin(bootstrap, "carol", "carol-secret", "SCRAM-SHA-256")
+        admin.create_topics([NewTopic("carols", 1, 1)])["carols"].result(TIMEOUT_S)
+        wait_for(lambda: produce(bootstrap, "carol", "carol-secret", "carols", [b"c1"], "SCRAM-SHA-256") == [None]
+                 or None, TIMEOUT_S)
+    finally:
+        node.stop()
