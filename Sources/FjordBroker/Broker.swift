@@ -405,6 +405,9 @@ public final class Broker: Service, Sendable {
         try configuration.saslListenerConfigurations().mapValues { listener in
             SaslListener(
                 mechanisms: listener.mechanisms, plainUsers: listener.plainUsers,
+                oauthBearerValidator: try listener.oauthBearerOptions.map {
+                    try UnsecuredJwtValidator(options: $0, now: { SaslListener.wallClockMs() })
+                },
                 scramCredential: { publisher.image.scramCredential($0, user: $1) },
                 reauthenticationMs: configuration.connectionsMaxReauthMs,
                 failedAuthenticationDelayMs: configuration.connectionFailedAuthenticationDelayMs)

@@ -48,6 +48,21 @@ import Testing
         ),
         ([("listener.name.x.ssl.keystore.location", "/k")], "listener.name.x.ssl.keystore.location", "per-listener"),
         ([("listeners", "SSL://127.0.0.1:9092")], "listener.security.protocol.map", "no TLS"),
+        (
+            [("listeners", "SASL_PLAINTEXT://127.0.0.1:9092"), ("sasl.enabled.mechanisms", "OAUTHBEARER")],
+            "listener.name.sasl_plaintext.oauthbearer.sasl.jaas.config", "enables OAUTHBEARER"
+        ),
+        (
+            [
+                ("listeners", "SASL_PLAINTEXT://127.0.0.1:9092"), ("sasl.enabled.mechanisms", "OAUTHBEARER"),
+                (
+                    "listener.name.sasl_plaintext.oauthbearer.sasl.jaas.config",
+                    "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required "
+                        + "unsecuredValidatorAllowableClockSkewMs=\"soon\";"
+                ),
+            ],
+            "listener.name.sasl_plaintext.oauthbearer.sasl.jaas.config", "unsecuredValidatorAllowableClockSkewMs"
+        ),
     ])
     func aBadSaslSetupNamesTheKeyToChange(properties: [(String, String)], key: String, message: String) {
         do {

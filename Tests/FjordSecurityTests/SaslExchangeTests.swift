@@ -67,7 +67,7 @@ import Testing
         let serverFirstText = String(decoding: serverFirst, as: UTF8.self)
         #expect(serverFirstText.hasPrefix("r=\(client.nonce)3rfcNHYJY1ZVvWVs7j,s=AQIDBA==,i=4096"))
         guard
-            case .succeeded(let user, let final) = server.evaluate(
+            case .succeeded(let user, let final, _) = server.evaluate(
                 Array(client.final(serverFirst: serverFirstText).utf8))
         else {
             Issue.record("the right password was refused")
@@ -185,6 +185,76 @@ import Testing
             "A required; B required;", "Module required a b;",
         ] {
             #expect(throws: JaasConfigurationError.self, "'\(bad)'") { try JaasConfiguration(parsing: bad) }
+        }
+    }
+}
+
+/// OAUTHBEARER with Kafka's unsecured JWT validator.
+@Suite struct OAuthBearerExchangeTests {
+    static let nowMs: Int64 = 1_800_000_000_000
+
+    func jwt(_ claims: String, header: String = #"{"alg":"none"}"#) -> String {
+        func encode(_ text: String) -> String {
+            Data(text.utf8).base64EncodedString().replacingOccurrences(of: "=", with: "")
+                .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+        }
+        return "\(encode(header)).\(encode(claims))."
+    }
+
+    func message(_ token: String, authzid: String = "") -> [UInt8] {
+        Array("n,\(authzid.isEmpty ? "" : "a=\(authzid)"),\u{1}auth=Bearer \(token)\u{1}\u{1}".utf8)
+    }
+
+    func exchange(requiredScope: String = "") throws -> OAuthBearerServerExchange {
+        let validator = try UnsecuredJwtValidator(
+            options: ["unsecuredValidatorRequiredScope": requiredScope], now: { Self.nowMs })
+        return OAuthBearerServerExchange(validator: validator)
+    }
+
+    @Test func aValidTokensSubjectIsThePrincipalAndItsExpiryTheLifetime() throws {
+        var server = try exchange(requiredScope: "kafka")
+        let exp = Self.nowMs / 1000 + 60
+        let token = jwt(#"{"sub":"dana","exp":\#(exp),"iat":\#(Self.nowMs / 1000),"scope":"kafka other"}"#)
+        #expect(server.evaluate(message(token)) == .succeeded(user: "dana", finalToken: [], lifetimeMs: 60_000))
+        var withAuthzid = try exchange()
+        #expect(
+            withAuthzid.evaluate(message(token, authzid: "dana"))
+                == .succeeded(user: "dana", finalToken: [], lifetimeMs: 60_000))
+    }
+
+    @Test func aRefusedTokenGetsTheErrorChallengeThenFails() throws {
+        let exp = Self.nowMs / 1000 + 60
+        let cases: [(String, String)] = [
+            (jwt(#"{"sub":"dana","exp":\#(exp)}"#, header: #"{"alg":"HS256"}"#), "alg"),
+            (jwt(#"{"exp":\#(exp)}"#), "no 'sub' claim"),
+            (jwt(#"{"sub":"dana"}"#), "no 'exp' claim"),
+            (jwt(#"{"sub":"dana","exp":\#(Self.nowMs / 1000 - 1)}"#), "expired"),
+            (jwt(#"{"sub":"dana","exp":\#(exp),"iat":\#(exp)}"#), "in the future"),
+            (jwt(#"{"sub":"dana","exp":\#(exp),"scope":"other"}"#), "scope lacks 'kafka'"),
+            ("not-a-jwt", "not an unsecured JWT"),
+        ]
+        for (token, reason) in cases {
+            var server = try exchange(requiredScope: "kafka")
+            guard case .challenge(let challenge) = server.evaluate(message(token)) else {
+                Issue.record("no error challenge for \(reason)")
+                continue
+            }
+            #expect(String(decoding: challenge, as: UTF8.self).contains(#""status":"#))
+            guard case .failed(let failure) = server.evaluate([1]) else {
+                Issue.record("no failure after the challenge for \(reason)")
+                continue
+            }
+            #expect(failure.message.contains(reason), "\(failure.message)")
+        }
+        var mismatched = try exchange()
+        guard case .failed = mismatched.evaluate(message(jwt(#"{"sub":"dana","exp":\#(exp)}"#), authzid: "eve")) else {
+            Issue.record("an authorization id other than the subject was accepted")
+            return
+        }
+        var malformed = try exchange()
+        guard case .failed = malformed.evaluate(Array("n,,auth=Bearer x".utf8)) else {
+            Issue.record("a message without separators was accepted")
+            return
         }
     }
 }

@@ -13,6 +13,10 @@
   mechanism, refused with a wrong password, gone once deleted, and still there after a restart.
 - Principals meet ACLs: with the StandardAuthorizer, `User:alice` may write the topic an ACL gives her and is
   refused another (TOPIC_AUTHORIZATION_FAILED), while the super user writes both.
+- OAUTHBEARER with unsecured JWTs (Kafka's default validator): the token's subject is the principal; a token
+  without the required scope gets the RFC 7628 error challenge, then SASL_AUTHENTICATION_FAILED.
+- KIP-368: with `connections.max.reauth.ms` the client is told its session lifetime and re-authenticates on the
+  same connection, losing nothing.
 - `fjord storage format --add-scram` (KRaft mode): the credential is in the new cluster's first metadata records.
 """
 
@@ -264,6 +268,77 @@ def test_scram_credentials_are_created_used_listed_and_deleted(request, tmp_path
         with pytest.raises(KafkaException) as missing:
             sasl_admin(bootstrap).describe_user_scram_credentials(["bob"])["bob"].result(TIMEOUT_S)
         assert missing.value.args[0].code() == KafkaError.RESOURCE_NOT_FOUND
+
+
+# MARK: OAUTHBEARER and re-authentication
+
+OAUTH_JAAS = ("org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required "
+              'unsecuredValidatorRequiredScope="kafka";')
+
+
+def oauth_conf(bootstrap: str, claims: str) -> dict:
+    """librdkafka's built-in unsecured JWT (alg none): `principal=... scope=...` become its sub and scope claims."""
+    return {"bootstrap.servers": bootstrap, "security.protocol": "SASL_PLAINTEXT", "sasl.mechanism": "OAUTHBEARER",
+            "enable.sasl.oauthbearer.unsecure.jwt": True, "sasl.oauthbearer.config": claims}
+
+
+def test_oauthbearer_unsecured_jwts_are_validated(request, tmp_path):
+    overrides = sasl_overrides(**{"sasl.enabled.mechanisms": "PLAIN,OAUTHBEARER",
+                                  "listener.name.sasl_plaintext.oauthbearer.sasl.jaas.config": OAUTH_JAAS,
+                                  "authorizer.class.name": STANDARD_AUTHORIZER, "super.users": "User:admin"})
+    with running_fjord(request, tmp_path, overrides) as b:
+        bootstrap = b.bootstrap
+        create(bootstrap, "tokens")
+        acl = AclBinding(ResourceType.TOPIC, "tokens", ResourcePatternType.LITERAL, "User:dana", "*",
+                         AclOperation.WRITE, AclPermissionType.ALLOW)
+        sasl_admin(bootstrap).create_acls([acl])[acl].result(TIMEOUT_S)
+        # The token's subject is the principal the ACL names.
+        results: list = []
+        p = Producer({**oauth_conf(bootstrap, "principal=dana scope=kafka"), "message.timeout.ms": 20000})
+        p.produce("tokens", b"t1", on_delivery=lambda err, _msg: results.append(err))
+        p.flush(TIMEOUT_S)
+        assert results == [None]
+        # A token without the required scope: the RFC 7628 error challenge, then SASL_AUTHENTICATION_FAILED.
+        errors = Errors()
+        refused = Producer({**oauth_conf(bootstrap, "principal=dana scope=other"), "error_cb": errors,
+                            "message.timeout.ms": 3000})
+        refused.produce("tokens", b"never")
+        refused.flush(10)
+        wait_until(lambda: errors.authentication(), TIMEOUT_S, "no authentication error reported")
+        assert "the token's scope lacks 'kafka'" in errors.authentication()[0].str()
+
+
+def test_clients_re_authenticate_before_their_session_ends(request, tmp_path):
+    """KIP-368: connections.max.reauth.ms=1500; librdkafka re-authenticates on the same connection each time and
+    a producer writing for 6 s loses nothing."""
+    import logging
+    import time
+
+    class Lines(logging.Handler):
+        def __init__(self) -> None:
+            super().__init__()
+            self.lines: list[str] = []
+
+        def emit(self, record: logging.LogRecord) -> None:
+            self.lines.append(record.getMessage())
+
+    lines = Lines()
+    logger = logging.getLogger(f"rdkafka-{uuid.uuid4().hex[:6]}")
+    logger.addHandler(lines)
+    logger.setLevel(logging.DEBUG)
+    with running_fjord(request, tmp_path, sasl_overrides(**{"connections.max.reauth.ms": "1500"})) as b:
+        create(b.bootstrap, "reauth")
+        results: list = []
+        p = Producer({**client_conf(b.bootstrap, "alice", "alice-secret"), "debug": "security", "logger": logger})
+        end = time.monotonic() + 6
+        while time.monotonic() < end:
+            p.produce("reauth", b"r", on_delivery=lambda err, _msg: results.append(err))
+            p.poll(0.05)
+        p.flush(TIMEOUT_S)
+        assert results and all(err is None for err in results)
+        assert any("Received session lifetime 1500 ms from broker" in line for line in lines.lines)
+        assert sum("Auth in state REAUTH" in line for line in lines.lines) >= 2
+        assert "SASL session expired" not in b.log_text()
 
 
 # MARK: Principals and ACLs

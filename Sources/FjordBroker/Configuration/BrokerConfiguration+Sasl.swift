@@ -11,13 +11,19 @@ import FjordSecurity
 ///     connection.failed.authentication.delay.ms=100
 ///
 /// PLAIN's users are the `user_<name>` options of the listener's PLAIN JAAS configuration (required when PLAIN is
-/// enabled, as Kafka requires it); SCRAM's users are the SCRAM credentials of the metadata log. A JAAS value is a
+/// enabled, as Kafka requires it); SCRAM's users are the SCRAM credentials of the metadata log; OAUTHBEARER takes
+/// unsecured JWTs (Kafka's default validator, for development), configured by the `unsecuredValidator*` options of
+/// `listener.name.<l>.oauthbearer.sasl.jaas.config=org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule
+/// required;`. A JAAS value is a
 /// password: it is never shown by DescribeConfigs nor logged.
 extension BrokerConfiguration {
     /// What one SASL listener offers.
     public struct SaslListenerConfiguration: Sendable, Equatable {
         public var mechanisms: [SaslMechanism]
         public var plainUsers: [String: String]
+        /// The options of the listener's OAUTHBEARER JAAS configuration, when OAUTHBEARER is enabled: the unsecured
+        /// JWT validator's settings (`UnsecuredJwtValidator`).
+        public var oauthBearerOptions: [String: String]?
     }
 
     /// Keys of the form `listener.name.<listener>.<setting>`; true when `key` is one (stored), false when it is not
@@ -90,7 +96,26 @@ extension BrokerConfiguration {
                 }
                 plainUsers = jaas.plainUsers
             }
-            result[listener.name] = SaslListenerConfiguration(mechanisms: mechanisms, plainUsers: plainUsers)
+            var oauthBearerOptions: [String: String]?
+            if mechanisms.contains(.oauthBearer) {
+                let jaasKey = "listener.name.\(listener.name.lowercased()).oauthbearer.sasl.jaas.config"
+                guard let jaas = listenerJaasConfigs[listener.name]?["OAUTHBEARER"],
+                    jaas.loginModule == JaasConfiguration.oauthBearerLoginModule
+                else {
+                    throw ConfigurationError(
+                        key: jaasKey,
+                        "listener \(listener.name) enables OAUTHBEARER: set \(jaasKey)="
+                            + "\(JaasConfiguration.oauthBearerLoginModule) required;")
+                }
+                do {
+                    _ = try UnsecuredJwtValidator(options: jaas.options, now: { 0 })
+                } catch {
+                    throw ConfigurationError(key: jaasKey, error.message)
+                }
+                oauthBearerOptions = jaas.options
+            }
+            result[listener.name] = SaslListenerConfiguration(
+                mechanisms: mechanisms, plainUsers: plainUsers, oauthBearerOptions: oauthBearerOptions)
         }
         return result
     }

@@ -126,7 +126,7 @@ struct SaslAuthenticator {
         case .failed(let failure):
             phase = .awaitingHandshake
             return TokenOutcome(errorCode: .saslAuthenticationFailed, errorMessage: failure.message)
-        case .succeeded(let user, let finalToken):
+        case .succeeded(let user, let finalToken, let credentialLifetimeMs):
             let authenticated = KafkaPrincipal.user(user)
             if reauthenticating, let principal, principal != authenticated {
                 phase = .awaitingHandshake
@@ -140,8 +140,11 @@ struct SaslAuthenticator {
             reauthenticating = false
             var outcome = TokenOutcome(token: finalToken, authenticated: true)
             if listener.reauthenticationMs > 0 {
-                sessionExpiresAtMs = nowMs + listener.reauthenticationMs
-                outcome.sessionLifetimeMs = listener.reauthenticationMs
+                // The session ends with connections.max.reauth.ms or with the credential (a token's expiry),
+                // whichever comes first.
+                let lifetime = min(listener.reauthenticationMs, credentialLifetimeMs ?? Int64.max)
+                sessionExpiresAtMs = nowMs + lifetime
+                outcome.sessionLifetimeMs = lifetime
             }
             return outcome
         }

@@ -11,6 +11,7 @@ public struct JaasConfiguration: Sendable, Equatable {
 
     public static let plainLoginModule = "org.apache.kafka.common.security.plain.PlainLoginModule"
     public static let scramLoginModule = "org.apache.kafka.common.security.scram.ScramLoginModule"
+    public static let oauthBearerLoginModule = "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule"
 
     /// The users of a PlainLoginModule: each `user_<name>="<password>"` option.
     public var plainUsers: [String: String] {

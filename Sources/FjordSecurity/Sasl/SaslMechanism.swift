@@ -7,11 +7,12 @@ public enum SaslMechanism: String, Sendable, Hashable, CaseIterable, CustomStrin
     case plain = "PLAIN"
     case scramSHA256 = "SCRAM-SHA-256"
     case scramSHA512 = "SCRAM-SHA-512"
+    case oauthBearer = "OAUTHBEARER"
 
     /// The SCRAM hash of a SCRAM mechanism; nil for PLAIN.
     public var scram: ScramMechanism? {
         switch self {
-        case .plain: return nil
+        case .plain, .oauthBearer: return nil
         case .scramSHA256: return .sha256
         case .scramSHA512: return .sha512
         }

@@ -3,8 +3,10 @@ public enum SaslStep: Sendable, Equatable {
     /// Not done yet: send this challenge and wait for the next token.
     case challenge([UInt8])
     /// Authenticated as `user` (the authorization id, which becomes the principal `User:<user>`); `finalToken` is
-    /// the last server message (SCRAM's server-final with the server signature; empty for PLAIN).
-    case succeeded(user: String, finalToken: [UInt8])
+    /// the last server message (SCRAM's server-final with the server signature; empty for PLAIN and OAUTHBEARER);
+    /// `lifetimeMs`, how long the credential itself still holds (an OAuth token's `exp`), bounds the session
+    /// (KIP-368).
+    case succeeded(user: String, finalToken: [UInt8], lifetimeMs: Int64? = nil)
     /// Refused: the client is told why and the connection closes.
     case failed(SaslAuthenticationFailure)
 }
