@@ -599,3 +599,32 @@ def test_large_records(jbroker, java_classpath):
         assert run.one("positions", reader=reader)["end_offsets"] == {"jbig-0": 2}
     assert pairs(run.records(reader="small_topic")) == [(0, 0, "fits")]
     assert run.one("positions", reader="small_topic")["end_offsets"] == {"jsmall-0": 1}
+
+
+# ---------------------------------------------------------------------------------------------- SASL
+
+
+def test_sasl_plain_and_scram(request, tmp_path, java_classpath):
+    """The Java client's own SASL code (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512) against a SASL_PLAINTEXT listener:
+    credentials created and described with its Admin, one record written per mechanism and read back, a wrong
+    password refused with SaslAuthenticationException, and a deleted credential's user still described with the
+    other mechanism."""
+    overrides = {
+        **OVERRIDES,
+        "listeners": "SASL_PLAINTEXT://127.0.0.1:{port}",
+        "sasl.enabled.mechanisms": "PLAIN,SCRAM-SHA-256,SCRAM-SHA-512",
+        "listener.name.sasl_plaintext.plain.sasl.jaas.config":
+            'org.apache.kafka.common.security.plain.PlainLoginModule required user_admin="admin-secret";',
+    }
+    with running_fjord(request, tmp_path, overrides) as b:
+        run = run_java(java_classpath, "sasl", b, "jsasl", "erin")
+        assert run.one("scram")["credentials"] == [{"mechanism": "SCRAM-SHA-256", "iterations": 4096},
+                                                   {"mechanism": "SCRAM-SHA-512", "iterations": 8192}]
+        assert [(e["mechanism"], e["offset"]) for e in run.all("sent")] == \
+            [("PLAIN", 0), ("SCRAM-SHA-256", 1), ("SCRAM-SHA-512", 2)]
+        assert [(e["offset"], e["value"]) for e in run.all("record")] == \
+            [(0, "PLAIN"), (1, "SCRAM-SHA-256"), (2, "SCRAM-SHA-512")]
+        wrong = run.step("wrong_password")
+        assert (wrong["ok"], wrong["error"]) == (False, "SaslAuthenticationException")
+        assert "invalid credentials with SASL mechanism SCRAM-SHA-256" in wrong["message"]
+        run.ok("describe_after_delete")

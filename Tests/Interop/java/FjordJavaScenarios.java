@@ -106,6 +106,7 @@ public final class FjordJavaScenarios {
             case "transactions" -> transactions(bs, a[0], a[1], a[2], a[3]);
             case "fencing" -> fencing(bs, a[0], a[1]);
             case "large-record" -> largeRecord(bs, a[0], a[1]);
+            case "sasl" -> sasl(bs, a[0], a[1]);
             default -> {
                 System.err.println("unknown scenario " + args[0]);
                 System.exit(2);
@@ -337,6 +338,81 @@ public final class FjordJavaScenarios {
                           "isr", i.isr().stream().map(Node::id).collect(Collectors.toList())));
         }
         return obj("name", d.name(), "topic_id", d.topicId().toString(), "internal", d.isInternal(), "partitions", parts);
+    }
+
+    // ---------------------------------------------------------------- SASL
+
+    /** The properties of a SASL_PLAINTEXT login: PLAIN or a SCRAM mechanism, as Kafka's clients configure them. */
+    static String[] login(String mechanism, String user, String password) {
+        String module = mechanism.equals("PLAIN")
+            ? "org.apache.kafka.common.security.plain.PlainLoginModule"
+            : "org.apache.kafka.common.security.scram.ScramLoginModule";
+        return new String[] {"security.protocol", "SASL_PLAINTEXT", "sasl.mechanism", mechanism, "sasl.jaas.config",
+            module + " required username=\"" + user + "\" password=\"" + password + "\";"};
+    }
+
+    /**
+     * As the PLAIN admin: SCRAM-SHA-256 and -512 credentials for `user`, described; one record written with each
+     * mechanism (PLAIN as the admin, SCRAM as `user`), read back as `user` with SCRAM-SHA-512; a wrong password
+     * refused; the credentials deleted.
+     */
+    static void sasl(String bs, String topic, String user) throws Exception {
+        String password = user + "-secret";
+        try (Admin a = Admin.create(props(bs, login("PLAIN", "admin", "admin-secret")))) {
+            a.createTopics(List.of(new NewTopic(topic, 1, (short) 1))).all().get();
+            a.alterUserScramCredentials(List.of(
+                new org.apache.kafka.clients.admin.UserScramCredentialUpsertion(user,
+                    new org.apache.kafka.clients.admin.ScramCredentialInfo(
+                        org.apache.kafka.clients.admin.ScramMechanism.SCRAM_SHA_256, 4096), password),
+                new org.apache.kafka.clients.admin.UserScramCredentialUpsertion(user,
+                    new org.apache.kafka.clients.admin.ScramCredentialInfo(
+                        org.apache.kafka.clients.admin.ScramMechanism.SCRAM_SHA_512, 8192), password))).all().get();
+            var described = a.describeUserScramCredentials(List.of(user)).description(user).get();
+            List<Object> infos = new ArrayList<>();
+            for (var info : described.credentialInfos()) {
+                infos.add(obj("mechanism", info.mechanism().mechanismName(), "iterations", info.iterations()));
+            }
+            emit("scram", "user", described.name(), "credentials", infos);
+        }
+        String[][] logins = {{"PLAIN", "admin", "admin-secret"}, {"SCRAM-SHA-256", user, password},
+            {"SCRAM-SHA-512", user, password}};
+        for (String[] login : logins) {
+            try (KafkaProducer<byte[], byte[]> p = producer(bs, login(login[0], login[1], login[2]))) {
+                RecordMetadata m = p.send(new ProducerRecord<>(topic, login[0].getBytes(StandardCharsets.UTF_8))).get();
+                emit("sent", "mechanism", login[0], "offset", m.offset());
+            }
+        }
+        try (KafkaConsumer<byte[], byte[]> c = consumer(bs, login("SCRAM-SHA-512", user, password))) {
+            TopicPartition tp = new TopicPartition(topic, 0);
+            c.assign(List.of(tp));
+            c.seekToBeginning(List.of(tp));
+            List<ConsumerRecord<byte[], byte[]>> got = new ArrayList<>();
+            long deadline = System.currentTimeMillis() + WAIT_MS;
+            while (got.size() < logins.length && System.currentTimeMillis() < deadline) {
+                for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(200))) got.add(r);
+            }
+            for (ConsumerRecord<byte[], byte[]> r : got) {
+                emit("record", "offset", r.offset(), "value", new String(r.value(), StandardCharsets.UTF_8));
+            }
+        }
+        step("wrong_password", () -> {
+            try (KafkaProducer<byte[], byte[]> p = producer(bs, concat(login("SCRAM-SHA-256", user, "wrong"),
+                    "max.block.ms", "10000"))) {
+                return p.send(new ProducerRecord<>(topic, "never".getBytes(StandardCharsets.UTF_8))).get();
+            }
+        });
+        try (Admin a = Admin.create(props(bs, login("PLAIN", "admin", "admin-secret")))) {
+            a.alterUserScramCredentials(List.of(
+                new org.apache.kafka.clients.admin.UserScramCredentialDeletion(user,
+                    org.apache.kafka.clients.admin.ScramMechanism.SCRAM_SHA_256))).all().get();
+            step("describe_after_delete", () -> a.describeUserScramCredentials(List.of(user)).all().get());
+        }
+    }
+
+    static String[] concat(String[] first, String... more) {
+        String[] all = Arrays.copyOf(first, first.length + more.length);
+        System.arraycopy(more, 0, all, first.length, more.length);
+        return all;
     }
 
     static void adminTopics(String bs) throws Exception {
