@@ -144,7 +144,7 @@ let package = Package(
         .target(
             name: "FjordClient",
             dependencies: [
-                "KafkaProtocol", "KafkaRecords",
+                "KafkaProtocol", "KafkaRecords", "FjordSecurity",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -253,7 +253,7 @@ let package = Package(
         .testTarget(
             name: "FjordClientTests",
             dependencies: [
-                "FjordClient", "KafkaProtocol", "KafkaRecords", "FjordTestSupport",
+                "FjordClient", "FjordSecurity", "KafkaProtocol", "KafkaRecords", "FjordTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOTestUtils", package: "swift-nio"),

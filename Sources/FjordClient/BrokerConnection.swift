@@ -1,3 +1,4 @@
+import FjordSecurity
 import KafkaProtocol
 import NIOConcurrencyHelpers
 import NIOCore
@@ -21,8 +22,9 @@ public final class BrokerConnection: Sendable {
 
     private init(
         channel: any Channel, brokerID: Int32?, address: BrokerAddress, configuration: ClientConfiguration,
-        brokerVersions: [Int16: ClosedRange<Int16>]
+        brokerVersions: [Int16: ClosedRange<Int16>], renewBy: ContinuousClock.Instant? = nil
     ) {
+        self.renewBy = renewBy
         self.channel = channel
         self.brokerID = brokerID
         self.address = address
@@ -32,8 +34,11 @@ public final class BrokerConnection: Sendable {
         self.brokerVersions = brokerVersions
     }
 
-    /// Whether the socket is still open.
-    public var isActive: Bool { channel.isActive }
+    /// When a SASL session must be renewed (a little before the broker's session lifetime ends); nil: never.
+    private let renewBy: ContinuousClock.Instant?
+
+    /// Whether the socket is still open (and its SASL session not about to end: then a new connection replaces it).
+    public var isActive: Bool { channel.isActive && renewBy.map { ContinuousClock.now < $0 } ?? true }
 
     /// Opens a connection and negotiates API versions.
     static func connect(
@@ -66,9 +71,15 @@ public final class BrokerConnection: Sendable {
         )
         do {
             let versions = try await bare.negotiateVersions()
+            var renewBy: ContinuousClock.Instant?
+            if let sasl = configuration.sasl {
+                let lifetimeMs = try await bare.authenticate(sasl, versions: versions)
+                // Renew at 85% of the lifetime, as Kafka's clients re-authenticate between 85% and 95% of it.
+                if lifetimeMs > 0 { renewBy = .now + .milliseconds(lifetimeMs * 85 / 100) }
+            }
             return BrokerConnection(
                 channel: channel, brokerID: brokerID, address: address, configuration: configuration,
-                brokerVersions: versions
+                brokerVersions: versions, renewBy: renewBy
             )
         } catch {
             try? await channel.close()
@@ -94,6 +105,38 @@ public final class BrokerConnection: Sendable {
             versions[key.apiKey] = key.minVersion...key.maxVersion
         }
         return versions
+    }
+
+    /// SaslHandshake v1, then SaslAuthenticate (v0–v2, as the broker serves it) until the exchange is done; the
+    /// session lifetime the broker gave (ms, 0 for none). A refusal is `.authentication`, not retriable.
+    private func authenticate(_ sasl: SaslAuthentication, versions: [Int16: ClosedRange<Int16>]) async throws -> Int64 {
+        func refused(_ message: String) -> ClientError {
+            ClientError(
+                .authentication, message, kafkaError: .saslAuthenticationFailed, isRetriable: false, broker: brokerID)
+        }
+        let handshake = try await send(SaslHandshakeRequest(mechanism: sasl.mechanism.rawValue), version: 1)
+        if handshake.errorCode != 0 {
+            throw refused(
+                "SASL handshake for \(sasl.mechanism) refused by \(address) (error \(handshake.errorCode)); it offers "
+                    + "\(handshake.mechanisms.joined(separator: ", "))")
+        }
+        let version = min(versions[SaslAuthenticateRequest.apiKey.rawValue]?.upperBound ?? 0, 2)
+        var exchange = SaslClientExchange(mechanism: sasl.mechanism, credentials: sasl.credentials)
+        var step = exchange.start()
+        var lifetimeMs: Int64 = 0
+        while case .respond(let token) = step {
+            let response = try await send(
+                SaslAuthenticateRequest(authBytes: ByteBuffer(bytes: token)), version: version)
+            if response.errorCode != 0 {
+                throw refused(
+                    "SASL authentication as \(sasl.mechanism) failed at \(address): "
+                        + (response.errorMessage ?? "error \(response.errorCode)"))
+            }
+            lifetimeMs = response.sessionLifetimeMs
+            step = exchange.evaluate(Array(response.authBytes.readableBytesView))
+        }
+        if case .failed(let reason) = step { throw refused("SASL authentication at \(address): \(reason)") }
+        return lifetimeMs
     }
 
     /// The highest version of `R` that both this client and the broker speak.

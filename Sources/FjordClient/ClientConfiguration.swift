@@ -32,6 +32,9 @@ public struct ClientConfiguration: Sendable {
     /// Whether a Metadata request may create a missing topic (when the broker allows it).
     /// Kafka: `allow.auto.create.topics`. Default true.
     public var allowAutoTopicCreation: Bool = true
+    /// How the client authenticates on a SASL_PLAINTEXT listener; nil: it does not (PLAINTEXT). Kafka:
+    /// `security.protocol=SASL_PLAINTEXT`, `sasl.mechanism` and the login's `sasl.jaas.config`. Default nil.
+    public var sasl: SaslAuthentication?
     /// Where the client logs. Default: a logger labelled `fjord.client`.
     public var logger: Logger = Logger(label: "fjord.client")
 

@@ -31,6 +31,8 @@ public struct ClientError: Error, Sendable, CustomStringConvertible {
         public static let deliveryTimeout = Code(rawValue: "deliveryTimeout")
         /// The consumer group membership failed (fenced, rebalance failed).
         public static let group = Code(rawValue: "group")
+        /// SASL authentication failed: a mechanism the broker does not offer, or credentials it refuses.
+        public static let authentication = Code(rawValue: "authentication")
         /// A transaction call out of order (commit without begin), or a transaction that can only be aborted
         /// (a record of it failed) or not continued at all (the producer was fenced; see `kafkaError`).
         public static let transaction = Code(rawValue: "transaction")

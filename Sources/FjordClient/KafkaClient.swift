@@ -101,6 +101,9 @@ public actor KafkaClient {
         switch slots[address] {
         case .connected(let connection) where connection.isActive:
             return connection
+        case .connected(let connection):
+            // Closed, or its SASL session about to end: requests already sent on it still get their answers.
+            Task { await connection.close() }
         case .connecting(var waiters):
             return try await withCheckedThrowingContinuation { continuation in
                 waiters.append(continuation)

@@ -23,6 +23,14 @@ struct CLIError: Error, CustomStringConvertible {
     static func wrap(_ error: any Error, bootstrap: String) -> any Error {
         if error is CLIError || error is ValidationError || error is ExitCode || error is CleanExit { return error }
         guard let error = error as? ClientError else { return CLIError("\(error)") }
+        // A refused login, possibly wrapped in "no broker reachable": say so, not that no broker runs.
+        var cause: ClientError? = error
+        while let current = cause {
+            if current.code == .authentication {
+                return CLIError(current.message, hint: "check the login in --command-config")
+            }
+            cause = current.cause as? ClientError
+        }
         if error.code == .connection {
             return CLIError(
                 "cannot reach a broker at \(bootstrap)",

@@ -3,7 +3,7 @@ import FjordClient
 import Foundation
 import Logging
 
-/// `--bootstrap`, shared by every command that talks to a cluster.
+/// `--bootstrap` (and `--command-config` for a SASL listener), shared by every command that talks to a cluster.
 ///
 /// The default comes from the environment variable `FJORD_BOOTSTRAP`, then `127.0.0.1:9092`.
 struct ConnectionOptions: ParsableArguments {
@@ -18,6 +18,13 @@ struct ConnectionOptions: ParsableArguments {
 
     @Option(name: .long, help: ArgumentHelp("How long one request may take, in seconds.", valueName: "seconds"))
     var requestTimeout: Int = 30
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Client properties for a secured listener (security.protocol, sasl.mechanism, sasl.jaas.config).",
+            valueName: "file"))
+    var commandConfig: String?
 
     /// The bootstrap list in effect: the option, the environment, or the default.
     var bootstrapText: String {
@@ -52,6 +59,7 @@ struct ConnectionOptions: ParsableArguments {
         configuration.requestTimeout = .seconds(requestTimeout)
         configuration.connectTimeout = .seconds(min(requestTimeout, 10))
         configuration.logger = CLILogging.clientLogger
+        if let commandConfig { configuration.sasl = try CommandConfig(path: commandConfig).sasl }
         return configuration
     }
 

@@ -258,3 +258,58 @@ import Testing
         }
     }
 }
+
+/// The client side, against RFC 7677 and against the server side.
+@Suite struct SaslClientExchangeTests {
+    @Test func theScramClientReplaysRFC7677() {
+        var client = SaslClientExchange(
+            mechanism: .scramSHA256, credentials: .password(user: "user", password: "pencil"),
+            clientNonce: "rOprNGfwEbeRWgbNEkqO")
+        #expect(client.start() == .respond(Array("n,,n=user,r=rOprNGfwEbeRWgbNEkqO".utf8)))
+        let serverFirst = "r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096"
+        let final =
+            "c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ="
+        #expect(client.evaluate(Array(serverFirst.utf8)) == .respond(Array(final.utf8)))
+        #expect(client.evaluate(Array("v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=".utf8)) == .done)
+    }
+
+    @Test func aServerWithoutTheCredentialIsCaughtByItsSignature() {
+        var client = SaslClientExchange(
+            mechanism: .scramSHA256, credentials: .password(user: "user", password: "pencil"),
+            clientNonce: "rOprNGfwEbeRWgbNEkqO")
+        _ = client.start()
+        let serverFirst = "r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096"
+        _ = client.evaluate(Array(serverFirst.utf8))
+        guard case .failed = client.evaluate(Array("v=AAAA".utf8)) else {
+            Issue.record("a wrong server signature was accepted")
+            return
+        }
+    }
+
+    @Test(arguments: [SaslMechanism.plain, .scramSHA256, .scramSHA512])
+    func clientAndServerAgree(mechanism: SaslMechanism) {
+        let credential = mechanism.scram.map {
+            ScramCredential(mechanism: $0, password: "p=w,d", salt: [5, 6, 7], iterations: 4096)
+        }
+        var server: any SaslServerExchange =
+            mechanism == .plain
+            ? PlainServerExchange(passwords: ["a,b=c": "p=w,d"])
+            : ScramServerExchange(mechanism: mechanism.scram!, serverNonce: "xyz") { $0 == "a,b=c" ? credential : nil }
+        var client = SaslClientExchange(mechanism: mechanism, credentials: .password(user: "a,b=c", password: "p=w,d"))
+        var step = client.start()
+        while case .respond(let token) = step {
+            switch server.evaluate(token) {
+            case .challenge(let challenge):
+                step = client.evaluate(challenge)
+            case .succeeded(let user, let final, _):
+                #expect(user == "a,b=c")
+                #expect(client.evaluate(final) == .done)
+                return
+            case .failed(let failure):
+                Issue.record("refused: \(failure)")
+                return
+            }
+        }
+        Issue.record("the exchange ended without a verdict: \(step)")
+    }
+}

@@ -114,6 +114,9 @@ public final class TestBroker: Sendable {
                 "metrics.listener": "127.0.0.1:0",
             ]
             props.merge(overrides) { $1 }
+            // An override may name the chosen port (a SASL_PLAINTEXT listener, say) as `{port}`.
+            let chosen = "\(port)"
+            props = props.mapValues { $0.replacingOccurrences(of: "{port}", with: chosen) }
             arguments =
                 ["broker"] + props.sorted { $0.key < $1.key }.flatMap { ["--override", "\($0.key)=\($0.value)"] }
         case .tansu:

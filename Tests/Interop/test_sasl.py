@@ -363,6 +363,45 @@ def test_the_authenticated_principal_is_what_acls_decide_on(request, tmp_path):
         assert produce(bootstrap, "admin", "admin-secret", "other-topic", [b"su"]) == [None]
 
 
+# MARK: The command line
+
+
+def test_the_cli_logs_in_with_a_command_config(sasl_broker, tmp_path):
+    """`fjord ... --command-config FILE` (Kafka tools' option) with security.protocol, sasl.mechanism and
+    sasl.jaas.config: FjordClient authenticates with SCRAM-SHA-512 and PLAIN; a wrong password fails the command
+    with the broker's message."""
+    bootstrap = sasl_broker.bootstrap
+    admin = sasl_admin(bootstrap)
+    admin.alter_user_scram_credentials([UserScramCredentialUpsertion(
+        "hana", ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, 4096), b"hana-secret")])["hana"].result(TIMEOUT_S)
+
+    def config(name: str, mechanism: str, module: str, user: str, password: str) -> str:
+        path = tmp_path / name
+        path.write_text("security.protocol=SASL_PLAINTEXT\n"
+                        f"sasl.mechanism={mechanism}\n"
+                        f"sasl.jaas.config=org.apache.kafka.common.security.{module} required "
+                        f'username="{user}" password="{password}";\n')
+        return str(path)
+
+    scram = config("scram.properties", "SCRAM-SHA-512", "scram.ScramLoginModule", "hana", "hana-secret")
+    plain = config("plain.properties", "PLAIN", "plain.PlainLoginModule", "admin", "admin-secret")
+    wrong = config("wrong.properties", "SCRAM-SHA-512", "scram.ScramLoginModule", "hana", "nope")
+
+    def fj(*args: str, input: str | None = None) -> subprocess.CompletedProcess:
+        return subprocess.run([fjord_bin(), *args, "--bootstrap", bootstrap], input=input, capture_output=True,
+                              text=True, timeout=60)
+
+    done = fj("topic", "create", "cli-sasl", "--command-config", scram)
+    assert done.returncode == 0, done.stderr
+    done = fj("produce", "cli-sasl", "--command-config", plain, input="one\ntwo\n")
+    assert done.returncode == 0, done.stderr
+    done = fj("consume", "cli-sasl", "--count", "2", "--command-config", scram)
+    assert (done.returncode, done.stdout.split()) == (0, ["one", "two"]), done.stderr
+    done = fj("topic", "list", "--command-config", wrong)
+    assert done.returncode != 0
+    assert "invalid credentials with SASL mechanism SCRAM-SHA-512" in done.stderr, done.stderr
+
+
 # MARK: Format time
 
 
