@@ -410,7 +410,8 @@ public final class Broker: Service, Sendable {
                 },
                 scramCredential: { publisher.image.scramCredential($0, user: $1) },
                 reauthenticationMs: configuration.connectionsMaxReauthMs,
-                failedAuthenticationDelayMs: configuration.connectionFailedAuthenticationDelayMs)
+                failedAuthenticationDelayMs: configuration.connectionFailedAuthenticationDelayMs,
+                maximumReceiveBytes: configuration.saslServerMaxReceiveSize)
         }
     }
 

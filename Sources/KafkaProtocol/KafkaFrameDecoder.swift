@@ -36,10 +36,19 @@ public struct KafkaFrameDecoder: ByteToMessageDecoder {
     /// into shared storage makes ByteBuffer copy it whole (copy-on-write, at the old capacity), once per read.
     private var storageSharedWithFrames = false
 
+    /// A tighter bound that holds while its box says so (nil: none), with its own name: the broker keeps a SASL
+    /// connection's frames under `sasl.server.max.receive.size` until it has authenticated, as Kafka does, so that
+    /// nobody can make it gather a large frame before saying who they are.
+    public let provisionalLimit: (bytes: NIOLoopBoundBox<Int?>, name: String)?
+
     /// `minimumFrameBytes`: what the smallest valid frame holds (a request header; a response's correlation id).
-    public init(minimumFrameBytes: Int, maximumFrameBytes: Int, limitName: String) {
+    public init(
+        minimumFrameBytes: Int, maximumFrameBytes: Int, limitName: String,
+        provisionalLimit: (bytes: NIOLoopBoundBox<Int?>, name: String)? = nil
+    ) {
         bounds = minimumFrameBytes...max(minimumFrameBytes, maximumFrameBytes)
         self.limitName = limitName
+        self.provisionalLimit = provisionalLimit
     }
 
     public mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
@@ -49,6 +58,10 @@ public struct KafkaFrameDecoder: ByteToMessageDecoder {
         }
         guard size >= 0, bounds.contains(Int(size)) else {
             throw FrameSizeError(size: size, bounds: bounds, limitName: limitName)
+        }
+        if let provisionalLimit, let limit = provisionalLimit.bytes.value, Int(size) > limit {
+            throw FrameSizeError(
+                size: size, bounds: bounds.lowerBound...max(bounds.lowerBound, limit), limitName: provisionalLimit.name)
         }
         let frameBytes = 4 + Int(size)
         guard buffer.readableBytes >= frameBytes else {

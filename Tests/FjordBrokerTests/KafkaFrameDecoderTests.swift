@@ -26,6 +26,26 @@ import Testing
         )
     }
 
+    @Test func anUnauthenticatedConnectionsFramesStayUnderTheSaslLimitUntilItIsLifted() throws {
+        let channel = EmbeddedChannel()
+        let limit = NIOLoopBoundBox<Int?>(100, eventLoop: channel.eventLoop)
+        try channel.pipeline.syncOperations.addHandler(
+            ByteToMessageHandler(KafkaFrameDecoder.requests(maximumFrameBytes: 4096, unauthenticatedLimit: limit)))
+        try channel.writeInbound(framed(Array(repeating: 1, count: 100)))
+        #expect(try channel.readInbound(as: ByteBuffer.self)?.readableBytes == 100)
+        // Authenticated: the listener's own bound only.
+        limit.value = nil
+        try channel.writeInbound(framed(Array(repeating: 2, count: 1000)))
+        #expect(try channel.readInbound(as: ByteBuffer.self)?.readableBytes == 1000)
+        limit.value = 100
+        let error = #expect(throws: KafkaFrameDecoder.FrameSizeError.self) {
+            try channel.writeInbound(framed(Array(repeating: 3, count: 101)))
+        }
+        #expect(error?.limitName == "sasl.server.max.receive.size")
+        #expect(error.map { "\($0)" } == "frame size 101 exceeds sasl.server.max.receive.size 100")
+        _ = try? channel.finish()
+    }
+
     @Test func framesStillHeldElsewhereKeepTheirBytesWhileLaterFramesArrive() throws {
         // The broker keeps a frame (a slice of the gathering buffer) while a pool thread works on it; the decoder
         // moves the partial next frame to storage of its own. Held frames and later frames must both stay intact.

@@ -162,7 +162,10 @@ def read_frame(sock: socket.socket) -> bytes | None:
     def exactly(n: int) -> bytes | None:
         data = b""
         while len(data) < n:
-            chunk = sock.recv(n - len(data))
+            try:
+                chunk = sock.recv(n - len(data))
+            except ConnectionResetError:  # closed while we were still sending
+                return None
             if not chunk:
                 return None
             data += chunk
@@ -219,6 +222,108 @@ def test_plain_over_handshake_v0_raw_tokens(sasl_broker):
         token = b"\0alice\0wrong"
         sock.sendall(struct.pack(">i", len(token)) + token)
         assert read_frame(sock) is None  # no error channel in this framing: the connection closes
+
+
+# MARK: Hostile input
+
+
+def handshake(sock: socket.socket, mechanism: str, correlation: int = 1) -> int:
+    """SaslHandshake v1; the error code."""
+    sock.sendall(frame(17, 1, correlation, struct.pack(">h", len(mechanism)) + mechanism.encode()))
+    answer = read_frame(sock)
+    assert answer is not None, "the handshake closed the connection"
+    return struct.unpack(">ih", answer[:6])[1]
+
+
+def authenticate(sock: socket.socket, token: bytes, correlation: int = 2) -> tuple[int, str | None, bytes] | None:
+    """SaslAuthenticate v1: (error code, error message, server bytes), or None when the connection closed."""
+    sock.sendall(frame(36, 1, correlation, struct.pack(">i", len(token)) + token))
+    answer = read_frame(sock)
+    if answer is None:
+        return None
+    _, error, length = struct.unpack(">ihh", answer[:8])
+    rest = answer[8:]
+    message = None
+    if length >= 0:
+        message, rest = rest[:length].decode(), rest[length:]
+    (size,) = struct.unpack(">i", rest[:4])
+    return error, message, rest[4:4 + max(size, 0)]
+
+
+def scram_final(user: str, password: str, client_nonce: str, server_first: bytes) -> bytes:
+    """RFC 5802's client-final for SCRAM-SHA-256, from the server-first message."""
+    import base64
+    import hashlib
+    import hmac
+    fields = dict(part.split("=", 1) for part in server_first.decode().split(","))
+    salted = hashlib.pbkdf2_hmac("sha256", password.encode(), base64.b64decode(fields["s"]), int(fields["i"]))
+    client_key = hmac.new(salted, b"Client Key", hashlib.sha256).digest()
+    without_proof = f"c=biws,r={fields['r']}"
+    auth_message = f"n={user},r={client_nonce},{server_first.decode()},{without_proof}".encode()
+    signature = hmac.new(hashlib.sha256(client_key).digest(), auth_message, hashlib.sha256).digest()
+    proof = bytes(a ^ b for a, b in zip(client_key, signature))
+    return f"{without_proof},p={base64.b64encode(proof).decode()}".encode()
+
+
+def test_hostile_sasl_input_never_authenticates_and_never_disturbs_others(sasl_broker):
+    """Huge and malformed tokens, PLAIN with extra NULs, a replayed SCRAM proof: each is refused (or the connection
+    closed), the broker keeps serving, and an honest client still logs in."""
+    bootstrap = sasl_broker.bootstrap
+    host, port = bootstrap.split(":")
+    sasl_admin(bootstrap).alter_user_scram_credentials([UserScramCredentialUpsertion(
+        "ivan", ScramCredentialInfo(ScramMechanism.SCRAM_SHA_256, 4096), b"ivan-secret")])["ivan"].result(TIMEOUT_S)
+
+    def connect() -> socket.socket:
+        return socket.create_connection((host, int(port)), timeout=10)
+
+    # A frame over sasl.server.max.receive.size (512 KiB) before authentication: closed unread.
+    with connect() as sock:
+        try:
+            sock.sendall(frame(17, 1, 1, struct.pack(">h", 5) + b"PLAIN" + b"x" * (600 * 1024)))
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # closed before the whole frame was sent
+        assert read_frame(sock) is None
+    assert "sasl.server.max.receive.size" in sasl_broker.log_text()
+    # A 400 KiB client nonce is just a nonce (Kafka bounds it only by the frame): the exchange goes on, and a
+    # final message without the right proof is refused.
+    with connect() as sock:
+        assert handshake(sock, "SCRAM-SHA-256") == 0
+        error, _, server_first = authenticate(sock, b"n,,n=ivan,r=" + b"a" * (400 * 1024))
+        assert error == 0 and server_first.startswith(b"r=aaaa")
+        answer = authenticate(sock, b"c=biws,r=aaaa,p=AAAA", correlation=3)
+        assert answer is not None and answer[0] == 58, answer
+        assert read_frame(sock) is None
+    # Garbage of every kind: SASL_AUTHENTICATION_FAILED (58), then closed.
+    for token in [b"\xff\xfe\x00garbage", b"", b"n,,", b"p=tls,,n=ivan,r=x", b"n,,n=nobody,r=abc"]:
+        with connect() as sock:
+            assert handshake(sock, "SCRAM-SHA-256") == 0
+            answer = authenticate(sock, token)
+            assert answer is not None and answer[0] == 58, (token[:40], answer)
+            assert read_frame(sock) is None
+    # PLAIN with embedded NULs: refused.
+    for token in [b"\0alice\0alice-secret\0", b"\0alice\0alice\0-secret", b"\0\0\0", b"alice-secret"]:
+        with connect() as sock:
+            assert handshake(sock, "PLAIN") == 0
+            answer = authenticate(sock, token)
+            assert answer is not None and answer[0] == 58, (token, answer)
+    # A SCRAM proof replayed on another connection: the server's nonce differs, so it is refused.
+    with connect() as sock:
+        assert handshake(sock, "SCRAM-SHA-256") == 0
+        error, _, server_first = authenticate(sock, b"n,,n=ivan,r=fixednonce")
+        assert error == 0
+        final = scram_final("ivan", "ivan-secret", "fixednonce", server_first)
+        error, _, server_final = authenticate(sock, final, correlation=3)
+        assert error == 0 and server_final.startswith(b"v=")
+    with connect() as sock:
+        assert handshake(sock, "SCRAM-SHA-256") == 0
+        error, _, second_first = authenticate(sock, b"n,,n=ivan,r=fixednonce")
+        assert error == 0 and second_first != server_first
+        answer = authenticate(sock, final, correlation=3)
+        assert answer is not None and answer[0] == 58 and "nonce" in (answer[1] or ""), answer
+    # Still serving, and an authenticated client may send large requests (a 700 KB record).
+    create(bootstrap, "after-hostile")
+    assert produce(bootstrap, "ivan", "ivan-secret", "after-hostile", [b"z" * 700_000], "SCRAM-SHA-256") == [None]
+    assert sasl_broker.alive()
 
 
 # MARK: SCRAM

@@ -134,6 +134,9 @@ public struct BrokerConfiguration: Sendable {
     /// How long the answer to a failed authentication is held back. Kafka:
     /// `connection.failed.authentication.delay.ms`, default 100.
     public var connectionFailedAuthenticationDelayMs: Int64 = 100
+    /// The largest request a SASL connection may send before it has authenticated. Kafka:
+    /// `sasl.server.max.receive.size`, default 524288.
+    public var saslServerMaxReceiveSize = 524_288
     /// Without a fetch from the leader for this long, a voter starts an election (ms). Kafka:
     /// `controller.quorum.election.timeout.ms`. Default 1000.
     public var quorumElectionTimeoutMs: Int32 = 1000
@@ -253,6 +256,8 @@ public struct BrokerConfiguration: Sendable {
         case "sasl.enabled.mechanisms": saslEnabledMechanisms = Self.list(value)
         case "connections.max.reauth.ms":
             connectionsMaxReauthMs = try Self.integer(value, key: key, in: 0...Int(Int64.max))
+        case "sasl.server.max.receive.size":
+            saslServerMaxReceiveSize = Int(try Self.integer(value, key: key, in: 1...Int(Int32.max)) as Int32)
         case "connection.failed.authentication.delay.ms":
             connectionFailedAuthenticationDelayMs = try Self.integer(value, key: key, in: 0...Int(Int32.max))
         case "max.incremental.fetch.session.cache.slots":

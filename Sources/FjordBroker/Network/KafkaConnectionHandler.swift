@@ -47,11 +47,14 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
     private var lastPoolDispatch: EventLoopFuture<Void>?
     /// On a SASL listener: who the client is, and what it may send before it has authenticated.
     private var authenticator: SaslAuthenticator?
+    /// The frame decoder's bound until the client has authenticated (`sasl.server.max.receive.size`), lifted then.
+    private let unauthenticatedLimit: NIOLoopBoundBox<Int?>?
 
     init(
         registry: APIRegistry, apiVersions: ApiVersionsHandler, metrics: RequestMetricsTable,
-        sasl: SaslListener? = nil, logger: Logger
+        sasl: SaslListener? = nil, unauthenticatedLimit: NIOLoopBoundBox<Int?>? = nil, logger: Logger
     ) {
+        self.unauthenticatedLimit = unauthenticatedLimit
         self.registry = registry
         self.apiVersions = apiVersions
         self.metrics = metrics
@@ -261,6 +264,7 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
         if outcome.failed {
             stopReading(reason: "SASL authentication failed: \(outcome.errorMessage ?? "")")
         } else if outcome.authenticated, let principal = authenticator?.principal {
+            unauthenticatedLimit?.value = nil
             logger[metadataKey: "principal"] = "\(principal)"
             logger.debug("authenticated")
         }

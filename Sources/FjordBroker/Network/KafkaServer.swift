@@ -37,13 +37,20 @@ final class KafkaServer: Sendable {
                     .childChannelOption(.maxMessagesPerRead, value: 16)
                     .childChannelInitializer { channel in
                         channel.eventLoop.makeCompletedFuture {
+                            // A SASL connection's frames stay small until it has authenticated.
+                            let unauthenticatedLimit = saslListener.map {
+                                NIOLoopBoundBox<Int?>($0.maximumReceiveBytes, eventLoop: channel.eventLoop)
+                            }
                             try channel.pipeline.syncOperations.addHandler(
-                                ByteToMessageHandler(KafkaFrameDecoder.requests(maximumFrameBytes: maximumFrameBytes))
+                                ByteToMessageHandler(
+                                    KafkaFrameDecoder.requests(
+                                        maximumFrameBytes: maximumFrameBytes,
+                                        unauthenticatedLimit: unauthenticatedLimit))
                             )
                             try channel.pipeline.syncOperations.addHandler(
                                 KafkaConnectionHandler(
                                     registry: registry, apiVersions: apiVersions, metrics: metrics,
-                                    sasl: saslListener, logger: logger)
+                                    sasl: saslListener, unauthenticatedLimit: unauthenticatedLimit, logger: logger)
                             )
                         }
                     }

@@ -16,6 +16,8 @@ struct SaslListener: Sendable {
     /// 0: an authentication never expires.
     var reauthenticationMs: Int64
     var failedAuthenticationDelayMs: Int64
+    /// The largest frame taken before the client has authenticated. Kafka: `sasl.server.max.receive.size`, 512 KiB.
+    var maximumReceiveBytes = 524_288
 
     /// A new exchange of `mechanism` (one of `mechanisms`).
     func exchange(_ mechanism: SaslMechanism) -> any SaslServerExchange {
