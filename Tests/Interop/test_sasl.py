@@ -507,6 +507,57 @@ def test_the_cli_logs_in_with_a_command_config(sasl_broker, tmp_path):
     assert "invalid credentials with SASL mechanism SCRAM-SHA-512" in done.stderr, done.stderr
 
 
+def test_acls_and_scram_users_are_managed_from_the_command_line(request, tmp_path):
+    """`fjord user scram set|describe|delete` and `fjord acl add|list|remove` (kafka-acls.sh's options) as the super
+    user; what they set decides what the new user may do, seen through the CLI's own SCRAM login."""
+    import json
+
+    overrides = sasl_overrides(**{"authorizer.class.name": STANDARD_AUTHORIZER, "super.users": "User:admin"})
+    with running_fjord(request, tmp_path, overrides) as b:
+        admin_config = tmp_path / "admin.properties"
+        admin_config.write_text("security.protocol=SASL_PLAINTEXT\nsasl.mechanism=PLAIN\nsasl.jaas.config="
+                                "org.apache.kafka.common.security.plain.PlainLoginModule required "
+                                'username="admin" password="admin-secret";\n')
+        kai_config = tmp_path / "kai.properties"
+        kai_config.write_text("security.protocol=SASL_PLAINTEXT\nsasl.mechanism=SCRAM-SHA-256\nsasl.jaas.config="
+                              "org.apache.kafka.common.security.scram.ScramLoginModule required "
+                              'username="kai" password="kai-secret";\n')
+
+        def fj(config, *args: str, input: str | None = None) -> subprocess.CompletedProcess:
+            return subprocess.run([fjord_bin(), *args, "--bootstrap", b.bootstrap, "--command-config", str(config)],
+                                  input=input, capture_output=True, text=True, timeout=60)
+
+        def ok(config, *args: str, input: str | None = None) -> str:
+            done = fj(config, *args, input=input)
+            assert done.returncode == 0, (args, done.stdout, done.stderr)
+            return done.stdout
+
+        ok(admin_config, "user", "scram", "set", "kai", "--mechanism", "SCRAM-SHA-256", "--iterations", "8192",
+           input="kai-secret\n")
+        described = json.loads(ok(admin_config, "user", "scram", "describe", "kai", "--format", "json"))
+        assert described == {"users": [{"user": "kai", "credentials": [{"mechanism": "SCRAM-SHA-256",
+                                                                         "iterations": 8192}]}]}
+        ok(admin_config, "topic", "create", "kai-orders")
+        ok(admin_config, "topic", "create", "other-orders")
+        # Kai may write and describe the topics that start with "kai-", nothing else.
+        ok(admin_config, "acl", "add", "--allow-principal", "User:kai", "--operation", "Write", "--operation",
+           "Describe", "--topic", "kai-", "--resource-pattern-type", "prefixed")
+        listed = json.loads(ok(admin_config, "acl", "list", "--principal", "User:kai", "--format", "json"))["acls"]
+        assert sorted((a["name"], a["pattern_type"], a["operation"]) for a in listed) == \
+            [("kai-", "PREFIXED", "DESCRIBE"), ("kai-", "PREFIXED", "WRITE")]
+        ok(kai_config, "produce", "kai-orders", input="k1\n")
+        refused = fj(kai_config, "produce", "other-orders", input="no\n")
+        assert refused.returncode != 0
+        ok(admin_config, "acl", "remove", "--topic", "kai-", "--resource-pattern-type", "prefixed",
+           "--allow-principal", "User:kai", "--operation", "Write")
+        assert fj(kai_config, "produce", "kai-orders", input="k2\n").returncode != 0
+        assert ok(admin_config, "consume", "kai-orders", "--count", "1").split() == ["k1"]
+        # The credential deleted: kai cannot log in at all.
+        ok(admin_config, "user", "scram", "delete", "kai", "--mechanism", "SCRAM-SHA-256")
+        gone = fj(kai_config, "topic", "list")
+        assert gone.returncode != 0 and "invalid credentials" in gone.stderr, gone.stderr
+
+
 # MARK: Format time
 
 
