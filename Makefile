@@ -19,7 +19,8 @@ VENV    ?= .venv
 ARGS    ?=
 
 # openjdk-17-jdk-headless: javac/java for the Java-client interop tests (Tests/Interop/test_java_client.py)
-APT_PACKAGES  := zlib1g-dev liblz4-dev libzstd-dev libsnappy-dev kcat pkg-config openjdk-17-jdk-headless
+# openssl: the TLS tests make their certificate authority and certificates at test time (Tests/Interop/tls_certs.py)
+APT_PACKAGES  := zlib1g-dev liblz4-dev libzstd-dev libsnappy-dev kcat pkg-config openjdk-17-jdk-headless openssl
 REQUIREMENTS  := Tests/Interop/requirements.txt
 VENV_STAMP    := $(VENV)/.fjord-requirements.txt
 FJORD_BIN     ?= $(CURDIR)/.build/debug/fjord

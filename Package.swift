@@ -25,6 +25,9 @@ let package = Package(
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
         // SCRAM's hashes and HMACs (FjordSecurity).
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        // TLS listeners (FjordBroker) and connections (FjordClient); a client certificate's subject for its principal.
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
         // `make docs`: the FjordClient DocC catalog (a command plugin; nothing of it is linked).
         .package(url: "https://github.com/swiftlang/swift-docc-plugin.git", from: "1.5.0"),
     ],
@@ -117,6 +120,8 @@ let package = Package(
                 "KafkaProtocol", "KafkaRecords", "FjordStorage", "FjordController", "FjordGroups", "FjordTransactions",
                 "FjordRaft", "FjordReplication", "FjordSecurity",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -146,6 +151,7 @@ let package = Package(
             dependencies: [
                 "KafkaProtocol", "KafkaRecords", "FjordSecurity",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -426,7 +426,11 @@ public final class Broker: Service, Sendable {
             listeners: listeners, group: group, registry: registry, apiVersions: apiVersions,
             maximumFrameBytes: configuration.socketRequestMaxBytes,
             metrics: services.metrics.requestMetrics(for: registry.supportedVersions.map(\.apiKey)),
-            sasl: try saslListeners(publisher: services.metadata.publisher), logger: logger
+            sasl: try saslListeners(publisher: services.metadata.publisher),
+            tls: try configuration.tlsListenerConfigurations().reduce(into: [:]) { listeners, entry in
+                listeners[entry.key] = try TlsListener(entry.value, listener: entry.key)
+            },
+            fileReads: services.threadPool, logger: logger
         )
         // Port 0 asks the OS for a free port: advertise the real one, that of the listener advertised (not a
         // controller listener listed before it).

@@ -207,9 +207,9 @@ import Testing
         (
             "process.roles=broker\nnode.id=2\ncontroller.quorum.bootstrap.servers=h:9093\n"
                 + "controller.listener.names=CONTROLLER\n"
-                + "listeners=SSL://:9092\ninter.broker.listener.name=SSL\n"
+                + "listeners=SSL://:9092\ninter.broker.listener.name=SSL\nssl.keystore.location=/k\n"
                 + "listener.security.protocol.map=SSL:SSL,CONTROLLER:PLAINTEXT",
-            "listener.security.protocol.map", "does not support yet"
+            "listener.security.protocol.map", "do not speak TLS or SASL to each other yet"
         ),
         (
             "process.roles=broker\nnode.id=2\ncontroller.quorum.bootstrap.servers=h:9093\n"

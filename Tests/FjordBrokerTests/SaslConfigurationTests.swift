@@ -46,8 +46,7 @@ import Testing
             [("listener.name.sasl_plaintext.plain.sasl.jaas.config", "PlainLoginModule required user_a=\"b\"")],
             "listener.name.sasl_plaintext.plain.sasl.jaas.config", "must end with ';'"
         ),
-        ([("listener.name.x.ssl.keystore.location", "/k")], "listener.name.x.ssl.keystore.location", "per-listener"),
-        ([("listeners", "SSL://127.0.0.1:9092")], "listener.security.protocol.map", "no TLS"),
+        ([("listener.name.x.ssl.keystore.flavour", "/k")], "listener.name.x.ssl.keystore.flavour", "per-listener"),
         (
             [("listeners", "SASL_PLAINTEXT://127.0.0.1:9092"), ("sasl.enabled.mechanisms", "OAUTHBEARER")],
             "listener.name.sasl_plaintext.oauthbearer.sasl.jaas.config", "enables OAUTHBEARER"

@@ -75,6 +75,15 @@ class BrokerProcess:
     argv: list[str] = field(default_factory=list)
     # The HTTP port of /metrics and /health (Fjord's metrics.listener), when the broker serves one.
     metrics_port: int | None = None
+    # Fjord's `listeners` value as started (the ports of every listener).
+    listeners: str = ""
+
+    def listener(self, name: str) -> str:
+        """host:port of the listener named `name` (SSL, SASL_SSL, ...)."""
+        for entry in self.listeners.split(","):
+            if entry.split("://")[0] == name:
+                return entry.split("://")[1]
+        raise KeyError(name)
 
     @property
     def bootstrap(self) -> str:
@@ -192,13 +201,18 @@ def start_fjord(tmp_path: Path, node_id: int = 1, overrides: dict[str, str] | No
         "metrics.listener": f"127.0.0.1:{metrics_port}",
         **(overrides or {}),
     }
-    # A test that sets its own listeners (SASL_PLAINTEXT, say) writes `{port}` for the port chosen here.
+    # A test that sets its own listeners (SASL_PLAINTEXT, say) writes `{port}` for the port chosen here (clients and
+    # the readiness check use it), and `{port2}` for a second listener's.
     props["listeners"] = props["listeners"].replace("{port}", str(port))
+    if "{port2}" in props["listeners"]:
+        broker_port2 = free_port()
+        props["listeners"] = props["listeners"].replace("{port2}", str(broker_port2))
     capture = capture_proxy(props)  # FJORD_CAPTURE_DIR set: clients reach it through tools/wire_capture.py
     argv = [fjord_bin(), "broker"]
     for key, value in props.items():
         argv += ["--override", f"{key}={value}"]
     broker = _start(name, argv, port, data_dir, tmp_path / f"{name}.log")
+    broker.listeners = props["listeners"]
     if capture:
         front_capture_proxy(capture, broker)
     listener = props["metrics.listener"].strip()

@@ -11,8 +11,9 @@ extension BrokerConfiguration {
                         + "controller.listener.names?")
             }
         }
-        // SASL listeners are checked in both modes (a single node serves them too).
+        // SASL and TLS listeners are checked in both modes (a single node serves them too).
         _ = try saslListenerConfigurations()
+        _ = try tlsListenerConfigurations()
         guard isKRaftMode else {
             for listener in listeners {
                 if let securityProtocol = effectiveSecurityProtocolMap[listener.name] {
@@ -76,26 +77,16 @@ extension BrokerConfiguration {
         }
     }
 
-    /// PLAINTEXT everywhere; SASL_PLAINTEXT on the listeners clients use (the brokers' own connections to each
-    /// other and to the controllers do not authenticate yet); no TLS yet.
+    /// PLAINTEXT everywhere; SSL, SASL_PLAINTEXT and SASL_SSL on the listeners clients use (the brokers' own
+    /// connections to each other and to the controllers speak neither TLS nor SASL yet).
     private static func requireServed(_ securityProtocol: SecurityProtocol, listener: String, internalUse: String?)
         throws(ConfigurationError)
     {
-        switch securityProtocol {
-        case .plaintext:
-            return
-        case .saslPlaintext:
-            guard let internalUse else { return }
-            throw ConfigurationError(
-                key: "listener.security.protocol.map",
-                "listener \(listener) uses SASL_PLAINTEXT and is \(internalUse): Fjord's brokers and controllers do "
-                    + "not authenticate to each other yet; give them a PLAINTEXT listener")
-        case .ssl, .saslSSL:
-            throw ConfigurationError(
-                key: "listener.security.protocol.map",
-                "listener \(listener) uses security protocol \(securityProtocol.rawValue), which Fjord does not "
-                    + "support yet (no TLS): use PLAINTEXT or SASL_PLAINTEXT")
-        }
+        guard securityProtocol != .plaintext, let internalUse else { return }
+        throw ConfigurationError(
+            key: "listener.security.protocol.map",
+            "listener \(listener) uses \(securityProtocol.rawValue) and is \(internalUse): Fjord's brokers and "
+                + "controllers do not speak TLS or SASL to each other yet; give them a PLAINTEXT listener")
     }
 
     private func validateBrokerOnly() throws(ConfigurationError) {

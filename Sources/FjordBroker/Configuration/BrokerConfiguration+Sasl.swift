@@ -37,7 +37,10 @@ extension BrokerConfiguration {
         }
         let listener = rest[..<dot].uppercased()
         let setting = rest[rest.index(after: dot)...].lowercased()
-        if setting == "sasl.enabled.mechanisms" {
+        if setting.hasPrefix("ssl."), let kind = Self.tlsKeys[setting] {
+            try kind.validate(value, key: key)
+            listenerSslProperties[listener, default: [:]][setting] = value
+        } else if setting == "sasl.enabled.mechanisms" {
             listenerSaslMechanisms[listener] = Self.list(value)
         } else if setting.hasSuffix(".sasl.jaas.config") {
             let mechanism = String(setting.dropLast(".sasl.jaas.config".count)).uppercased()
@@ -49,8 +52,8 @@ extension BrokerConfiguration {
         } else {
             throw ConfigurationError(
                 key: key,
-                "unknown per-listener property; Fjord reads listener.name.<listener>.sasl.enabled.mechanisms and "
-                    + "listener.name.<listener>.<mechanism>.sasl.jaas.config")
+                "unknown per-listener property; Fjord reads listener.name.<listener>.sasl.enabled.mechanisms, "
+                    + "listener.name.<listener>.<mechanism>.sasl.jaas.config and listener.name.<listener>.ssl.*")
         }
         return true
     }
@@ -59,11 +62,12 @@ extension BrokerConfiguration {
         value.split(separator: ",").map { $0.trimmingCharacters(in: " ") }.filter { !$0.isEmpty }
     }
 
-    /// Each SASL_PLAINTEXT listener's mechanisms and PLAIN users, by listener name; an error names the key to change
+    /// Each SASL_PLAINTEXT and SASL_SSL listener's mechanisms and PLAIN users, by listener name; an error names the key to change
     /// when a mechanism is not one Fjord offers or PLAIN has no JAAS configuration.
     public func saslListenerConfigurations() throws(ConfigurationError) -> [String: SaslListenerConfiguration] {
         var result = [String: SaslListenerConfiguration]()
-        for listener in listeners where effectiveSecurityProtocolMap[listener.name] == .saslPlaintext {
+        for listener in listeners
+        where [.saslPlaintext, .saslSSL].contains(effectiveSecurityProtocolMap[listener.name]) {
             let perListenerKey = "listener.name.\(listener.name.lowercased()).sasl.enabled.mechanisms"
             let (names, key) =
                 listenerSaslMechanisms[listener.name].map { ($0, perListenerKey) }

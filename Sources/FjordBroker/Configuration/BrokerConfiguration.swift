@@ -126,6 +126,8 @@ public struct BrokerConfiguration: Sendable {
     public var saslEnabledMechanisms = ["GSSAPI"]
     /// `listener.name.<l>.sasl.enabled.mechanisms`, by listener name (upper case).
     public var listenerSaslMechanisms: [String: [String]] = [:]
+    /// `listener.name.<l>.ssl.*`, by listener name (upper case) and `ssl.*` key.
+    public var listenerSslProperties: [String: [String: String]] = [:]
     /// `listener.name.<l>.<mechanism>.sasl.jaas.config`, by listener name and mechanism (upper case).
     public var listenerJaasConfigs: [String: [String: JaasConfiguration]] = [:]
     /// How long a SASL authentication holds before the client must re-authenticate (KIP-368); 0: for ever.
@@ -231,7 +233,7 @@ public struct BrokerConfiguration: Sendable {
 
     private mutating func apply(key: String, value: String) throws(ConfigurationError) {
         if try applyListenerPrefixed(key: key, value: value) { return }
-        guard let kind = Self.knownKeys[key] else {
+        guard let kind = Self.knownKeys[key] ?? Self.tlsKeys[key] else {
             throw ConfigurationError(key: key, "unknown property; see the README for the keys Fjord accepts")
         }
         try kind.validate(value, key: key)

@@ -1,7 +1,7 @@
 /// How a listener's connections are secured. Kafka: the values of `listener.security.protocol.map`.
 ///
-/// Fjord serves PLAINTEXT only; the others parse (a Kafka `server.properties` names them) but a listener that would
-/// use one is refused at start-up with an error saying TLS and SASL are not supported yet.
+/// Client listeners may use any of them (`BrokerConfiguration+Sasl`, `+Tls`); the inter-broker and controller
+/// listeners are PLAINTEXT only for now, and a secured one is refused at start-up naming the key.
 public enum SecurityProtocol: String, Hashable, Sendable, CaseIterable {
     case plaintext = "PLAINTEXT"
     case ssl = "SSL"

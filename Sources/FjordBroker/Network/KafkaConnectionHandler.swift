@@ -1,7 +1,10 @@
+import FjordSecurity
 import FjordStorage
 import KafkaProtocol
 import Logging
 import NIOCore
+import NIOPosix
+import NIOSSL
 
 /// One client connection: turns request frames into handler calls and handler results into response frames.
 ///
@@ -49,12 +52,19 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
     private var authenticator: SaslAuthenticator?
     /// The frame decoder's bound until the client has authenticated (`sasl.server.max.receive.size`), lifted then.
     private let unauthenticatedLimit: NIOLoopBoundBox<Int?>?
+    /// On a TLS listener: its principal mapping, and the pool that reads a Fetch's file slices into memory (TLS must
+    /// encrypt them: the zero-copy `sendfile` path is for plaintext listeners only).
+    private let tls: (listener: TlsListener, fileReads: NIOThreadPool?)?
+    /// The client certificate's principal, once looked up (on SSL listeners without SASL).
+    private var certificatePrincipal: KafkaPrincipal?
 
     init(
         registry: APIRegistry, apiVersions: ApiVersionsHandler, metrics: RequestMetricsTable,
-        sasl: SaslListener? = nil, unauthenticatedLimit: NIOLoopBoundBox<Int?>? = nil, logger: Logger
+        sasl: SaslListener? = nil, unauthenticatedLimit: NIOLoopBoundBox<Int?>? = nil,
+        tls: (listener: TlsListener, fileReads: NIOThreadPool?)? = nil, logger: Logger
     ) {
         self.unauthenticatedLimit = unauthenticatedLimit
+        self.tls = tls
         self.registry = registry
         self.apiVersions = apiVersions
         self.metrics = metrics
@@ -167,9 +177,19 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
             case .close(let reason): return close(context, reason: reason)
             }
         }
+        let principal: KafkaPrincipal
+        if let authenticator {
+            principal = authenticator.principal ?? .anonymous
+        } else if tls != nil {
+            guard let fromCertificate = certificatePrincipal(context) else {
+                return close(context, reason: "no ssl.principal.mapping.rules rule applies to the client certificate")
+            }
+            principal = fromCertificate
+        } else {
+            principal = .anonymous
+        }
         let requestContext = RequestContext(
-            header: header, peer: peer, eventLoop: context.eventLoop,
-            principal: authenticator?.principal ?? .anonymous, clientHost: clientHost)
+            header: header, peer: peer, eventLoop: context.eventLoop, principal: principal, clientHost: clientHost)
         let started = NIODeadline.now()
         let call: @Sendable () -> EventLoopFuture<ResponseBody?>
         do {
@@ -211,6 +231,44 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
             if handler.lastPoolDispatch === returned { handler.lastPoolDispatch = nil }
         }
         return started.flatMap { $0 }
+    }
+
+    // MARK: TLS
+
+    /// The principal of the client certificate (`User:ANONYMOUS` without one), looked up once: requests flow only
+    /// after the handshake, so the certificate is known by the first.
+    private func certificatePrincipal(_ context: ChannelHandlerContext) -> KafkaPrincipal? {
+        if let certificatePrincipal { return certificatePrincipal }
+        guard let tls, let handler = try? context.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self)
+        else { return nil }
+        certificatePrincipal = tls.listener.principal(for: handler.peerCertificate)
+        if let certificatePrincipal { logger[metadataKey: "principal"] = "\(certificatePrincipal)" }
+        return certificatePrincipal
+    }
+
+    /// On a TLS connection an answer's file slices are read into memory first (on the I/O pool), because TLS must
+    /// encrypt every byte; elsewhere the answer goes as it is.
+    private func encryptable(_ body: EventLoopFuture<ResponseBody?>) -> EventLoopFuture<ResponseBody?> {
+        guard let tls else { return body }
+        let eventLoop = body.eventLoop
+        return body.flatMap { body in
+            guard let body, body.parts.contains(where: { if case .file = $0 { true } else { false } }) else {
+                return eventLoop.makeSucceededFuture(body)
+            }
+            let read = { () throws -> ResponseBody? in
+                var inMemory = ResponseBody()
+                for part in body.parts {
+                    switch part {
+                    case .bytes(let buffer): inMemory.append(buffer)
+                    case .file(let slice):
+                        inMemory.append(try slice.file.read(at: slice.position, length: slice.length))
+                    }
+                }
+                return inMemory
+            }
+            guard let pool = tls.fileReads else { return eventLoop.makeCompletedFuture(Result(catching: read)) }
+            return pool.runIfActive(eventLoop: eventLoop, read)
+        }
     }
 
     // MARK: SASL
@@ -299,6 +357,7 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
         _ context: ChannelHandlerContext, correlationID: Int32?, headerVersion: Int16,
         body: EventLoopFuture<ResponseBody?>, thenClose: Bool = false
     ) {
+        let body = encryptable(body)
         // After every earlier answer, whatever this one's outcome: a failed request closes the connection only once
         // the answers before it are written. (`previousResponse` never fails: its failure closes and recovers.)
         let ready = previousResponse.map { previous in previous.flatMap { body } } ?? body

@@ -2,9 +2,11 @@ import KafkaProtocol
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 
 /// The listening sockets: accepts connections on every configured listener and gives each its pipeline
-/// (frame decoder with the size limit → `KafkaConnectionHandler`, which authenticates first on a SASL listener).
+/// (on a TLS listener the TLS handler first → frame decoder with the size limit → `KafkaConnectionHandler`, which
+/// authenticates first on a SASL listener).
 final class KafkaServer: Sendable {
     private let channels: [any Channel]
     let logger: Logger
@@ -21,11 +23,13 @@ final class KafkaServer: Sendable {
     static func bind(
         listeners: [Listener], group: MultiThreadedEventLoopGroup, registry: APIRegistry,
         apiVersions: ApiVersionsHandler, maximumFrameBytes: Int, metrics: RequestMetricsTable,
-        sasl: [String: SaslListener] = [:], logger: Logger
+        sasl: [String: SaslListener] = [:], tls: [String: TlsListener] = [:], fileReads: NIOThreadPool? = nil,
+        logger: Logger
     ) async throws -> KafkaServer {
         var channels = [any Channel]()
         for listener in listeners {
             let saslListener = sasl[listener.name]
+            let tlsListener = tls[listener.name]
             let host = listener.host.isEmpty ? "0.0.0.0" : listener.host
             let channel = try await ConfigurationError.namingListener(
                 key: "listeners", listener.name, host: host, port: listener.port
@@ -37,6 +41,10 @@ final class KafkaServer: Sendable {
                     .childChannelOption(.maxMessagesPerRead, value: 16)
                     .childChannelInitializer { channel in
                         channel.eventLoop.makeCompletedFuture {
+                            if let tlsListener {
+                                try channel.pipeline.syncOperations.addHandler(
+                                    NIOSSLServerHandler(context: tlsListener.context))
+                            }
                             // A SASL connection's frames stay small until it has authenticated.
                             let unauthenticatedLimit = saslListener.map {
                                 NIOLoopBoundBox<Int?>($0.maximumReceiveBytes, eventLoop: channel.eventLoop)
@@ -50,7 +58,8 @@ final class KafkaServer: Sendable {
                             try channel.pipeline.syncOperations.addHandler(
                                 KafkaConnectionHandler(
                                     registry: registry, apiVersions: apiVersions, metrics: metrics,
-                                    sasl: saslListener, unauthenticatedLimit: unauthenticatedLimit, logger: logger)
+                                    sasl: saslListener, unauthenticatedLimit: unauthenticatedLimit,
+                                    tls: tlsListener.map { ($0, fileReads) }, logger: logger)
                             )
                         }
                     }
