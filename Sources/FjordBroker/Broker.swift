@@ -444,6 +444,19 @@ public final class Broker: Service, Sendable {
             let port = ports[advertisedIndex]
             services.metadata.updateImage { image in image.brokers[0].port = Int32(port) }
         }
+        if quorum == nil {
+            // A node alone tells each client the address of the listener it came in on (its advertised host, the
+            // port actually bound).
+            var endpoints: [String: MetadataImage.Broker] = [:]
+            for (listener, port) in zip(listeners, ports) {
+                let advertised = configuration.advertisedListeners.first { $0.name == listener.name }
+                let host = advertised?.host ?? (listener.host.isEmpty ? "127.0.0.1" : listener.host)
+                let advertisedPort = advertised.map { $0.port == 0 ? port : $0.port } ?? port
+                endpoints[listener.name] = MetadataImage.Broker(
+                    nodeID: configuration.nodeID, host: host, port: Int32(advertisedPort))
+            }
+            services.metadata.localEndpoints.withLockedValue { $0 = endpoints }
+        }
         return server
     }
 

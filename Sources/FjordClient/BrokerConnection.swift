@@ -3,6 +3,7 @@ import KafkaProtocol
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import NIOSSL
 
 /// One TCP connection to one broker: frames requests, assigns correlation ids, limits requests in flight, and knows
 /// which version of each API both sides speak (negotiated with ApiVersions when the connection opens).
@@ -53,6 +54,14 @@ public final class BrokerConnection: Sendable {
                 .connectTimeout(.nanoseconds(Int64(configuration.connectTimeout.nanoseconds)))
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
+                        if let tls = configuration.tls {
+                            // An IP address is checked against the certificate's IP names, a host name against its
+                            // DNS names (SNI carries only host names).
+                            let isAddress = address.host.allSatisfy { $0.isNumber || $0 == "." || $0 == ":" }
+                            try channel.pipeline.syncOperations.addHandler(
+                                try NIOSSLClientHandler(
+                                    context: tls.context, serverHostname: isAddress ? nil : address.host))
+                        }
                         try channel.pipeline.syncOperations.addHandler(
                             ByteToMessageHandler(KafkaFrameDecoder.responses(maximumFrameBytes: maxFrame))
                         )

@@ -32,7 +32,9 @@ public struct ClientConfiguration: Sendable {
     /// Whether a Metadata request may create a missing topic (when the broker allows it).
     /// Kafka: `allow.auto.create.topics`. Default true.
     public var allowAutoTopicCreation: Bool = true
-    /// How the client authenticates on a SASL_PLAINTEXT listener; nil: it does not (PLAINTEXT). Kafka:
+    /// TLS to the brokers (an SSL or SASL_SSL listener); nil: plaintext. Default nil.
+    public var tls: ClientTLS?
+    /// How the client authenticates on a SASL_PLAINTEXT or SASL_SSL listener; nil: it does not. Kafka:
     /// `security.protocol=SASL_PLAINTEXT`, `sasl.mechanism` and the login's `sasl.jaas.config`. Default nil.
     public var sasl: SaslAuthentication?
     /// Where the client logs. Default: a logger labelled `fjord.client`.

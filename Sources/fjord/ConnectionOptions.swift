@@ -59,7 +59,11 @@ struct ConnectionOptions: ParsableArguments {
         configuration.requestTimeout = .seconds(requestTimeout)
         configuration.connectTimeout = .seconds(min(requestTimeout, 10))
         configuration.logger = CLILogging.clientLogger
-        if let commandConfig { configuration.sasl = try CommandConfig(path: commandConfig).sasl }
+        if let commandConfig {
+            let security = try CommandConfig(path: commandConfig)
+            configuration.sasl = security.sasl
+            configuration.tls = security.tls
+        }
         return configuration
     }
 

@@ -248,3 +248,48 @@ def test_sasl_ssl_authenticates_with_scram_inside_tls(request, tmp_path, certs):
         p.produce("sasl-ssl", b"never")
         p.flush(8)
         assert any(e.code() == KafkaError._AUTHENTICATION for e in errors.seen), errors.seen
+
+
+def test_fjordclient_and_the_cli_speak_tls(request, tmp_path, certs):
+    """FjordClient (through the command line's --command-config, Kafka's client property names) over SSL with
+    mutual TLS — its certificate is its principal — and over SASL_SSL; an untrusted broker certificate is refused."""
+    import subprocess
+
+    from conftest import fjord_bin
+
+    overrides = tls_overrides(certs, "requested", **{
+        "listeners": "SSL://127.0.0.1:{port},SASL_SSL://127.0.0.1:{port2}",
+        "sasl.enabled.mechanisms": "PLAIN",
+        "listener.name.sasl_ssl.plain.sasl.jaas.config":
+            'org.apache.kafka.common.security.plain.PlainLoginModule required user_admin="admin-secret";',
+        "authorizer.class.name": STANDARD_AUTHORIZER, "super.users": f"{ADMIN};User:admin"})
+    with running_fjord(request, tmp_path, overrides) as b:
+        def config(name: str, *lines: str) -> str:
+            path = tmp_path / name
+            path.write_text("\n".join(lines) + "\n")
+            return str(path)
+
+        trust = f"ssl.truststore.location={certs['ca']}"
+        admin_tls = config("admin-tls.properties", "security.protocol=SSL", trust,
+                           f"ssl.keystore.location={certs['admin'].pem()}")
+        anonymous = config("anonymous.properties", "security.protocol=SSL", trust)
+        sasl_ssl = config("sasl-ssl.properties", "security.protocol=SASL_SSL", trust, "sasl.mechanism=PLAIN",
+                          "sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required "
+                          'username="admin" password="admin-secret";')
+        untrusted = config("untrusted.properties", "security.protocol=SSL",
+                           f"ssl.truststore.location={certs['mallory'].cert}")
+
+        def fj(listener: str, cfg: str, *args: str, input: str | None = None) -> subprocess.CompletedProcess:
+            return subprocess.run([fjord_bin(), *args, "--bootstrap", b.listener(listener), "--command-config", cfg],
+                                  input=input, capture_output=True, text=True, timeout=60)
+
+        done = fj("SSL", admin_tls, "topic", "create", "client-tls")
+        assert done.returncode == 0, done.stderr
+        done = fj("SSL", admin_tls, "produce", "client-tls", input="t1\nt2\n")
+        assert done.returncode == 0, done.stderr
+        # Without a certificate the principal is ANONYMOUS, which no ACL lets in.
+        assert fj("SSL", anonymous, "produce", "client-tls", input="no\n").returncode != 0
+        done = fj("SASL_SSL", sasl_ssl, "consume", "client-tls", "--count", "2")
+        assert (done.returncode, done.stdout.split()) == (0, ["t1", "t2"]), done.stderr
+        refused = fj("SSL", untrusted, "topic", "list")
+        assert refused.returncode != 0

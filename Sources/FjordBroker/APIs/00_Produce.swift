@@ -54,7 +54,8 @@ struct ProduceHandler: APIHandler {
         var unknownTopics = [String]()
         var response = ProduceResponse()
         let metrics = services.metrics
-        var leaders = PartitionLeaders(image: image, liveBrokers: services.metadata.liveBrokers(image))
+        var leaders = PartitionLeaders(
+            image: image, liveBrokers: services.metadata.liveBrokers(image, listener: context.listenerName))
         // Kafka's checks, before anything else: WRITE on the transactional id for transactional records (every
         // partition refused), then WRITE on each topic.
         let transactionRefused =

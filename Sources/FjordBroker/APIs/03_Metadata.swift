@@ -62,10 +62,11 @@ struct MetadataHandler: TypedAPIHandler {
         }
         let image = metadata.image
         var response = MetadataResponse()
-        response.brokers = (services?.metadata.liveBrokers(image) ?? image.brokers).map { broker in
-            MetadataResponse.MetadataResponseBroker(
-                nodeID: broker.nodeID, host: broker.host, port: broker.port, rack: broker.rack)
-        }
+        response.brokers = (services?.metadata.liveBrokers(image, listener: context.listenerName) ?? image.brokers)
+            .map { broker in
+                MetadataResponse.MetadataResponseBroker(
+                    nodeID: broker.nodeID, host: broker.host, port: broker.port, rack: broker.rack)
+            }
         response.clusterID = image.clusterID
         response.controllerID = image.controllerID
         if (8...10).contains(version), request.includeClusterAuthorizedOperations, let services {

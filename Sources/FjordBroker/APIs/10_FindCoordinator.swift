@@ -70,7 +70,7 @@ struct FindCoordinatorHandler: TypedAPIHandler {
         default:
             return failure(.invalidRequest, "Unknown coordinator key type \(keyType)")
         }
-        switch topic.coordinator(for: key) {
+        switch topic.coordinator(for: key, listener: context.listenerName) {
         case .success(let broker):
             return .init(
                 key: key, nodeID: broker.nodeID, host: broker.host, port: broker.port, errorCode: 0, errorMessage: nil)

@@ -30,7 +30,7 @@ struct DescribeClusterHandler: TypedAPIHandler {
 
     func handle(_ request: DescribeClusterRequest, context: RequestContext) -> EventLoopFuture<DescribeClusterResponse>
     {
-        var response = describe(request, version: context.apiVersion)
+        var response = describe(request, version: context.apiVersion, listener: context.listenerName)
         if request.includeClusterAuthorizedOperations {
             response.clusterAuthorizedOperations = BrokerAuthorizer.authorizedOperations(
                 authorizer, context, .cluster, AclResourceType.clusterName)
@@ -38,7 +38,9 @@ struct DescribeClusterHandler: TypedAPIHandler {
         return context.eventLoop.makeSucceededFuture(response)
     }
 
-    func describe(_ request: DescribeClusterRequest, version: Int16) -> DescribeClusterResponse {
+    func describe(_ request: DescribeClusterRequest, version: Int16, listener: String? = nil)
+        -> DescribeClusterResponse
+    {
         let image = metadata.publisher.image
         let requested = version >= 1 ? request.endpointType : EndpointType.broker.rawValue
         var response = DescribeClusterResponse()
@@ -59,7 +61,7 @@ struct DescribeClusterHandler: TypedAPIHandler {
         switch endpointType {
         case .broker:
             response.controllerID = image.controllerID
-            response.brokers = metadata.liveBrokers(image).map {
+            response.brokers = metadata.liveBrokers(image, listener: listener).map {
                 .init(brokerID: $0.nodeID, host: $0.host, port: $0.port, rack: $0.rack)
             }
         case .controller:

@@ -14,4 +14,7 @@ public struct RequestContext: Sendable {
     public var principal: KafkaPrincipal = .anonymous
     /// The client's IP address, as ACLs name hosts (`*` when unknown).
     public var clientHost: String = "*"
+    /// The listener the request came in on: brokers are listed to the client at their endpoint of that listener,
+    /// as Kafka answers (nil in tests that build a context by hand: the default client listener).
+    public var listenerName: String?
 }

@@ -256,7 +256,8 @@ final class FetchOperation {
         else {
             // Another broker's partition (or one this broker no longer leads): name its leader (KIP-951, v12+).
             let image = services.image
-            var leaders = PartitionLeaders(image: image, liveBrokers: services.metadata.liveBrokers(image))
+            var leaders = PartitionLeaders(
+                image: image, liveBrokers: services.metadata.liveBrokers(image, listener: context.listenerName))
             guard let leader = leaders.current(cached.topicPartition) else {
                 data.errorCode = ErrorCode.unknownTopicOrPartition.rawValue
                 return PartitionResult(cached: cached, data: data)
@@ -488,7 +489,7 @@ final class FetchOperation {
         let endpoints =
             named.isEmpty
             ? []
-            : services.metadata.liveBrokers(services.image).filter {
+            : services.metadata.liveBrokers(services.image, listener: context.listenerName).filter {
                 named.contains($0.nodeID)
             }
         return FetchResponseWriter(version: version).encode(

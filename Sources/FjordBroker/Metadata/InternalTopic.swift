@@ -29,11 +29,11 @@ struct InternalTopic: Sendable {
 
     /// The broker that coordinates `key`: the leader of its partition, or COORDINATOR_NOT_AVAILABLE while the topic
     /// or its leader is missing.
-    func coordinator(for key: String) -> CoordinatorLookup {
+    func coordinator(for key: String, listener: String? = nil) -> CoordinatorLookup {
         let image = metadata.publisher.image
         guard let topic = image.topic(named: name), let index = partition(for: key),
             let partition = topic.partitions.first(where: { $0.index == index }),
-            let broker = metadata.liveBrokers(image).first(where: { $0.nodeID == partition.leader })
+            let broker = metadata.liveBrokers(image, listener: listener).first(where: { $0.nodeID == partition.leader })
         else { return .failure(.coordinatorNotAvailable) }
         return .success(broker)
     }

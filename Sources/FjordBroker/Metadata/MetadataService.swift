@@ -62,10 +62,26 @@ final class MetadataService: Sendable {
         self.baseImage = publisher.image
     }
 
-    /// The unfenced brokers as clients reach them: at their `clientListenerName` endpoint (brokers without one are
-    /// not listed, as Kafka lists only brokers reachable on the client's listener); a node alone lists itself.
-    func liveBrokers(_ image: MetadataImage) -> [MetadataImage.Broker] {
-        clientListenerName.map { image.brokers(listener: $0) } ?? image.brokers
+    /// A node alone: its advertised endpoint of each broker listener, by listener name (set once bound), so that a
+    /// client is told the address of the listener it came in on.
+    let localEndpoints = NIOLockedValueBox<[String: MetadataImage.Broker]>([:])
+
+    /// The unfenced brokers as clients reach them: at their endpoint of `listener` — the listener the request came
+    /// in on (Kafka lists only brokers reachable on the client's listener) — else of `clientListenerName`; a node
+    /// alone lists itself at its endpoint of that listener.
+    func liveBrokers(_ image: MetadataImage, listener: String? = nil) -> [MetadataImage.Broker] {
+        if let clientListenerName {
+            if let listener, listener != clientListenerName {
+                let onListener = image.brokers(listener: listener)
+                if !onListener.isEmpty { return onListener }
+            }
+            return image.brokers(listener: clientListenerName)
+        }
+        guard let listener, let own = localEndpoints.withLockedValue({ $0[listener] }) else { return image.brokers }
+        return image.brokers.map { broker in
+            guard broker.nodeID == own.nodeID else { return broker }
+            return MetadataImage.Broker(nodeID: broker.nodeID, host: own.host, port: own.port, rack: broker.rack)
+        }
     }
 
     /// The storage settings of the metadata log: kept whole, never deleted by retention.

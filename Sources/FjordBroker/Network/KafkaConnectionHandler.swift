@@ -55,14 +55,17 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
     /// On a TLS listener: its principal mapping, and the pool that reads a Fetch's file slices into memory (TLS must
     /// encrypt them: the zero-copy `sendfile` path is for plaintext listeners only).
     private let tls: (listener: TlsListener, fileReads: NIOThreadPool?)?
+    /// The listener this connection came in on (`RequestContext.listenerName`).
+    private let listenerName: String?
     /// The client certificate's principal, once looked up (on SSL listeners without SASL).
     private var certificatePrincipal: KafkaPrincipal?
 
     init(
         registry: APIRegistry, apiVersions: ApiVersionsHandler, metrics: RequestMetricsTable,
         sasl: SaslListener? = nil, unauthenticatedLimit: NIOLoopBoundBox<Int?>? = nil,
-        tls: (listener: TlsListener, fileReads: NIOThreadPool?)? = nil, logger: Logger
+        tls: (listener: TlsListener, fileReads: NIOThreadPool?)? = nil, listenerName: String? = nil, logger: Logger
     ) {
+        self.listenerName = listenerName
         self.unauthenticatedLimit = unauthenticatedLimit
         self.tls = tls
         self.registry = registry
@@ -189,7 +192,8 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
             principal = .anonymous
         }
         let requestContext = RequestContext(
-            header: header, peer: peer, eventLoop: context.eventLoop, principal: principal, clientHost: clientHost)
+            header: header, peer: peer, eventLoop: context.eventLoop, principal: principal, clientHost: clientHost,
+            listenerName: listenerName)
         let started = NIODeadline.now()
         let call: @Sendable () -> EventLoopFuture<ResponseBody?>
         do {

@@ -59,7 +59,8 @@ final class KafkaServer: Sendable {
                                 KafkaConnectionHandler(
                                     registry: registry, apiVersions: apiVersions, metrics: metrics,
                                     sasl: saslListener, unauthenticatedLimit: unauthenticatedLimit,
-                                    tls: tlsListener.map { ($0, fileReads) }, logger: logger)
+                                    tls: tlsListener.map { ($0, fileReads) }, listenerName: listener.name,
+                                    logger: logger)
                             )
                         }
                     }
