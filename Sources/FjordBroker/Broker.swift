@@ -361,6 +361,7 @@ public final class Broker: Service, Sendable {
         registry.register(DescribeConfigsHandler(services: services))
         registry.register(DescribeAclsHandler(services: services))
         registry.register(DescribeUserScramCredentialsHandler(services: services))
+        registry.register(DescribeClientQuotasHandler(services: services))
         registry.register(DescribeLogDirsHandler(services: services))
         registry.register(DescribeClusterHandler(metadata: services.metadata, authorizer: services.authorizer))
         registry.register(DescribeTopicPartitionsHandler(metadata: publisher, authorizer: services.authorizer))
@@ -396,6 +397,7 @@ public final class Broker: Service, Sendable {
             ElectLeadersHandler(services: services), AlterPartitionReassignmentsHandler(services: services),
             ListPartitionReassignmentsHandler(services: services), CreateAclsHandler(services: services),
             DeleteAclsHandler(services: services), AlterUserScramCredentialsHandler(services: services),
+            AlterClientQuotasHandler(services: services),
         ]
     }
 

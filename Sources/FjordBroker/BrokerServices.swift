@@ -27,6 +27,8 @@ final class BrokerServices: Sendable {
     let replicationThrottles: ReplicationThrottles
     /// The ACL authorizer, nil when `authorizer.class.name` is not set (every request allowed).
     let authorizer: BrokerAuthorizer?
+    /// Client byte-rate quotas: produce and fetch throttling.
+    let quotas: ClientQuotaManager
     let logger: Logger
 
     init(
@@ -56,6 +58,9 @@ final class BrokerServices: Sendable {
         self.authorizer =
             configuration.authorizerEnabled
             ? BrokerAuthorizer(configuration: configuration, publisher: metadata.publisher, logger: logger) : nil
+        self.quotas = ClientQuotaManager(
+            publisher: metadata.publisher, windows: configuration.quotaWindowNum,
+            windowMs: Int64(configuration.quotaWindowSizeSeconds) * 1000, metrics: metrics)
         self.logger = logger
     }
 

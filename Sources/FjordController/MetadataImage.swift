@@ -137,6 +137,8 @@ public struct MetadataImage: Sendable, Equatable {
     public internal(set) var acls: [KafkaUUID: AclBinding] = [:]
     /// SCRAM credentials (UserScramCredentialRecord) by user and mechanism (`MetadataImage+Scram`).
     public internal(set) var scramCredentials: [String: [ScramMechanism: ScramCredential]] = [:]
+    /// Client quotas (ClientQuotaRecord) by entity, then key (`MetadataImage+Quotas`).
+    public internal(set) var clientQuotas: [ClientQuotaEntity: [String: Double]] = [:]
     /// The offset of the last metadata record applied (-1 for none).
     public private(set) var lastAppliedOffset: Int64
 
@@ -182,6 +184,8 @@ public struct MetadataImage: Sendable, Equatable {
             replayAcl(record)
         case .userScramCredential, .removeUserScramCredential:
             replayScram(record)
+        case .clientQuota(let quota):
+            replayQuota(quota)
         case .topic(let topic):
             topicsByName[topic.name] = Topic(name: topic.name, topicID: topic.topicID)
             topicNamesByID[topic.topicID] = topic.name

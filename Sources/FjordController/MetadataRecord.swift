@@ -24,6 +24,7 @@ public enum MetadataRecord: Sendable, Equatable {
     case removeAccessControlEntry(RemoveAccessControlEntryRecord)
     case userScramCredential(UserScramCredentialRecord)
     case removeUserScramCredential(RemoveUserScramCredentialRecord)
+    case clientQuota(ClientQuotaRecord)
 
     static let frameVersion: UInt32 = 1
 
@@ -55,6 +56,7 @@ public enum MetadataRecord: Sendable, Equatable {
         case .removeAccessControlEntry(let record): frame(record, type: RemoveAccessControlEntryRecord.recordType)
         case .userScramCredential(let record): frame(record, type: UserScramCredentialRecord.recordType)
         case .removeUserScramCredential(let record): frame(record, type: RemoveUserScramCredentialRecord.recordType)
+        case .clientQuota(let record): frame(record, type: ClientQuotaRecord.recordType)
         }
         return buffer
     }
@@ -96,6 +98,7 @@ public enum MetadataRecord: Sendable, Equatable {
             self = .userScramCredential(try decode(UserScramCredentialRecord.self))
         case RemoveUserScramCredentialRecord.recordType:
             self = .removeUserScramCredential(try decode(RemoveUserScramCredentialRecord.self))
+        case ClientQuotaRecord.recordType: self = .clientQuota(try decode(ClientQuotaRecord.self))
         default: return nil
         }
     }

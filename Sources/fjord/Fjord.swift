@@ -25,7 +25,7 @@ struct Fjord: AsyncParsableCommand {
             BrokerCommand.self, TopicCommand.self, ProduceCommand.self, ConsumeCommand.self, GroupCommand.self,
             ConfigCommand.self, ClusterCommand.self, TransactionCommand.self, PerfCommand.self, LogCommand.self,
             StorageCommand.self, DevCommand.self, MetadataQuorumCommand.self, MetadataCommand.self,
-            FeaturesCommand.self, PartitionCommand.self, AclCommand.self, UserCommand.self,
+            FeaturesCommand.self, PartitionCommand.self, AclCommand.self, UserCommand.self, QuotaCommand.self,
         ]
     )
 

@@ -25,7 +25,15 @@ struct ProduceHandler: APIHandler {
 
     func respond(to request: ProduceRequest, context: RequestContext) -> EventLoopFuture<ResponseBody?> {
         var waits = [DelayedProduce.Wait]()
-        let response = produce(request, context: context, waits: &waits)
+        var response = produce(request, context: context, waits: &waits)
+        // A client over its producer_byte_rate quota is told how long to wait, and not read from for that long.
+        let bytes = request.topicData.reduce(0) { sum, topic in
+            topic.partitionData.reduce(sum) { $0 + ($1.records?.readableBytes ?? 0) }
+        }
+        let throttle = services.quotas.record(
+            .produce, bytes: bytes, principal: context.principal, clientID: context.header.clientID ?? "",
+            now: services.clock.nowMilliseconds(), throttle: context.throttle)
+        response.throttleTimeMs = Int32(clamping: throttle)
         // acks=0: the client expects no answer at all — unless a partition refused its records: then, as Kafka
         // does, the connection closes, which is how the producer learns to refresh its metadata.
         guard request.acks != 0 else {

@@ -17,4 +17,6 @@ public struct RequestContext: Sendable {
     /// The listener the request came in on: brokers are listed to the client at their endpoint of that listener,
     /// as Kafka answers (nil in tests that build a context by hand: the default client listener).
     public var listenerName: String?
+    /// Set by a handler whose client is over its quota: the connection pauses reading once the answer is out.
+    var throttle: ConnectionThrottle?
 }

@@ -37,6 +37,7 @@ extension BrokerConfiguration {
         "sasl.enabled.mechanisms": .list, "sasl.mechanism.inter.broker.protocol": .string,
         "sasl.mechanism.controller.protocol": .string, "connections.max.reauth.ms": .long,
         "connection.failed.authentication.delay.ms": .int, "sasl.server.max.receive.size": .int,
+        "quota.window.num": .int, "quota.window.size.seconds": .int,
         "controller.quorum.bootstrap.servers": .list,
         "controller.quorum.election.timeout.ms": .int, "controller.quorum.election.backoff.max.ms": .int,
         "controller.quorum.fetch.timeout.ms": .int, "controller.quorum.request.timeout.ms": .int,
@@ -116,6 +117,7 @@ extension BrokerConfiguration {
         "sasl.enabled.mechanisms": "GSSAPI", "sasl.mechanism.inter.broker.protocol": "GSSAPI",
         "sasl.mechanism.controller.protocol": "GSSAPI", "connections.max.reauth.ms": "0",
         "connection.failed.authentication.delay.ms": "100", "sasl.server.max.receive.size": "524288",
+        "quota.window.num": "11", "quota.window.size.seconds": "1",
         "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL",
     ]
 }

@@ -139,6 +139,10 @@ public struct BrokerConfiguration: Sendable {
     /// The largest request a SASL connection may send before it has authenticated. Kafka:
     /// `sasl.server.max.receive.size`, default 524288.
     public var saslServerMaxReceiveSize = 524_288
+    /// Windows a client quota's rate is measured over. Kafka: `quota.window.num`, default 11.
+    public var quotaWindowNum = 11
+    /// Each window's length (s). Kafka: `quota.window.size.seconds`, default 1.
+    public var quotaWindowSizeSeconds = 1
     /// Without a fetch from the leader for this long, a voter starts an election (ms). Kafka:
     /// `controller.quorum.election.timeout.ms`. Default 1000.
     public var quorumElectionTimeoutMs: Int32 = 1000
@@ -258,6 +262,9 @@ public struct BrokerConfiguration: Sendable {
         case "sasl.enabled.mechanisms": saslEnabledMechanisms = Self.list(value)
         case "connections.max.reauth.ms":
             connectionsMaxReauthMs = try Self.integer(value, key: key, in: 0...Int(Int64.max))
+        case "quota.window.num": quotaWindowNum = Int(try Self.integer(value, key: key, in: 2...1000) as Int32)
+        case "quota.window.size.seconds":
+            quotaWindowSizeSeconds = Int(try Self.integer(value, key: key, in: 1...3600) as Int32)
         case "sasl.server.max.receive.size":
             saslServerMaxReceiveSize = Int(try Self.integer(value, key: key, in: 1...Int(Int32.max)) as Int32)
         case "connection.failed.authentication.delay.ms":

@@ -492,8 +492,16 @@ final class FetchOperation {
             : services.metadata.liveBrokers(services.image, listener: context.listenerName).filter {
                 named.contains($0.nodeID)
             }
+        // A consumer over its consumer_byte_rate quota is told how long to wait, and not read from for that long.
+        var throttle: Int64 = 0
+        if followerID == nil {
+            let bytes = topics.reduce(0) { sum, topic in topic.partitions.reduce(sum) { $0 + ($1.slice?.length ?? 0) } }
+            throttle = services.quotas.record(
+                .fetch, bytes: bytes, principal: context.principal, clientID: context.header.clientID ?? "",
+                now: services.clock.nowMilliseconds(), throttle: context.throttle)
+        }
         return FetchResponseWriter(version: version).encode(
-            errorCode: .none, sessionID: responseSessionID, topics: topics,
+            throttleTimeMs: Int32(clamping: throttle), errorCode: .none, sessionID: responseSessionID, topics: topics,
             nodeEndpoints: endpoints.map { .init(nodeID: $0.nodeID, host: $0.host, port: $0.port, rack: $0.rack) })
     }
 

@@ -26,6 +26,8 @@ final class BrokerMetrics: Sendable {
     let connections: Meter
     /// Fetches parked until `min_bytes` arrive or `max_wait_ms` passes (the fetch purgatory).
     let parkedFetches: Meter
+    /// Throttled milliseconds of clients over their byte-rate quotas, by type (`ClientQuotaManager`).
+    let quotaThrottleMs: [String: CoreMetrics.Counter]
 
     private let topics = NIOLockedValueBox<[String: TopicMetrics]>([:])
     private let errors = NIOLockedValueBox<[ErrorSeries: CoreMetrics.Counter]>([:])
@@ -54,6 +56,8 @@ final class BrokerMetrics: Sendable {
         "fjord_produce_errors_total": "Partition-level produce failures, by Kafka error code.",
         "fjord_fetch_errors_total": "Partition-level fetch failures, by Kafka error code.",
         "fjord_connections_active": "Open Kafka client connections.",
+        "fjord_client_quota_throttle_time_ms_total":
+            "Milliseconds clients over a byte-rate quota were throttled, by quota type (produce, fetch).",
         "fjord_purgatory_size":
             "Requests waiting: parked fetches, JoinGroup and SyncGroup answers waiting for a rebalance.",
         "fjord_partitions": "Partitions hosted by this broker.",
@@ -96,6 +100,10 @@ final class BrokerMetrics: Sendable {
         self.partitionLevel = partitionLevel
         connections = Meter(label: "fjord_connections_active", dimensions: [], factory: factory)
         parkedFetches = Meter(label: "fjord_purgatory_size", dimensions: [("operation", "fetch")], factory: factory)
+        quotaThrottleMs = ["produce", "fetch"].reduce(into: [:]) { counters, type in
+            counters[type] = CoreMetrics.Counter(
+                label: "fjord_client_quota_throttle_time_ms_total", dimensions: [("type", type)], factory: factory)
+        }
     }
 
     // MARK: Data path

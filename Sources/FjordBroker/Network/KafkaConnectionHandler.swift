@@ -55,6 +55,10 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
     /// On a TLS listener: its principal mapping, and the pool that reads a Fetch's file slices into memory (TLS must
     /// encrypt them: the zero-copy `sendfile` path is for plaintext listeners only).
     private let tls: (listener: TlsListener, fileReads: NIOThreadPool?)?
+    /// A quota throttle a handler asked for (`ClientQuotaManager`), applied once its answer is written.
+    private let throttle = ConnectionThrottle()
+    /// Reading is paused until then (a throttled client), in event-loop time.
+    private var mutedUntil: NIODeadline?
     /// The listener this connection came in on (`RequestContext.listenerName`).
     private let listenerName: String?
     /// The client certificate's principal, once looked up (on SSL listeners without SASL).
@@ -98,7 +102,10 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
         guard !isHandlingWaiting else { return }
         isHandlingWaiting = true
         defer { isHandlingWaiting = false }
-        while !isClosing, inFlight < Self.maximumInFlight, let frame = waiting.popFirst() {
+        // A client with a quota gets one request at a time (Kafka's rule for every connection): a throttle then
+        // holds back the very next request.
+        let window = throttle.quotaApplies ? 1 : Self.maximumInFlight
+        while !isClosing, inFlight < window, mutedUntil == nil, let frame = waiting.popFirst() {
             inFlight += 1
             handle(frame, context: context)
         }
@@ -106,7 +113,7 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
 
     /// The connection is read again only when every decoded frame is handled, the window has room and the
     /// channel can take more output.
-    private var mayRead: Bool { waiting.isEmpty && inFlight < Self.maximumInFlight }
+    private var mayRead: Bool { waiting.isEmpty && inFlight < Self.maximumInFlight && mutedUntil == nil }
 
     func read(context: ChannelHandlerContext) {
         if mayRead && context.channel.isWritable {
@@ -121,6 +128,24 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
         inFlight -= 1
         handleWaiting(context)
         resumeReadingIfPossible(context)
+    }
+
+    /// A handler found the client over its quota: no more requests are read or handled until the throttle time has
+    /// passed (the answer, which tells the client the time, is already out), as Kafka mutes the channel.
+    private func muteIfThrottled(_ context: ChannelHandlerContext) {
+        let ms = throttle.take()
+        guard ms > 0 else { return }
+        let until = NIODeadline.now() + .milliseconds(ms)
+        guard mutedUntil.map({ until > $0 }) ?? true else { return }
+        mutedUntil = until
+        let loopBound = NIOLoopBound((context: context, handler: self), eventLoop: context.eventLoop)
+        context.eventLoop.scheduleTask(deadline: until) {
+            let (context, handler) = loopBound.value
+            guard let muted = handler.mutedUntil, muted <= NIODeadline.now() else { return }
+            handler.mutedUntil = nil
+            handler.handleWaiting(context)
+            handler.resumeReadingIfPossible(context)
+        }
     }
 
     private func resumeReadingIfPossible(_ context: ChannelHandlerContext) {
@@ -191,9 +216,10 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
         } else {
             principal = .anonymous
         }
-        let requestContext = RequestContext(
+        var requestContext = RequestContext(
             header: header, peer: peer, eventLoop: context.eventLoop, principal: principal, clientHost: clientHost,
             listenerName: listenerName)
+        requestContext.throttle = throttle
         let started = NIODeadline.now()
         let call: @Sendable () -> EventLoopFuture<ResponseBody?>
         do {
@@ -417,6 +443,7 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
             // the connection is closing).
             written.last!.whenComplete { _ in
                 let (context, handler) = loopBound.value
+                handler.muteIfThrottled(context)
                 handler.responseLeft(context)
                 if thenClose { context.close(promise: nil) }
             }

@@ -48,6 +48,7 @@ extension MetadataImage {
         }
         records += aclSnapshotRecords
         records += scramSnapshotRecords
+        records += quotaSnapshotRecords
         if nextProducerID > 0 {
             records.append(
                 .producerIDs(ProducerIDsRecord(brokerID: controllerID, brokerEpoch: 0, nextProducerID: nextProducerID)))
