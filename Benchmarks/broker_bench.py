@@ -215,14 +215,59 @@ class Broker:
         return self.proc.returncode
 
 
-BROKER_NAMES = ("fjord", "tansu", "fjord-baseline")
+BROKER_NAMES = ("fjord", "tansu", "fjord-baseline", "fjord-tls", "fjord-acl")
+
+# Client properties per bootstrap address, for the secured variants (fjord-tls: SSL; fjord-acl: none, the ACLs are on
+# the broker). Filled by start_broker before any client (or forked latency consumer) is made.
+CLIENT_SECURITY: dict[str, dict] = {}
+
+
+def security(bootstrap: str) -> dict:
+    return CLIENT_SECURITY.get(bootstrap, {})
 
 
 def broker_binary(args: argparse.Namespace, name: str) -> str | None:
     """fjord: --fjord; fjord-baseline: --fjord-baseline (a second Fjord build, e.g. the previous
-    release, run as a third broker in the same run); tansu: --tansu."""
+    release, run as a third broker in the same run); tansu: --tansu. fjord-tls (an SSL listener: the cost of
+    encryption, no sendfile) and fjord-acl (the StandardAuthorizer with ACLs checked on every request) run the
+    --fjord binary."""
     return {"fjord": getattr(args, "fjord", None), "tansu": getattr(args, "tansu", None),
-            "fjord-baseline": getattr(args, "fjord_baseline", None)}[name]
+            "fjord-baseline": getattr(args, "fjord_baseline", None), "fjord-tls": getattr(args, "fjord", None),
+            "fjord-acl": getattr(args, "fjord", None)}[name]
+
+
+def tls_overrides(workdir: Path) -> tuple[list[str], str]:
+    """A certificate authority and a broker certificate for 127.0.0.1 (made once per run with openssl); the broker's
+    --override arguments and the CA file clients trust."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "Tests" / "Interop"))
+    from tls_certs import Authority
+    folder = workdir / "certs"
+    if not (folder / "ca" / "bench-ca.pem").exists():
+        ca = Authority(folder / "ca", "bench-ca")
+        ca.issue("broker", "/CN=broker", hosts=["127.0.0.1", "localhost"]).pem()
+    ca_file = folder / "ca" / "bench-ca.pem"
+    keystore = folder / "ca" / "broker.keystore.pem"
+    return (["--override", "ssl.keystore.type=PEM", "--override", f"ssl.keystore.location={keystore}"], str(ca_file))
+
+
+def add_bench_acls(bootstrap: str) -> None:
+    """fjord-acl: what the bench's anonymous clients need (every topic and group, the cluster for idempotent
+    writes) plus 500 ACLs of other principals on other topics, so that each check searches a real table. (The broker
+    runs with allow.everyone.if.no.acl.found=true so that these first ACLs can be created; every topic the bench
+    uses is then covered by the wildcard ACL, so each request is decided by the ACLs.)"""
+    from confluent_kafka.admin import AclBinding, AclOperation, AclPermissionType, ResourcePatternType, ResourceType
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    acls = [AclBinding(ResourceType.TOPIC, "*", ResourcePatternType.LITERAL, "User:ANONYMOUS", "*",
+                       AclOperation.ALL, AclPermissionType.ALLOW),
+            AclBinding(ResourceType.GROUP, "*", ResourcePatternType.LITERAL, "User:ANONYMOUS", "*",
+                       AclOperation.ALL, AclPermissionType.ALLOW),
+            AclBinding(ResourceType.BROKER, "kafka-cluster", ResourcePatternType.LITERAL, "User:ANONYMOUS", "*",
+                       AclOperation.ALL, AclPermissionType.ALLOW)]
+    acls += [AclBinding(ResourceType.TOPIC, f"other-{i}", ResourcePatternType.PREFIXED if i % 2 else
+                        ResourcePatternType.LITERAL, f"User:u{i}", "*", AclOperation.WRITE,
+                        AclPermissionType.ALLOW) for i in range(500)]
+    for future in admin.create_acls(acls, request_timeout=30).values():
+        future.result(timeout=30)
 
 
 def start_broker(name: str, args: argparse.Namespace, workdir: Path, label: str) -> Broker:
@@ -230,13 +275,21 @@ def start_broker(name: str, args: argparse.Namespace, workdir: Path, label: str)
     connection and settled for IDLE_SETTLE_S."""
     port = free_port()
     data_dir = None
-    if name in ("fjord", "fjord-baseline"):
+    if name.startswith("fjord"):
         data_dir = Path(tempfile.mkdtemp(prefix=f"{label}-data-", dir=workdir))
+        protocol = "SSL" if name == "fjord-tls" else "PLAINTEXT"
         argv = [str(broker_binary(args, name)), "broker",
-                "--override", f"listeners=PLAINTEXT://127.0.0.1:{port}",
+                "--override", f"listeners={protocol}://127.0.0.1:{port}",
                 "--override", f"log.dirs={data_dir}",
                 "--override", "node.id=1",
                 "--override", "metrics.listener=127.0.0.1:0"]
+        if name == "fjord-tls":
+            overrides, ca_file = tls_overrides(workdir)
+            argv += overrides
+            CLIENT_SECURITY[f"127.0.0.1:{port}"] = {"security.protocol": "SSL", "ssl.ca.location": ca_file}
+        if name == "fjord-acl":
+            argv += ["--override", "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+                     "--override", "allow.everyone.if.no.acl.found=true"]
     elif name == "tansu":
         argv = [str(args.tansu), "broker",
                 "--listener-url", f"tcp://127.0.0.1:{port}",
@@ -262,6 +315,8 @@ def start_broker(name: str, args: argparse.Namespace, workdir: Path, label: str)
             b.stop()
             raise CaseFailed(f"{name} did not accept connections within {START_TIMEOUT_S:.0f}s")
         time.sleep(0.05)
+    if name == "fjord-acl":
+        add_bench_acls(f"127.0.0.1:{port}")
     time.sleep(IDLE_SETTLE_S)
     b.idle_rss_kib = proc_status_kib(b.pid, "VmRSS")
     b.cpu_method = cpu_method(b.pid)
@@ -272,7 +327,7 @@ def start_broker(name: str, args: argparse.Namespace, workdir: Path, label: str)
 
 def create_topic(bootstrap: str, topic: str, partitions: int, timeout: float = 30.0) -> None:
     """CreateTopics through the AdminClient, then wait until metadata shows every partition led."""
-    admin = AdminClient({"bootstrap.servers": bootstrap, "socket.timeout.ms": 10000})
+    admin = AdminClient({"bootstrap.servers": bootstrap, "socket.timeout.ms": 10000, **security(bootstrap)})
     futures = admin.create_topics([NewTopic(topic, num_partitions=partitions, replication_factor=1)],
                                   request_timeout=15, operation_timeout=10)
     try:
@@ -315,6 +370,7 @@ class ErrorCounter:
 def producer_conf(bootstrap: str, acks: str, linger_ms: int, timeout_s: float) -> dict:
     return {
         "bootstrap.servers": bootstrap,
+        **security(bootstrap),
         "acks": acks,
         "linger.ms": linger_ms,
         "enable.idempotence": False,
@@ -370,6 +426,7 @@ def consume_all(bootstrap: str, topic: str, partitions: int, expected: int, time
     errors: list[str] = []
     c = Consumer({
         "bootstrap.servers": bootstrap,
+        **security(bootstrap),
         "group.id": f"fjord-bench-{uuid.uuid4().hex[:8]}",
         "enable.auto.commit": False,
         "enable.auto.offset.store": False,
@@ -408,7 +465,7 @@ def _latency_consumer(bootstrap: str, topic: str, partitions: int, expected: int
                       extra: dict, ready, conn) -> None:
     """Child process: default consumer settings, records now - sent (ns, CLOCK_MONOTONIC)."""
     from array import array
-    c = Consumer({"bootstrap.servers": bootstrap, "group.id": f"fjord-bench-lat-{os.getpid()}",
+    c = Consumer({"bootstrap.servers": bootstrap, **security(bootstrap), "group.id": f"fjord-bench-lat-{os.getpid()}",
                   "enable.auto.commit": False, **extra})
     lat = array("q")
     err = None
@@ -952,8 +1009,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     ap.add_argument("--brokers", default="fjord,tansu",
-                    help="comma list of fjord,tansu,fjord-baseline (default fjord,tansu; fjord-baseline is "
-                         "added when --fjord-baseline is given)")
+                    help="comma list of fjord,tansu,fjord-baseline,fjord-tls,fjord-acl (default fjord,tansu; "
+                         "fjord-baseline is added when --fjord-baseline is given; fjord-tls and fjord-acl are Fjord "
+                         "with an SSL listener and with ACLs checked)")
     ap.add_argument("--fjord", default=str(DEFAULT_FJORD), help="fjord binary (default %(default)s)")
     ap.add_argument("--fjord-baseline", metavar="BIN", default=None,
                     help="a second fjord binary (e.g. the previous release build, `make bench-baseline`), run as "
