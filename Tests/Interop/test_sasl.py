@@ -28,12 +28,14 @@ import subprocess
 import uuid
 
 import pytest
-from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
+from confluent_kafka import KafkaError, KafkaException, Producer
 from confluent_kafka.admin import (AclBinding, AclOperation, AclPermissionType, AdminClient, NewTopic,
                                    ResourcePatternType, ResourceType, ScramCredentialInfo, ScramMechanism,
                                    UserScramCredentialDeletion, UserScramCredentialUpsertion)
 
+import secured_clients as secured
 from conftest import fjord_bin, free_port, restart_broker, running_fjord, _start, _track
+from secured_clients import Errors, drop_secured_admins  # noqa: F401 (autouse fixture)
 from waiting import wait_for, wait_until
 
 TIMEOUT_S = 30
@@ -56,68 +58,24 @@ def client_conf(bootstrap: str, user: str, password: str, mechanism: str = "PLAI
             "sasl.username": user, "sasl.password": password}
 
 
-class Errors:
-    """librdkafka's error callback: what the client was told, e.g. a refused authentication."""
-
-    def __init__(self) -> None:
-        self.seen: list[KafkaError] = []
-
-    def __call__(self, error: KafkaError) -> None:
-        self.seen.append(error)
-
-    def authentication(self) -> list[KafkaError]:
-        return [e for e in self.seen if e.code() == KafkaError._AUTHENTICATION]
-
-
 def produce(bootstrap: str, user: str, password: str, topic: str, values: list[bytes],
             mechanism: str = "PLAIN") -> list:
-    """Produces `values`; returns the delivery reports' errors (None each when all were written)."""
-    results: list = []
-    p = Producer({**client_conf(bootstrap, user, password, mechanism), "message.timeout.ms": 20000})
-    for value in values:
-        p.produce(topic, value, on_delivery=lambda err, _msg: results.append(err))
-    p.flush(TIMEOUT_S)
-    return results
+    """Produces `values` as `user`; the delivery reports' errors (None each when all were written)."""
+    return secured.produce({**client_conf(bootstrap, user, password, mechanism), "message.timeout.ms": 20000},
+                           topic, values)
 
 
 def consume(bootstrap: str, user: str, password: str, topic: str, count: int) -> list[bytes]:
-    c = Consumer({**client_conf(bootstrap, user, password), "group.id": f"g-{uuid.uuid4().hex[:8]}",
-                  "auto.offset.reset": "earliest"})
-    c.assign([TopicPartition(topic, 0, 0)])
-    got: list[bytes] = []
-    try:
-        def more():
-            msg = c.poll(0.5)
-            if msg is not None and msg.error() is None:
-                got.append(msg.value())
-            return len(got) >= count
-        wait_until(more, TIMEOUT_S, lambda: f"read {len(got)} of {count}")
-    finally:
-        c.close()
-    return got
-
-
-_ADMINS: dict[tuple, AdminClient] = {}
+    return secured.consume(client_conf(bootstrap, user, password), topic, count)
 
 
 def sasl_admin(bootstrap: str, user: str = "admin", password: str = "admin-secret",
                mechanism: str = "PLAIN") -> AdminClient:
-    """One AdminClient per login, kept alive: a temporary one destroyed before its futures resolve fails them."""
-    key = (bootstrap, user, password, mechanism)
-    if key not in _ADMINS:
-        _ADMINS[key] = AdminClient(client_conf(bootstrap, user, password, mechanism))
-    return _ADMINS[key]
-
-
-@pytest.fixture(autouse=True)
-def drop_sasl_admins():
-    yield
-    _ADMINS.clear()
+    return secured.admin(client_conf(bootstrap, user, password, mechanism))
 
 
 def create(bootstrap: str, topic: str) -> None:
-    sasl_admin(bootstrap).create_topics([NewTopic(topic, 1, 1)])[topic].result(TIMEOUT_S)
-    wait_until(lambda: topic in sasl_admin(bootstrap).list_topics(timeout=10).topics, TIMEOUT_S)
+    secured.create(client_conf(bootstrap, "admin", "admin-secret"), topic)
 
 
 @pytest.fixture

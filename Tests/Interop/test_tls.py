@@ -15,19 +15,15 @@ from __future__ import annotations
 import asyncio
 import socket
 import struct
-import time
-import uuid
-from pathlib import Path
 
 import pytest
-from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
-from confluent_kafka.admin import (AclBinding, AclOperation, AclPermissionType, AdminClient, NewTopic,
-                                   ResourcePatternType, ResourceType, ScramCredentialInfo, ScramMechanism,
-                                   UserScramCredentialUpsertion)
+from confluent_kafka import KafkaError, Producer
+from confluent_kafka.admin import (AclBinding, AclOperation, AclPermissionType, ResourcePatternType, ResourceType,
+                                   ScramCredentialInfo, ScramMechanism, UserScramCredentialUpsertion)
 
 from conftest import running_fjord
+from secured_clients import Errors, admin, consume, create, drop_secured_admins, produce  # noqa: F401 (fixture)
 from tls_certs import Authority
-from waiting import wait_until
 
 TIMEOUT_S = 30
 STANDARD_AUTHORIZER = "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
@@ -69,60 +65,6 @@ def ssl_conf(bootstrap: str, certs, client: str | None = None) -> dict:
         conf["ssl.certificate.location"] = str(certs[client].cert)
         conf["ssl.key.location"] = str(certs[client].key)
     return conf
-
-
-class Errors:
-    def __init__(self) -> None:
-        self.seen: list[KafkaError] = []
-
-    def __call__(self, error: KafkaError) -> None:
-        self.seen.append(error)
-
-
-_ADMINS: dict[str, AdminClient] = {}
-
-
-@pytest.fixture(autouse=True)
-def drop_admins():
-    yield
-    _ADMINS.clear()
-
-
-def admin(conf: dict) -> AdminClient:
-    key = repr(sorted(conf.items()))
-    if key not in _ADMINS:
-        _ADMINS[key] = AdminClient(conf)
-    return _ADMINS[key]
-
-
-def create(conf: dict, topic: str) -> None:
-    admin(conf).create_topics([NewTopic(topic, 1, 1)])[topic].result(TIMEOUT_S)
-    wait_until(lambda: topic in admin(conf).list_topics(timeout=10).topics, TIMEOUT_S)
-
-
-def produce(conf: dict, topic: str, values: list[bytes]) -> list:
-    results: list = []
-    p = Producer({**conf, "message.timeout.ms": 15000})
-    for value in values:
-        p.produce(topic, value, on_delivery=lambda err, _msg: results.append(err))
-    p.flush(TIMEOUT_S)
-    return results
-
-
-def consume(conf: dict, topic: str, count: int) -> list[bytes]:
-    c = Consumer({**conf, "group.id": f"g-{uuid.uuid4().hex[:8]}", "auto.offset.reset": "earliest"})
-    c.assign([TopicPartition(topic, 0, 0)])
-    got: list[bytes] = []
-    try:
-        def more():
-            msg = c.poll(0.5)
-            if msg is not None and msg.error() is None:
-                got.append(msg.value())
-            return len(got) >= count
-        wait_until(more, TIMEOUT_S, lambda: f"read {len(got)} of {count}")
-    finally:
-        c.close()
-    return got
 
 
 def test_ssl_serves_confluent_kafka_python_and_aiokafka(request, tmp_path, certs):
