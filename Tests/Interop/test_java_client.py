@@ -628,3 +628,15 @@ def test_sasl_plain_and_scram(request, tmp_path, java_classpath):
         assert (wrong["ok"], wrong["error"]) == (False, "SaslAuthenticationException")
         assert "invalid credentials with SASL mechanism SCRAM-SHA-256" in wrong["message"]
         run.ok("describe_after_delete")
+
+
+def test_ssl(request, tmp_path, java_classpath):
+    """The Java client over an SSL listener, trusting a PEM certificate authority (made by openssl at test time)."""
+    from tls_certs import Authority
+    ca = Authority(tmp_path / "certs", "java-ca")
+    broker = ca.issue("broker", "/CN=broker", hosts=["127.0.0.1", "localhost"]).pem()
+    overrides = {**OVERRIDES, "listeners": "SSL://127.0.0.1:{port}", "ssl.keystore.type": "PEM",
+                 "ssl.keystore.location": str(broker)}
+    with running_fjord(request, tmp_path, overrides) as b:
+        run = run_java(java_classpath, "tls", b, "jtls", str(ca.cert))
+        assert [(e["offset"], e["value"]) for e in run.all("record")] == [(i, f"tls-{i}") for i in range(20)]

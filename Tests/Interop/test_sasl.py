@@ -404,6 +404,50 @@ def test_clients_re_authenticate_before_their_session_ends(request, tmp_path):
         assert "SASL session expired" not in b.log_text()
 
 
+def test_aiokafka_and_kafka_python_log_in_with_scram(sasl_broker):
+    """Two more SASL implementations, the Python ones: SCRAM-SHA-256 with kafka-python, SCRAM-SHA-512 with aiokafka."""
+    import asyncio
+
+    from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+    from kafka import KafkaProducer
+
+    bootstrap = sasl_broker.bootstrap
+    create(bootstrap, "py-scram")
+    futures = sasl_admin(bootstrap).alter_user_scram_credentials([
+        UserScramCredentialUpsertion("olga", ScramCredentialInfo(mechanism, 4096), b"olga-secret")
+        for mechanism in (ScramMechanism.SCRAM_SHA_256, ScramMechanism.SCRAM_SHA_512)])
+    for future in futures.values():
+        future.result(TIMEOUT_S)
+    kp = KafkaProducer(bootstrap_servers=bootstrap, security_protocol="SASL_PLAINTEXT",
+                       sasl_mechanism="SCRAM-SHA-256", sasl_plain_username="olga", sasl_plain_password="olga-secret")
+    kp.send("py-scram", b"from kafka-python").get(TIMEOUT_S)
+    kp.close()
+
+    async def with_aiokafka() -> list[bytes]:
+        login = {"bootstrap_servers": bootstrap, "security_protocol": "SASL_PLAINTEXT",
+                 "sasl_mechanism": "SCRAM-SHA-512", "sasl_plain_username": "olga",
+                 "sasl_plain_password": "olga-secret"}
+        producer = AIOKafkaProducer(**login)
+        await producer.start()
+        try:
+            await producer.send_and_wait("py-scram", b"from aiokafka")
+        finally:
+            await producer.stop()
+        consumer = AIOKafkaConsumer("py-scram", auto_offset_reset="earliest", **login)
+        await consumer.start()
+        try:
+            got: list[bytes] = []
+            while len(got) < 2:
+                batch = await asyncio.wait_for(consumer.getmany(timeout_ms=1000), TIMEOUT_S)
+                for records in batch.values():
+                    got += [r.value for r in records]
+            return got
+        finally:
+            await consumer.stop()
+
+    assert asyncio.run(with_aiokafka()) == [b"from kafka-python", b"from aiokafka"]
+
+
 # MARK: Principals and ACLs
 
 

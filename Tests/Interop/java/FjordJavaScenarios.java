@@ -107,6 +107,7 @@ public final class FjordJavaScenarios {
             case "fencing" -> fencing(bs, a[0], a[1]);
             case "large-record" -> largeRecord(bs, a[0], a[1]);
             case "sasl" -> sasl(bs, a[0], a[1]);
+            case "tls" -> tls(bs, a[0], a[1]);
             default -> {
                 System.err.println("unknown scenario " + args[0]);
                 System.exit(2);
@@ -406,6 +407,36 @@ public final class FjordJavaScenarios {
                 new org.apache.kafka.clients.admin.UserScramCredentialDeletion(user,
                     org.apache.kafka.clients.admin.ScramMechanism.SCRAM_SHA_256))).all().get();
             step("describe_after_delete", () -> a.describeUserScramCredentials(List.of(user)).all().get());
+        }
+    }
+
+    /**
+     * Over SSL, trusting the PEM certificate authority at `caFile` (Kafka's ssl.truststore.type=PEM): a topic created
+     * with the Admin, 20 records written and read back.
+     */
+    static void tls(String bs, String topic, String caFile) throws Exception {
+        String[] ssl = {"security.protocol", "SSL", "ssl.truststore.type", "PEM", "ssl.truststore.location", caFile};
+        try (Admin a = Admin.create(props(bs, ssl))) {
+            a.createTopics(List.of(new NewTopic(topic, 1, (short) 1))).all().get();
+        }
+        try (KafkaProducer<byte[], byte[]> p = producer(bs, ssl)) {
+            for (int i = 0; i < 20; i++) {
+                p.send(new ProducerRecord<>(topic, ("tls-" + i).getBytes(StandardCharsets.UTF_8)));
+            }
+            p.flush();
+        }
+        try (KafkaConsumer<byte[], byte[]> c = consumer(bs, ssl)) {
+            TopicPartition tp = new TopicPartition(topic, 0);
+            c.assign(List.of(tp));
+            c.seekToBeginning(List.of(tp));
+            int got = 0;
+            long deadline = System.currentTimeMillis() + WAIT_MS;
+            while (got < 20 && System.currentTimeMillis() < deadline) {
+                for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(200))) {
+                    emit("record", "offset", r.offset(), "value", new String(r.value(), StandardCharsets.UTF_8));
+                    got++;
+                }
+            }
         }
     }
 
