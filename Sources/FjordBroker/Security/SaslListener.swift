@@ -30,7 +30,9 @@ struct SaslListener: Sendable {
         case .scramSHA256, .scramSHA512:
             let scram = mechanism.scram!
             let lookup = scramCredential
-            return ScramServerExchange(mechanism: scram, serverNonce: Self.nonce()) { lookup(scram, $0) }
+            return ScramServerExchange(mechanism: scram, serverNonce: ScramMechanism.randomNonce()) {
+                lookup(scram, $0)
+            }
         }
     }
 
@@ -39,12 +41,5 @@ struct SaslListener: Sendable {
         var time = timespec()
         clock_gettime(CLOCK_REALTIME, &time)
         return Int64(time.tv_sec) * 1000 + Int64(time.tv_nsec) / 1_000_000
-    }
-
-    /// A server nonce: 24 random printable characters that are never a comma.
-    static func nonce() -> String {
-        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
-        var generator = SystemRandomNumberGenerator()
-        return String((0..<24).map { _ in alphabet[Int(generator.next() % UInt64(alphabet.count))] })
     }
 }

@@ -33,17 +33,11 @@ public struct SaslClientExchange: Sendable {
     private var state = State.initial
 
     /// `clientNonce`: SCRAM's client nonce, random per exchange (given, so a test can replay RFC 7677).
-    public init(mechanism: SaslMechanism, credentials: Credentials, clientNonce: String = SaslClientExchange.nonce()) {
+    public init(mechanism: SaslMechanism, credentials: Credentials, clientNonce: String = ScramMechanism.randomNonce())
+    {
         self.mechanism = mechanism
         self.credentials = credentials
         self.clientNonce = clientNonce
-    }
-
-    /// 24 random printable characters that are never a comma.
-    public static func nonce() -> String {
-        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
-        var generator = SystemRandomNumberGenerator()
-        return String((0..<24).map { _ in alphabet[Int(generator.next() % UInt64(alphabet.count))] })
     }
 
     /// The first token (SaslAuthenticate's first request).

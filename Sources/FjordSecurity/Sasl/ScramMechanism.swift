@@ -14,6 +14,13 @@ public enum ScramMechanism: Int8, Sendable, Hashable, CaseIterable, CustomString
     public var saslMechanism: SaslMechanism { self == .sha256 ? .scramSHA256 : .scramSHA512 }
     public var description: String { saslMechanism.rawValue }
 
+    /// A nonce half (client's or server's): 24 random printable characters, never a comma (RFC 5802 §5.1).
+    public static func randomNonce() -> String {
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
+        var generator = SystemRandomNumberGenerator()
+        return String((0..<24).map { _ in alphabet[Int(generator.next() % UInt64(alphabet.count))] })
+    }
+
     /// H(data).
     func hash(_ data: [UInt8]) -> [UInt8] {
         switch self {
